@@ -1,0 +1,394 @@
+"""`ifn-campaign`: a thin door into the library. Parse, call, print; expected failures are one line.
+
+Every command loads the settings once (`--config`, IFN_CONFIG or ./ifn-campaign.toml, then IFN_...
+variables) and opens a migrated database; domain errors (`IFNError`) become `error: ...` on stderr
+and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.config import Settings, load_settings
+from ifn_campaign.errors import IFNError
+from ifn_campaign.media import MediaFetcher
+from ifn_campaign.models import Member, QuarantinedRecord, SyncRun
+from ifn_campaign.registry.client import RegistryClient
+from ifn_campaign.registry.csv_source import CsvSource
+from ifn_campaign.registry.source import MemberSource
+from ifn_campaign.sync import SyncResult, sync_members
+
+app = typer.Typer(
+    help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Local stand-ins for the registry and platforms.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class _State:
+    config: Path | None = None
+    settings: Settings | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Settings file (default: $IFN_CONFIG or ./ifn-campaign.toml)."
+        ),
+    ] = None,
+) -> None:
+    _state.config = config
+    _state.settings = None
+
+
+def settings() -> Settings:
+    if _state.settings is None:
+        _state.settings = load_settings(_state.config)
+    return _state.settings
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to this version's schema."""
+    url = settings().database.url
+    before, after = store.upgrade(store.make_engine(url))
+    if before == after:
+        out.print(f"database {store.safe_url(url)} is up to date (revision {after})")
+    else:
+        out.print(f"database {store.safe_url(url)} migrated from {before or 'empty'} to {after}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the database's schema revision and whether it needs `db upgrade`."""
+    url = settings().database.url
+    current = store.current_revision(store.make_engine(url))
+    head = store.head_revision()
+    state = "up to date" if current == head else "needs `ifn-campaign db upgrade`"
+    out.print(f"{store.safe_url(url)}: revision {current or 'none'}, latest {head}: {state}")
+
+
+@contextmanager
+def _sync_progress(label: str) -> Iterator[tuple[Progress, int]]:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(label, total=None, status="starting")
+        yield progress, task
+
+
+def run_sync(
+    cfg: Settings,
+    source: MemberSource,
+    *,
+    full: bool | None,
+    fetch_media: bool,
+    resume: bool = True,
+) -> SyncResult:
+    """Sync with a live progress line; shared by `sync`, `import-csv` and `demo`."""
+    engine = store.open_store(cfg.database.url)
+    started = time.monotonic()
+    with _sync_progress(f"sync {source.name}") as (progress, task):
+        seen = 0
+
+        def on_page(run: SyncRun, records: int) -> None:
+            nonlocal seen
+            seen += records
+            rate = seen / max(time.monotonic() - started, 1e-6)
+            progress.update(
+                task,
+                advance=records,
+                status=(
+                    f"{run.pages} pages, {seen} records ({rate:.0f}/s): {run.new} new, "
+                    f"{run.updated} updated, {run.unchanged} unchanged, "
+                    f"{run.quarantined} quarantined, media {run.media_fetched} fetched"
+                ),
+            )
+
+        if isinstance(source, RegistryClient):
+            source._on_retry = lambda msg: progress.console.print(
+                f"[yellow]registry:[/] {escape(msg)}"
+            )
+        fetcher = MediaFetcher(cfg.media) if fetch_media else None
+        try:
+            result = sync_members(
+                engine,
+                source,
+                fetcher,
+                full=full,
+                resume=resume,
+                media_workers=cfg.media.workers,
+                progress=on_page,
+            )
+        finally:
+            if fetcher:
+                fetcher.close()
+        progress.update(task, total=seen or 1, completed=seen or 1)
+    return result
+
+
+def print_summary(result: SyncResult, console: Console = out) -> None:
+    run = result.run
+    table = Table(title=f"Sync {run.id} ({run.mode}) of {escape(run.source)}: {run.status}")
+    for column in (
+        "new",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "removed",
+        "media fetched",
+        "media reused",
+        "media refused",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *map(
+            str,
+            (
+                run.new,
+                run.updated,
+                run.unchanged,
+                run.quarantined,
+                run.removed,
+                run.media_fetched,
+                run.media_reused,
+                run.media_refused,
+            ),
+        )
+    )
+    console.print(table)
+    if result.quarantined:
+        q = Table(title="Quarantined records (not stored; fix them in the registry)")
+        q.add_column("member")
+        q.add_column("reasons")
+        for entry in result.quarantined:
+            q.add_row(escape(entry.member_id or "(no id)"), escape("; ".join(entry.reasons)))
+        console.print(q)
+    if result.media_refusals:
+        m = Table(title="Media refused (the member is stored without them)")
+        for column in ("member", "reason", "url"):
+            m.add_column(column)
+        for member_id, url, reason in result.media_refusals:
+            m.add_row(escape(member_id), reason, escape(url[:100]))
+        console.print(m)
+    if result.withdrawn:
+        console.print(f"consent withdrawn by: {', '.join(result.withdrawn)}")
+
+
+@app.command("sync")
+def sync(
+    full: Annotated[
+        bool | None,
+        typer.Option(
+            "--full/--incremental",
+            help=(
+                "Full sync (also marks vanished members) or only changes since the last "
+                "sync. Default: incremental once a full sync has run."
+            ),
+        ),
+    ] = None,
+    media: Annotated[
+        bool, typer.Option(help="Fetch logos and photos of new or changed members.")
+    ] = True,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Do not resume an interrupted sync; start over.")
+    ] = False,
+) -> None:
+    """Sync member profiles and media from the IFN registry."""
+    cfg = settings()
+    with RegistryClient(cfg.registry, cfg.registry_token()) as client:
+        result = run_sync(
+            cfg, client, full=full, fetch_media=media and cfg.sync.fetch_media, resume=not restart
+        )
+    print_summary(result)
+
+
+@app.command("import-csv")
+def import_csv(
+    file: Annotated[
+        Path, typer.Argument(help="CSV export (UTF-8, comma or semicolon, lists split by |).")
+    ],
+    media: Annotated[
+        bool, typer.Option(help="Fetch logos and photos of new or changed members.")
+    ] = True,
+) -> None:
+    """Import members from a staff spreadsheet export (columns: see the README)."""
+    cfg = settings()
+    source = CsvSource(file)
+    unknown = source.unknown_columns()
+    if unknown:
+        err.print(f"[yellow]ignoring unknown columns:[/] {escape(', '.join(unknown))}")
+    result = run_sync(cfg, source, full=None, fetch_media=media and cfg.sync.fetch_media)
+    print_summary(result)
+
+
+@app.command("members")
+def members(
+    status: Annotated[str | None, typer.Option(help="Only members with this status.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+) -> None:
+    """List stored members."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        query = select(Member).order_by(Member.id).limit(limit)
+        if status:
+            query = query.where(Member.status == status)
+        total = session.scalar(select(func.count()).select_from(Member))
+        table = Table(title=f"Members ({total} stored)")
+        for column in ("id", "name", "province", "actor types", "status", "last seen"):
+            table.add_column(column)
+        for m in session.scalars(query):
+            table.add_row(
+                m.id,
+                escape(m.business_name),
+                escape(m.province or ""),
+                ", ".join(m.actor_types),
+                m.status,
+                m.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+            )
+    out.print(table)
+
+
+@app.command("quarantine")
+def quarantine(
+    all_: Annotated[bool, typer.Option("--all", help="Include records fixed since.")] = False,
+) -> None:
+    """List quarantined records with every reason."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        query = select(QuarantinedRecord).order_by(QuarantinedRecord.id)
+        if not all_:
+            query = query.where(QuarantinedRecord.resolved_at.is_(None))
+        table = Table(title="Quarantined records")
+        for column in ("id", "source", "member", "reasons", "last seen"):
+            table.add_column(column)
+        for q in session.scalars(query):
+            table.add_row(
+                str(q.id),
+                escape(q.source),
+                escape(q.member_id or ""),
+                escape("; ".join(q.reasons)),
+                q.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+            )
+    out.print(table)
+
+
+@sandbox_app.command("registry")
+def sandbox_registry(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
+    generated: Annotated[
+        int | None, typer.Option(help="Serve N generated members instead of the sample.")
+    ] = None,
+) -> None:
+    """Serve the sample registry (or a generated one) on HTTP until interrupted."""
+    from ifn_campaign.sandbox.registry import RegistrySandbox
+
+    with RegistrySandbox(host=host, port=port, generated=generated) as sandbox:
+        out.print(f"registry sandbox on {sandbox.url} (Ctrl+C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@app.command("demo")
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its database and media.")
+    ] = Path("var/demo"),
+) -> None:
+    """The pipeline on embedded defaults: sample registry, SQLite, sync, summary."""
+    from ifn_campaign.sandbox.registry import RegistrySandbox
+
+    cfg = settings()
+    with RegistrySandbox() as sandbox:
+        host_port = sandbox.url.removeprefix("http://")
+        cfg = cfg.model_copy(
+            update={
+                "database": cfg.database.model_copy(
+                    update={"url": f"sqlite:///{data_dir / 'ifn-campaign.db'}"}
+                ),
+                "registry": cfg.registry.model_copy(
+                    update={"base_url": sandbox.url, "token": None, "token_secret_block": None}
+                ),
+                "media": cfg.media.model_copy(
+                    update={"dir": data_dir / "media", "allow_hosts": [host_port]}
+                ),
+            }
+        )
+        err.print(f"sample registry on {sandbox.url}")
+        engine = store.make_engine(cfg.database.url)
+        before, after = store.upgrade(engine)
+        err.print(f"database {store.safe_url(cfg.database.url)}: {before or 'empty'} -> {after}")
+        with RegistryClient(cfg.registry) as client:
+            result = run_sync(cfg, client, full=True, fetch_media=True)
+    print_summary(result)
+    with Session(engine) as session:
+        active = session.scalar(
+            select(func.count()).select_from(Member).where(Member.status == "active")
+        )
+    out.print(
+        f"{active} active members stored in {store.safe_url(cfg.database.url)}; "
+        f"media in {cfg.media.dir}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the CLI, turning expected failures into one line and a non-zero status."""
+    try:
+        app(
+            args=list(argv) if argv is not None else None,
+            prog_name="ifn-campaign",
+            standalone_mode=True,
+        )
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except IFNError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]: run the same command again to resume")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Settings: one TOML file, every key overridable by an `IFN_...` environment variable.
+
+Read once (`load_settings`) and passed in; nothing else reads the environment. Nested keys use a
+double underscore: `registry.page_size` is `IFN_REGISTRY__PAGE_SIZE`. Secrets (the registry token,
+later platform tokens) are accepted only from the environment or a Prefect Secret block, never from
+the file, so a committed or shared config can never leak one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from ifn_campaign.errors import ConfigError
+
+CONFIG_ENV = "IFN_CONFIG"
+DEFAULT_CONFIG_FILE = Path("ifn-campaign.toml")
+SECRET_KEYS: tuple[tuple[str, str], ...] = (("registry", "token"),)
+
+
+class DatabaseSettings(BaseModel):
+    """Where members, posts and the ledger live."""
+
+    url: str = Field(
+        "sqlite:///var/ifn-campaign.db",
+        description="SQLAlchemy URL; SQLite (WAL mode) by default, PostgreSQL via postgresql+psycopg://",
+    )
+
+
+class RegistrySettings(BaseModel):
+    """How to reach the IFN member registry."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:8765", description="Registry root; the sample registry's by default"
+    )
+    token: SecretStr | None = Field(
+        None, description="Bearer token; environment only (IFN_REGISTRY__TOKEN)"
+    )
+    token_secret_block: str | None = Field(
+        None, description="Name of a Prefect Secret block holding the bearer token"
+    )
+    page_size: int = Field(200, ge=1, le=500, description="Members per page (1..500)")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a response")
+    retries: int = Field(5, ge=0, le=20, description="Retries on 429, 5xx and broken connections")
+    backoff_factor: float = Field(0.5, ge=0, description="Exponential backoff base in seconds")
+    backoff_max: float = Field(30.0, ge=0, description="Longest backoff between retries")
+    backoff_jitter: float = Field(0.5, ge=0, description="Random seconds added to each backoff")
+    retry_after_max: float = Field(
+        120.0, ge=0, description="Longest Retry-After we honour before giving up"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class MediaSettings(BaseModel):
+    """The safe fetcher's limits for member logos and product photos."""
+
+    dir: Path = Field(Path("var/media"), description="Content-addressed media store")
+    max_bytes: int = Field(15 * 1024 * 1024, gt=0, description="Largest file fetched, in bytes")
+    max_pixels: int = Field(
+        40_000_000, gt=0, description="Largest image, in pixels (decompression bombs)"
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (or host:port) fetched even though they resolve to a non-public address",
+    )
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
+    read_timeout: float = Field(20.0, gt=0, description="Seconds between bytes")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed, each re-checked")
+    workers: int = Field(8, ge=1, le=64, description="Parallel fetches per page of members")
+
+
+class SyncSettings(BaseModel):
+    """What a sync does besides storing profiles."""
+
+    fetch_media: bool = Field(True, description="Fetch logos and photos of new or changed members")
+
+
+class Settings(BaseSettings):
+    """All settings; see `assets/ifn-campaign.example.toml` for a documented example."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IFN_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+    _toml_data: ClassVar[dict[str, Any]] = {}
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _DictSource(settings_cls, cls._toml_data))
+
+    def registry_token(self) -> str | None:
+        """The bearer token from the environment, else from the named Prefect Secret block."""
+        if self.registry.token is not None:
+            return self.registry.token.get_secret_value()
+        if self.registry.token_secret_block:
+            from prefect.blocks.system import Secret
+
+            try:
+                value = Secret.load(self.registry.token_secret_block).get()
+            except Exception as exc:  # Prefect raises ValueError, httpx errors, ...
+                raise ConfigError(
+                    f"cannot load Prefect Secret block {self.registry.token_secret_block!r}: "
+                    f"{type(exc).__name__}"
+                ) from None
+            return str(value)
+        return None
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """Feeds the already-parsed TOML file to pydantic-settings, lowest priority."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def config_path(explicit: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The file to read: `--config`, else $IFN_CONFIG, else ./ifn-campaign.toml if it exists."""
+    env = os.environ if environ is None else environ
+    if explicit is not None:
+        return explicit
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse the settings file, refusing secrets in it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"settings file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"settings file {path} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
+    for section, key in SECRET_KEYS:
+        if isinstance(data.get(section), dict) and key in data[section]:
+            env_name = f"IFN_{section.upper()}__{key.upper()}"
+            raise ConfigError(
+                f"settings file {path}: {section}.{key} is a secret and is not read from files; "
+                f"set {env_name} or {section}.{key}_secret_block instead"
+            )
+    return data
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from the file (if any), the environment and `overrides`, in rising priority."""
+    source = config_path(path)
+    data = read_toml(source) if source is not None else {}
+    where = f"settings file {source}" if source else "settings"
+    Settings._toml_data = data
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{where} (or IFN_... variables) invalid: {problems}") from None
+    finally:
+        Settings._toml_data = {}

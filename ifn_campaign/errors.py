@@ -1,0 +1,68 @@
+"""Every error ifn-campaign raises on purpose, one branch per boundary.
+
+```
+IFNError                      root: the CLI prints its message on one line and exits non-zero
+├── ConfigError               the settings file or an IFN_... variable is wrong
+├── StoreError                the database cannot be used
+│   └── NotMigratedError      the schema is missing or behind: run `ifn-campaign db upgrade`
+├── RegistryError             the member registry (HTTP or CSV) failed as a whole
+│   ├── RegistryUnreachable   no answer after every retry
+│   └── RegistryResponseError an answer we cannot use (status, body)
+├── SourceFileError           a CSV export cannot be read at all
+└── MediaRefused              one media URL was not fetched; `reason` is a stable code
+```
+
+Errors say what to do next and carry their context; none of them ever includes a secret.
+"""
+
+from __future__ import annotations
+
+
+class IFNError(Exception):
+    """Root of every expected failure."""
+
+
+class ConfigError(IFNError):
+    """Settings cannot be loaded or are invalid."""
+
+
+class StoreError(IFNError):
+    """The database is unreachable or unusable."""
+
+
+class NotMigratedError(StoreError):
+    """The schema is missing or older than this code."""
+
+
+class RegistryError(IFNError):
+    """The registry failed as a whole (not one bad record, which is quarantined instead)."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class RegistryUnreachable(RegistryError):
+    """No usable answer after every retry."""
+
+
+class RegistryResponseError(RegistryError):
+    """The registry answered, but not with something we can use."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+
+
+class SourceFileError(IFNError):
+    """A member export file cannot be read at all."""
+
+
+class MediaRefused(IFNError):
+    """A media URL was not fetched. `reason` is a short stable code stored on the member."""
+
+    def __init__(self, reason: str, detail: str, *, url: str) -> None:
+        super().__init__(f"{reason}: {detail} ({url})")
+        self.reason = reason
+        self.detail = detail
+        self.url = url

@@ -1,0 +1,509 @@
+"""Member sync: pages of raw records in, normalised members, media and quarantine out.
+
+Each page is one transaction that also stores the cursor of the next page on the sync run, so a
+sync killed at any point is resumed from the last committed page by the next run, and rerunning a
+page is harmless (upserts by registry id, quarantine by payload hash). Media are fetched before
+the page's transaction (in parallel) and the files are content-addressed, so an interrupted page
+leaves at worst an unreferenced file that the next run reuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.orm import Session
+
+from ifn_campaign.errors import MediaRefused, RegistryResponseError
+from ifn_campaign.media import FetchedMedia, MediaFetcher, NotModified
+from ifn_campaign.models import (
+    MediaAsset,
+    MediaRole,
+    Member,
+    MemberMedia,
+    MemberStatus,
+    QuarantinedRecord,
+    SyncRun,
+    SyncRunStatus,
+    SyncState,
+    utcnow,
+)
+from ifn_campaign.registry.record import MemberRecord, parse_record, record_id
+from ifn_campaign.registry.source import MemberSource, Page
+
+__all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
+
+# Refusals worth trying again on the next sync even when the profile did not change.
+COUNT_FIELDS = (
+    "new",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "removed",
+    "media_fetched",
+    "media_reused",
+    "media_refused",
+)
+TRANSIENT_MEDIA_REASONS = frozenset({"timeout", "unreachable", "http_status", "truncated"})
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    member_id: str | None
+    reasons: list[str]
+
+
+@dataclass
+class SyncResult:
+    """What a run did; `run` is the stored row with the counts."""
+
+    run: SyncRun
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    media_refusals: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self.run, name) for name in COUNT_FIELDS}
+
+    def markdown(self) -> str:
+        """A summary for the Prefect UI; member-supplied text is escaped (it is data)."""
+        run = self.run
+        lines = [
+            f"# Member sync {run.id}: {run.status}",
+            "",
+            f"Source `{_md(run.source)}`, mode {run.mode}, {run.pages} pages.",
+            "",
+            "| " + " | ".join(COUNT_FIELDS) + " |",
+            "|" + "---:|" * len(COUNT_FIELDS),
+            "| " + " | ".join(str(v) for v in self.counts().values()) + " |",
+        ]
+        if self.quarantined:
+            lines += ["", "## Quarantined records", "", "| member | reasons |", "|---|---|"]
+            lines += [
+                f"| {_md(q.member_id or '(no id)')} | {_md('; '.join(q.reasons))} |"
+                for q in self.quarantined
+            ]
+        if self.media_refusals:
+            lines += ["", "## Media refused", "", "| member | reason | url |", "|---|---|---|"]
+            lines += [f"| {_md(m)} | {r} | {_md(u[:100])} |" for m, u, r in self.media_refusals]
+        if self.withdrawn:
+            lines += ["", f"Consent withdrawn by: {_md(', '.join(self.withdrawn))}"]
+        return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Escape text for a markdown table cell: no HTML, no formatting, no column breaks."""
+    out = text.replace("\\", "\\\\").replace("\n", " ")
+    for ch in "|`*_[]<>#!":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    role: str
+    position: int
+    url: str
+    alt: str | None
+
+
+def _wanted_media(record: MemberRecord) -> list[_Wanted]:
+    wanted = [_Wanted(MediaRole.LOGO, 0, record.logo_url, None)] if record.logo_url else []
+    wanted += [_Wanted(MediaRole.PHOTO, i, p.url, p.alt) for i, p in enumerate(record.photos)]
+    return wanted
+
+
+def _payload_hash(raw: Any) -> tuple[str, str]:
+    try:
+        text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(raw)
+    return text, hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+def _start_run(session: Session, source: MemberSource, full: bool | None, resume: bool) -> SyncRun:
+    """A new run, continuing an interrupted one of the same source and mode when there is one."""
+    now = utcnow()
+    state = session.get(SyncState, source.name)
+    mark = state.high_water_mark if state else None
+    incremental = source.supports_incremental and not full and mark is not None
+    mode = "incremental" if incremental else ("full" if source.supports_incremental else "import")
+    runs = session.scalars(
+        select(SyncRun).where(SyncRun.source == source.name).order_by(SyncRun.id.desc()).limit(20)
+    ).all()
+    for run in runs:
+        if run.status == SyncRunStatus.RUNNING:  # its process is gone: we are the only syncer
+            run.status = SyncRunStatus.INTERRUPTED
+            run.finished_at = now
+    latest = runs[0] if runs else None
+    previous = None
+    if (
+        resume
+        and latest is not None
+        and latest.status != SyncRunStatus.COMPLETED
+        and latest.cursor is not None
+        and (full is None or latest.mode == mode)
+    ):
+        previous = latest
+    if previous is not None:
+        run = SyncRun(
+            source=source.name,
+            mode=previous.mode,
+            started_at=now,
+            baseline_at=previous.baseline_at,
+            since=previous.since,
+            cursor=previous.cursor,
+            pages=previous.pages,
+            high_water_mark=previous.high_water_mark,
+            resumed_from=previous.id,
+        )
+    else:
+        run = SyncRun(
+            source=source.name,
+            mode=mode,
+            started_at=now,
+            baseline_at=now,
+            since=mark if incremental else None,
+        )
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+class _PageWriter:
+    """Applies one page inside one transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        run: SyncRun,
+        source: str,
+        fetcher: MediaFetcher | None,
+        workers: int,
+    ) -> None:
+        self.session = session
+        self.run = run
+        self.source = source
+        self.fetcher = fetcher
+        self.workers = workers
+
+    def apply(self, page: Page, result: SyncResult) -> None:
+        now = utcnow()
+        valid: dict[str, MemberRecord] = {}
+        present: list[str] = []  # ids still in the registry, even if this version is quarantined
+        for raw in page.records:
+            parsed = parse_record(raw)
+            if isinstance(parsed, MemberRecord):
+                valid[parsed.id] = parsed  # a later duplicate in the same page wins
+            else:
+                self._quarantine(raw, parsed, now, result)
+                if (member_id := record_id(raw)) is not None:
+                    present.append(member_id)
+        existing = {
+            row.id: row
+            for row in self.session.execute(
+                select(
+                    Member.id, Member.content_hash, Member.status, Member.consent_withdrawn_at
+                ).where(Member.id.in_(list(valid)))
+            )
+        }
+        changed = [
+            r
+            for r in valid.values()
+            if r.id not in existing
+            or existing[r.id].content_hash != r.content_hash()
+            or existing[r.id].status == MemberStatus.MISSING
+        ]
+        media_rows = self._media_rows(list(valid))
+        refetch = self._needing_media(valid, changed, media_rows)
+        fetched = self._fetch_all(refetch, media_rows)
+        for record in changed:
+            self._upsert_member(record, existing.get(record.id), now, result)
+        for member_id, outcomes in fetched.items():
+            self._store_media(member_id, outcomes, media_rows.get(member_id, {}), now, result)
+        self._touch(list(valid) + present, now)
+        if valid:
+            self.session.execute(
+                update(QuarantinedRecord)
+                .where(
+                    QuarantinedRecord.member_id.in_(list(valid)),
+                    QuarantinedRecord.source == self.source,
+                    QuarantinedRecord.resolved_at.is_(None),
+                )
+                .values(resolved_at=now)
+            )
+        self.run.unchanged += len(valid) - len(changed)
+        marks = [r.updated_at for r in valid.values()]
+        if marks:
+            top = max(marks)
+            if self.run.high_water_mark is None or top > self.run.high_water_mark:
+                self.run.high_water_mark = top
+        self.run.cursor = page.next_cursor
+        self.run.pages += 1
+
+    def _quarantine(self, raw: Any, reasons: list[str], now: datetime, result: SyncResult) -> None:
+        text, digest = _payload_hash(raw)
+        member_id = record_id(raw)
+        result.quarantined.append(QuarantineEntry(member_id, reasons))
+        self.run.quarantined += 1
+        row = self.session.scalars(
+            select(QuarantinedRecord).where(
+                QuarantinedRecord.source == self.source, QuarantinedRecord.payload_hash == digest
+            )
+        ).first()
+        if row is None:
+            self.session.add(
+                QuarantinedRecord(
+                    source=self.source,
+                    member_id=member_id,
+                    payload=text,
+                    payload_hash=digest,
+                    reasons=reasons,
+                    sync_run_id=self.run.id,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+            )
+        else:
+            row.last_seen_at = now
+            row.sync_run_id = self.run.id
+            row.resolved_at = None
+
+    def _upsert_member(
+        self, record: MemberRecord, old: Any, now: datetime, result: SyncResult
+    ) -> None:
+        values = record.profile() | {
+            "source": self.source,
+            "status": record.status,
+            "updated_at": record.updated_at,
+            "content_hash": record.content_hash(),
+            "last_seen_at": now,
+            "last_changed_at": now,
+        }
+        if old is None:
+            self.session.execute(insert(Member).values(**values, first_seen_at=now))
+            self.run.new += 1
+        else:
+            self.session.execute(update(Member).where(Member.id == record.id).values(**values))
+            if old.status == MemberStatus.ACTIVE and record.status != MemberStatus.ACTIVE:
+                self.run.removed += 1
+            else:
+                self.run.updated += 1
+            if old.consent_withdrawn_at is None and record.consent.withdrawn_at is not None:
+                result.withdrawn.append(record.id)
+        if old is None and record.consent.withdrawn_at is not None:
+            result.withdrawn.append(record.id)
+
+    def _touch(self, ids: list[str], now: datetime) -> None:
+        if ids:
+            self.session.execute(update(Member).where(Member.id.in_(ids)).values(last_seen_at=now))
+
+    def _media_rows(self, ids: list[str]) -> dict[str, dict[tuple[str, int], MemberMedia]]:
+        rows: dict[str, dict[tuple[str, int], MemberMedia]] = {}
+        if not ids:
+            return rows
+        for row in self.session.scalars(select(MemberMedia).where(MemberMedia.member_id.in_(ids))):
+            rows.setdefault(row.member_id, {})[(row.role, row.position)] = row
+        return rows
+
+    def _needing_media(
+        self,
+        valid: dict[str, MemberRecord],
+        changed: list[MemberRecord],
+        media_rows: dict[str, dict[tuple[str, int], MemberMedia]],
+    ) -> dict[str, list[_Wanted]]:
+        """Members whose media must be (re)checked: changed ones, and ones with missing or
+        transiently refused media (so a timeout last night is retried tonight)."""
+        need: dict[str, list[_Wanted]] = {}
+        changed_ids = {r.id for r in changed}
+        for member_id, record in valid.items():
+            wanted = _wanted_media(record)
+            rows = media_rows.get(member_id, {})
+            stale = {(w.role, w.position) for w in wanted} != set(rows) or any(
+                rows[(w.role, w.position)].source_url != w.url
+                or rows[(w.role, w.position)].refused_reason in TRANSIENT_MEDIA_REASONS
+                for w in wanted
+                if (w.role, w.position) in rows
+            )
+            if member_id in changed_ids or stale:
+                need[member_id] = wanted
+        return need
+
+    def _fetch_all(
+        self,
+        need: dict[str, list[_Wanted]],
+        media_rows: dict[str, dict[tuple[str, int], MemberMedia]],
+    ) -> dict[str, list[tuple[_Wanted, FetchedMedia | NotModified | MediaRefused | None]]]:
+        """Fetch in parallel; None as outcome means media fetching is switched off."""
+        jobs: list[tuple[str, _Wanted, str | None]] = []
+        for member_id, wanted in need.items():
+            rows = media_rows.get(member_id, {})
+            for w in wanted:
+                old = rows.get((w.role, w.position))
+                reuse = old is not None and old.source_url == w.url and old.asset_sha256 is not None
+                jobs.append((member_id, w, old.etag if reuse and old else None))
+        results: dict[str, list[tuple[_Wanted, Any]]] = {m: [] for m in need}
+        if self.fetcher is None:
+            for member_id, w, _ in jobs:
+                results[member_id].append((w, None))
+            return results
+        fetcher = self.fetcher
+
+        def one(job: tuple[str, _Wanted, str | None]) -> Any:
+            try:
+                return fetcher.fetch(job[1].url, etag=job[2])
+            except MediaRefused as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for (member_id, w, _), outcome in zip(jobs, pool.map(one, jobs), strict=True):
+                results[member_id].append((w, outcome))
+        return results
+
+    def _store_media(
+        self,
+        member_id: str,
+        outcomes: list[tuple[_Wanted, Any]],
+        rows: dict[tuple[str, int], MemberMedia],
+        now: datetime,
+        result: SyncResult,
+    ) -> None:
+        kept = set()
+        for w, outcome in outcomes:
+            key = (w.role, w.position)
+            kept.add(key)
+            row = rows.get(key)
+            if row is None:
+                row = MemberMedia(
+                    member_id=member_id,
+                    role=w.role,
+                    position=w.position,
+                    source_url=w.url,
+                    checked_at=now,
+                )
+                self.session.add(row)
+            row.source_url, row.alt, row.checked_at = w.url, w.alt, now
+            if outcome is None:
+                continue
+            if isinstance(outcome, MediaRefused):
+                row.asset_sha256, row.etag = None, None
+                row.refused_reason, row.refused_detail = outcome.reason, outcome.detail
+                self.run.media_refused += 1
+                result.media_refusals.append((member_id, w.url, outcome.reason))
+                continue
+            row.refused_reason = row.refused_detail = None
+            if isinstance(outcome, NotModified):
+                row.etag = outcome.etag or row.etag
+                self.run.media_reused += 1
+                continue
+            if self.session.get(MediaAsset, outcome.sha256) is None:
+                self.session.add(
+                    MediaAsset(
+                        sha256=outcome.sha256,
+                        mime_type=outcome.mime_type,
+                        width=outcome.width,
+                        height=outcome.height,
+                        bytes=outcome.size,
+                        source_url=w.url,
+                        etag=outcome.etag,
+                        fetched_at=now,
+                        path=str(outcome.path),
+                    )
+                )
+                self.session.flush()
+                self.run.media_fetched += 1
+            else:
+                self.run.media_reused += 1
+            row.asset_sha256, row.etag = outcome.sha256, outcome.etag
+        for key, row in rows.items():
+            if key not in kept:
+                self.session.delete(row)
+
+
+def _finish(session: Session, run: SyncRun, source: MemberSource) -> None:
+    now = utcnow()
+    if run.mode == "full":
+        removed = session.execute(
+            update(Member)
+            .where(
+                Member.source == source.name,
+                Member.status != MemberStatus.MISSING,
+                Member.last_seen_at < run.baseline_at,
+            )
+            .values(status=MemberStatus.MISSING, last_changed_at=now)
+        )
+        run.removed += removed.rowcount or 0
+    if source.supports_incremental:
+        state = session.get(SyncState, source.name) or SyncState(source=source.name)
+        if run.high_water_mark and (
+            state.high_water_mark is None or run.high_water_mark > state.high_water_mark
+        ):
+            state.high_water_mark = run.high_water_mark
+        if run.mode == "full":
+            state.last_full_sync_at = run.baseline_at
+        session.add(state)
+    run.status = SyncRunStatus.COMPLETED
+    run.finished_at = now
+    session.commit()
+
+
+def sync_members(
+    engine: Engine,
+    source: MemberSource,
+    fetcher: MediaFetcher | None,
+    *,
+    full: bool | None = None,
+    resume: bool = True,
+    media_workers: int = 8,
+    progress: Callable[[SyncRun, int], None] | None = None,
+) -> SyncResult:
+    """Sync every page of `source` into the database; see the module docstring for guarantees.
+
+    `full=None` lets the state decide (incremental once a high-water mark exists); `progress` is
+    called after each committed page with the run and the number of records on that page.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        run = _start_run(session, source, full, resume)
+        result = SyncResult(run=run)
+        writer = _PageWriter(session, run, source.name, fetcher, media_workers)
+        try:
+            try:
+                pages = source.pages(since=run.since, cursor=run.cursor)
+                first = next(pages, None)
+            except RegistryResponseError as exc:
+                if not (run.resumed_from and exc.status == 400):
+                    raise
+                # the registry no longer accepts the saved cursor: start this run over
+                run.cursor, run.pages = None, 0
+                pages = source.pages(since=run.since, cursor=None)
+                first = next(pages, None)
+            for page in _chain(first, pages):
+                writer.apply(page, result)
+                session.commit()
+                if progress:
+                    progress(run, len(page.records))
+            _finish(session, run, source)
+        except BaseException as exc:
+            session.rollback()
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            run.status = SyncRunStatus.INTERRUPTED if interrupted else SyncRunStatus.FAILED
+            run.finished_at = utcnow()
+            if not interrupted:
+                run.errors = [*run.errors, f"{type(exc).__name__}: {exc}"[:500]]
+            session.add(run)
+            session.commit()
+            raise
+        return result
+
+
+def _chain(first: Page | None, rest: Iterable[Page]) -> Iterable[Page]:
+    if first is not None:
+        yield first
+        yield from rest

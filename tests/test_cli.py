@@ -1,0 +1,132 @@
+"""The CLI as staff use it: help everywhere, one-line errors, sync and import end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from ifn_campaign.cli import app, main
+from ifn_campaign.sandbox.registry import RegistrySandbox, generate_members
+
+
+def _commands() -> list[list[str]]:
+    root = typer.main.get_command(app)
+    found: list[list[str]] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        found.append(path)
+        if hasattr(cmd, "commands"):  # typer vendors its own click: duck-type the groups
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+
+    walk(root, [])
+    return found
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RegistrySandbox]:
+    for key in list(os.environ):
+        if key.startswith("IFN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    with RegistrySandbox(members=generate_members(8, seed=3)) as sandbox:
+        monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
+        monkeypatch.setenv("IFN_REGISTRY__BASE_URL", sandbox.url)
+        monkeypatch.setenv("IFN_MEDIA__DIR", str(tmp_path / "media"))
+        monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", f'["{sandbox.url.removeprefix("http://")}"]')
+        yield sandbox
+
+
+@pytest.mark.parametrize("path", _commands(), ids=lambda p: " ".join(p) or "root")
+def test_every_command_has_help(path: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*path, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "Usage:" in text and len(text.splitlines()) > 3
+
+
+def test_sync_end_to_end(env: RegistrySandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert main(["sync"]) == 0
+    out = capsys.readouterr().out
+    assert "(full)" in out and "8" in out
+    assert main(["sync"]) == 0
+    assert "(incremental)" in capsys.readouterr().out
+    assert main(["members"]) == 0
+    assert "gen-000001" in capsys.readouterr().out
+    assert main(["db", "status"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], code: int, *needles: str) -> None:
+    assert code == 1
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error:"), captured.err
+    assert "Traceback" not in captured.err
+    joined = " ".join(captured.err.split())
+    for needle in needles:
+        assert needle in joined, joined
+
+
+def test_unmigrated_database(env: RegistrySandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    _one_line_error(capsys, main(["sync"]), "ifn-campaign db upgrade")
+
+
+def test_unreachable_registry(
+    env: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IFN_REGISTRY__BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("IFN_REGISTRY__RETRIES", "0")
+    assert main(["db", "upgrade"]) == 0
+    _one_line_error(capsys, main(["sync"]), "registry at http://127.0.0.1:9 failed")
+
+
+def test_bad_config(
+    env: RegistrySandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[registry]\npage_size = 0\n")
+    _one_line_error(capsys, main(["--config", str(bad), "sync"]), "registry.page_size")
+
+
+def test_import_csv(
+    env: RegistrySandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text(
+        "\ufeffid;business_name;actor_types;categories;description_id;province;status;updated_at;logo_url\n"
+        "csv-1;Sandal Ciomas Asri;producer|brand;sandals;Sandal jepit buatan tangan.;Jawa Barat;"
+        "active;2026-03-01T08:00:00Z;\n"
+        "csv-2;;brand;sneakers;Sepatu kets.;Jawa Timur;active;2026-03-01T08:00:00Z;\n",
+        encoding="utf-8",
+    )
+    assert main(["db", "upgrade"]) == 0
+    assert main(["import-csv", str(csv_file)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(import)" in out and "csv-2" in out and "business_name" in out
+    _one_line_error(capsys, main(["import-csv", str(tmp_path / "nope.csv")]), "cannot open")
+
+
+@pytest.mark.slow
+def test_console_script_demo_twice(tmp_path: Path) -> None:
+    """The README's main job through the installed entry point, run twice in a row."""
+    exe = Path(sys.executable).parent / "ifn-campaign"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IFN_")}
+    first = subprocess.run(
+        [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert first.returncode == 0, first.stderr
+    assert "active members stored" in first.stdout
+    second = subprocess.run(
+        [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert second.returncode == 0, second.stderr
+    assert "(full)" in second.stdout
+    assert (tmp_path / "var" / "demo" / "ifn-campaign.db").exists()

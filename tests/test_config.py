@@ -1,0 +1,94 @@
+"""Settings: TOML file, IFN_ environment overrides, secrets refused from files, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ifn_campaign.config import Settings, load_settings
+from ifn_campaign.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "ifn-campaign.example.toml"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("IFN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_without_a_file() -> None:
+    s = load_settings()
+    assert s.database.url == "sqlite:///var/ifn-campaign.db"
+    assert s.registry.page_size == 200 and s.registry.token is None
+    assert s.media.max_bytes == 15 * 1024 * 1024
+
+
+def test_committed_example_loads_and_matches_defaults() -> None:
+    assert load_settings(EXAMPLE) == Settings()
+
+
+def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "ifn-campaign.toml"
+    cfg.write_text('[registry]\nbase_url = "https://registry.example/"\npage_size = 50\n')
+    s = load_settings()  # ./ifn-campaign.toml is found
+    assert s.registry.base_url == "https://registry.example" and s.registry.page_size == 50
+    monkeypatch.setenv("IFN_REGISTRY__PAGE_SIZE", "300")
+    monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", '["cdn.local:8080"]')
+    s = load_settings()
+    assert s.registry.page_size == 300 and s.media.allow_hosts == ["cdn.local:8080"]
+    monkeypatch.setenv("IFN_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings()
+
+
+def test_token_comes_from_the_environment_and_stays_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IFN_REGISTRY__TOKEN", "tok-123456")
+    s = load_settings()
+    assert s.registry_token() == "tok-123456"
+    assert "tok-123456" not in repr(s) and "tok-123456" not in str(s.model_dump())
+
+
+def test_token_in_the_file_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[registry]\ntoken = "tok-abc"\n')
+    with pytest.raises(ConfigError, match="IFN_REGISTRY__TOKEN") as info:
+        load_settings(cfg)
+    assert "tok-abc" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("[registry\n", "not valid TOML"),
+        ("[registry]\npage_size = 900\n", "registry.page_size"),
+        ('[registry]\nbase_url = "ftp://x"\n', "registry.base_url"),
+        ("[registri]\n", "registri"),
+        ("[media]\nmax_bytes = -1\n", "media.max_bytes"),
+        ('[media]\nallow_hosts = "x"\n', "media.allow_hosts"),
+    ],
+)
+def test_invalid_files_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(cfg)
+    assert str(cfg) in str(info.value)
+
+
+def test_binary_garbage_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match=r"c\.toml"):
+        load_settings(cfg)
+
+
+def test_bad_environment_value_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IFN_REGISTRY__PAGE_SIZE", "lots")
+    with pytest.raises(ConfigError, match=r"registry\.page_size"):
+        load_settings()

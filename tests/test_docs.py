@@ -1,0 +1,54 @@
+"""Docs cannot drift: every command and every setting is in the README and the example file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from pydantic import BaseModel
+
+from ifn_campaign.cli import app
+from ifn_campaign.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+EXAMPLE = (ROOT / "assets" / "ifn-campaign.example.toml").read_text(encoding="utf-8")
+
+
+def _commands() -> list[str]:
+    found: list[str] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, [*path, name])
+        else:
+            found.append(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def _settings() -> list[tuple[str, str]]:
+    keys = []
+    for section, field in Settings.model_fields.items():
+        model = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        assert isinstance(model, BaseModel)
+        keys += [(section, key) for key in type(model).model_fields]
+    return keys
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_command_is_documented(command: str) -> None:
+    assert f"`ifn-campaign {command}" in README
+
+
+@pytest.mark.parametrize("section,key", _settings(), ids=lambda v: str(v))
+def test_setting_is_documented(section: str, key: str) -> None:
+    assert f"`{section}.{key}`" in README
+    assert f"IFN_{section.upper()}__{key.upper()}" in README
+    if key != "token":  # a secret is never shown in the settings file
+        assert f"\n{key} =" in EXAMPLE or f"# {key} =" in EXAMPLE
