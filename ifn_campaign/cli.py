@@ -166,32 +166,10 @@ def run_sync(
 def print_summary(result: SyncResult, console: Console = out) -> None:
     run = result.run
     table = Table(title=f"Sync {run.id} ({run.mode}) of {escape(run.source)}: {run.status}")
-    for column in (
-        "new",
-        "updated",
-        "unchanged",
-        "quarantined",
-        "removed",
-        "media fetched",
-        "media reused",
-        "media refused",
-    ):
-        table.add_column(column, justify="right")
-    table.add_row(
-        *map(
-            str,
-            (
-                run.new,
-                run.updated,
-                run.unchanged,
-                run.quarantined,
-                run.removed,
-                run.media_fetched,
-                run.media_reused,
-                run.media_refused,
-            ),
-        )
-    )
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for name, value in result.counts().items():
+        table.add_row(name.replace("_", " "), str(value))
     console.print(table)
     if result.quarantined:
         q = Table(title="Quarantined records (not stored; fix them in the registry)")

@@ -88,6 +88,7 @@ class Member(SQLModel, table=True):
     status: str = Field(default=MemberStatus.ACTIVE, max_length=16, index=True)
     updated_at: datetime = _time(nullable=False)
     content_hash: str = Field(max_length=64)
+    raw_hash: str = Field(max_length=64)
     first_seen_at: datetime = _time(nullable=False)
     last_seen_at: datetime = _time(nullable=False)
     last_changed_at: datetime = _time(nullable=False)

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import MediaRefused, RegistryResponseError
@@ -34,12 +35,18 @@ from ifn_campaign.models import (
     SyncState,
     utcnow,
 )
-from ifn_campaign.registry.record import MemberRecord, parse_record, record_id
+from ifn_campaign.registry import record as record_module
+from ifn_campaign.registry.record import VOCABULARY_FILE, MemberRecord, parse_record, record_id
 from ifn_campaign.registry.source import MemberSource, Page
 
 __all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
 
 # Refusals worth trying again on the next sync even when the profile did not change.
+# Changing the validation code or the vocabulary changes every fingerprint: all records are
+# validated again on the next sync.
+_RULES = hashlib.sha256(
+    Path(record_module.__file__).read_bytes() + VOCABULARY_FILE.read_bytes()
+).digest()
 COUNT_FIELDS = (
     "new",
     "updated",
@@ -119,6 +126,12 @@ def _wanted_media(record: MemberRecord) -> list[_Wanted]:
     return wanted
 
 
+def _fingerprint(raw: Any) -> str:
+    """The raw record's hash under the current validation rules: equal means 'validates to what
+    we stored', so the no-change re-sync can skip validation (its main cost)."""
+    return hashlib.sha256(_RULES + _payload_hash(raw)[1].encode()).hexdigest()
+
+
 def _payload_hash(raw: Any) -> tuple[str, str]:
     try:
         text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
@@ -196,24 +209,45 @@ class _PageWriter:
 
     def apply(self, page: Page, result: SyncResult) -> None:
         now = utcnow()
-        valid: dict[str, MemberRecord] = {}
-        present: list[str] = []  # ids still in the registry, even if this version is quarantined
-        for raw in page.records:
-            parsed = parse_record(raw)
-            if isinstance(parsed, MemberRecord):
-                valid[parsed.id] = parsed  # a later duplicate in the same page wins
-            else:
-                self._quarantine(raw, parsed, now, result)
-                if (member_id := record_id(raw)) is not None:
-                    present.append(member_id)
+        fingerprints = [_fingerprint(raw) for raw in page.records]
+        ids = [record_id(raw) for raw in page.records]
         existing = {
             row.id: row
             for row in self.session.execute(
                 select(
-                    Member.id, Member.content_hash, Member.status, Member.consent_withdrawn_at
-                ).where(Member.id.in_(list(valid)))
+                    Member.id,
+                    Member.content_hash,
+                    Member.raw_hash,
+                    Member.status,
+                    Member.consent_withdrawn_at,
+                    Member.updated_at,
+                ).where(Member.id.in_([i for i in ids if i]))
             )
         }
+        attention = self._media_attention(list(existing))
+        valid: dict[str, MemberRecord] = {}
+        same: dict[str, datetime] = {}  # byte-identical to what we stored: no need to validate
+        present: list[str] = []  # ids still in the registry, even if this version is quarantined
+        for raw, fingerprint, member_id in zip(page.records, fingerprints, ids, strict=True):
+            old = existing.get(member_id) if member_id else None
+            if (
+                old is not None
+                and old.raw_hash == fingerprint
+                and old.status != MemberStatus.MISSING
+                and member_id not in attention
+            ):
+                same[old.id] = old.updated_at
+                valid.pop(old.id, None)
+                continue
+            parsed = parse_record(raw)
+            if isinstance(parsed, MemberRecord):
+                valid[parsed.id] = parsed  # a later duplicate in the same page wins
+                same.pop(parsed.id, None)
+            else:
+                self._quarantine(raw, parsed, now, result)
+                if member_id is not None:
+                    present.append(member_id)
+        raw_hash = {i: f for i, f in zip(ids, fingerprints, strict=True) if i}
         changed = [
             r
             for r in valid.values()
@@ -224,11 +258,30 @@ class _PageWriter:
         media_rows = self._media_rows(list(valid))
         refetch = self._needing_media(valid, changed, media_rows)
         fetched = self._fetch_all(refetch, media_rows)
-        for record in changed:
-            self._upsert_member(record, existing.get(record.id), now, result)
+        self._write_members(changed, existing, raw_hash, now, result)
+        refreshed = [
+            {"b_id": r.id, "raw_hash": raw_hash[r.id], "updated_at": r.updated_at}
+            for r in valid.values()
+            if r.id in existing and r not in changed and existing[r.id].raw_hash != raw_hash[r.id]
+        ]
+        if refreshed:  # same profile, new bytes (e.g. only updated_at moved): remember them
+            self._executemany(
+                update(Member.__table__)
+                .where(Member.__table__.c.id == bindparam("b_id"))
+                .values(raw_hash=bindparam("raw_hash"), updated_at=bindparam("updated_at")),
+                refreshed,
+            )
+        shas = {
+            o.sha256 for outs in fetched.values() for _, o in outs if isinstance(o, FetchedMedia)
+        }
+        known = set(
+            self.session.scalars(select(MediaAsset.sha256).where(MediaAsset.sha256.in_(shas)))
+        )
         for member_id, outcomes in fetched.items():
-            self._store_media(member_id, outcomes, media_rows.get(member_id, {}), now, result)
-        self._touch(list(valid) + present, now)
+            rows = media_rows.get(member_id, {})
+            self._store_media(member_id, outcomes, rows, known, now, result)
+        seen = list(valid) + list(same) + present
+        self._touch(seen, now)
         if valid:
             self.session.execute(
                 update(QuarantinedRecord)
@@ -239,14 +292,48 @@ class _PageWriter:
                 )
                 .values(resolved_at=now)
             )
-        self.run.unchanged += len(valid) - len(changed)
-        marks = [r.updated_at for r in valid.values()]
+        self.run.unchanged += len(same) + len(valid) - len(changed)
+        marks = [r.updated_at for r in valid.values()] + list(same.values())
         if marks:
             top = max(marks)
             if self.run.high_water_mark is None or top > self.run.high_water_mark:
                 self.run.high_water_mark = top
         self.run.cursor = page.next_cursor
         self.run.pages += 1
+
+    def _executemany(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """Core executemany on the session's connection: one round of statements, no ORM cost."""
+        self.session.flush()
+        self.session.connection().execute(statement, rows)
+
+    def _media_attention(self, ids: list[str]) -> set[str]:
+        """Stored members whose media must be looked at again even if their record is unchanged:
+        a transient refusal last time (retry it), or no media rows at all (synced without media)."""
+        if not ids or self.fetcher is None:
+            return set()
+        with_rows: set[str] = set()
+        retry: set[str] = set()
+        for member_id, reason in self.session.execute(
+            select(MemberMedia.member_id, MemberMedia.refused_reason).where(
+                MemberMedia.member_id.in_(ids)
+            )
+        ):
+            with_rows.add(member_id)
+            if reason in TRANSIENT_MEDIA_REASONS:
+                retry.add(member_id)
+        bare = [i for i in ids if i not in with_rows]
+        without = (
+            {
+                row.id
+                for row in self.session.execute(
+                    select(Member.id, Member.logo_url, Member.photos).where(Member.id.in_(bare))
+                )
+                if row.logo_url or row.photos
+            }
+            if bare
+            else set()
+        )
+        return retry | without
 
     def _quarantine(self, raw: Any, reasons: list[str], now: datetime, result: SyncResult) -> None:
         text, digest = _payload_hash(raw)
@@ -276,30 +363,48 @@ class _PageWriter:
             row.sync_run_id = self.run.id
             row.resolved_at = None
 
-    def _upsert_member(
-        self, record: MemberRecord, old: Any, now: datetime, result: SyncResult
+    def _write_members(
+        self,
+        changed: list[MemberRecord],
+        existing: dict[str, Any],
+        raw_hash: dict[str, str],
+        now: datetime,
+        result: SyncResult,
     ) -> None:
-        values = record.profile() | {
-            "source": self.source,
-            "status": record.status,
-            "updated_at": record.updated_at,
-            "content_hash": record.content_hash(),
-            "last_seen_at": now,
-            "last_changed_at": now,
-        }
-        if old is None:
-            self.session.execute(insert(Member).values(**values, first_seen_at=now))
-            self.run.new += 1
-        else:
-            self.session.execute(update(Member).where(Member.id == record.id).values(**values))
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for record in changed:
+            values = record.profile() | {
+                "source": self.source,
+                "status": record.status,
+                "updated_at": record.updated_at,
+                "content_hash": record.content_hash(),
+                "raw_hash": raw_hash[record.id],
+                "last_seen_at": now,
+                "last_changed_at": now,
+            }
+            old = existing.get(record.id)
+            if old is None:
+                inserts.append(values | {"first_seen_at": now})
+                self.run.new += 1
+                if record.consent.withdrawn_at is not None:
+                    result.withdrawn.append(record.id)
+                continue
+            updates.append(values | {"b_id": record.id})
             if old.status == MemberStatus.ACTIVE and record.status != MemberStatus.ACTIVE:
                 self.run.removed += 1
             else:
                 self.run.updated += 1
             if old.consent_withdrawn_at is None and record.consent.withdrawn_at is not None:
                 result.withdrawn.append(record.id)
-        if old is None and record.consent.withdrawn_at is not None:
-            result.withdrawn.append(record.id)
+        table = Member.__table__
+        if inserts:
+            self._executemany(insert(table), inserts)
+        if updates:
+            columns = {k: bindparam(k) for k in updates[0] if k != "b_id"}
+            self._executemany(
+                update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
+            )
 
     def _touch(self, ids: list[str], now: datetime) -> None:
         if ids:
@@ -372,9 +477,11 @@ class _PageWriter:
         member_id: str,
         outcomes: list[tuple[_Wanted, Any]],
         rows: dict[tuple[str, int], MemberMedia],
+        known: set[str],
         now: datetime,
         result: SyncResult,
     ) -> None:
+        """Record each outcome; `known` holds the asset hashes already stored (grows here)."""
         kept = set()
         for w, outcome in outcomes:
             key = (w.role, w.position)
@@ -403,7 +510,8 @@ class _PageWriter:
                 row.etag = outcome.etag or row.etag
                 self.run.media_reused += 1
                 continue
-            if self.session.get(MediaAsset, outcome.sha256) is None:
+            if outcome.sha256 not in known:
+                known.add(outcome.sha256)
                 self.session.add(
                     MediaAsset(
                         sha256=outcome.sha256,
@@ -417,7 +525,6 @@ class _PageWriter:
                         path=str(outcome.path),
                     )
                 )
-                self.session.flush()
                 self.run.media_fetched += 1
             else:
                 self.run.media_reused += 1

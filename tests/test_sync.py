@@ -297,16 +297,28 @@ def test_sigkill_at_any_point_then_rerun_matches_uninterrupted(
         cli = [sys.executable, "-m", "ifn_campaign.cli"]
         subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
         engine = store.make_engine(sqlite_url)
-        for delay in (0.9, 1.7, 2.6):
+
+        def pages_done() -> int:
+            with Session(engine) as s:
+                return max((r.pages for r in s.scalars(select(SyncRun))), default=-1)
+
+        # kill before the first page, then after some pages of each (resumed) run
+        for wait_for in (None, 2, 6, 10):
             proc = subprocess.Popen(
                 [*cli, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            time.sleep(delay)
+            deadline = time.monotonic() + 60
+            while wait_for is not None and pages_done() < wait_for:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.02)
+            if wait_for is None:
+                time.sleep(0.3)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         with Session(engine) as s:
             runs = s.scalars(select(SyncRun)).all()
         assert runs and all(r.status in ("running", "interrupted") for r in runs)
+        assert max(r.pages for r in runs) >= 10
         done = subprocess.run([*cli, "sync"], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         with Session(engine) as s:

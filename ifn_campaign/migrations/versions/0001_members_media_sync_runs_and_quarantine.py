@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 22:49:50.688307
+Create Date: 2026-11-24 23:09:01.120842
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("updated_at", ifn_campaign.models.UTCDateTime(), nullable=False),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("raw_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("first_seen_at", ifn_campaign.models.UTCDateTime(), nullable=False),
         sa.Column("last_seen_at", ifn_campaign.models.UTCDateTime(), nullable=False),
         sa.Column("last_changed_at", ifn_campaign.models.UTCDateTime(), nullable=False),
