@@ -6,6 +6,7 @@ import base64
 import hashlib
 import http.client
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,6 +137,29 @@ def test_member_upserted_while_paging_moves_to_the_end_and_is_not_lost(
         cursor = page["next_cursor"]
     assert rest[:4] == ["m-a", "m-b", "m-c", "m-e"]
     assert sorted(rest[4:]) == ["m-bad", "m-f", "m-new"]
+
+
+def test_paging_loses_nobody_under_concurrent_upserts(session: requests.Session) -> None:
+    members = [{"id": f"c-{i:03d}", "updated_at": f"2025-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}
+               for i in range(300)]  # fmt: skip
+    with RegistrySandbox(members=members) as registry:
+        done = threading.Event()
+
+        def churn() -> None:  # a bounded churn: endless upserts would keep moving the tail
+            for i in range(150):
+                if done.is_set():
+                    return
+                registry.upsert({"id": f"c-{(i * 37) % 300:03d}", "n": i})
+                time.sleep(0.001)
+
+        worker = threading.Thread(target=churn)
+        worker.start()
+        try:
+            seen = {item["id"] for item in all_pages(session, registry.url, limit=7)}
+        finally:
+            done.set()
+            worker.join()
+    assert seen == {m["id"] for m in members}
 
 
 def test_upsert_bumps_updated_at_and_remove_deletes(registry: RegistrySandbox) -> None:

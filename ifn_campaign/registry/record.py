@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 SOURCE_ERRORS = "_source_errors"  # problems a source found in the raw row (e.g. a ragged CSV line)
+UNEXPECTED = "record: could not be validated"  # reason prefix when a validator itself failed
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "assets" / "vocabulary.toml"
 # C0/C1 controls (except \t and \n, which are whitespace), zero-width space, BOM, the bidi marks,
 # embeddings, overrides and isolates. ZWNJ/ZWJ (U+200C/D) stay: emoji sequences and several
@@ -340,4 +341,6 @@ def parse_record(raw: Any) -> MemberRecord | list[str]:
         record = MemberRecord.model_validate(raw)
     except ValidationError as exc:
         return _unique(reasons + [_reason(e) for e in exc.errors()])
+    except Exception as exc:  # a library choking on odd input must not stop the page
+        return [*reasons, f"{UNEXPECTED}: {type(exc).__name__}: {str(exc)[:200]}"]
     return reasons or record

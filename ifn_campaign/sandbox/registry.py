@@ -423,7 +423,7 @@ class RegistrySandbox:
             members = generate_members(generated, seed)
         elif members is None:
             members = _load_sample()
-        self.media_dir = media_dir if media_dir is not None else SAMPLE_REGISTRY / "media"
+        self.media_dir = Path(media_dir) if media_dir is not None else SAMPLE_REGISTRY / "media"
         for raw in members:
             self._store(raw if generated is not None else copy.deepcopy(raw))
 
