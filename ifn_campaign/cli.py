@@ -294,12 +294,26 @@ def sandbox_registry(
     generated: Annotated[
         int | None, typer.Option(help="Serve N generated members instead of the sample.")
     ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='Inject a fault, as JSON: \'{"path": "/api/v1/members", "kind": "status", '
+            '"status": 429, "retry_after": 5, "times": 2}\'; kinds: slow, status, drop, truncate.'
+        ),
+    ] = None,
 ) -> None:
     """Serve the sample registry (or a generated one) on HTTP until interrupted."""
-    from ifn_campaign.sandbox.registry import RegistrySandbox
+    import json
 
+    from ifn_campaign.sandbox.registry import Fault, RegistrySandbox
+
+    try:
+        faults = [Fault.from_dict(json.loads(text)) for text in fault or []]
+    except (ValueError, TypeError) as exc:
+        raise typer.BadParameter(f"--fault: {exc}") from None
     with RegistrySandbox(host=host, port=port, generated=generated) as sandbox:
-        out.print(f"registry sandbox on {sandbox.url} (Ctrl+C to stop)")
+        sandbox.faults.extend(faults)
+        out.print(f"registry sandbox on {sandbox.url} ({len(sandbox)} members; Ctrl+C to stop)")
         try:
             while True:
                 time.sleep(3600)

@@ -65,14 +65,16 @@ def test_sync_end_to_end(env: RegistrySandbox, capsys: pytest.CaptureFixture[str
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], code: int, *needles: str) -> None:
+    _assert_error(code, capsys.readouterr().err, *needles)
+
+
+def _assert_error(code: int, err: str, *needles: str) -> None:
     assert code == 1
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("error:"), captured.err
-    assert "Traceback" not in captured.err
-    joined = " ".join(captured.err.split())
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error:"), err
+    assert "Traceback" not in err
     for needle in needles:
-        assert needle in joined, joined
+        assert needle in lines[-1], lines[-1]
 
 
 def test_unmigrated_database(env: RegistrySandbox, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,3 +132,56 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "(full)" in second.stdout
     assert (tmp_path / "var" / "demo" / "ifn-campaign.db").exists()
+
+
+def test_token_never_printed(
+    env: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a token the sync works; with a wrong one the error names the variable, not the value."""
+    secret = "tok-live-5e6f7a8b9c"
+    with RegistrySandbox(members=generate_members(4, seed=9), token=secret) as guarded:
+        monkeypatch.setenv("IFN_REGISTRY__BASE_URL", guarded.url)
+        monkeypatch.setenv("IFN_REGISTRY__TOKEN", secret)
+        assert main(["db", "upgrade"]) == 0
+        assert main(["sync", "--no-media"]) == 0
+        captured = capsys.readouterr()
+        assert secret not in captured.out + captured.err
+        monkeypatch.setenv("IFN_REGISTRY__TOKEN", "tok-wrong-0000")
+        code = main(["sync", "--no-media"])
+        captured = capsys.readouterr()
+        assert "tok-wrong" not in captured.out + captured.err
+        _assert_error(code, captured.err, "HTTP 401", "IFN_REGISTRY__TOKEN")
+
+
+def test_sandbox_registry_command_serves_and_injects_faults(tmp_path: Path) -> None:
+    """`ifn-campaign sandbox registry` as a process: the sample over HTTP, with a 429 first."""
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    fault = '{"path": "/api/v1/members", "kind": "status", "status": 429, "retry_after": 2}'
+    exe = Path(sys.executable).parent / "ifn-campaign"
+    proc = subprocess.Popen(
+        [str(exe), "sandbox", "registry", "--port", str(port), "--fault", fault],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/members?limit=500"
+        for _ in range(100):
+            try:
+                first = requests.get(url, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert first.status_code == 429 and first.headers["Retry-After"] == "2"
+        page = requests.get(url, timeout=2).json()
+        assert len(page["data"]) == 72 and page["next_cursor"] is None
+    finally:
+        proc.terminate()
+        proc.wait(10)

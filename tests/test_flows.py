@@ -58,3 +58,21 @@ def test_sync_flow_runs_and_writes_artifact(
     assert "| 6 | 0 | 0 | 1 |" in markdown
     assert "<b>" not in markdown  # member-supplied text is escaped, it is data
     assert "bad\\|\\<b\\>1\\</b\\>" in markdown
+
+
+def test_registry_token_from_a_prefect_secret_block(
+    prefect_server: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.blocks.system import Secret
+
+    from ifn_campaign.config import load_settings
+    from ifn_campaign.errors import ConfigError
+
+    Secret(value="tok-from-block-123").save("ifn-registry-token", overwrite=True)
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("IFN_REGISTRY__TOKEN_SECRET_BLOCK", "ifn-registry-token")
+    assert load_settings().registry_token() == "tok-from-block-123"
+    monkeypatch.setenv("IFN_REGISTRY__TOKEN_SECRET_BLOCK", "no-such-block")
+    with pytest.raises(ConfigError, match="no-such-block"):
+        load_settings().registry_token()

@@ -278,16 +278,14 @@ def test_token_never_reaches_the_database(
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_point_then_rerun_matches_uninterrupted(
-    tmp_path: Path, sqlite_url: str
-) -> None:
+def test_sigkill_at_any_point_then_rerun_matches_uninterrupted(tmp_path: Path, db_url: str) -> None:
     """Kill `ifn-campaign sync` with SIGKILL mid-run, several times, then let it finish."""
     members = generate_members(60, seed=11) + copy.deepcopy(BROKEN)
     with RegistrySandbox(members=members) as sb:
         sb.faults.add(Fault(path="/api/v1/members", kind="slow", delay=0.15, times=0))
         env = {
             **os.environ,
-            "IFN_DATABASE__URL": sqlite_url,
+            "IFN_DATABASE__URL": db_url,
             "IFN_REGISTRY__BASE_URL": sb.url,
             "IFN_REGISTRY__PAGE_SIZE": "4",
             "IFN_MEDIA__DIR": str(tmp_path / "media"),
@@ -296,7 +294,7 @@ def test_sigkill_at_any_point_then_rerun_matches_uninterrupted(
         env.pop("IFN_CONFIG", None)
         cli = [sys.executable, "-m", "ifn_campaign.cli"]
         subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-        engine = store.make_engine(sqlite_url)
+        engine = store.make_engine(db_url)
 
         def pages_done() -> int:
             with Session(engine) as s:
