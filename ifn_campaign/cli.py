@@ -26,7 +26,7 @@ from ifn_campaign import store
 from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.media import MediaFetcher
-from ifn_campaign.models import Member, QuarantinedRecord, SyncRun
+from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord, SyncRun
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.csv_source import CsvSource
 from ifn_campaign.registry.source import MemberSource
@@ -45,6 +45,7 @@ sandbox_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
 
+DEMO_PORT = 8765
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -263,6 +264,56 @@ def members(
     out.print(table)
 
 
+@app.command("member")
+def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")]) -> None:
+    """Show one member: profile, consent, media (with refusal reasons) and open quarantine."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        m = session.get(Member, member_id)
+        if m is None:
+            raise IFNError(
+                f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
+            )
+        profile = Table(title=f"{escape(m.business_name)} ({m.id})", show_header=False)
+        profile.add_column("field")
+        profile.add_column("value")
+        rows = {
+            "status": f"{m.status}{'' if m.is_promotable else ' (not promotable)'}",
+            "actor types": ", ".join(m.actor_types),
+            "categories": ", ".join(m.categories),
+            "place": ", ".join(p for p in (m.sentra, m.city, m.province) if p),
+            "consent channels": ", ".join(m.consent_channels) or "none",
+            "consent fields": ", ".join(m.consent_fields_allowed) or "none",
+            "consent withdrawn": str(m.consent_withdrawn_at or "no"),
+            "registry updated": str(m.updated_at),
+            "first seen": f"{m.first_seen_at:%Y-%m-%d %H:%M}",
+            "last seen": f"{m.last_seen_at:%Y-%m-%d %H:%M}",
+        }
+        for field, value in rows.items():
+            profile.add_row(field, escape(value))
+        media = Table(title="Media")
+        for column in ("role", "#", "stored", "refused", "source"):
+            media.add_column(column)
+        query = select(MemberMedia).where(MemberMedia.member_id == m.id)
+        for row in session.scalars(query.order_by(MemberMedia.role, MemberMedia.position)):
+            media.add_row(
+                row.role,
+                str(row.position),
+                (row.asset_sha256 or "")[:12],
+                escape(f"{row.refused_reason}: {row.refused_detail}" if row.refused_reason else ""),
+                escape(row.source_url[:80]),
+            )
+        open_quarantine = session.scalars(
+            select(QuarantinedRecord).where(
+                QuarantinedRecord.member_id == m.id, QuarantinedRecord.resolved_at.is_(None)
+            )
+        ).all()
+    out.print(profile)
+    out.print(media)
+    for q in open_quarantine:
+        out.print(f"[yellow]newer version quarantined:[/] {escape('; '.join(q.reasons))}")
+
+
 @app.command("quarantine")
 def quarantine(
     all_: Annotated[bool, typer.Option("--all", help="Include records fixed since.")] = False,
@@ -331,8 +382,14 @@ def demo(
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()
-    with RegistrySandbox() as sandbox:
-        host_port = sandbox.url.removeprefix("http://")
+    try:  # the default registry port keeps media URLs, and so the stored profiles, stable
+        sandbox = RegistrySandbox(port=DEMO_PORT).start()
+    except OSError:
+        err.print(
+            f"[yellow]port {DEMO_PORT} is busy[/]: media URLs change, members show as updated"
+        )
+        sandbox = RegistrySandbox().start()
+    try:
         cfg = cfg.model_copy(
             update={
                 "database": cfg.database.model_copy(
@@ -342,7 +399,10 @@ def demo(
                     update={"base_url": sandbox.url, "token": None, "token_secret_block": None}
                 ),
                 "media": cfg.media.model_copy(
-                    update={"dir": data_dir / "media", "allow_hosts": [host_port]}
+                    update={
+                        "dir": data_dir / "media",
+                        "allow_hosts": [sandbox.url.removeprefix("http://")],
+                    }
                 ),
             }
         )
@@ -352,6 +412,8 @@ def demo(
         err.print(f"database {store.safe_url(cfg.database.url)}: {before or 'empty'} -> {after}")
         with RegistryClient(cfg.registry) as client:
             result = run_sync(cfg, client, full=True, fetch_media=True)
+    finally:
+        sandbox.stop()
     print_summary(result)
     with Session(engine) as session:
         active = session.scalar(

@@ -60,6 +60,10 @@ def test_sync_end_to_end(env: RegistrySandbox, capsys: pytest.CaptureFixture[str
     assert "(incremental)" in capsys.readouterr().out
     assert main(["members"]) == 0
     assert "gen-000001" in capsys.readouterr().out
+    assert main(["member", "gen-000002"]) == 0
+    shown = capsys.readouterr().out
+    assert "consent channels" in shown and "logo" in shown
+    _one_line_error(capsys, main(["member", "nobody"]), "no member 'nobody' stored")
     assert main(["db", "status"]) == 0
     assert "up to date" in capsys.readouterr().out
 
@@ -131,6 +135,7 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     )
     assert second.returncode == 0, second.stderr
     assert "(full)" in second.stdout
+    assert " ".join(["unchanged", "│", "65"]) in " ".join(second.stdout.split())
     assert (tmp_path / "var" / "demo" / "ifn-campaign.db").exists()
 
 
