@@ -5,19 +5,22 @@ own network: only http(s); the host must be public unless allow-listed; every ad
 resolves to is checked before connecting, and the address actually connected to is checked again
 after (so DNS rebinding and redirects to internal hosts are refused too); the body is capped while
 streaming; the type is sniffed from the bytes by Pillow, never taken from Content-Type; the image is
-fully decoded under a pixel cap. Accepted files are stored content-addressed by SHA-256.
+fully decoded under a pixel cap; the whole fetch (every hop, headers and body) has one deadline that
+a watchdog enforces by shutting the socket down, so a server dripping bytes cannot hold a worker.
+Accepted files are stored content-addressed by SHA-256.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import ipaddress
 import os
 import socket
 import tempfile
+import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +31,8 @@ from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import LocationValueError, ReadTimeoutError
 
 from ifn_campaign.config import MediaSettings
 from ifn_campaign.errors import MediaRefused
@@ -39,16 +44,45 @@ METADATA_ADDRESSES = {
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254")
 }
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 address is embedded
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
 USER_AGENT = "ifn-campaign media fetcher (+https://ifn.kemenperin.go.id)"
+_PROLOGUE = ((b"<?", b"?>"), (b"<!--", b"-->"), (b"<!doctype", b">"))
+_WATCH = threading.local()  # the running fetch's _Watchdog, per worker thread
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    """An SVG document: Pillow cannot read it, but the member should hear "unsupported format".
+
+    A plain scan (no regex: nested repetition over hostile bytes backtracks catastrophically).
+    """
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    while True:
+        for opening, closing in _PROLOGUE:
+            if head.startswith(opening):
+                end = head.find(closing, len(opening))
+                if end < 0:
+                    return False
+                head = head[end + len(closing) :].lstrip()
+                break
+        else:
+            return head.startswith(b"<svg") and head[4:5] in (b">", b"/", b" ", b"\t", b"\r", b"\n")
 
 
 def address_refusal(address: str) -> str | None:
     """Why we will not connect to `address`, or None if it is a public address."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0]
+    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that reach an IPv4 address: check that address (NAT64 reaches 10/8 too)
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
     if ip in METADATA_ADDRESSES:
         return "metadata_address"
     if ip.is_loopback:
@@ -57,6 +91,8 @@ def address_refusal(address: str) -> str | None:
         return "link_local_address"
     if ip.is_multicast:
         return "multicast_address"
+    if ip.is_unspecified or ip.is_reserved:  # before is_private, which also covers some of them
+        return "reserved_address"
     if ip.is_private:
         return "private_address"
     if not ip.is_global:
@@ -64,7 +100,7 @@ def address_refusal(address: str) -> str | None:
     return None
 
 
-class _AddressRefused(Exception):  # noqa: N818  (internal carrier, becomes MediaRefused)
+class _AddressRefused(Exception):  # an internal carrier that becomes MediaRefused
     """Raised inside urllib3's connect; deliberately not an OSError so nothing retries it."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -105,6 +141,61 @@ class _Guard:
         if reason:
             sock.close()
             raise _AddressRefused(reason, f"{self.host} connected to {address}")
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        # new or reused from the pool, the socket answering this fetch is under its deadline
+        watchdog = getattr(_WATCH, "current", None)
+        if watchdog is not None and self.sock is not None:  # type: ignore[attr-defined]
+            watchdog.watch(self.sock)  # type: ignore[attr-defined]
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+class _Watchdog:
+    """Shuts down the sockets of one fetch once its deadline passes.
+
+    Socket timeouts bound the wait for each read, not the whole download: a server sending one
+    byte just inside every read timeout would otherwise hold a worker for hours.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._done = False
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.fired:
+                _shutdown(sock)
+            elif not self._done:
+                self._socks.append(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            for sock in self._socks:
+                _shutdown(sock)
+
+    def __enter__(self) -> _Watchdog:
+        _WATCH.current = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _WATCH.current = None
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            self._socks.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class _GuardedHTTPConnection(_Guard, HTTPConnection):
@@ -165,7 +256,7 @@ def store_path(media_dir: Path, sha256: str, suffix: str) -> Path:
 
 
 class MediaFetcher:
-    """Fetches, verifies and stores media; every refusal is a `MediaRefused` with a stable reason."""
+    """Fetches, verifies and stores media; each refusal is a `MediaRefused` with a stable reason."""
 
     def __init__(self, settings: MediaSettings) -> None:
         self.settings = settings
@@ -187,41 +278,63 @@ class MediaFetcher:
 
     def fetch(self, url: str, *, etag: str | None = None) -> FetchedMedia | NotModified:
         """Fetch `url` (conditionally when `etag` is known) and store it, or raise MediaRefused."""
-        deadline = time.monotonic() + self.settings.read_timeout * 3
+        budget = self.settings.read_timeout * 3
+        deadline = time.monotonic() + budget
+        with _Watchdog(budget) as watchdog:
+            data, new_etag = self._download(url, etag, deadline, watchdog)
+        if data is None:
+            return NotModified(new_etag)
+        return self._accept(data, new_etag, url)
+
+    def _download(
+        self, url: str, etag: str | None, deadline: float, watchdog: _Watchdog
+    ) -> tuple[bytes | None, str | None]:
+        """The body and ETag of `url` after redirects; (None, etag) when not modified."""
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             self._check_url(current, original=url)
-            response = self._get(current, etag, original=url)
+            response = self._get(current, etag, original=url, watchdog=watchdog)
             with response:
                 if response.status_code in _REDIRECTS and response.headers.get("Location"):
-                    current = urljoin(current, response.headers["Location"])
+                    try:
+                        current = urljoin(current, response.headers["Location"])
+                    except ValueError:
+                        raise MediaRefused(
+                            "invalid_url", "redirect to an unparsable URL", url=url
+                        ) from None
                     continue
                 if response.status_code == 304 and etag:
-                    return NotModified(response.headers.get("ETag", etag))
+                    return None, response.headers.get("ETag", etag)
                 if response.status_code != 200:
                     raise MediaRefused(
                         "http_status", f"answered HTTP {response.status_code}", url=url
                     )
-                data = self._read_capped(response, url, deadline)
-                return self._accept(data, response.headers.get("ETag"), url)
+                data = self._read_capped(response, url, deadline, watchdog)
+                return data, response.headers.get("ETag")
         raise MediaRefused(
             "too_many_redirects", f"more than {self.settings.max_redirects} redirects", url=url
         )
 
     def _check_url(self, current: str, *, original: str) -> None:
-        parts = urlsplit(current)
+        try:
+            parts = urlsplit(current)
+            hostname = parts.hostname
+        except ValueError:  # e.g. "http://[::1/"
+            raise MediaRefused("invalid_url", f"cannot parse {current!r}", url=original) from None
         if parts.scheme not in ("http", "https"):
             raise MediaRefused(
                 "unsupported_scheme",
                 f"scheme {parts.scheme or 'none'!r} at {current}",
                 url=original,
             )
-        if not parts.hostname:
+        if not hostname:
             raise MediaRefused("invalid_url", "no host", url=original)
         if parts.username or parts.password:
             raise MediaRefused("credentials_in_url", "URL carries credentials", url=original)
 
-    def _get(self, current: str, etag: str | None, *, original: str) -> requests.Response:
+    def _get(
+        self, current: str, etag: str | None, *, original: str, watchdog: _Watchdog
+    ) -> requests.Response:
         headers = {"If-None-Match": etag} if etag else {}
         try:
             return self.session.get(
@@ -235,12 +348,19 @@ class MediaFetcher:
             raise MediaRefused(exc.reason, exc.detail, url=original) from None
         except requests.Timeout:
             raise MediaRefused("timeout", f"no answer from {current}", url=original) from None
-        except requests.RequestException as exc:
+        except (requests.exceptions.InvalidURL, LocationValueError):
+            # LocationValueError: urllib3 finds a bad host label only when connecting
+            raise MediaRefused("invalid_url", f"cannot use {current!r}", url=original) from None
+        except (requests.RequestException, Urllib3Error, OSError) as exc:
+            if watchdog.fired:
+                raise MediaRefused("timeout", "fetch took too long", url=original) from None
             raise MediaRefused(
                 "unreachable", f"{type(exc).__name__} for {current}", url=original
             ) from None
 
-    def _read_capped(self, response: requests.Response, url: str, deadline: float) -> bytes:
+    def _read_capped(
+        self, response: requests.Response, url: str, deadline: float, watchdog: _Watchdog
+    ) -> bytes:
         cap = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -253,10 +373,15 @@ class MediaFetcher:
                     raise MediaRefused("too_large", f"over {cap} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise MediaRefused("timeout", "download took too long", url=url)
-        except requests.RequestException as exc:
+        except (requests.RequestException, Urllib3Error, OSError) as exc:
+            cause = exc.args[0] if exc.args else None
+            if watchdog.fired or isinstance(cause, ReadTimeoutError):
+                raise MediaRefused("timeout", "download took too long", url=url) from None
             raise MediaRefused(
                 "truncated", f"connection broke: {type(exc).__name__}", url=url
             ) from None
+        if watchdog.fired:  # a body without length ends "normally" when the watchdog cuts it
+            raise MediaRefused("timeout", "download took too long", url=url)
         return bytes(buf)
 
     def _accept(self, data: bytes, etag: str | None, url: str) -> FetchedMedia:
@@ -276,31 +401,34 @@ class MediaFetcher:
         """Sniff the format from the bytes and decode fully under the pixel cap."""
         if not data:
             raise MediaRefused("not_an_image", "empty body", url=url)
+        # No warnings.catch_warnings() here: it is not thread-safe and fetches run in parallel.
+        # Pillow raises DecompressionBombError itself past 2x MAX_IMAGE_PIXELS; below that our own
+        # cap is checked from the header, before load() decodes anything.
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data)) as image:
-                    fmt = image.format or ""
-                    width, height = image.size
-                    if fmt not in ALLOWED_FORMATS:
-                        raise MediaRefused(
-                            "unsupported_format", f"{fmt or 'unknown'} image", url=url
-                        )
-                    if width * height > self.settings.max_pixels:
-                        raise MediaRefused(
-                            "too_many_pixels",
-                            f"{width}x{height} exceeds {self.settings.max_pixels} pixels",
-                            url=url,
-                        )
-                    image.load()
+            with Image.open(io.BytesIO(data)) as image:
+                fmt = image.format or ""
+                width, height = image.size
+                if fmt not in ALLOWED_FORMATS:
+                    raise MediaRefused("unsupported_format", f"{fmt or 'unknown'} image", url=url)
+                if width * height > self.settings.max_pixels:
+                    raise MediaRefused(
+                        "too_many_pixels",
+                        f"{width}x{height} exceeds {self.settings.max_pixels} pixels",
+                        url=url,
+                    )
+                image.load()
         except MediaRefused:
             raise
         except UnidentifiedImageError:
+            if _looks_like_svg(data):
+                raise MediaRefused("unsupported_format", "SVG image", url=url) from None
             raise MediaRefused(
                 "not_an_image", "bytes are not a known image format", url=url
             ) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except Image.DecompressionBombError:
             raise MediaRefused("too_many_pixels", "decompression bomb", url=url) from None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise MediaRefused("corrupt_image", f"cannot decode: {exc}", url=url) from None
+        except Exception as exc:  # hostile bytes reach C decoders: any failure is a corrupt image
+            raise MediaRefused(
+                "corrupt_image", f"cannot decode: {type(exc).__name__}: {exc}", url=url
+            ) from None
         return fmt, width, height
