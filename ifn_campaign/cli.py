@@ -142,8 +142,8 @@ def run_sync(
                 ),
             )
 
-        if isinstance(source, RegistryClient):
-            source._on_retry = lambda msg: progress.console.print(
+        if isinstance(source, RegistryClient):  # show each wait above the progress line
+            source.on_retry = lambda msg: progress.console.print(
                 f"[yellow]registry:[/] {escape(msg)}"
             )
         fetcher = MediaFetcher(cfg.media) if fetch_media else None

@@ -9,6 +9,7 @@ the file, so a committed or shared config can never leak one.
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from ifn_campaign.errors import ConfigError
 
 CONFIG_ENV = "IFN_CONFIG"
 DEFAULT_CONFIG_FILE = Path("ifn-campaign.toml")
+_LOADING = threading.Lock()
 SECRET_KEYS: tuple[tuple[str, str], ...] = (("registry", "token"),)
 
 
@@ -183,7 +185,15 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     source = config_path(path)
     data = read_toml(source) if source is not None else {}
     where = f"settings file {source}" if source else "settings"
-    Settings._toml_data = data
+    with _LOADING:  # the file's data reaches pydantic-settings through a class attribute
+        Settings._toml_data = data
+        try:
+            return _build(where, overrides)
+        finally:
+            Settings._toml_data = {}
+
+
+def _build(where: str, overrides: dict[str, Any]) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -191,5 +201,3 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"{where} (or IFN_... variables) invalid: {problems}") from None
-    finally:
-        Settings._toml_data = {}

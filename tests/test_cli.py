@@ -190,3 +190,15 @@ def test_sandbox_registry_command_serves_and_injects_faults(tmp_path: Path) -> N
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sync_shows_each_retry(
+    env: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ifn_campaign.sandbox.registry import Fault
+
+    env.faults.add(Fault(path="/api/v1/members", kind="status", status=429, retry_after=0))
+    assert main(["db", "upgrade"]) == 0
+    assert main(["sync", "--no-media"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "registry: HTTP 429; retry 1/5 in 0.0 s" in err

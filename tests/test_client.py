@@ -84,7 +84,7 @@ def test_retries_transient_failures_with_backoff(
     gen.faults.add(Fault(path="/api/v1/members", kind=kind, status=status or 500, times=2))
     messages: list[str] = []
     client, waits = _client(gen)
-    client._on_retry = messages.append
+    client.on_retry = messages.append
     assert sum(len(p.records) for p in client.pages()) == 25
     assert waits == [0.01, 0.02]  # exponential, jitter 0 here
     assert len(messages) == 2 and "retry 1/5" in messages[0]

@@ -330,3 +330,24 @@ def test_sigkill_at_any_point_then_rerun_matches_uninterrupted(tmp_path: Path, d
     reference, resumed = state(store.make_engine(ref_url)), state(engine)
     for key in reference:
         assert resumed[key] == reference[key], key
+
+
+def test_resume_with_a_cursor_the_registry_no_longer_accepts_starts_over(
+    cfg: Settings, engine: Engine, sandbox: RegistrySandbox, tmp_path: Path
+) -> None:
+    sandbox.faults.add(Fault(path="/api/v1/members", kind="status", status=500, after=1, times=0))
+    with pytest.raises(RegistryUnreachable):
+        _sync(cfg.model_copy(update={"registry": cfg.registry.model_copy(update={"retries": 0})}))
+    sandbox.faults.clear()
+    with Session(engine) as s:  # as if the registry had rotated its cursor keys meanwhile
+        failed = s.scalars(select(SyncRun)).one()
+        failed.cursor = "expired-cursor"
+        s.commit()
+        failed_id, failed_new = failed.id, failed.new
+    resumed = _sync(cfg)
+    assert resumed.run.resumed_from == failed_id and resumed.run.status == "completed"
+    assert resumed.counts()["new"] == 12 - failed_new
+    ref_url = f"sqlite:///{tmp_path / 'ref.db'}"
+    store.upgrade(store.make_engine(ref_url))
+    _sync(settings_for(sandbox, ref_url, tmp_path / "ref-media", page_size=5))
+    assert state(store.make_engine(ref_url)) == state(engine)

@@ -54,7 +54,7 @@ class RegistryClient:
         )
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
-        self._on_retry = on_retry or (lambda _msg: None)
+        self.on_retry = on_retry or (lambda _msg: None)
         self._sleep = sleep
         self._random = random.Random()  # noqa: S311  (jitter, not cryptography)
 
@@ -123,7 +123,7 @@ class RegistryClient:
                         url=url,
                     ) from None
                 delay = self._delay(attempt, exc.retry_after)
-                self._on_retry(f"{exc.reason}; retry {attempt}/{attempts - 1} in {delay:.1f} s")
+                self.on_retry(f"{exc.reason}; retry {attempt}/{attempts - 1} in {delay:.1f} s")
                 self._sleep(delay)
         raise AssertionError("unreachable")
 
