@@ -41,7 +41,6 @@ from ifn_campaign.registry.source import MemberSource, Page
 
 __all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
 
-# Refusals worth trying again on the next sync even when the profile did not change.
 # Changing the validation code or the vocabulary changes every fingerprint: all records are
 # validated again on the next sync.
 _RULES = hashlib.sha256(
@@ -57,6 +56,7 @@ COUNT_FIELDS = (
     "media_reused",
     "media_refused",
 )
+# Refusals worth trying again on the next sync even when the profile did not change.
 TRANSIENT_MEDIA_REASONS = frozenset({"timeout", "unreachable", "http_status", "truncated"})
 
 
@@ -151,7 +151,9 @@ def _start_run(session: Session, source: MemberSource, full: bool | None, resume
         select(SyncRun).where(SyncRun.source == source.name).order_by(SyncRun.id.desc()).limit(20)
     ).all()
     for run in runs:
-        if run.status == SyncRunStatus.RUNNING:  # its process is gone: we are the only syncer
+        # Its process is gone: one sync per source at a time (a Prefect concurrency limit in
+        # production; see the README).
+        if run.status == SyncRunStatus.RUNNING:
             run.status = SyncRunStatus.INTERRUPTED
             run.finished_at = now
     latest = runs[0] if runs else None
