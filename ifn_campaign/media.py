@@ -39,7 +39,13 @@ from ifn_campaign.errors import MediaRefused
 
 __all__ = ["FetchedMedia", "MediaFetcher", "NotModified", "address_refusal", "store_path"]
 
-ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
+ALLOWED_FORMATS = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",  # phone JPEGs carrying extra pictures: an ordinary JPEG first
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+}
 METADATA_ADDRESSES = {
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254")
@@ -394,7 +400,7 @@ class MediaFetcher:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             Path(tmp).replace(path)
-        mime = Image.MIME.get(fmt, "application/octet-stream")
+        mime = "image/jpeg" if fmt == "MPO" else Image.MIME.get(fmt, "application/octet-stream")
         return FetchedMedia(sha, mime, width, height, len(data), etag, path)
 
     def _verify(self, data: bytes, url: str) -> tuple[str, int, int]:

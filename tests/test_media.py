@@ -882,3 +882,16 @@ def test_any_bytes_are_stored_decodable_or_refused(
         image.load()
         assert image.size == (got.width, got.height)
     assert not list(fuzz_dir.rglob(".part-*"))
+
+
+def test_phone_mpo_jpeg_is_accepted_as_jpeg(sandbox: RegistrySandbox, media_dir: Path) -> None:
+    """Phones write MPO (a JPEG followed by more pictures); it is a JPEG for every use of ours."""
+    buf = io.BytesIO()
+    first = Image.new("RGB", (64, 48), (10, 120, 200))
+    first.save(buf, "MPO", save_all=True, append_images=[Image.new("RGB", (64, 48), (200, 0, 0))])
+    sandbox.add_file("phone.jpg", buf.getvalue(), "image/jpeg")
+    with _fetcher(sandbox, media_dir) as fetcher:
+        got = fetcher.fetch(f"{sandbox.url}/media/phone.jpg")
+    assert isinstance(got, FetchedMedia)
+    assert got.mime_type == "image/jpeg" and got.path.suffix == ".jpg"
+    assert (got.width, got.height) == (64, 48)
