@@ -9,7 +9,10 @@ IFNError                      root: the CLI prints its message on one line and e
 │   ├── RegistryUnreachable   no answer after every retry
 │   └── RegistryResponseError an answer we cannot use (status, body)
 ├── SourceFileError           a CSV export cannot be read at all
-└── MediaRefused              one media URL was not fetched; `reason` is a stable code
+├── MediaRefused              one media URL was not fetched; `reason` is a stable code
+└── RenderError               a card could not be made
+    ├── TemplateError         a card template is invalid (file, layer, key)
+    └── ImageUnusable         a source image cannot be used; `reason` is a stable code
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
@@ -66,3 +69,29 @@ class MediaRefused(IFNError):
         self.reason = reason
         self.detail = detail
         self.url = url
+
+
+class RenderError(IFNError):
+    """A card could not be made."""
+
+
+class TemplateError(RenderError):
+    """A card template is invalid; the message names the file, the layer and the key."""
+
+    def __init__(
+        self, message: str, *, file: str, layer: str | None = None, key: str | None = None
+    ) -> None:
+        where = file + (f", layer {layer!r}" if layer else "") + (f", key {key!r}" if key else "")
+        super().__init__(f"{where}: {message}")
+        self.file = file
+        self.layer = layer
+        self.key = key
+
+
+class ImageUnusable(RenderError):
+    """A source image cannot be used on a card; `reason` is a short stable code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,473 @@
+"""Member photos and logos as pixels a card can use, and where to crop them.
+
+The media sync has already fetched, verified and stored every file, but a stored file is still
+member data: it may be CMYK, palette, 16-bit, greyscale, on its side (EXIF orientation), carry a
+non-sRGB ICC profile, be animated, or (if the store was tampered with or the cap was raised) be
+broken or huge. `load_image` turns any of these into one shape, 8-bit sRGB "RGB" or "RGBA" with no
+metadata, or refuses it with `ImageUnusable` and a stable reason code, so the renderer can fall
+back to the logo-led variant and record why.
+
+Speed: a photo is decoded once, at the largest size any format needs (`min_side`; JPEGs are
+decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself via `Image.draft`), and every format is derived
+from that one `SourceImage` by `cover` or `contain`.
+
+Smart crop: `focus_point` finds the subject by saliency (edge energy times contrast against a
+model of the studio background), and `crop_box` centres the crop on it as far as the bounds allow.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageChops, ImageCms, UnidentifiedImageError
+
+from ifn_campaign.errors import ImageUnusable
+
+__all__ = ["SourceImage", "contain", "cover", "crop_box", "focus_point", "load_image"]
+
+# The formats the media sync stores (media.ALLOWED_FORMATS), plus MPO: Pillow names a camera JPEG
+# that carries extra pictures (an MPF segment, common on phones) "MPO"; it is still a JPEG.
+_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+_ORIENTATION = 0x0112
+_ANALYSIS_SIDE = 128  # focus_point works on a copy this long on its longest side
+_FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """A decoded photo or logo: 8-bit sRGB, upright, no metadata, ready to crop and resize.
+
+    `image` is "RGBA" only when some pixel is not fully opaque (`has_alpha`); an opaque RGBA file
+    becomes "RGB" so the renderer can tell a transparent logo from a photo saved as PNG.
+    `original_size` is the upright size of the file before any draft or reduce, so the renderer
+    can report the real resolution of what the member sent.
+    """
+
+    image: Image.Image
+    has_alpha: bool
+    original_size: tuple[int, int]
+    # focus_point is asked once per format; computing it once per image is enough
+    _cache: dict[str, tuple[float, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def load_image(
+    source: Path | bytes, *, max_pixels: int = 40_000_000, min_side: int | None = None
+) -> SourceImage:
+    """Decode a stored photo or logo into upright 8-bit sRGB, or refuse it with a reason code.
+
+    Reasons: `not_an_image`, `corrupt_image`, `too_many_pixels` (checked from the header, before
+    anything is decoded), `unsupported_format`, `unreadable` (the stored file cannot be read).
+    `min_side` is the largest side length the caller will need: the image is decoded (JPEG) or
+    reduced (other formats) to the smallest size whose shorter side is still at least that, which
+    is enough for a cover crop of any aspect at that size.
+    """
+    if min_side is not None and min_side < 1:
+        raise ValueError(f"min_side must be positive, not {min_side}")
+    data = _read(source)
+    if not data:
+        raise ImageUnusable("corrupt_image", "the file is empty")
+    # No warnings.catch_warnings(): it is not thread-safe, and cards render in parallel.
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return _decode(im, max_pixels=max_pixels, min_side=min_side)
+    except ImageUnusable:
+        raise
+    except UnidentifiedImageError:
+        if _looks_like_svg(data):
+            raise ImageUnusable("unsupported_format", "SVG image") from None
+        raise ImageUnusable("not_an_image", "bytes are not a known image format") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageUnusable("too_many_pixels", f"decompression bomb: {exc}") from None
+    except Exception as exc:  # hostile bytes reach C decoders: any failure is a corrupt image
+        raise ImageUnusable(
+            "corrupt_image", f"cannot decode: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _read(source: Path | bytes) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ImageUnusable("unreadable", f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    """An SVG is a text file Pillow cannot read: say "unsupported" rather than "not an image"."""
+    return b"<svg" in data[:4096].lower()
+
+
+def _decode(im: Image.Image, *, max_pixels: int, min_side: int | None) -> SourceImage:
+    """Header checks, then one decode at reduced scale, then colour, alpha and orientation."""
+    fmt = im.format or "unknown"
+    if fmt not in _FORMATS:
+        raise ImageUnusable("unsupported_format", f"{fmt} image")
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise ImageUnusable("corrupt_image", f"{width}x{height} image")
+    if width * height > max_pixels:
+        raise ImageUnusable("too_many_pixels", f"{width}x{height} exceeds {max_pixels} pixels")
+
+    orientation = _orientation(im)
+    icc = im.info.get("icc_profile") or None
+    adobe = "adobe" in im.info  # APP14: the CMYK samples are stored inverted
+    if min_side and fmt in _JPEG_FORMATS:
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: both sides stay >= min_side
+        im.draft("RGB", (min_side, min_side))
+    im.load()  # the first frame only, for animated GIF, WebP and PNG
+
+    out = _to_eight_bit(im)
+    if min_side:
+        out = _reduce(out, min_side)
+    out = _to_srgb(out, icc if isinstance(icc, bytes) else None, adobe=adobe)
+    has_alpha = out.mode == "RGBA"
+    if has_alpha and out.getchannel("A").getextrema() == (255, 255):
+        out = out.convert("RGB")  # an opaque RGBA file is a photo, not a transparent logo
+        has_alpha = False
+    if orientation in _TRANSPOSE:
+        out = out.transpose(_TRANSPOSE[orientation])
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    if out is im:
+        # a plain Image sharing the decoded pixels (no copy): the file object keeps its EXIF and
+        # ICC in .app/.applist, and none of the member's metadata may travel on
+        out = im._new(im.im)
+    out.info = {}  # nothing of the member's file (EXIF, GPS, ICC, comments) travels on
+    return SourceImage(image=out, has_alpha=has_alpha, original_size=(width, height))
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}  # the table ImageOps.exif_transpose uses, applied after the image is already small
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1 when absent or unreadable: a bad EXIF block is not a bad photo)."""
+    try:
+        value = im.getexif().get(_ORIENTATION, 1)
+    except Exception:  # malformed EXIF is common and harmless to the pixels
+        return 1
+    return value if isinstance(value, int) and value in _TRANSPOSE else 1
+
+
+def _to_eight_bit(im: Image.Image) -> Image.Image:
+    """Any decoded mode to one of L, LA, RGB, RGBA, CMYK (transparency kept as alpha)."""
+    mode = im.mode
+    if mode.startswith("I"):
+        return _sixteen_to_eight(im)
+    if mode == "1":
+        return im.convert("L")
+    if mode in ("L", "RGB"):
+        if "transparency" in im.info:  # a tRNS colour key: that grey or colour is transparent
+            return im.convert("LA" if mode == "L" else "RGBA")
+        return im
+    if mode in ("LA", "La", "PA"):
+        return im.convert("RGBA") if mode == "PA" else im.convert("LA")
+    if mode == "P":
+        return im.convert("RGBA" if im.has_transparency_data else "RGB")
+    if mode in ("RGBA", "RGBa"):
+        return im.convert("RGBA")
+    if mode == "CMYK":
+        return im
+    return im.convert("RGB")  # RGBX, YCbCr, LAB, HSV
+
+
+def _sixteen_to_eight(im: Image.Image) -> Image.Image:
+    """16-bit greyscale to 8-bit by scaling (Pillow's own conversion clips everything to white)."""
+    values = np.asarray(im).astype(np.float64)  # PNG gives I;16 (or I) holding 0..65535
+    grey = Image.fromarray(np.clip(np.rint(values * (255 / 65535)), 0, 255).astype(np.uint8), "L")
+    key = im.info.get("transparency")
+    if isinstance(key, int) and not isinstance(key, bool):
+        alpha = np.where(np.asarray(im) == key, 0, 255).astype(np.uint8)
+        return Image.merge("LA", (grey, Image.fromarray(alpha, "L")))
+    return grey
+
+
+def _reduce(im: Image.Image, min_side: int) -> Image.Image:
+    """Shrink by a whole factor (box average, fast) while the shorter side stays >= min_side."""
+    factor = min(im.size) // min_side
+    return im.reduce(factor) if factor >= 2 else im
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None, *, adobe: bool) -> Image.Image:
+    """L, LA, RGB, RGBA or CMYK to sRGB RGB or RGBA through the embedded profile when usable."""
+    if im.mode == "CMYK" and not adobe:
+        # Pillow decodes every CMYK JPEG as Adobe-inverted; without an APP14 marker the samples
+        # are plain CMYK, so undo that inversion (libjpeg's and Ghostscript's reading).
+        im = ImageChops.invert(im)
+    alpha = None
+    if im.mode in ("LA", "RGBA"):
+        alpha = im.getchannel("A")
+        im = im.convert(im.mode[:-1])
+    if icc is not None:
+        transform = _transform(icc, im.mode)
+        if transform is not None:
+            try:
+                converted = ImageCms.applyTransform(im, transform)
+            except (ImageCms.PyCMSError, OSError, ValueError):
+                converted = None
+            if converted is not None:
+                im = converted
+    rgb = im if im.mode == "RGB" else im.convert("RGB")  # no profile: plain conversion
+    if alpha is None:
+        return rgb
+    rgb.putalpha(alpha)
+    return rgb
+
+
+_ICC_SPACE = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK"}
+
+
+@functools.lru_cache(maxsize=32)
+def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A cached transform from an embedded profile to sRGB; None for sRGB or an unusable profile.
+
+    A broken or mismatched profile is not a reason to refuse a photo: it is converted plainly.
+    """
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        space = profile.profile.xcolor_space.strip()
+        if space != _ICC_SPACE.get(mode):
+            return None
+        if space == "RGB" and "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return None  # already sRGB: converting would only cost time
+        return ImageCms.buildTransform(
+            profile, _srgb(), mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+# --------------------------------------------------------------------------------------------
+# where to crop
+
+
+def focus_point(img: SourceImage) -> tuple[float, float]:
+    """Where the subject is, as (x, y) in 0..1, found by saliency rather than assumed central.
+
+    Product shots sit on plain studio backgrounds that may be gradients (wall, floor), so the
+    background is modelled from the border (a Coons patch through the four border strips, median
+    smoothed so a product touching one edge does not become background); saliency is edge energy
+    times the contrast with that background. Transparent pixels are background. The point is the
+    middle of the span holding the saliency (see `_middle`), so a crop that can hold the whole
+    product does. Deterministic.
+    """
+    cached = img._cache.get("focus")
+    if cached is not None:
+        return cached
+    result = _focus(img)
+    img._cache["focus"] = result
+    return result
+
+
+def _focus(img: SourceImage) -> tuple[float, float]:
+    small = _analysis_copy(img.image)
+    rgba = np.asarray(small.convert("RGBA"), dtype=np.float64)
+    rgb, alpha = rgba[..., :3], rgba[..., 3] / 255.0
+    grey = rgb @ np.array([0.299, 0.587, 0.114])
+    if img.has_alpha:
+        contrast = alpha  # on transparency, everything opaque is subject
+        edges = _sobel(alpha * 255.0) + _sobel(grey) * alpha
+    else:
+        distance = np.sqrt(((rgb - _background(rgb)) ** 2).sum(axis=-1))
+        contrast = np.clip((distance - 10.0) / 50.0, 0.0, 1.0)  # JPEG noise < 10 < subject
+        edges = _sobel(grey)
+    scale = float(np.percentile(edges, 98))
+    energy = np.clip(edges / scale, 0.0, 1.0) if scale > 1e-6 else np.zeros_like(edges)
+    saliency = contrast * (0.25 + energy) * alpha  # flat interiors count, outlines count more
+    total = float(saliency.sum())
+    if total < 1e-6 * saliency.size:
+        return (0.5, 0.5)  # a blank image has no subject
+    fx = _middle(saliency.sum(axis=0) / total)
+    fy = _middle(saliency.sum(axis=1) / total)
+    # rounded so float noise can never move a crop by a pixel between machines
+    return (round(min(max(fx, 0.0), 1.0), 4), round(min(max(fy, 0.0), 1.0), 4))
+
+
+_TAIL = 0.02
+
+
+def _middle(mass: _FloatArray) -> float:
+    """The middle of where the subject lies along one axis, in 0..1.
+
+    Not the centroid: a boot's mass sits in its foot, so a crop centred on the centroid cuts the
+    top of the shaft even when the whole boot would fit. The middle of the span holding all but
+    the faintest 2% of saliency at each end centres the subject's extent instead.
+    """
+    cdf = np.cumsum(mass)
+    low = int(np.searchsorted(cdf, _TAIL))
+    high = int(np.searchsorted(cdf, 1.0 - _TAIL))
+    return (low + high + 1) / (2 * mass.shape[0])
+
+
+def _analysis_copy(image: Image.Image) -> Image.Image:
+    """A copy about 128 px on its longest side: enough to find a subject, and fast."""
+    scale = _ANALYSIS_SIDE / max(image.size)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+
+
+def _sobel(values: _FloatArray) -> _FloatArray:
+    """Gradient magnitude (3x3 Sobel, edges replicated so the frame is not an edge)."""
+    p = np.pad(values, 1, mode="edge")
+    gx = (p[:-2, 2:] + 2 * p[1:-1, 2:] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[1:-1, :-2] + p[2:, :-2])
+    gy = (p[2:, :-2] + 2 * p[2:, 1:-1] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[:-2, 1:-1] + p[:-2, 2:])
+    return np.asarray(np.hypot(gx, gy))
+
+
+def _background(rgb: _FloatArray) -> _FloatArray:
+    """The background each pixel would have if it were empty: a Coons patch through the borders.
+
+    Studio sweeps are smooth gradients in both directions; interpolating the four border strips
+    follows them, where one "dominant colour" would call half a gradient the subject.
+    """
+    height, width = rgb.shape[:2]
+    strip = max(1, min(height, width) // 40)
+    top = _smooth(rgb[:strip].mean(axis=0))
+    bottom = _smooth(rgb[-strip:].mean(axis=0))
+    left = _smooth(rgb[:, :strip].mean(axis=1))
+    right = _smooth(rgb[:, -strip:].mean(axis=1))
+    u = (np.arange(width) / max(width - 1, 1))[None, :, None]
+    v = (np.arange(height) / max(height - 1, 1))[:, None, None]
+    c00 = (top[0] + left[0]) / 2
+    c10 = (top[-1] + right[0]) / 2
+    c01 = (bottom[0] + left[-1]) / 2
+    c11 = (bottom[-1] + right[-1]) / 2
+    ruled_x = (1 - u) * left[:, None, :] + u * right[:, None, :]
+    ruled_y = (1 - v) * top[None, :, :] + v * bottom[None, :, :]
+    corners = (1 - u) * (1 - v) * c00 + u * (1 - v) * c10 + (1 - u) * v * c01 + u * v * c11
+    return np.asarray(ruled_x + ruled_y - corners)
+
+
+def _smooth(line: _FloatArray) -> _FloatArray:
+    """A running median over a third of the border: a product touching an edge is not background."""
+    n = line.shape[0]
+    window = max(1, n // 3) | 1  # odd
+    if window == 1:
+        return line
+    half = window // 2
+    padded = np.pad(line, ((half, half), (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)
+    return np.asarray(np.median(windows, axis=-1))
+
+
+def crop_box(
+    size: tuple[int, int], aspect: float, focus: tuple[float, float]
+) -> tuple[int, int, int, int]:
+    """The largest box of `aspect` (width / height) inside `size`, centred on `focus` if it can be.
+
+    Returns (left, top, right, bottom) in pixels, always inside the image and at least 1x1.
+    """
+    width, height = size
+    if width < 1 or height < 1:
+        raise ValueError(f"image size must be positive, not {width}x{height}")
+    if not (math.isfinite(aspect) and aspect > 0):
+        raise ValueError(f"aspect must be a positive number, not {aspect!r}")
+    if width / height > aspect:
+        box_h, box_w = height, min(width, max(1, _round(height * aspect)))
+    else:
+        box_w, box_h = width, min(height, max(1, _round(width / aspect)))
+    fx, fy = (_unit(v) for v in focus)
+    left = min(max(_round(fx * width - box_w / 2), 0), width - box_w)
+    top = min(max(_round(fy * height - box_h / 2), 0), height - box_h)
+    return (left, top, left + box_w, top + box_h)
+
+
+def _round(value: float) -> int:
+    return math.floor(value + 0.5)  # half up, the same everywhere
+
+
+def _unit(value: float) -> float:
+    return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# resizing
+
+
+def cover(
+    img: SourceImage, width: int, height: int, focus: tuple[float, float] | None = None
+) -> tuple[Image.Image, float]:
+    """Fill exactly width x height: crop to the aspect around the subject, then resize.
+
+    Returns the image and the upscale factor (output pixels per source pixel; > 1 means the
+    source was enlarged, and the renderer flags > 2 as low resolution).
+    """
+    _check_size(width, height)
+    if focus is None:
+        focus = focus_point(img)
+    box = crop_box(img.image.size, width / height, focus)
+    factor = max(width / (box[2] - box[0]), height / (box[3] - box[1]))
+    return _resize(img.image, (width, height), box, factor), factor
+
+
+def contain(img: SourceImage, width: int, height: int) -> tuple[Image.Image, float]:
+    """Fit inside width x height keeping the aspect, centred on a transparent RGBA canvas.
+
+    Returns the image and the upscale factor, as `cover` does.
+    """
+    _check_size(width, height)
+    factor = min(width / img.width, height / img.height)
+    fitted = (
+        min(width, max(1, _round(img.width * factor))),
+        min(height, max(1, _round(img.height * factor))),
+    )
+    scaled = _resize(img.image, fitted, (0, 0, img.width, img.height), factor)
+    canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    canvas.paste(scaled.convert("RGBA"), ((width - fitted[0]) // 2, (height - fitted[1]) // 2))
+    return canvas, factor
+
+
+def _resize(
+    image: Image.Image, size: tuple[int, int], box: tuple[int, int, int, int], factor: float
+) -> Image.Image:
+    """LANCZOS down (after a whole-factor box reduce when shrinking 2x or more), BICUBIC up.
+
+    LANCZOS rings when enlarging; BICUBIC is the softer, kinder choice there. RGBA is resampled
+    premultiplied by Pillow, so transparent pixels never bleed their colour into the edges.
+    """
+    if size == image.size and box == (0, 0, *image.size):
+        return image.copy()
+    if factor > 1.0:
+        return image.resize(size, Image.Resampling.BICUBIC, box=box)
+    return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=1.0)
+
+
+def _check_size(width: int, height: int) -> None:
+    if width < 1 or height < 1:
+        raise ValueError(f"output size must be positive, not {width}x{height}")

@@ -1,0 +1,957 @@
+"""Photo and logo loading, smart crop and resizing for the promo cards.
+
+Every input is drawn here with Pillow (no binary fixtures), plus the awkward photos of the bundled
+sample registry. ICC profiles that Pillow cannot create (a CMYK press profile, an RGB profile that
+is not sRGB) are written byte by byte by `_icc`, so the colour-managed paths run for real.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageCms, ImageDraw, ImageOps
+
+from ifn_campaign.cards import photo
+from ifn_campaign.cards.photo import (
+    SourceImage,
+    contain,
+    cover,
+    crop_box,
+    focus_point,
+    load_image,
+)
+from ifn_campaign.errors import ImageUnusable
+from ifn_campaign.media import ALLOWED_FORMATS
+
+SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "sample_registry" / "media"
+LIGHT = (236, 233, 228)
+DARK = (28, 30, 38)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _encode(im: Image.Image, fmt: str, **params: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def _reason(data: bytes | Path, **kwargs: int) -> str:
+    with pytest.raises(ImageUnusable) as info:
+        load_image(data, **kwargs)
+    return info.value.reason
+
+
+def _patches(colours: list[tuple[int, ...]], mode: str = "RGB", side: int = 32) -> Image.Image:
+    """A strip of flat colour patches (large enough that JPEG blocks stay flat inside)."""
+    im = Image.new(mode, (side * len(colours), side))
+    for i, colour in enumerate(colours):
+        im.paste(colour, (i * side, 0, (i + 1) * side, side))
+    return im
+
+
+def _patch_means(im: Image.Image, count: int, side: int = 32) -> list[tuple[float, ...]]:
+    """The mean colour of the middle of each patch (edges blur under JPEG)."""
+    arr = np.asarray(im.convert("RGB"), dtype=np.float64)
+    quarter = side // 4
+    return [
+        tuple(arr[quarter:-quarter, i * side + quarter : (i + 1) * side - quarter].mean((0, 1)))
+        for i in range(count)
+    ]
+
+
+def _close(a: tuple[float, ...], b: tuple[float, ...], tolerance: float) -> bool:
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= tolerance
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _one_bit_png(path: Path, width: int, height: int) -> None:
+    """A complete, valid 1-bit PNG of one colour, streamed: a real bomb in a few hundred KB."""
+    row = b"\x00" + bytes((width + 7) // 8)
+    compressor = zlib.compressobj(9)
+    chunks = [compressor.compress(row * 1000) for _ in range(height // 1000)]
+    chunks.append(compressor.compress(row * (height % 1000)))
+    chunks.append(compressor.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", b"".join(chunks))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _without_app14(jpeg: bytes) -> bytes:
+    """The same JPEG with its Adobe APP14 segment removed (as a non-Adobe CMYK writer makes)."""
+    out, pos = bytearray(jpeg[:2]), 2
+    while pos < len(jpeg):
+        marker = jpeg[pos + 1]
+        if marker == 0xDA:  # start of scan: the rest is entropy-coded data
+            out += jpeg[pos:]
+            break
+        length = struct.unpack(">H", jpeg[pos + 2 : pos + 4])[0]
+        if marker != 0xEE:
+            out += jpeg[pos : pos + 2 + length]
+        pos += 2 + length
+    return bytes(out)
+
+
+# ICC profiles written by hand: Pillow can only create sRGB, LAB and XYZ profiles.
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _icc(device: bytes, space: bytes, pcs: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """A version 2.1 ICC profile with the given tags (each tag body 4-byte aligned)."""
+    table = 4 + 12 * len(tags)
+    entries, data = b"", b""
+    for signature, body in tags:
+        data += bytes(-len(data) % 4)
+        entries += signature + struct.pack(">II", 128 + table + len(data), len(body))
+        data += body
+    size = 128 + table + len(data)
+    header = struct.pack(">I4sI4s4s4s", size, b"lcms", 0x02100000, device, space, pcs)
+    header += bytes(12) + b"acsp" + b"APPL" + bytes(4) + b"none" + b"none" + bytes(8) + bytes(4)
+    header += _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"lcms"
+    header += bytes(128 - len(header))
+    return header + struct.pack(">I", len(tags)) + entries + data
+
+
+def _desc(text: str) -> bytes:
+    ascii_ = text.encode("ascii") + b"\x00"
+    return b"desc" + bytes(4) + struct.pack(">I", len(ascii_)) + ascii_ + bytes(8 + 3 + 67)
+
+
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
+
+def _swapped_rgb_profile() -> bytes:
+    """An RGB display profile whose red primary is sRGB's blue and whose blue is sRGB's red."""
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    gamma = b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256))
+    return _icc(
+        b"mntr",
+        b"RGB ",
+        b"XYZ ",
+        [
+            (b"desc", _desc("Swapped primaries test")),
+            (b"wtpt", _xyz(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", _xyz(*blue)),
+            (b"gXYZ", _xyz(*green)),
+            (b"bXYZ", _xyz(*red)),
+            (b"rTRC", gamma),
+            (b"gTRC", gamma),
+            (b"bTRC", gamma),
+        ],
+    )
+
+
+def _linear_grey_profile() -> bytes:
+    """A greyscale profile with a linear tone curve (gamma 1.0), as some scanners embed."""
+    linear = b"curv" + bytes(4) + struct.pack(">I", 0)  # no entries: identity
+    return _icc(
+        b"mntr",
+        b"GRAY",
+        b"XYZ ",
+        [
+            (b"desc", _desc("Linear grey test")),
+            (b"wtpt", _xyz(0.9642, 1.0, 0.8249)),
+            (b"kTRC", linear),
+        ],
+    )
+
+
+# A press-like CMYK: each ink's colour on white paper, combined subtractively.
+INKS = {"c": (0, 160, 225), "m": (230, 0, 125), "y": (255, 237, 0), "k": (35, 31, 32)}
+
+
+def _cmyk_corner(c: int, m: int, y: int, k: int) -> tuple[int, int, int]:
+    colour = np.array([255.0, 255.0, 255.0])
+    for on, ink in zip((c, m, y, k), INKS.values(), strict=True):
+        if on:
+            colour *= np.array(ink) / 255.0
+    return (round(colour[0]), round(colour[1]), round(colour[2]))
+
+
+def _cmyk_profile() -> bytes:
+    """A CMYK output profile: an A2B0 lut8 (2-point grid) from CMYK to Lab through the inks."""
+    corners = [
+        _cmyk_corner(c, m, y, k) for c in (0, 1) for m in (0, 1) for y in (0, 1) for k in (0, 1)
+    ]
+    strip = Image.new("RGB", (len(corners), 1))
+    strip.putdata(corners)
+    srgb, lab_profile = ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB")
+    converted = ImageCms.profileToProfile(strip, srgb, lab_profile, outputMode="LAB")
+    lab = np.frombuffer(converted.tobytes(), np.uint8).reshape(-1, 3)
+    lab_bytes = (lab ^ np.array([0, 0x80, 0x80], np.uint8)).tobytes()  # signed a*b* to offset
+    identity = bytes(range(256))
+    lut = b"mft1" + bytes(4) + bytes([4, 3, 2, 0])
+    lut += b"".join(_s15(1.0 if i % 4 == 0 else 0.0) for i in range(9))
+    lut += identity * 4 + lab_bytes + identity * 3
+    return _icc(
+        b"prtr",
+        b"CMYK",
+        b"Lab ",
+        [
+            (b"desc", _desc("Test press CMYK")),
+            (b"wtpt", _xyz(0.9642, 1.0, 0.8249)),
+            (b"A2B0", lut),
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A 30000x30000 PNG (Pillow's own bomb limit) and an 8000x6000 one (over our 40 Mpx cap)."""
+    folder = tmp_path_factory.mktemp("bombs")
+    paths = {"huge": folder / "30000.png", "over_cap": folder / "8000x6000.png"}
+    _one_bit_png(paths["huge"], 30000, 30000)
+    _one_bit_png(paths["over_cap"], 8000, 6000)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def huge_jpeg() -> bytes:
+    """A 12000x8000 camera-sized JPEG with a dark product right of centre."""
+    im = Image.new("RGB", (12000, 8000), LIGHT)
+    ImageDraw.Draw(im).rectangle((8000, 3000, 11000, 5000), fill=DARK)
+    return _encode(im, "JPEG", quality=80)
+
+
+def _product_photo(
+    size: tuple[int, int], centre: tuple[float, float], product: tuple[int, int]
+) -> Image.Image:
+    """A small dark "shoe" (a sole and an upper) on a plain light studio background."""
+    im = Image.new("RGB", size, LIGHT)
+    draw = ImageDraw.Draw(im)
+    cx, cy = centre[0] * size[0], centre[1] * size[1]
+    w, h = product
+    draw.rectangle((cx - w / 2, cy, cx + w / 2, cy + h / 2), fill=DARK)
+    draw.ellipse((cx - w / 2, cy - h / 2, cx + w / 4, cy + h / 2), fill=DARK)
+    return im
+
+
+def _dark_pixels(im: Image.Image) -> int:
+    return int((np.asarray(im.convert("L")) < 90).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# formats and metadata
+
+
+def test_every_format_the_media_sync_stores_can_be_loaded() -> None:
+    assert set(ALLOWED_FORMATS) <= photo._FORMATS
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_a_plain_photo_loads_as_rgb(fmt: str) -> None:
+    im = _patches([(200, 40, 40), (40, 200, 40), (40, 40, 200)])
+    src = load_image(_encode(im, fmt))
+    assert isinstance(src, SourceImage)
+    assert src.image.mode == "RGB" and not src.has_alpha
+    assert src.image.size == src.original_size == (96, 32)
+    assert (src.width, src.height) == (96, 32)
+
+
+def test_metadata_of_the_file_is_not_carried_on() -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "Camera Maker"
+    exif[0x0112] = 1
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = _encode(
+        _patches([(120, 90, 60)]), "JPEG", exif=exif.tobytes(), icc_profile=icc, comment=b"x"
+    )
+    src = load_image(data)
+    assert src.image.info == {}
+    assert dict(src.image.getexif()) == {}
+    assert type(src.image) is Image.Image  # not the file object, which still holds the segments
+
+
+def test_a_file_path_loads_like_its_bytes(tmp_path: Path) -> None:
+    data = _encode(_patches([(10, 20, 30), (200, 210, 220)]), "PNG")
+    path = tmp_path / "photo.png"
+    path.write_bytes(data)
+    assert load_image(path).image.tobytes() == load_image(data).image.tobytes()
+
+
+def test_loading_is_deterministic() -> None:
+    data = (SAMPLES / "ifn-0007-2.jpg").read_bytes()
+    first, second = load_image(data, min_side=600), load_image(data, min_side=600)
+    assert first.image.tobytes() == second.image.tobytes()
+    assert focus_point(first) == focus_point(second)
+    a, _ = cover(first, 300, 533)
+    b, _ = cover(second, 300, 533)
+    assert a.tobytes() == b.tobytes()
+
+
+def test_a_camera_mpo_is_a_jpeg_and_its_first_picture_is_used() -> None:
+    first, second = _patches([(200, 30, 30)]), _patches([(30, 30, 200)])
+    data = _encode(first, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    src = load_image(data, min_side=16)
+    assert src.image.size == (16, 16)  # drafted at 1/2 like any JPEG
+    assert _close(_patch_means(src.image, 1, side=16)[0], (200, 30, 30), 12)
+
+
+# ---------------------------------------------------------------------------------------------
+# orientation
+
+
+def _landmark(size: tuple[int, int] = (96, 64)) -> Image.Image:
+    """Grey, with a red block at the stored top-left corner: where it ends up shows the turn."""
+    im = Image.new("RGB", size, (128, 128, 128))
+    block = min(size) // 2
+    im.paste((220, 20, 20), (0, 0, block, block))
+    return im
+
+
+def _red_corner(im: Image.Image) -> str:
+    arr = np.asarray(im.convert("RGB"), dtype=np.int32)
+    corners = {
+        "top-left": arr[8, 8],
+        "top-right": arr[8, -9],
+        "bottom-left": arr[-9, 8],
+        "bottom-right": arr[-9, -9],
+    }
+    red = [name for name, (r, g, _) in corners.items() if r > 180 and g < 80]
+    assert len(red) == 1, corners
+    return red[0]
+
+
+@pytest.mark.parametrize(
+    ("orientation", "corner"),
+    [(1, "top-left"), (3, "bottom-right"), (6, "top-right"), (8, "bottom-left")],
+)
+def test_exif_orientation_turns_a_jpeg_upright(orientation: int, corner: str) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    src = load_image(_encode(_landmark(), "JPEG", quality=95, exif=exif.tobytes()))
+    turned = orientation in (6, 8)
+    assert src.image.size == ((64, 96) if turned else (96, 64))
+    assert src.original_size == src.image.size
+    assert _red_corner(src.image) == corner
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_orientation_matches_pillows_exif_transpose(orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _encode(_landmark(), "PNG", exif=exif.tobytes())
+    expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    assert load_image(data).image.tobytes() == expected.tobytes()
+
+
+def test_orientation_applies_after_a_reduced_decode() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    im = _landmark((960, 640))
+    src = load_image(_encode(im, "JPEG", quality=90, exif=exif.tobytes()), min_side=150)
+    assert src.original_size == (640, 960)
+    assert src.image.size == (160, 240)  # decoded at 1/4, then turned upright
+    assert _red_corner(src.image) == "top-right"
+
+
+# ---------------------------------------------------------------------------------------------
+# colour
+
+
+COLOURS = [(250, 250, 250), (200, 60, 40), (40, 150, 70), (50, 70, 180), (128, 128, 128)]
+
+
+def test_cmyk_jpeg_without_profile_keeps_its_colours() -> None:
+    """Pillow writes CMYK Adobe-style (inverted, APP14 marker), as Photoshop does."""
+    data = _encode(_patches(COLOURS).convert("CMYK"), "JPEG", quality=95)
+    assert Image.open(io.BytesIO(data)).info.get("adobe") is not None
+    src = load_image(data)
+    assert src.image.mode == "RGB"
+    for got, want in zip(_patch_means(src.image, len(COLOURS)), COLOURS, strict=True):
+        assert _close(got, want, 10), (got, want)
+
+
+def test_plain_cmyk_jpeg_without_adobe_marker_is_not_a_negative() -> None:
+    """No APP14 marker: the samples are plain CMYK; Pillow alone would show a negative."""
+    cmyk = _patches(COLOURS).convert("CMYK")
+    inverted = Image.eval(cmyk, lambda v: 255 - v)  # Pillow inverts again while saving
+    data = _without_app14(_encode(inverted, "JPEG", quality=95))
+    assert "adobe" not in Image.open(io.BytesIO(data)).info
+    naive = Image.open(io.BytesIO(data)).convert("RGB")
+    assert not _close(_patch_means(naive, 1)[0], COLOURS[0], 100)  # white came out dark
+    src = load_image(data)
+    for got, want in zip(_patch_means(src.image, len(COLOURS)), COLOURS, strict=True):
+        assert _close(got, want, 10), (got, want)
+
+
+def test_cmyk_jpeg_with_a_press_profile_is_converted_through_it() -> None:
+    profile = _cmyk_profile()
+    inks = [(0, 0, 0, 0), (255, 0, 0, 0), (0, 255, 0, 0), (0, 0, 0, 255), (0, 255, 255, 0)]
+    data = _encode(_patches(inks, "CMYK"), "JPEG", quality=95, icc_profile=profile)
+    src = load_image(data)
+    assert src.image.mode == "RGB"
+    assert src.image.info == {}
+    got = _patch_means(src.image, len(inks))
+    expected = [_cmyk_corner(*(1 if v else 0 for v in ink)) for ink in inks]
+    for g, e in zip(got, expected, strict=True):
+        assert _close(g, e, 12), (g, e)
+    # the press cyan, not the plain-arithmetic (0, 255, 255) a profile-less conversion gives
+    assert got[1][1] < 200
+    # and exactly what LittleCMS gives for the decoded samples
+    raw = Image.open(io.BytesIO(data))
+    reference = ImageCms.profileToProfile(
+        raw,
+        ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    )
+    diff = np.abs(np.asarray(reference, np.int16) - np.asarray(src.image, np.int16))
+    assert int(diff.max()) <= 1
+
+
+def test_an_srgb_profile_changes_nothing() -> None:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    im = _patches(COLOURS)
+    tagged = load_image(_encode(im, "JPEG", quality=95, icc_profile=icc))
+    untagged = load_image(_encode(im, "JPEG", quality=95))
+    assert tagged.image.tobytes() == untagged.image.tobytes()
+
+
+def test_a_non_srgb_profile_is_converted_to_srgb() -> None:
+    im = _patches([(255, 0, 0), (0, 0, 255), (255, 255, 255)])
+    src = load_image(_encode(im, "PNG", icc_profile=_swapped_rgb_profile()))
+    red, blue, white = _patch_means(src.image, 3)
+    assert blue[0] > 200 and blue[2] < 60  # the file's "blue" primary is sRGB red
+    assert red[2] > 200 and red[0] < 60
+    assert _close(white, (255, 255, 255), 4)
+
+
+def test_a_grey_profile_is_converted_to_srgb() -> None:
+    im = Image.new("L", (32, 32), 128)
+    src = load_image(_encode(im, "PNG", icc_profile=_linear_grey_profile()))
+    assert src.image.mode == "RGB"
+    # linear 0.5 is sRGB 188, not 128: the profile was applied
+    assert _close(src.image.getpixel((5, 5)), (188, 188, 188), 2)
+
+
+def test_a_broken_profile_falls_back_to_plain_conversion() -> None:
+    im = _patches(COLOURS)
+    src = load_image(_encode(im, "PNG", icc_profile=b"not a profile at all" * 10))
+    assert src.image.tobytes() == im.tobytes()
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped() -> None:
+    levels = np.array([[0, 16384, 32768, 49152, 65535]], dtype=np.uint16).repeat(4, axis=0)
+    data = _encode(Image.fromarray(levels), "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    src = load_image(data)
+    assert src.image.mode == "RGB"
+    row = np.asarray(src.image)[0]
+    assert [int(v) for v in row[:, 0]] == [0, 64, 128, 191, 255]
+    assert (row[:, 0] == row[:, 1]).all() and (row[:, 1] == row[:, 2]).all()
+
+
+def test_sixteen_bit_colour_png_keeps_its_colour() -> None:
+    rgb = np.zeros((4, 4, 3), dtype=np.uint16)
+    rgb[...] = (40000, 20000, 60000)
+    data = b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 16, 2, 0, 0, 0)),
+            _png_chunk(
+                b"IDAT", zlib.compress(b"".join(b"\x00" + r.astype(">u2").tobytes() for r in rgb))
+            ),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
+    pixel = load_image(data).image.getpixel((1, 1))
+    assert _close(pixel, (156, 78, 233), 1)  # 40000/65535*255 and so on
+
+
+def test_greyscale_becomes_rgb_with_equal_channels() -> None:
+    im = Image.linear_gradient("L").resize((64, 64))
+    src = load_image(_encode(im, "PNG"))
+    arr = np.asarray(src.image)
+    assert src.image.mode == "RGB"
+    assert (arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all()
+    assert (arr[..., 0] == np.asarray(im)).all()
+
+
+def test_greyscale_with_alpha_keeps_alpha() -> None:
+    im = Image.new("LA", (16, 16), (90, 0))
+    im.paste((200, 255), (4, 4, 12, 12))
+    src = load_image(_encode(im, "PNG"))
+    assert src.image.mode == "RGBA" and src.has_alpha
+    assert src.image.getpixel((0, 0))[3] == 0
+    assert src.image.getpixel((8, 8)) == (200, 200, 200, 255)
+
+
+def test_palette_with_transparency_keeps_alpha() -> None:
+    im = Image.new("P", (20, 20), 0)
+    im.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+    im.paste(1, (5, 5, 15, 15))
+    for fmt in ("PNG", "GIF"):
+        src = load_image(_encode(im, fmt, transparency=0))
+        assert src.image.mode == "RGBA" and src.has_alpha, fmt
+        assert src.image.getpixel((0, 0))[3] == 0
+        assert src.image.getpixel((10, 10)) == (200, 30, 30, 255)
+
+
+def test_palette_without_transparency_is_rgb() -> None:
+    im = _patches([(200, 30, 30), (30, 30, 200)]).convert("P", palette=Image.Palette.ADAPTIVE)
+    src = load_image(_encode(im, "PNG"))
+    assert src.image.mode == "RGB" and not src.has_alpha
+    assert _close(_patch_means(src.image, 2)[1], (30, 30, 200), 2)
+
+
+def test_colour_key_transparency_becomes_alpha() -> None:
+    for mode, key, colour in (("RGB", (0, 255, 0), (200, 30, 30)), ("L", 0, 200)):
+        im = Image.new(mode, (10, 10), key)
+        im.paste(colour, (3, 3, 7, 7))
+        src = load_image(_encode(im, "PNG", transparency=key))
+        assert src.has_alpha, mode
+        assert src.image.getpixel((0, 0))[3] == 0
+        assert src.image.getpixel((5, 5))[3] == 255
+
+
+def test_one_bit_image_becomes_black_and_white_rgb() -> None:
+    im = Image.new("1", (16, 16), 0)
+    im.paste(1, (0, 0, 8, 16))
+    src = load_image(_encode(im, "PNG"))
+    assert src.image.mode == "RGB"
+    assert src.image.getpixel((2, 2)) == (255, 255, 255)
+    assert src.image.getpixel((12, 2)) == (0, 0, 0)
+
+
+def test_transparent_logo_stays_transparent_and_opaque_rgba_becomes_rgb() -> None:
+    logo = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    ImageDraw.Draw(logo).ellipse((8, 8, 56, 56), fill=(20, 80, 160, 255))
+    src = load_image(_encode(logo, "PNG"))
+    assert src.image.mode == "RGBA" and src.has_alpha
+    assert src.image.getpixel((0, 0))[3] == 0
+    opaque = load_image(_encode(logo.convert("RGB").convert("RGBA"), "PNG"))
+    assert opaque.image.mode == "RGB" and not opaque.has_alpha
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_animation_gives_its_first_frame(fmt: str) -> None:
+    frames = [_patches([c] * 2) for c in ((210, 30, 30), (30, 30, 210), (30, 210, 30))]
+    data = _encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100)
+    assert getattr(Image.open(io.BytesIO(data)), "n_frames", 1) == 3
+    src = load_image(data)
+    assert _close(_patch_means(src.image, 1)[0], (210, 30, 30), 12)
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_file_is_corrupt(fmt: str) -> None:
+    rng = np.random.default_rng(1)
+    noisy = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    data = _encode(noisy, fmt)
+    assert _reason(data[: len(data) // 2]) == "corrupt_image"
+
+
+def test_zero_byte_file_is_corrupt(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert _reason(empty) == "corrupt_image"
+    assert _reason(b"") == "corrupt_image"
+
+
+def test_missing_file_is_unreadable(tmp_path: Path) -> None:
+    assert _reason(tmp_path / "gone.jpg") == "unreadable"
+
+
+def test_random_bytes_are_not_an_image() -> None:
+    rng = np.random.default_rng(7)
+    assert _reason(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()) == "not_an_image"
+    assert _reason(b"<html><body>404</body></html>") == "not_an_image"
+
+
+def test_formats_the_sync_does_not_store_are_unsupported() -> None:
+    im = _patches([(1, 2, 3)])
+    for fmt in ("BMP", "TIFF", "ICO"):
+        assert _reason(_encode(im, fmt)) == "unsupported_format", fmt
+    svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>'
+    assert _reason(svg) == "unsupported_format"
+
+
+def test_decompression_bomb_is_refused_from_the_header(bombs: dict[str, Path]) -> None:
+    for name, path in bombs.items():
+        started = time.perf_counter()
+        assert _reason(path) == "too_many_pixels", name
+        assert _reason(path.read_bytes()) == "too_many_pixels", name
+        assert time.perf_counter() - started < 0.5, name  # decoding would take seconds
+    assert bombs["huge"].stat().st_size < 1_000_000
+
+
+def test_max_pixels_is_the_callers_cap() -> None:
+    data = _encode(Image.new("RGB", (100, 100)), "PNG")
+    assert _reason(data, max_pixels=9_999) == "too_many_pixels"
+    assert load_image(data, max_pixels=10_000).image.size == (100, 100)
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding at the size needed
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_huge_jpeg_is_decoded_at_reduced_scale(huge_jpeg: bytes) -> None:
+    assert _reason(huge_jpeg) == "too_many_pixels"  # 96 Mpx: over the default cap
+    started = time.perf_counter()
+    src = load_image(huge_jpeg, max_pixels=100_000_000, min_side=1350)
+    elapsed = time.perf_counter() - started
+    assert src.original_size == (12000, 8000)
+    assert src.image.size == (3000, 2000)  # libjpeg's 1/4 scale: still >= 1350 on every side
+    assert min(src.image.size) >= 1350
+    assert elapsed < 1.0  # a full decode is ~4x the work and ~400 MB
+    # every format of the whole set can be cut from it without enlarging
+    for width, height in ((1080, 1350), (1080, 1080), (1080, 1920), (1200, 630), (1280, 720)):
+        out, factor = cover(src, width, height)
+        assert out.size == (width, height) and factor <= 1.0
+
+
+def test_other_formats_are_reduced_to_the_size_needed() -> None:
+    data = _encode(Image.new("RGB", (4000, 3000), LIGHT), "PNG")
+    src = load_image(data, min_side=1000)
+    assert src.original_size == (4000, 3000)
+    assert src.image.size == (1334, 1000)  # reduced 3x: the short side still covers 1000
+    assert load_image(data, min_side=1600).image.size == (4000, 3000)  # 2x would be too small
+
+
+def test_min_side_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="min_side"):
+        load_image(b"anything", min_side=0)
+
+
+def test_small_images_are_never_enlarged_on_load() -> None:
+    src = load_image(_encode(Image.new("RGB", (40, 40)), "JPEG"), min_side=1350)
+    assert src.image.size == src.original_size == (40, 40)
+
+
+# ---------------------------------------------------------------------------------------------
+# crop box
+
+
+def test_crop_box_is_the_largest_box_of_the_aspect() -> None:
+    assert crop_box((1600, 1200), 1.0, (0.5, 0.5)) == (200, 0, 1400, 1200)
+    assert crop_box((1600, 1200), 1200 / 630, (0.5, 0.5)) == (0, 180, 1600, 1020)
+    assert crop_box((1600, 1200), 9 / 16, (0.5, 0.5)) == (463, 0, 1138, 1200)
+
+
+def test_crop_box_follows_the_focus_as_far_as_the_bounds_allow() -> None:
+    assert crop_box((1600, 1200), 9 / 16, (0.6, 0.5)) == (623, 0, 1298, 1200)
+    assert crop_box((1600, 1200), 9 / 16, (0.8, 0.5)) == (925, 0, 1600, 1200)
+    assert crop_box((1600, 1200), 9 / 16, (0.0, 0.0)) == (0, 0, 675, 1200)
+    assert crop_box((1200, 1600), 1.91, (0.5, 0.9)) == (0, 972, 1200, 1600)
+    assert crop_box((1600, 1200), 9 / 16, (float("nan"), 7.0)) == crop_box(
+        (1600, 1200), 9 / 16, (0.5, 0.5)
+    )
+
+
+def test_crop_box_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="aspect"):
+        crop_box((10, 10), 0.0, (0.5, 0.5))
+    with pytest.raises(ValueError, match="size"):
+        crop_box((0, 10), 1.0, (0.5, 0.5))
+
+
+@given(
+    width=st.integers(1, 5000),
+    height=st.integers(1, 5000),
+    aspect=st.floats(0.05, 20.0),
+    fx=st.floats(-1.0, 2.0),
+    fy=st.floats(-1.0, 2.0),
+)
+def test_crop_box_is_always_inside_and_as_large_as_possible(
+    width: int, height: int, aspect: float, fx: float, fy: float
+) -> None:
+    left, top, right, bottom = crop_box((width, height), aspect, (fx, fy))
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height
+    assert right - left == width or bottom - top == height  # touches two opposite sides
+    box_w, box_h = right - left, bottom - top
+    if box_w > 1 and box_h > 1:  # one-pixel boxes cannot hold an aspect
+        assert abs(box_w / box_h - aspect) <= aspect * (1 / box_w + 1 / box_h) + 1e-9
+    # centred on the focus unless a border is in the way
+    centre_x = (left + right) / 2
+    target_x = min(max(fx, 0.0), 1.0) * width
+    assert abs(centre_x - target_x) <= 1 or left == 0 or right == width
+
+
+# ---------------------------------------------------------------------------------------------
+# focus and smart crop
+
+
+def test_focus_finds_a_small_product_off_centre_and_the_crop_keeps_it() -> None:
+    im = _product_photo((1200, 800), (0.8, 0.5), (160, 100))
+    src = load_image(_encode(im, "JPEG", quality=90))
+    fx, fy = focus_point(src)
+    assert fx > 0.65 and 0.4 < fy < 0.6
+    product = _dark_pixels(im)
+    for width, height in ((360, 640), (540, 540), (400, 500)):
+        out, factor = cover(src, width, height)
+        assert out.size == (width, height)
+        kept = _dark_pixels(out) / (factor * factor)
+        assert kept > 0.95 * product, (width, height)
+    # a blind centre crop would have lost it
+    centre = im.crop(crop_box(im.size, 9 / 16, (0.5, 0.5)))
+    assert _dark_pixels(centre) < 0.2 * product
+
+
+def test_focus_finds_a_product_low_in_a_portrait_photo_for_a_wide_crop() -> None:
+    im = _product_photo((800, 1200), (0.5, 0.82), (300, 120))
+    src = load_image(_encode(im, "PNG"))
+    assert focus_point(src)[1] > 0.7
+    out, factor = cover(src, 1200, 630)
+    assert _dark_pixels(out) / (factor * factor) > 0.95 * _dark_pixels(im)
+
+
+def test_focus_ignores_a_studio_gradient() -> None:
+    """A sweep from wall to floor is background, however far it is from the corner colour."""
+    im = Image.linear_gradient("L").resize((900, 600)).convert("RGB")
+    im = Image.blend(im, Image.new("RGB", im.size, (255, 230, 200)), 0.6)
+    ImageDraw.Draw(im).rectangle((120, 260, 240, 330), fill=DARK)
+    assert focus_point(load_image(_encode(im, "PNG")))[0] < 0.3
+
+
+def test_blank_image_focuses_on_the_centre() -> None:
+    assert focus_point(load_image(_encode(Image.new("RGB", (300, 200), LIGHT), "PNG"))) == (
+        0.5,
+        0.5,
+    )
+
+
+def test_focus_of_a_transparent_logo() -> None:
+    logo = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    ImageDraw.Draw(logo).ellipse((120, 120, 280, 280), fill=(200, 40, 40, 255))
+    ImageDraw.Draw(logo).text((170, 190), "IFN", fill=(255, 255, 255, 255))
+    fx, fy = focus_point(load_image(_encode(logo, "PNG")))
+    assert abs(fx - 0.5) < 0.05 and abs(fy - 0.5) < 0.05
+    # transparent pixels are background whatever colour they hide
+    moved = Image.new("RGBA", (400, 400), (255, 255, 255, 0))
+    ImageDraw.Draw(moved).rectangle((20, 20, 120, 120), fill=(0, 0, 0, 255))
+    fx, fy = focus_point(load_image(_encode(moved, "PNG")))
+    assert fx < 0.25 and fy < 0.25
+
+
+def test_cover_computes_the_focus_once() -> None:
+    src = load_image(_encode(_product_photo((600, 400), (0.3, 0.5), (80, 60)), "PNG"))
+    first = focus_point(src)
+    assert src._cache["focus"] == first
+    assert cover(src, 90, 160)[0].tobytes() == cover(src, 90, 160, first)[0].tobytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# cover and contain
+
+
+def test_tiny_logo_reports_a_large_upscale() -> None:
+    src = load_image(_encode(Image.new("RGB", (40, 40), (20, 80, 160)), "PNG"))
+    out, factor = cover(src, 1080, 1080)
+    assert out.size == (1080, 1080)
+    assert factor == pytest.approx(27.0)
+    out, factor = contain(src, 1080, 1350)
+    assert out.size == (1080, 1350) and factor == pytest.approx(27.0)
+
+
+def test_cover_downscale_reports_factor_below_one_and_keeps_mode() -> None:
+    src = load_image(_encode(_product_photo((1600, 1200), (0.5, 0.5), (400, 200)), "JPEG"))
+    out, factor = cover(src, 400, 500)
+    assert out.size == (400, 500) and out.mode == "RGB"
+    assert factor == pytest.approx(500 / 1200)
+    logo = load_image(_encode(Image.new("RGBA", (200, 100), (200, 0, 0, 128)), "PNG"))
+    out, _ = cover(logo, 50, 50)
+    assert out.mode == "RGBA" and _close(out.getpixel((25, 25)), (200, 0, 0, 128), 1)
+
+
+def test_contain_pads_with_transparency_and_keeps_the_aspect() -> None:
+    src = load_image(_encode(Image.new("RGB", (400, 200), (20, 80, 160)), "JPEG"))
+    out, factor = contain(src, 300, 300)
+    assert out.mode == "RGBA" and out.size == (300, 300)
+    assert factor == pytest.approx(0.75)
+    assert out.getpixel((150, 10))[3] == 0  # padding above
+    assert out.getpixel((150, 150))[3] == 255
+    alpha = np.asarray(out.getchannel("A"))
+    rows = np.nonzero(alpha[:, 150])[0]
+    assert (rows.min(), rows.max()) == (75, 224)  # 150 rows, centred
+
+
+def test_transparent_edges_do_not_darken_when_resized() -> None:
+    """Resampling is premultiplied: a red logo on transparent black keeps a red edge."""
+    logo = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    logo.paste((230, 20, 20, 255), (50, 50, 150, 150))
+    out, _ = contain(load_image(_encode(logo, "PNG")), 67, 67)
+    edge = [px for px in out.getdata() if 0 < px[3] < 255]
+    assert edge and all(px[0] > 200 for px in edge)
+
+
+def test_output_sizes_must_be_positive() -> None:
+    src = load_image(_encode(Image.new("RGB", (10, 10)), "PNG"))
+    with pytest.raises(ValueError):
+        cover(src, 0, 10)
+    with pytest.raises(ValueError):
+        contain(src, 10, -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# the bundled sample photos
+
+
+def test_sample_cmyk_jpeg() -> None:
+    path = SAMPLES / "ifn-0007-2.jpg"
+    assert Image.open(path).mode == "CMYK"
+    src = load_image(path)
+    assert src.image.mode == "RGB"
+    arr = np.asarray(src.image, dtype=np.float64)
+    assert arr[:20, :20].mean() > 150  # a light studio background, not a negative
+
+
+def test_sample_greyscale_png() -> None:
+    src = load_image(SAMPLES / "ifn-0012-1.png")
+    arr = np.asarray(src.image)
+    assert src.image.mode == "RGB" and (arr[..., 0] == arr[..., 2]).all()
+
+
+def test_sample_palette_png() -> None:
+    path = SAMPLES / "ifn-0023-2.png"
+    src = load_image(path)
+    assert src.image.mode == "RGB"
+    assert src.image.tobytes() == Image.open(path).convert("RGB").tobytes()
+
+
+def test_sample_exif_rotated_jpeg() -> None:
+    path = SAMPLES / "ifn-0031-1.jpg"
+    expected = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    src = load_image(path)
+    assert src.image.tobytes() == expected.tobytes()
+    assert src.image.tobytes() != Image.open(path).convert("RGB").tobytes()
+
+
+def _product_mask(im: Image.Image) -> np.ndarray:
+    """Pixels unlike their row's left and right edges: the shoe on a studio sweep."""
+    arr = np.asarray(im.convert("RGB"), dtype=np.float64)
+    edge = max(2, arr.shape[1] // 40)
+    row_bg = (arr[:, :edge].mean(axis=1) + arr[:, -edge:].mean(axis=1)) / 2
+    return np.sqrt(((arr - row_bg[:, None, :]) ** 2).sum(axis=-1)) > 45
+
+
+@pytest.fixture(scope="module")
+def sample_shoes() -> list[tuple[str, tuple[int, int], tuple[float, float], np.ndarray]]:
+    """Every sample photo, decoded small, with its focus and a mask of its shoes."""
+    shoes = []
+    for path in sorted(SAMPLES.glob("ifn-*-[0-9].*")):
+        src = load_image(path, min_side=300)
+        shoes.append((path.name, src.image.size, focus_point(src), _product_mask(src.image)))
+    return shoes
+
+
+@pytest.mark.parametrize("aspect", [9 / 16, 1200 / 630])
+def test_sample_photos_keep_the_shoes_in_frame(
+    sample_shoes: list[tuple[str, tuple[int, int], tuple[float, float], np.ndarray]],
+    aspect: float,
+) -> None:
+    """Whenever the shoes fit a crop of this aspect at all, the smart crop keeps all of them."""
+    total = 0
+    for name, size, focus, mask in sample_shoes:
+        ys, xs = np.nonzero(mask)
+        if xs.size < 100:
+            continue
+        left, top, right, bottom = crop_box(size, aspect, focus)
+        if xs.max() - xs.min() >= right - left or ys.max() - ys.min() >= bottom - top:
+            continue  # wider (or taller) than any crop of this aspect: cover must cut it
+        total += 1
+        kept = mask[top:bottom, left:right].sum() / mask.sum()
+        assert kept > 0.99, name
+    assert total >= 20  # 23 for 9:16, 89 for 1.91:1; the others are wider than the crop
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile bytes
+
+
+def _seeds() -> list[bytes]:
+    im = _product_photo((48, 32), (0.6, 0.5), (16, 10))
+    rgba = im.convert("RGBA")
+    rgba.putalpha(200)
+    return [
+        _encode(im, "JPEG", quality=80),
+        _encode(im, "JPEG", quality=80, progressive=True),
+        _encode(im.convert("CMYK"), "JPEG"),
+        _encode(im, "PNG"),
+        _encode(rgba, "PNG"),
+        _encode(im.convert("P", palette=Image.Palette.ADAPTIVE), "GIF"),
+        _encode(im, "WEBP"),
+    ]
+
+
+SEEDS = _seeds()
+
+
+def _loads_or_refuses(data: bytes) -> None:
+    try:
+        src = load_image(data)
+    except ImageUnusable as exc:
+        assert exc.reason in {
+            "not_an_image",
+            "corrupt_image",
+            "too_many_pixels",
+            "unsupported_format",
+        }
+        return
+    assert src.image.mode in ("RGB", "RGBA")
+    assert src.has_alpha == (src.image.mode == "RGBA")
+    assert src.image.width >= 1 and src.image.height >= 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_load_or_are_refused(data: bytes) -> None:
+    _loads_or_refuses(data)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(range(len(SEEDS))),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+    cut=st.one_of(st.none(), st.integers(0, 10_000)),
+)
+def test_damaged_images_load_or_are_refused(
+    seed: int, flips: list[tuple[int, int]], cut: int | None
+) -> None:
+    data = bytearray(SEEDS[seed])
+    for position, value in flips:
+        data[position % len(data)] = value
+    if cut is not None:
+        data = data[: cut % (len(data) + 1)]
+    _loads_or_refuses(bytes(data))
+
+
+def _timed(fn: Callable[[], object], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_focus_is_cheap() -> None:
+    src = load_image(SAMPLES / "ifn-0003-1.jpg")
+    assert _timed(lambda: photo._focus(src)) < 0.05
