@@ -338,6 +338,86 @@ def quarantine(
     out.print(table)
 
 
+@app.command("render")
+def render(
+    member: Annotated[
+        list[str] | None, typer.Option("--member", "-m", help="Member id (repeatable).")
+    ] = None,
+    all_members: Annotated[bool, typer.Option("--all", help="Every promotable member.")] = False,
+    template: Annotated[
+        str | None, typer.Option(help="Card template (default: cards.template).")
+    ] = None,
+    card_format: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="Only this format (repeatable); default: all."),
+    ] = None,
+    png: Annotated[bool, typer.Option(help="PNG instead of JPEG.")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for files and preview.html.")
+    ] = None,
+) -> None:
+    """Draw promo cards for members, every format, with an HTML preview sheet."""
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.member_card import card_data
+    from ifn_campaign.cards.preview import export, write_preview
+    from ifn_campaign.cards.render import Renderer, photo_side
+    from ifn_campaign.cards.template import load_all
+
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    brand = BrandKit.load()
+    templates = load_all(palette=brand.palette)
+    name = template or cfg.cards.template
+    if name not in templates:
+        raise IFNError(f"no card template {name!r}; known: {', '.join(sorted(templates))}")
+    with Session(engine) as session:
+        if all_members:
+            ids = list(
+                session.scalars(
+                    select(Member.id)
+                    .where(Member.status == "active", Member.consent_withdrawn_at.is_(None))
+                    .order_by(Member.id)
+                )
+            )
+        else:
+            ids = list(member or [])
+        if not ids:
+            raise IFNError("name members with --member ID (repeatable) or use --all")
+        renderer = Renderer(brand, templates, cfg.cards.cache_dir)
+        side = photo_side(templates[name], card_format or templates[name].formats)
+        cards, names, failures = [], {}, []
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]render"),
+            BarColumn(bar_width=None),
+            TextColumn("{task.completed}/{task.total} members"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task("render", total=len(ids))
+            for member_id in ids:
+                try:
+                    data = card_data(session, member_id, photo_side=side)
+                    cards += renderer.render(data, name, card_format, png=png)
+                    names[member_id] = data.business_name
+                except IFNError as exc:
+                    failures.append((member_id, str(exc)))
+                progress.advance(task)
+    for member_id, message in failures:
+        err.print(f"[red]{member_id}:[/] {escape(message)}", soft_wrap=True)
+    if not cards:
+        raise IFNError(f"no card could be made ({len(failures)} of {len(ids)} members failed)")
+    target = out_dir or cfg.cards.preview_dir
+    files = export(cards, target)
+    sheet = write_preview(cards, files, names, target)
+    made = sum(not c.cached for c in cards)
+    out.print(f"{len(cards)} cards ({made} drawn, {len(cards) - made} from cache) in {target}")
+    for card in cards:
+        for note in card.notes:
+            out.print(f"[yellow]{card.member_id} {card.format}:[/] {escape(note)}")
+    out.print(f"preview: {sheet}")
+
+
 @sandbox_app.command("registry")
 def sandbox_registry(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -94,6 +94,18 @@ class SyncSettings(BaseModel):
     fetch_media: bool = Field(True, description="Fetch logos and photos of new or changed members")
 
 
+class CardsSettings(BaseModel):
+    """Where promo cards are drawn and previewed."""
+
+    cache_dir: Path = Field(
+        Path("var/cards"), description="Content-addressed card files (unchanged cards are reused)"
+    )
+    preview_dir: Path = Field(
+        Path("var/preview"), description="`render` writes files and preview here"
+    )
+    template: str = Field("sorotan", description="Card template used when none is named")
+
+
 class Settings(BaseSettings):
     """All settings; see `assets/ifn-campaign.example.toml` for a documented example."""
 
@@ -106,6 +118,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    cards: CardsSettings = Field(default_factory=CardsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -146,10 +146,8 @@ def test_invalid_template_heads(tmp_path: Path, text: str, key: str | None, mess
 
 
 def test_duplicate_layer_names(tmp_path: Path) -> None:
-    text = (
-        BASE
-        + '\n[[layers]]\nname = "title"\ntype = "shape"\ncolor = "ink"\nbox = { x = 0, y = 0, w = 1, h = 1 }\n'
-    )
+    shape = 'type = "shape"\ncolor = "ink"\nbox = { x = 0, y = 0, w = 1, h = 1 }\n'
+    text = BASE + '\n[[layers]]\nname = "title"\n' + shape
     with pytest.raises(TemplateError, match="used twice") as info:
         load_template(_write(tmp_path, text), PALETTE)
     assert info.value.layer == "title"

@@ -1,0 +1,79 @@
+"""An HTML sheet of rendered cards for staff to review; member text is escaped (it is data)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ifn_campaign.cards.render import RenderedCard
+from ifn_campaign.cards.template import formats
+
+PREVIEW_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "preview"
+
+
+def export(cards: Sequence[RenderedCard], out_dir: Path) -> list[Path]:
+    """Copy cards out of the cache under readable names: <member>/<template>-<format>.jpg."""
+    paths = []
+    for card in cards:
+        target = out_dir / card.member_id / f"{card.template}-{card.format}{card.path.suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        try:
+            os.link(card.path, target)
+        except OSError:  # another file system: copy instead
+            shutil.copyfile(card.path, target)
+        paths.append(target)
+    return paths
+
+
+def write_preview(
+    cards: Sequence[RenderedCard],
+    files: Sequence[Path],
+    names: dict[str, str],
+    out_dir: Path,
+    title: str = "Pratinjau kartu promosi IFN",
+) -> Path:
+    """preview.html in out_dir showing every card with its format and notes."""
+    env = Environment(
+        loader=FileSystemLoader(PREVIEW_TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+    members: dict[str, dict[str, object]] = {}
+    known = formats()
+    for card, path in zip(cards, files, strict=True):
+        entry = members.setdefault(
+            card.member_id,
+            {
+                "id": card.member_id,
+                "name": names.get(card.member_id, card.member_id),
+                "template": card.template,
+                "cards": [],
+            },
+        )
+        entry["cards"].append(  # type: ignore[union-attr]
+            {
+                "href": path.relative_to(out_dir).as_posix(),
+                "title": known[card.format].title,
+                "width": card.width,
+                "height": card.height,
+                "cached": card.cached,
+                "notes": card.notes,
+            }
+        )
+    html = env.get_template("cards.html.j2").render(
+        title=title,
+        cards=cards,
+        members=list(members.values()),
+        made=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "preview.html"
+    target.write_text(html, encoding="utf-8")
+    return target

@@ -1,0 +1,523 @@
+"""Draw a member's cards: one template, every format, deterministic bytes, content-addressed cache.
+
+Each photo is decoded once, at the largest size any requested format needs, and its focus point
+is found once; every format is then cut from that. The cache key covers everything that can
+change a card's pixels (renderer version, template, formats, brand kit, member text, source image
+hashes), so an unchanged card is never drawn twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from ifn_campaign.cards import photo as photos
+from ifn_campaign.cards.brand import NETWORK_NAME, BrandKit
+from ifn_campaign.cards.template import (
+    FORMATS_FILE,
+    BackgroundLayer,
+    BadgeLayer,
+    CardFormat,
+    CardTemplate,
+    ChipsLayer,
+    ImageLayer,
+    ScrimLayer,
+    ShapeLayer,
+    TextLayer,
+    formats,
+)
+from ifn_campaign.cards.text import draw_text, fit_text
+from ifn_campaign.errors import RenderError
+
+RENDERER_VERSION = "1"
+LOW_RESOLUTION_UPSCALE = 2.0
+INSTAGRAM_MAX_BYTES = 8 * 1024 * 1024
+_SUPERSAMPLE = 4
+
+
+@dataclass(frozen=True)
+class CardData:
+    """What a card shows about one member; text is data, never markup."""
+
+    member_id: str
+    business_name: str
+    place: str
+    tagline: str
+    sentra: str
+    actor_type: str | None
+    actor_label: str
+    categories: tuple[str, ...]
+    initials: str
+    campaign: str = "Sorotan Anggota IFN"
+    photo: photos.SourceImage | None = field(default=None, compare=False)
+    photo_sha: str | None = None
+    logo: photos.SourceImage | None = field(default=None, compare=False)
+    logo_sha: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def text(self, name: str) -> str:
+        if name == "network_name":
+            return NETWORK_NAME
+        return str(getattr(self, name))
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    member_id: str
+    template: str
+    format: str
+    path: Path
+    width: int
+    height: int
+    cached: bool
+    low_resolution: bool
+    notes: tuple[str, ...]
+
+
+class Renderer:
+    """Renders cards with one brand kit and template set into a content-addressed folder."""
+
+    def __init__(self, brand: BrandKit, templates: dict[str, CardTemplate], out_dir: Path) -> None:
+        self.brand = brand
+        self.templates = templates
+        self.out_dir = out_dir
+        self._formats_hash = hashlib.sha256(FORMATS_FILE.read_bytes()).hexdigest()
+        self._template_hash = {
+            name: hashlib.sha256(t.path.read_bytes()).hexdigest() for name, t in templates.items()
+        }
+
+    def choose(self, data: CardData, name: str) -> CardTemplate:
+        """The named template, or its fallback chain when the member lacks what it requires."""
+        seen = []
+        template = self._template(name)
+        while not self._satisfied(template, data):
+            seen.append(template.name)
+            if not template.fallback or template.fallback in seen:
+                raise RenderError(
+                    f"member {data.member_id} has no usable {template.requires} for template "
+                    f"{template.name!r} and no fallback applies"
+                )
+            template = self._template(template.fallback)
+        return template
+
+    def _template(self, name: str) -> CardTemplate:
+        if name not in self.templates:
+            raise RenderError(f"no card template {name!r}; known: {', '.join(self.templates)}")
+        return self.templates[name]
+
+    @staticmethod
+    def _satisfied(template: CardTemplate, data: CardData) -> bool:
+        return (
+            template.requires == "none"
+            or (template.requires == "photo" and data.photo is not None)
+            or (template.requires == "logo" and data.logo is not None)
+        )
+
+    def render(
+        self,
+        data: CardData,
+        template_name: str = "sorotan",
+        format_ids: Sequence[str] | None = None,
+        *,
+        png: bool = False,
+    ) -> list[RenderedCard]:
+        template = self.choose(data, template_name)
+        wanted = list(format_ids or template.formats)
+        known = formats()
+        cards = []
+        for format_id in wanted:
+            fmt = known.get(format_id)
+            if fmt is None or format_id not in template.formats:
+                raise RenderError(
+                    f"template {template.name!r} has no format {format_id!r}; "
+                    f"it has {', '.join(template.formats)}"
+                )
+            key = self._key(data, template, fmt, png)
+            path = self.out_dir / key[:2] / f"{key}.{'png' if png else 'jpg'}"
+            notes = list(data.notes)
+            upscale = self._max_upscale(data, template, fmt)
+            low = upscale > LOW_RESOLUTION_UPSCALE
+            if low:
+                notes.append(f"photo upscaled {upscale:.1f}x: low resolution")
+            cached = path.exists()
+            if not cached:
+                image, layer_notes = _Canvas(self.brand, data, fmt).draw(
+                    template.layers_for(format_id)
+                )
+                notes += layer_notes
+                _write(path, _encode(image, fmt, png))
+            cards.append(
+                RenderedCard(
+                    data.member_id,
+                    template.name,
+                    format_id,
+                    path,
+                    fmt.width,
+                    fmt.height,
+                    cached,
+                    low,
+                    tuple(dict.fromkeys(notes)),
+                )
+            )
+        return cards
+
+    def _key(self, data: CardData, template: CardTemplate, fmt: CardFormat, png: bool) -> str:
+        payload = {
+            "renderer": RENDERER_VERSION,
+            "template": self._template_hash[template.name],
+            "formats": self._formats_hash,
+            "format": fmt.id,
+            "brand": self.brand.fingerprint,
+            "data": {k: v for k, v in data.__dict__.items() if k not in ("photo", "logo", "notes")},
+            "png": png,
+        }
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=list)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @staticmethod
+    def _max_upscale(data: CardData, template: CardTemplate, fmt: CardFormat) -> float:
+        if data.photo is None:
+            return 1.0
+        factor = 1.0
+        for layer in template.layers_for(fmt.id):
+            if isinstance(layer, ImageLayer) and layer.source == "photo":
+                _, _, w, h = layer.box.pixels(fmt.width, fmt.height)
+                box = photos.crop_box(data.photo.original_size, w / h, (0.5, 0.5))
+                factor = max(factor, w / max(1, box[2] - box[0]))
+        return factor
+
+
+def photo_side(template: CardTemplate, format_ids: Sequence[str]) -> int:
+    """The longest side any photo layer of these formats needs: decode the photo once at that."""
+    side = 0
+    for format_id in format_ids:
+        layers = template.layers_for(format_id)  # a clear error for an unknown format
+        fmt = formats()[format_id]
+        for layer in layers:
+            if isinstance(layer, ImageLayer | BackgroundLayer):
+                box = getattr(layer, "box", None)
+                w, h = (
+                    (fmt.width, fmt.height)
+                    if box is None
+                    else box.pixels(fmt.width, fmt.height)[2:]
+                )
+                side = max(side, w, h)
+    return side
+
+
+class _Canvas:
+    """One card being drawn; layers composite onto an RGBA canvas in order."""
+
+    def __init__(
+        self,
+        brand: BrandKit,
+        data: CardData,
+        fmt: CardFormat,
+    ) -> None:
+        self.brand = brand
+        self.data = data
+        self.fmt = fmt
+        self.short = min(fmt.width, fmt.height)
+        self.image = Image.new("RGBA", (fmt.width, fmt.height), (*brand.rgb("paper"), 255))
+        self.notes: list[str] = []
+
+    def draw(self, layers: Sequence[Any]) -> tuple[Image.Image, list[str]]:
+        for layer in layers:
+            if not self._applies(layer.when):
+                continue
+            getattr(self, f"_{layer.type}")(layer)
+        return self.image.convert("RGB"), self.notes
+
+    def _applies(self, when: str) -> bool:
+        return {
+            "always": True,
+            "has_photo": self.data.photo is not None,
+            "no_photo": self.data.photo is None,
+            "has_logo": self.data.logo is not None,
+            "no_logo": self.data.logo is None,
+        }[when]
+
+    def _px(self, layer: Any) -> tuple[int, int, int, int]:
+        return layer.box.pixels(self.fmt.width, self.fmt.height)
+
+    def _source(self, name: str) -> photos.SourceImage | None:
+        if name == "photo":
+            return self.data.photo
+        if name == "logo":
+            return self.data.logo
+        return self.brand.source(name)
+
+    # layer types ---------------------------------------------------------------------------
+
+    def _background(self, layer: BackgroundLayer) -> None:
+        size = (self.fmt.width, self.fmt.height)
+        fill = layer.fill
+        if fill.color:
+            self.image.paste((*self.brand.rgb(fill.color), 255), (0, 0, *size))
+        elif fill.gradient:
+            start, end = self.brand.gradients[fill.gradient]
+            self.image.paste(
+                _gradient(size, self.brand.rgb(start), self.brand.rgb(end), fill.direction), (0, 0)
+            )
+        else:
+            source = self._source(fill.image or "")
+            if source is None:
+                return
+            image, _ = photos.cover(source, *size)
+            if fill.blur:
+                image = image.filter(ImageFilter.GaussianBlur(fill.blur * self.short))
+            if fill.darken:
+                image = Image.blend(image.convert("RGB"), Image.new("RGB", size, 0), fill.darken)
+            self.image.paste(image.convert("RGBA"), (0, 0))
+
+    def _image(self, layer: ImageLayer) -> None:
+        source = self._source(layer.source)
+        if source is None:
+            return
+        x, y, w, h = self._px(layer)
+        if layer.fit == "cover":
+            image, _ = photos.cover(source, w, h)
+            image = image.convert("RGBA")
+            offset = (x, y)
+        else:
+            image, _ = photos.contain(source, w, h)
+            image = image.convert("RGBA")
+            offset = (x + (w - image.width) // 2, y + (h - image.height) // 2)
+        if layer.backdrop:
+            self._rounded((x, y, w, h), layer.backdrop, 1.0, layer.radius)
+        if layer.radius:
+            mask = _rounded_mask((image.width, image.height), round(layer.radius * self.short))
+            alpha = Image.fromarray(
+                (
+                    np.asarray(image.getchannel("A"), dtype=np.uint16) * np.asarray(mask) // 255
+                ).astype(np.uint8)
+            )
+            image.putalpha(alpha)
+        self.image.alpha_composite(image, offset)
+        if layer.border and layer.border_width:
+            width = max(1, round(layer.border_width * self.short))
+            ImageDraw.Draw(self.image).rounded_rectangle(
+                (x, y, x + w - 1, y + h - 1),
+                radius=round(layer.radius * self.short),
+                outline=(*self.brand.rgb(layer.border), 255),
+                width=width,
+            )
+
+    def _scrim(self, layer: ScrimLayer) -> None:
+        x, y, w, h = self._px(layer)
+        horizontal = layer.direction in ("right", "left")
+        steps = w if horizontal else h
+        ramp = np.linspace(layer.opacity_start, layer.opacity_end, max(steps, 1)) * 255
+        if layer.direction in ("up", "left"):
+            ramp = ramp[::-1]
+        ramp = np.round(ramp).astype(np.uint8)
+        alpha = np.tile(ramp, (h, 1)) if horizontal else np.tile(ramp[:, None], (1, w))
+        overlay = Image.new("RGBA", (w, h), (*self.brand.rgb(layer.color), 0))
+        overlay.putalpha(Image.fromarray(alpha))
+        self.image.alpha_composite(overlay, (x, y))
+
+    def _shape(self, layer: ShapeLayer) -> None:
+        box = self._px(layer)
+        if layer.shape == "ellipse":
+            mask = _ellipse_mask((box[2], box[3]))
+            self._fill_mask(box, layer.color, layer.opacity, mask)
+        else:
+            radius = layer.radius if layer.shape == "rounded" else 0
+            self._rounded(box, layer.color, layer.opacity, radius)
+
+    def _rounded(
+        self, box: tuple[int, int, int, int], colour: str, opacity: float, radius: float
+    ) -> None:
+        _, _, w, h = box
+        r = min(round(radius * self.short), w // 2, h // 2)
+        mask = _rounded_mask((w, h), r) if r else Image.new("L", (w, h), 255)
+        self._fill_mask(box, colour, opacity, mask)
+
+    def _fill_mask(
+        self, box: tuple[int, int, int, int], colour: str, opacity: float, mask: Image.Image
+    ) -> None:
+        x, y, w, h = box
+        if opacity < 1:
+            mask = mask.point(lambda v: round(v * opacity))
+        overlay = Image.new("RGBA", (w, h), (*self.brand.rgb(colour), 0))
+        overlay.putalpha(mask)
+        # shapes may hang off the canvas (decorative halos): clip to it
+        canvas = Image.new("RGBA", self.image.size, (0, 0, 0, 0))
+        canvas.paste(overlay, (x, y))
+        self.image.alpha_composite(canvas)
+
+    def _text(self, layer: TextLayer) -> None:
+        text = layer.text if layer.text is not None else self.data.text(layer.field or "")
+        if not text:
+            return
+        x, y, w, h = self._px(layer)
+        chain = self.brand.fonts.chain(layer.font, layer.weight)
+        block = fit_text(
+            text,
+            chain,
+            w,
+            h,
+            min_size=max(1, round(layer.min_size * self.short)),
+            max_size=max(1, round(layer.max_size * self.short)),
+            max_lines=layer.max_lines,
+            line_spacing=layer.line_spacing,
+            uppercase=layer.uppercase,
+        )
+        if block.truncated:
+            self.notes.append(f"{layer.name}: text shortened to fit")
+        if block.dropped:
+            self.notes.append(f"{layer.name}: characters without a font dropped")
+        draw_text(
+            self.image,
+            block,
+            chain,
+            (x, y, w, h),
+            fill=(*self.brand.rgb(layer.color), 255),
+            align=layer.align,
+            valign=layer.valign,
+        )
+
+    def _pill(
+        self, label: str, height: int, size: int, layer: BadgeLayer | ChipsLayer, max_width: int
+    ) -> tuple[Any, int] | None:
+        """Lay out one rounded label: (text block, pill width), or None if it does not fit."""
+        chain = self.brand.fonts.chain(layer.font, layer.weight)
+        pad = round(height * 0.45)
+        block = fit_text(
+            label,
+            chain,
+            max(1, max_width - 2 * pad),
+            height,
+            min_size=max(1, round(size * 0.75)),
+            max_size=size,
+            max_lines=1,
+            uppercase=isinstance(layer, BadgeLayer),
+        )
+        if not block.lines or block.truncated:
+            return None
+        return block, block.width + 2 * pad
+
+    def _draw_pill(
+        self,
+        pill: tuple[Any, int],
+        origin: tuple[int, int],
+        height: int,
+        layer: BadgeLayer | ChipsLayer,
+        fill: str,
+    ) -> None:
+        block, width = pill
+        x, y = origin
+        pad = (width - block.width) // 2
+        self._rounded((x, y, width, height), fill, 1.0, 0.5)
+        draw_text(
+            self.image,
+            block,
+            self.brand.fonts.chain(layer.font, layer.weight),
+            (x + pad, y, block.width, height),
+            fill=(*self.brand.rgb(layer.color), 255),
+            align="left",
+            valign="middle",
+        )
+
+    def _badge(self, layer: BadgeLayer) -> None:
+        if not self.data.actor_label:
+            return
+        x, y, w, h = self._px(layer)
+        fill = layer.fill or f"badge_{self.data.actor_type}"
+        if fill not in self.brand.palette:
+            fill = "primary"
+        pill = self._pill(self.data.actor_label, h, round(layer.size * self.short), layer, w)
+        if pill is None:
+            self.notes.append(f"{layer.name}: label does not fit")
+            return
+        width = pill[1]
+        left = {"left": x, "center": x + (w - width) // 2, "right": x + w - width}[layer.align]
+        self._draw_pill(pill, (left, y), h, layer, fill)
+
+    def _chips(self, layer: ChipsLayer) -> None:
+        x, y, w, h = self._px(layer)
+        size = round(layer.size * self.short)
+        gap = round(h * 0.25)
+        pills: list[tuple[Any, int]] = []
+        used = -gap
+        for label in self.data.categories[: layer.max_items]:
+            pill = self._pill(label, h, size, layer, w)
+            if pill is None or used + gap + pill[1] > w:
+                break
+            pills.append(pill)
+            used += gap + pill[1]
+        left = {"left": x, "center": x + (w - used) // 2, "right": x + w - used}[layer.align]
+        for pill in pills:
+            self._draw_pill(pill, (left, y), h, layer, layer.fill)
+            left += pill[1] + gap
+
+
+@lru_cache(maxsize=64)
+def _gradient(
+    size: tuple[int, int], start: tuple[int, int, int], end: tuple[int, int, int], direction: str
+) -> Image.Image:
+    w, h = size
+    if direction == "vertical":
+        t = np.linspace(0, 1, h)[:, None] * np.ones((1, w))
+    elif direction == "horizontal":
+        t = np.ones((h, 1)) * np.linspace(0, 1, w)[None, :]
+    else:
+        t = (np.linspace(0, 1, h)[:, None] + np.linspace(0, 1, w)[None, :]) / 2
+    a, b = np.array(start, float), np.array(end, float)
+    pixels = np.round(a + (b - a) * t[..., None]).astype(np.uint8)
+    return Image.fromarray(pixels, "RGB").convert("RGBA")
+
+
+@lru_cache(maxsize=256)
+def _rounded_mask(size: tuple[int, int], radius: int) -> Image.Image:
+    """An antialiased rounded-rectangle mask (drawn large, then reduced)."""
+    w, h = size
+    big = Image.new("L", (w * _SUPERSAMPLE, h * _SUPERSAMPLE), 0)
+    ImageDraw.Draw(big).rounded_rectangle(
+        (0, 0, big.width - 1, big.height - 1), radius=radius * _SUPERSAMPLE, fill=255
+    )
+    return big.reduce(_SUPERSAMPLE)
+
+
+@lru_cache(maxsize=64)
+def _ellipse_mask(size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    big = Image.new("L", (w * _SUPERSAMPLE, h * _SUPERSAMPLE), 0)
+    ImageDraw.Draw(big).ellipse((0, 0, big.width - 1, big.height - 1), fill=255)
+    return big.reduce(_SUPERSAMPLE)
+
+
+def _encode(image: Image.Image, fmt: CardFormat, png: bool) -> bytes:
+    """Baseline JPEG (sRGB, no metadata) at the format's quality, or PNG; deterministic."""
+    buf = io.BytesIO()
+    if png:
+        image.save(buf, "PNG", optimize=False, compress_level=6)
+        return buf.getvalue()
+    quality = fmt.quality
+    while True:
+        buf = io.BytesIO()
+        image.save(
+            buf, "JPEG", quality=quality, optimize=True, progressive=False, subsampling="4:2:0"
+        )
+        if buf.tell() <= INSTAGRAM_MAX_BYTES or quality <= 60:
+            return buf.getvalue()
+        quality -= 5
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    Path(tmp).replace(path)

@@ -1,0 +1,199 @@
+"""Rendering cards: every format, determinism, the cache, fallbacks, broken images, golden images.
+
+Golden images live in tests/golden/cards/; refresh them on purpose with `make goldens`
+(IFN_UPDATE_GOLDENS=1), then look at them before committing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ifn_campaign.cards import photo as photos
+from ifn_campaign.cards.brand import BrandKit
+from ifn_campaign.cards.render import CardData, Renderer, photo_side
+from ifn_campaign.cards.template import formats, load_all
+from ifn_campaign.errors import RenderError
+
+SAMPLE_MEDIA = Path(__file__).resolve().parents[1] / "assets" / "sample_registry" / "media"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "cards"
+UPDATE = os.environ.get("IFN_UPDATE_GOLDENS") == "1"
+
+
+@pytest.fixture(scope="module")
+def brand() -> BrandKit:
+    return BrandKit.load()
+
+
+@pytest.fixture(scope="module")
+def templates(brand: BrandKit) -> dict:
+    return load_all(palette=brand.palette)
+
+
+def _data(
+    name: str = "Sepatu Kulit Priangan",
+    photo: str | None = "ifn-0002-1.jpg",
+    logo: str | None = "ifn-0002-logo.png",
+    **kw: object,
+) -> CardData:
+    values: dict[str, object] = {
+        "member_id": "ifn-0002",
+        "business_name": name,
+        "place": "Kota Bandung, Jawa Barat",
+        "tagline": "Sepatu kulit buatan tangan dari Cibaduyut sejak 1998.",
+        "sentra": "Cibaduyut",
+        "actor_type": "producer",
+        "actor_label": "Produsen",
+        "categories": ("Sepatu kulit", "Sepatu bot"),
+        "initials": "SK",
+    }
+    if photo:
+        values["photo"] = photos.load_image(SAMPLE_MEDIA / photo, min_side=1920)
+        values["photo_sha"] = photo
+    if logo:
+        values["logo"] = photos.load_image(SAMPLE_MEDIA / logo)
+        values["logo_sha"] = logo
+    values.update(kw)
+    return CardData(**values)  # type: ignore[arg-type]
+
+
+def test_every_format_is_a_baseline_srgb_jpeg_of_the_exact_size(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    cards = Renderer(brand, templates, tmp_path).render(_data(), "sorotan")
+    assert {c.format for c in cards} == set(formats())
+    for card in cards:
+        fmt = formats()[card.format]
+        with Image.open(card.path) as img:
+            assert img.format == "JPEG" and img.mode == "RGB"
+            assert img.size == (fmt.width, fmt.height)
+            assert not img.info.get("progressive") and not img.info.get("progression")
+            assert "exif" not in img.info and "icc_profile" not in img.info
+        assert card.path.stat().st_size <= 8 * 1024 * 1024
+        if card.format.startswith("ig_"):
+            assert 0.8 <= fmt.width / fmt.height <= 1.91
+
+
+def test_same_inputs_give_byte_identical_cards(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    first = Renderer(brand, templates, tmp_path / "a").render(_data(), "sorotan")
+    second = Renderer(brand, templates, tmp_path / "b").render(_data(), "sorotan")
+    for a, b in zip(first, second, strict=True):
+        assert a.path.name == b.path.name
+        assert a.path.read_bytes() == b.path.read_bytes()
+
+
+def test_unchanged_cards_come_from_the_cache(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    renderer = Renderer(brand, templates, tmp_path)
+    first = renderer.render(_data(), "sorotan", ["ig_square"])
+    stamp = first[0].path.stat().st_mtime_ns
+    again = renderer.render(_data(), "sorotan", ["ig_square"])
+    assert again[0].cached and again[0].path == first[0].path
+    assert again[0].path.stat().st_mtime_ns == stamp
+    changed = renderer.render(_data(name="Sepatu Kulit Priangan Baru"), "sorotan", ["ig_square"])
+    assert not changed[0].cached and changed[0].path != first[0].path
+
+
+def test_png_on_request(brand: BrandKit, templates: dict, tmp_path: Path) -> None:
+    [card] = Renderer(brand, templates, tmp_path).render(_data(), "sorotan", ["fb_feed"], png=True)
+    with Image.open(card.path) as img:
+        assert img.format == "PNG" and img.size == (1200, 630)
+
+
+def test_member_without_photo_gets_the_logo_card(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    renderer = Renderer(brand, templates, tmp_path)
+    cards = renderer.render(_data(photo=None), "sorotan", ["ig_portrait"])
+    assert cards[0].template == "sorotan-logo"
+    bare = renderer.render(_data(photo=None, logo=None), "sorotan", ["ig_portrait"])
+    assert bare[0].template == "sorotan-logo"  # initials stand in for the logo
+
+
+def test_small_photo_is_flagged_low_resolution(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 40), (120, 80, 40)).save(buf, "JPEG")
+    tiny = photos.load_image(buf.getvalue())
+    data = dataclasses.replace(_data(photo=None), photo=tiny, photo_sha="tiny")
+    [card] = Renderer(brand, templates, tmp_path).render(data, "sorotan", ["ig_portrait"])
+    assert card.low_resolution and any("low resolution" in n for n in card.notes)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "A",
+        "Sepatu {{ config }} Jaya <script>",
+        "S" * 80,
+        "Sepatu " * 43,
+        "SEPATU KULIT ASLI CIBADUYUT BANDUNG JAWA BARAT",
+        "Sepatu Hoki 鞋行 👟",
+        "أحذية إندونيسيا الجلدية",
+        "Sepatu\x00\x07 Kontrol\u202e",
+    ],
+)
+def test_hostile_and_odd_names_render(
+    brand: BrandKit, templates: dict, tmp_path: Path, name: str
+) -> None:
+    cards = Renderer(brand, templates, tmp_path).render(
+        _data(name=name), "sorotan", ["ig_square", "fb_feed"]
+    )
+    assert all(c.path.exists() for c in cards)
+
+
+def test_unknown_template_and_format(brand: BrandKit, templates: dict, tmp_path: Path) -> None:
+    renderer = Renderer(brand, templates, tmp_path)
+    with pytest.raises(RenderError, match="no card template 'nope'"):
+        renderer.render(_data(), "nope")
+    with pytest.raises(RenderError, match="no format 'poster'"):
+        renderer.render(_data(), "sorotan", ["poster"])
+
+
+def test_photo_side_is_the_largest_photo_box(templates: dict) -> None:
+    assert photo_side(templates["sorotan"], ["ig_square"]) == 1080
+    assert photo_side(templates["sorotan"], ["story", "fb_feed"]) == 1920
+
+
+def _similar(a: Image.Image, b: Image.Image) -> tuple[float, float]:
+    """Mean absolute difference and share of strongly different pixels, at quarter size."""
+    size = (a.width // 4, a.height // 4)
+    x = np.asarray(a.convert("RGB").resize(size), dtype=np.int16)
+    y = np.asarray(b.convert("RGB").resize(size), dtype=np.int16)
+    diff = np.abs(x - y).max(axis=2)
+    return float(diff.mean()), float((diff > 48).mean())
+
+
+@pytest.mark.parametrize("template", ["sorotan", "sorotan-logo"])
+@pytest.mark.parametrize("format_id", list(formats()))
+def test_golden_images(
+    brand: BrandKit, templates: dict, tmp_path: Path, template: str, format_id: str
+) -> None:
+    data = _data() if template == "sorotan" else _data(photo=None)
+    [card] = Renderer(brand, templates, tmp_path).render(data, template, [format_id])
+    golden = GOLDEN / f"{template}-{format_id}.png"
+    with Image.open(card.path) as img:
+        rendered = img.convert("RGB")
+    if UPDATE or not golden.exists():
+        if not UPDATE:
+            pytest.fail(f"no golden image {golden.name}: run `make goldens` and look at it")
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        rendered.resize((rendered.width // 2, rendered.height // 2), Image.LANCZOS).save(
+            golden, optimize=True
+        )
+        return
+    with Image.open(golden) as img:
+        expected = img.convert("RGB").resize(rendered.size, Image.LANCZOS)
+    mean, strong = _similar(rendered, expected)
+    assert mean < 3.0 and strong < 0.01, f"{golden.name}: mean {mean:.2f}, strong {strong:.3%}"
