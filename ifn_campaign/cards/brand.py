@@ -8,8 +8,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
+
 from ifn_campaign.cards.fonts import FontBook
-from ifn_campaign.cards.photo import SourceImage, load_image
+from ifn_campaign.cards.photo import SourceImage, contain, load_image
 from ifn_campaign.errors import RenderError
 
 BRAND_DIR = Path(__file__).resolve().parents[2] / "assets" / "brand"
@@ -33,6 +35,9 @@ class BrandKit:
     fonts: FontBook
     fingerprint: str
     _images: dict[str, SourceImage] = field(default_factory=dict, compare=False, repr=False)
+    _fitted: dict[tuple[str, int, int], Image.Image] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, directory: Path = BRAND_DIR) -> BrandKit:
@@ -78,3 +83,10 @@ class BrandKit:
             filename = "network-logo.png" if name == "network_logo" else "network-logo-on-dark.png"
             self._images[name] = load_image(self.directory / filename)
         return self._images[name]
+
+    def contained(self, name: str, width: int, height: int) -> Image.Image:
+        """A brand image fitted into a box: the same on every card, so made once per size."""
+        key = (name, width, height)
+        if key not in self._fitted:
+            self._fitted[key] = contain(self.source(name), width, height)[0].convert("RGBA")
+        return self._fitted[key]

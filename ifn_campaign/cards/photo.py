@@ -456,14 +456,15 @@ def contain(img: SourceImage, width: int, height: int) -> tuple[Image.Image, flo
 def _resize(
     image: Image.Image, size: tuple[int, int], box: tuple[int, int, int, int], factor: float
 ) -> Image.Image:
-    """LANCZOS down (after a whole-factor box reduce when shrinking 2x or more), BICUBIC up.
+    """LANCZOS when shrinking 2x or more (after a whole-factor box reduce), else BICUBIC.
 
     LANCZOS rings when enlarging; BICUBIC is the softer, kinder choice there. RGBA is resampled
     premultiplied by Pillow, so transparent pixels never bleed their colour into the edges.
     """
     if size == image.size and box == (0, 0, *image.size):
         return image.copy()
-    if factor > 1.0:
+    if factor > 0.5:
+        # enlarging, or shrinking less than 2x: BICUBIC is as sharp here and a third cheaper
         return image.resize(size, Image.Resampling.BICUBIC, box=box)
     return image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=1.0)
 
