@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
@@ -31,6 +31,9 @@ from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.csv_source import CsvSource
 from ifn_campaign.registry.source import MemberSource
 from ifn_campaign.sync import SyncResult, sync_members
+
+if TYPE_CHECKING:
+    from ifn_campaign.cards.batch import Batch
 
 app = typer.Typer(
     help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
@@ -357,10 +360,9 @@ def render(
     ] = None,
 ) -> None:
     """Draw promo cards for members, every format, with an HTML preview sheet."""
+    from ifn_campaign.cards.batch import promotable_ids, render_members
     from ifn_campaign.cards.brand import BrandKit
-    from ifn_campaign.cards.member_card import card_data
-    from ifn_campaign.cards.preview import export, write_preview
-    from ifn_campaign.cards.render import Renderer, photo_side
+    from ifn_campaign.cards.render import Renderer
     from ifn_campaign.cards.template import load_all
 
     cfg = settings()
@@ -371,51 +373,55 @@ def render(
     if name not in templates:
         raise IFNError(f"no card template {name!r}; known: {', '.join(sorted(templates))}")
     with Session(engine) as session:
-        if all_members:
-            ids = list(
-                session.scalars(
-                    select(Member.id)
-                    .where(Member.status == "active", Member.consent_withdrawn_at.is_(None))
-                    .order_by(Member.id)
-                )
-            )
-        else:
-            ids = list(member or [])
+        ids = promotable_ids(session) if all_members else list(member or [])
         if not ids:
             raise IFNError("name members with --member ID (repeatable) or use --all")
         renderer = Renderer(brand, templates, cfg.cards.cache_dir)
-        side = photo_side(templates[name], card_format or templates[name].formats)
-        cards, names, failures = [], {}, []
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]render"),
-            BarColumn(bar_width=None),
-            TextColumn("{task.completed}/{task.total} members"),
-            TimeElapsedColumn(),
-            console=err,
-        ) as progress:
-            task = progress.add_task("render", total=len(ids))
-            for member_id in ids:
-                try:
-                    data = card_data(session, member_id, photo_side=side)
-                    cards += renderer.render(data, name, card_format, png=png)
-                    names[member_id] = data.business_name
-                except IFNError as exc:
-                    failures.append((member_id, str(exc)))
-                progress.advance(task)
+        with _member_progress("render", len(ids)) as advance:
+            batch = render_members(
+                session, renderer, ids, name, card_format, png=png, on_member=advance
+            )
+    _report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids))
+
+
+@contextmanager
+def _member_progress(label: str, total: int) -> Iterator[Callable[[str], None]]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]{label}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed}/{task.total} members"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda _member_id: progress.advance(task)
+
+
+def _report_cards(batch: Batch, target: Path, asked: int) -> Path:
+    """Export the cards with a preview sheet and print what happened; the sheet's path."""
+    from ifn_campaign.cards.preview import export, write_preview
+
+    failures, cards = batch.failures, batch.cards
     for member_id, message in failures:
         err.print(f"[red]{member_id}:[/] {escape(message)}", soft_wrap=True)
     if not cards:
-        raise IFNError(f"no card could be made ({len(failures)} of {len(ids)} members failed)")
-    target = out_dir or cfg.cards.preview_dir
+        raise IFNError(f"no card could be made ({len(failures)} of {asked} members failed)")
     files = export(cards, target)
-    sheet = write_preview(cards, files, names, target)
-    made = sum(not c.cached for c in cards)
+    sheet = write_preview(cards, files, batch.names, target)
+    made = batch.drawn
     out.print(f"{len(cards)} cards ({made} drawn, {len(cards) - made} from cache) in {target}")
+    shortened = 0
     for card in cards:
         for note in card.notes:
-            out.print(f"[yellow]{card.member_id} {card.format}:[/] {escape(note)}")
+            if note.endswith("text shortened to fit"):
+                shortened += 1  # routine for long taglines; the preview shows each
+            else:
+                out.print(f"[yellow]{card.member_id} {card.format}:[/] {escape(note)}")
+    if shortened:
+        out.print(f"{shortened} texts shortened to fit their box (see the preview)")
     out.print(f"preview: {sheet}")
+    return sheet
 
 
 @sandbox_app.command("registry")
@@ -503,6 +509,24 @@ def demo(
         f"{active} active members stored in {store.safe_url(cfg.database.url)}; "
         f"media in {cfg.media.dir}"
     )
+    _demo_cards(engine, data_dir)
+
+
+def _demo_cards(engine: Engine, data_dir: Path) -> None:
+    """The next stage: every promotable member's cards, with a preview sheet to open."""
+    from ifn_campaign.cards.batch import promotable_ids, render_members
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.render import Renderer
+    from ifn_campaign.cards.template import load_all
+
+    brand = BrandKit.load()
+    templates = load_all(palette=brand.palette)
+    renderer = Renderer(brand, templates, data_dir / "cards")
+    with Session(engine) as session:
+        ids = promotable_ids(session)
+        with _member_progress("cards", len(ids)) as advance:
+            batch = render_members(session, renderer, ids, "sorotan", on_member=advance)
+    _report_cards(batch, data_dir / "preview", len(ids))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
