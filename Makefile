@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench goldens clean
+.PHONY: demo test lint format bench bench-cards goldens clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
 
-# Redraw the golden card images on purpose (after a template or brand change); look at them
-# in tests/golden/cards/ before committing.
+bench-cards: $(STAMP)
+	$(BIN)/python bench/cards_bench.py
+
+# Rewrite the golden cards and captions on purpose (after a template or brand change); look at
+# tests/golden/ (git diff) before committing.
 goldens: $(STAMP)
-	IFN_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_cards_render.py -k golden
+	IFN_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_cards_render.py tests/test_captions.py -k golden
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,7 +46,11 @@ sandbox_app = typer.Typer(
     help="Local stand-ins for the registry and platforms.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+captions_app = typer.Typer(
+    help="Caption templates: check them, see a member's copy.", no_args_is_help=True
+)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(captions_app, name="captions")
 
 DEMO_PORT = 8765
 out = Console(highlight=False)
@@ -422,6 +426,72 @@ def _report_cards(batch: Batch, target: Path, asked: int) -> Path:
         out.print(f"{shortened} texts shortened to fit their box (see the preview)")
     out.print(f"preview: {sheet}")
     return sheet
+
+
+def _caption_writer(cfg: Settings) -> Any:
+    from ifn_campaign.captions.writer import CaptionWriter
+
+    return CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
+
+
+@captions_app.command("lint")
+def captions_lint() -> None:
+    """Render every caption template for every sample member and list each problem."""
+    from ifn_campaign.captions.lint import lint, template_files
+    from ifn_campaign.sandbox.sample import sample_members
+
+    writer = _caption_writer(settings())
+    members = sample_members()
+    problems = lint(writer, members)
+    checked = len(template_files(writer))
+    if not problems:
+        out.print(f"{checked} caption templates checked against {len(members)} sample members: ok")
+        return
+    table = Table(title=f"{len(problems)} problems in caption templates")
+    for column in ("template", "line", "member", "reason"):
+        table.add_column(column)
+    for p in problems:
+        table.add_row(p.template, str(p.line or ""), p.member or "", escape(p.reason))
+    out.print(table)
+    raise IFNError(f"{len(problems)} problems in caption templates (listed above)")
+
+
+@captions_app.command("show")
+def captions_show(
+    member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", "-c", help="instagram, facebook or youtube.")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="id or en (default: captions.language).")] = None,
+) -> None:
+    """Print a member's captions as they would be posted, with what was left out and why."""
+    from ifn_campaign.captions.writer import CHANNELS
+
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    writer = _caption_writer(cfg)
+    with Session(engine) as session:
+        member = session.get(Member, member_id)
+        if member is None:
+            raise IFNError(f"no member {member_id!r} stored: check the id or run a sync")
+        for name in channel or list(CHANNELS):
+            if name not in CHANNELS:
+                raise IFNError(f"unknown channel {name!r}; use {', '.join(CHANNELS)}")
+            caption = writer.write(member, name, lang or cfg.captions.language)
+            out.rule(f"{name} ({caption.lang}, {caption.template})")
+            if caption.title:
+                out.print(f"[bold]{escape(caption.title)}[/]")
+            out.print(escape(caption.text), soft_wrap=True)
+            if caption.tags:
+                out.print(f"tags: {escape(', '.join(caption.tags))}")
+            for field in caption.omitted:
+                out.print(f"[yellow]left out without consent:[/] {field}")
+            for cut in caption.cuts:
+                out.print(
+                    f"[yellow]shortened {cut.field} ({cut.reason}):[/] {escape(cut.removed[:80])}"
+                )
+            for violation in caption.violations:
+                out.print(f"[red]{violation.field}:[/] {escape(violation.reason)}")
 
 
 @sandbox_app.command("registry")

@@ -106,6 +106,30 @@ class CardsSettings(BaseModel):
     template: str = Field("sorotan", description="Card template used when none is named")
 
 
+class CaptionsSettings(BaseModel):
+    """Caption rules that are settings because the platforms' own pages disagree."""
+
+    instagram_hashtags: int = Field(
+        5, ge=0, le=30, description="Hashtags per Instagram caption (Instagram enforces 5)"
+    )
+    facebook_hashtags: int = Field(10, ge=0, le=30, description="Hashtags per Facebook post")
+    youtube_tags: int = Field(15, ge=0, le=50, description="Tags per YouTube video")
+    profile_url: str = Field(
+        "https://ifn.kemenperin.go.id/anggota/{id}",
+        description="A member's IFN profile link; {id} is the registry id",
+    )
+    language: str = Field("id", pattern="^(id|en)$", description="Default caption language")
+
+    def limits(self) -> Any:
+        from ifn_campaign.captions.limits import Limits
+
+        return Limits(
+            instagram_hashtags=self.instagram_hashtags,
+            facebook_hashtags=self.facebook_hashtags,
+            youtube_tags_max=self.youtube_tags,
+        )
+
+
 class Settings(BaseSettings):
     """All settings; see `assets/ifn-campaign.example.toml` for a documented example."""
 
@@ -119,6 +143,7 @@ class Settings(BaseSettings):
     media: MediaSettings = Field(default_factory=MediaSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     cards: CardsSettings = Field(default_factory=CardsSettings)
+    captions: CaptionsSettings = Field(default_factory=CaptionsSettings)
 
     @classmethod
     def settings_customise_sources(

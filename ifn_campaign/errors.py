@@ -12,7 +12,8 @@ IFNError                      root: the CLI prints its message on one line and e
 ├── MediaRefused              one media URL was not fetched; `reason` is a stable code
 └── RenderError               a card could not be made
     ├── TemplateError         a card template is invalid (file, layer, key)
-    └── ImageUnusable         a source image cannot be used; `reason` is a stable code
+    ├── ImageUnusable         a source image cannot be used; `reason` is a stable code
+    └── CaptionTemplateError  a caption template is invalid (file, line)
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
@@ -95,3 +96,12 @@ class ImageUnusable(RenderError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class CaptionTemplateError(RenderError):
+    """A caption template cannot be used; the message names the file and line."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        super().__init__(f"{file}{f', line {line}' if line else ''}: {message}")
+        self.file = file
+        self.line = line

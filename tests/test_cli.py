@@ -202,3 +202,15 @@ def test_sync_shows_each_retry(
     assert main(["sync", "--no-media"]) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert "registry: HTTP 429; retry 1/5 in 0.0 s" in err
+
+
+def test_captions_show_and_lint(env: RegistrySandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert main(["sync", "--no-media"]) == 0
+    capsys.readouterr()
+    assert main(["captions", "show", "gen-000001", "-c", "instagram", "-c", "youtube"]) == 0
+    shown = capsys.readouterr().out
+    assert "#IndonesiaMelangkah" in shown and "tags:" in shown
+    _one_line_error(capsys, main(["captions", "show", "gen-000001", "-c", "tiktok"]), "tiktok")
+    assert main(["captions", "lint"]) == 0
+    assert "caption templates checked" in capsys.readouterr().out

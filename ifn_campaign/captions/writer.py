@@ -1,0 +1,266 @@
+"""Captions from templates staff edit: a sandboxed Jinja2, then each platform's rules.
+
+Templates live in templates/captions/<campaign>/<channel>.<lang>.j2, falling back to
+templates/captions/default/. Instagram and Facebook templates define the blocks `body` and
+`footer`; YouTube templates define `title`, `body`, `footer` and `tags` (one per line). Hashtags
+are added by code (hashtags.toml), so every caption gets valid, de-duplicated, capped tags.
+Member text is passed as data only: `{{ }}` inside a business name is printed, never evaluated.
+When a caption is too long the body is shortened at a word boundary; the name (first sentence),
+the footer (link) and the hashtags stay, and what was cut is recorded.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    pass_context,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ifn_campaign.captions import limits as rules
+from ifn_campaign.captions.context import MemberView, angka, country, tanggal
+from ifn_campaign.captions.hashtags import member_hashtags
+from ifn_campaign.errors import CaptionTemplateError
+from ifn_campaign.models import Member
+
+CAPTIONS_DIR = Path(__file__).resolve().parents[2] / "templates" / "captions"
+CHANNELS = ("instagram", "facebook", "youtube")
+LANGUAGES = ("id", "en")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    """The campaign a caption is written for (the planner passes the real one)."""
+
+    slug: str = "default"
+    title: str = "Sorotan Anggota IFN"
+    hashtags: tuple[str, ...] = ()
+
+
+@dataclass
+class Caption:
+    """One channel's copy: `text` for Instagram and Facebook; title, text and tags for YouTube."""
+
+    channel: str
+    lang: str
+    template: str
+    text: str
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+    omitted: list[str] = field(default_factory=list)
+    cuts: list[rules.Cut] = field(default_factory=list)
+    violations: list[rules.Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def clean(text: str) -> str:
+    """No control characters, no trailing spaces, at most one blank line in a row."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+class CaptionWriter:
+    """Renders caption templates for members; one environment, templates compiled once."""
+
+    def __init__(
+        self,
+        limits: rules.Limits | None = None,
+        *,
+        profile_url: str = "https://ifn.kemenperin.go.id/anggota/{id}",
+        directory: Path = CAPTIONS_DIR,
+    ) -> None:
+        self.limits = limits or rules.Limits()
+        self.profile_url = profile_url
+        self.directory = directory
+        self.env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(directory),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(tanggal=_tanggal, angka=_angka, negara=_negara)
+
+    def template_name(self, campaign: str, channel: str, lang: str) -> str:
+        for folder in (campaign, "default"):
+            name = f"{folder}/{channel}.{lang}.j2"
+            if (self.directory / name).is_file():
+                return name
+        raise CaptionTemplateError(
+            f"no caption template for {channel} in {lang!r}", file=f"{campaign}/{channel}.{lang}.j2"
+        )
+
+    def write(
+        self,
+        member: Member,
+        channel: str,
+        lang: str = "id",
+        *,
+        campaign: CampaignInfo | None = None,
+        slot: datetime | None = None,
+    ) -> Caption:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}")
+        campaign = campaign or CampaignInfo()
+        notes: list[str] = []
+        if lang not in LANGUAGES:
+            notes.append(f"language {lang!r} has no templates; Indonesian used")
+            lang = "id"
+        name = self.template_name(campaign.slug, channel, lang)
+        omitted: list[str] = []
+        view = MemberView(member, channel, lang, omitted, self.profile_url)
+        blocks = self._render_blocks(
+            name, {"member": view, "campaign": campaign, "slot": slot, "lang": lang}
+        )
+        cap = {
+            "instagram": self.limits.instagram_hashtags,
+            "facebook": self.limits.facebook_hashtags,
+            "youtube": self.limits.youtube_tags_max,
+        }[channel]
+        hashtags = member_hashtags(
+            member.categories,
+            member.province,
+            member.sentra,
+            member.actor_types,
+            campaign.hashtags,
+            cap,
+        )
+        caption = Caption(channel, lang, name, "", hashtags=hashtags, omitted=omitted, notes=notes)
+        if channel == "youtube":
+            self._youtube(caption, blocks, view.name)
+        else:
+            self._post(caption, blocks, view.name)
+        return caption
+
+    def _render_blocks(self, name: str, variables: dict[str, Any]) -> dict[str, str]:
+        try:
+            template = self.env.get_template(name)
+            context = template.new_context(variables)
+            return {
+                block: clean("".join(render(context))) for block, render in template.blocks.items()
+            }
+        except TemplateSyntaxError as exc:
+            raise CaptionTemplateError(
+                exc.message or str(exc), file=name, line=exc.lineno
+            ) from None
+        except TemplateNotFound as exc:
+            raise CaptionTemplateError(f"template {exc.name} not found", file=name) from None
+        except TemplateError as exc:
+            try:  # rendering blocks directly skips Jinja's traceback rewriting: ask for it
+                self.env.handle_exception()
+            except TemplateError as rewritten:
+                line = _template_line(rewritten, name)
+            else:  # pragma: no cover  (handle_exception always raises)
+                line = None
+            raise CaptionTemplateError(str(exc), file=name, line=line) from None
+
+    def _post(self, caption: Caption, blocks: dict[str, str], member_name: str) -> None:
+        limit = (
+            self.limits.instagram_chars
+            if caption.channel == "instagram"
+            else self.limits.facebook_chars
+        )
+        tags = " ".join(caption.hashtags)
+        tail = "\n\n".join(p for p in (blocks.get("footer", ""), tags) if p)
+        body = blocks.get("body", "")
+        room = limit - len(tail) - (2 if tail and body else 0)
+        if len(body) > room:
+            body, removed = rules.shorten(body, max(room, 0), protect=_protect(body, member_name))
+            if removed:
+                caption.cuts.append(rules.Cut("body", removed, f"over {limit:,} characters"))
+        caption.text = "\n\n".join(p for p in (body, tail) if p)
+        check = rules.check_instagram if caption.channel == "instagram" else rules.check_facebook
+        caption.violations = check(caption.text, self.limits)
+
+    def _youtube(self, caption: Caption, blocks: dict[str, str], member_name: str) -> None:
+        title = rules.youtube_safe(blocks.get("title", "").replace("\n", " "))
+        if len(title) > self.limits.youtube_title_chars:
+            title, removed = rules.shorten(
+                title, self.limits.youtube_title_chars, protect=_protect(title, member_name)
+            )
+            caption.cuts.append(rules.Cut("title", removed, "over 100 characters"))
+        tail = "\n\n".join(
+            p for p in (blocks.get("footer", ""), " ".join(caption.hashtags[:3])) if p
+        )
+        tail = rules.youtube_safe(tail)
+        body = rules.youtube_safe(blocks.get("body", ""))
+        budget = self.limits.youtube_description_bytes - rules.utf8_bytes(tail) - 2
+        if rules.utf8_bytes(body) > budget:
+            body, removed = rules.shorten(
+                body, max(budget, 0), measure=rules.utf8_bytes, protect=_protect(body, member_name)
+            )
+            caption.cuts.append(rules.Cut("description", removed, "over 5,000 bytes"))
+        wanted = [t.strip() for t in blocks.get("tags", "").split("\n") if t.strip()]
+        wanted += [h.lstrip("#") for h in caption.hashtags]
+        wanted = [rules.youtube_safe(t) for t in dict.fromkeys(wanted)]
+        tags, dropped = rules.fit_tags(
+            wanted, self.limits.youtube_tags_chars, self.limits.youtube_tags_max
+        )
+        if dropped:
+            caption.cuts.append(rules.Cut("tags", ", ".join(dropped), "over 500 characters"))
+        caption.title = title
+        caption.text = "\n\n".join(p for p in (body, tail) if p)
+        caption.tags = tags
+        caption.violations = rules.check_youtube(title, caption.text, tags, self.limits)
+
+
+def _protect(text: str, name: str) -> int:
+    """Shortening never cuts into the member's name where it first appears."""
+    at = text.find(name) if name else -1
+    return at + len(name) if at >= 0 else 0
+
+
+def _template_line(exc: BaseException, name: str) -> int | None:
+    """The template line of a render-time error, from Jinja's rewritten traceback."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and frame.filename.replace("\\", "/").endswith(name):
+            return frame.lineno
+    return None
+
+
+@pass_context
+def _tanggal(context: Any, moment: datetime | None) -> str:
+    return tanggal(moment, context.get("lang", "id"))
+
+
+@pass_context
+def _angka(context: Any, value: Any) -> str:
+    return angka(value, context.get("lang", "id"))
+
+
+@pass_context
+def _negara(context: Any, code: str) -> str:
+    return country(code, context.get("lang", "id"))
+
+
+def check_edit(
+    channel: str,
+    text: str,
+    limits: rules.Limits,
+    *,
+    title: str = "",
+    tags: list[str] | None = None,
+) -> list[rules.Violation]:
+    """Staff's own caption for one post, held to the same platform rules as a template's."""
+    if channel == "instagram":
+        return rules.check_instagram(text, limits)
+    if channel == "facebook":
+        return rules.check_facebook(text, limits)
+    if channel == "youtube":
+        return rules.check_youtube(title, text, tags or [], limits)
+    raise ValueError(f"unknown channel {channel!r}")
