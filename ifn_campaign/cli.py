@@ -385,7 +385,8 @@ def render(
             batch = render_members(
                 session, renderer, ids, name, card_format, png=png, on_member=advance
             )
-    _report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids))
+        captions = _captions_for(session, list(batch.names))
+    _report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids), captions)
 
 
 @contextmanager
@@ -402,7 +403,34 @@ def _member_progress(label: str, total: int) -> Iterator[Callable[[str], None]]:
         yield lambda _member_id: progress.advance(task)
 
 
-def _report_cards(batch: Batch, target: Path, asked: int) -> Path:
+def _captions_for(session: Session, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each member's captions in the default language, shown under their cards in the preview."""
+    from ifn_campaign.captions.writer import CHANNELS
+
+    cfg = settings()
+    writer = _caption_writer(cfg)
+    shown: dict[str, list[tuple[str, str]]] = {}
+    for member_id in member_ids:
+        member = session.get(Member, member_id)
+        if member is None:
+            continue
+        for channel in CHANNELS:
+            try:
+                caption = writer.write(member, channel, cfg.captions.language)
+            except IFNError as exc:
+                shown.setdefault(member_id, []).append((channel, f"(no caption: {exc})"))
+                continue
+            text = f"{caption.title}\n\n{caption.text}" if caption.title else caption.text
+            shown.setdefault(member_id, []).append((f"{channel} caption", text))
+    return shown
+
+
+def _report_cards(
+    batch: Batch,
+    target: Path,
+    asked: int,
+    captions: dict[str, list[tuple[str, str]]] | None = None,
+) -> Path:
     """Export the cards with a preview sheet and print what happened; the sheet's path."""
     from ifn_campaign.cards.preview import export, write_preview
 
@@ -412,7 +440,7 @@ def _report_cards(batch: Batch, target: Path, asked: int) -> Path:
     if not cards:
         raise IFNError(f"no card could be made ({len(failures)} of {asked} members failed)")
     files = export(cards, target)
-    sheet = write_preview(cards, files, batch.names, target)
+    sheet = write_preview(cards, files, batch.names, target, captions=captions)
     made = batch.drawn
     out.print(f"{len(cards)} cards ({made} drawn, {len(cards) - made} from cache) in {target}")
     shortened = 0
@@ -596,7 +624,8 @@ def _demo_cards(engine: Engine, data_dir: Path) -> None:
         ids = promotable_ids(session)
         with _member_progress("cards", len(ids)) as advance:
             batch = render_members(session, renderer, ids, "sorotan", on_member=advance)
-    _report_cards(batch, data_dir / "preview", len(ids))
+        captions = _captions_for(session, list(batch.names))
+    _report_cards(batch, data_dir / "preview", len(ids), captions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

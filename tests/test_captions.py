@@ -250,3 +250,21 @@ def test_any_member_gets_captions_within_every_limit(
     else:
         assert len(caption.text) <= (2200 if channel == "instagram" else 63206)
     assert dataclasses.asdict(caption)  # plain data all the way down
+
+
+def test_a_campaign_can_have_its_own_voice(tmp_path: Path) -> None:
+    for folder, text in (
+        ("default", "Biasa: {{ member.name }}"),
+        ("ramadan", "Ramadan: {{ member.name }}"),
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "instagram.id.j2").write_text(
+            "{% block body %}" + text + "{% endblock %}", encoding="utf-8"
+        )
+    writer = CaptionWriter(directory=tmp_path)
+    ramadan = writer.write(_member(), "instagram", campaign=CampaignInfo(slug="ramadan"))
+    assert ramadan.text.startswith("Ramadan: Sepatu Kulit Priangan")
+    other = writer.write(_member(), "instagram", campaign=CampaignInfo(slug="harbolnas"))
+    assert other.text.startswith("Biasa: Sepatu Kulit Priangan")
+    with pytest.raises(CaptionTemplateError, match="no caption template for facebook"):
+        writer.write(_member(), "facebook")

@@ -47,6 +47,7 @@ def test_render_members_writes_every_format_and_a_preview(
         assert img.size == (1200, 630)
     html = (out / "preview.html").read_text(encoding="utf-8")
     assert "Sepatu {{ config }} Jaya" in html  # shown literally, never evaluated
+    assert html.count("instagram caption") == 3 and "#IndonesiaMelangkah" in html
     assert html.count("<img ") == 18
     assert main(["render", "-m", "ifn-0002", "--out", str(out)]) == 0
     assert "6 cards (0 drawn, 6 from cache)" in " ".join(capsys.readouterr().out.split())

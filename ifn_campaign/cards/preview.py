@@ -38,6 +38,7 @@ def write_preview(
     names: dict[str, str],
     out_dir: Path,
     title: str = "Pratinjau kartu promosi IFN",
+    captions: dict[str, list[tuple[str, str]]] | None = None,
 ) -> Path:
     """preview.html in out_dir showing every card with its format and notes."""
     env = Environment(
@@ -55,6 +56,7 @@ def write_preview(
                 "name": names.get(card.member_id, card.member_id),
                 "template": card.template,
                 "cards": [],
+                "captions": (captions or {}).get(card.member_id, []),
             },
         )
         entry["cards"].append(  # type: ignore[union-attr]
