@@ -104,3 +104,16 @@ def settings_for(
         ),
         media=MediaSettings(dir=media_dir, allow_hosts=[host_port]),
     )
+
+
+def point_cli_at(sandbox: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run the CLI in tmp_path against this sandbox, with no IFN_ setting leaking in."""
+    for key in list(os.environ):
+        if key.startswith("IFN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
+    monkeypatch.setenv("IFN_REGISTRY__BASE_URL", sandbox.url)
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", f'["{sandbox.url.removeprefix("http://")}"]')
+    monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,20 +10,13 @@ from PIL import Image
 
 from ifn_campaign.cli import main
 from ifn_campaign.sandbox.registry import RegistrySandbox
+from tests.conftest import point_cli_at
 
 
 @pytest.fixture
 def synced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    for key in list(os.environ):
-        if key.startswith("IFN_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
     with RegistrySandbox() as sandbox:
-        monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
-        monkeypatch.setenv("IFN_REGISTRY__BASE_URL", sandbox.url)
-        monkeypatch.setenv("IFN_MEDIA__DIR", str(tmp_path / "media"))
-        monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", f'["{sandbox.url.removeprefix("http://")}"]')
-        monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
+        point_cli_at(sandbox, monkeypatch, tmp_path)
         assert main(["db", "upgrade"]) == 0
         assert main(["sync"]) == 0
     yield tmp_path

@@ -14,6 +14,7 @@ import typer
 
 from ifn_campaign.cli import app, main
 from ifn_campaign.sandbox.registry import RegistrySandbox, generate_members
+from tests.conftest import point_cli_at
 
 
 def _commands() -> list[list[str]]:
@@ -32,15 +33,8 @@ def _commands() -> list[list[str]]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RegistrySandbox]:
-    for key in list(os.environ):
-        if key.startswith("IFN_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
     with RegistrySandbox(members=generate_members(8, seed=3)) as sandbox:
-        monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
-        monkeypatch.setenv("IFN_REGISTRY__BASE_URL", sandbox.url)
-        monkeypatch.setenv("IFN_MEDIA__DIR", str(tmp_path / "media"))
-        monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", f'["{sandbox.url.removeprefix("http://")}"]')
+        point_cli_at(sandbox, monkeypatch, tmp_path)
         yield sandbox
 
 
