@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,11 @@ __all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
 # Changing the validation code or the vocabulary changes every fingerprint: all records are
 # validated again on the next sync.
 _RULES = hashlib.sha256(
-    Path(record_module.__file__).read_bytes() + VOCABULARY_FILE.read_bytes()
+    Path(record_module.__file__).read_bytes()
+    + VOCABULARY_FILE.read_bytes()
+    + " ".join(
+        version(name) for name in ("pydantic", "phonenumbers", "email-validator", "pycountry")
+    ).encode()
 ).digest()
 COUNT_FIELDS = (
     "new",
@@ -162,7 +167,7 @@ def _start_run(session: Session, source: MemberSource, full: bool | None, resume
         resume
         and latest is not None
         and latest.status != SyncRunStatus.COMPLETED
-        and latest.cursor is not None
+        and (latest.cursor is not None or latest.pages > 0)
         and (full is None or latest.mode == mode)
     ):
         previous = latest
@@ -211,13 +216,13 @@ class _PageWriter:
 
     def apply(self, page: Page, result: SyncResult) -> None:
         now = utcnow()
-        fingerprints = [_fingerprint(raw) for raw in page.records]
         ids = [record_id(raw) for raw in page.records]
         existing = {
             row.id: row
             for row in self.session.execute(
                 select(
                     Member.id,
+                    Member.source,
                     Member.content_hash,
                     Member.raw_hash,
                     Member.status,
@@ -229,27 +234,31 @@ class _PageWriter:
         attention = self._media_attention(list(existing))
         valid: dict[str, MemberRecord] = {}
         same: dict[str, datetime] = {}  # byte-identical to what we stored: no need to validate
+        raw_hash: dict[str, str] = {}  # of the copy that won, when an id repeats in a page
         present: list[str] = []  # ids still in the registry, even if this version is quarantined
-        for raw, fingerprint, member_id in zip(page.records, fingerprints, ids, strict=True):
+        for raw, member_id in zip(page.records, ids, strict=True):
+            fingerprint = _fingerprint(raw)
             old = existing.get(member_id) if member_id else None
+            if member_id:  # a later copy of an id in the same page replaces an earlier one
+                valid.pop(member_id, None)
+                same.pop(member_id, None)
             if (
                 old is not None
                 and old.raw_hash == fingerprint
+                and old.source == self.source
                 and old.status != MemberStatus.MISSING
                 and member_id not in attention
             ):
                 same[old.id] = old.updated_at
-                valid.pop(old.id, None)
                 continue
             parsed = parse_record(raw)
             if isinstance(parsed, MemberRecord):
-                valid[parsed.id] = parsed  # a later duplicate in the same page wins
-                same.pop(parsed.id, None)
+                valid[parsed.id] = parsed
+                raw_hash[parsed.id] = fingerprint
             else:
                 self._quarantine(raw, parsed, now, result)
                 if member_id is not None:
                     present.append(member_id)
-        raw_hash = {i: f for i, f in zip(ids, fingerprints, strict=True) if i}
         changed = [
             r
             for r in valid.values()
@@ -262,15 +271,26 @@ class _PageWriter:
         fetched = self._fetch_all(refetch, media_rows)
         self._write_members(changed, existing, raw_hash, now, result)
         refreshed = [
-            {"b_id": r.id, "raw_hash": raw_hash[r.id], "updated_at": r.updated_at}
+            {
+                "b_id": r.id,
+                "raw_hash": raw_hash[r.id],
+                "updated_at": r.updated_at,
+                "source": self.source,
+            }
             for r in valid.values()
-            if r.id in existing and r not in changed and existing[r.id].raw_hash != raw_hash[r.id]
+            if r.id in existing
+            and r not in changed
+            and (existing[r.id].raw_hash != raw_hash[r.id] or existing[r.id].source != self.source)
         ]
-        if refreshed:  # same profile, new bytes (e.g. only updated_at moved): remember them
+        if refreshed:  # same profile, new bytes or a new source: remember them, rewrite nothing
             self._executemany(
                 update(Member.__table__)
                 .where(Member.__table__.c.id == bindparam("b_id"))
-                .values(raw_hash=bindparam("raw_hash"), updated_at=bindparam("updated_at")),
+                .values(
+                    raw_hash=bindparam("raw_hash"),
+                    updated_at=bindparam("updated_at"),
+                    source=bindparam("source"),
+                ),
                 refreshed,
             )
         shas = {
@@ -282,13 +302,13 @@ class _PageWriter:
         for member_id, outcomes in fetched.items():
             rows = media_rows.get(member_id, {})
             self._store_media(member_id, outcomes, rows, known, now, result)
-        seen = list(valid) + list(same) + present
-        self._touch(seen, now)
-        if valid:
+        good = list(valid) + list(same)
+        self._touch(good + present, now)
+        if good:  # the registry sends a good version again: earlier bad ones are resolved
             self.session.execute(
                 update(QuarantinedRecord)
                 .where(
-                    QuarantinedRecord.member_id.in_(list(valid)),
+                    QuarantinedRecord.member_id.in_(good),
                     QuarantinedRecord.source == self.source,
                     QuarantinedRecord.resolved_at.is_(None),
                 )
@@ -297,7 +317,9 @@ class _PageWriter:
         self.run.unchanged += len(same) + len(valid) - len(changed)
         marks = [r.updated_at for r in valid.values()] + list(same.values())
         if marks:
-            top = max(marks)
+            # never past the run's start: a record dated in the future must not make every
+            # later incremental sync skip the changes made before that date
+            top = min(max(marks), self.run.baseline_at)
             if self.run.high_water_mark is None or top > self.run.high_water_mark:
                 self.run.high_water_mark = top
         self.run.cursor = page.next_cursor
@@ -539,24 +561,31 @@ class _PageWriter:
 def _finish(session: Session, run: SyncRun, source: MemberSource) -> None:
     now = utcnow()
     if run.mode == "full":
-        removed = session.execute(
+        vanished = (
+            Member.source == source.name,
+            Member.status != MemberStatus.MISSING,
+            Member.last_seen_at < run.baseline_at,
+        )
+        # count only members who were promotable until now; a deleted one that also vanishes
+        # was counted when it was deleted
+        active = session.execute(
             update(Member)
-            .where(
-                Member.source == source.name,
-                Member.status != MemberStatus.MISSING,
-                Member.last_seen_at < run.baseline_at,
-            )
+            .where(*vanished, Member.status == MemberStatus.ACTIVE)
             .values(status=MemberStatus.MISSING, last_changed_at=now)
         )
-        run.removed += removed.rowcount or 0
+        run.removed += active.rowcount or 0
+        session.execute(
+            update(Member).where(*vanished).values(status=MemberStatus.MISSING, last_changed_at=now)
+        )
     if source.supports_incremental:
         state = session.get(SyncState, source.name) or SyncState(source=source.name)
-        if run.high_water_mark and (
+        if run.mode == "full":  # a full run knows the whole registry: its mark is the mark
+            state.high_water_mark = run.high_water_mark or state.high_water_mark
+            state.last_full_sync_at = run.baseline_at
+        elif run.high_water_mark and (
             state.high_water_mark is None or run.high_water_mark > state.high_water_mark
         ):
             state.high_water_mark = run.high_water_mark
-        if run.mode == "full":
-            state.last_full_sync_at = run.baseline_at
         session.add(state)
     run.status = SyncRunStatus.COMPLETED
     run.finished_at = now
@@ -583,6 +612,10 @@ def sync_members(
         result = SyncResult(run=run)
         writer = _PageWriter(session, run, source.name, fetcher, media_workers)
         try:
+            if run.resumed_from and run.cursor is None and run.pages > 0:
+                # every page was stored before the interruption: only the ending is left
+                _finish(session, run, source)
+                return result
             try:
                 pages = source.pages(since=run.since, cursor=run.cursor)
                 first = next(pages, None)

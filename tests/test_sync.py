@@ -351,3 +351,126 @@ def test_resume_with_a_cursor_the_registry_no_longer_accepts_starts_over(
     store.upgrade(store.make_engine(ref_url))
     _sync(settings_for(sandbox, ref_url, tmp_path / "ref-media", page_size=5))
     assert state(store.make_engine(ref_url)) == state(engine)
+
+
+def _plain(n: int, seed: int = 21) -> list[dict[str, Any]]:
+    """Generated members without media, so two registries serve byte-identical records."""
+    return [{**m, "logo_url": None, "photos": []} for m in generate_members(n, seed=seed)]
+
+
+def test_a_record_dated_in_the_future_does_not_freeze_incremental_sync(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    members = _plain(4)
+    members[0]["updated_at"] = "2099-01-01T00:00:00Z"
+    with RegistrySandbox(members=members) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "media")
+        _sync(cfg, media=False)
+        with Session(engine) as s:
+            state = s.get(SyncState, f"registry:{sb.url}")
+            mark = state.high_water_mark if state else None
+        assert mark is not None and mark.year < 2099
+        changed = {**members[1], "business_name": "Sepatu Sesudahnya"}
+        del changed["updated_at"]
+        sb.upsert(changed)
+        result = _sync(cfg, media=False)
+        assert result.run.mode == "incremental" and result.counts()["updated"] == 1
+
+
+def test_killed_after_the_last_page_still_marks_vanished_members(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    members = _plain(6)
+    with RegistrySandbox(members=members) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "media", page_size=4)
+        _sync(cfg, media=False)
+        sb.remove(members[5]["id"])
+
+        def die_after_last_page(run: SyncRun, _records: int) -> None:
+            if run.cursor is None:
+                raise KeyboardInterrupt  # as if killed right after the last commit
+
+        with RegistryClient(cfg.registry) as client, pytest.raises(KeyboardInterrupt):
+            sync_members(engine, client, None, full=True, progress=die_after_last_page)
+        sb.requests.clear()
+        resumed = _sync(cfg, media=False)
+        assert resumed.run.resumed_from and resumed.run.mode == "full"
+        assert sb.requests.matching("/api/") == []  # nothing left to read, only to conclude
+        assert resumed.counts()["removed"] == 1
+        with Session(engine) as s:
+            assert s.get(Member, members[5]["id"]).status == "missing"  # type: ignore[union-attr]
+
+
+def test_a_member_moving_to_another_source_is_watched_there(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    members = _plain(3)
+    with RegistrySandbox(members=members) as first, RegistrySandbox(members=members) as second:
+        _sync(settings_for(first, db_url, tmp_path / "m1"), full=True, media=False)
+        cfg = settings_for(second, db_url, tmp_path / "m2")
+        moved = _sync(cfg, full=True, media=False)
+        assert moved.counts()["unchanged"] == 3  # not rewritten, only re-homed
+        with Session(engine) as s:
+            assert {m.source for m in s.scalars(select(Member))} == {f"registry:{second.url}"}
+        second.remove(members[0]["id"])
+        assert _sync(cfg, full=True, media=False).counts()["removed"] == 1
+
+
+def test_the_last_copy_of_a_repeated_id_in_a_page_wins(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    good = _plain(1)[0]
+    bad = {**good, "actor_types": ["wholesaler"]}
+    with RegistrySandbox(members=[good]) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "media")
+        _sync(cfg, media=False)
+
+    class Repeats:
+        name = f"registry:{sb.url}"
+        supports_incremental = True
+
+        def pages(self, since: Any = None, cursor: Any = None) -> Any:
+            from ifn_campaign.registry.source import Page
+
+            yield Page(records=[good, bad], cursor=None, next_cursor=None)
+
+    result = sync_members(engine, Repeats(), None, full=True)
+    assert result.counts()["quarantined"] == 1 and result.counts()["unchanged"] == 0
+    with Session(engine) as s:
+        q = s.scalars(select(QuarantinedRecord)).one()
+        assert q.resolved_at is None  # the bad copy is the current one: still open
+    again = sync_members(engine, Repeats(), None, full=True)
+    assert again.counts()["quarantined"] == 1  # never silently taken for the stored good one
+
+
+def test_reverting_to_the_previous_good_record_resolves_its_quarantine(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    good = _plain(1)[0]
+    with RegistrySandbox(members=[good]) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "media")
+        _sync(cfg, media=False)
+        sb.upsert({**good, "actor_types": ["wholesaler"], "updated_at": "2026-02-01T00:00:00Z"})
+        assert _sync(cfg, full=True, media=False).counts()["quarantined"] == 1
+        sb.upsert(dict(good))  # exactly the bytes we stored before
+        result = _sync(cfg, full=True, media=False)
+        assert result.counts()["unchanged"] == 1
+        with Session(engine) as s:
+            assert s.scalars(select(QuarantinedRecord)).one().resolved_at is not None
+
+
+def test_a_deleted_member_that_then_vanishes_is_removed_once(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    members = _plain(2)
+    with RegistrySandbox(members=members) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "media")
+        _sync(cfg, media=False)
+        gone = {**members[0], "status": "deleted"}
+        del gone["updated_at"]
+        sb.upsert(gone)
+        assert _sync(cfg, full=True, media=False).counts()["removed"] == 1
+        sb.remove(members[0]["id"])
+        assert _sync(cfg, full=True, media=False).counts()["removed"] == 0
+        with Session(engine) as s:
+            assert s.get(Member, members[0]["id"]).status == "missing"  # type: ignore[union-attr]
