@@ -42,7 +42,11 @@ def _member(**changes: object) -> Member:
         "owner_name": "Budi Santoso",
         "contact": {"phone": "0812 3456 7890", "email": "budi@example.id"},
         "socials": {"instagram": "kulitpriangan"},
-        "consent": {"channels": ["instagram", "facebook", "youtube"], "fields_allowed": []},
+        "consent": {
+            "granted_at": "2025-01-01T00:00:00Z",
+            "channels": ["instagram", "facebook", "youtube"],
+            "fields_allowed": [],
+        },
         "status": "active",
         "updated_at": "2026-01-01T00:00:00Z",
     }
@@ -103,7 +107,13 @@ def test_personal_data_needs_consent(tmp_path: Path) -> None:
     assert "Budi" not in refused.text and "812" not in refused.text and "@" not in refused.text
     assert refused.omitted == ["owner_name", "phone", "email"]
     allowed = writer.write(
-        _member(consent={"channels": ["instagram"], "fields_allowed": ["owner_name", "phone"]}),
+        _member(
+            consent={
+                "granted_at": "2025-01-01T00:00:00Z",
+                "channels": ["instagram"],
+                "fields_allowed": ["owner_name", "phone"],
+            }
+        ),
         "instagram",
     )
     assert "Budi Santoso" in allowed.text and "+6281234567890" in allowed.text
@@ -113,7 +123,10 @@ def test_personal_data_needs_consent(tmp_path: Path) -> None:
 def test_mention_only_on_a_consented_channel() -> None:
     on = WRITER.write(_member(), "instagram")
     assert "@kulitpriangan" in on.text
-    off = WRITER.write(_member(consent={"channels": ["facebook"]}), "instagram")
+    off = WRITER.write(
+        _member(consent={"granted_at": "2025-01-01T00:00:00Z", "channels": ["facebook"]}),
+        "instagram",
+    )
     assert "@kulitpriangan" not in off.text
 
 
@@ -234,7 +247,11 @@ def test_any_member_gets_captions_within_every_limit(
             "description_id": description,
             "city": city[:120] or None,
             "owner_name": SECRET,
-            "consent": {"channels": [channel], "fields_allowed": allowed},
+            "consent": {
+                "granted_at": "2025-01-01T00:00:00Z",
+                "channels": [channel],
+                "fields_allowed": allowed,
+            },
             "status": "active",
             "updated_at": "2026-01-01T00:00:00Z",
         }
@@ -268,3 +285,69 @@ def test_a_campaign_can_have_its_own_voice(tmp_path: Path) -> None:
     assert other.text.startswith("Biasa: Sepatu Kulit Priangan")
     with pytest.raises(CaptionTemplateError, match="no caption template for facebook"):
         writer.write(_member(), "facebook")
+
+
+def test_limits_are_enforced_not_only_reported(tmp_path: Path) -> None:
+    """The member's own #tags and @mentions count; ours fill what is left; extras are unlinked."""
+    tags = " ".join(f"#Tag{i}" for i in range(8))
+    mentions = " ".join(f"@akun{i}" for i in range(25))
+    member = _member(description_id=f"Sepatu kulit {tags} {mentions}.")
+    caption = WRITER.write(member, "instagram")
+    assert caption.violations == []
+    assert len(rules.hashtags_in(caption.text)) == 5 and caption.hashtags == []
+    assert len(rules.mentions_in(caption.text)) == 20
+    assert {c.reason.split(":")[0] for c in caption.cuts} == {
+        "more than 5 hashtags",
+        "more than 20 mentions",
+    }
+    folder = tmp_path / "default"
+    folder.mkdir()
+    (folder / "instagram.id.j2").write_text(
+        "{% block body %}{{ member.name }}{% endblock %}{% block footer %}"
+        + "Panjang sekali. " * 200
+        + "{% endblock %}",
+        encoding="utf-8",
+    )
+    long_footer = CaptionWriter(directory=tmp_path).write(member, "instagram")
+    assert len(long_footer.text) <= 2200 and long_footer.violations == []
+    assert any(c.field == "footer" for c in long_footer.cuts)
+
+
+def test_python_errors_in_templates_are_reported_with_the_line(tmp_path: Path) -> None:
+    folder = tmp_path / "default"
+    folder.mkdir()
+    (folder / "youtube.id.j2").write_text(
+        "{% block title %}\n{{ member.name + 1 }}{% endblock %}", encoding="utf-8"
+    )
+    with pytest.raises(CaptionTemplateError, match="TypeError") as info:
+        CaptionWriter(directory=tmp_path).write(_member(), "youtube")
+    assert info.value.line == 2
+
+
+def test_consent_withdrawn_or_never_given_hides_personal_data_and_mentions() -> None:
+    allowed = ["owner_name", "phone"]
+    for consent in (
+        {"granted_at": "2025-01-01T00:00:00Z", "withdrawn_at": "2025-06-01T00:00:00Z"},
+        {},
+    ):
+        member = _member(consent={**consent, "channels": ["instagram"], "fields_allowed": allowed})
+        view_text = WRITER.write(member, "instagram").text
+        assert "@kulitpriangan" not in view_text
+
+
+def test_personal_data_typed_into_the_description_is_left_out() -> None:
+    member = _member(
+        description_id=(
+            "Sepatu kulit asli. Hubungi Budi Santoso di 0812-3456-7890. Buka setiap hari."
+        )
+    )
+    caption = WRITER.write(member, "facebook")
+    assert "Budi" not in caption.text and "3456" not in caption.text
+    assert "Sepatu kulit asli. Buka setiap hari." in caption.text
+    assert "owner_name (in the text)" in caption.omitted
+
+
+def test_youtube_tags_never_carry_commas() -> None:
+    caption = WRITER.write(_member(business_name="PT Sepatu, Sandal & Co"), "youtube")
+    assert all("," not in tag for tag in caption.tags)
+    assert "PT Sepatu Sandal & Co" in caption.tags

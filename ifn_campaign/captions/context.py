@@ -8,6 +8,7 @@ first"). A handle becomes a mention only on a channel the member consented to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
@@ -23,6 +24,7 @@ from ifn_campaign.registry.record import vocabulary
 
 LOCALES = {"id": "id_ID", "en": "en_US"}
 JAKARTA = ZoneInfo("Asia/Jakarta")
+_SENTENCE = re.compile(r"(?<=[.!?])[ \t]+")
 DATE_PATTERNS = {
     "id": "EEEE, d MMMM y 'pukul' HH.mm z",
     "en": "EEEE, d MMMM y 'at' HH:mm z",
@@ -46,14 +48,47 @@ class MemberView:
         self._omitted = omitted
         self._profile_url = profile_url
 
+    @property
+    def _consented(self) -> bool:
+        """Consent given and not withdrawn: without it no personal data and no mention."""
+        m = self._member
+        return m.consent_granted_at is not None and m.consent_withdrawn_at is None
+
+    def _allowed(self, field: str) -> bool:
+        return self._consented and field in self._member.consent_fields_allowed
+
+    def _omit(self, field: str) -> None:
+        if field not in self._omitted:
+            self._omitted.append(field)
+
     def _personal(self, field: str, value: str | None) -> str:
         if not value:
             return ""
-        if field in self._member.consent_fields_allowed:
+        if self._allowed(field):
             return value
-        if field not in self._omitted:
-            self._omitted.append(field)
+        self._omit(field)
         return ""
+
+    def _redacted(self, text: str) -> str:
+        """Free text with the member's own unconsented personal data taken out: an owner who
+        typed their phone number into the description has not thereby agreed to publish it."""
+        for field, value in (
+            ("owner_name", self._member.owner_name),
+            ("phone", self._member.contact.get("phone")),
+            ("whatsapp", self._member.contact.get("whatsapp")),
+            ("email", self._member.contact.get("email")),
+        ):
+            if not value or self._allowed(field):
+                continue
+            pattern = re.compile(
+                _phone_pattern(value) if field in ("phone", "whatsapp") else re.escape(value),
+                re.IGNORECASE,
+            )
+            kept = [s for s in _SENTENCE.split(text) if not pattern.search(s)]
+            if len(kept) < len(_SENTENCE.split(text)):
+                self._omit(f"{field} (in the text)")  # the whole sentence goes: it read as one
+                text = " ".join(kept)
+        return text
 
     # public business facts -------------------------------------------------------------------
     @property
@@ -84,8 +119,8 @@ class MemberView:
     def description(self) -> str:
         """The description in the caption's language, Indonesian when there is no other."""
         if self._lang == "en" and self._member.description_en:
-            return self._member.description_en
-        return self._member.description_id
+            return self._redacted(self._member.description_en)
+        return self._redacted(self._member.description_id)
 
     @property
     def actor_types(self) -> list[str]:
@@ -118,7 +153,7 @@ class MemberView:
     @property
     def certifications(self) -> list[str]:
         return [
-            " ".join(p for p in (c.get("scheme"), c.get("number")) if p)
+            self._redacted(" ".join(p for p in (c.get("scheme"), c.get("number")) if p))
             for c in self._member.certifications
         ]
 
@@ -134,7 +169,7 @@ class MemberView:
         """'@handle' on this (or the given) platform when given and consented to, else ''."""
         platform = platform or self._channel
         handle = self._member.socials.get(platform)
-        if not handle or platform not in self._member.consent_channels:
+        if not handle or not self._consented or platform not in self._member.consent_channels:
             return ""
         return f"@{handle}"
 
@@ -154,6 +189,15 @@ class MemberView:
     @property
     def email(self) -> str:
         return self._personal("email", self._member.contact.get("email"))
+
+
+def _phone_pattern(e164: str) -> str:
+    """A stored +62 number as people write it: +62 812-3456-7890, 0812 3456 7890, 62812..."""
+    digits = e164.lstrip("+")
+    national = digits[2:] if digits.startswith("62") else digits
+    sep = r"[\s.\-()]*"
+    body = sep.join(re.escape(d) for d in national)
+    return rf"(?:\+?62{sep}|0{sep})?{body}"
 
 
 def labels(kind: str, words: Iterable[str], lang: str) -> list[str]:

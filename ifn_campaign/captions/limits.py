@@ -137,8 +137,21 @@ def _link_spans(text: str) -> Iterator[tuple[int, int]]:
 
 def _tokens(text: str, sigil: str, extra: str = "") -> list[str]:
     """Every `sigil` + word in `text`, as Instagram links them."""
+    return [text[a:b] for a, b in _spans(text, sigil, extra)]
+
+
+def token_spans(text: str, sigil: str) -> list[tuple[int, int]]:
+    """(start, end) of each hashtag ("#") or mention ("@") that the counts above count."""
+    if sigil == "@":
+        return _spans(text, "@", ".")
+    return [
+        (a, b) for a, b in _spans(text, "#") if not text[a + 1 : b].replace("_", "").isdecimal()
+    ]
+
+
+def _spans(text: str, sigil: str, extra: str = "") -> list[tuple[int, int]]:
     masked = _mask_links(text)
-    found: list[str] = []
+    found: list[tuple[int, int]] = []
     i = 0
     n = len(masked)
     while i < n:
@@ -150,7 +163,7 @@ def _tokens(text: str, sigil: str, extra: str = "") -> list[str]:
             j += 1
         body = masked[i + 1 : j].rstrip(extra)  # "@budi." at a sentence end is @budi
         if body and not _is_mark(body[0]):
-            found.append(sigil + body)
+            found.append((i, i + 1 + len(body)))
         i = max(j, i + 1)
     return found
 

@@ -58,6 +58,9 @@ def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
                 continue
             for violation in caption.violations:
                 add(LintProblem(name, None, f"{violation.field}: {violation.reason}", member.id))
+            for cut in caption.cuts:  # shortening a long description is routine; these are not
+                if cut.field == "footer" or cut.reason.startswith("more than"):
+                    add(LintProblem(name, None, f"{cut.field}: {cut.reason}", member.id))
             shown = caption.title + caption.text
             if member.business_name not in shown:
                 add(LintProblem(name, None, "the caption does not name the member", member.id))

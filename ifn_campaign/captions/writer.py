@@ -160,31 +160,55 @@ class CaptionWriter:
             ) from None
         except TemplateNotFound as exc:
             raise CaptionTemplateError(f"template {exc.name} not found", file=name) from None
-        except TemplateError as exc:
+        except Exception as exc:  # a template error, or a Python one (`name + 1`) in a template
             try:  # rendering blocks directly skips Jinja's traceback rewriting: ask for it
                 self.env.handle_exception()
-            except TemplateError as rewritten:
+            except Exception as rewritten:
                 line = _template_line(rewritten, name)
             else:  # pragma: no cover  (handle_exception always raises)
                 line = None
-            raise CaptionTemplateError(str(exc), file=name, line=line) from None
+            message = str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
+            raise CaptionTemplateError(message, file=name, line=line) from None
 
     def _post(self, caption: Caption, blocks: dict[str, str], member_name: str) -> None:
-        limit = (
-            self.limits.instagram_chars
-            if caption.channel == "instagram"
-            else self.limits.facebook_chars
+        instagram = caption.channel == "instagram"
+        limit = self.limits.instagram_chars if instagram else self.limits.facebook_chars
+        cap = self.limits.instagram_hashtags if instagram else self.limits.facebook_hashtags
+        body, footer = blocks.get("body", ""), blocks.get("footer", "")
+        # hashtags and mentions the template or the member's own text already carries count
+        # against the caps: ours fill what is left, theirs beyond the caps lose their # or @
+        body, footer = (
+            _demote(t, "#", cap, caption, f) for t, f in ((body, "body"), (footer, "footer"))
         )
-        tags = " ".join(caption.hashtags)
-        tail = "\n\n".join(p for p in (blocks.get("footer", ""), tags) if p)
-        body = blocks.get("body", "")
+        if instagram:
+            body, footer = (
+                _demote(t, "@", self.limits.instagram_mentions, caption, f)
+                for t, f in ((body, "body"), (footer, "footer"))
+            )
+        carried = rules.hashtags_in(body + "\n" + footer)  # Instagram counts repeats too
+        present = {h.casefold() for h in carried}
+        room_for_tags = max(0, cap - len(carried))
+        ours = [h for h in caption.hashtags if h.casefold() not in present][:room_for_tags]
+        while True:
+            tail = "\n\n".join(p for p in (footer, " ".join(ours)) if p)
+            if len(tail) <= limit or not ours:
+                break
+            ours.pop()  # the footer must stay; our hashtags give way first
+        if len(tail) > limit:
+            tail, removed = rules.shorten(tail, limit)
+            caption.cuts.append(rules.Cut("footer", removed, f"over {limit:,} characters"))
+            body = ""
+        caption.hashtags = ours
         room = limit - len(tail) - (2 if tail and body else 0)
         if len(body) > room:
             body, removed = rules.shorten(body, max(room, 0), protect=_protect(body, member_name))
             if removed:
                 caption.cuts.append(rules.Cut("body", removed, f"over {limit:,} characters"))
+            if len(body) > room:  # even the protected part does not fit: drop the body
+                caption.cuts.append(rules.Cut("body", body, f"over {limit:,} characters"))
+                body = ""
         caption.text = "\n\n".join(p for p in (body, tail) if p)
-        check = rules.check_instagram if caption.channel == "instagram" else rules.check_facebook
+        check = rules.check_instagram if instagram else rules.check_facebook
         caption.violations = check(caption.text, self.limits)
 
     def _youtube(self, caption: Caption, blocks: dict[str, str], member_name: str) -> None:
@@ -207,7 +231,9 @@ class CaptionWriter:
             caption.cuts.append(rules.Cut("description", removed, "over 5,000 bytes"))
         wanted = [t.strip() for t in blocks.get("tags", "").split("\n") if t.strip()]
         wanted += [h.lstrip("#") for h in caption.hashtags]
-        wanted = [rules.youtube_safe(t) for t in dict.fromkeys(wanted)]
+        # YouTube splits tags at commas: a comma inside a name must not make two tags
+        wanted = [" ".join(rules.youtube_safe(t).replace(",", " ").split()) for t in wanted]
+        wanted = [t for t in dict.fromkeys(wanted) if t]
         tags, dropped = rules.fit_tags(
             wanted, self.limits.youtube_tags_chars, self.limits.youtube_tags_max
         )
@@ -217,6 +243,20 @@ class CaptionWriter:
         caption.text = "\n\n".join(p for p in (body, tail) if p)
         caption.tags = tags
         caption.violations = rules.check_youtube(title, caption.text, tags, self.limits)
+
+
+def _demote(text: str, sign: str, cap: int, caption: Caption, field: str) -> str:
+    """Keep the first `cap` #tags (or @mentions) of a text; later ones become plain words."""
+    spans = rules.token_spans(text, sign)
+    if len(spans) <= cap:
+        return text
+    extra = spans[cap:]
+    for start, _end in reversed(extra):
+        text = text[:start] + text[start + 1 :]
+    what = "hashtags" if sign == "#" else "mentions"
+    removed = " ".join(f"{sign}…" for _ in extra)
+    caption.cuts.append(rules.Cut(field, removed, f"more than {cap} {what}: {len(extra)} unlinked"))
+    return text
 
 
 def _protect(text: str, name: str) -> int:
