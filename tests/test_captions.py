@@ -351,3 +351,15 @@ def test_youtube_tags_never_carry_commas() -> None:
     caption = WRITER.write(_member(business_name="PT Sepatu, Sandal & Co"), "youtube")
     assert all("," not in tag for tag in caption.tags)
     assert "PT Sepatu Sandal & Co" in caption.tags
+
+
+def test_caps_hold_across_body_and_footer(tmp_path: Path) -> None:
+    folder = tmp_path / "default"
+    folder.mkdir()
+    (folder / "instagram.id.j2").write_text(
+        "{% block body %}{{ member.name }} #a1 #b2 #c3 #d4{% endblock %}"
+        "{% block footer %}#e5 #f6 #g7 @x @y{% endblock %}",
+        encoding="utf-8",
+    )
+    caption = CaptionWriter(directory=tmp_path).write(_member(), "instagram")
+    assert len(rules.hashtags_in(caption.text)) == 5 and caption.violations == []

@@ -177,14 +177,12 @@ class CaptionWriter:
         body, footer = blocks.get("body", ""), blocks.get("footer", "")
         # hashtags and mentions the template or the member's own text already carries count
         # against the caps: ours fill what is left, theirs beyond the caps lose their # or @
-        body, footer = (
-            _demote(t, "#", cap, caption, f) for t, f in ((body, "body"), (footer, "footer"))
-        )
+        body = _demote(body, "#", cap, caption, "body")
+        footer = _demote(footer, "#", cap - len(rules.hashtags_in(body)), caption, "footer")
         if instagram:
-            body, footer = (
-                _demote(t, "@", self.limits.instagram_mentions, caption, f)
-                for t, f in ((body, "body"), (footer, "footer"))
-            )
+            most = self.limits.instagram_mentions
+            body = _demote(body, "@", most, caption, "body")
+            footer = _demote(footer, "@", most - len(rules.mentions_in(body)), caption, "footer")
         carried = rules.hashtags_in(body + "\n" + footer)  # Instagram counts repeats too
         present = {h.casefold() for h in carried}
         room_for_tags = max(0, cap - len(carried))
