@@ -197,3 +197,18 @@ def test_golden_images(
         expected = img.convert("RGB").resize(rendered.size, Image.LANCZOS)
     mean, strong = _similar(rendered, expected)
     assert mean < 3.0 and strong < 0.01, f"{golden.name}: mean {mean:.2f}, strong {strong:.3%}"
+
+
+def test_the_cache_key_covers_the_decoded_size(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    """A photo decoded for one format only is smaller than for all: not the same card."""
+    renderer = Renderer(brand, templates, tmp_path / "cards")
+    path = tmp_path / "big.jpg"
+    with Image.open(SAMPLE_MEDIA / "ifn-0002-1.jpg") as source:
+        source.resize((4050, 3240)).save(path, quality=80)
+    small = dataclasses.replace(_data(), photo=photos.load_image(path, min_side=600))
+    large = dataclasses.replace(_data(), photo=photos.load_image(path, min_side=1920))
+    [a] = renderer.render(small, "sorotan", ["fb_feed"])
+    [b] = renderer.render(large, "sorotan", ["fb_feed"])
+    assert a.path != b.path and not b.cached

@@ -215,6 +215,8 @@ class Renderer:
             "format": fmt.id,
             "brand": self.brand.fingerprint,
             "data": {k: v for k, v in data.__dict__.items() if k not in ("photo", "logo", "notes")},
+            # the same file decoded at another size gives other pixels (and another focus)
+            "decoded": [img.image.size if img else None for img in (data.photo, data.logo)],
             "png": png,
         }
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=list)
