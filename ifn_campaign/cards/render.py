@@ -168,6 +168,7 @@ class Renderer:
         wanted = list(format_ids or template.formats)
         known = formats()
         cards = []
+        fitted: dict[tuple[str, int, int], Image.Image] = {}
         for format_id in wanted:
             fmt = known.get(format_id)
             if fmt is None or format_id not in template.formats:
@@ -185,9 +186,8 @@ class Renderer:
             cached = path.exists()
             if not cached:
                 with self.stopwatch.phase("draw"):
-                    image, layer_notes = _Canvas(self.brand, data, fmt, self.stopwatch).draw(
-                        template.layers_for(format_id)
-                    )
+                    canvas = _Canvas(self.brand, data, fmt, self.stopwatch, fitted)
+                    image, layer_notes = canvas.draw(template.layers_for(format_id))
                 notes += layer_notes
                 with self.stopwatch.phase("encode"):
                     encoded = _encode(image, fmt, png)
@@ -262,11 +262,13 @@ class _Canvas:
         data: CardData,
         fmt: CardFormat,
         stopwatch: Stopwatch,
+        fitted: dict[tuple[str, int, int], Image.Image],
     ) -> None:
         self.brand = brand
         self.data = data
         self.fmt = fmt
         self.clock = stopwatch
+        self.fitted = fitted  # one member's photo cut per box size, shared by its formats
         self.short = min(fmt.width, fmt.height)
         self.image = Image.new("RGBA", (fmt.width, fmt.height), (*brand.rgb("paper"), 255))
         self.notes: list[str] = []
@@ -328,7 +330,10 @@ class _Canvas:
         x, y, w, h = self._px(layer)
         with self.clock.phase("resize"):
             if layer.fit == "cover":
-                image, _ = photos.cover(source, w, h)
+                key = (layer.source, w, h)
+                if key not in self.fitted:  # story and Shorts frame share a box: cut it once
+                    self.fitted[key] = photos.cover(source, w, h)[0]
+                image = self.fitted[key]
                 offset = (x, y)
             elif layer.source.startswith("network_logo"):
                 image = self.brand.contained(layer.source, w, h)
