@@ -389,7 +389,14 @@ class FontBook:
         digest.update("\0".join(versions).encode())
         digest.update(self.path.read_bytes())
         sources = [*self._families.values(), *self._fallback]
-        for path in dict.fromkeys(self._resolve(src, 400, "fingerprint") for src in sources):
+        paths: list[Path] = []
+        for src in sources:  # every weight: a static family keeps its bold in another file
+            for weight in sorted(set(WEIGHTS.values())):
+                try:
+                    paths.append(self._resolve(src, weight, "fingerprint"))
+                except RenderError:
+                    continue
+        for path in dict.fromkeys(paths):
             digest.update(f"\0{path.name}\0{_file_digest(path)}".encode())
         return digest.hexdigest()
 
