@@ -212,3 +212,21 @@ def test_the_cache_key_covers_the_decoded_size(
     [a] = renderer.render(small, "sorotan", ["fb_feed"])
     [b] = renderer.render(large, "sorotan", ["fb_feed"])
     assert a.path != b.path and not b.cached
+
+
+def test_static_plates_look_the_same_as_drawing_every_layer(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    """Member-independent layers are drawn once per template and format and reused."""
+    from ifn_campaign.cards.render import Stopwatch, _Canvas
+
+    renderer = Renderer(brand, templates, tmp_path)
+    renderer.render(_data(), "sorotan", ["ig_portrait"])
+    renderer.render(_data(name="Sandal Lain"), "sorotan", ["ig_portrait"])
+    assert {k[:2] for k in renderer._plates} == {("sorotan", "ig_portrait")}
+    fmt = formats()["ig_portrait"]
+    layers = templates["sorotan"].layers_for("ig_portrait")
+    plated, _ = _Canvas(brand, _data(), fmt, Stopwatch(), {}).draw(layers, {}, "sorotan")
+    direct, _ = _Canvas(brand, _data(), fmt, Stopwatch(), {}).draw(layers)
+    mean, strong = _similar(plated, direct)
+    assert mean < 0.5 and strong == 0.0

@@ -121,6 +121,8 @@ class Renderer:
         stopwatch: Stopwatch | None = None,
     ) -> None:
         self.stopwatch = stopwatch or _NoStopwatch()
+        # member-independent layer runs, drawn once per template and format (see _Canvas.draw)
+        self._plates: dict[tuple[Any, ...], Image.Image] = {}
         self.brand = brand
         self.templates = templates
         self.out_dir = out_dir
@@ -187,7 +189,9 @@ class Renderer:
             if not cached:
                 with self.stopwatch.phase("draw"):
                     canvas = _Canvas(self.brand, data, fmt, self.stopwatch, fitted)
-                    image, layer_notes = canvas.draw(template.layers_for(format_id))
+                    image, layer_notes = canvas.draw(
+                        template.layers_for(format_id), self._plates, template.name
+                    )
                 notes += layer_notes
                 with self.stopwatch.phase("encode"):
                     encoded = _encode(image, fmt, png)
@@ -273,12 +277,41 @@ class _Canvas:
         self.image = Image.new("RGBA", (fmt.width, fmt.height), (*brand.rgb("paper"), 255))
         self.notes: list[str] = []
 
-    def draw(self, layers: Sequence[Any]) -> tuple[Image.Image, list[str]]:
-        for layer in layers:
-            if not self._applies(layer.when):
+    def draw(
+        self,
+        layers: Sequence[Any],
+        plates: dict[tuple[Any, ...], Image.Image] | None = None,
+        template: str = "",
+    ) -> tuple[Image.Image, list[str]]:
+        """Draw the layers in order. Runs of layers that show nothing of the member (the
+        background, the ribbon, the scrim, the network logo) are drawn once per template and
+        format into a transparent plate and composited, when `plates` is given."""
+        index = 0
+        while index < len(layers):
+            end = index
+            while plates is not None and end < len(layers) and _static(layers[end]):
+                end += 1
+            if end - index >= 2:  # a plate pays off from two layers on
+                key = (template, self.fmt.id, index)
+                if key not in plates:
+                    plates[key] = self._plate(layers[index:end])
+                self.image.alpha_composite(plates[key])
+                index = end
                 continue
-            getattr(self, f"_{layer.type}")(layer)
+            layer = layers[index]
+            if self._applies(layer.when):
+                getattr(self, f"_{layer.type}")(layer)
+            index += 1
         return self.image.convert("RGB"), self.notes
+
+    def _plate(self, layers: Sequence[Any]) -> Image.Image:
+        canvas, self.image = self.image, Image.new("RGBA", self.image.size, (0, 0, 0, 0))
+        try:
+            for layer in layers:
+                getattr(self, f"_{layer.type}")(layer)
+            return self.image
+        finally:
+            self.image = canvas
 
     def _applies(self, when: str) -> bool:
         return {
@@ -521,6 +554,19 @@ class _Canvas:
         for pill in pills:
             self._draw_pill(pill, (left, y), h, layer, layer.fill)
             left += pill[1] + gap
+
+
+def _static(layer: Any) -> bool:
+    """True for a layer whose pixels do not depend on the member."""
+    if layer.when != "always":
+        return False
+    if isinstance(layer, TextLayer):
+        return layer.text is not None
+    if isinstance(layer, ImageLayer):
+        return layer.source.startswith("network_logo")
+    if isinstance(layer, BackgroundLayer):
+        return layer.fill.image is None
+    return isinstance(layer, ScrimLayer | ShapeLayer)
 
 
 @lru_cache(maxsize=64)
