@@ -1,9 +1,10 @@
 """The database tables (SQLModel). Times are naive UTC in the database and aware UTC in code.
 
-Tables of this stage: members and their media, the content-addressed media store, sync runs, the
-per-source sync state (high-water mark) and the quarantine. Later stages add campaigns, slots,
-posts and features; they reference `member.id` (a stable registry id, so a re-import never breaks
-them) and `media_asset.sha256` (so a card always points at the exact bytes it was made from).
+Members and their media, the content-addressed media store, sync runs, the per-source sync state
+(high-water mark) and the quarantine; then the plan: posts, the features ledger, staff pins and
+exclusions. Campaigns and their slots are data (templates/campaigns/*.toml), so posts name their
+campaign rather than point at a row. Everything references `member.id` (a stable registry id, so a
+re-import never breaks it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -203,3 +213,120 @@ class QuarantinedRecord(SQLModel, table=True):
     first_seen_at: datetime = _time(nullable=False)
     last_seen_at: datetime = _time(nullable=False)
     resolved_at: datetime | None = _time()
+
+
+class PostState(StrEnum):
+    """A post's life: planned -> composed -> approved -> scheduled -> publishing -> published,
+    or failed, needs_reauth (the account's token died) or cancelled on the way."""
+
+    PLANNED = "planned"
+    COMPOSED = "composed"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    NEEDS_REAUTH = "needs_reauth"
+    CANCELLED = "cancelled"
+
+
+# Re-planning may replace these (nobody has signed them off); everything later is left alone.
+REPLANNABLE_STATES = frozenset({PostState.PLANNED, PostState.COMPOSED})
+# Not yet out: a consent withdrawal cancels these. `publishing` is in flight and is reconciled by
+# the publisher, which checks consent again right before any remote call.
+QUEUED_STATES = frozenset(
+    {
+        PostState.PLANNED,
+        PostState.COMPOSED,
+        PostState.APPROVED,
+        PostState.SCHEDULED,
+        PostState.NEEDS_REAUTH,
+    }
+)
+# A post in one of these holds its slot and counts for rotation, cooldown and budgets.
+LIVE_STATES = frozenset(set(PostState) - {PostState.CANCELLED, PostState.FAILED})
+
+
+class Post(SQLModel, table=True):
+    """One member on one channel at one slot, with why they were picked."""
+
+    __tablename__ = "post"
+    __table_args__ = (
+        # One live post per slot; cancelled ones stay for the record.
+        Index(
+            "ux_post_slot_live",
+            "campaign",
+            "channel",
+            "account",
+            "slot_at",
+            unique=True,
+            sqlite_where=text("state <> 'cancelled'"),
+            postgresql_where=text("state <> 'cancelled'"),
+        ),
+        Index("ix_post_account_slot", "account", "channel", "slot_at"),
+        Index("ix_post_member_campaign", "member_id", "campaign"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=16)
+    account: str = Field(max_length=64)
+    slot_at: datetime = _time(nullable=False)
+    member_id: str = Field(foreign_key="member.id", max_length=64)
+    template: str = Field(max_length=64)
+    rotation_round: int = Field(default=0, description="The campaign's rotation round of this pick")
+    pinned: bool = False
+    reason_id: str = Field(sa_column=Column(Text, nullable=False))
+    reason_en: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default=PostState.PLANNED, max_length=16, index=True)
+    state_changed_at: datetime = _time(nullable=False)
+    created_at: datetime = _time(nullable=False)
+    cancel_reason: str | None = Field(default=None, sa_column=Column(Text))
+    takedown_requested_at: datetime | None = _time()
+    taken_down_at: datetime | None = _time()
+
+
+class Feature(SQLModel, table=True):
+    """The ledger: a member was featured, where, when, by which post (and the public link)."""
+
+    __tablename__ = "feature"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", unique=True)
+    member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
+    campaign: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=16)
+    account: str = Field(max_length=64)
+    featured_at: datetime = _time(nullable=False, index=True)
+    permalink: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _time(nullable=False)
+
+
+class Pin(SQLModel, table=True):
+    """Staff: feature this member in this slot. Wins over the rotation, never over consent."""
+
+    __tablename__ = "pin"
+    __table_args__ = (UniqueConstraint("campaign", "channel", "account", "slot_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    account: str = Field(max_length=64)
+    slot_at: datetime = _time(nullable=False)
+    member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _time(nullable=False)
+
+
+class Exclusion(SQLModel, table=True):
+    """Staff: keep this member out of one campaign (or all, `campaign` None), maybe until a date."""
+
+    __tablename__ = "exclusion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
+    campaign: str | None = Field(default=None, max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    until: datetime | None = _time()
+    created_at: datetime = _time(nullable=False)
+    lifted_at: datetime | None = _time()
