@@ -23,7 +23,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.config import Settings, load_settings
+from ifn_campaign.commands.base import app, err, out, settings
+from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.media import MediaFetcher
 from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord, SyncRun
@@ -35,12 +36,6 @@ from ifn_campaign.sync import SyncResult, sync_members
 if TYPE_CHECKING:
     from ifn_campaign.cards.batch import Batch
 
-app = typer.Typer(
-    help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 sandbox_app = typer.Typer(
     help="Local stand-ins for the registry and platforms.", no_args_is_help=True
@@ -53,35 +48,6 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(captions_app, name="captions")
 
 DEMO_PORT = 8765
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-class _State:
-    config: Path | None = None
-    settings: Settings | None = None
-
-
-_state = _State()
-
-
-@app.callback()
-def _root(
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Settings file (default: $IFN_CONFIG or ./ifn-campaign.toml)."
-        ),
-    ] = None,
-) -> None:
-    _state.config = config
-    _state.settings = None
-
-
-def settings() -> Settings:
-    if _state.settings is None:
-        _state.settings = load_settings(_state.config)
-    return _state.settings
 
 
 @db_app.command("upgrade")

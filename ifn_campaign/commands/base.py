@@ -1,0 +1,47 @@
+"""What every command shares: the Typer app, the consoles and the settings loaded once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ifn_campaign.config import Settings, load_settings
+
+app = typer.Typer(
+    help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class _State:
+    config: Path | None = None
+    settings: Settings | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Settings file (default: $IFN_CONFIG or ./ifn-campaign.toml)."
+        ),
+    ] = None,
+) -> None:
+    _state.config = config
+    _state.settings = None
+
+
+def settings() -> Settings:
+    if _state.settings is None:
+        _state.settings = load_settings(_state.config)
+    return _state.settings
