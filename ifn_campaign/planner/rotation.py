@@ -1,0 +1,367 @@
+"""Fair rotation for one campaign: who takes the next slot, and why, in Indonesian and English.
+
+The rules, strongest first:
+1. Hard limits: consent for the channel, active, a photo or logo, not excluded (eligibility.py),
+   the account's platform budget (budget.py), the campaign's cooldown, and the diversity caps
+   (no more than N in a row, or per week, from one category, province or actor type).
+2. Rounds: a campaign goes round by round; a member featured in the current round waits until
+   every other eligible member has had their turn. Only when none of the members still waiting
+   can take a slot (their channel lacks consent, cooldown, diversity) does someone from the next
+   round take it, and the reason says so.
+3. Order within a round: never featured in this campaign first, then the province furthest below
+   its share of the membership this quarter, then the longest wait, then a seeded hash, so the
+   same seed and database state always give the same plan.
+Category and actor type mean a member's first listed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, insort
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ifn_campaign.planner.campaign import Campaign
+from ifn_campaign.planner.eligibility import Candidate, ExclusionRule, excluded
+from ifn_campaign.planner.names import province_en
+from ifn_campaign.planner.slots import Slot
+
+DIMENSIONS = ("category", "province", "actor_type")
+NEVER = datetime.min.replace(tzinfo=ZoneInfo("UTC"))
+_DIM_ID = {"category": "kategori", "province": "provinsi", "actor_type": "jenis pelaku"}
+_DIM_EN = {"category": "category", "province": "province", "actor_type": "actor type"}
+
+
+@dataclass(frozen=True)
+class Pick:
+    member_id: str
+    rotation_round: int
+    reason_id: str
+    reason_en: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    reason_id: str
+    reason_en: str
+
+
+@dataclass
+class _Blocks:
+    """Why members could not take a slot, counted for the gap's explanation."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def explain(self) -> tuple[str, str]:
+        words = {
+            "channel": ("tanpa persetujuan atau tanpa foto/logo", "without consent or photo/logo"),
+            "excluded": ("dikecualikan staf", "excluded by staff"),
+            "cooldown": ("dalam masa jeda", "in cooldown"),
+            "diversity": ("melanggar aturan keragaman", "against the diversity rules"),
+        }
+        parts = [(n, words[k]) for k, n in sorted(self.counts.items()) if n]
+        if not parts:
+            return ("tidak ada anggota yang memenuhi syarat", "no eligible member")
+        return (
+            "tidak ada anggota yang bisa mengisi slot ini: "
+            + ", ".join(f"{n} {w[0]}" for n, w in parts),
+            "no member can take this slot: " + ", ".join(f"{n} {w[1]}" for n, w in parts),
+        )
+
+
+class Rotation:
+    """The state of one campaign's rotation, fed with its live posts, then asked slot by slot."""
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        candidates: Iterable[Candidate],
+        exclusions: dict[str, list[ExclusionRule]],
+        *,
+        seed: int | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self.zone = ZoneInfo(campaign.timezone)
+        self.members = {c.id: c for c in candidates}
+        self.exclusions = exclusions
+        self.seed = campaign.seed if seed is None else seed
+        self.cooldown = timedelta(days=campaign.cooldown_days)
+        channels = {plan.channel.value for plan in campaign.channels}
+        # Who may ever be featured in this campaign: shares and rounds are counted over them.
+        self.eligible = {
+            c.id
+            for c in self.members.values()
+            if any(c.refusal(channel) is None for channel in channels)
+        }
+        self.times: dict[str, list[datetime]] = {}  # member -> live post times in the campaign
+        self.round_of: dict[str, int] = {}
+        self.timeline: list[tuple[datetime, str]] = []
+        self.week_counts: Counter[tuple[object, str, str | None]] = Counter()
+        self.quarter_counts: Counter[tuple[object, str | None]] = Counter()
+        self.quarter_totals: Counter[object] = Counter()
+        shares = Counter(self.members[i].province for i in self.eligible)
+        total = sum(shares.values()) or 1
+        self.share = {province: n / total for province, n in shares.items()}
+        self._hash = {i: self._tiebreak(i) for i in self.members}
+        self._started = 1  # a round begins when everyone had their turn, even before a pick
+        self._pool_round: int | None = None
+        self._pool: dict[str | None, list[tuple[bool, datetime, bytes, str]]] = {}
+        self._taken: set[str] = set()
+        self._pool_ids: set[str] = set()
+        self._pool_left = 0
+
+    # --- state -------------------------------------------------------------------------------
+
+    def _tiebreak(self, member_id: str) -> bytes:
+        text = f"{self.seed}\x00{self.campaign.name}\x00{member_id}"
+        return hashlib.sha256(text.encode()).digest()[:8]
+
+    def _week(self, at: datetime) -> object:
+        return at.astimezone(self.zone).isocalendar()[:2]
+
+    def _quarter(self, at: datetime) -> object:
+        local = at.astimezone(self.zone)
+        return (local.year, (local.month - 1) // 3)
+
+    def _value(self, member_id: str, dimension: str) -> str | None:
+        member = self.members.get(member_id)
+        return None if member is None else getattr(member, dimension)
+
+    def add(self, member_id: str, at: datetime, rotation_round: int) -> None:
+        """Count a live post (existing or just planned)."""
+        insort(self.times.setdefault(member_id, []), at)
+        self.round_of[member_id] = max(self.round_of.get(member_id, 0), rotation_round)
+        insort(self.timeline, (at, member_id))
+        week = self._week(at)
+        for dim in DIMENSIONS:
+            self.week_counts[(week, dim, self._value(member_id, dim))] += 1
+        quarter = self._quarter(at)
+        self.quarter_counts[(quarter, self._value(member_id, "province"))] += 1
+        self.quarter_totals[quarter] += 1
+
+    def remove(self, member_id: str, at: datetime) -> None:
+        """Forget a live post that is being cancelled or replaced (its round stays counted for
+        the rest of this plan: the member's turn is not handed back mid-plan)."""
+        times = self.times.get(member_id, [])
+        if at in times:
+            times.remove(at)
+        key = (at, member_id)
+        i = bisect_left(self.timeline, key)
+        if i < len(self.timeline) and self.timeline[i] == key:
+            del self.timeline[i]
+            week = self._week(at)
+            for dim in DIMENSIONS:
+                self.week_counts[(week, dim, self._value(member_id, dim))] -= 1
+            quarter = self._quarter(at)
+            self.quarter_counts[(quarter, self._value(member_id, "province"))] -= 1
+            self.quarter_totals[quarter] -= 1
+
+    @property
+    def current_round(self) -> int:
+        return max(max(self.round_of.values(), default=0), self._started)
+
+    # --- rules -------------------------------------------------------------------------------
+
+    def _in_cooldown(self, member_id: str, at: datetime) -> bool:
+        times = self.times.get(member_id)
+        if not times:
+            return False
+        i = bisect_left(times, at)
+        near = [t for t in times[max(0, i - 1) : i + 1]]
+        return any(abs(t - at) < self.cooldown or t == at for t in near)
+
+    def _breaks_diversity(self, member_id: str, at: datetime) -> str | None:
+        rules = self.campaign.diversity
+        week = self._week(at)
+        i = bisect_left(self.timeline, (at, member_id))
+        for dim in DIMENSIONS:
+            value = self._value(member_id, dim)
+            if value is None:
+                continue
+            cap = rules.max_per_week.get(dim, 0)
+            if cap and self.week_counts[(week, dim, value)] >= cap:
+                return dim
+            cap = rules.max_in_a_row.get(dim, 0)
+            if cap:
+                run = 1
+                j = i - 1
+                while j >= 0 and self._value(self.timeline[j][1], dim) == value:
+                    run, j = run + 1, j - 1
+                j = i
+                while j < len(self.timeline) and self._value(self.timeline[j][1], dim) == value:
+                    run, j = run + 1, j + 1
+                if run > cap:
+                    return dim
+        return None
+
+    def refusal(
+        self, member_id: str, slot: Slot, *, pinned: bool = False
+    ) -> tuple[str, str] | None:
+        """Why `member_id` may not take `slot`; pins skip cooldown and diversity, never consent."""
+        member = self.members.get(member_id)
+        if member is None:
+            return ("anggota tidak dikenal", "unknown member")
+        why = member.refusal(slot.channel.value)
+        if why is not None:
+            return why
+        rule = excluded(self.exclusions, member_id, self.campaign.name, slot.at)
+        if rule is not None:
+            return (f"dikecualikan staf: {rule.reason}", f"excluded by staff: {rule.reason}")
+        if pinned:
+            return None
+        if self._in_cooldown(member_id, slot.at):
+            return ("dalam masa jeda kampanye", "in the campaign's cooldown")
+        dim = self._breaks_diversity(member_id, slot.at)
+        if dim is not None:
+            return (f"aturan keragaman {_DIM_ID[dim]}", f"diversity rule on {_DIM_EN[dim]}")
+        return None
+
+    # --- picking -----------------------------------------------------------------------------
+
+    def _deficit(self, province: str | None, at: datetime) -> float:
+        quarter = self._quarter(at)
+        expected = self.share.get(province, 0.0) * (self.quarter_totals[quarter] + 1)
+        return expected - self.quarter_counts[(quarter, province)]
+
+    def _queues(
+        self, ids: Iterable[str]
+    ) -> dict[str | None, list[tuple[bool, datetime, bytes, str]]]:
+        """Members in rotation order, per province (the province's deficit is the same for all
+        of them, so only each province's front runners need checking against the rules)."""
+        queues: dict[str | None, list[tuple[bool, datetime, bytes, str]]] = {}
+        for member_id in ids:
+            times = self.times.get(member_id)
+            queues.setdefault(self.members[member_id].province, []).append(
+                (bool(times), times[-1] if times else NEVER, self._hash[member_id], member_id)
+            )
+        for queue in queues.values():
+            queue.sort()
+        return queues
+
+    def _best(
+        self,
+        queues: dict[str | None, list[tuple[bool, datetime, bytes, str]]],
+        slot: Slot,
+        taken: set[str],
+    ) -> str | None:
+        best: tuple[bool, float, datetime, bytes, str] | None = None
+        for province, queue in queues.items():
+            deficit = -round(self._deficit(province, slot.at), 6)
+            for featured, last, tiebreak, member_id in queue:
+                if member_id in taken:
+                    continue
+                key = (featured, deficit, last, tiebreak, member_id)
+                if best is not None and key >= best:
+                    break  # nobody later in this queue can beat the best so far
+                if self._block(member_id, slot) is None:
+                    best = key
+                    break
+        return None if best is None else best[-1]
+
+    def _block(self, member_id: str, slot: Slot) -> str | None:
+        member = self.members[member_id]
+        if member.refusal(slot.channel.value) is not None:
+            return "channel"
+        if excluded(self.exclusions, member_id, self.campaign.name, slot.at) is not None:
+            return "excluded"
+        if self._in_cooldown(member_id, slot.at):
+            return "cooldown"
+        if self._breaks_diversity(member_id, slot.at) is not None:
+            return "diversity"
+        return None
+
+    def _waiting(self) -> tuple[int, dict[str | None, list[tuple[bool, datetime, bytes, str]]]]:
+        """The round in progress and its members still waiting, in rotation order (built once a
+        round: a member leaves the queue by being featured, which never reorders the others)."""
+        current = self.current_round
+        if self._pool_round != current:
+            self._pool_round = current
+            self._taken = set()
+            waiting = [i for i in self.eligible if self.round_of.get(i, 0) < current]
+            self._pool = self._queues(waiting)
+            self._pool_ids = set(waiting)
+            self._pool_left = len(waiting)
+        return current, self._pool
+
+    def _nobody_waiting(self, slot: Slot) -> bool:
+        if self._pool_left == 0:
+            return True
+        if self._pool_left > sum(len(rules) for rules in self.exclusions.values()):
+            return False
+        return all(
+            excluded(self.exclusions, i, self.campaign.name, slot.at) is not None
+            for queue in self._pool.values()
+            for *_, i in queue
+            if i not in self._taken
+        )
+
+    def _take(self, member_id: str, at: datetime, rotation_round: int) -> None:
+        if member_id in self._pool_ids and member_id not in self._taken:
+            self._taken.add(member_id)
+            self._pool_left -= 1
+        self.add(member_id, at, rotation_round)
+
+    def pick(self, slot: Slot) -> Pick | Gap:
+        """Choose who takes `slot` and count them; a Gap says why nobody can."""
+        current, queues = self._waiting()
+        if self._nobody_waiting(slot):
+            current += 1  # everyone had their turn: a new round begins
+            self._started = current
+            current, queues = self._waiting()
+        waiting = self._pool_left
+        chosen = self._best(queues, slot, self._taken)
+        early = False
+        if chosen is None:
+            done = [i for i in self.eligible if self.round_of.get(i, 0) >= current]
+            chosen = self._best(self._queues(done), slot, set())
+            early = chosen is not None
+        if chosen is None:
+            blocks = _Blocks()
+            for member_id in self.eligible:
+                why = self._block(member_id, slot)
+                if why is not None:
+                    blocks.counts[why] += 1
+            return Gap(*blocks.explain())
+        reason = self._reason(chosen, slot, current, early, waiting)
+        assigned = current + 1 if early else current
+        self._take(chosen, slot.at, assigned)
+        return Pick(chosen, assigned, *reason)
+
+    def pin(self, member_id: str, slot: Slot, note: str | None) -> Pick:
+        """A staff pin counts as the member's turn in the round in progress (never a new round)."""
+        current, _ = self._waiting()
+        assigned = max(self.round_of.get(member_id, 0), current)
+        self._take(member_id, slot.at, assigned)
+        extra = f": {note}" if note else ""
+        return Pick(member_id, assigned, f"dipilih staf (pin){extra}", f"pinned by staff{extra}")
+
+    def _reason(
+        self, member_id: str, slot: Slot, current: int, early: bool, waiting: int
+    ) -> tuple[str, str]:
+        member = self.members[member_id]
+        before = [t for t in self.times.get(member_id, ()) if t < slot.at]
+        if before:
+            days = (slot.at - before[-1]).days
+            local = before[-1].astimezone(self.zone).date().isoformat()
+            ids = [f"terakhir ditampilkan {local} ({days} hari sebelumnya)"]
+            ens = [f"last featured {local} ({days} days before)"]
+        else:
+            ids = ["belum pernah ditampilkan di kampanye ini"]
+            ens = ["never featured in this campaign"]
+        if early:
+            ids.append(
+                f"putaran {current + 1} dimulai lebih awal: {waiting} anggota yang masih menunggu "
+                "tidak bisa mengisi slot ini"
+            )
+            ens.append(
+                f"round {current + 1} starts early: the {waiting} members still waiting cannot "
+                "take this slot"
+            )
+        deficit = self._deficit(member.province, slot.at)
+        if member.province and deficit >= 0.5:
+            ids.append(f"{member.province} kurang terwakili kuartal ini")
+            ens.append(f"{province_en(member.province)} under-represented this quarter")
+        return "; ".join(ids), "; ".join(ens)
