@@ -130,6 +130,50 @@ class CaptionsSettings(BaseModel):
         )
 
 
+class PlannerSettings(BaseModel):
+    """Where campaigns live and how plans are shown."""
+
+    campaigns_dir: Path | None = Field(
+        None, description="Campaign files (*.toml); the bundled templates/campaigns by default"
+    )
+    display_timezone: str = Field(
+        "Asia/Jakarta", description="Time zone for showing slots (stored in UTC)"
+    )
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class InstagramSettings(BaseModel):
+    """Instagram's limits that Meta's own pages disagree on (strict values by default)."""
+
+    posts_per_24h: int = Field(
+        50, ge=1, le=100, description="API-published posts per account per rolling 24 hours"
+    )
+
+
+class FacebookSettings(BaseModel):
+    """Facebook Page limits."""
+
+    posts_per_24h: int = Field(
+        0, ge=0, description="Our own cap per Page per rolling 24 hours; 0 = no cap"
+    )
+
+
+class YouTubeSettings(BaseModel):
+    """YouTube's upload bucket, per day in Pacific time (when Google resets it)."""
+
+    uploads_per_day: int = Field(100, ge=1, description="videos.insert calls per day")
+
+
 class Settings(BaseSettings):
     """All settings; see `assets/ifn-campaign.example.toml` for a documented example."""
 
@@ -144,6 +188,10 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     cards: CardsSettings = Field(default_factory=CardsSettings)
     captions: CaptionsSettings = Field(default_factory=CaptionsSettings)
+    planner: PlannerSettings = Field(default_factory=PlannerSettings)
+    instagram: InstagramSettings = Field(default_factory=InstagramSettings)
+    facebook: FacebookSettings = Field(default_factory=FacebookSettings)
+    youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,379 @@
+"""Planner commands: `plan`, `calendar`, `campaigns`, `pin` / `unpin`, `exclude` / `include`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.errors import IFNError
+from ifn_campaign.models import LIVE_STATES, Exclusion, Member, Pin, Post, utcnow
+from ifn_campaign.planner.budget import limits_from
+from ifn_campaign.planner.campaign import Campaign, Channel, load_campaigns
+from ifn_campaign.planner.plan import PlanError, PlanResult, plan_campaigns
+from ifn_campaign.planner.slots import campaign_slots
+
+_STYLE = {
+    "planned": "green",
+    "pinned": "cyan",
+    "replaced": "yellow",
+    "kept": "dim",
+    "gap": "red",
+}
+
+
+def _campaigns(names: list[str] | None) -> list[Campaign]:
+    cfg = settings()
+    known = load_campaigns(cfg.planner.campaigns_dir)
+    if not names:
+        return list(known.values())
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise PlanError(
+            f"unknown campaign {', '.join(map(repr, missing))}; "
+            f"known: {', '.join(known) or 'none'} (files in templates/campaigns/)"
+        )
+    return [known[n] for n in names]
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings().planner.display_timezone)
+
+
+def _local_day(value: str | None, zone: ZoneInfo) -> datetime:
+    if value is None:
+        return datetime.combine(datetime.now(zone).date(), time(), zone)
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), zone)
+    except ValueError:
+        raise PlanError(f"--from {value!r}: write a date as YYYY-MM-DD") from None
+
+
+def _show_time(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    label = local.tzname() if zone.key != "Asia/Jakarta" else "WIB"
+    return f"{local:%a %Y-%m-%d %H:%M} {label}"
+
+
+def _print_plan(result: PlanResult, zone: ZoneInfo, english: bool) -> None:
+    table = Table(title=f"Plan: {escape(result.campaign)}", expand=False)
+    table.add_column("slot", no_wrap=True)
+    for column in ("channel", "member", "reason", "action"):
+        table.add_column(column)
+    for line in result.lines:
+        member = f"{escape(line.member_name or '')} ({line.member_id})" if line.member_id else "-"
+        reason = escape(line.reason_en if english else line.reason_id)
+        style = _STYLE[line.action]
+        table.add_row(
+            _show_time(line.slot.at, zone),
+            f"{line.slot.channel.value}/{escape(line.slot.account)}",
+            member,
+            reason,
+            f"[{style}]{line.action}[/]",
+        )
+    out.print(table)
+    for skipped in result.skipped:
+        out.print(
+            f"[dim]skipped {skipped.local:%a %Y-%m-%d %H:%M} {skipped.channel.value}: "
+            f"{escape(skipped.reason_en if english else skipped.reason_id)}[/]"
+        )
+    counts = ", ".join(
+        f"{result.count(a)} {a}" for a in ("planned", "pinned", "replaced", "kept", "gap")
+    )
+    out.print(f"{escape(result.campaign)}: {counts}; {len(result.cancelled)} cancelled")
+
+
+@app.command("plan")
+def plan(
+    campaign: Annotated[
+        list[str] | None,
+        typer.Option("--campaign", help="Campaign name (repeatable); default: every campaign."),
+    ] = None,
+    weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks ahead.")] = 4,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: today).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Tie-break seed (default: the campaign's).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; write nothing.")
+    ] = False,
+    english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+) -> None:
+    """Create posts for the coming weeks, each with the reason for its pick, and print them."""
+    cfg = settings()
+    campaigns = _campaigns(campaign)
+    zone = _zone()
+    begin = _local_day(start, zone)
+    end = begin + timedelta(weeks=weeks)
+    engine = store.open_store(cfg.database.url)
+    with Session(engine) as session:
+        try:
+            results = plan_campaigns(
+                session, campaigns, limits_from(cfg), begin, end, utcnow(), seed=seed
+            )
+        except IntegrityError:
+            session.rollback()
+            raise PlanError(
+                "another plan wrote to the same slots meanwhile; run `ifn-campaign plan` again"
+            ) from None
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    for result in results:
+        _print_plan(result, zone, english)
+    if dry_run:
+        out.print("[yellow]dry run[/]: nothing was written")
+
+
+@app.command("calendar")
+def calendar(
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+    weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks ahead.")] = 4,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: today).")
+    ] = None,
+    all_states: Annotated[
+        bool, typer.Option("--all", help="Include cancelled and failed posts.")
+    ] = False,
+    english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+) -> None:
+    """The posts in the coming weeks, every campaign and account together, in slot order."""
+    zone = _zone()
+    begin = _local_day(start, zone)
+    end = begin + timedelta(weeks=weeks)
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        query = (
+            select(Post, Member.business_name)
+            .join(Member, Member.id == Post.member_id)
+            .where(Post.slot_at >= begin, Post.slot_at < end)
+            .order_by(Post.slot_at, Post.channel, Post.account, Post.id)
+        )
+        if campaign:
+            query = query.where(Post.campaign == campaign)
+        if not all_states:
+            query = query.where(Post.state.in_([s.value for s in LIVE_STATES]))
+        rows = session.execute(query).all()
+    table = Table(title=f"Calendar {begin:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}")
+    for column in ("post", "slot", "campaign", "channel", "member", "state", "reason"):
+        table.add_column(column)
+    for post, name in rows:
+        reason = post.reason_en if english else post.reason_id
+        if post.cancel_reason:
+            reason = f"{reason} [dim]({escape(post.cancel_reason)})[/]"
+        table.add_row(
+            str(post.id),
+            _show_time(post.slot_at, zone),
+            escape(post.campaign),
+            f"{post.channel}/{escape(post.account)}",
+            f"{escape(name)} ({post.member_id})",
+            post.state + (" (pin)" if post.pinned else ""),
+            reason if post.cancel_reason else escape(reason),
+        )
+    out.print(table)
+    if not rows:
+        out.print("no posts in this period: run `ifn-campaign plan`")
+
+
+@app.command("campaigns")
+def campaigns() -> None:
+    """The campaigns on file, with their channels and slots."""
+    table = Table(title="Campaigns")
+    table.add_column("name", no_wrap=True)
+    for column in ("title", "dates", "channels and slots", "cooldown", "approval"):
+        table.add_column(column)
+    for c in _campaigns(None):
+        slots = "; ".join(
+            f"{p.channel.value}/{p.account} "
+            + ", ".join(
+                f"{'/'.join(_DAY[d] for d in rule.days)} {rule.time:%H:%M}" for rule in p.slots
+            )
+            for p in c.channels
+        )
+        table.add_row(
+            c.name,
+            escape(c.title),
+            f"{c.start} to {c.end or 'open'}",
+            escape(slots),
+            f"{c.cooldown_days} d",
+            "auto" if c.auto_approve else "staff",
+        )
+    out.print(table)
+
+
+_DAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _slot_at(campaign: Campaign, channel: Channel, account: str, when: str) -> datetime:
+    """The campaign's slot at local time `when`; an error lists the slots of that day."""
+    try:
+        local = datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=campaign.zone)
+    except ValueError:
+        raise PlanError(f"--at {when!r}: write the slot as 'YYYY-MM-DD HH:MM' (local)") from None
+    day = datetime.combine(local.date(), time(), campaign.zone)
+    found = campaign_slots(campaign, day, day + timedelta(days=1)).slots
+    for slot in found:
+        if slot.channel == channel and slot.account == account and slot.local == local:
+            return slot.at
+    options = ", ".join(f"{s.local:%H:%M} {s.channel.value}/{s.account}" for s in found)
+    raise PlanError(
+        f"campaign {campaign.name!r} has no {channel.value}/{account} slot at {when}"
+        + (f"; that day it has: {options}" if options else "; it has no slots that day")
+    )
+
+
+def _member(session: Session, member_id: str) -> Member:
+    found = session.get(Member, member_id)
+    if found is None:
+        raise IFNError(f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`")
+    return found
+
+
+_CampaignOpt = Annotated[str, typer.Option("--campaign", help="Campaign name.")]
+_ChannelOpt = Annotated[Channel, typer.Option("--channel", help="instagram, facebook or youtube.")]
+_AtOpt = Annotated[str, typer.Option("--at", help="Slot time 'YYYY-MM-DD HH:MM' (campaign time).")]
+_AccountOpt = Annotated[str, typer.Option("--account", help="Account name.")]
+
+
+@app.command("pin")
+def pin(
+    member_id: Annotated[str, typer.Argument(help="Registry id of the member to feature.")],
+    campaign: _CampaignOpt,
+    channel: _ChannelOpt,
+    at: _AtOpt,
+    account: _AccountOpt = "bpipi",
+    note: Annotated[str | None, typer.Option(help="Why (shown as the reason).")] = None,
+) -> None:
+    """Feature this member in this slot; wins over the rotation (never over consent)."""
+    chosen = _campaigns([campaign])[0]
+    slot_at = _slot_at(chosen, channel, account, at)
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        member = _member(session, member_id)
+        existing = session.scalars(
+            select(Pin).where(
+                Pin.campaign == chosen.name,
+                Pin.channel == channel.value,
+                Pin.account == account,
+                Pin.slot_at == slot_at,
+            )
+        ).first()
+        if existing is None:
+            existing = Pin(
+                campaign=chosen.name,
+                channel=channel.value,
+                account=account,
+                slot_at=slot_at,
+                member_id=member.id,
+                created_at=utcnow(),
+            )
+            session.add(existing)
+        existing.member_id, existing.note = member.id, note
+        name = member.business_name
+        session.commit()
+    out.print(
+        f"pinned {escape(name)} ({member_id}) to {chosen.name} "
+        f"{channel.value}/{account} at {at}; run `ifn-campaign plan --campaign {chosen.name}` "
+        "to apply it"
+    )
+
+
+@app.command("unpin")
+def unpin(
+    campaign: _CampaignOpt, channel: _ChannelOpt, at: _AtOpt, account: _AccountOpt = "bpipi"
+) -> None:
+    """Remove a staff pin; the planned post stays until the next `plan` (which keeps it)."""
+    chosen = _campaigns([campaign])[0]
+    slot_at = _slot_at(chosen, channel, account, at)
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        found = session.scalars(
+            select(Pin).where(
+                Pin.campaign == chosen.name,
+                Pin.channel == channel.value,
+                Pin.account == account,
+                Pin.slot_at == slot_at,
+            )
+        ).first()
+        if found is None:
+            raise PlanError(f"no pin on {chosen.name} {channel.value}/{account} at {at}")
+        session.delete(found)
+        session.commit()
+    out.print(f"unpinned {chosen.name} {channel.value}/{account} at {at}")
+
+
+@app.command("exclude")
+def exclude(
+    member_id: Annotated[str, typer.Argument(help="Registry id.")],
+    reason: Annotated[str, typer.Option(help="Why (shown to staff and in replaced posts).")],
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign (default: every campaign).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Until this date, YYYY-MM-DD (default: until lifted).")
+    ] = None,
+) -> None:
+    """Keep a member out of the rotation; the next `plan` replaces their planned posts."""
+    if campaign is not None:
+        _campaigns([campaign])
+    end = None
+    if until is not None:
+        end = _local_day(until, _zone())
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        member = _member(session, member_id)
+        session.add(
+            Exclusion(
+                member_id=member.id,
+                campaign=campaign,
+                reason=reason,
+                until=end,
+                created_at=utcnow(),
+            )
+        )
+        name = member.business_name
+        session.commit()
+    scope = f"campaign {campaign}" if campaign else "every campaign"
+    out.print(
+        f"excluded {escape(name)} ({member_id}) from {scope}"
+        + (f" until {until}" if until else "")
+        + "; run `ifn-campaign plan` to replace their planned posts"
+    )
+
+
+@app.command("include")
+def include(
+    member_id: Annotated[str, typer.Argument(help="Registry id.")],
+    campaign: Annotated[
+        str | None, typer.Option(help="Only lift the exclusion from this campaign.")
+    ] = None,
+) -> None:
+    """Lift a member's exclusions (all of them, or one campaign's)."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        _member(session, member_id)
+        query = select(Exclusion).where(
+            Exclusion.member_id == member_id, Exclusion.lifted_at.is_(None)
+        )
+        if campaign is not None:
+            query = query.where(Exclusion.campaign == campaign)
+        rows = list(session.scalars(query))
+        if not rows:
+            raise IFNError(f"member {member_id!r} has no exclusion to lift")
+        now = utcnow()
+        for row in rows:
+            row.lifted_at = now
+        session.commit()
+    out.print(f"lifted {len(rows)} exclusion(s) of {member_id}")
