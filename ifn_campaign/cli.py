@@ -23,6 +23,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
+from ifn_campaign.commands import ledger as _ledger  # noqa: F401  (registers its commands)
+from ifn_campaign.commands import plan as _plan  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError
@@ -161,6 +163,8 @@ def print_summary(result: SyncResult, console: Console = out) -> None:
         console.print(m)
     if result.withdrawn:
         console.print(f"consent withdrawn by: {', '.join(result.withdrawn)}")
+    if summary := result.withdrawal_summary():
+        console.print(escape(summary), soft_wrap=True)
 
 
 @app.command("sync")

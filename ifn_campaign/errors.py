@@ -10,10 +10,11 @@ IFNError                      root: the CLI prints its message on one line and e
 │   └── RegistryResponseError an answer we cannot use (status, body)
 ├── SourceFileError           a CSV export cannot be read at all
 ├── MediaRefused              one media URL was not fetched; `reason` is a stable code
-└── RenderError               a card could not be made
-    ├── TemplateError         a card template is invalid (file, layer, key)
-    ├── ImageUnusable         a source image cannot be used; `reason` is a stable code
-    └── CaptionTemplateError  a caption template is invalid (file, line)
+├── RenderError               a card could not be made
+│   ├── TemplateError         a card template is invalid (file, layer, key)
+│   ├── ImageUnusable         a source image cannot be used; `reason` is a stable code
+│   └── CaptionTemplateError  a caption template is invalid (file, line)
+└── LedgerError               an unknown member or post, or a post in the wrong state
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
@@ -105,3 +106,7 @@ class CaptionTemplateError(RenderError):
         super().__init__(f"{file}{f', line {line}' if line else ''}: {message}")
         self.file = file
         self.line = line
+
+
+class LedgerError(IFNError):
+    """A ledger or takedown request cannot be done: unknown member or post, or wrong state."""

@@ -5,6 +5,10 @@ sync killed at any point is resumed from the last committed page by the next run
 page is harmless (upserts by registry id, quarantine by payload hash). Media are fetched before
 the page's transaction (in parallel) and the files are content-addressed, so an interrupted page
 leaves at worst an unreferenced file that the next run reuses.
+
+A member whose new record withdraws consent (or the whole channel, or who is suspended, deleted
+or gone from a full sync) has their queued posts cancelled in the same transaction that stores
+that record (`ifn_campaign.withdrawal`), so no kill can leave one without the other.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -39,6 +44,14 @@ from ifn_campaign.models import (
 from ifn_campaign.registry import record as record_module
 from ifn_campaign.registry.record import VOCABULARY_FILE, MemberRecord, parse_record, record_id
 from ifn_campaign.registry.source import MemberSource, Page
+from ifn_campaign.withdrawal import (
+    CancelledPost,
+    InFlightPost,
+    Takedown,
+    WithdrawalReport,
+    cancel_disallowed,
+    summary_line,
+)
 
 __all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
 
@@ -63,6 +76,7 @@ COUNT_FIELDS = (
 )
 # Refusals worth trying again on the next sync even when the profile did not change.
 TRANSIENT_MEDIA_REASONS = frozenset({"timeout", "unreachable", "http_status", "truncated"})
+_JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,18 @@ class SyncResult:
     quarantined: list[QuarantineEntry] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     media_refusals: list[tuple[str, str, str]] = field(default_factory=list)
+    cancelled_posts: list[CancelledPost] = field(default_factory=list)
+    takedowns: list[Takedown] = field(default_factory=list)
+    in_flight: list[InFlightPost] = field(default_factory=list)
+
+    def add_withdrawals(self, report: WithdrawalReport) -> None:
+        self.cancelled_posts += report.cancelled
+        self.takedowns += report.takedowns
+        self.in_flight += report.in_flight
+
+    def withdrawal_summary(self) -> str:
+        """One line on cancelled posts and takedowns; '' when there were none."""
+        return summary_line(len(self.cancelled_posts), len(self.takedowns), len(self.in_flight))
 
     def counts(self) -> dict[str, int]:
         return {name: getattr(self.run, name) for name in COUNT_FIELDS}
@@ -106,7 +132,38 @@ class SyncResult:
             lines += [f"| {_md(m)} | {r} | {_md(u[:100])} |" for m, u, r in self.media_refusals]
         if self.withdrawn:
             lines += ["", f"Consent withdrawn by: {_md(', '.join(self.withdrawn))}"]
+        if self.cancelled_posts or self.takedowns or self.in_flight:
+            lines += ["", "## Posts cancelled and taken down", "", self.withdrawal_summary()]
+        if self.cancelled_posts:
+            lines += [
+                "",
+                "| post | member | channel | slot (WIB) | reason |",
+                "|---:|---|---|---|---|",
+            ]
+            lines += [
+                f"| {c.post_id} | {_md(c.member_id)} | {c.channel} | {_wib(c.slot_at)} "
+                f"| {_md(c.reason)} |"
+                for c in self.cancelled_posts
+            ]
+        if self.in_flight:
+            lines += ["", "Being published (the publisher checks consent again):", ""]
+            lines += [
+                f"- post {p.post_id}, {_md(p.member_id)}, {p.channel}: {_md(p.reason)}"
+                for p in self.in_flight
+            ]
+        if self.takedowns:
+            lines += ["", "| take down post | member | channel | account | permalink |"]
+            lines += ["|---:|---|---|---|---|"]
+            lines += [
+                f"| {t.post_id} | {_md(t.member_id)} | {t.channel} | {_md(t.account)} "
+                f"| {_md(t.permalink or '(none recorded)')} |"
+                for t in self.takedowns
+            ]
         return "\n".join(lines) + "\n"
+
+
+def _wib(moment: datetime) -> str:
+    return f"{moment.astimezone(_JAKARTA):%Y-%m-%d %H:%M}"
 
 
 def _md(text: str) -> str:
@@ -270,6 +327,10 @@ class _PageWriter:
         refetch = self._needing_media(valid, changed, media_rows)
         fetched = self._fetch_all(refetch, media_rows)
         self._write_members(changed, existing, raw_hash, now, result)
+        # in this page's transaction: a withdrawal is never stored without its cancellations
+        result.add_withdrawals(
+            cancel_disallowed(self.session, [r.id for r in changed if r.id in existing], now)
+        )
         refreshed = [
             {
                 "b_id": r.id,
@@ -558,7 +619,7 @@ class _PageWriter:
                 self.session.delete(row)
 
 
-def _finish(session: Session, run: SyncRun, source: MemberSource) -> None:
+def _finish(session: Session, run: SyncRun, source: MemberSource, result: SyncResult) -> None:
     now = utcnow()
     if run.mode == "full":
         vanished = (
@@ -566,6 +627,7 @@ def _finish(session: Session, run: SyncRun, source: MemberSource) -> None:
             Member.status != MemberStatus.MISSING,
             Member.last_seen_at < run.baseline_at,
         )
+        gone = list(session.scalars(select(Member.id).where(*vanished)))
         # count only members who were promotable until now; a deleted one that also vanishes
         # was counted when it was deleted
         active = session.execute(
@@ -577,6 +639,7 @@ def _finish(session: Session, run: SyncRun, source: MemberSource) -> None:
         session.execute(
             update(Member).where(*vanished).values(status=MemberStatus.MISSING, last_changed_at=now)
         )
+        result.add_withdrawals(cancel_disallowed(session, gone, now))
     if source.supports_incremental:
         state = session.get(SyncState, source.name) or SyncState(source=source.name)
         if run.mode == "full":  # a full run knows the whole registry: its mark is the mark
@@ -614,7 +677,7 @@ def sync_members(
         try:
             if run.resumed_from and run.cursor is None and run.pages > 0:
                 # every page was stored before the interruption: only the ending is left
-                _finish(session, run, source)
+                _finish(session, run, source, result)
                 return result
             try:
                 pages = source.pages(since=run.since, cursor=run.cursor)
@@ -631,7 +694,7 @@ def sync_members(
                 session.commit()
                 if progress:
                     progress(run, len(page.records))
-            _finish(session, run, source)
+            _finish(session, run, source, result)
         except BaseException as exc:
             session.rollback()
             interrupted = isinstance(exc, KeyboardInterrupt)

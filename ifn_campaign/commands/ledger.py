@@ -1,0 +1,233 @@
+"""Commands on the features ledger and consent takedowns: `history`, `ledger ...`, `takedowns`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from ifn_campaign import ledger, store, withdrawal
+from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.models import utcnow
+
+ledger_app = typer.Typer(
+    help="The features ledger: who was never featured, features per group, fairness gap.",
+    no_args_is_help=True,
+)
+takedowns_app = typer.Typer(
+    help="Published posts to take down after a consent withdrawal (and marking them done).",
+    invoke_without_command=True,
+)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(takedowns_app, name="takedowns")
+
+Campaign = Annotated[str | None, typer.Option(help="Only features of this campaign.")]
+Limit = Annotated[int, typer.Option(help="Rows to show.")]
+Since = Annotated[
+    datetime | None,
+    typer.Option(formats=["%Y-%m-%d"], help="First day counted, YYYY-MM-DD (display time zone)."),
+]
+Until = Annotated[
+    datetime | None,
+    typer.Option(formats=["%Y-%m-%d"], help="Last day counted, YYYY-MM-DD (display time zone)."),
+]
+
+
+class By(StrEnum):
+    PROVINCE = "province"
+    CATEGORY = "category"
+    ACTOR_TYPE = "actor-type"
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    with Session(store.open_store(settings().database.url)) as session:
+        yield session
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings().planner.display_timezone)
+
+
+def _abbr(zone: ZoneInfo) -> str:
+    return utcnow().astimezone(zone).tzname() or str(zone)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+@app.command("history")
+def history(
+    member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
+    lang: Annotated[str, typer.Option(help="Language of the reasons: en or id.")] = "en",
+) -> None:
+    """A member's every post (all states, why picked, why cancelled) and features, newest first."""
+    zone = _zone()
+    abbr = _abbr(zone)
+    with _session() as session:
+        entries = ledger.member_history(session, member_id)
+    table = Table(title=f"History of {escape(member_id)}: {_n(len(entries), 'post')}")
+    for column in ("post", f"slot ({abbr})", "campaign", "channel", "state", "why"):
+        table.add_column(column)
+    table.add_column(f"featured ({abbr})")
+    table.add_column("permalink", overflow="fold")
+    for e in entries:
+        why = e.reason_id if lang == "id" else e.reason_en
+        if e.cancel_reason:
+            why += f"\ncancelled: {e.cancel_reason}"
+        if e.taken_down_at:
+            why += f"\ntaken down {_when(e.taken_down_at, zone)}"
+        elif e.takedown_requested_at:
+            why += f"\ntakedown requested {_when(e.takedown_requested_at, zone)}"
+        table.add_row(
+            str(e.post_id),
+            _when(e.slot_at, zone),
+            escape(e.campaign),
+            e.channel,
+            e.state,
+            escape(why),
+            _when(e.featured_at, zone),
+            escape(e.permalink or ""),
+        )
+    out.print(table)
+
+
+def _waiting_table(title: str, rows: list[ledger.Waiting], zone: ZoneInfo) -> Table:
+    abbr = _abbr(zone)
+    table = Table(title=title)
+    for column in ("member", "name", "province", f"last featured ({abbr})"):
+        table.add_column(column)
+    table.add_column(f"waiting since ({abbr})")
+    table.add_column("days", justify="right")
+    for w in rows:
+        table.add_row(
+            escape(w.member_id),
+            escape(w.business_name),
+            escape(w.province or ""),
+            _when(w.last_featured_at, zone) or "never",
+            _when(w.waiting_since, zone),
+            str(w.days),
+        )
+    return table
+
+
+@ledger_app.command("never-featured")
+def never_featured(campaign: Campaign = None, limit: Limit = 50) -> None:
+    """Active, consenting members never featured (in a campaign), longest waiting first."""
+    with _session() as session:
+        found = ledger.never_featured(session, campaign)
+    where = f" in {escape(campaign)}" if campaign else ""
+    title = f"{_n(len(found), 'member')} never featured{where}"
+    if len(found) > limit:
+        title += f" (first {limit})"
+    out.print(_waiting_table(title, found[:limit], _zone()))
+
+
+@ledger_app.command("gap")
+def gap(campaign: Campaign = None, limit: Limit = 10) -> None:
+    """The fairness gap: the eligible members who have waited longest for a feature."""
+    with _session() as session:
+        found = ledger.fairness_gap(session, utcnow(), campaign, limit)
+    if not found:
+        out.print("no eligible members (active, consenting, with a channel)")
+        return
+    where = f" in {escape(campaign)}" if campaign else ""
+    title = f"Fairness gap{where}: {found[0].days} days (longest waits first)"
+    out.print(_waiting_table(title, found, _zone()))
+
+
+@ledger_app.command("by")
+def by(
+    dimension: Annotated[By, typer.Argument(help="province, category or actor-type.")],
+    since: Since = None,
+    until: Until = None,
+    campaign: Campaign = None,
+) -> None:
+    """Features per province, primary category or primary actor type over a period."""
+    zone = _zone()
+    start = since.replace(tzinfo=zone) if since else None
+    # --until names the last day counted: features before the next midnight
+    end = until.replace(tzinfo=zone) + timedelta(days=1) if until else None
+    with _session() as session:
+        tallies = ledger.features_by(
+            session,
+            "actor_type" if dimension is By.ACTOR_TYPE else dimension.value,  # type: ignore[arg-type]
+            start,
+            end,
+            campaign,
+        )
+    period = f"{since:%Y-%m-%d}" if since else "the start"
+    period += f" to {until:%Y-%m-%d}" if until else " to now"
+    where = f", {escape(campaign)}" if campaign else ""
+    total = sum(t.count for t in tallies)
+    table = Table(title=f"{_n(total, 'feature')} by {dimension.value}, {period}{where}")
+    table.add_column(dimension.value)
+    table.add_column("features", justify="right")
+    for t in tallies:
+        table.add_row(escape(t.label), str(t.count))
+    out.print(table)
+
+
+@takedowns_app.callback()
+def takedowns(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include posts already taken down.")] = False,
+) -> None:
+    """Published posts whose member withdrew consent for their channel: take them down by hand
+    (Instagram has no delete API), then run `ifn-campaign takedowns done POST_ID`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    zone = _zone()
+    abbr = _abbr(zone)
+    with _session() as session:
+        found = withdrawal.takedowns(session, include_done=all_)
+    title = f"{_n(len(found), 'published post')} to take down" + (" or taken down" if all_ else "")
+    table = Table(title=title)
+    for column in ("post", "member", "name", "channel", "account"):
+        table.add_column(column)
+    table.add_column("permalink", overflow="fold")
+    table.add_column(f"requested ({abbr})")
+    if all_:
+        table.add_column(f"taken down ({abbr})")
+    for t in found:
+        row = [
+            str(t.post_id),
+            escape(t.member_id),
+            escape(t.business_name or ""),
+            t.channel,
+            escape(t.account),
+            escape(t.permalink or "(no permalink recorded)"),
+            _when(t.requested_at, zone),
+        ]
+        table.add_row(*row, *([_when(t.taken_down_at, zone)] if all_ else []))
+    out.print(table)
+
+
+@takedowns_app.command("done")
+def takedowns_done(
+    post_id: Annotated[int, typer.Argument(help="The post's id, as `takedowns` lists it.")],
+) -> None:
+    """Record that staff took a published post down."""
+    zone = _zone()
+    with _session() as session:
+        post, changed = withdrawal.mark_taken_down(session, post_id, utcnow())
+        session.commit()
+        when = _when(post.taken_down_at, zone)
+    abbr = _abbr(zone)
+    if changed:
+        out.print(f"post {post_id} marked as taken down at {when} {abbr}")
+    else:
+        out.print(f"post {post_id} was already marked as taken down at {when} {abbr}")
