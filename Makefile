@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-cards goldens clean
+.PHONY: demo test lint format bench bench-cards bench-plan goldens clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-cards: $(STAMP)
 	$(BIN)/python bench/cards_bench.py
+
+bench-plan: $(STAMP)
+	$(BIN)/python bench/plan_bench.py
 
 # Rewrite the golden cards and captions on purpose (after a template or brand change); look at
 # tests/golden/ (git diff) before committing.

@@ -69,7 +69,7 @@ def load_candidates(session: Session, member_ids: Iterable[str] | None = None) -
         media_query = media_query.where(MemberMedia.member_id.in_(ids))
     with_media = set(session.scalars(media_query))
     found = []
-    for row in session.execute(query):
+    for row in session.execute(query.execution_options(yield_per=1000)):  # memory stays flat
         consented = row.consent_granted_at is not None and row.consent_withdrawn_at is None
         found.append(
             Candidate(

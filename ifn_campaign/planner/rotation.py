@@ -30,6 +30,9 @@ from ifn_campaign.planner.names import province_en
 from ifn_campaign.planner.slots import Slot
 
 DIMENSIONS = ("category", "province", "actor_type")
+DIMENSIONS_BY_BUCKET = ("province", "category", "actor_type")
+Bucket = tuple[str | None, str | None, str | None]
+Queues = dict[Bucket, list[tuple[bool, datetime, bytes, str]]]
 NEVER = datetime.min.replace(tzinfo=ZoneInfo("UTC"))
 _DIM_ID = {"category": "kategori", "province": "provinsi", "actor_type": "jenis pelaku"}
 _DIM_EN = {"category": "category", "province": "province", "actor_type": "actor type"}
@@ -99,7 +102,11 @@ class Rotation:
         self.times: dict[str, list[datetime]] = {}  # member -> live post times in the campaign
         self.round_of: dict[str, int] = {}
         self.timeline: list[tuple[datetime, str]] = []
-        self.week_counts: Counter[tuple[object, str, str | None]] = Counter()
+        self.week_counts: dict[tuple[object, str], Counter[str | None]] = {}
+        self._version = 0  # bumped by every add/remove: cached per-slot rules go stale
+        self._rules_for: tuple[datetime, int] | None = None
+        self._rules: dict[str, set[str]] = {}
+        self._sizes: dict[str, dict[Bucket, tuple[int, int]]] = {}
         self.quarter_counts: Counter[tuple[object, str | None]] = Counter()
         self.quarter_totals: Counter[object] = Counter()
         shares = Counter(self.members[i].province for i in self.eligible)
@@ -108,7 +115,7 @@ class Rotation:
         self._hash = {i: self._tiebreak(i) for i in self.members}
         self._started = 1  # a round begins when everyone had their turn, even before a pick
         self._pool_round: int | None = None
-        self._pool: dict[str | None, list[tuple[bool, datetime, bytes, str]]] = {}
+        self._pool: Queues = {}
         self._taken: set[str] = set()
         self._pool_ids: set[str] = set()
         self._pool_left = 0
@@ -135,9 +142,10 @@ class Rotation:
         insort(self.times.setdefault(member_id, []), at)
         self.round_of[member_id] = max(self.round_of.get(member_id, 0), rotation_round)
         insort(self.timeline, (at, member_id))
+        self._version += 1
         week = self._week(at)
         for dim in DIMENSIONS:
-            self.week_counts[(week, dim, self._value(member_id, dim))] += 1
+            self.week_counts.setdefault((week, dim), Counter())[self._value(member_id, dim)] += 1
         quarter = self._quarter(at)
         self.quarter_counts[(quarter, self._value(member_id, "province"))] += 1
         self.quarter_totals[quarter] += 1
@@ -152,9 +160,10 @@ class Rotation:
         i = bisect_left(self.timeline, key)
         if i < len(self.timeline) and self.timeline[i] == key:
             del self.timeline[i]
+            self._version += 1
             week = self._week(at)
             for dim in DIMENSIONS:
-                self.week_counts[(week, dim, self._value(member_id, dim))] -= 1
+                self.week_counts[(week, dim)][self._value(member_id, dim)] -= 1
             quarter = self._quarter(at)
             self.quarter_counts[(quarter, self._value(member_id, "province"))] -= 1
             self.quarter_totals[quarter] -= 1
@@ -173,28 +182,53 @@ class Rotation:
         near = [t for t in times[max(0, i - 1) : i + 1]]
         return any(abs(t - at) < self.cooldown or t == at for t in near)
 
-    def _breaks_diversity(self, member_id: str, at: datetime) -> str | None:
+    def _blocked(self, at: datetime) -> dict[str, set[str]]:
+        """Per dimension, the values a post at `at` may not have: computed once per slot (and
+        state), so checking a member is a set lookup whatever the membership size."""
+        if self._rules_for == (at, self._version):
+            return self._rules
         rules = self.campaign.diversity
         week = self._week(at)
-        i = bisect_left(self.timeline, (at, member_id))
+        i = bisect_left(self.timeline, (at, ""))
+        blocked: dict[str, set[str]] = {}
         for dim in DIMENSIONS:
-            value = self._value(member_id, dim)
-            if value is None:
-                continue
+            values: set[str] = set()
             cap = rules.max_per_week.get(dim, 0)
-            if cap and self.week_counts[(week, dim, value)] >= cap:
-                return dim
+            if cap:
+                counts = self.week_counts.get((week, dim), Counter())
+                values |= {v for v, n in counts.items() if v is not None and n >= cap}
             cap = rules.max_in_a_row.get(dim, 0)
             if cap:
-                run = 1
-                j = i - 1
-                while j >= 0 and self._value(self.timeline[j][1], dim) == value:
-                    run, j = run + 1, j - 1
-                j = i
-                while j < len(self.timeline) and self._value(self.timeline[j][1], dim) == value:
-                    run, j = run + 1, j + 1
-                if run > cap:
-                    return dim
+                before = self._run(i - 1, -1, dim)
+                after = self._run(i, 1, dim)
+                for value, _ in (before, after):
+                    if value is None:
+                        continue
+                    total = 1 + (before[1] if before[0] == value else 0)
+                    total += after[1] if after[0] == value else 0
+                    if total > cap:
+                        values.add(value)
+            blocked[dim] = values
+        self._rules_for, self._rules = (at, self._version), blocked
+        return blocked
+
+    def _run(self, start: int, step: int, dim: str) -> tuple[str | None, int]:
+        """The value at timeline[start] and how many posts in a row from there share it."""
+        if not 0 <= start < len(self.timeline):
+            return None, 0
+        value = self._value(self.timeline[start][1], dim)
+        j, run = start, 0
+        while 0 <= j < len(self.timeline) and self._value(self.timeline[j][1], dim) == value:
+            run, j = run + 1, j + step
+        return value, run
+
+    def _breaks_diversity(self, member_id: str, at: datetime) -> str | None:
+        blocked = self._blocked(at)
+        member = self.members[member_id]
+        for dim in DIMENSIONS:
+            value = getattr(member, dim)
+            if value is not None and value in blocked[dim]:
+                return dim
         return None
 
     def refusal(
@@ -226,30 +260,41 @@ class Rotation:
         expected = self.share.get(province, 0.0) * (self.quarter_totals[quarter] + 1)
         return expected - self.quarter_counts[(quarter, province)]
 
-    def _queues(
-        self, ids: Iterable[str]
-    ) -> dict[str | None, list[tuple[bool, datetime, bytes, str]]]:
-        """Members in rotation order, per province (the province's deficit is the same for all
-        of them, so only each province's front runners need checking against the rules)."""
-        queues: dict[str | None, list[tuple[bool, datetime, bytes, str]]] = {}
+    def _bucket(self, member_id: str) -> Bucket:
+        m = self.members[member_id]
+        return (m.province, m.category, m.actor_type)
+
+    def _queues(self, ids: Iterable[str]) -> Queues:
+        """Members in rotation order, per (province, category, actor type): a diversity cap rules
+        out a whole bucket at once, and a province's deficit is the same for its buckets, so
+        only each bucket's front runner needs checking against the other rules."""
+        queues: Queues = {}
         for member_id in ids:
             times = self.times.get(member_id)
-            queues.setdefault(self.members[member_id].province, []).append(
+            queues.setdefault(self._bucket(member_id), []).append(
                 (bool(times), times[-1] if times else NEVER, self._hash[member_id], member_id)
             )
         for queue in queues.values():
             queue.sort()
         return queues
 
-    def _best(
-        self,
-        queues: dict[str | None, list[tuple[bool, datetime, bytes, str]]],
-        slot: Slot,
-        taken: set[str],
-    ) -> str | None:
+    def _bucket_blocked(self, bucket: Bucket, at: datetime) -> bool:
+        blocked = self._blocked(at)
+        return any(
+            value is not None and value in blocked[dim]
+            for dim, value in zip(DIMENSIONS_BY_BUCKET, bucket, strict=True)
+        )
+
+    def _best(self, queues: Queues, slot: Slot, taken: set[str]) -> str | None:
         best: tuple[bool, float, datetime, bytes, str] | None = None
-        for province, queue in queues.items():
-            deficit = -round(self._deficit(province, slot.at), 6)
+        deficits: dict[str | None, float] = {}
+        for bucket, queue in queues.items():
+            if self._bucket_blocked(bucket, slot.at):
+                continue
+            province = bucket[0]
+            if province not in deficits:
+                deficits[province] = -round(self._deficit(province, slot.at), 6)
+            deficit = deficits[province]
             for featured, last, tiebreak, member_id in queue:
                 if member_id in taken:
                     continue
@@ -260,6 +305,53 @@ class Rotation:
                     best = key
                     break
         return None if best is None else best[-1]
+
+    def _explain(self, slot: Slot) -> Gap:
+        """Why nobody can take `slot`, counted per rule in the order the rules are checked;
+        per bucket and over the few members near the slot, not member by member."""
+        channel, at = slot.channel.value, slot.at
+        blocks = _Blocks()
+        open_buckets: set[Bucket] = set()
+        for bucket, (size, refused) in self._bucket_sizes(channel).items():
+            blocks.counts["channel"] += refused
+            if self._bucket_blocked(bucket, at):
+                blocks.counts["diversity"] += size - refused
+            else:
+                open_buckets.add(bucket)
+        counted: set[str] = set()
+        for member_id in self.exclusions:
+            if (
+                member_id in self.eligible
+                and self.members[member_id].refusal(channel) is None
+                and self._bucket(member_id) in open_buckets
+                and excluded(self.exclusions, member_id, self.campaign.name, at) is not None
+            ):
+                blocks.counts["excluded"] += 1
+                counted.add(member_id)
+        lo = bisect_left(self.timeline, (at - self.cooldown, ""))
+        hi = bisect_left(self.timeline, (at + self.cooldown + timedelta(microseconds=1), ""))
+        for _, member_id in self.timeline[lo:hi]:
+            if (
+                member_id not in counted
+                and member_id in self.eligible
+                and self.members[member_id].refusal(channel) is None
+                and self._bucket(member_id) in open_buckets
+                and self._in_cooldown(member_id, at)
+            ):
+                blocks.counts["cooldown"] += 1
+                counted.add(member_id)
+        return Gap(*blocks.explain())
+
+    def _bucket_sizes(self, channel: str) -> dict[Bucket, tuple[int, int]]:
+        """Eligible members per bucket, and how many of them cannot be on `channel` at all."""
+        if channel not in self._sizes:
+            sizes: dict[Bucket, list[int]] = {}
+            for member_id in self.eligible:
+                entry = sizes.setdefault(self._bucket(member_id), [0, 0])
+                entry[0] += 1
+                entry[1] += self.members[member_id].refusal(channel) is not None
+            self._sizes[channel] = {k: (v[0], v[1]) for k, v in sizes.items()}
+        return self._sizes[channel]
 
     def _block(self, member_id: str, slot: Slot) -> str | None:
         member = self.members[member_id]
@@ -273,7 +365,7 @@ class Rotation:
             return "diversity"
         return None
 
-    def _waiting(self) -> tuple[int, dict[str | None, list[tuple[bool, datetime, bytes, str]]]]:
+    def _waiting(self) -> tuple[int, Queues]:
         """The round in progress and its members still waiting, in rotation order (built once a
         round: a member leaves the queue by being featured, which never reorders the others)."""
         current = self.current_round
@@ -319,12 +411,7 @@ class Rotation:
             chosen = self._best(self._queues(done), slot, set())
             early = chosen is not None
         if chosen is None:
-            blocks = _Blocks()
-            for member_id in self.eligible:
-                why = self._block(member_id, slot)
-                if why is not None:
-                    blocks.counts[why] += 1
-            return Gap(*blocks.explain())
+            return self._explain(slot)
         reason = self._reason(chosen, slot, current, early, waiting)
         assigned = current + 1 if early else current
         self._take(chosen, slot.at, assigned)
