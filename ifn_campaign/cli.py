@@ -532,7 +532,7 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its database and media.")
     ] = Path("var/demo"),
 ) -> None:
-    """The pipeline on embedded defaults: sample registry, SQLite, sync, summary."""
+    """The pipeline on embedded defaults: sample registry, SQLite, sync, cards, plan."""
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()
@@ -578,6 +578,35 @@ def demo(
         f"media in {cfg.media.dir}"
     )
     _demo_cards(engine, data_dir)
+    _demo_plan(engine, cfg)
+
+
+def _demo_plan(engine: Engine, cfg: Settings) -> None:
+    """The next stage: the bundled campaigns planned for the next four weeks, with reasons."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from ifn_campaign.commands.plan import local_day, print_plan
+    from ifn_campaign.models import utcnow
+    from ifn_campaign.planner.budget import limits_from
+    from ifn_campaign.planner.campaign import load_campaigns
+    from ifn_campaign.planner.plan import plan_campaigns
+
+    zone = ZoneInfo(cfg.planner.display_timezone)
+    start = local_day(None, zone)
+    campaigns = list(load_campaigns(cfg.planner.campaigns_dir).values())
+    with Session(engine) as session:
+        results = plan_campaigns(
+            session, campaigns, limits_from(cfg), start, start + timedelta(weeks=4), utcnow()
+        )
+        session.commit()
+    for result in results:
+        if result.lines or result.skipped:
+            print_plan(result, zone, english=False)
+    out.print(
+        "posts planned: see them with `ifn-campaign calendar` "
+        f"(IFN_DATABASE__URL={cfg.database.url})"
+    )
 
 
 def _demo_cards(engine: Engine, data_dir: Path) -> None:

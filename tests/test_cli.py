@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -124,12 +125,17 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     )
     assert first.returncode == 0, first.stderr
     assert "active members stored" in first.stdout
+    planned = re.search(r"sorotan-anggota: (\d+) planned", first.stdout)
+    assert planned is not None and int(planned.group(1)) > 0  # the planner's stage ran
     second = subprocess.run(
         [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert second.returncode == 0, second.stderr
     assert "(full)" in second.stdout
     assert " ".join(["unchanged", "│", "65"]) in " ".join(second.stdout.split())
+    assert f"sorotan-anggota: 0 planned, 0 pinned, 0 replaced, {planned.group(1)} kept" in (
+        " ".join(second.stdout.split())
+    )  # re-running the demo changes no plan
     assert (tmp_path / "var" / "demo" / "ifn-campaign.db").exists()
 
 

@@ -49,7 +49,7 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().planner.display_timezone)
 
 
-def _local_day(value: str | None, zone: ZoneInfo) -> datetime:
+def local_day(value: str | None, zone: ZoneInfo) -> datetime:
     if value is None:
         return datetime.combine(datetime.now(zone).date(), time(), zone)
     try:
@@ -64,7 +64,7 @@ def _show_time(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a %Y-%m-%d %H:%M} {label}"
 
 
-def _print_plan(result: PlanResult, zone: ZoneInfo, english: bool) -> None:
+def print_plan(result: PlanResult, zone: ZoneInfo, english: bool) -> None:
     table = Table(title=f"Plan: {escape(result.campaign)}", expand=False)
     table.add_column("slot", no_wrap=True)
     for column in ("channel", "member", "reason", "action"):
@@ -114,7 +114,7 @@ def plan(
     cfg = settings()
     campaigns = _campaigns(campaign)
     zone = _zone()
-    begin = _local_day(start, zone)
+    begin = local_day(start, zone)
     end = begin + timedelta(weeks=weeks)
     engine = store.open_store(cfg.database.url)
     with Session(engine) as session:
@@ -132,7 +132,7 @@ def plan(
         else:
             session.commit()
     for result in results:
-        _print_plan(result, zone, english)
+        print_plan(result, zone, english)
     if dry_run:
         out.print("[yellow]dry run[/]: nothing was written")
 
@@ -151,7 +151,7 @@ def calendar(
 ) -> None:
     """The posts in the coming weeks, every campaign and account together, in slot order."""
     zone = _zone()
-    begin = _local_day(start, zone)
+    begin = local_day(start, zone)
     end = begin + timedelta(weeks=weeks)
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
@@ -330,7 +330,7 @@ def exclude(
         _campaigns([campaign])
     end = None
     if until is not None:
-        end = _local_day(until, _zone())
+        end = local_day(until, _zone())
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
         member = _member(session, member_id)
