@@ -147,7 +147,7 @@ class PlannerSettings(BaseModel):
 
         try:
             ZoneInfo(value)
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OSError):  # OSError: "Asia" is a directory
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -42,7 +43,14 @@ from ifn_campaign.models import (
     utcnow,
 )
 from ifn_campaign.registry import record as record_module
-from ifn_campaign.registry.record import VOCABULARY_FILE, MemberRecord, parse_record, record_id
+from ifn_campaign.registry.record import (
+    VOCABULARY_FILE,
+    MemberRecord,
+    UtcTime,
+    parse_record,
+    record_id,
+    slug,
+)
 from ifn_campaign.registry.source import MemberSource, Page
 from ifn_campaign.withdrawal import (
     CancelledPost,
@@ -293,12 +301,14 @@ class _PageWriter:
         same: dict[str, datetime] = {}  # byte-identical to what we stored: no need to validate
         raw_hash: dict[str, str] = {}  # of the copy that won, when an id repeats in a page
         present: list[str] = []  # ids still in the registry, even if this version is quarantined
+        invalid: dict[str, Any] = {}  # stored members whose new version is quarantined
         for raw, member_id in zip(page.records, ids, strict=True):
             fingerprint = _fingerprint(raw)
             old = existing.get(member_id) if member_id else None
             if member_id:  # a later copy of an id in the same page replaces an earlier one
                 valid.pop(member_id, None)
                 same.pop(member_id, None)
+                invalid.pop(member_id, None)
             if (
                 old is not None
                 and old.raw_hash == fingerprint
@@ -316,6 +326,8 @@ class _PageWriter:
                 self._quarantine(raw, parsed, now, result)
                 if member_id is not None:
                     present.append(member_id)
+                    if member_id in existing:
+                        invalid[member_id] = raw
         changed = [
             r
             for r in valid.values()
@@ -328,8 +340,11 @@ class _PageWriter:
         fetched = self._fetch_all(refetch, media_rows)
         self._write_members(changed, existing, raw_hash, now, result)
         # in this page's transaction: a withdrawal is never stored without its cancellations
+        withdrawing = self._withdraw_quarantined(invalid, existing, now, result)
         result.add_withdrawals(
-            cancel_disallowed(self.session, [r.id for r in changed if r.id in existing], now)
+            cancel_disallowed(
+                self.session, [r.id for r in changed if r.id in existing] + withdrawing, now
+            )
         )
         refreshed = [
             {
@@ -491,6 +506,39 @@ class _PageWriter:
                 update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
             )
 
+    def _withdraw_quarantined(
+        self, invalid: dict[str, Any], existing: dict[str, Any], now: datetime, result: SyncResult
+    ) -> list[str]:
+        """Consent first: a quarantined version of a stored member that withdraws consent (a
+        parseable `consent.withdrawn_at`) or says the member is suspended or deleted is applied
+        for just that, so their queued posts are cancelled in this page's transaction like a
+        valid record's. Nothing else of an invalid record is ever stored. The stored hashes are
+        cleared so the member's next valid version is validated and written in full. Returns
+        the ids whose record changed."""
+        withdrawals: list[dict[str, Any]] = []
+        statuses: list[dict[str, Any]] = []
+        for member_id, raw in invalid.items():
+            old = existing[member_id]
+            withdrawn_at = _raw_withdrawn_at(raw)
+            if withdrawn_at is not None and old.consent_withdrawn_at is None:
+                withdrawals.append({"b_id": member_id, "withdrawn_at": withdrawn_at})
+                result.withdrawn.append(member_id)
+            status = _raw_inactive_status(raw)
+            if status is not None and old.status not in (status, MemberStatus.DELETED):
+                statuses.append({"b_id": member_id, "status": status})
+                if old.status == MemberStatus.ACTIVE:
+                    self.run.removed += 1
+        table = Member.__table__
+        where = table.c.id == bindparam("b_id")
+        forget = {"content_hash": "", "raw_hash": "", "last_changed_at": now}
+        if withdrawals:
+            values = {"consent_withdrawn_at": bindparam("withdrawn_at"), **forget}
+            self._executemany(update(table).where(where).values(values), withdrawals)
+        if statuses:
+            values = {"status": bindparam("status"), **forget}
+            self._executemany(update(table).where(where).values(values), statuses)
+        return list(dict.fromkeys(row["b_id"] for row in withdrawals + statuses))
+
     def _touch(self, ids: list[str], now: datetime) -> None:
         if ids:
             self.session.execute(update(Member).where(Member.id.in_(ids)).values(last_seen_at=now))
@@ -617,6 +665,33 @@ class _PageWriter:
         for key, row in rows.items():
             if key not in kept:
                 self.session.delete(row)
+
+
+_RAW_TIME: TypeAdapter[datetime] = TypeAdapter(UtcTime)
+
+
+def _raw_withdrawn_at(raw: Any) -> datetime | None:
+    """`consent.withdrawn_at` of a raw (possibly invalid) record, if it is a usable time."""
+    consent = raw.get("consent") if isinstance(raw, dict) else None
+    value = consent.get("withdrawn_at") if isinstance(consent, dict) else None
+    if value is None:
+        return None
+    try:
+        return _RAW_TIME.validate_python(value)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return None
+
+
+def _raw_inactive_status(raw: Any) -> str | None:
+    """`suspended` or `deleted` when a raw (possibly invalid) record says so, else None."""
+    value = raw.get("status") if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        status = slug(value)
+    except (ValueError, TypeError):
+        return None
+    return status if status in (MemberStatus.SUSPENDED, MemberStatus.DELETED) else None
 
 
 def _finish(session: Session, run: SyncRun, source: MemberSource, result: SyncResult) -> None:

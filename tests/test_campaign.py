@@ -220,6 +220,7 @@ def test_bad_toml(tmp_path: Path) -> None:
             "unknown",
         ),
         ("start = 2026-12-01", 'start = 2026-12-01\ntimezone = "../etc"', "timezone", "unknown"),
+        ("start = 2026-12-01", 'start = 2026-12-01\ntimezone = "Asia"', "timezone", "unknown"),
         (
             "start = 2026-12-01",
             'start = 2026-12-01\ncooldown_days = "90"',

@@ -184,6 +184,61 @@ def test_pins_win_over_rotation_but_not_over_consent(session: Session) -> None:
     assert plan(session, campaign(cooldown_days=90)).count("replaced") == 0
 
 
+def _pin(session: Session, post: Post, member_id: str) -> None:
+    session.add(
+        Pin(
+            campaign=post.campaign,
+            channel=post.channel,
+            account=post.account,
+            slot_at=post.slot_at,
+            member_id=member_id,
+            created_at=NOW,
+        )
+    )
+    session.commit()
+
+
+def test_a_kept_post_whose_member_is_now_in_cooldown_is_replaced(session: Session) -> None:
+    c = campaign(cooldown_days=30)
+    plan(session, c)
+    posts = live(session)
+    later = posts[3]  # a week after the first slot
+    _pin(session, posts[0], later.member_id)  # staff pin that member into the first slot
+    result = plan(session, c)
+    cancelled = {x.post_id: x.reason for x in result.cancelled}
+    assert cancelled[later.id or 0] == "in the campaign's cooldown"
+    now_live = {p.slot_at: p.member_id for p in live(session)}
+    assert now_live[posts[0].slot_at] == later.member_id
+    assert now_live[later.slot_at] != later.member_id
+    again = plan(session, c)  # and the plan is stable from there
+    assert not again.cancelled and again.count("kept") == 6
+
+
+def test_the_rotation_keeps_clear_of_a_pin_later_in_the_plan(session: Session) -> None:
+    c = campaign(cooldown_days=30)
+    first = plan_campaign(session, c, LIMITS, START, START + timedelta(weeks=2), NOW).lines[0]
+    session.rollback()
+    star = first.member_id  # whom the rotation would put first
+    assert star is not None
+    target = Post(
+        campaign="sorotan",
+        channel="instagram",
+        account="bpipi",
+        slot_at=datetime(2026, 12, 8, 12, 0, tzinfo=UTC),  # Tue a week later, 19:00 WIB
+        member_id=star,
+        template="sorotan",
+        reason_id="",
+        reason_en="",
+        state_changed_at=NOW,
+        created_at=NOW,
+    )
+    _pin(session, target, star)
+    result = plan(session, c)
+    assert [line.slot.at for line in result.lines if line.member_id == star] == [target.slot_at]
+    again = plan(session, c)
+    assert not again.cancelled and again.count("kept") == 6
+
+
 def test_refused_pin_on_an_empty_slot_says_why(session: Session) -> None:
     member = session.get(Member, "gen-000001")
     assert member is not None

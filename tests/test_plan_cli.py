@@ -198,6 +198,25 @@ def test_pin_exclude_include_unpin(cli: Path, capsys: pytest.CaptureFixture[str]
             "no pin on",
         ),
         (["include", "gen-000001"], "has no exclusion to lift"),
+        (["plan", "--from", "9999-12-30"], "--from '9999-12-30': give a date between"),
+        (["calendar", "--from", "0001-01-01"], "--from '0001-01-01': give a date between"),
+        (
+            ["exclude", "gen-000001", "--reason", "x", "--until", "2030-13-01"],
+            "--until '2030-13-01': write a date as YYYY-MM-DD",
+        ),
+        (
+            [
+                "pin",
+                "gen-000001",
+                "--campaign",
+                "mingguan",
+                "--channel",
+                "instagram",
+                "--at",
+                "9999-12-31 19:00",
+            ],
+            "give a date between",
+        ),
         (["exclude", "gen-000001", "--reason", "x", "--campaign", "nope"], "unknown campaign"),
     ],
 )
@@ -229,3 +248,5 @@ def test_campaigns_lists_the_shipped_ones(
 def test_display_timezone_is_checked() -> None:
     with pytest.raises(ConfigError, match="unknown time zone"):
         load_settings(None, planner={"display_timezone": "Asia/Bandung"})
+    with pytest.raises(ConfigError, match="unknown time zone"):
+        load_settings(None, planner={"display_timezone": "Asia"})  # a directory of zones

@@ -150,6 +150,20 @@ def test_pin_skips_cooldown_and_rotation_but_keeps_the_round() -> None:
     assert pinned.rotation_round == 1
 
 
+def test_a_pin_after_a_finished_round_counts_in_the_next_round() -> None:
+    c = campaign()
+    rotation = Rotation(c, [member(1), member(2), member(3)], {})
+    upcoming = slots(c, 2)
+    firsts = [rotation.pick(slot) for slot in upcoming[:3]]
+    assert all(isinstance(p, Pick) and p.rotation_round == 1 for p in firsts)
+    star = firsts[0].member_id  # type: ignore[union-attr]
+    pinned = rotation.pin(star, upcoming[3], None)
+    assert pinned.rotation_round == 2  # round 1 was over: the pin is the member's round-2 turn
+    after = [rotation.pick(slot) for slot in upcoming[4:6]]
+    assert [p.rotation_round for p in after if isinstance(p, Pick)] == [2, 2]
+    assert star not in {p.member_id for p in after if isinstance(p, Pick)}
+
+
 members_strategy = st.lists(
     st.builds(
         lambda p, c, a, ch, media, status: (p, c, a, ch, media, status),

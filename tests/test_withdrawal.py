@@ -435,3 +435,58 @@ def test_sigkill_never_leaves_a_withdrawal_without_its_cancellations(
         assert done.returncode == 0, done.stderr
         assert check() == len(members)
         assert len(post_of) == len(members)
+
+
+def test_an_invalid_record_that_withdraws_consent_still_cancels(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    members = _plain(4)
+    a, b, c = (m["id"] for m in members[:3])
+    with RegistrySandbox(members=members) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "media", page_size=2)
+        _sync(cfg)
+        with Session(engine) as s:
+            a_ig = add_post(s, a, PostState.APPROVED, "instagram")
+            a_out = add_post(
+                s, a, PostState.PUBLISHED, "instagram", featured_at=EARLIER, permalink="https://i/2"
+            )
+            b_fb = add_post(s, b, PostState.SCHEDULED, "facebook")
+            c_ig = add_post(s, c, PostState.PLANNED, "instagram")
+            province = s.get(Member, a).province  # type: ignore[union-attr]
+            s.commit()
+        # a withdraws but its record is broken otherwise (and tries to move province too)
+        broken = _changed(members[0], withdrawn_at="2026-11-30T10:00:00Z")
+        broken.update(business_name="", province="Bali")
+        sb.upsert(broken)
+        deleted = copy.deepcopy(members[1])  # b is deleted, with an unusable record
+        del deleted["updated_at"]
+        deleted.update(status="Deleted", actor_types=[])
+        sb.upsert(deleted)
+        unusable = _changed(members[2], withdrawn_at="kemarin")  # c: no usable time
+        unusable["business_name"] = ""
+        sb.upsert(unusable)
+        result = _sync(cfg)
+        again = _sync(cfg)  # the same broken records again: nothing more to do
+    assert {q.member_id for q in result.quarantined} == {a, b, c}
+    assert result.withdrawn == [a]
+    assert sorted((x.post_id, x.reason) for x in result.cancelled_posts) == sorted(
+        [(a_ig, WITHDRAWN), (b_fb, _STATUS_DELETED)]
+    )
+    assert [t.post_id for t in result.takedowns] == [a_out]
+    assert not again.cancelled_posts and not again.takedowns and not again.withdrawn
+    rows = posts(engine)
+    assert rows[c_ig][0] == PostState.PLANNED
+    with Session(engine) as s:
+        stored_a, stored_b, stored_c = (s.get(Member, i) for i in (a, b, c))
+        assert stored_a is not None and stored_b is not None and stored_c is not None
+        assert stored_a.consent_withdrawn_at == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+        assert stored_a.province == province and stored_a.business_name  # nothing else applied
+        assert stored_a.status == "active"
+        assert stored_b.status == "deleted" and stored_b.consent_withdrawn_at is None
+        assert stored_b.actor_types  # the invalid empty list was not stored
+        assert stored_c.consent_withdrawn_at is None
+
+
+_STATUS_DELETED = (
+    "anggota dihapus dari registri (deleted) / member deleted from the registry (deleted)"
+)

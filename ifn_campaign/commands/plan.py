@@ -49,13 +49,21 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().planner.display_timezone)
 
 
-def local_day(value: str | None, zone: ZoneInfo) -> datetime:
+# Dates staff may give: far enough from datetime's limits that a window of 104 weeks, and its
+# conversion to UTC, can never overflow into a traceback.
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)
+
+
+def local_day(value: str | None, zone: ZoneInfo, option: str = "--from") -> datetime:
     if value is None:
         return datetime.combine(datetime.now(zone).date(), time(), zone)
     try:
-        return datetime.combine(date.fromisoformat(value), time(), zone)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise PlanError(f"--from {value!r}: write a date as YYYY-MM-DD") from None
+        raise PlanError(f"{option} {value!r}: write a date as YYYY-MM-DD") from None
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise PlanError(f"{option} {value!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
+    return datetime.combine(day, time(), zone)
 
 
 def _show_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -222,6 +230,8 @@ def _slot_at(campaign: Campaign, channel: Channel, account: str, when: str) -> d
         local = datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=campaign.zone)
     except ValueError:
         raise PlanError(f"--at {when!r}: write the slot as 'YYYY-MM-DD HH:MM' (local)") from None
+    if not _FIRST_DAY <= local.date() <= _LAST_DAY:
+        raise PlanError(f"--at {when!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
     day = datetime.combine(local.date(), time(), campaign.zone)
     found = campaign_slots(campaign, day, day + timedelta(days=1)).slots
     for slot in found:
@@ -330,7 +340,7 @@ def exclude(
         _campaigns([campaign])
     end = None
     if until is not None:
-        end = local_day(until, _zone())
+        end = local_day(until, _zone(), "--until")
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
         member = _member(session, member_id)

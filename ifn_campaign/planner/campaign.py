@@ -267,7 +267,7 @@ class Campaign(_Strict):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory
             raise ValueError(
                 f"unknown timezone {value!r}: write an IANA name such as Asia/Jakarta (WIB), "
                 "Asia/Makassar (WITA) or Asia/Jayapura (WIT)"

@@ -128,13 +128,34 @@ def plan_campaign(
     def name(member_id: str | None) -> str | None:
         return None if member_id is None else names.get(member_id)
 
+    # Posts that will not move, per member: signed off, pinned, or a pin this plan will apply.
+    # The rotation keeps its picks out of their cooldown, and a planned post in it gives way.
+    anchored: dict[str, list[datetime]] = {}
+    for post in existing:
+        if post.state not in REPLANNABLE_STATES or post.pinned:
+            anchored.setdefault(post.member_id, []).append(post.slot_at)
+    for slot in slots:
+        key = (slot.channel.value, slot.account, slot.at)
+        pin = pins.get(key)
+        post = at_slot.get(key)
+        if (
+            pin is not None
+            and (
+                post is None
+                or (post.state in REPLANNABLE_STATES and post.member_id != pin.member_id)
+            )
+            and rotation.refusal(pin.member_id, slot, pinned=True) is None
+        ):
+            rotation.reserve(pin.member_id, slot.at)
+            anchored.setdefault(pin.member_id, []).append(slot.at)
+
     for slot in slots:
         key = (slot.channel.value, slot.account, slot.at)
         post = at_slot.get(key)
         pin = pins.get(key)
         replaced = False
         if post is not None:
-            why = _replace_why(post, pin, rotation, slot)
+            why = _replace_why(post, pin, rotation, slot, anchored.get(post.member_id, []))
             if why is None:
                 reason_id, reason_en = post.reason_id, post.reason_en
                 if pin is not None and pin.member_id != post.member_id:
@@ -165,6 +186,8 @@ def plan_campaign(
             replaced = True
         budget = budgets.account(slot.channel.value, slot.account)
         if not budget.fits(slot.at):
+            if pin is not None:
+                rotation.release(pin.member_id, slot.at)
             limit = budget.limit
             assert limit is not None
             per_id, per_en = limit.describe()
@@ -237,9 +260,10 @@ def plan_campaign(
 
 
 def _replace_why(
-    post: Post, pin: Pin | None, rotation: Rotation, slot: Slot
+    post: Post, pin: Pin | None, rotation: Rotation, slot: Slot, anchored: list[datetime]
 ) -> tuple[str, str] | None:
-    """Why a live post must give up its slot; None keeps it. Signed-off posts always stay."""
+    """Why a live post must give up its slot; None keeps it. Signed-off posts always stay.
+    `anchored` holds the member's posts that will not move (signed off or pinned)."""
     if post.state not in REPLANNABLE_STATES:
         return None
     member = rotation.members.get(post.member_id)
@@ -257,6 +281,8 @@ def _replace_why(
         and rotation.refusal(pin.member_id, slot, pinned=True) is None
     ):
         return ("diganti pin staf", "replaced by a staff pin")
+    if not post.pinned and rotation.cooldown_conflict(post.member_id, slot.at, anchored):
+        return ("dalam masa jeda kampanye", "in the campaign's cooldown")
     return None
 
 

@@ -119,6 +119,9 @@ class Rotation:
         self._taken: set[str] = set()
         self._pool_ids: set[str] = set()
         self._pool_left = 0
+        # Staff pins still ahead in this plan: their members count as featured then for everyone
+        # else's cooldown checks, so the rotation never picks them just before or after a pin.
+        self.reserved: dict[str, list[datetime]] = {}
 
     # --- state -------------------------------------------------------------------------------
 
@@ -168,6 +171,16 @@ class Rotation:
             self.quarter_counts[(quarter, self._value(member_id, "province"))] -= 1
             self.quarter_totals[quarter] -= 1
 
+    def reserve(self, member_id: str, at: datetime) -> None:
+        """A pin that a later slot of this plan will apply (see `pin`, which consumes it)."""
+        insort(self.reserved.setdefault(member_id, []), at)
+
+    def release(self, member_id: str, at: datetime) -> None:
+        """Forget a reservation (the pin was applied, or cannot be after all)."""
+        times = self.reserved.get(member_id, [])
+        if at in times:
+            times.remove(at)
+
     @property
     def current_round(self) -> int:
         return max(max(self.round_of.values(), default=0), self._started)
@@ -175,12 +188,26 @@ class Rotation:
     # --- rules -------------------------------------------------------------------------------
 
     def _in_cooldown(self, member_id: str, at: datetime) -> bool:
-        times = self.times.get(member_id)
+        return self._near(self.times.get(member_id), at) or self._near(
+            self.reserved.get(member_id), at
+        )
+
+    def _near(self, times: list[datetime] | None, at: datetime) -> bool:
         if not times:
             return False
         i = bisect_left(times, at)
-        near = [t for t in times[max(0, i - 1) : i + 1]]
+        near = times[max(0, i - 1) : i + 1]
         return any(abs(t - at) < self.cooldown or t == at for t in near)
+
+    def cooldown_conflict(self, member_id: str, at: datetime, anchored: list[datetime]) -> bool:
+        """Whether a planned post of `member_id` at `at` (already counted) now sits in the
+        cooldown of another post: an earlier one, or one that will not move (`anchored`: signed
+        off or pinned). Only the later of two planned posts gives way, so a plan the rotation
+        made itself never conflicts with itself."""
+        earlier = [t for t in self.times.get(member_id, ()) if t < at]
+        if earlier and at - earlier[-1] < self.cooldown:
+            return True
+        return any(abs(t - at) < self.cooldown or t == at for t in anchored)
 
     def _blocked(self, at: datetime) -> dict[str, set[str]]:
         """Per dimension, the values a post at `at` may not have: computed once per slot (and
@@ -330,7 +357,9 @@ class Rotation:
                 counted.add(member_id)
         lo = bisect_left(self.timeline, (at - self.cooldown, ""))
         hi = bisect_left(self.timeline, (at + self.cooldown + timedelta(microseconds=1), ""))
-        for _, member_id in self.timeline[lo:hi]:
+        near = [member_id for _, member_id in self.timeline[lo:hi]]
+        near += [member_id for member_id, times in self.reserved.items() if times]
+        for member_id in near:
             if (
                 member_id not in counted
                 and member_id in self.eligible
@@ -396,13 +425,18 @@ class Rotation:
             self._pool_left -= 1
         self.add(member_id, at, rotation_round)
 
+    def _round_for(self, slot: Slot) -> int:
+        """The round in progress at `slot`: a new one begins once everyone had their turn."""
+        current, _ = self._waiting()
+        if self._nobody_waiting(slot):
+            self._started = current + 1
+            current, _ = self._waiting()
+        return current
+
     def pick(self, slot: Slot) -> Pick | Gap:
         """Choose who takes `slot` and count them; a Gap says why nobody can."""
-        current, queues = self._waiting()
-        if self._nobody_waiting(slot):
-            current += 1  # everyone had their turn: a new round begins
-            self._started = current
-            current, queues = self._waiting()
+        current = self._round_for(slot)
+        queues = self._pool
         waiting = self._pool_left
         chosen = self._best(queues, slot, self._taken)
         early = False
@@ -419,8 +453,9 @@ class Rotation:
 
     def pin(self, member_id: str, slot: Slot, note: str | None) -> Pick:
         """A staff pin counts as the member's turn in the round in progress (never a new round)."""
-        current, _ = self._waiting()
+        current = self._round_for(slot)
         assigned = max(self.round_of.get(member_id, 0), current)
+        self.release(member_id, slot.at)
         self._take(member_id, slot.at, assigned)
         extra = f": {note}" if note else ""
         return Pick(member_id, assigned, f"dipilih staf (pin){extra}", f"pinned by staff{extra}")
