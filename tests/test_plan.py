@@ -376,3 +376,24 @@ def test_members_without_media_or_inactive_are_never_planned(session: Session) -
 def test_an_empty_range_is_an_error(session: Session) -> None:
     with pytest.raises(PlanError, match="ends"):
         plan_campaign(session, campaign(), LIMITS, START, START, NOW)
+
+
+def test_a_failed_post_keeps_its_slot(session: Session) -> None:
+    plan(session, campaign(), weeks=1)
+    first = live(session)[0]
+    first.state = PostState.FAILED
+    session.commit()
+    result = plan(session, campaign(), weeks=1)  # no attempt to double-book the slot
+    line = next(line for line in result.lines if line.slot.at == first.slot_at)
+    assert line.action == "kept" and line.state == PostState.FAILED
+
+
+def test_never_featured_longest_waiting_first(session: Session) -> None:
+    for member in session.scalars(select(Member)):
+        member.province = "Jawa Timur"  # the province share ranks before the wait
+    newest = session.get(Member, "gen-000001")
+    assert newest is not None
+    newest.first_seen_at = NOW - timedelta(days=400)  # waiting longest of all
+    newest.consent_granted_at = NOW - timedelta(days=400)
+    session.commit()
+    assert plan(session, campaign(), weeks=1).lines[0].member_id == "gen-000001"

@@ -109,6 +109,17 @@ def plan_campaign(
         for pin in session.scalars(select(Pin).where(Pin.campaign == campaign.name))
     }
     at_slot = {(p.channel, p.account, p.slot_at): p for p in existing}
+    # A failed post keeps its slot until staff retry or cancel it (the slot index counts it too).
+    failed = session.scalars(
+        select(Post).where(
+            Post.campaign == campaign.name,
+            Post.state == PostState.FAILED,
+            Post.slot_at >= start,
+            Post.slot_at < end,
+        )
+    )
+    for post in failed:
+        at_slot.setdefault((post.channel, post.account, post.slot_at), post)
 
     # Planned posts whose slot the campaign no longer has (its file changed, a holiday moved it).
     wanted = {(s.channel.value, s.account, s.at) for s in calendar.slots}
@@ -158,7 +169,11 @@ def plan_campaign(
             why = _replace_why(post, pin, rotation, slot, anchored.get(post.member_id, []))
             if why is None:
                 reason_id, reason_en = post.reason_id, post.reason_en
-                if pin is not None and pin.member_id != post.member_id:
+                if (
+                    pin is not None
+                    and pin.member_id != post.member_id
+                    and not reason_en.startswith("pin refused")
+                ):
                     refused = rotation.refusal(pin.member_id, slot, pinned=True) or (
                         f"pos sudah {post.state}",
                         f"the post is already {post.state}",

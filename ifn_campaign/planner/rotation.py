@@ -9,7 +9,8 @@ The rules, strongest first:
    can take a slot (their channel lacks consent, cooldown, diversity) does someone from the next
    round take it, and the reason says so.
 3. Order within a round: never featured in this campaign first, then the province furthest below
-   its share of the membership this quarter, then the longest wait, then a seeded hash, so the
+   its share of the membership this quarter, then the longest wait (since the last feature, or
+   since becoming eligible), then a seeded hash, so the
    same seed and database state always give the same plan.
 Category and actor type mean a member's first listed one.
 """
@@ -33,7 +34,6 @@ DIMENSIONS = ("category", "province", "actor_type")
 DIMENSIONS_BY_BUCKET = ("province", "category", "actor_type")
 Bucket = tuple[str | None, str | None, str | None]
 Queues = dict[Bucket, list[tuple[bool, datetime, bytes, str]]]
-NEVER = datetime.min.replace(tzinfo=ZoneInfo("UTC"))
 _DIM_ID = {"category": "kategori", "province": "provinsi", "actor_type": "jenis pelaku"}
 _DIM_EN = {"category": "category", "province": "province", "actor_type": "actor type"}
 
@@ -299,7 +299,12 @@ class Rotation:
         for member_id in ids:
             times = self.times.get(member_id)
             queues.setdefault(self._bucket(member_id), []).append(
-                (bool(times), times[-1] if times else NEVER, self._hash[member_id], member_id)
+                (
+                    bool(times),
+                    times[-1] if times else self.members[member_id].since,
+                    self._hash[member_id],
+                    member_id,
+                )
             )
         for queue in queues.values():
             queue.sort()
