@@ -10,8 +10,8 @@ The rules, strongest first:
    round take it, and the reason says so.
 3. Order within a round: never featured in this campaign first, then the province furthest below
    its share of the membership this quarter, then the longest wait (since the last feature, or
-   since becoming eligible), then a seeded hash, so the
-   same seed and database state always give the same plan.
+   since becoming eligible), then a seeded hash, so the same seed and database state always
+   give the same plan.
 Category and actor type mean a member's first listed one.
 """
 
