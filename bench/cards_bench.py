@@ -18,7 +18,7 @@ Goals: a member's whole set costs at most 2x the floor; 2 processes give at leas
 Each pass also reports the CPU other processes used meanwhile: on 2 cores, any other load spoils
 the 2-process figure, so a run is only clean when that column is near 0.
 
-Run: `make bench-cards` (1000 members: about 8 minutes on 2 cores at the renderer's current
+Run: `make bench-cards` (1000 members: about 4 minutes on 2 cores at the renderer's current
 speed), or a quick look with `.venv/bin/python bench/cards_bench.py --members 100`.
 """
 

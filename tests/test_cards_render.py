@@ -90,6 +90,19 @@ def test_same_inputs_give_byte_identical_cards(
         assert a.path.read_bytes() == b.path.read_bytes()
 
 
+def test_a_card_is_the_same_alone_or_with_its_set(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    # plates, pills and one member's photo cuts are shared between formats: never the bytes
+    whole = Renderer(brand, templates, tmp_path / "all").render(_data(), "sorotan")
+    for card in whole:
+        [alone] = Renderer(brand, templates, tmp_path / card.format).render(
+            _data(), "sorotan", [card.format]
+        )
+        assert alone.path.name == card.path.name
+        assert alone.path.read_bytes() == card.path.read_bytes()
+
+
 def test_unchanged_cards_come_from_the_cache(
     brand: BrandKit, templates: dict, tmp_path: Path
 ) -> None:
@@ -163,7 +176,10 @@ def test_unknown_template_and_format(brand: BrandKit, templates: dict, tmp_path:
 
 def test_photo_side_is_the_largest_photo_box(templates: dict) -> None:
     assert photo_side(templates["sorotan"], ["ig_square"]) == 1080
-    assert photo_side(templates["sorotan"], ["story", "fb_feed"]) == 1920
+    # the story's photo box is 1080x1152; its colour background needs no photo pixels
+    assert photo_side(templates["sorotan"], ["story", "fb_feed"]) == 1152
+    # a template that shows no photo: the longest canvas side, as before
+    assert photo_side(templates["sorotan-logo"], ["story"]) == 1920
 
 
 def _similar(a: Image.Image, b: Image.Image) -> tuple[float, float]:

@@ -43,10 +43,11 @@ from ifn_campaign.cards.template import (
 from ifn_campaign.cards.text import draw_text, fit_text
 from ifn_campaign.errors import RenderError
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"  # bump whenever the same inputs would give other pixels
 LOW_RESOLUTION_UPSCALE = 2.0
 INSTAGRAM_MAX_BYTES = 8 * 1024 * 1024
 _SUPERSAMPLE = 4
+_PILLS = 1024  # drawn badge and chip pills kept per renderer
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ class Renderer:
     ) -> None:
         self.stopwatch = stopwatch or _NoStopwatch()
         # member-independent layer runs, drawn once per template and format (see _Canvas.draw)
-        self._plates: dict[tuple[Any, ...], Image.Image] = {}
+        self._plates: dict[tuple[Any, ...], _Plate] = {}
+        # badge and chip labels come from the vocabulary: each pill is drawn once per size
+        self._pills: dict[tuple[Any, ...], Image.Image] = {}
         self.brand = brand
         self.templates = templates
         self.out_dir = out_dir
@@ -171,6 +174,8 @@ class Renderer:
         known = formats()
         cards = []
         fitted: dict[tuple[str, int, int], Image.Image] = {}
+        # formats laid out alike at the same size (the Shorts frame is the story) are drawn once
+        drawn: list[tuple[tuple[int, int], tuple[Any, ...], Image.Image, list[str]]] = []
         for format_id in wanted:
             fmt = known.get(format_id)
             if fmt is None or format_id not in template.formats:
@@ -187,11 +192,16 @@ class Renderer:
                 notes.append(f"photo upscaled {upscale:.1f}x: low resolution")
             cached = path.exists()
             if not cached:
+                layers = template.layers_for(format_id)
+                size = (fmt.width, fmt.height)
                 with self.stopwatch.phase("draw"):
-                    canvas = _Canvas(self.brand, data, fmt, self.stopwatch, fitted)
-                    image, layer_notes = canvas.draw(
-                        template.layers_for(format_id), self._plates, template.name
-                    )
+                    same = [d for d in drawn if d[0] == size and d[1] == layers]
+                    if same:
+                        image, layer_notes = same[0][2], same[0][3]
+                    else:
+                        canvas = _Canvas(self.brand, data, fmt, self.stopwatch, fitted, self._pills)
+                        image, layer_notes = canvas.draw(layers, self._plates, template.name)
+                        drawn.append((size, layers, image, layer_notes))
                 notes += layer_notes
                 with self.stopwatch.phase("encode"):
                     encoded = _encode(image, fmt, png)
@@ -240,25 +250,26 @@ class Renderer:
 
 
 def photo_side(template: CardTemplate, format_ids: Sequence[str]) -> int:
-    """The longest side any photo layer of these formats needs: decode the photo once at that."""
-    side = 0
+    """The longest side any layer drawn from the photo needs in these formats (a photo layer's
+    box, or the whole canvas for a background filled with the photo): decode the photo once at
+    that. A colour or gradient background needs no photo pixels, so it does not count. A
+    template that shows no photo gets the longest canvas side (min_side must be positive)."""
+    side = canvas = 0
     for format_id in format_ids:
         layers = template.layers_for(format_id)  # a clear error for an unknown format
         fmt = formats()[format_id]
+        canvas = max(canvas, fmt.width, fmt.height)
         for layer in layers:
-            if isinstance(layer, ImageLayer | BackgroundLayer):
-                box = getattr(layer, "box", None)
-                w, h = (
-                    (fmt.width, fmt.height)
-                    if box is None
-                    else box.pixels(fmt.width, fmt.height)[2:]
-                )
-                side = max(side, w, h)
-    return side
+            if isinstance(layer, ImageLayer) and layer.source == "photo":
+                side = max(side, *layer.box.pixels(fmt.width, fmt.height)[2:])
+            elif isinstance(layer, BackgroundLayer) and layer.fill.image == "photo":
+                side = max(side, fmt.width, fmt.height)
+    return side or canvas
 
 
 class _Canvas:
-    """One card being drawn; layers composite onto an RGBA canvas in order."""
+    """One card being drawn; layers go onto an opaque RGB canvas in order (plates are drawn on
+    a transparent RGBA one, where layers composite "over")."""
 
     def __init__(
         self,
@@ -267,25 +278,28 @@ class _Canvas:
         fmt: CardFormat,
         stopwatch: Stopwatch,
         fitted: dict[tuple[str, int, int], Image.Image],
+        pills: dict[tuple[Any, ...], Image.Image] | None = None,
     ) -> None:
         self.brand = brand
+        self.pills = pills
         self.data = data
         self.fmt = fmt
         self.clock = stopwatch
         self.fitted = fitted  # one member's photo cut per box size, shared by its formats
         self.short = min(fmt.width, fmt.height)
-        self.image = Image.new("RGBA", (fmt.width, fmt.height), (*brand.rgb("paper"), 255))
+        self.image = Image.new("RGB", (fmt.width, fmt.height), brand.rgb("paper"))
         self.notes: list[str] = []
 
     def draw(
         self,
         layers: Sequence[Any],
-        plates: dict[tuple[Any, ...], Image.Image] | None = None,
+        plates: dict[tuple[Any, ...], _Plate] | None = None,
         template: str = "",
     ) -> tuple[Image.Image, list[str]]:
-        """Draw the layers in order. Runs of layers that show nothing of the member (the
-        background, the ribbon, the scrim, the network logo) are drawn once per template and
-        format into a transparent plate and composited, when `plates` is given."""
+        """Draw the layers in order onto an opaque RGB canvas. Runs of layers that show nothing
+        of the member (the background, the ribbon, the scrim, the network logo) are drawn once
+        per template and format into a transparent plate and pasted through its alpha, when
+        `plates` is given."""
         index = 0
         while index < len(layers):
             end = index
@@ -295,21 +309,21 @@ class _Canvas:
                 key = (template, self.fmt.id, index)
                 if key not in plates:
                     plates[key] = self._plate(layers[index:end])
-                self.image.alpha_composite(plates[key])
+                plates[key].paste_onto(self.image)
                 index = end
                 continue
             layer = layers[index]
             if self._applies(layer.when):
                 getattr(self, f"_{layer.type}")(layer)
             index += 1
-        return self.image.convert("RGB"), self.notes
+        return self.image, self.notes
 
-    def _plate(self, layers: Sequence[Any]) -> Image.Image:
+    def _plate(self, layers: Sequence[Any]) -> _Plate:
         canvas, self.image = self.image, Image.new("RGBA", self.image.size, (0, 0, 0, 0))
         try:
             for layer in layers:
                 getattr(self, f"_{layer.type}")(layer)
-            return self.image
+            return _Plate.of(self.image)
         finally:
             self.image = canvas
 
@@ -338,7 +352,7 @@ class _Canvas:
         size = (self.fmt.width, self.fmt.height)
         fill = layer.fill
         if fill.color:
-            self.image.paste((*self.brand.rgb(fill.color), 255), (0, 0, *size))
+            self.image.paste(self._ink(fill.color), (0, 0, *size))
         elif fill.gradient:
             start, end = self.brand.gradients[fill.gradient]
             self.image.paste(
@@ -354,7 +368,7 @@ class _Canvas:
                 image = image.filter(ImageFilter.GaussianBlur(fill.blur * self.short))
             if fill.darken:
                 image = Image.blend(image.convert("RGB"), Image.new("RGB", size, 0), fill.darken)
-            self.image.paste(image.convert("RGBA"), (0, 0))
+            self.image.paste(image.convert(self.image.mode), (0, 0))
 
     def _image(self, layer: ImageLayer) -> None:
         source = self._source(layer.source)
@@ -379,23 +393,48 @@ class _Canvas:
         if image.mode == "RGB" and not layer.radius:
             self.image.paste(image, offset)  # an opaque photo: a plain copy, no blending
         else:
-            self._composite(image.convert("RGBA"), offset, layer.radius)
+            self._composite(image, offset, layer.radius)
         if layer.border and layer.border_width:
             width = max(1, round(layer.border_width * self.short))
             ImageDraw.Draw(self.image).rounded_rectangle(
                 (x, y, x + w - 1, y + h - 1),
                 radius=round(layer.radius * self.short),
-                outline=(*self.brand.rgb(layer.border), 255),
+                outline=self._ink(layer.border),
                 width=width,
             )
 
     def _composite(self, image: Image.Image, offset: tuple[int, int], radius: float) -> None:
-        """Blend an RGBA image in, with its corners rounded when asked."""
+        """Blend an image in (RGBA: through its alpha), with its corners rounded when asked.
+        `image` may be cached: it is never modified."""
         if radius:
+            image = image.convert("RGBA")  # a copy, whatever the mode
             mask = _rounded_mask((image.width, image.height), round(radius * self.short))
             alpha = np.asarray(image.getchannel("A"), dtype=np.uint16) * np.asarray(mask) // 255
             image.putalpha(Image.fromarray(alpha.astype(np.uint8)))
-        self.image.alpha_composite(image, offset)
+        self._over(image, offset)
+
+    def _ink(self, colour: str) -> tuple[int, ...]:
+        """A palette colour in the canvas's mode: opaque on a plate."""
+        rgb = self.brand.rgb(colour)
+        return rgb if self.image.mode == "RGB" else (*rgb, 255)
+
+    def _over(self, image: Image.Image, offset: tuple[int, int]) -> None:
+        """Put an RGBA image over the canvas: pasted through its alpha onto the opaque card (no
+        full-size RGBA canvas to composite and convert), composited "over" onto a plate."""
+        if self.image.mode == "RGB":
+            self.image.paste(image, offset, image)
+        else:
+            self.image.alpha_composite(image, offset)
+
+    def _fill(self, colour: str, box: tuple[int, int, int, int], mask: Image.Image) -> None:
+        """Put a colour over the canvas through `mask` at box = (left, top, right, bottom)."""
+        rgb = self.brand.rgb(colour)
+        if self.image.mode == "RGB":
+            self.image.paste(rgb, box, mask)
+            return
+        overlay = Image.new("RGBA", mask.size, (*rgb, 0))
+        overlay.putalpha(mask)
+        self.image.alpha_composite(overlay, box[:2])
 
     def _scrim(self, layer: ScrimLayer) -> None:
         x, y, w, h = self._px(layer)
@@ -406,9 +445,7 @@ class _Canvas:
             ramp = ramp[::-1]
         ramp = np.round(ramp).astype(np.uint8)
         alpha = np.tile(ramp, (h, 1)) if horizontal else np.tile(ramp[:, None], (1, w))
-        overlay = Image.new("RGBA", (w, h), (*self.brand.rgb(layer.color), 0))
-        overlay.putalpha(Image.fromarray(alpha))
-        self.image.alpha_composite(overlay, (x, y))
+        self._fill(layer.color, (x, y, x + w, y + h), Image.fromarray(alpha))
 
     def _shape(self, layer: ShapeLayer) -> None:
         box = self._px(layer)
@@ -438,11 +475,9 @@ class _Canvas:
         right, bottom = min(x + w, self.image.width), min(y + h, self.image.height)
         if right <= left or bottom <= top:
             return
-        overlay = Image.new("RGBA", (w, h), (*self.brand.rgb(colour), 0))
-        overlay.putalpha(mask)
-        self.image.alpha_composite(
-            overlay, dest=(left, top), source=(left - x, top - y, right - x, bottom - y)
-        )
+        if (left, top, right, bottom) != (x, y, x + w, y + h):
+            mask = mask.crop((left - x, top - y, right - x, bottom - y))
+        self._fill(colour, (left, top, right, bottom), mask)
 
     def _text(self, layer: TextLayer) -> None:
         with self.clock.phase("text"):
@@ -509,6 +544,31 @@ class _Canvas:
         fill: str,
     ) -> None:
         block, width = pill
+        if self.pills is None or self.image.mode != "RGB":
+            self._pill_onto(block, width, origin, height, layer, fill)
+            return
+        key = (block, layer.font, layer.weight, layer.color, fill, width, height, self.short)
+        image = self.pills.get(key)
+        if image is None:
+            if len(self.pills) >= _PILLS:  # a bound, should a vocabulary ever grow wild
+                self.pills.clear()
+            canvas, self.image = self.image, Image.new("RGBA", (width, height), (0, 0, 0, 0))
+            try:
+                self._pill_onto(block, width, (0, 0), height, layer, fill)
+                image = self.pills[key] = self.image
+            finally:
+                self.image = canvas
+        self._over(image, origin)
+
+    def _pill_onto(
+        self,
+        block: Any,
+        width: int,
+        origin: tuple[int, int],
+        height: int,
+        layer: BadgeLayer | ChipsLayer,
+        fill: str,
+    ) -> None:
         x, y = origin
         pad = (width - block.width) // 2
         self._rounded((x, y, width, height), fill, 1.0, 0.5)
@@ -556,6 +616,39 @@ class _Canvas:
             left += pill[1] + gap
 
 
+@dataclass(frozen=True)
+class _Plate:
+    """A run of member-independent layers, cut to the bands of rows it covers (each band to
+    the columns it covers): the plate of a card is mostly transparent, and only what it covers
+    is pasted. A band that is opaque throughout is kept as RGB and pasted without a mask."""
+
+    pieces: tuple[tuple[Image.Image, tuple[int, int]], ...]
+
+    @classmethod
+    def of(cls, image: Image.Image) -> _Plate:
+        alpha = np.asarray(image.getchannel("A"))
+        rows = np.flatnonzero(alpha.any(axis=1))
+        if not rows.size:
+            return cls(())
+        gaps = np.flatnonzero(np.diff(rows) > 1)
+        tops = [int(rows[0]), *(int(r) for r in rows[gaps + 1])]
+        bottoms = [*(int(r) + 1 for r in rows[gaps]), int(rows[-1]) + 1]
+        pieces = []
+        for top, bottom in zip(tops, bottoms, strict=True):
+            cols = np.flatnonzero(alpha[top:bottom].any(axis=0))
+            left, right = int(cols[0]), int(cols[-1]) + 1
+            piece = image.crop((left, top, right, bottom))
+            if bool((alpha[top:bottom, left:right] == 255).all()):
+                piece = piece.convert("RGB")
+            pieces.append((piece, (left, top)))
+        return cls(tuple(pieces))
+
+    def paste_onto(self, canvas: Image.Image) -> None:
+        """Put the plate over an opaque RGB canvas."""
+        for piece, offset in self.pieces:
+            canvas.paste(piece, offset, None if piece.mode == "RGB" else piece)
+
+
 def _static(layer: Any) -> bool:
     """True for a layer whose pixels do not depend on the member."""
     if layer.when != "always":
@@ -582,7 +675,7 @@ def _gradient(
         t = (np.linspace(0, 1, h)[:, None] + np.linspace(0, 1, w)[None, :]) / 2
     a, b = np.array(start, float), np.array(end, float)
     pixels = np.round(a + (b - a) * t[..., None]).astype(np.uint8)
-    return Image.fromarray(pixels, "RGB").convert("RGBA")
+    return Image.fromarray(pixels, "RGB")
 
 
 @lru_cache(maxsize=256)
@@ -622,8 +715,12 @@ def _encode(image: Image.Image, fmt: CardFormat, png: bool) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    """Write atomically (a temporary file, then a rename); the folder is made when missing."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    except FileNotFoundError:  # a mkdir for every card costs more than this retry
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     Path(tmp).replace(path)
