@@ -3,7 +3,9 @@
 It serves the bundled sample registry (or a generated one of any size) over real HTTP on loopback,
 and can misbehave on purpose (slow answers, error statuses, dropped connections, truncated bodies)
 so the sync client is tested against the failures it has to survive. It is a plain
-`ThreadingHTTPServer` because dropping a connection or cutting a body short needs the socket.
+`ThreadingHTTPServer` because dropping a connection or cutting a body short needs the socket;
+the server, the faults and the request log live in `ifn_campaign.sandbox.http`, shared with the
+platform sandboxes, and are importable from here as before.
 
 ```python
 with RegistrySandbox(members=[...]) as registry:
@@ -17,34 +19,44 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import contextlib
 import copy
-import gzip
 import hashlib
 import hmac
 import io
 import json
 import mimetypes
 import random
-import socket
 import struct
-import threading
-import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+from ifn_campaign.sandbox.http import (
+    Fault,
+    FaultKind,
+    FaultList,
+    Headers,
+    Request,
+    RequestLog,
+    RequestRecord,
+    Response,
+    Sandbox,
+    json_response,
+)
 
 __all__ = [
     "GENERATED_MEDIA",
     "SAMPLE_REGISTRY",
     "Fault",
+    "FaultKind",
+    "FaultList",
+    "Headers",
     "RegistrySandbox",
+    "RequestLog",
     "RequestRecord",
     "generate_members",
     "serve",
@@ -56,11 +68,8 @@ SAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "assets" / "sample_regis
 GENERATED_MEDIA = ("gen-logo-0.png", "gen-logo-1.png", "gen-photo-0.jpg", "gen-photo-1.jpg")
 """The images a sandbox in generated mode draws and serves itself, and generated members use."""
 
-FaultKind = Literal["slow", "status", "drop", "truncate"]
-_FAULT_KINDS = ("slow", "status", "drop", "truncate")
 _MAX_LIMIT = 500
 _DEFAULT_LIMIT = 100
-_MAX_BODY = 4 * 1024 * 1024
 _MAX_HOPS = 100
 _TYPES = {
     ".png": "image/png",
@@ -73,186 +82,6 @@ _TYPES = {
     ".json": "application/json",
     ".txt": "text/plain; charset=utf-8",
 }
-
-
-# --- faults -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Fault:
-    """One injected failure for requests whose path starts with `path`.
-
-    `after` matching requests pass untouched first, then the fault fires `times` times
-    (0 or None: forever). `seen` and `fired` count what happened, for assertions.
-    """
-
-    path: str
-    kind: FaultKind
-    status: int = 500
-    delay: float = 1.0
-    retry_after: int | float | str | None = None
-    times: int | None = 1
-    after: int = 0
-    seen: int = field(default=0, init=False, compare=False)
-    fired: int = field(default=0, init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.kind not in _FAULT_KINDS:
-            raise ValueError(
-                f"fault kind must be one of {', '.join(_FAULT_KINDS)}, not {self.kind!r}"
-            )
-        if not isinstance(self.path, str) or not self.path.startswith("/"):
-            raise ValueError(f"fault path must start with '/', not {self.path!r}")
-        if not isinstance(self.status, int) or not 200 <= self.status <= 599:
-            raise ValueError(f"fault status must be an HTTP status 200..599, not {self.status!r}")
-        if not isinstance(self.delay, int | float) or self.delay < 0:
-            raise ValueError(f"fault delay must be a number of seconds >= 0, not {self.delay!r}")
-        if self.times is not None and (not isinstance(self.times, int) or self.times < 0):
-            raise ValueError(f"fault times must be an int >= 0 or None, not {self.times!r}")
-        if not isinstance(self.after, int) or self.after < 0:
-            raise ValueError(f"fault after must be an int >= 0, not {self.after!r}")
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Fault:
-        """A fault from JSON (the control endpoint); unknown keys are refused, not ignored."""
-        if not isinstance(data, dict):
-            raise ValueError("a fault is a JSON object")
-        allowed = {f.name for f in fields(cls) if f.init}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ValueError(str(exc)) from None
-
-    @property
-    def exhausted(self) -> bool:
-        """True once it has fired as often as it should."""
-        return bool(self.times) and self.fired >= (self.times or 0)
-
-
-class FaultList:
-    """The faults of one sandbox, checked in order; the first that fires answers the request."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-
-    def add(self, fault: Fault) -> Fault:
-        """Append a fault and return it (to assert on its counters later)."""
-        if not isinstance(fault, Fault):
-            raise TypeError("FaultList.add takes a Fault")
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def extend(self, faults: Iterable[Fault]) -> None:
-        """Append several faults."""
-        for fault in faults:
-            self.add(fault)
-
-    def clear(self) -> None:
-        """Remove every fault."""
-        with self._lock:
-            self._faults.clear()
-
-    def __iter__(self) -> Iterator[Fault]:
-        with self._lock:
-            return iter(list(self._faults))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._faults)
-
-    def __getitem__(self, index: int) -> Fault:
-        with self._lock:
-            return self._faults[index]
-
-    def match(self, path: str) -> Fault | None:
-        """The fault that fires for this request, counting it, or None."""
-        with self._lock:
-            for fault in self._faults:
-                if not path.startswith(fault.path) or fault.exhausted:
-                    continue
-                fault.seen += 1
-                if fault.seen <= fault.after:
-                    continue
-                fault.fired += 1
-                return fault
-        return None
-
-
-# --- request log ------------------------------------------------------------------------------
-
-
-class Headers(dict[str, str]):
-    """Request headers with case-insensitive lookup, as HTTP means them."""
-
-    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        super().__init__()
-        for name, value in items:
-            self[name.lower()] = value
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and super().__contains__(name.lower())
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        """Case-insensitive `dict.get`."""
-        return super().get(name.lower(), default)
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the sandbox received (control endpoints excluded)."""
-
-    method: str
-    path: str
-    query: str
-    headers: Headers
-    at: float
-
-    @property
-    def params(self) -> dict[str, str]:
-        """The query parameters, first value of each."""
-        return {k: v[0] for k, v in parse_qs(self.query, keep_blank_values=True).items()}
-
-
-class RequestLog:
-    """Thread-safe list of `RequestRecord`s, so tests can assert on what a client sent."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: list[RequestRecord] = []
-
-    def append(self, record: RequestRecord) -> None:
-        """Record one request."""
-        with self._lock:
-            self._records.append(record)
-
-    def clear(self) -> None:
-        """Forget every request so far."""
-        with self._lock:
-            self._records.clear()
-
-    def __iter__(self) -> Iterator[RequestRecord]:
-        with self._lock:
-            return iter(list(self._records))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._records)
-
-    def __getitem__(self, index: int) -> RequestRecord:
-        with self._lock:
-            return self._records[index]
-
-    def matching(self, path_prefix: str) -> list[RequestRecord]:
-        """The requests whose path starts with `path_prefix`."""
-        return [r for r in self if r.path.startswith(path_prefix)]
 
 
 # --- time keys and cursors --------------------------------------------------------------------
@@ -304,15 +133,6 @@ def _decode_cursor(cursor: str) -> tuple[str, str] | None:
 # --- responses --------------------------------------------------------------------------------
 
 
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    is_json: bool = False
-    gzipped: Callable[[], bytes] | None = None  # a faster way to the gzip body than compressing
-
-
 def _deflate(data: bytes) -> bytes:
     """Raw deflate blocks that can be concatenated with others (sync flush, no final block)."""
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
@@ -330,30 +150,12 @@ def _gzip_joined(raw: bytes, pieces: list[bytes]) -> bytes:
     return b"".join([_GZIP_HEADER, *pieces, _DEFLATE_END, trailer])
 
 
-def _json_response(
-    status: int, payload: Any, headers: list[tuple[str, str]] | None = None
-) -> _Response:
-    body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
-    return _Response(status, body, headers or [], is_json=True)
+_Response = Response
+_json_response = json_response
 
 
 def _error(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> _Response:
     return _json_response(status, {"error": {"code": status, "message": message}}, headers)
-
-
-def _accepts_gzip(header: str | None) -> bool:
-    for part in (header or "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
-            continue
-        q = params.strip().lower()
-        if q.startswith("q="):
-            try:
-                return float(q[2:]) > 0
-            except ValueError:
-                return False
-        return True
-    return False
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -382,8 +184,10 @@ def _member_id(raw: Any) -> str | None:
 # --- the sandbox ------------------------------------------------------------------------------
 
 
-class RegistrySandbox:
+class RegistrySandbox(Sandbox):
     """The registry contract served on loopback, with data and faults tests can change live."""
+
+    name = "registry-sandbox"
 
     def __init__(
         self,
@@ -399,13 +203,8 @@ class RegistrySandbox:
     ) -> None:
         if members is not None and generated is not None:
             raise ValueError("give either members or generated, not both")
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port, public_host=public_host)
         self.token = token
-        self.public_host = public_host
-        self.faults = FaultList()
-        self.requests = RequestLog()
-        self._lock = threading.RLock()
         self._files: dict[str, tuple[bytes, str]] = {}
         self._records: dict[str, Any] = {}  # internal id -> raw record
         self._entries: list[tuple[str, str]] = []  # sorted (time key, internal id)
@@ -413,8 +212,6 @@ class RegistrySandbox:
         # internal id -> (JSON of the record as served, the same deflated), made once per change
         self._fragments: dict[str, tuple[bytes, bytes]] = {}
         self._anonymous = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
         # the generated pool is always served, so generated members work in any sandbox
         for name, (data, content_type) in _generated_media().items():
@@ -427,56 +224,18 @@ class RegistrySandbox:
         for raw in members:
             self._store(raw if generated is not None else copy.deepcopy(raw))
 
-    # lifecycle
-
     def start(self) -> RegistrySandbox:
         """Bind and serve in a daemon thread."""
-        self._bind()
-        assert self._server is not None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"registry-sandbox-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close the listening socket and every open connection."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        if self._thread is not None:
-            server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        server.server_close()
-        server.close_connections()
+        return super().start()  # type: ignore[no-any-return]
 
     def __enter__(self) -> RegistrySandbox:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _bind(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("the sandbox is already running")
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.sandbox = self
-        self.port = self._server.server_address[1]
+    def _on_bind(self) -> None:
         with self._lock:
             self._fragments.clear()  # the base URL in them may have changed
             for internal_id in self._records:
                 self._fragment(internal_id)
-
-    @property
-    def url(self) -> str:
-        """Base URL clients use, e.g. http://127.0.0.1:54321."""
-        if not self.port:
-            raise RuntimeError("the sandbox has no port until it is started")
-        return f"http://{self.public_host or self.host}:{self.port}"
 
     # data that tests change
 
@@ -577,7 +336,8 @@ class RegistrySandbox:
 
     # routes
 
-    def _route(self, method: str, path: str, query: str, headers: Any) -> _Response:
+    def _route(self, request: Request) -> _Response:
+        method, path, query, headers = request.method, request.path, request.query, request.headers
         if path.startswith("/api/"):
             if method not in ("GET", "HEAD"):
                 return _error(405, f"{method} is not allowed here", [("Allow", "GET, HEAD")])
@@ -702,27 +462,17 @@ class RegistrySandbox:
 
     def _control(self, method: str, path: str, body: bytes) -> _Response:
         """Test-only endpoints, for a sandbox running in another process than the test."""
+        if path == "/_sandbox/faults":
+            return super()._control(method, path, body)
         try:
             payload = json.loads(body) if body else None
         except ValueError:
             return _error(400, "the body is not JSON")
-        if path == "/_sandbox/faults":
-            if method == "DELETE":
-                self.faults.clear()
-                return _json_response(200, {"faults": 0})
-            if method == "POST":
-                items = payload if isinstance(payload, list) else [payload]
-                try:
-                    added = [Fault.from_dict(item) for item in items]
-                except ValueError as exc:
-                    return _error(400, str(exc))
-                self.faults.extend(added)
-                return _json_response(201, {"added": len(added), "faults": len(self.faults)})
-        elif path == "/_sandbox/members" and method == "POST":
+        if path == "/_sandbox/members" and method == "POST":
             if not isinstance(payload, dict):
                 return _error(400, "a member is a JSON object")
             return _json_response(201, self._served(self.upsert(payload)))
-        elif path.startswith("/_sandbox/members/") and method == "DELETE":
+        if path.startswith("/_sandbox/members/") and method == "DELETE":
             member_id = unquote(path.removeprefix("/_sandbox/members/"))
             if not self.remove(member_id):
                 return _error(404, f"no member with id {member_id!r}")
@@ -743,149 +493,6 @@ def _load_sample() -> list[Any]:
     if not isinstance(data, list):
         raise ValueError(f"{path} must hold a JSON list of members")
     return data
-
-
-# --- HTTP -------------------------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    sandbox: RegistrySandbox
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def track(self, conn: socket.socket, *, open_: bool) -> None:
-        with self._open_lock:
-            (self._open.add if open_ else self._open.discard)(conn)
-
-    def close_connections(self) -> None:
-        """Idle keep-alive connections would otherwise hold handler threads after stop()."""
-        with self._open_lock:
-            conns, self._open = list(self._open), set()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "ifn-registry-sandbox/1"
-    sys_version = ""
-    timeout = 60  # idle keep-alive connections end eventually
-    disable_nagle_algorithm = True  # headers and body go out as separate writes
-    server: _Server
-    _METHODS: ClassVar[tuple[str, ...]] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, open_=False)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: a test run would drown in one line per request."""
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def _dispatch(self) -> None:
-        sandbox = self.server.sandbox
-        split = urlsplit(self.path)
-        path, query = split.path, split.query
-        body = self._read_body()
-        if body is None:
-            return
-        if path.startswith("/_sandbox/"):
-            self._send(self._safely(lambda: sandbox._control(self.command, path, body)))
-            return
-        sandbox.requests.append(
-            RequestRecord(self.command, path, query, Headers(self.headers.items()), time.time())
-        )
-        fault = sandbox.faults.match(path)
-        if fault is not None and fault.kind == "drop":
-            self._drop()
-            return
-        if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)
-        if fault is not None and fault.kind == "status":
-            headers = []
-            if fault.retry_after is not None:
-                value = fault.retry_after
-                if isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                headers.append(("Retry-After", str(value)))
-            self._send(_error(fault.status, f"injected fault: status {fault.status}", headers))
-            return
-        response = self._safely(lambda: sandbox._route(self.command, path, query, self.headers))
-        self._send(response, truncate=fault is not None and fault.kind == "truncate")
-
-    def _safely(self, route: Callable[[], _Response]) -> _Response:
-        try:
-            return route()
-        except Exception as exc:  # the sandbox must answer, whatever the data holds
-            return _error(500, f"sandbox error: {type(exc).__name__}: {exc}")
-
-    def _read_body(self) -> bytes | None:
-        length_text = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding"):
-            self._send(_error(411, "send a Content-Length"))
-            self.close_connection = True
-            return None
-        if not length_text:
-            return b""
-        try:
-            length = int(length_text)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY:
-            self.close_connection = True
-            self._send(_error(413, "request body too large or Content-Length invalid"))
-            return None
-        return self.rfile.read(length)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _send(self, response: _Response, *, truncate: bool = False) -> None:
-        body = response.body
-        headers = list(response.headers)
-        if response.is_json:
-            headers.append(("Content-Type", "application/json; charset=utf-8"))
-            headers.append(("Vary", "Accept-Encoding"))
-            if body and _accepts_gzip(self.headers.get("Accept-Encoding")):
-                if response.gzipped is not None:
-                    body = response.gzipped()
-                else:
-                    body = gzip.compress(body, compresslevel=1, mtime=0)
-                headers.append(("Content-Encoding", "gzip"))
-        try:
-            self.send_response(response.status)
-            for name, value in headers:
-                self.send_header(name, value)
-            if response.status != 304:
-                self.send_header("Content-Length", str(len(body)))
-            if truncate:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD" and response.status != 304:
-                self.wfile.write(body[: len(body) // 2] if truncate else body)
-        except OSError:
-            self.close_connection = True
-            return
-        if truncate:
-            self._drop()
 
 
 # --- generated registry -----------------------------------------------------------------------
