@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.commands import ledger as _ledger  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import plan as _plan  # noqa: F401  (registers its commands)
+from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError
@@ -532,7 +533,7 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its database and media.")
     ] = Path("var/demo"),
 ) -> None:
-    """The pipeline on embedded defaults: sample registry, SQLite, sync, cards, plan."""
+    """The pipeline on embedded defaults: sample registry, SQLite, sync, cards, plan, compose."""
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()
@@ -579,6 +580,7 @@ def demo(
     )
     _demo_cards(engine, data_dir)
     _demo_plan(engine, cfg)
+    _demo_compose(engine, cfg, data_dir / "cards")
 
 
 def _demo_plan(engine: Engine, cfg: Settings) -> None:
@@ -606,6 +608,37 @@ def _demo_plan(engine: Engine, cfg: Settings) -> None:
     out.print(
         "posts planned: see them with `ifn-campaign calendar` "
         f"(IFN_DATABASE__URL={cfg.database.url})"
+    )
+
+
+def _demo_compose(engine: Engine, cfg: Settings, cards_dir: Path) -> None:
+    """The next stage: cards and captions for the planned posts of the next two weeks."""
+    from datetime import timedelta
+
+    from ifn_campaign.captions.writer import CaptionWriter
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.render import Renderer
+    from ifn_campaign.cards.template import load_all
+    from ifn_campaign.compose import compose_posts
+    from ifn_campaign.models import utcnow
+    from ifn_campaign.planner.campaign import load_campaigns
+
+    brand = BrandKit.load()
+    renderer = Renderer(brand, load_all(palette=brand.palette), cards_dir)
+    writer = CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
+    now = utcnow()
+    with Session(engine) as session:
+        result = compose_posts(
+            session,
+            renderer,
+            writer,
+            load_campaigns(cfg.planner.campaigns_dir),
+            now,
+            until=now + timedelta(weeks=2),
+        )
+    out.print(
+        f"{len(result.composed)} posts composed ({len(result.approved)} approved automatically), "
+        f"{len(result.failed)} failed: see them with `ifn-campaign review`"
     )
 
 

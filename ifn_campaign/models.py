@@ -15,12 +15,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Index,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -284,6 +286,34 @@ class Post(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, sa_column=Column(Text))
     takedown_requested_at: datetime | None = _time()
     taken_down_at: datetime | None = _time()
+    # composed content (compose.py); staff may edit the caption before approving
+    caption: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    tags: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    caption_lang: str | None = Field(default=None, max_length=8)
+    caption_edited_by: str | None = Field(default=None, max_length=128)
+    card_path: str | None = Field(default=None, sa_column=Column(Text))
+    thumbnail_path: str | None = Field(default=None, sa_column=Column(Text))
+    low_resolution: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    compose_notes: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    reviewed_by: str | None = Field(default=None, max_length=128)
+    reviewed_at: datetime | None = _time()
+
+
+class PostEvent(SQLModel, table=True):
+    """Every state change of a post: when, from what, to what, by whom (staff or a flow run)."""
+
+    __tablename__ = "post_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    at: datetime = _time(nullable=False)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    actor: str = Field(max_length=128)
+    note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Feature(SQLModel, table=True):

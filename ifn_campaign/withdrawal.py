@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import LedgerError
+from ifn_campaign.lifecycle import record
 from ifn_campaign.models import QUEUED_STATES, Feature, Member, MemberStatus, Post, PostState
 
 __all__ = [
@@ -220,6 +221,7 @@ def _cancel_chunk(
             )
         else:
             by_reason.setdefault(reason, []).append(row)
+    events: list[tuple[int, str | None, str, str | None]] = []
     for reason, group in by_reason.items():
         # the state guard keeps a post that moved on meanwhile (e.g. to publishing) untouched
         done = set(
@@ -235,6 +237,8 @@ def _cancel_chunk(
             for r in group
             if r.id in done
         ]
+        events += [(r.id, r.state, PostState.CANCELLED, reason) for r in group if r.id in done]
+    record(session, events, actor="sync", now=now)  # one statement for every reason group
     if published:
         done = set(
             session.scalars(

@@ -137,7 +137,7 @@ class Renderer:
     def choose(self, data: CardData, name: str) -> CardTemplate:
         """The named template, or its fallback chain when the member lacks what it requires."""
         seen = []
-        template = self._template(name)
+        template = self.template(name)
         while not self._satisfied(template, data):
             seen.append(template.name)
             if not template.fallback or template.fallback in seen:
@@ -145,10 +145,11 @@ class Renderer:
                     f"member {data.member_id} has no usable {template.requires} for template "
                     f"{template.name!r} and no fallback applies"
                 )
-            template = self._template(template.fallback)
+            template = self.template(template.fallback)
         return template
 
-    def _template(self, name: str) -> CardTemplate:
+    def template(self, name: str) -> CardTemplate:
+        """A template by name, or a RenderError listing the known ones."""
         if name not in self.templates:
             raise RenderError(f"no card template {name!r}; known: {', '.join(self.templates)}")
         return self.templates[name]

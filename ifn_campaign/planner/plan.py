@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import IFNError
+from ifn_campaign.lifecycle import move, record
 from ifn_campaign.models import LIVE_STATES, REPLANNABLE_STATES, Pin, Post, PostState
 from ifn_campaign.planner.budget import Budgets, Limit
 from ifn_campaign.planner.campaign import Campaign
@@ -131,7 +132,12 @@ def plan_campaign(
             and post.state in REPLANNABLE_STATES
             and key not in wanted
         ):
-            _cancel(post, now, "slot tidak lagi ada di kampanye / slot no longer in the campaign")
+            _cancel(
+                session,
+                post,
+                now,
+                "slot tidak lagi ada di kampanye / slot no longer in the campaign",
+            )
             rotation.remove(post.member_id, post.slot_at)
             budgets.account(post.channel, post.account).remove(post.slot_at)
             result.cancelled.append(Cancelled(post.id or 0, post.member_id, post.slot_at, "slot"))
@@ -160,6 +166,7 @@ def plan_campaign(
             rotation.reserve(pin.member_id, slot.at)
             anchored.setdefault(pin.member_id, []).append(slot.at)
 
+    created: list[Post] = []
     for slot in slots:
         key = (slot.channel.value, slot.account, slot.at)
         post = at_slot.get(key)
@@ -193,7 +200,7 @@ def plan_campaign(
                     )
                 )
                 continue
-            _cancel(post, now, f"{why[0]} / {why[1]}")
+            _cancel(session, post, now, f"{why[0]} / {why[1]}")
             rotation.remove(post.member_id, post.slot_at)
             budgets.account(post.channel, post.account).remove(post.slot_at)
             result.cancelled.append(Cancelled(post.id or 0, post.member_id, post.slot_at, why[1]))
@@ -257,6 +264,7 @@ def plan_campaign(
             created_at=now,
         )
         session.add(new)
+        created.append(new)
         budget.add(slot.at)
         action: Action = "replaced" if replaced else ("pinned" if new.pinned else "planned")
         result.lines.append(
@@ -271,6 +279,12 @@ def plan_campaign(
             )
         )
     session.flush()
+    record(
+        session,
+        [(post.id or 0, None, PostState.PLANNED, None) for post in created],
+        actor="planner",
+        now=now,
+    )
     return result
 
 
@@ -301,10 +315,8 @@ def _replace_why(
     return None
 
 
-def _cancel(post: Post, now: datetime, reason: str) -> None:
-    post.state = PostState.CANCELLED
-    post.state_changed_at = now
-    post.cancel_reason = reason
+def _cancel(session: Session, post: Post, now: datetime, reason: str) -> None:
+    move(session, post, PostState.CANCELLED, actor="planner", now=now, note=reason)
 
 
 def plan_campaigns(

@@ -1,0 +1,380 @@
+"""Review commands: `compose`, `review`, `approve`, `reject`, `edit-caption`, `move`, `cancel`,
+`status`. Staff act on one post or a selection; every change is logged with who made it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.captions.writer import CaptionWriter, check_edit
+from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.commands.plan import local_day
+from ifn_campaign.errors import IFNError
+from ifn_campaign.lifecycle import TransitionError, can_move, move, staff_actor
+from ifn_campaign.models import LIVE_STATES, Member, Post, PostEvent, PostState, utcnow
+from ifn_campaign.planner.budget import Budgets, limits_from
+from ifn_campaign.planner.campaign import load_campaigns
+
+_By = Annotated[
+    str | None, typer.Option("--by", help="Your name for the log (default: login name).")
+]
+_Ids = Annotated[list[int], typer.Argument(help="Post ids (see `ifn-campaign review`).")]
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings().planner.display_timezone)
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(_zone()):%a %Y-%m-%d %H:%M}"
+
+
+def _load(session: Session, ids: list[int]) -> list[Post]:
+    posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(ids)))}
+    missing = [str(i) for i in ids if i not in posts]
+    if missing:
+        raise IFNError(f"no post {', '.join(missing)}: see `ifn-campaign calendar`")
+    return [posts[i] for i in ids]
+
+
+@app.command("compose")
+def compose(
+    weeks: Annotated[int, typer.Option(min=1, max=104, help="Slots this many weeks ahead.")] = 2,
+) -> None:
+    """Draw the card and write the caption of every planned post in the coming weeks."""
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.render import Renderer
+    from ifn_campaign.cards.template import load_all
+    from ifn_campaign.compose import compose_posts
+
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    brand = BrandKit.load()
+    renderer = Renderer(brand, load_all(palette=brand.palette), cfg.cards.cache_dir)
+    writer = CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
+    campaigns = load_campaigns(cfg.planner.campaigns_dir)
+    now = utcnow()
+    with (
+        Session(engine) as session,
+        Progress(
+            TextColumn("compose"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=out,
+            transient=True,
+        ) as progress,
+    ):
+        due = session.scalars(
+            select(Post.id).where(
+                Post.state == PostState.PLANNED,
+                Post.slot_at > now,
+                Post.slot_at < now + timedelta(weeks=weeks),
+            )
+        ).all()
+        task = progress.add_task("compose", total=len(due))
+        result = compose_posts(
+            session,
+            renderer,
+            writer,
+            campaigns,
+            now,
+            post_ids=due,
+            on_post=lambda _: progress.advance(task),
+        )
+    for post_id, reason in result.failed:
+        out.print(f"[red]post {post_id}:[/] {escape(reason)}")
+    for post_id, reason in result.skipped:
+        out.print(f"[yellow]post {post_id} skipped:[/] {escape(reason)}")
+    out.print(
+        f"{len(result.composed)} composed ({len(result.approved)} approved automatically), "
+        f"{len(result.failed)} failed, {len(result.skipped)} skipped; "
+        "review them with `ifn-campaign review`"
+    )
+
+
+@app.command("review")
+def review(
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+    english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+) -> None:
+    """Posts awaiting approval, with their card files, captions and the reason for each pick."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        query = (
+            select(Post, Member.business_name)
+            .join(Member, Member.id == Post.member_id)
+            .where(Post.state == PostState.COMPOSED)
+            .order_by(Post.slot_at, Post.id)
+        )
+        if campaign:
+            query = query.where(Post.campaign == campaign)
+        rows = session.execute(query).all()
+    if not rows:
+        out.print("nothing awaits review: `ifn-campaign compose` makes posts ready")
+        return
+    for post, name in rows:
+        out.rule(
+            f"post {post.id}: {escape(name)} ({post.member_id}), {post.channel}/"
+            f"{escape(post.account)}, {_when(post.slot_at)}"
+        )
+        out.print(f"[dim]why:[/] {escape(post.reason_en if english else post.reason_id)}")
+        out.print(f"[dim]card:[/] {escape(post.card_path or '')}")
+        if post.thumbnail_path:
+            out.print(f"[dim]thumbnail:[/] {escape(post.thumbnail_path)}")
+        if post.title:
+            out.print(f"[dim]title:[/] {escape(post.title)}")
+        out.print(escape(post.caption or ""), soft_wrap=True)
+        for note in post.compose_notes or []:
+            out.print(f"[yellow]note:[/] {escape(note)}")
+    out.print(
+        f"{len(rows)} posts await review: `ifn-campaign approve ID ...`, `reject`, "
+        "`edit-caption`, `move`"
+    )
+
+
+def _act(ids: list[int], to: str, actor: str, note: str | None) -> list[int]:
+    """Move every post or none: one refused move stops the whole selection."""
+    engine = store.open_store(settings().database.url)
+    now = utcnow()
+    with Session(engine) as session:
+        posts = _load(session, ids)
+        refused = [p for p in posts if not can_move(p, to)]
+        if refused:
+            raise TransitionError(
+                "; ".join(f"post {p.id} is {p.state} and cannot become {to}" for p in refused)
+                + " (nothing was changed)"
+            )
+        for post in posts:
+            move(session, post, to, actor=actor, now=now, note=note)
+            if to == PostState.APPROVED:
+                post.reviewed_by, post.reviewed_at = actor, now
+        session.commit()
+    return ids
+
+
+@app.command("approve")
+def approve(
+    ids: Annotated[list[int] | None, typer.Argument(help="Post ids.")] = None,
+    all_composed: Annotated[
+        bool, typer.Option("--all", help="Every post awaiting review (of --campaign).")
+    ] = False,
+    campaign: Annotated[str | None, typer.Option(help="With --all: only this campaign.")] = None,
+    by: _By = None,
+) -> None:
+    """Approve composed posts: they will be published at their slot."""
+    if all_composed:
+        engine = store.open_store(settings().database.url)
+        with Session(engine) as session:
+            query = select(Post.id).where(Post.state == PostState.COMPOSED)
+            if campaign:
+                query = query.where(Post.campaign == campaign)
+            ids = list(session.scalars(query.order_by(Post.id)))
+        if not ids:
+            out.print("nothing awaits review")
+            return
+    if not ids:
+        raise IFNError("name the posts to approve, or use --all")
+    posts = _act(ids, PostState.APPROVED, staff_actor(by), None)
+    out.print(f"approved {len(posts)} post(s): {', '.join(map(str, posts))}")
+
+
+@app.command("reject")
+def reject(
+    ids: _Ids,
+    reason: Annotated[str, typer.Option(help="Why (kept on the post).")],
+    by: _By = None,
+) -> None:
+    """Reject posts: they are cancelled with the reason, and the next `plan` refills the slot."""
+    posts = _act(ids, PostState.CANCELLED, staff_actor(by), f"ditolak staf / rejected: {reason}")
+    out.print(f"rejected {len(posts)} post(s); run `ifn-campaign plan` to refill their slots")
+
+
+@app.command("cancel")
+def cancel(
+    ids: _Ids,
+    reason: Annotated[str, typer.Option(help="Why (kept on the post).")],
+    by: _By = None,
+) -> None:
+    """Cancel posts that are not out yet."""
+    posts = _act(ids, PostState.CANCELLED, staff_actor(by), f"dibatalkan / cancelled: {reason}")
+    out.print(f"cancelled {len(posts)} post(s)")
+
+
+@app.command("edit-caption")
+def edit_caption(
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    text: Annotated[str | None, typer.Option(help="The new caption (or --file).")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Read the caption from this UTF-8 file.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="YouTube: the new title.")] = None,
+    by: _By = None,
+) -> None:
+    """Replace a post's caption (and YouTube title), held to the platform's rules."""
+    if (text is None) == (file is None):
+        raise IFNError("give the caption with --text or --file (one of them)")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IFNError(f"cannot read {file}: {exc}") from None
+    assert text is not None
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    now = utcnow()
+    actor = staff_actor(by)
+    with Session(engine) as session:
+        (post,) = _load(session, [post_id])
+        if post.state not in (PostState.COMPOSED, PostState.APPROVED):
+            raise TransitionError(
+                f"post {post.id} is {post.state}: only composed or approved posts can be edited"
+            )
+        new_title = title if title is not None else (post.title or "")
+        problems = check_edit(
+            post.channel, text, cfg.captions.limits(), title=new_title, tags=post.tags or []
+        )
+        if problems:
+            raise IFNError(
+                f"caption refused for {post.channel}: "
+                + "; ".join(f"{p.field}: {p.reason}" for p in problems)
+            )
+        post.caption = text
+        if post.channel == "youtube":
+            post.title = new_title
+        post.caption_edited_by = actor
+        session.add(
+            PostEvent(
+                post_id=post.id or 0,
+                at=now,
+                from_state=post.state,
+                to_state=post.state,
+                actor=actor,
+                note="caption edited",
+            )
+        )
+        session.commit()
+    out.print(f"caption of post {post_id} replaced")
+
+
+@app.command("move")
+def move_post(
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    at: Annotated[str, typer.Option("--at", help="New time 'YYYY-MM-DD HH:MM' (display zone).")],
+    by: _By = None,
+) -> None:
+    """Move a post not yet out to another time (free on its account, within the budget)."""
+    cfg = settings()
+    zone = _zone()
+    try:
+        new_at = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+    except ValueError:
+        raise IFNError(f"--at {at!r}: write the time as 'YYYY-MM-DD HH:MM'") from None
+    local_day(new_at.date().isoformat(), zone)  # the same date range checks as --from
+    now = utcnow()
+    if new_at <= now:
+        raise IFNError(f"--at {at}: that time has passed")
+    engine = store.open_store(cfg.database.url)
+    actor = staff_actor(by)
+    with Session(engine) as session:
+        (post,) = _load(session, [post_id])
+        if post.state not in (PostState.PLANNED, PostState.COMPOSED, PostState.APPROVED):
+            raise TransitionError(f"post {post.id} is {post.state}: it can no longer be moved")
+        live = [s.value for s in LIVE_STATES]
+        taken = session.scalars(
+            select(Post.id).where(
+                Post.campaign == post.campaign,
+                Post.channel == post.channel,
+                Post.account == post.account,
+                Post.slot_at == new_at,
+                Post.state.in_(live),
+                Post.id != post.id,
+            )
+        ).first()
+        if taken is not None:
+            raise IFNError(f"post {taken} already holds {post.channel}/{post.account} at {at}")
+        budgets = Budgets(limits_from(cfg))
+        budgets.load(
+            (p.channel, p.account, p.slot_at)
+            for p in session.scalars(
+                select(Post).where(
+                    Post.channel == post.channel,
+                    Post.account == post.account,
+                    Post.state.in_(live),
+                    Post.id != post.id,
+                )
+            )
+        )
+        if not budgets.account(post.channel, post.account).fits(new_at):
+            raise IFNError(f"{post.channel}/{post.account} has no room left around {at}")
+        before = post.slot_at
+        post.slot_at = new_at
+        session.add(
+            PostEvent(
+                post_id=post.id or 0,
+                at=now,
+                from_state=post.state,
+                to_state=post.state,
+                actor=actor,
+                note=f"moved from {before.isoformat()} to {new_at.isoformat()}",
+            )
+        )
+        session.commit()
+    out.print(f"post {post_id} moved to {at}")
+
+
+@app.command("status")
+def status() -> None:
+    """The queue per account, and the posts that need staff, with what to do."""
+    engine = store.open_store(settings().database.url)
+    now = utcnow()
+    with Session(engine) as session:
+        future = session.execute(
+            select(Post.channel, Post.account, Post.state).where(Post.slot_at > now)
+        ).all()
+        stuck = session.execute(
+            select(Post, Member.business_name)
+            .join(Member, Member.id == Post.member_id)
+            .where(Post.state.in_([PostState.FAILED, PostState.NEEDS_REAUTH]))
+            .order_by(Post.slot_at)
+        ).all()
+    counts = Counter((c, a, s) for c, a, s in future)
+    states = [
+        PostState.PLANNED,
+        PostState.COMPOSED,
+        PostState.APPROVED,
+        PostState.SCHEDULED,
+        PostState.PUBLISHING,
+    ]
+    table = Table(title="Queue per account (future slots)")
+    table.add_column("account")
+    for state in states:
+        table.add_column(state.value, justify="right")
+    for channel, account in sorted({(c, a) for c, a, _ in counts}):
+        table.add_row(
+            f"{channel}/{escape(account)}",
+            *(str(counts[(channel, account, s.value)]) for s in states),
+        )
+    out.print(table)
+    todo = {
+        PostState.FAILED: "fix the cause, then `ifn-campaign approve` it again or cancel it",
+        PostState.NEEDS_REAUTH: "re-authorise the account, then approve the post again",
+    }
+    for post, name in stuck:
+        out.print(
+            f"[red]post {post.id} {post.state}[/] {escape(name)} {post.channel}/"
+            f"{escape(post.account)} {_when(post.slot_at)}: "
+            f"{escape(post.cancel_reason or '')} -> {todo[PostState(post.state)]}"
+        )
+    if not stuck:
+        out.print("no failed posts and no account waiting for re-authorisation")

@@ -1,0 +1,93 @@
+"""A post's life as a state machine: which moves are allowed, and a record of each one.
+
+planned -> composed -> approved -> scheduled -> publishing -> published | failed | needs_reauth,
+with cancelled reachable from every state before publishing. Every move goes through `move`, which
+refuses what the machine does not allow and writes a `PostEvent` (when, from, to, who, why), so
+staff can always see how a post got where it is. Actors are "staff:<name>", "flow:<run>",
+"planner", "sync" or "auto-approve".
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ifn_campaign.errors import IFNError
+from ifn_campaign.models import Post, PostEvent, PostState
+
+S = PostState
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PLANNED: frozenset({S.COMPOSED, S.APPROVED, S.CANCELLED}),
+    S.COMPOSED: frozenset({S.APPROVED, S.PLANNED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.SCHEDULED, S.PUBLISHING, S.COMPOSED, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.PUBLISHING, S.PUBLISHED, S.FAILED, S.NEEDS_REAUTH, S.CANCELLED}),
+    S.PUBLISHING: frozenset({S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH}),
+    S.NEEDS_REAUTH: frozenset({S.APPROVED, S.CANCELLED}),
+    S.FAILED: frozenset({S.APPROVED, S.CANCELLED}),
+    S.PUBLISHED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+class TransitionError(IFNError):
+    """A move the post's state does not allow (e.g. approving a published post)."""
+
+
+def staff_actor(name: str | None = None) -> str:
+    """'staff:<name>': the given name, else the login name."""
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = os.environ.get("USER") or "unknown"
+    return f"staff:{name}"
+
+
+def can_move(post: Post, to: str) -> bool:
+    return to in TRANSITIONS.get(post.state, frozenset())
+
+
+def move(
+    session: Session,
+    post: Post,
+    to: str,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    """Change the post's state, or raise TransitionError saying what is possible instead."""
+    if not can_move(post, to):
+        allowed = ", ".join(sorted(TRANSITIONS.get(post.state, ()))) or "nothing (final)"
+        raise TransitionError(
+            f"post {post.id} is {post.state}: it cannot become {to} (from {post.state}: {allowed})"
+        )
+    before = post.state
+    post.state = to
+    post.state_changed_at = now
+    if to == S.CANCELLED and note:
+        post.cancel_reason = note
+    session.add(
+        PostEvent(post_id=post.id, at=now, from_state=before, to_state=to, actor=actor, note=note)
+    )
+
+
+def record(
+    session: Session,
+    moves: Iterable[tuple[int, str | None, str, str | None]],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Log moves already made in bulk (post id, from, to, note): new posts and set-based updates."""
+    rows = [
+        {"post_id": i, "at": now, "from_state": a, "to_state": b, "actor": actor, "note": note}
+        for i, a, b, note in moves
+    ]
+    if rows:
+        session.execute(insert(PostEvent), rows)
