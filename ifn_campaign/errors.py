@@ -110,3 +110,259 @@ class CaptionTemplateError(RenderError):
 
 class LedgerError(IFNError):
     """A ledger or takedown request cannot be done: unknown member or post, or wrong state."""
+
+
+# --- Graph API (Instagram and Facebook Pages): ifn_campaign.channels -------------------------
+#
+# GraphError                    the Graph API failed; code, subcode, fbtrace_id, http_status, ...
+# ├── GraphTransient            codes 1, 2, HTTP 5xx, network: try again later (idempotent calls
+# │   │                         were already retried inside the client)
+# │   ├── GraphRateLimited      4, 17, 32, 613, 80001, 80002: stop calling until `retry_after`
+# │   └── GraphStillProcessing  a container is still IN_PROGRESS when the wait ended
+# ├── GraphOutcomeUnknown       a create call may or may not have happened: reconcile, never
+# │                             repeat blindly (`find_published`, `find_scheduled`, ...)
+# ├── GraphTokenInvalid         190: staff must re-authorise the account
+# ├── GraphPermissionMissing    10, 200-299: the token lacks `permissions`
+# ├── GraphPublishLimit         9 (2207042): the rolling 24 h publishing limit is used up
+# ├── GraphMediaFetchFailed     9004 / 2207052: Meta could not fetch `url`
+# ├── GraphContainerExpired     an Instagram container was not published within 24 h
+# └── GraphRejected             anything else Meta refused (policy, duplicate, spam, image, ...)
+#     └── GraphNotFound         100/33: the object is gone or this token cannot see it
+# ScheduleWindowError           a Facebook schedule time outside 10 min .. schedule_max_days
+
+
+class GraphError(IFNError):
+    """The Graph API refused or failed a call.
+
+    `str(error)` is for staff: what happened and what to do. The attributes are Meta's error
+    body (`message` is Meta's own text); each may be None when nothing was answered (network).
+    Neither ever contains the access token."""
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        code: int | None = None,
+        subcode: int | None = None,
+        message: str | None = None,
+        type: str | None = None,  # Meta's field name
+        is_transient: bool | None = None,
+        fbtrace_id: str | None = None,
+        http_status: int | None = None,
+        user_title: str | None = None,
+        user_msg: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(text)
+        self.code = code
+        self.subcode = subcode
+        self.message = message
+        self.type = type
+        self.is_transient = is_transient
+        self.fbtrace_id = fbtrace_id
+        self.http_status = http_status
+        self.user_title = user_title
+        self.user_msg = user_msg
+        self.method = method
+        self.path = path
+
+
+class GraphTransient(GraphError):
+    """A temporary failure (codes 1, 2, HTTP 5xx, a lost connection): try again later.
+    `retry_after`: seconds Meta asked us to wait, when it said so."""
+
+    def __init__(self, text: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(text, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class GraphRateLimited(GraphTransient):
+    """A rate limit (4, 17, 32, 613, 80001, 80002). Meta says: stop calling, more calls make the
+    block last longer. `retry_after` is in seconds (never None)."""
+
+
+class GraphStillProcessing(GraphTransient):
+    """An Instagram container was still IN_PROGRESS when the wait ended: poll again later."""
+
+
+class GraphOutcomeUnknown(GraphError):
+    """A call that creates something may or may not have taken effect (timeout, dropped
+    connection, a server error after the request arrived). Reconcile with the platform before
+    anything else; repeating the call could post twice. `cause` is the transient answer, if any."""
+
+    def __init__(self, text: str, *, cause: GraphError | None = None, **kwargs: object) -> None:
+        super().__init__(text, **kwargs)  # type: ignore[arg-type]
+        self.cause = cause
+
+
+class GraphTokenInvalid(GraphError):
+    """190: the token is expired or invalidated; staff must re-authorise the account."""
+
+
+class GraphPermissionMissing(GraphError):
+    """10 or 200-299: the token lacks `permissions` (a tuple of Meta permission names)."""
+
+    def __init__(self, text: str, *, permissions: tuple[str, ...] = (), **kwargs: object) -> None:
+        super().__init__(text, **kwargs)  # type: ignore[arg-type]
+        self.permissions = permissions
+
+
+class GraphPublishLimit(GraphError):
+    """Code 9 (2207042): the account's rolling 24 h publishing (or container) limit is used up."""
+
+
+class GraphMediaFetchFailed(GraphError):
+    """9004 / 2207052: Meta could not fetch the media at `url`."""
+
+    def __init__(self, text: str, *, url: str | None = None, **kwargs: object) -> None:
+        super().__init__(text, **kwargs)  # type: ignore[arg-type]
+        self.url = url
+
+
+class GraphContainerExpired(GraphError):
+    """An Instagram container was not published within 24 h: make a new one (nothing went out)."""
+
+
+class GraphRejected(GraphError):
+    """Meta refused the call for good (policy, duplicate, spam, restricted account, image rules,
+    bad parameters): retrying the same call will fail the same way."""
+
+
+class GraphNotFound(GraphRejected):
+    """100/33: the object does not exist (any more) or this token may not see it."""
+
+
+class ScheduleWindowError(IFNError):
+    """A Facebook post was to be scheduled outside 10 minutes .. schedule_max_days from now."""
+
+
+# --- YouTube Data API v3: ifn_campaign.channels.youtube --------------------------------------
+#
+# YouTubeError                  YouTube or Google's token endpoint failed; status, reason, domain
+# ├── YouTubeTransient          5xx, rate limits, no answer, still failing after every retry:
+# │   │                         try again later (an upload: the same session, see upload())
+# │   ├── YouTubeRateLimited    403 rateLimitExceeded / userRateLimitExceeded, 429, 5xx
+# │   └── YouTubeUnreachable    a timeout or lost connection on every attempt
+# ├── YouTubeReauthNeeded       invalid_grant: staff must re-authorise the channel
+# ├── YouTubeQuotaExceeded      403 quotaExceeded: nothing more today; `resets_at` (UTC)
+# ├── YouTubeUploadLimit        400 uploadLimitExceeded: the channel's own upload cap
+# ├── YouTubeInvalidMetadata    title, description, tags, category, privacy or publishAt refused
+# ├── YouTubeThumbnailRefused   not a JPEG/PNG, too large, or refused by YouTube
+# ├── YouTubeVideoNotFound      the video does not exist (any more) or this channel cannot see it
+# ├── UploadSessionGone         404/410 on an upload session: no video was made, start over
+# └── YouTubeOutcomeUnknown     the last chunk went out, then the session vanished: ask staff
+
+
+class YouTubeError(IFNError):
+    """YouTube (or Google's OAuth endpoint) refused or failed a call. `status`, `reason` and
+    `domain` come from Google's error body and are None when no answer arrived. Messages never
+    contain a token, a client secret or an upload session id."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        domain: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.reason = reason
+        self.domain = domain
+
+
+class YouTubeTransient(YouTubeError):
+    """Still failing after every retry, for reasons that pass: try again later. `attempts` is
+    how many calls were made; `retry_after` the seconds Google asked for, when it said so."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int = 1,
+        retry_after: float | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.attempts = attempts
+        self.retry_after = retry_after
+
+
+class YouTubeRateLimited(YouTubeTransient):
+    """403 rateLimitExceeded / userRateLimitExceeded, 429 or HTTP 5xx after every retry."""
+
+
+class YouTubeUnreachable(YouTubeTransient):
+    """No answer (timeout, refused or dropped connection) after every retry."""
+
+
+class YouTubeReauthNeeded(YouTubeError):
+    """The refresh token is dead (`invalid_grant`): revoked, unused for 6 months, or older than
+    7 days while the OAuth app is in testing mode. Staff must re-authorise the channel."""
+
+
+class YouTubeQuotaExceeded(YouTubeError):
+    """403 quotaExceeded: the project's daily units or upload bucket are spent. Never retried;
+    nothing works again before `resets_at` (aware UTC: the next midnight in Los Angeles)."""
+
+    def __init__(self, message: str, *, resets_at: object, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.resets_at = resets_at
+
+
+class YouTubeUploadLimit(YouTubeError):
+    """400 uploadLimitExceeded: the channel may not upload more videos for now."""
+
+
+class YouTubeInvalidMetadata(YouTubeError):
+    """The video's metadata breaks a YouTube rule (found before calling, or by YouTube).
+    `violations` lists (field, plain-language reason) pairs; `reason` is YouTube's code
+    (invalidTitle, invalidDescription, invalidTags, invalidCategoryId, invalidPublishAt, ...)."""
+
+    def __init__(
+        self, message: str, *, violations: list[tuple[str, str]] | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.violations = list(violations or [])
+
+
+class YouTubeThumbnailRefused(YouTubeError):
+    """A custom thumbnail was not set: not a JPEG or PNG, over 2 MB, or refused by YouTube."""
+
+
+class YouTubeVideoNotFound(YouTubeError):
+    """The video does not exist (any more), or this channel may not see it."""
+
+    def __init__(self, message: str, *, video_id: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.video_id = video_id
+
+
+class UploadSessionGone(YouTubeError):
+    """404/410 for a resumable upload session: it expired or never existed, and no video was
+    made from it. Start over with a new session (`start_upload`)."""
+
+
+class YouTubeOutcomeUnknown(YouTubeError):
+    """The final chunk of an upload was sent, then the session answered 404/410 instead of the
+    video: the video may exist. Do not upload again; staff must check the channel."""
+
+
+# --- Videos: ifn_campaign.shorts --------------------------------------------------------------
+#
+# RenderError
+# └── VideoError                a Short could not be made: a frame unusable, the output unwritable
+
+
+class VideoError(RenderError):
+    """A video (a YouTube Short) could not be made: a frame file is missing or not an image, the
+    output cannot be written, or the encoder failed. `path` is the bad frame file or the output;
+    `frame` the index of the bad frame, when one is to blame. No partial file is left behind."""
+
+    def __init__(self, message: str, *, path: object = None, frame: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.frame = frame

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -792,3 +793,62 @@ def test_every_call_is_recorded_with_body_and_status(api: Api, graph: GraphSandb
     control = requests.post(f"{graph.url}/_sandbox/faults", json={"path": "/", "kind": "drop"})
     assert control.status_code == 201
     assert len(graph.requests) == 2
+
+
+# --- listings: paging and published posts -----------------------------------------------------
+
+
+def test_media_list_is_paged_newest_first_with_cursors_and_time_bounds() -> None:
+    with (
+        GraphSandbox(clock=lambda: T0, container_ready_after=0, fetch=lambda url: jpeg()) as graph,
+        requests.Session() as session,
+    ):
+        api = Api(session, f"{graph.url}/v25.0")
+        for i in range(30):
+            container = api.create("https://cdn.example/a.jpg", caption=f"p{i}").json()["id"]
+            assert api.publish(container).status_code == 200
+            graph.advance(60)
+        first = api.get(f"/{IG}/media", params={"fields": "caption"}).json()
+        assert [m["caption"] for m in first["data"]] == [f"p{i}" for i in range(29, 4, -1)]
+        after = first["paging"]["cursors"]["after"]
+        assert first["paging"]["next"].startswith(f"https://graph.facebook.com/v25.0/{IG}/media?")
+        next_query = parse_qs(urlsplit(first["paging"]["next"]).query)
+        assert next_query["after"] == [after] and next_query["access_token"] == [TOKEN]
+        second = api.get(f"/{IG}/media", params={"fields": "caption", "after": after}).json()
+        assert [m["caption"] for m in second["data"]] == ["p4", "p3", "p2", "p1", "p0"]
+        assert "paging" not in second
+        small = api.get(f"/{IG}/media", params={"limit": "2"}).json()
+        assert len(small["data"]) == 2 and "paging" in small
+        since = int((T0 + timedelta(minutes=27)).timestamp())
+        recent = api.get(f"/{IG}/media", params={"fields": "caption", "since": str(since)})
+        assert [m["caption"] for m in recent.json()["data"]] == ["p29", "p28", "p27"]
+        until = api.get(f"/{IG}/media", params={"fields": "caption", "until": "2026-11-25T03:01Z"})
+        assert [m["caption"] for m in until.json()["data"]] == ["p1", "p0"]
+        graph_error(api.get(f"/{IG}/media", params={"limit": "101"}), 400, 100)
+        graph_error(api.get(f"/{IG}/media", params={"after": "bm9wZQ=="}), 400, 100)
+        graph_error(api.get(f"/{IG}/media", params={"since": "soon"}), 400, 100)
+
+
+def test_published_posts_lists_what_went_out_newest_first(
+    api: Api, graph: GraphSandbox, files: RegistrySandbox
+) -> None:
+    first = api.post(f"/{PAGE}/feed", data={"message": "satu"}).json()["id"]
+    graph.advance(60)
+    photo = api.post(
+        f"/{PAGE}/photos", data={"url": f"{files.url}/media/square.jpg", "caption": "dua"}
+    ).json()["post_id"]
+    later = api.post(
+        f"/{PAGE}/feed",
+        data={"message": "nanti", "published": "false", "scheduled_publish_time": "2026-11-26"},
+    ).json()["id"]
+    listed = api.get(f"/{PAGE}/published_posts", params={"fields": "message"}).json()
+    assert listed == {"data": [{"id": photo, "message": "dua"}, {"id": first, "message": "satu"}]}
+    since = int((T0 + timedelta(seconds=30)).timestamp())
+    recent = api.get(f"/{PAGE}/published_posts", params={"since": str(since)}).json()["data"]
+    assert [p["id"] for p in recent] == [photo]
+    graph.advance(24 * 3600)
+    ids = [p["id"] for p in api.get(f"/{PAGE}/published_posts").json()["data"]]
+    assert ids == [later, photo, first]
+    api.call("DELETE", f"/{photo}")
+    assert [p["id"] for p in api.get(f"/{PAGE}/published_posts").json()["data"]] == [later, first]
+    graph_error(api.get(f"/{IG}/published_posts"), 400, 100)

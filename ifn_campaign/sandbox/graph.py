@@ -13,11 +13,13 @@ or none; any other version is refused). What it does, like the real service:
   `POST /{ig-user-id}/media_publish?creation_id=` needs FINISHED (else 9007/2207027) and a free
   slot of the rolling-24 h publishing limit `publish_quota` (else 9/2207042).
   `GET /{ig-user-id}/content_publishing_limit`, `GET /{id}?fields=...` for users, containers and
-  media (permalink), `GET /{ig-user-id}/media` lists what was published.
+  media (permalink), `GET /{ig-user-id}/media` lists what was published (newest first,
+  `limit` 1-100 default 25, `after` cursor, `since` / `until`).
 - Facebook: `POST /{page-id}/photos` (`url` or multipart `source`) -> `{id, post_id}`,
   `POST /{page-id}/feed` -> `{id}` (an identical message within 24 h is 506), both with
   `published=false&scheduled_publish_time=` inside the window (10 min .. `schedule_max_days`);
-  `GET /{page-id}/scheduled_posts`, `GET /{post-id}?fields=permalink_url,is_published,...`,
+  `GET /{page-id}/scheduled_posts`, `GET /{page-id}/published_posts` (newest first, paged
+  like the media list), `GET /{post-id}?fields=permalink_url,is_published,...`,
   `DELETE /{post-id}`. A scheduled post is published once the sandbox clock passes its time.
 - Tokens from `access_token` (query or body) or `Authorization: Bearer`; unknown, expired
   (190/463) or invalidated (190/460, 458, 459, 464, 467, 492) tokens, missing permissions (10, 200)
@@ -46,6 +48,7 @@ with GraphSandbox(clock=lambda: T0) as graph:       # one Page + its Instagram a
 
 from __future__ import annotations
 
+import base64
 import copy
 import email.parser
 import email.policy
@@ -60,7 +63,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit
 
 import requests
 
@@ -1097,12 +1100,40 @@ class GraphSandbox(Sandbox):
     ) -> Response:
         fields = _fields(params, "IGMedia", default=("id",))
         with self._lock:
-            items = [m for m in self._media.values() if m.ig_user_id == node.owner]
+            items = [m for m in reversed(self._media.values()) if m.ig_user_id == node.owner]
+            items = [m for m in items if _in_time_range(m.timestamp, params)]
+            ids = [m.id for m in items]
+            page, paging = _page(ids, params, request)
             data = []
-            for media in reversed(items):
+            for media in (self._media[i] for i in page):
                 values = self._values(_Node("IGMedia", node.owner, media), now)
                 data.append({f: values[f] for f in fields if values.get(f) is not None})
-        return json_response(200, {"data": data})
+        return json_response(200, {"data": data, **paging})
+
+    def _published_posts(
+        self, node: _Node, params: dict[str, str], request: Request, now: datetime
+    ) -> Response:
+        """`GET /{page-id}/published_posts`: the Page's published posts, newest first."""
+        fields = _fields(params, "Post", default=("id", "created_time", "message"))
+        with self._lock:
+            posts = sorted(
+                (
+                    p
+                    for p in self._posts.values()
+                    if p.page_id == node.owner and not p.deleted and p.is_published(now)
+                ),
+                key=lambda p: (p.scheduled_publish_time or p.created_at, p.id),
+                reverse=True,
+            )
+            posts = [
+                p for p in posts if _in_time_range(p.scheduled_publish_time or p.created_at, params)
+            ]
+            page, paging = _page([p.id for p in posts], params, request)
+            data = []
+            for post_id in page:
+                values = self._values(_Node("Post", node.owner, self._posts[post_id]), now)
+                data.append({f: values[f] for f in fields if values.get(f) is not None})
+        return json_response(200, {"data": data, **paging})
 
     # Facebook
 
@@ -1232,6 +1263,7 @@ _EDGES: dict[tuple[str, str], dict[str, _Edge]] = {
     ("Page", "photos"): {"POST": GraphSandbox._create_photo},
     ("Page", "feed"): {"POST": GraphSandbox._create_feed_post},
     ("Page", "scheduled_posts"): {"GET": GraphSandbox._scheduled_posts},
+    ("Page", "published_posts"): {"GET": GraphSandbox._published_posts},
 }
 _DEFAULT_FIELDS = {
     "Page": ("id", "name"),
@@ -1353,6 +1385,54 @@ def _parse_time(raw: str) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _in_time_range(moment: datetime, params: dict[str, str]) -> bool:
+    """Graph's time-based paging: `since` / `until` as Unix seconds or ISO 8601."""
+    for name, keep in (("since", lambda t: moment >= t), ("until", lambda t: moment <= t)):
+        raw = params.get(name)
+        if raw is None:
+            continue
+        bound = _parse_time(raw)
+        if bound is None:
+            raise _bad_param(f"Param {name} must be a Unix time or an ISO 8601 date")
+        if not keep(bound):
+            return False
+    return True
+
+
+def _page(
+    ids: list[str], params: dict[str, str], request: Request
+) -> tuple[list[str], dict[str, Any]]:
+    """Cursor paging like Graph's: `limit` (default 25, at most 100) and an opaque `after`
+    cursor. `paging` appears only when there is a next page; its `next` URL carries every
+    parameter of the request, the access token included, as Meta's does."""
+    raw_limit = params.get("limit", "25")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise _bad_param("Param limit must be a number from 1 to 100")
+    limit = int(raw_limit)
+    start = 0
+    after = params.get("after")
+    if after is not None:
+        try:
+            last = base64.urlsafe_b64decode(after.encode("ascii")).decode("ascii")
+            start = ids.index(last) + 1
+        except (ValueError, UnicodeError):
+            raise _bad_param("Param after is not a valid cursor") from None
+    page = ids[start : start + limit]
+    if start + limit >= len(ids) or not page:
+        return page, {}
+    cursor = base64.urlsafe_b64encode(page[-1].encode("ascii")).decode("ascii")
+    first = base64.urlsafe_b64encode(page[0].encode("ascii")).decode("ascii")
+    query = {k: v[0] for k, v in parse_qs(request.query, keep_blank_values=True).items()}
+    query.update({k: v for k, v in params.items() if k in ("fields", "since", "until")})
+    query.update({"limit": str(limit), "after": cursor})
+    return page, {
+        "paging": {
+            "cursors": {"before": first, "after": cursor},
+            "next": f"https://graph.facebook.com{request.path}?{urlencode(query)}",
+        }
+    }
 
 
 def _compact(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Publishing channels: the Graph API client, Instagram and Facebook Page operations."""
