@@ -158,6 +158,9 @@ class InstagramSettings(BaseModel):
     posts_per_24h: int = Field(
         50, ge=1, le=100, description="API-published posts per account per rolling 24 hours"
     )
+    graph_url: str = Field(
+        "https://graph.facebook.com/v25.0", description="Graph API root for Instagram"
+    )
 
 
 class FacebookSettings(BaseModel):
@@ -166,12 +169,61 @@ class FacebookSettings(BaseModel):
     posts_per_24h: int = Field(
         0, ge=0, description="Our own cap per Page per rolling 24 hours; 0 = no cap"
     )
+    graph_url: str = Field("https://graph.facebook.com/v25.0", description="Graph API root")
+    schedule_max_days: int = Field(
+        30, ge=1, le=75, description="Native scheduling window (Meta's pages say 30 or 75 days)"
+    )
 
 
 class YouTubeSettings(BaseModel):
     """YouTube's upload bucket, per day in Pacific time (when Google resets it)."""
 
     uploads_per_day: int = Field(100, ge=1, description="videos.insert calls per day")
+    api_url: str = Field(
+        "https://www.googleapis.com/youtube/v3", description="YouTube Data API root"
+    )
+    upload_url: str = Field(
+        "https://www.googleapis.com/upload/youtube/v3", description="YouTube upload root"
+    )
+    token_url: str = Field(
+        "https://oauth2.googleapis.com/token", description="OAuth token endpoint"
+    )
+    upload_ahead_hours: int = Field(
+        24, ge=0, le=24 * 30, description="Upload this early; YouTube publishes at the slot"
+    )
+    category_id: str = Field("22", description="Video category (22: People & Blogs)")
+
+
+class PublishSettings(BaseModel):
+    """How due posts are published."""
+
+    media_base_url: str = Field(
+        "http://127.0.0.1:8770",
+        description="Public URL where the card folder (cards.cache_dir) is served to the platforms",
+    )
+    lease_seconds: int = Field(
+        900, ge=60, description="A claimed post another worker may take over after this long"
+    )
+    max_posts: int = Field(200, ge=1, description="Posts one publish run handles at most")
+
+
+class AccountSettings(BaseModel):
+    """One account we post to. Secrets are named here and read from IFN_SECRET_<NAME> or the
+    Prefect Secret block of that name, never from this file."""
+
+    model_config = {"extra": "forbid"}
+
+    ig_user_id: str | None = Field(None, description="Instagram: the IG user id")
+    page_id: str | None = Field(None, description="Facebook: the Page id")
+    channel_id: str | None = Field(None, description="YouTube: the channel id")
+    token_secret: str | None = Field(None, description="Graph: name of the access token secret")
+    client_id: str | None = Field(None, description="YouTube: OAuth client id")
+    client_secret_secret: str | None = Field(
+        None, description="YouTube: name of the OAuth client secret's secret"
+    )
+    refresh_token_secret: str | None = Field(
+        None, description="YouTube: name of the refresh token's secret"
+    )
 
 
 class Settings(BaseSettings):
@@ -192,6 +244,10 @@ class Settings(BaseSettings):
     instagram: InstagramSettings = Field(default_factory=InstagramSettings)
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    accounts: dict[str, dict[str, AccountSettings]] = Field(
+        default_factory=dict, description="channel -> account name -> account"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -25,8 +25,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.PLANNED: frozenset({S.COMPOSED, S.APPROVED, S.CANCELLED}),
     S.COMPOSED: frozenset({S.APPROVED, S.PLANNED, S.CANCELLED}),
     S.APPROVED: frozenset({S.SCHEDULED, S.PUBLISHING, S.COMPOSED, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.PUBLISHING, S.PUBLISHED, S.FAILED, S.NEEDS_REAUTH, S.CANCELLED}),
-    S.PUBLISHING: frozenset({S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH}),
+    S.SCHEDULED: frozenset(
+        {S.PUBLISHING, S.PUBLISHED, S.FAILED, S.NEEDS_REAUTH, S.CANCELLED, S.APPROVED}
+    ),
+    # back to approved: released to try again later (rate limit, quota, outcome to reconcile)
+    S.PUBLISHING: frozenset({S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH, S.APPROVED}),
     S.NEEDS_REAUTH: frozenset({S.APPROVED, S.CANCELLED}),
     S.FAILED: frozenset({S.APPROVED, S.CANCELLED}),
     S.PUBLISHED: frozenset(),

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -300,6 +301,34 @@ class Post(SQLModel, table=True):
     compose_notes: list[str] | None = Field(default=None, sa_column=Column(JSON))
     reviewed_by: str | None = Field(default=None, max_length=128)
     reviewed_at: datetime | None = _time()
+    # publishing (publisher.py): the step about to run is stored before each remote call, and
+    # every remote id the moment it arrives, so a crash is reconciled, never blindly repeated
+    publish_step: str | None = Field(default=None, max_length=32)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_at: datetime | None = _time()
+    next_attempt_at: datetime | None = _time()
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    media_url: str | None = Field(default=None, sa_column=Column(Text))
+    video_path: str | None = Field(default=None, sa_column=Column(Text))
+    remote_container_id: str | None = Field(default=None, max_length=64)
+    upload_session_url: str | None = Field(default=None, sa_column=Column(Text))
+    remote_id: str | None = Field(default=None, max_length=64)
+    remote_photo_id: str | None = Field(default=None, max_length=64)
+    permalink: str | None = Field(default=None, sa_column=Column(Text))
+    published_at: datetime | None = _time()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    error_action: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AccountState(SQLModel, table=True):
+    """An account the publisher must leave alone until staff act (its token died)."""
+
+    __tablename__ = "account_state"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    account: str = Field(primary_key=True, max_length=64)
+    needs_reauth_since: datetime | None = _time()
+    message: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class PostEvent(SQLModel, table=True):

@@ -10,7 +10,7 @@ import typer
 from pydantic import BaseModel
 
 from ifn_campaign.cli import app
-from ifn_campaign.config import Settings
+from ifn_campaign.config import AccountSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -35,6 +35,9 @@ def _commands() -> list[str]:
 def _settings() -> list[tuple[str, str]]:
     keys = []
     for section, field in Settings.model_fields.items():
+        if section == "accounts":  # channel -> name -> AccountSettings, documented per key below
+            keys += [("accounts.<channel>.<name>", key) for key in AccountSettings.model_fields]
+            continue
         model = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
         assert isinstance(model, BaseModel)
         keys += [(section, key) for key in type(model).model_fields]
@@ -49,6 +52,9 @@ def test_command_is_documented(command: str) -> None:
 @pytest.mark.parametrize("section,key", _settings(), ids=lambda v: str(v))
 def test_setting_is_documented(section: str, key: str) -> None:
     assert f"`{section}.{key}`" in README
+    if section.startswith("accounts."):  # accounts live in the file; secrets only by name
+        assert f"\n{key} =" in EXAMPLE or f"# {key} =" in EXAMPLE
+        return
     assert f"IFN_{section.upper()}__{key.upper()}" in README
     if key != "token":  # a secret is never shown in the settings file
         assert f"\n{key} =" in EXAMPLE or f"# {key} =" in EXAMPLE

@@ -1,0 +1,583 @@
+"""Publishing approved posts exactly once: claim, then one remote step at a time.
+
+Before every remote call the step about to run is committed (`post.publish_step`); every id that
+comes back (container, upload session, post, video) is committed the moment it arrives. A post
+found half-way (a crash, a lost answer, a released retry) resumes from its step and first asks the
+platform what happened: a container already PUBLISHED, a Page post already there, an upload
+session that already has the bytes. Nothing irreversible is ever sent twice blindly.
+
+Claims: a due post moves approved -> publishing with a compare-and-set on its state (and
+`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers never hold the same post; a claim older
+than `publish.lease_seconds` is taken over and reconciled like a crash.
+
+`IFN_TEST_CRASH_AT=<point>` kills the process with SIGKILL at that point (tests only: the crash
+matrix); points are `before:<step>`, `called:<step>` (the call returned, nothing stored yet) and
+`after:<step>`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from ifn_campaign.channels import facebook, instagram
+from ifn_campaign.channels.graph import GraphClient
+from ifn_campaign.channels.youtube import OAuthCredentials, TokenSource, YouTubeClient
+from ifn_campaign.config import AccountSettings, Settings
+from ifn_campaign.errors import (
+    ConfigError,
+    GraphError,
+    GraphMediaFetchFailed,
+    GraphOutcomeUnknown,
+    GraphPublishLimit,
+    GraphRateLimited,
+    GraphTokenInvalid,
+    GraphTransient,
+    IFNError,
+    UploadSessionGone,
+    YouTubeError,
+    YouTubeOutcomeUnknown,
+    YouTubeQuotaExceeded,
+    YouTubeReauthNeeded,
+    YouTubeTransient,
+)
+from ifn_campaign.ledger import record_feature
+from ifn_campaign.lifecycle import move, record
+from ifn_campaign.media_host import public_url
+from ifn_campaign.models import AccountState, Post, PostState, utcnow
+from ifn_campaign.secrets import secret
+
+FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
+MAX_ATTEMPTS = 8
+CRASH_ENV = "IFN_TEST_CRASH_AT"
+
+
+@dataclass
+class PublishReport:
+    published: list[int] = field(default_factory=list)
+    scheduled: list[int] = field(default_factory=list)
+    retry_later: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    needs_reauth: list[tuple[int, str]] = field(default_factory=list)
+    moved: list[tuple[int, datetime]] = field(default_factory=list)
+
+
+class _Release(Exception):
+    """Give the post back (approved) to try again at `when`."""
+
+    def __init__(self, why: str, when: datetime) -> None:
+        super().__init__(why)
+        self.when = when
+
+
+def worker_name() -> str:
+    return f"publisher:{socket.gethostname()}:{os.getpid()}"
+
+
+class Clients:
+    """Platform clients per account, built from settings and secrets (tests point the URLs at
+    the sandboxes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._graph: dict[tuple[str, str], GraphClient] = {}
+        self._youtube: dict[str, YouTubeClient] = {}
+
+    def account(self, channel: str, name: str) -> AccountSettings:
+        found = self.settings.accounts.get(channel, {}).get(name)
+        if found is None:
+            raise ConfigError(
+                f"no {channel} account {name!r} in the settings: add [accounts.{channel}.{name}]"
+            )
+        return found
+
+    def graph(self, channel: str, name: str) -> GraphClient:
+        key = (channel, name)
+        if key not in self._graph:
+            account = self.account(channel, name)
+            if not account.token_secret:
+                raise ConfigError(f"accounts.{channel}.{name}.token_secret is not set")
+            base = (
+                self.settings.instagram.graph_url
+                if channel == "instagram"
+                else self.settings.facebook.graph_url
+            )
+            self._graph[key] = GraphClient(base, secret(account.token_secret))
+        return self._graph[key]
+
+    def youtube(self, name: str) -> YouTubeClient:
+        if name not in self._youtube:
+            account = self.account("youtube", name)
+            missing = [
+                key
+                for key in ("client_id", "client_secret_secret", "refresh_token_secret")
+                if not getattr(account, key)
+            ]
+            if missing:
+                raise ConfigError(f"accounts.youtube.{name}: set {', '.join(missing)}")
+            credentials = OAuthCredentials(
+                account.client_id or "",
+                secret(account.client_secret_secret or ""),
+                secret(account.refresh_token_secret or ""),
+            )
+            yt = self.settings.youtube
+            self._youtube[name] = YouTubeClient(
+                yt.api_url, yt.upload_url, TokenSource(yt.token_url, credentials)
+            )
+        return self._youtube[name]
+
+
+class Publisher:
+    """Publishes due approved posts; one instance per worker."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        clients: Clients | None = None,
+        worker: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        make_video: Callable[[Post, Path], Path] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clients = clients or Clients(settings)
+        self.worker = worker or worker_name()
+        self.clock = clock
+        self.make_video = make_video or _make_video
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    def due(self, session: Session, now: datetime) -> list[int]:
+        """Approved posts whose time has come (Facebook and YouTube early, for native
+        scheduling), and posts whose claim has lapsed, oldest slot first."""
+        fb_horizon = now + timedelta(days=self.settings.facebook.schedule_max_days)
+        yt_horizon = now + timedelta(hours=self.settings.youtube.upload_ahead_hours)
+        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        blocked = {
+            (a.channel, a.account)
+            for a in session.scalars(
+                select(AccountState).where(AccountState.needs_reauth_since.is_not(None))
+            )
+        }
+        ready = or_(
+            (Post.channel == "instagram") & (Post.slot_at <= now),
+            (Post.channel == "facebook")
+            & (
+                (Post.slot_at <= now)
+                | ((Post.slot_at >= now + FB_SCHEDULE_MARGIN) & (Post.slot_at <= fb_horizon))
+            ),
+            (Post.channel == "youtube") & (Post.slot_at <= yt_horizon),
+        )
+        query = (
+            select(Post.id, Post.channel, Post.account)
+            .where(
+                or_(
+                    (Post.state == PostState.APPROVED)
+                    & ready
+                    & (Post.next_attempt_at.is_(None) | (Post.next_attempt_at <= now)),
+                    (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
+                )
+            )
+            .order_by(Post.slot_at, Post.id)
+            .limit(self.settings.publish.max_posts)
+        )
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [
+            row.id for row in session.execute(query) if (row.channel, row.account) not in blocked
+        ]
+
+    def claim(self, session: Session, now: datetime, limit: int = 10) -> list[Post]:
+        """Take up to `limit` due posts in one short transaction: the rows are locked with
+        SKIP LOCKED on PostgreSQL while they are claimed, and each claim is a compare-and-set,
+        so two workers never hold the same post (on SQLite the single writer does the rest)."""
+        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        claimed: list[tuple[int, str | None, str, str | None]] = []
+        for post_id in self.due(session, now)[:limit]:
+            fresh = session.execute(
+                update(Post)
+                .where(Post.id == post_id, Post.state == PostState.APPROVED)
+                .values(state=PostState.PUBLISHING, claimed_by=self.worker, claimed_at=now)
+            ).rowcount
+            if fresh == 1:
+                claimed.append((post_id, PostState.APPROVED, PostState.PUBLISHING, None))
+                continue
+            lapsed_claim = session.execute(
+                update(Post)
+                .where(
+                    Post.id == post_id,
+                    Post.state == PostState.PUBLISHING,
+                    Post.claimed_at < lapsed,
+                )
+                .values(claimed_by=self.worker, claimed_at=now)
+            ).rowcount
+            if lapsed_claim == 1:
+                note = "claim lapsed: taken over and reconciled"
+                claimed.append((post_id, PostState.PUBLISHING, PostState.PUBLISHING, note))
+        record(session, claimed, actor=self.worker, now=now)
+        session.commit()
+        ids = [post_id for post_id, *_ in claimed]
+        return list(session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.slot_at)))
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self, batch: int = 10) -> PublishReport:
+        """Claim and publish due posts a few at a time until none is left (or `max_posts`);
+        one post's failure never stops the others."""
+        report = PublishReport()
+        handled = 0
+        with Session(self.engine) as session:
+            while handled < self.settings.publish.max_posts:
+                posts = self.claim(session, self.clock(), batch)
+                if not posts:
+                    break
+                for post in posts:
+                    self.publish(session, post, report)
+                handled += len(posts)
+        return report
+
+    def publish(self, session: Session, post: Post, report: PublishReport) -> None:
+        try:
+            if post.channel == "instagram":
+                self._instagram(session, post)
+            elif post.channel == "facebook":
+                self._facebook(session, post)
+            elif post.channel == "youtube":
+                self._youtube(session, post)
+            else:
+                raise ConfigError(f"unknown channel {post.channel!r}")
+        except _Release as release:
+            self._release(session, post, str(release), release.when, report)
+        except (GraphTokenInvalid, YouTubeReauthNeeded) as exc:
+            self._reauth(session, post, str(exc), report)
+        except GraphPublishLimit as exc:
+            self._next_slot(session, post, str(exc), report)
+        except GraphRateLimited as exc:
+            wait = timedelta(seconds=exc.retry_after or 300)
+            self._release(session, post, str(exc), self.clock() + wait, report)
+        except YouTubeQuotaExceeded as exc:
+            when = exc.resets_at if isinstance(exc.resets_at, datetime) else None
+            self._release(
+                session, post, str(exc), when or self.clock() + timedelta(hours=1), report
+            )
+        except (
+            GraphTransient,
+            GraphOutcomeUnknown,
+            YouTubeTransient,
+            requests.RequestException,
+        ) as exc:
+            # the step is stored: the next attempt asks the platform what happened first
+            backoff = timedelta(minutes=2 ** min(post.attempts, 6))
+            self._release(session, post, str(exc), self.clock() + backoff, report)
+        except GraphMediaFetchFailed as exc:
+            self._fail(
+                session,
+                post,
+                str(exc),
+                "check that publish.media_base_url serves the card folder to the internet, "
+                "then approve the post again",
+                report,
+            )
+        except YouTubeOutcomeUnknown as exc:
+            self._fail(
+                session,
+                post,
+                str(exc),
+                "look on the YouTube channel whether the video exists before approving again",
+                report,
+            )
+        except (GraphError, YouTubeError, IFNError) as exc:
+            self._fail(
+                session, post, str(exc), "fix what the message says, then approve again", report
+            )
+
+    # --- channels ----------------------------------------------------------------------------
+
+    def _step(self, session: Session, post: Post, step: str) -> None:
+        post.publish_step = step
+        session.commit()
+        _crash(f"before:{step}")
+
+    def _stored(self, session: Session, step: str) -> None:
+        session.commit()
+        _crash(f"after:{step}")
+
+    def _media_url(self, session: Session, post: Post) -> str:
+        if not post.card_path:
+            raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+        if post.media_url is None:
+            post.media_url = public_url(
+                self.settings.publish.media_base_url,
+                self.settings.cards.cache_dir,
+                Path(post.card_path),
+            )
+            session.commit()
+        return post.media_url
+
+    def _instagram(self, session: Session, post: Post) -> None:
+        client = self.clients.graph("instagram", post.account)
+        ig_user = self.clients.account("instagram", post.account).ig_user_id or ""
+        caption = post.caption or ""
+        if post.remote_id is None and post.publish_step == "publish" and post.remote_container_id:
+            # media_publish may have gone out before the crash or the lost answer: ask first
+            status = instagram.container_status(client, post.remote_container_id)
+            if status.code == "PUBLISHED":
+                found = instagram.find_published(
+                    client, ig_user, caption=caption, since=self._since(post)
+                )
+                post.remote_id = found.id if found else None
+                self._done(
+                    session, post, client_permalink=lambda: found.permalink if found else None
+                )
+                return
+            if status.code in ("EXPIRED", "ERROR"):
+                post.remote_container_id = None
+        if post.remote_id is None:
+            if post.remote_container_id is None:
+                url = self._media_url(session, post)
+                self._step(session, post, "container")
+                container = instagram.create_image_container(client, ig_user, url, caption)
+                _crash("called:container")
+                post.remote_container_id = container
+                self._stored(session, "container")
+            self._step(session, post, "wait")
+            status = instagram.wait_until_finished(client, post.remote_container_id or "")
+            if status.code == "PUBLISHED":
+                self._step(session, post, "publish")
+                raise _Release("container already published: reconciling", self.clock())
+            quota = instagram.publishing_quota(client, ig_user)
+            if quota.remaining <= 0:
+                raise GraphPublishLimit(
+                    f"Instagram publishing limit reached ({quota.usage}/{quota.total} in 24 h)"
+                )
+            self._step(session, post, "publish")
+            media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
+            _crash("called:publish")
+            post.remote_id = media_id
+            self._stored(session, "publish")
+        media = post.remote_id
+        self._done(
+            session,
+            post,
+            client_permalink=lambda: instagram.permalink(client, media) if media else None,
+        )
+
+    def _facebook(self, session: Session, post: Post) -> None:
+        client = self.clients.graph("facebook", post.account)
+        page = self.clients.account("facebook", post.account).page_id or ""
+        caption = post.caption or ""
+        now = self.clock()
+        native = post.slot_at >= now + FB_SCHEDULE_MARGIN
+        if post.remote_id is None and post.publish_step == "fb_post":
+            post.remote_id = (
+                facebook.find_scheduled(client, page, caption=caption, scheduled_at=post.slot_at)
+                if native
+                else None
+            ) or facebook.find_published_post(
+                client, page, caption=caption, since=self._since(post)
+            )
+            session.commit()
+        if post.remote_id is None:
+            url = self._media_url(session, post)
+            self._step(session, post, "fb_post")
+            made = facebook.post_photo(
+                client,
+                page,
+                image_url=url,
+                caption=caption,
+                scheduled_at=post.slot_at if native else None,
+                now=now,
+            )
+            _crash("called:fb_post")
+            post.remote_id, post.remote_photo_id = made.post_id, made.photo_id
+            self._stored(session, "fb_post")
+        if native:
+            self._scheduled(session, post)
+            return
+        remote = post.remote_id
+        self._done(
+            session,
+            post,
+            client_permalink=lambda: facebook.read_back(client, remote).permalink_url,
+        )
+
+    def _youtube(self, session: Session, post: Post) -> None:
+        client = self.clients.youtube(post.account)
+        now = self.clock()
+        if post.remote_id is None:
+            if not post.video_path or not Path(post.video_path).is_file():
+                folder = Path(self.settings.cards.cache_dir) / "videos"
+                post.video_path = str(self.make_video(post, folder))
+                session.commit()
+            video = Path(post.video_path)
+            snippet: dict[str, Any] = {
+                "title": post.title or "",
+                "description": post.caption or "",
+                "tags": list(post.tags or []),
+                "categoryId": self.settings.youtube.category_id,
+            }
+            status: dict[str, Any] = {"selfDeclaredMadeForKids": False}
+            if post.slot_at > now:
+                status |= {"privacyStatus": "private", "publishAt": post.slot_at}
+            else:
+                status |= {"privacyStatus": "public"}
+            if post.upload_session_url is None:
+                self._step(session, post, "yt_session")
+                post.upload_session_url = client.start_upload(video, snippet, status)
+                self._stored(session, "yt_session")
+            self._step(session, post, "yt_upload")
+            try:
+                resource = client.upload(post.upload_session_url, video)
+            except UploadSessionGone:
+                post.upload_session_url = None  # no video was made: start a new session
+                session.commit()
+                raise _Release("upload session expired: starting over", now) from None
+            _crash("called:yt_upload")
+            post.remote_id = str(resource["id"])
+            self._stored(session, "yt_upload")
+        if post.thumbnail_path and post.publish_step != "yt_done":
+            self._step(session, post, "yt_thumbnail")
+            try:
+                client.set_thumbnail(post.remote_id or "", post.thumbnail_path)
+            except YouTubeError as exc:  # the video is up; a missing thumbnail is not fatal
+                post.compose_notes = [*(post.compose_notes or []), f"thumbnail not set: {exc}"]
+            post.publish_step = "yt_done"
+            session.commit()
+        if post.slot_at > now:
+            self._scheduled(session, post)
+            return
+        self._done(session, post, client_permalink=lambda: _youtube_link(post.remote_id))
+
+    # --- endings -----------------------------------------------------------------------------
+
+    def _since(self, post: Post) -> datetime:
+        return (post.claimed_at or self.clock()) - timedelta(hours=1)
+
+    def _scheduled(self, session: Session, post: Post) -> None:
+        if post.state != PostState.SCHEDULED:
+            move(
+                session,
+                post,
+                PostState.SCHEDULED,
+                actor=self.worker,
+                now=self.clock(),
+                note="scheduled on the platform",
+            )
+        post.claimed_by = post.claimed_at = None
+        session.commit()
+
+    def _done(
+        self, session: Session, post: Post, *, client_permalink: Callable[[], str | None]
+    ) -> None:
+        now = self.clock()
+        try:
+            post.permalink = client_permalink()
+        except (GraphError, YouTubeError, requests.RequestException) as exc:
+            post.last_error = f"published; the link could not be read yet: {exc}"
+        post.published_at = post.published_at or now
+        move(session, post, PostState.PUBLISHED, actor=self.worker, now=now)
+        post.claimed_by = post.claimed_at = None
+        session.flush()
+        record_feature(session, post, post.published_at, post.permalink)
+        session.commit()
+
+    def _release(
+        self, session: Session, post: Post, why: str, when: datetime, report: PublishReport
+    ) -> None:
+        session.rollback()
+        post.attempts += 1
+        if post.attempts >= MAX_ATTEMPTS and post.publish_step not in ("publish", "fb_post"):
+            self._fail(
+                session, post, why, "tried too often: check the account, then approve", report
+            )
+            return
+        post.next_attempt_at = when
+        post.last_error = why
+        post.claimed_by = post.claimed_at = None
+        move(session, post, PostState.APPROVED, actor=self.worker, now=self.clock(), note=why)
+        session.commit()
+        report.retry_later.append((post.id or 0, why))
+
+    def _fail(
+        self, session: Session, post: Post, why: str, action: str, report: PublishReport
+    ) -> None:
+        session.rollback()
+        post.last_error, post.error_action = why, action
+        post.claimed_by = post.claimed_at = None
+        move(session, post, PostState.FAILED, actor=self.worker, now=self.clock(), note=why)
+        session.commit()
+        report.failed.append((post.id or 0, why))
+
+    def _reauth(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
+        session.rollback()
+        now = self.clock()
+        action = (
+            f"re-authorise the {post.channel} account {post.account!r}, store the new secret, "
+            f"then run `ifn-campaign accounts reauthorised {post.channel} {post.account}`"
+        )
+        post.last_error, post.error_action = why, action
+        post.claimed_by = post.claimed_at = None
+        move(session, post, PostState.NEEDS_REAUTH, actor=self.worker, now=now, note=why)
+        state = session.get(AccountState, (post.channel, post.account)) or AccountState(
+            channel=post.channel, account=post.account
+        )
+        state.needs_reauth_since, state.message = now, why
+        session.add(state)
+        session.commit()
+        report.needs_reauth.append((post.id or 0, why))
+
+    def _next_slot(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
+        """Over the publishing limit: the post takes the next free hour on its account."""
+        session.rollback()
+        now = self.clock()
+        taken = set(
+            session.scalars(
+                select(Post.slot_at).where(
+                    Post.channel == post.channel,
+                    Post.account == post.account,
+                    Post.state.not_in([PostState.CANCELLED, PostState.FAILED]),
+                    Post.id != post.id,
+                )
+            )
+        )
+        candidate = max(post.slot_at, now).replace(minute=0, second=0, microsecond=0)
+        candidate += timedelta(hours=1)
+        while candidate in taken:
+            candidate += timedelta(hours=1)
+        note = f"{why}; moved from {post.slot_at.isoformat()} to {candidate.isoformat()}"
+        post.slot_at = candidate
+        post.claimed_by = post.claimed_at = None
+        post.last_error = why
+        move(session, post, PostState.APPROVED, actor=self.worker, now=now, note=note)
+        session.commit()
+        report.moved.append((post.id or 0, candidate))
+
+
+def _youtube_link(video_id: str | None) -> str | None:
+    return f"https://www.youtube.com/shorts/{video_id}" if video_id else None
+
+
+def _make_video(post: Post, folder: Path) -> Path:
+    from ifn_campaign.shorts import make_short
+
+    if not post.card_path:
+        raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_short([Path(post.card_path)], folder / f"post-{post.id}.mp4").path
+
+
+def _crash(point: str) -> None:
+    if os.environ.get(CRASH_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

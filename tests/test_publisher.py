@@ -1,0 +1,132 @@
+"""Publishing approved posts to the platform sandboxes over real HTTP: Instagram now, a Facebook
+post natively scheduled, a YouTube Short uploaded with publishAt; the ledger gets its features;
+a second run sends nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.captions.writer import CaptionWriter
+from ifn_campaign.cards.brand import BrandKit
+from ifn_campaign.cards.render import Renderer
+from ifn_campaign.cards.template import load_all
+from ifn_campaign.compose import compose_posts
+from ifn_campaign.config import Settings
+from ifn_campaign.lifecycle import move
+from ifn_campaign.models import Feature, Member, Post, PostState
+from ifn_campaign.publisher import Publisher
+from ifn_campaign.sandbox.platforms import PlatformSandboxes
+from tests.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
+
+
+@dataclass
+class World:
+    engine: Engine
+    settings: Settings
+    platforms: PlatformSandboxes
+    folder: Path
+
+
+@pytest.fixture
+def world(synced_db: Path, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
+        src.backup(dst)
+    url = f"sqlite:///{tmp_path / 'ifn.db'}"
+    base = Settings(database={"url": url}, media={"dir": synced_db / "media"})
+    with PlatformSandboxes(tmp_path / "cards", container_ready_after=0.0) as platforms:
+        engine = store.open_store(url)
+        yield World(engine, platforms.settings(base), platforms, tmp_path)
+        engine.dispose()
+
+
+def approved_posts(world: World, slots: dict[str, datetime]) -> dict[str, int]:
+    """One composed and approved post per channel, for different members, at the given slots."""
+    brand = BrandKit.load()
+    renderer = Renderer(brand, load_all(palette=brand.palette), world.settings.cards.cache_dir)
+    now = datetime.now(UTC)
+    c = campaign(
+        channels=[{"channel": ch, "slots": [{"days": ["mon"], "time": "09:00"}]} for ch in slots]
+    )
+    ids: dict[str, int] = {}
+    with Session(world.engine) as session:
+        members = session.scalars(
+            select(Member).where(Member.status == "active", Member.consent_withdrawn_at.is_(None))
+        ).all()
+        usable = [m for m in members if set(slots) <= set(m.consent_channels or [])]
+        for (channel, at), member in zip(slots.items(), usable, strict=False):
+            post = Post(
+                campaign=c.name,
+                channel=channel,
+                account="bpipi",
+                slot_at=at,
+                member_id=member.id,
+                template="sorotan",
+                reason_id="uji",
+                reason_en="test",
+                state_changed_at=now,
+                created_at=now,
+            )
+            session.add(post)
+            session.flush()
+            ids[channel] = post.id or 0
+        session.commit()
+        compose_posts(
+            session,
+            renderer,
+            CaptionWriter(),
+            {c.name: c},
+            now - timedelta(days=1),
+            post_ids=list(ids.values()),
+        )
+        for post in session.scalars(select(Post).where(Post.id.in_(list(ids.values())))):
+            assert post.state == PostState.COMPOSED, post.compose_notes
+            move(session, post, PostState.APPROVED, actor="staff:test", now=now)
+        session.commit()
+    return ids
+
+
+def test_publish_all_three_then_nothing_twice(world: World) -> None:
+    now = datetime.now(UTC)
+    ids = approved_posts(
+        world,
+        {
+            "instagram": now - timedelta(minutes=1),
+            "facebook": now + timedelta(days=2),
+            "youtube": now + timedelta(hours=3),
+        },
+    )
+    publisher = Publisher(world.engine, world.settings)
+    report = publisher.run()
+    assert not report.failed, report.failed
+    with Session(world.engine) as session:
+        posts = {
+            p.channel: p
+            for p in session.scalars(select(Post).where(Post.id.in_(list(ids.values()))))
+        }
+        features = session.scalars(select(Feature)).all()
+    ig, fb, yt = posts["instagram"], posts["facebook"], posts["youtube"]
+    assert ig.state == PostState.PUBLISHED and ig.remote_id and ig.permalink
+    assert fb.state == PostState.SCHEDULED and fb.remote_id
+    assert yt.state == PostState.SCHEDULED and yt.remote_id
+    assert [f.post_id for f in features] == [ig.id]
+    graph, youtube = world.platforms.graph, world.platforms.youtube
+    assert len(graph.media()) == 1
+    assert graph.media()[0].caption == ig.caption
+    assert len(graph.posts()) == 1 and not graph.posts()[0].is_published(now)
+    (video,) = youtube.videos()
+    assert video.privacy_at(now) == "private" and video.status.get("publishAt")
+    assert video.thumbnail  # the 1280x720 card
+
+    calls = len(graph.requests) + len(youtube.requests)
+    again = Publisher(world.engine, world.settings).run()
+    assert again.published == again.scheduled == again.failed == []
+    assert len(graph.requests) + len(youtube.requests) == calls  # nothing due, nothing sent
