@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.commands import ledger as _ledger  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import plan as _plan  # noqa: F401  (registers its commands)
+from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
@@ -533,7 +534,8 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its database and media.")
     ] = Path("var/demo"),
 ) -> None:
-    """The pipeline on embedded defaults: sample registry, SQLite, sync, cards, plan, compose."""
+    """The pipeline on embedded defaults: sample registry, SQLite, sync, cards, plan, compose,
+    and publishing to the local platform sandboxes."""
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()
@@ -581,6 +583,7 @@ def demo(
     _demo_cards(engine, data_dir)
     _demo_plan(engine, cfg)
     _demo_compose(engine, cfg, data_dir / "cards")
+    _demo_publish(engine, cfg, data_dir / "cards")
 
 
 def _demo_plan(engine: Engine, cfg: Settings) -> None:
@@ -639,6 +642,38 @@ def _demo_compose(engine: Engine, cfg: Settings, cards_dir: Path) -> None:
     out.print(
         f"{len(result.composed)} posts composed ({len(result.approved)} approved automatically), "
         f"{len(result.failed)} failed: see them with `ifn-campaign review`"
+    )
+
+
+def _demo_publish(engine: Engine, cfg: Settings, cards_dir: Path) -> None:
+    """The last stage, against the platform sandboxes: the demo approves the composed posts (as
+    staff:demo) and publishes what is due; Facebook and YouTube are scheduled natively."""
+    from sqlalchemy import select as sql_select
+
+    from ifn_campaign.commands.publish import print_report
+    from ifn_campaign.lifecycle import move
+    from ifn_campaign.models import Post, PostState, utcnow
+    from ifn_campaign.publisher import Publisher
+    from ifn_campaign.sandbox.platforms import PlatformSandboxes
+
+    with Session(engine) as session:
+        composed = session.scalars(sql_select(Post).where(Post.state == PostState.COMPOSED)).all()
+        for post in composed:
+            move(session, post, PostState.APPROVED, actor="staff:demo", now=utcnow())
+            post.reviewed_by, post.reviewed_at = "staff:demo", utcnow()
+        session.commit()
+    out.print(f"the demo approved {len(composed)} posts as staff:demo")
+    with PlatformSandboxes(cards_dir) as platforms:
+        report = Publisher(engine, platforms.settings(cfg)).run()
+        graph, youtube = platforms.graph, platforms.youtube
+        out.print(
+            f"platform sandboxes: {len(graph.media())} Instagram posts, {len(graph.posts())} "
+            f"Facebook Page posts, {len(youtube.videos())} YouTube videos"
+        )
+    print_report(report)
+    out.print(
+        "Instagram posts go out at their slot: `ifn-campaign publish` (the publish_due flow "
+        "every few minutes); `ifn-campaign reconcile` confirms what Facebook and YouTube published"
     )
 
 

@@ -17,6 +17,7 @@ matrix); points are `before:<step>`, `called:<step>` (the call returned, nothing
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -38,6 +39,7 @@ from ifn_campaign.errors import (
     ConfigError,
     GraphError,
     GraphMediaFetchFailed,
+    GraphNotFound,
     GraphOutcomeUnknown,
     GraphPublishLimit,
     GraphRateLimited,
@@ -50,6 +52,7 @@ from ifn_campaign.errors import (
     YouTubeQuotaExceeded,
     YouTubeReauthNeeded,
     YouTubeTransient,
+    YouTubeVideoNotFound,
 )
 from ifn_campaign.ledger import record_feature
 from ifn_campaign.lifecycle import move, record
@@ -258,6 +261,10 @@ class Publisher:
                 self._youtube(session, post)
             else:
                 raise ConfigError(f"unknown channel {post.channel!r}")
+            if post.state == PostState.PUBLISHED:
+                report.published.append(post.id or 0)
+            elif post.state == PostState.SCHEDULED:
+                report.scheduled.append(post.id or 0)
         except _Release as release:
             self._release(session, post, str(release), release.when, report)
         except (GraphTokenInvalid, YouTubeReauthNeeded) as exc:
@@ -354,6 +361,7 @@ class Publisher:
                 self._stored(session, "container")
             self._step(session, post, "wait")
             status = instagram.wait_until_finished(client, post.remote_container_id or "")
+            _crash("called:wait")
             if status.code == "PUBLISHED":
                 self._step(session, post, "publish")
                 raise _Release("container already published: reconciling", self.clock())
@@ -362,6 +370,7 @@ class Publisher:
                 raise GraphPublishLimit(
                     f"Instagram publishing limit reached ({quota.usage}/{quota.total} in 24 h)"
                 )
+            _crash("after:wait")  # nothing to store: the container id already is
             self._step(session, post, "publish")
             media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
             _crash("called:publish")
@@ -381,11 +390,13 @@ class Publisher:
         now = self.clock()
         native = post.slot_at >= now + FB_SCHEDULE_MARGIN
         if post.remote_id is None and post.publish_step == "fb_post":
-            post.remote_id = (
-                facebook.find_scheduled(client, page, caption=caption, scheduled_at=post.slot_at)
-                if native
-                else None
-            ) or facebook.find_published_post(
+            # look in both lists: the lost call may have scheduled it even if, by now, the slot
+            # is too close to schedule natively (it still waits on Facebook for its time)
+            waiting = facebook.find_scheduled(
+                client, page, caption=caption, scheduled_at=post.slot_at
+            )
+            native = native or (waiting is not None and post.slot_at > now)
+            post.remote_id = waiting or facebook.find_published_post(
                 client, page, caption=caption, since=self._since(post)
             )
             session.commit()
@@ -435,7 +446,9 @@ class Publisher:
                 status |= {"privacyStatus": "public"}
             if post.upload_session_url is None:
                 self._step(session, post, "yt_session")
-                post.upload_session_url = client.start_upload(video, snippet, status)
+                session_url = client.start_upload(video, snippet, status)
+                _crash("called:yt_session")
+                post.upload_session_url = session_url
                 self._stored(session, "yt_session")
             self._step(session, post, "yt_upload")
             try:
@@ -451,10 +464,11 @@ class Publisher:
             self._step(session, post, "yt_thumbnail")
             try:
                 client.set_thumbnail(post.remote_id or "", post.thumbnail_path)
+                _crash("called:yt_thumbnail")
             except YouTubeError as exc:  # the video is up; a missing thumbnail is not fatal
                 post.compose_notes = [*(post.compose_notes or []), f"thumbnail not set: {exc}"]
             post.publish_step = "yt_done"
-            session.commit()
+            self._stored(session, "yt_thumbnail")
         if post.slot_at > now:
             self._scheduled(session, post)
             return
@@ -463,7 +477,8 @@ class Publisher:
     # --- endings -----------------------------------------------------------------------------
 
     def _since(self, post: Post) -> datetime:
-        return (post.claimed_at or self.clock()) - timedelta(hours=1)
+        # nothing goes out before its slot; the claim may be hours younger than the lost call
+        return min(post.claimed_at or self.clock(), post.slot_at) - timedelta(hours=1)
 
     def _scheduled(self, session: Session, post: Post) -> None:
         if post.state != PostState.SCHEDULED:
@@ -581,3 +596,90 @@ def _make_video(post: Post, folder: Path) -> Path:
 def _crash(point: str) -> None:
     if os.environ.get(CRASH_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class ReconcileReport:
+    went_live: list[int] = field(default_factory=list)
+    links: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def reconcile(publisher: Publisher, *, recent_days: int = 30) -> ReconcileReport:
+    """Confirm what the platforms did on their own: natively scheduled Facebook and YouTube
+    posts whose time has come went live (feature and link recorded), published posts still
+    lacking a link get it, and published posts of the last `recent_days` that the platform no
+    longer has are marked as removed. Reads only: nothing is ever posted from here."""
+    report = ReconcileReport()
+    now = publisher.clock()
+    with Session(publisher.engine) as session:
+        due = session.scalars(
+            select(Post)
+            .where(Post.state == PostState.SCHEDULED, Post.slot_at <= now)
+            .order_by(Post.slot_at)
+        ).all()
+        for post in due:
+            try:
+                live, link = _went_live(publisher, post)
+            except (GraphError, YouTubeError, requests.RequestException) as exc:
+                report.problems.append((post.id or 0, str(exc)))
+                session.rollback()
+                continue
+            if live:
+                publisher._done(session, post, client_permalink=functools.partial(_same, link))
+                report.went_live.append(post.id or 0)
+        since = now - timedelta(days=recent_days)
+        published = session.scalars(
+            select(Post).where(
+                Post.state == PostState.PUBLISHED,
+                Post.published_at >= since,
+                Post.taken_down_at.is_(None),
+                Post.remote_id.is_not(None),
+            )
+        ).all()
+        for post in published:
+            try:
+                link = _current_link(publisher, post)
+            except (GraphNotFound, YouTubeVideoNotFound):
+                post.taken_down_at = now
+                post.last_error = f"no longer on {post.channel}: removed on the platform"
+                session.commit()
+                report.removed.append(post.id or 0)
+                continue
+            except (GraphError, YouTubeError, requests.RequestException) as exc:
+                report.problems.append((post.id or 0, str(exc)))
+                continue
+            if link and link != post.permalink:
+                post.permalink = link
+                record_feature(session, post, post.published_at or now, link)
+                session.commit()
+                report.links.append(post.id or 0)
+    return report
+
+
+def _same(value: str | None) -> str | None:
+    return value
+
+
+def _went_live(publisher: Publisher, post: Post) -> tuple[bool, str | None]:
+    if post.channel == "facebook":
+        state = facebook.read_back(
+            publisher.clients.graph("facebook", post.account), post.remote_id or ""
+        )
+        return state.is_published, state.permalink_url
+    if post.channel == "youtube":
+        status = publisher.clients.youtube(post.account).video_status(post.remote_id or "")
+        return status.privacy == "public", _youtube_link(post.remote_id)
+    return False, None
+
+
+def _current_link(publisher: Publisher, post: Post) -> str | None:
+    remote = post.remote_id or ""
+    if post.channel == "instagram":
+        return instagram.permalink(publisher.clients.graph("instagram", post.account), remote)
+    if post.channel == "facebook":
+        client = publisher.clients.graph("facebook", post.account)
+        return facebook.read_back(client, remote).permalink_url
+    publisher.clients.youtube(post.account).video_status(remote)
+    return _youtube_link(remote)

@@ -125,6 +125,7 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     )
     assert first.returncode == 0, first.stderr
     assert "active members stored" in first.stdout
+    assert "scheduled on the platform" in first.stdout  # the publisher ran against sandboxes
     planned = re.search(r"sorotan-anggota: (\d+) planned", first.stdout)
     assert planned is not None and int(planned.group(1)) > 0  # the planner's stage ran
     second = subprocess.run(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ifn_campaign import store
 from ifn_campaign.sandbox.registry import RegistrySandbox, generate_members
+from tests.test_publisher import approved_posts, synced_db, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +79,31 @@ def test_registry_token_from_a_prefect_secret_block(
     monkeypatch.setenv("IFN_REGISTRY__TOKEN_SECRET_BLOCK", "no-such-block")
     with pytest.raises(ConfigError, match="no-such-block"):
         load_settings().registry_token()
+
+
+def test_publish_and_reconcile_flows_with_a_secret_block(
+    prefect_server: None,
+    world: Any,  # noqa: F811  (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flows publish through settings from the environment; the Graph token comes from a
+    Prefect Secret block (only its name is in the settings)."""
+    from prefect.blocks.system import Secret
+
+    from flows.publish import publish_due, reconcile_posts
+    from ifn_campaign.sandbox.graph import GraphAccount
+    from ifn_campaign.secrets import env_name
+
+    now = datetime.now(UTC)
+    approved_posts(world, {"instagram": now - timedelta(minutes=1)})
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    for key, value in world.platforms.environ(world.settings).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("IFN_DATABASE__URL", world.settings.database.url)
+    monkeypatch.delenv(env_name("sandbox-graph-token"))
+    Secret(value=GraphAccount().token).save("sandbox-graph-token", overwrite=True)
+    report = publish_due()
+    assert len(report["published"]) == 1 and not report["failed"]
+    assert len(world.platforms.graph.media()) == 1
+    assert reconcile_posts()["removed"] == []

@@ -23,7 +23,7 @@ from ifn_campaign.compose import compose_posts
 from ifn_campaign.config import Settings
 from ifn_campaign.lifecycle import move
 from ifn_campaign.models import Feature, Member, Post, PostState
-from ifn_campaign.publisher import Publisher
+from ifn_campaign.publisher import Publisher, reconcile
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
 from tests.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
 
@@ -107,6 +107,7 @@ def test_publish_all_three_then_nothing_twice(world: World) -> None:
     publisher = Publisher(world.engine, world.settings)
     report = publisher.run()
     assert not report.failed, report.failed
+    assert len(report.published) == 1 and len(report.scheduled) == 2
     with Session(world.engine) as session:
         posts = {
             p.channel: p
@@ -130,3 +131,41 @@ def test_publish_all_three_then_nothing_twice(world: World) -> None:
     again = Publisher(world.engine, world.settings).run()
     assert again.published == again.scheduled == again.failed == []
     assert len(graph.requests) + len(youtube.requests) == calls  # nothing due, nothing sent
+
+
+def test_reconcile_confirms_native_schedules_and_notices_removals(world: World) -> None:
+    now = datetime.now(UTC)
+    ids = approved_posts(
+        world,
+        {
+            "instagram": now - timedelta(minutes=1),
+            "facebook": now + timedelta(days=2),
+            "youtube": now + timedelta(hours=3),
+        },
+    )
+    Publisher(world.engine, world.settings).run()
+    later = now + timedelta(days=3)
+    world.platforms.graph.advance(3 * 86400)
+    world.platforms.youtube.advance(3 * 86400)
+    before = reconcile(Publisher(world.engine, world.settings, clock=lambda: now))
+    assert before.went_live == []  # nothing scheduled is due yet
+    report = reconcile(Publisher(world.engine, world.settings, clock=lambda: later))
+    assert sorted(report.went_live) == sorted([ids["facebook"], ids["youtube"]])
+    with Session(world.engine) as session:
+        posts = {p.channel: p for p in session.scalars(select(Post))}
+        features = {f.post_id: f for f in session.scalars(select(Feature))}
+    assert posts["facebook"].state == posts["youtube"].state == PostState.PUBLISHED
+    assert set(features) == set(ids.values())
+    assert features[ids["youtube"]].permalink == (
+        f"https://www.youtube.com/shorts/{posts['youtube'].remote_id}"
+    )
+    assert features[ids["facebook"]].permalink
+    # Staff deleted the Instagram post in the app: reconcile notices and says so.
+    with world.platforms.graph._lock:
+        world.platforms.graph._media.clear()
+    gone = reconcile(Publisher(world.engine, world.settings, clock=lambda: later))
+    assert gone.removed == [ids["instagram"]]
+    with Session(world.engine) as session:
+        ig = session.get(Post, ids["instagram"])
+        assert ig is not None and ig.taken_down_at is not None
+        assert ig.last_error == "no longer on instagram: removed on the platform"

@@ -366,15 +366,12 @@ def status() -> None:
             *(str(counts[(channel, account, s.value)]) for s in states),
         )
     out.print(table)
-    todo = {
-        PostState.FAILED: "fix the cause, then `ifn-campaign approve` it again or cancel it",
-        PostState.NEEDS_REAUTH: "re-authorise the account, then approve the post again",
-    }
     for post, name in stuck:
         out.print(
             f"[red]post {post.id} {post.state}[/] {escape(name)} {post.channel}/"
-            f"{escape(post.account)} {_when(post.slot_at)}: "
-            f"{escape(post.cancel_reason or '')} -> {todo[PostState(post.state)]}"
+            f"{escape(post.account)} {_when(post.slot_at)}: {escape(post.last_error or '')}\n"
+            f"  what to do: {escape(post.error_action or 'approve it again, or cancel it')}",
+            soft_wrap=True,
         )
     if not stuck:
         out.print("no failed posts and no account waiting for re-authorisation")

@@ -8,6 +8,7 @@ publisher tests use this, so both publish exactly as production would, only to l
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,25 @@ class PlatformSandboxes:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def environ(self, settings: Settings) -> dict[str, str]:
+        """The IFN_* variables that give a process (a flow, a killed publisher) these settings."""
+        return {
+            "IFN_CARDS__CACHE_DIR": str(settings.cards.cache_dir),
+            "IFN_INSTAGRAM__GRAPH_URL": settings.instagram.graph_url,
+            "IFN_FACEBOOK__GRAPH_URL": settings.facebook.graph_url,
+            "IFN_YOUTUBE__API_URL": settings.youtube.api_url,
+            "IFN_YOUTUBE__UPLOAD_URL": settings.youtube.upload_url,
+            "IFN_YOUTUBE__TOKEN_URL": settings.youtube.token_url,
+            "IFN_PUBLISH__MEDIA_BASE_URL": settings.publish.media_base_url,
+            "IFN_ACCOUNTS": json.dumps(
+                {
+                    channel: {name: a.model_dump(exclude_none=True) for name, a in named.items()}
+                    for channel, named in settings.accounts.items()
+                }
+            ),
+            **{env_name(name): value for name, value in SECRETS.items()},
+        }
 
     def settings(self, base: Settings) -> Settings:
         account = GraphAccount()

@@ -1,0 +1,61 @@
+"""`publish_due` and `reconcile`: thin Prefect flows over ifn_campaign.publisher.
+
+`publish_due` runs every few minutes (Instagram has no native scheduling, so we publish at the
+slot ourselves); several runs or workers at once are safe (claims, see publisher.py).
+`reconcile` confirms natively scheduled Facebook and YouTube posts went live and records them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.context import get_run_context
+
+from ifn_campaign import store
+from ifn_campaign.config import load_settings
+from ifn_campaign.publisher import Publisher, reconcile
+
+
+def _worker() -> str:
+    try:
+        return f"flow:{get_run_context().flow_run.id}"  # type: ignore[union-attr]
+    except Exception:  # outside a flow run (tests calling .fn)
+        return "flow:local"
+
+
+@flow(name="publish_due", retries=0)
+def publish_due(config_path: str | None = None) -> dict[str, Any]:
+    """Publish every approved post that is due; returns what happened to each."""
+    logger = get_run_logger()
+    cfg = load_settings(Path(config_path) if config_path else None)
+    engine = store.open_store(cfg.database.url)
+    report = Publisher(engine, cfg, worker=_worker()).run()
+    for post_id, why in report.failed:
+        logger.error("post %s failed: %s", post_id, why)
+    for post_id, why in report.needs_reauth:
+        logger.error("post %s needs re-authorisation: %s", post_id, why)
+    logger.info(
+        "%s published, %s scheduled, %s to retry",
+        len(report.published),
+        len(report.scheduled),
+        len(report.retry_later),
+    )
+    return asdict(report)
+
+
+@flow(name="reconcile", retries=0)
+def reconcile_posts(config_path: str | None = None) -> dict[str, Any]:
+    """Confirm scheduled posts went live, fetch missing links, notice removed posts."""
+    cfg = load_settings(Path(config_path) if config_path else None)
+    engine = store.open_store(cfg.database.url)
+    report = reconcile(Publisher(engine, cfg, worker=_worker()))
+    get_run_logger().info(
+        "%s went live, %s links, %s removed",
+        len(report.went_live),
+        len(report.links),
+        len(report.removed),
+    )
+    return asdict(report)

@@ -1,0 +1,87 @@
+"""Publishing commands: `publish`, `reconcile`, `accounts reauthorised`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.errors import IFNError
+from ifn_campaign.lifecycle import move, staff_actor
+from ifn_campaign.models import AccountState, Post, PostState, utcnow
+from ifn_campaign.publisher import Publisher, PublishReport, reconcile
+
+accounts_app = typer.Typer(help="Platform accounts: re-authorisation.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+def print_report(report: PublishReport) -> None:
+    for post_id, why in report.failed:
+        out.print(f"[red]post {post_id} failed:[/] {escape(why)}", soft_wrap=True)
+    for post_id, why in report.needs_reauth:
+        out.print(f"[red]post {post_id} needs re-authorisation:[/] {escape(why)}", soft_wrap=True)
+    for post_id, why in report.retry_later:
+        out.print(f"[yellow]post {post_id} will be retried:[/] {escape(why)}", soft_wrap=True)
+    for post_id, when in report.moved:
+        out.print(f"[yellow]post {post_id} moved to {when:%Y-%m-%d %H:%M} UTC[/] (limit reached)")
+    out.print(
+        f"{len(report.published)} published, {len(report.scheduled)} scheduled on the platform, "
+        f"{len(report.retry_later)} to retry, {len(report.failed)} failed, "
+        f"{len(report.needs_reauth)} need re-authorisation"
+    )
+
+
+@app.command("publish")
+def publish() -> None:
+    """Publish every approved post that is due (Facebook and YouTube are scheduled natively)."""
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    print_report(Publisher(engine, cfg).run())
+
+
+@app.command("reconcile")
+def reconcile_command() -> None:
+    """Confirm scheduled posts went live, fetch missing links, notice posts removed."""
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    report = reconcile(Publisher(engine, cfg))
+    for post_id, why in report.problems:
+        out.print(f"[yellow]post {post_id}:[/] {escape(why)}", soft_wrap=True)
+    out.print(
+        f"{len(report.went_live)} went live, {len(report.links)} links fetched, "
+        f"{len(report.removed)} removed on the platform"
+    )
+
+
+@accounts_app.command("reauthorised")
+def reauthorised(
+    channel: Annotated[str, typer.Argument(help="instagram, facebook or youtube.")],
+    account: Annotated[str, typer.Argument(help="Account name, e.g. bpipi.")],
+    by: Annotated[str | None, typer.Option("--by", help="Your name for the log.")] = None,
+) -> None:
+    """After storing a new token: publish to the account again and re-approve its posts."""
+    engine = store.open_store(settings().database.url)
+    now = utcnow()
+    actor = staff_actor(by)
+    with Session(engine) as session:
+        state = session.get(AccountState, (channel, account))
+        if state is None or state.needs_reauth_since is None:
+            raise IFNError(f"{channel} account {account!r} is not waiting for re-authorisation")
+        state.needs_reauth_since, state.message = None, None
+        waiting = session.scalars(
+            select(Post).where(
+                Post.channel == channel,
+                Post.account == account,
+                Post.state == PostState.NEEDS_REAUTH,
+            )
+        ).all()
+        for post in waiting:
+            post.next_attempt_at = None
+            move(session, post, PostState.APPROVED, actor=actor, now=now, note="re-authorised")
+        session.commit()
+    out.print(f"{channel}/{account} re-authorised; {len(waiting)} post(s) approved again")
