@@ -16,7 +16,7 @@ from prefect.context import get_run_context
 
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
-from ifn_campaign.publisher import Publisher, reconcile
+from ifn_campaign.publisher import Publisher, reconcile, take_down
 
 
 def _worker() -> str:
@@ -32,7 +32,11 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     cfg = load_settings(Path(config_path) if config_path else None)
     engine = store.open_store(cfg.database.url)
-    report = Publisher(engine, cfg, worker=_worker()).run()
+    publisher = Publisher(engine, cfg, worker=_worker())
+    removed = take_down(publisher)  # consent first: cancelled posts leave the platforms first
+    for post_id, why in removed.problems:
+        logger.error("post %s could not be taken down: %s", post_id, why)
+    report = publisher.run()
     for post_id, why in report.failed:
         logger.error("post %s failed: %s", post_id, why)
     for post_id, why in report.needs_reauth:

@@ -683,3 +683,52 @@ def _current_link(publisher: Publisher, post: Post) -> str | None:
         return facebook.read_back(client, remote).permalink_url
     publisher.clients.youtube(post.account).video_status(remote)
     return _youtube_link(remote)
+
+
+@dataclass
+class TakedownReport:
+    removed: list[int] = field(default_factory=list)
+    left_to_staff: list[int] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def take_down(publisher: Publisher) -> TakedownReport:
+    """Consent first, on the platforms too: a cancelled post that is already scheduled on
+    Facebook or YouTube is deleted there before its time, and a published one whose member
+    withdrew is deleted where the API allows (Facebook, YouTube). Instagram has no delete API:
+    those stay listed for staff (`ifn-campaign takedowns`)."""
+    report = TakedownReport()
+    now = publisher.clock()
+    with Session(publisher.engine) as session:
+        posts = session.scalars(
+            select(Post)
+            .where(
+                Post.remote_id.is_not(None),
+                Post.taken_down_at.is_(None),
+                or_(
+                    Post.state == PostState.CANCELLED,
+                    (Post.state == PostState.PUBLISHED) & Post.takedown_requested_at.is_not(None),
+                ),
+            )
+            .order_by(Post.id)
+        ).all()
+        for post in posts:
+            if post.channel == "instagram":
+                report.left_to_staff.append(post.id or 0)
+                continue
+            try:
+                if post.channel == "facebook":
+                    facebook.cancel(
+                        publisher.clients.graph("facebook", post.account), post.remote_id or ""
+                    )
+                else:
+                    publisher.clients.youtube(post.account).delete_video(post.remote_id or "")
+            except (GraphNotFound, YouTubeVideoNotFound):
+                pass  # already gone: by a person, or an earlier attempt whose answer was lost
+            except (GraphError, YouTubeError, IFNError, requests.RequestException) as exc:
+                report.problems.append((post.id or 0, str(exc)))
+                continue
+            post.taken_down_at = now
+            session.commit()
+            report.removed.append(post.id or 0)
+    return report

@@ -23,8 +23,9 @@ from ifn_campaign.compose import compose_posts
 from ifn_campaign.config import Settings
 from ifn_campaign.lifecycle import move
 from ifn_campaign.models import Feature, Member, Post, PostState
-from ifn_campaign.publisher import Publisher, reconcile
+from ifn_campaign.publisher import Publisher, reconcile, take_down
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
+from ifn_campaign.withdrawal import cancel_disallowed
 from tests.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
 
 
@@ -169,3 +170,28 @@ def test_reconcile_confirms_native_schedules_and_notices_removals(world: World) 
         ig = session.get(Post, ids["instagram"])
         assert ig is not None and ig.taken_down_at is not None
         assert ig.last_error == "no longer on instagram: removed on the platform"
+
+
+def test_a_withdrawal_deletes_what_is_already_scheduled_on_the_platforms(world: World) -> None:
+    """Consent first: Facebook and YouTube hold the scheduled posts; after the member withdraws,
+    the sync's cancellation is carried out on the platforms too."""
+    now = datetime.now(UTC)
+    ids = approved_posts(
+        world, {"facebook": now + timedelta(days=2), "youtube": now + timedelta(hours=3)}
+    )
+    publisher = Publisher(world.engine, world.settings)
+    publisher.run()
+    assert len(world.platforms.graph.posts()) == 1 and len(world.platforms.youtube.videos()) == 1
+    with Session(world.engine) as session:
+        members = [session.get(Post, i).member_id for i in ids.values()]  # type: ignore[union-attr]
+        for member_id in members:
+            member = session.get(Member, member_id)
+            assert member is not None
+            member.consent_withdrawn_at = now
+        report = cancel_disallowed(session, members, now)
+        session.commit()
+    assert len(report.cancelled) == 2
+    removed = take_down(publisher)
+    assert sorted(removed.removed) == sorted(ids.values()) and not removed.problems
+    assert world.platforms.graph.posts() == [] and world.platforms.youtube.videos() == []
+    assert take_down(publisher).removed == []  # done once, not again

@@ -651,6 +651,17 @@ class YouTubeClient:
             made_for_kids=status.get("madeForKids"),
         )
 
+    def delete_video(self, video_id: str) -> None:
+        """videos.delete (50 units): take a video down, scheduled or public (consent withdrawn).
+        `YouTubeVideoNotFound` when it is already gone."""
+        self._call(
+            "DELETE",
+            f"{self.api_url}/videos",
+            what="video",
+            ok=(204,),
+            params={"id": video_id},
+        )
+
     def set_thumbnail(self, video_id: str, path: str | PathLike[str]) -> dict[str, Any]:
         """Set a custom thumbnail (JPEG or PNG, at most 2 MB; 50 units). Idempotent. Returns
         YouTube's thumbnail URLs by size."""

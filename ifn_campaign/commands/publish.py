@@ -14,7 +14,7 @@ from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import move, staff_actor
 from ifn_campaign.models import AccountState, Post, PostState, utcnow
-from ifn_campaign.publisher import Publisher, PublishReport, reconcile
+from ifn_campaign.publisher import Publisher, PublishReport, reconcile, take_down
 
 accounts_app = typer.Typer(help="Platform accounts: re-authorisation.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
@@ -41,7 +41,13 @@ def publish() -> None:
     """Publish every approved post that is due (Facebook and YouTube are scheduled natively)."""
     cfg = settings()
     engine = store.open_store(cfg.database.url)
-    print_report(Publisher(engine, cfg).run())
+    publisher = Publisher(engine, cfg)
+    removed = take_down(publisher)  # cancelled posts already on a platform go first
+    for post_id, why in removed.problems:
+        out.print(f"[red]post {post_id} could not be taken down:[/] {escape(why)}", soft_wrap=True)
+    if removed.removed:
+        out.print(f"{len(removed.removed)} cancelled or withdrawn post(s) deleted on the platform")
+    print_report(publisher.run())
 
 
 @app.command("reconcile")

@@ -439,6 +439,8 @@ class YouTubeSandbox(Sandbox):
             return self._upload(request)
         if path == _LIST and method == "GET":
             return self._list(request)
+        if path == _LIST and method == "DELETE":
+            return self._delete(request)
         if path == _THUMBNAILS and method == "POST":
             return self._thumbnail(request)
         if path in ("/token", _VIDEOS, _LIST, _THUMBNAILS):
@@ -788,6 +790,27 @@ class YouTubeSandbox(Sandbox):
         )
 
     # thumbnails.set
+
+    def _delete(self, request: Request) -> Response:
+        """videos.delete: 204 No Content, 50 units; only the owning channel may delete."""
+        channel_id = self._channel(request)
+        video_id = request.params.get("id")
+        if not video_id:
+            raise _YouTubeError(400, "required", "Required parameter: id", location="id")
+        with self._lock:
+            video = self._videos.get(video_id)
+            if video is None:
+                raise _YouTubeError(
+                    404,
+                    "videoNotFound",
+                    "The video that you are trying to delete cannot be found.",
+                    location="id",
+                )
+            if video.channel_id != channel_id:
+                raise _YouTubeError(403, "forbidden", "The video cannot be deleted by you.")
+            self._spend(50)
+            del self._videos[video_id]
+        return Response(204, b"", [])
 
     def _thumbnail(self, request: Request) -> Response:
         channel_id = self._channel(request)
