@@ -52,6 +52,7 @@ from ifn_campaign.errors import (
     YouTubeQuotaExceeded,
     YouTubeReauthNeeded,
     YouTubeTransient,
+    YouTubeUploadLimit,
     YouTubeVideoNotFound,
 )
 from ifn_campaign.ledger import record_feature
@@ -162,18 +163,23 @@ class Publisher:
 
     # --- claiming ----------------------------------------------------------------------------
 
-    def due(self, session: Session, now: datetime) -> list[int]:
+    def due(self, session: Session, now: datetime, limit: int | None = None) -> list[int]:
         """Approved posts whose time has come (Facebook and YouTube early, for native
-        scheduling), and posts whose claim has lapsed, oldest slot first."""
+        scheduling), and posts whose claim has lapsed, oldest slot first; at most `limit`
+        (`publish.max_posts`), and on PostgreSQL only those rows are locked (SKIP LOCKED), so
+        other workers take the next ones meanwhile."""
         fb_horizon = now + timedelta(days=self.settings.facebook.schedule_max_days)
         yt_horizon = now + timedelta(hours=self.settings.youtube.upload_ahead_hours)
         lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
-        blocked = {
-            (a.channel, a.account)
-            for a in session.scalars(
-                select(AccountState).where(AccountState.needs_reauth_since.is_not(None))
+        blocked = (
+            select(AccountState.channel)
+            .where(
+                AccountState.channel == Post.channel,
+                AccountState.account == Post.account,
+                AccountState.needs_reauth_since.is_not(None),
             )
-        }
+            .exists()
+        )
         ready = or_(
             (Post.channel == "instagram") & (Post.slot_at <= now),
             (Post.channel == "facebook")
@@ -184,23 +190,22 @@ class Publisher:
             (Post.channel == "youtube") & (Post.slot_at <= yt_horizon),
         )
         query = (
-            select(Post.id, Post.channel, Post.account)
+            select(Post.id)
             .where(
                 or_(
                     (Post.state == PostState.APPROVED)
                     & ready
                     & (Post.next_attempt_at.is_(None) | (Post.next_attempt_at <= now)),
                     (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
-                )
+                ),
+                ~blocked,
             )
             .order_by(Post.slot_at, Post.id)
-            .limit(self.settings.publish.max_posts)
+            .limit(limit or self.settings.publish.max_posts)
         )
         if session.bind is not None and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return [
-            row.id for row in session.execute(query) if (row.channel, row.account) not in blocked
-        ]
+            query = query.with_for_update(skip_locked=True, of=Post)
+        return list(session.scalars(query))
 
     def claim(self, session: Session, now: datetime, limit: int = 10) -> list[Post]:
         """Take up to `limit` due posts in one short transaction: the rows are locked with
@@ -208,7 +213,7 @@ class Publisher:
         so two workers never hold the same post (on SQLite the single writer does the rest)."""
         lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
         claimed: list[tuple[int, str | None, str, str | None]] = []
-        for post_id in self.due(session, now)[:limit]:
+        for post_id in self.due(session, now, limit):
             fresh = session.execute(
                 update(Post)
                 .where(Post.id == post_id, Post.state == PostState.APPROVED)
@@ -252,6 +257,15 @@ class Publisher:
         return report
 
     def publish(self, session: Session, post: Post, report: PublishReport) -> None:
+        blocked = session.get(AccountState, (post.channel, post.account))
+        if blocked is not None and blocked.needs_reauth_since is not None:
+            # its token died (maybe for a post just before, in this batch): send nothing
+            why = (
+                f"not sent: the {post.channel} account {post.account!r} is waiting for "
+                f"re-authorisation ({blocked.message or 'its token was refused'})"
+            )
+            self._reauth(session, post, why, report)
+            return
         try:
             if post.channel == "instagram":
                 self._instagram(session, post)
@@ -303,6 +317,15 @@ class Publisher:
                 post,
                 str(exc),
                 "look on the YouTube channel whether the video exists before approving again",
+                report,
+            )
+        except YouTubeUploadLimit as exc:
+            self._fail(
+                session,
+                post,
+                str(exc),
+                "the channel may not upload more videos for now: approve the post again "
+                "tomorrow (or move it to a later slot)",
                 report,
             )
         except (GraphError, YouTubeError, IFNError) as exc:
@@ -548,7 +571,8 @@ class Publisher:
         state = session.get(AccountState, (post.channel, post.account)) or AccountState(
             channel=post.channel, account=post.account
         )
-        state.needs_reauth_since, state.message = now, why
+        if state.needs_reauth_since is None:  # keep the first refusal and its message
+            state.needs_reauth_since, state.message = now, why
         session.add(state)
         session.commit()
         report.needs_reauth.append((post.id or 0, why))
