@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-cards bench-plan goldens clean
+.PHONY: demo test lint format bench bench-cards bench-plan bench-publish goldens clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-cards: $(STAMP)
 
 bench-plan: $(STAMP)
 	$(BIN)/python bench/plan_bench.py
+
+bench-publish: $(STAMP)
+	$(BIN)/python bench/publish_bench.py
 
 # Rewrite the golden cards and captions on purpose (after a template or brand change); look at
 # tests/golden/ (git diff) before committing.

@@ -247,10 +247,18 @@ class Publisher:
         report = PublishReport()
         handled = 0
         with Session(self.engine) as session:
+            misses = 0
             while handled < self.settings.publish.max_posts:
                 posts = self.claim(session, self.clock(), batch)
                 if not posts:
-                    break
+                    # another worker took these first; stop only when nothing is due any more
+                    misses += 1
+                    if misses > 3 or not self.due(session, self.clock(), 1):
+                        session.rollback()
+                        break
+                    session.rollback()
+                    continue
+                misses = 0
                 for post in posts:
                     self.publish(session, post, report)
                 handled += len(posts)
