@@ -28,7 +28,7 @@ from ifn_campaign.sandbox.graph import GraphAccount, GraphSandbox
 from ifn_campaign.sandbox.http import Fault
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-SECRET = "EAAGsecretPageToken0123456789"  # a test value
+SECRET = "EAAG-test-page-token-0123456789"  # a test value shaped like a Page token
 ACCOUNT = GraphAccount(token=SECRET)
 IG, PAGE = ACCOUNT.ig_user_id, ACCOUNT.page_id
 
