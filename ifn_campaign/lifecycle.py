@@ -80,6 +80,20 @@ def move(
     )
 
 
+def note(session: Session, post: Post, *, actor: str, now: datetime, text: str) -> None:
+    """Log a change that keeps the state (a caption edit, a new slot time)."""
+    session.add(
+        PostEvent(
+            post_id=post.id,
+            at=now,
+            from_state=post.state,
+            to_state=post.state,
+            actor=actor,
+            note=text,
+        )
+    )
+
+
 def record(
     session: Session,
     moves: Iterable[tuple[int, str | None, str, str | None]],

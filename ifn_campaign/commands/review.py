@@ -21,8 +21,8 @@ from ifn_campaign.captions.writer import CaptionWriter, check_edit
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.commands.plan import local_day
 from ifn_campaign.errors import IFNError
-from ifn_campaign.lifecycle import TransitionError, can_move, move, staff_actor
-from ifn_campaign.models import LIVE_STATES, Member, Post, PostEvent, PostState, utcnow
+from ifn_campaign.lifecycle import TransitionError, can_move, move, note, staff_actor
+from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
 from ifn_campaign.planner.budget import Budgets, limits_from
 from ifn_campaign.planner.campaign import load_campaigns
 
@@ -135,8 +135,8 @@ def review(
         if post.title:
             out.print(f"[dim]title:[/] {escape(post.title)}")
         out.print(escape(post.caption or ""), soft_wrap=True)
-        for note in post.compose_notes or []:
-            out.print(f"[yellow]note:[/] {escape(note)}")
+        for remark in post.compose_notes or []:
+            out.print(f"[yellow]note:[/] {escape(remark)}")
     out.print(
         f"{len(rows)} posts await review: `ifn-campaign approve ID ...`, `reject`, "
         "`edit-caption`, `move`"
@@ -253,16 +253,7 @@ def edit_caption(
         if post.channel == "youtube":
             post.title = new_title
         post.caption_edited_by = actor
-        session.add(
-            PostEvent(
-                post_id=post.id or 0,
-                at=now,
-                from_state=post.state,
-                to_state=post.state,
-                actor=actor,
-                note="caption edited",
-            )
-        )
+        note(session, post, actor=actor, now=now, text="caption edited")
         session.commit()
     out.print(f"caption of post {post_id} replaced")
 
@@ -319,15 +310,12 @@ def move_post(
             raise IFNError(f"{post.channel}/{post.account} has no room left around {at}")
         before = post.slot_at
         post.slot_at = new_at
-        session.add(
-            PostEvent(
-                post_id=post.id or 0,
-                at=now,
-                from_state=post.state,
-                to_state=post.state,
-                actor=actor,
-                note=f"moved from {before.isoformat()} to {new_at.isoformat()}",
-            )
+        note(
+            session,
+            post,
+            actor=actor,
+            now=now,
+            text=f"moved from {before.isoformat()} to {new_at.isoformat()}",
         )
         session.commit()
     out.print(f"post {post_id} moved to {at}")
