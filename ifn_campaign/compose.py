@@ -16,12 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.captions.writer import CampaignInfo, CaptionWriter
-from ifn_campaign.cards.member_card import card_data
-from ifn_campaign.cards.render import Renderer, photo_side
+from ifn_campaign.cards.member_card import card_data, slides
+from ifn_campaign.cards.render import CardData, Renderer, photo_side
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import move
 from ifn_campaign.models import Member, Post, PostState
 from ifn_campaign.planner.campaign import Campaign
+
+SLIDE_TEMPLATE = "sorotan-foto"  # templates/cards/: a further photo as a carousel slide
+_PRODUCT_PHOTO = {"id": "foto produk", "en": "product photo"}
 
 # The card each channel posts, and YouTube's thumbnail; the Shorts video is made from the frame.
 CARD_FORMAT = {"instagram": "ig_portrait", "facebook": "fb_feed", "youtube": "shorts_frame"}
@@ -121,6 +124,12 @@ def _compose(
     notes += [f"caption: {cut.field} shortened ({cut.reason})" for cut in caption.cuts]
     if post.low_resolution:
         notes.insert(0, "photo upscaled more than 2x: low resolution")
+    if post.channel == "instagram":
+        post.alt_text = caption.alt_text or None
+        post.user_tags = caption.user_tags or None
+        post.slides = _slides(session, renderer, data, member, campaign.language) or None
+        if post.slides:
+            notes.append(f"carousel: the card and {len(post.slides)} more photo(s)")
     post.compose_notes = notes
     move(session, post, PostState.COMPOSED, actor="compose", now=now)
     result.composed.append(post.id or 0)
@@ -135,3 +144,16 @@ def _compose(
         )
         post.reviewed_by, post.reviewed_at = "auto-approve", now
         result.approved.append(post.id or 0)
+
+
+def _slides(
+    session: Session, renderer: Renderer, data: CardData, member: Member, lang: str
+) -> list[dict[str, str]]:
+    """The member's other photos as Instagram carousel slides after the card, each with alt
+    text: the member's own description of the photo, else what it is."""
+    made = []
+    for slide in slides(session, data):
+        (card,) = renderer.render(slide.data, SLIDE_TEMPLATE, ["ig_portrait"])
+        alt = slide.alt or f"{member.business_name}: {_PRODUCT_PHOTO.get(lang, 'foto produk')}"
+        made.append({"path": str(card.path), "alt": alt})
+    return made

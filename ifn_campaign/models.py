@@ -299,6 +299,13 @@ class Post(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     compose_notes: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # Instagram: what the image says to people who cannot see it, the member's consented
+    # handle tagged on the card, and the member's other photos as carousel slides after it
+    alt_text: str | None = Field(default=None, sa_column=Column(Text))
+    user_tags: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    slides: list[dict[str, str]] | None = Field(
+        default=None, sa_column=Column(JSON), description="[{path, alt}] after the card"
+    )
     reviewed_by: str | None = Field(default=None, max_length=128)
     reviewed_at: datetime | None = _time()
     # publishing (publisher.py): the step about to run is stored before each remote call, and
@@ -311,9 +318,12 @@ class Post(SQLModel, table=True):
     media_url: str | None = Field(default=None, sa_column=Column(Text))
     video_path: str | None = Field(default=None, sa_column=Column(Text))
     remote_container_id: str | None = Field(default=None, max_length=64)
+    slide_container_ids: list[str] | None = Field(default=None, sa_column=Column(JSON))
     upload_session_url: str | None = Field(default=None, sa_column=Column(Text))
     remote_id: str | None = Field(default=None, max_length=64)
     remote_photo_id: str | None = Field(default=None, max_length=64)
+    # a scheduled post staff moved or edited: this platform copy is deleted before the new one
+    replaces_remote_id: str | None = Field(default=None, max_length=64)
     permalink: str | None = Field(default=None, sa_column=Column(Text))
     published_at: datetime | None = _time()
     last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -160,6 +160,7 @@ class Publisher:
         self.worker = worker or worker_name()
         self.clock = clock
         self.make_video = make_video or _make_video
+        self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -356,13 +357,12 @@ class Publisher:
         if not post.card_path:
             raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
         if post.media_url is None:
-            post.media_url = public_url(
-                self.settings.publish.media_base_url,
-                self.settings.cards.cache_dir,
-                Path(post.card_path),
-            )
+            post.media_url = self._public(Path(post.card_path))
             session.commit()
         return post.media_url
+
+    def _public(self, path: Path) -> str:
+        return public_url(self.settings.publish.media_base_url, self.settings.cards.cache_dir, path)
 
     def _instagram(self, session: Session, post: Post) -> None:
         client = self.clients.graph("instagram", post.account)
@@ -381,12 +381,26 @@ class Publisher:
                 )
                 return
             if status.code in ("EXPIRED", "ERROR"):
-                post.remote_container_id = None
+                post.remote_container_id = post.slide_container_ids = None
         if post.remote_id is None:
             if post.remote_container_id is None:
-                url = self._media_url(session, post)
-                self._step(session, post, "container")
-                container = instagram.create_image_container(client, ig_user, url, caption)
+                if post.slides:
+                    children = self._carousel_items(session, post, client, ig_user)
+                    self._step(session, post, "container")
+                    container = instagram.create_carousel_container(
+                        client, ig_user, children, caption
+                    )
+                else:
+                    url = self._media_url(session, post)
+                    self._step(session, post, "container")
+                    container = instagram.create_image_container(
+                        client,
+                        ig_user,
+                        url,
+                        caption,
+                        alt_text=post.alt_text,
+                        user_tags=_user_tags(post),
+                    )
                 _crash("called:container")
                 post.remote_container_id = container
                 self._stored(session, "container")
@@ -396,11 +410,7 @@ class Publisher:
             if status.code == "PUBLISHED":
                 self._step(session, post, "publish")
                 raise _Release("container already published: reconciling", self.clock())
-            quota = instagram.publishing_quota(client, ig_user)
-            if quota.remaining <= 0:
-                raise GraphPublishLimit(
-                    f"Instagram publishing limit reached ({quota.usage}/{quota.total} in 24 h)"
-                )
+            self._spend_quota(client, post.account, ig_user)
             _crash("after:wait")  # nothing to store: the container id already is
             self._step(session, post, "publish")
             media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
@@ -413,6 +423,50 @@ class Publisher:
             post,
             client_permalink=lambda: instagram.permalink(client, media) if media else None,
         )
+
+    def _carousel_items(
+        self, session: Session, post: Post, client: GraphClient, ig_user: str
+    ) -> list[str]:
+        """One carousel item container per image (the card, then each slide), each id stored
+        as it arrives; a repeat after a crash makes only the missing ones (an orphan item is
+        harmless: nothing is published, it expires in 24 h)."""
+        images = [
+            (post.card_path or "", post.alt_text),
+            *[(slide["path"], slide.get("alt")) for slide in post.slides or []],
+        ][:10]
+        made = list(post.slide_container_ids or [])
+        for index, (path, alt) in enumerate(images[len(made) :], start=len(made)):
+            url = self._media_url(session, post) if index == 0 else self._public(Path(path))
+            self._step(session, post, "items")
+            item = instagram.create_image_container(
+                client,
+                ig_user,
+                url,
+                None,
+                alt_text=alt,
+                user_tags=_user_tags(post) if index == 0 else None,
+                is_carousel_item=True,
+            )
+            _crash("called:items")
+            made.append(item)
+            post.slide_container_ids = list(made)  # a new list: JSON columns track assignment
+            self._stored(session, "items")
+        return made
+
+    def _spend_quota(self, client: GraphClient, account: str, ig_user: str) -> None:
+        """Instagram's rolling publishing limit, read once per account per run and counted
+        down here (one call, not one per post); a publish refused anyway (2207042) still
+        moves the post to the next free hour."""
+        if account not in self._ig_quota:
+            quota = instagram.publishing_quota(client, ig_user)
+            self._ig_quota[account] = (quota.remaining, quota)
+        remaining, quota = self._ig_quota[account]
+        if remaining <= 0:
+            raise GraphPublishLimit(
+                f"Instagram publishing limit reached ({quota.total} posts in "
+                f"{quota.duration // 3600} h)"
+            )
+        self._ig_quota[account] = (remaining - 1, quota)
 
     def _facebook(self, session: Session, post: Post) -> None:
         client = self.clients.graph("facebook", post.account)
@@ -610,6 +664,11 @@ class Publisher:
         move(session, post, PostState.APPROVED, actor=self.worker, now=now, note=note)
         session.commit()
         report.moved.append((post.id or 0, candidate))
+
+
+def _user_tags(post: Post) -> list[instagram.UserTag] | None:
+    """The member's consented handle, tagged below the middle of the card (by the name)."""
+    return [instagram.UserTag(handle, 0.5, 0.75) for handle in post.user_tags or []] or None
 
 
 def _youtube_link(video_id: str | None) -> str | None:

@@ -49,8 +49,11 @@ def world(synced_db: Path, tmp_path: Path) -> Iterator[World]:  # noqa: F811
         engine.dispose()
 
 
-def approved_posts(world: World, slots: dict[str, datetime]) -> dict[str, int]:
-    """One composed and approved post per channel, for different members, at the given slots."""
+def approved_posts(
+    world: World, slots: dict[str, datetime], members: dict[str, str] | None = None
+) -> dict[str, int]:
+    """One composed and approved post per channel, for different members (or the given ones),
+    at the given slots."""
     brand = BrandKit.load()
     renderer = Renderer(brand, load_all(palette=brand.palette), world.settings.cards.cache_dir)
     now = datetime.now(UTC)
@@ -59,10 +62,12 @@ def approved_posts(world: World, slots: dict[str, datetime]) -> dict[str, int]:
     )
     ids: dict[str, int] = {}
     with Session(world.engine) as session:
-        members = session.scalars(
+        stored = session.scalars(
             select(Member).where(Member.status == "active", Member.consent_withdrawn_at.is_(None))
         ).all()
-        usable = [m for m in members if set(slots) <= set(m.consent_channels or [])]
+        usable = [m for m in stored if set(slots) <= set(m.consent_channels or [])]
+        if members:
+            usable = [next(m for m in stored if m.id == members[ch]) for ch in slots]
         for (channel, at), member in zip(slots.items(), usable, strict=False):
             post = Post(
                 campaign=c.name,

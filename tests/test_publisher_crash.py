@@ -35,11 +35,13 @@ from ifn_campaign.publisher import CRASH_ENV, Publisher, _make_video
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
 from tests.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.test_publisher_instagram import members_by_photos
 
 pytestmark = pytest.mark.slow
 
 STEPS = {
     "instagram": ["container", "wait", "publish"],
+    "instagram-carousel": ["items", "container", "wait", "publish"],
     "facebook": ["fb_post"],
     "facebook-now": ["fb_post"],
     "youtube": ["yt_session", "yt_upload", "yt_thumbnail"],
@@ -146,12 +148,17 @@ def test_crash_then_rerun_posts_exactly_once(world: World, channel: str, point: 
     now = datetime.now(UTC)
     slot = {
         "instagram": now - timedelta(minutes=1),
+        "instagram-carousel": now - timedelta(minutes=1),
         "facebook": now + timedelta(days=2),
         "facebook-now": now - timedelta(minutes=1),
         "youtube": now + timedelta(hours=3),
     }[channel]
-    platform = channel.removesuffix("-now")
-    post_id = approved_posts(world, {platform: slot})[platform]
+    platform = channel.removesuffix("-now").removesuffix("-carousel")
+    members = None
+    if channel == "instagram-carousel":
+        several = next(ids for n, ids in sorted(members_by_photos(world).items()) if n >= 2)
+        members = {platform: several[0]}
+    post_id = approved_posts(world, {platform: slot}, members)[platform]
     if platform == "youtube":
         give_video(world, post_id)
 
@@ -186,13 +193,17 @@ def test_crash_then_rerun_posts_exactly_once(world: World, channel: str, point: 
         assert len(remote) == 1, f"{point}: {len(remote)} on the sandbox"
         assert post.remote_id == remote[0]
         assert post.claimed_by is None and post.claimed_at is None
-        if channel in ("instagram", "facebook-now"):
+        if platform == "instagram" or channel == "facebook-now":
             assert post.state == PostState.PUBLISHED
             assert post.permalink and post.published_at
             assert [(f.post_id, f.permalink) for f in features] == [(post_id, post.permalink)]
         else:
             assert post.state == PostState.SCHEDULED
             assert features == []
+        if channel == "instagram-carousel":
+            (media,) = world.platforms.graph.media()
+            assert media.media_type == "CAROUSEL_ALBUM"
+            assert len(post.slide_container_ids or []) == 1 + len(post.slides or [])
         if platform == "youtube":
             (video,) = world.platforms.youtube.videos()
             assert video.thumbnail

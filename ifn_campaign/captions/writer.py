@@ -37,6 +37,7 @@ from ifn_campaign.models import Member
 CAPTIONS_DIR = Path(__file__).resolve().parents[2] / "templates" / "captions"
 CHANNELS = ("instagram", "facebook", "youtube")
 LANGUAGES = ("id", "en")
+ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (shared/PLATFORMS.md)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -65,6 +66,9 @@ class Caption:
     cuts: list[rules.Cut] = field(default_factory=list)
     violations: list[rules.Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Instagram only: the card described for screen readers, and the consented @handle to tag
+    alt_text: str = ""
+    user_tags: list[str] = field(default_factory=list)
 
 
 def clean(text: str) -> str:
@@ -145,6 +149,11 @@ class CaptionWriter:
             self._youtube(caption, blocks, view.name)
         else:
             self._post(caption, blocks, view.name)
+        if channel == "instagram":
+            alt = " ".join(blocks.get("alt_text", "").split())
+            caption.alt_text, _ = rules.shorten(alt, ALT_TEXT_CHARS)
+            handle = view.mention()  # the same consent rule as the caption's @mention
+            caption.user_tags = [handle.removeprefix("@")] if handle else []
         return caption
 
     def _render_blocks(self, name: str, variables: dict[str, Any]) -> dict[str, str]:

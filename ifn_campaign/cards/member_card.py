@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -76,6 +77,38 @@ def card_data(session: Session, member_id: str, *, photo_side: int = 1920) -> Ca
         logo_sha=logo_sha,
         notes=tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One more product photo for a carousel, with the member's own description of it."""
+
+    data: CardData
+    alt: str | None
+
+
+def slides(session: Session, data: CardData, *, side: int = 1350, most: int = 9) -> list[Slide]:
+    """The member's other usable photos (not the card's own), in the member's order, each as
+    the card data with that photo: Instagram shows up to ten images, the card plus nine."""
+    rows = session.execute(
+        select(MemberMedia, MediaAsset)
+        .join(MediaAsset, MediaAsset.sha256 == MemberMedia.asset_sha256)
+        .where(MemberMedia.member_id == data.member_id, MemberMedia.role == MediaRole.PHOTO)
+        .order_by(MemberMedia.position)
+    ).all()
+    found: list[Slide] = []
+    seen = {data.photo_sha}
+    for media, asset in rows:
+        if len(found) >= most or asset.sha256 in seen:
+            continue
+        seen.add(asset.sha256)
+        try:
+            image = photos.load_image(Path(asset.path), min_side=side)
+        except (ImageUnusable, OSError):
+            continue  # card_data already noted why the photo is unusable
+        photo = replace(data, photo=image, photo_sha=asset.sha256, notes=())
+        found.append(Slide(photo, " ".join((media.alt or "").split())[:500] or None))
+    return found
 
 
 def _first_usable(
