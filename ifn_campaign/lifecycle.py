@@ -80,6 +80,25 @@ def move(
     )
 
 
+def reopen(session: Session, post: Post, *, actor: str, now: datetime, why: str) -> None:
+    """A post already scheduled on Facebook or YouTube is being moved or edited: it goes back to
+    approved and the platform's copy is marked to be deleted (`replaces_remote_id`) before the
+    publisher sends the new one, so the old time or text can never go out as well."""
+    move(
+        session,
+        post,
+        S.APPROVED,
+        actor=actor,
+        now=now,
+        note=f"{why}: the copy scheduled on {post.channel} is replaced",
+    )
+    if post.remote_id is not None:
+        post.replaces_remote_id = post.remote_id
+    post.remote_id = post.remote_photo_id = post.permalink = None
+    post.upload_session_url = post.publish_step = post.next_attempt_at = None
+    post.attempts = 0
+
+
 def note(session: Session, post: Post, *, actor: str, now: datetime, text: str) -> None:
     """Log a change that keeps the state (a caption edit, a new slot time)."""
     session.add(

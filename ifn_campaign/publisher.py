@@ -74,6 +74,7 @@ class PublishReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
     needs_reauth: list[tuple[int, str]] = field(default_factory=list)
     moved: list[tuple[int, datetime]] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)
 
 
 class _Release(Exception):
@@ -195,7 +196,8 @@ class Publisher:
             .where(
                 or_(
                     (Post.state == PostState.APPROVED)
-                    & ready
+                    # a moved or edited post's old platform copy goes at once, whatever the slot
+                    & (ready | Post.replaces_remote_id.is_not(None))
                     & (Post.next_attempt_at.is_(None) | (Post.next_attempt_at <= now)),
                     (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
                 ),
@@ -276,6 +278,9 @@ class Publisher:
             self._reauth(session, post, why, report)
             return
         try:
+            if post.replaces_remote_id is not None:
+                self._replace(session, post, report)
+                return
             if post.channel == "instagram":
                 self._instagram(session, post)
             elif post.channel == "facebook":
@@ -559,6 +564,39 @@ class Publisher:
             return
         self._done(session, post, client_permalink=lambda: _youtube_link(post.remote_id))
 
+    def _replace(self, session: Session, post: Post, report: PublishReport) -> None:
+        """Delete the copy scheduled before staff moved or edited the post, then give the post
+        back (approved) to go out like any other. If the old copy went live meanwhile, the
+        change came too late: that copy is the post, recorded as published."""
+        old = post.replaces_remote_id or ""
+        self._step(session, post, "replace")
+        try:
+            live, link = _went_live(self, post.channel, post.account, old)
+        except (GraphNotFound, YouTubeVideoNotFound):
+            live, link = False, None  # already gone (deleted by hand, or our lost answer)
+        if not live:
+            _delete(self, post, old)
+        _crash("called:replace")
+        post.replaces_remote_id = None
+        if live:
+            post.remote_id = old
+            post.last_error = "moved or edited too late: the earlier copy had already gone out"
+            self._done(session, post, client_permalink=functools.partial(_same, link))
+            report.published.append(post.id or 0)
+            return
+        post.publish_step = None
+        post.claimed_by = post.claimed_at = None
+        move(
+            session,
+            post,
+            PostState.APPROVED,
+            actor=self.worker,
+            now=self.clock(),
+            note=f"the earlier copy {old} was deleted on {post.channel}",
+        )
+        self._stored(session, "replace")
+        report.replaced.append(post.id or 0)
+
     # --- endings -----------------------------------------------------------------------------
 
     def _since(self, post: Post) -> datetime:
@@ -712,7 +750,7 @@ def reconcile(publisher: Publisher, *, recent_days: int = 30) -> ReconcileReport
         ).all()
         for post in due:
             try:
-                live, link = _went_live(publisher, post)
+                live, link = _went_live(publisher, post.channel, post.account, post.remote_id or "")
             except (GraphError, YouTubeError, requests.RequestException) as exc:
                 report.problems.append((post.id or 0, str(exc)))
                 session.rollback()
@@ -753,15 +791,16 @@ def _same(value: str | None) -> str | None:
     return value
 
 
-def _went_live(publisher: Publisher, post: Post) -> tuple[bool, str | None]:
-    if post.channel == "facebook":
-        state = facebook.read_back(
-            publisher.clients.graph("facebook", post.account), post.remote_id or ""
-        )
+def _went_live(
+    publisher: Publisher, channel: str, account: str, remote_id: str
+) -> tuple[bool, str | None]:
+    """Whether a natively scheduled copy is public by now, and its link."""
+    if channel == "facebook":
+        state = facebook.read_back(publisher.clients.graph("facebook", account), remote_id)
         return state.is_published, state.permalink_url
-    if post.channel == "youtube":
-        status = publisher.clients.youtube(post.account).video_status(post.remote_id or "")
-        return status.privacy == "public", _youtube_link(post.remote_id)
+    if channel == "youtube":
+        status = publisher.clients.youtube(account).video_status(remote_id)
+        return status.privacy == "public", _youtube_link(remote_id)
     return False, None
 
 
@@ -794,7 +833,7 @@ def take_down(publisher: Publisher) -> TakedownReport:
         posts = session.scalars(
             select(Post)
             .where(
-                Post.remote_id.is_not(None),
+                Post.remote_id.is_not(None) | Post.replaces_remote_id.is_not(None),
                 Post.taken_down_at.is_(None),
                 or_(
                     Post.state == PostState.CANCELLED,
@@ -807,15 +846,11 @@ def take_down(publisher: Publisher) -> TakedownReport:
             if post.channel == "instagram":
                 report.left_to_staff.append(post.id or 0)
                 continue
+            # a moved post cancelled before its old copy was replaced: that copy goes too
+            copies = [c for c in (post.remote_id, post.replaces_remote_id) if c]
             try:
-                if post.channel == "facebook":
-                    facebook.cancel(
-                        publisher.clients.graph("facebook", post.account), post.remote_id or ""
-                    )
-                else:
-                    publisher.clients.youtube(post.account).delete_video(post.remote_id or "")
-            except (GraphNotFound, YouTubeVideoNotFound):
-                pass  # already gone: by a person, or an earlier attempt whose answer was lost
+                for copy in copies:
+                    _delete(publisher, post, copy)
             except (GraphError, YouTubeError, IFNError, requests.RequestException) as exc:
                 report.problems.append((post.id or 0, str(exc)))
                 continue
@@ -823,3 +858,13 @@ def take_down(publisher: Publisher) -> TakedownReport:
             session.commit()
             report.removed.append(post.id or 0)
     return report
+
+
+def _delete(publisher: Publisher, post: Post, remote_id: str) -> None:
+    try:
+        if post.channel == "facebook":
+            facebook.cancel(publisher.clients.graph("facebook", post.account), remote_id)
+        else:
+            publisher.clients.youtube(post.account).delete_video(remote_id)
+    except (GraphNotFound, YouTubeVideoNotFound):
+        pass  # already gone: by a person, or an earlier attempt whose answer was lost

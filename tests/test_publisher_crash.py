@@ -297,3 +297,38 @@ def test_facebook_crash_then_rerun_inside_the_schedule_margin(world: World) -> N
         assert post.remote_id == remote[0]
         assert post.state == PostState.SCHEDULED  # Facebook publishes it at the slot
         assert session.scalars(select(Feature).where(Feature.post_id == post_id)).all() == []
+
+
+@pytest.mark.parametrize("point", ["before:replace", "called:replace", "after:replace"])
+def test_crash_while_replacing_a_moved_post_leaves_one_copy(world: World, point: str) -> None:
+    """Staff moved a post scheduled on Facebook; the worker dies around deleting the old copy.
+    The rerun must end with the old copy gone and exactly one copy at the new time."""
+    from ifn_campaign.lifecycle import reopen
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    post_id = approved_posts(world, {"facebook": now + timedelta(days=2)})["facebook"]
+    assert Publisher(world.engine, world.settings).run().scheduled == [post_id]
+    new_at = now + timedelta(days=3)
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        old = post.remote_id
+        reopen(session, post, actor="staff:test", now=now, why="moved")
+        post.slot_at = new_at
+        session.commit()
+
+    killed = run_publisher(world, crash_at=point)
+    assert killed.returncode == -9, (killed.returncode, killed.stderr[-3000:])
+    if point != "after:replace":
+        lapse_claim(world, post_id)
+    rerun = run_publisher(world)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+
+    graph = world.platforms.graph
+    (live,) = graph.posts()
+    assert live.id != old and live.scheduled_publish_time == new_at
+    assert [p.id for p in graph.posts(deleted=True) if p.deleted] == [old]
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.state == PostState.SCHEDULED
+        assert post.remote_id == live.id and post.replaces_remote_id is None

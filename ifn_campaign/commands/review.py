@@ -21,7 +21,7 @@ from ifn_campaign.captions.writer import CaptionWriter, check_edit
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.commands.plan import local_day
 from ifn_campaign.errors import IFNError
-from ifn_campaign.lifecycle import TransitionError, can_move, move, note, staff_actor
+from ifn_campaign.lifecycle import TransitionError, can_move, move, note, reopen, staff_actor
 from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
 from ifn_campaign.planner.budget import Budgets, limits_from
 from ifn_campaign.planner.campaign import load_campaigns
@@ -236,9 +236,10 @@ def edit_caption(
     actor = staff_actor(by)
     with Session(engine) as session:
         (post,) = _load(session, [post_id])
-        if post.state not in (PostState.COMPOSED, PostState.APPROVED):
+        if post.state not in (PostState.COMPOSED, PostState.APPROVED, PostState.SCHEDULED):
             raise TransitionError(
-                f"post {post.id} is {post.state}: only composed or approved posts can be edited"
+                f"post {post.id} is {post.state}: only composed, approved or scheduled posts "
+                "can be edited"
             )
         new_title = title if title is not None else (post.title or "")
         problems = check_edit(
@@ -249,6 +250,8 @@ def edit_caption(
                 f"caption refused for {post.channel}: "
                 + "; ".join(f"{p.field}: {p.reason}" for p in problems)
             )
+        if post.state == PostState.SCHEDULED:
+            reopen(session, post, actor=actor, now=now, why="caption edited")
         post.caption = text
         if post.channel == "youtube":
             post.title = new_title
@@ -279,7 +282,8 @@ def move_post(
     actor = staff_actor(by)
     with Session(engine) as session:
         (post,) = _load(session, [post_id])
-        if post.state not in (PostState.PLANNED, PostState.COMPOSED, PostState.APPROVED):
+        movable = (PostState.PLANNED, PostState.COMPOSED, PostState.APPROVED, PostState.SCHEDULED)
+        if post.state not in movable:
             raise TransitionError(f"post {post.id} is {post.state}: it can no longer be moved")
         live = [s.value for s in LIVE_STATES]
         taken = session.scalars(
@@ -309,6 +313,8 @@ def move_post(
         if not budgets.account(post.channel, post.account).fits(new_at):
             raise IFNError(f"{post.channel}/{post.account} has no room left around {at}")
         before = post.slot_at
+        if post.state == PostState.SCHEDULED:
+            reopen(session, post, actor=actor, now=now, why=f"moved to {new_at.isoformat()}")
         post.slot_at = new_at
         note(
             session,
