@@ -534,7 +534,8 @@ class Publisher:
                 status |= {"privacyStatus": "private", "publishAt": post.slot_at}
             else:
                 status |= {"privacyStatus": "public"}
-            if post.upload_session_url is None:
+            fresh = post.upload_session_url is None
+            if fresh:
                 self._step(session, post, "yt_session")
                 session_url = client.start_upload(video, snippet, status)
                 _crash("called:yt_session")
@@ -542,7 +543,8 @@ class Publisher:
                 self._stored(session, "yt_session")
             self._step(session, post, "yt_upload")
             try:
-                resource = client.upload(post.upload_session_url, video)
+                # a session opened just now holds nothing: no need to ask it first
+                resource = client.upload(post.upload_session_url or "", video, fresh=fresh)
             except UploadSessionGone:
                 post.upload_session_url = None  # no video was made: start a new session
                 session.commit()

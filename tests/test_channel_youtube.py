@@ -225,6 +225,21 @@ def test_upload_in_chunks(
     assert put_statuses(yt)[0] == 308  # it asked the session first: nothing received yet
 
 
+def test_a_fresh_session_gets_the_first_chunk_without_asking(
+    yt: YouTubeSandbox, client: YouTubeClient, video: Path, video_bytes: bytes
+) -> None:
+    session_url = client.start_upload(video, SNIPPET, PUBLIC)
+    # a cut on the second chunk: after it, the client must ask, even for a fresh session
+    yt.faults.add(yt.drop_fault(after_bytes=100_000, after=1))
+    resource = client.upload(session_url, video, fresh=True)
+    queries = [r for r in yt.requests.matching(UPLOAD, "PUT") if not r.body]
+    assert len(queries) == 1  # only after the cut, never before the first chunk
+    assert chunks_sent(yt)[0] == (0, CHUNK_GRANULARITY, 308)
+    assert sum(size for _, size, _ in chunks_sent(yt)) == TOTAL
+    assert yt.videos()[0].data_sha256 == hashlib.sha256(video_bytes).hexdigest()
+    assert resource["id"] == yt.videos()[0].id
+
+
 def test_start_upload_by_size_and_content_type(yt: YouTubeSandbox, client: YouTubeClient) -> None:
     url = client.start_upload(None, SNIPPET, PUBLIC, size=1234, content_type="video/quicktime")
     assert url.startswith(f"{yt.url}{UPLOAD}?")

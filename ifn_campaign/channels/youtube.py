@@ -96,6 +96,7 @@ __all__ = [
     "YOUTUBE_API_URL",
     "YOUTUBE_UPLOAD_URL",
     "OAuthCredentials",
+    "TokenInfo",
     "TokenSource",
     "UploadProgress",
     "VideoStatus",
@@ -152,6 +153,16 @@ class OAuthCredentials:
     client_id: str
     client_secret: str = field(repr=False)
     refresh_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What Google's tokeninfo endpoint says of an access token: the scopes the channel's owner
+    granted, the OAuth client it was issued to (`audience`) and its seconds left."""
+
+    scopes: frozenset[str]
+    audience: str | None
+    expires_in: int | None
 
 
 class TokenSource:
@@ -215,6 +226,48 @@ class TokenSource:
     def _now(self) -> datetime:
         now = self.clock()
         return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+    def info(self, tokeninfo_url: str) -> TokenInfo:
+        """Google's tokeninfo for a current access token (refreshed first if needed), to learn
+        which scopes were granted. Costs no quota. The endpoint takes the token in the query
+        string; no message shows it. Raises like `token()`, and `YouTubeError` with reason
+        `invalid_token` when Google does not know the token."""
+        token = self.token()
+        try:
+            response = self._session.get(
+                tokeninfo_url, params={"access_token": token}, timeout=self._timeout
+            )
+        except requests.Timeout:
+            raise YouTubeUnreachable("Google's tokeninfo endpoint timed out") from None
+        except requests.RequestException as exc:
+            raise YouTubeUnreachable(
+                f"Google's tokeninfo endpoint could not be reached ({type(exc).__name__})"
+            ) from None
+        status = response.status_code
+        body = _json(response)
+        if status == 200 and isinstance(body, dict):
+            try:
+                expires_in: int | None = int(body.get("expires_in"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                expires_in = None
+            audience = body.get("aud") or body.get("audience")
+            return TokenInfo(
+                scopes=frozenset(str(body.get("scope") or "").split()),
+                audience=str(audience) if audience else None,
+                expires_in=expires_in,
+            )
+        error = str(body.get("error") or "") if isinstance(body, dict) else ""
+        if status == 429 or status >= 500:
+            raise YouTubeRateLimited(
+                f"Google's tokeninfo endpoint answered HTTP {status}", status=status, reason=error
+            )
+        if error == "invalid_token":
+            self.invalidate(token)
+        raise YouTubeError(
+            f"Google's tokeninfo endpoint answered HTTP {status} ({error or 'no error code'})",
+            status=status,
+            reason=error or None,
+        )
 
     def _refresh(self, now: datetime) -> tuple[str, datetime]:
         c = self._credentials
@@ -549,10 +602,13 @@ class YouTubeClient:
         path: str | PathLike[str],
         *,
         on_progress: Callable[[UploadProgress], None] | None = None,
+        fresh: bool = False,
     ) -> dict[str, Any]:
         """Send the file to an upload session and return the new video resource.
 
-        Asks the session first and sends only what it lacks, in chunks of `chunk_size` (the last
+        `fresh=True` for a session this process has just opened: it holds nothing yet, so the
+        first chunk goes at once (one call fewer). Otherwise it asks the session first and sends
+        only what it lacks, in chunks of `chunk_size` (the last
         one any size) with `Content-Range`; after a broken connection, a timeout, a rate limit or
         a 5xx it waits, asks again and resumes from the server's `Range`. Safe to call again on
         the same session: a finished one returns its video without sending a byte.
@@ -564,7 +620,7 @@ class YouTubeClient:
         self._check_session_url(session_url)
         attempts = self.retries + 1
         failures = 0
-        progress: UploadProgress | None = None
+        progress = UploadProgress(received=0, total=total, done=False) if fresh else None
         final_sent = False
         with path.open("rb") as file:
             while True:
