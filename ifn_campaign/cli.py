@@ -26,6 +26,7 @@ from ifn_campaign import store
 from ifn_campaign.commands import ledger as _ledger  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import plan as _plan  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers its commands)
+from ifn_campaign.commands import report as _report  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings

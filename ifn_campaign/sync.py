@@ -29,6 +29,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import MediaRefused, RegistryResponseError
+from ifn_campaign.markdown import escape_markdown as _md
 from ifn_campaign.media import FetchedMedia, MediaFetcher, NotModified
 from ifn_campaign.models import (
     MediaAsset,
@@ -172,14 +173,6 @@ class SyncResult:
 
 def _wib(moment: datetime) -> str:
     return f"{moment.astimezone(_JAKARTA):%Y-%m-%d %H:%M}"
-
-
-def _md(text: str) -> str:
-    """Escape text for a markdown table cell: no HTML, no formatting, no column breaks."""
-    out = text.replace("\\", "\\\\").replace("\n", " ")
-    for ch in "|`*_[]<>#!":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 @dataclass(frozen=True)

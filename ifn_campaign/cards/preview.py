@@ -16,6 +16,16 @@ from ifn_campaign.cards.template import formats
 PREVIEW_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "preview"
 
 
+def html_environment(folder: Path) -> Environment:
+    """Jinja for the staff-facing HTML pages in `folder` (this sheet, the campaign report):
+    autoescaped, because names, captions and reasons are member-supplied data."""
+    return Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+
+
 def export(cards: Sequence[RenderedCard], out_dir: Path) -> list[Path]:
     """Copy cards out of the cache under readable names: <member>/<template>-<format>.jpg."""
     paths = []
@@ -41,11 +51,7 @@ def write_preview(
     captions: dict[str, list[tuple[str, str]]] | None = None,
 ) -> Path:
     """preview.html in out_dir showing every card with its format and notes."""
-    env = Environment(
-        loader=FileSystemLoader(PREVIEW_TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-        keep_trailing_newline=True,
-    )
+    env = html_environment(PREVIEW_TEMPLATES)
     members: dict[str, dict[str, object]] = {}
     known = formats()
     for card, path in zip(cards, files, strict=True):

@@ -1,0 +1,83 @@
+"""`ifn-campaign report`: the campaign report as a page staff open in a browser, with a short
+summary on the terminal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.commands.plan import local_day
+from ifn_campaign.errors import IFNError
+from ifn_campaign.report import collect, window_text, write_html
+
+DAYS_BACK = 30
+DAYS_AHEAD = 14
+
+
+@app.command("report")
+def report(
+    since: Annotated[
+        str | None,
+        typer.Option(help=f"First day, YYYY-MM-DD (default: {DAYS_BACK} days ago)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help=f"Last day counted, YYYY-MM-DD (default: {DAYS_AHEAD} days ahead)."),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for index.html (cards are linked, not copied).")
+    ] = Path("var/report"),
+) -> None:
+    """The campaign report: every post in a period with its card, caption, reason, state, link
+    and failures with what to do, and the features ledger, as an HTML page."""
+    cfg = settings()
+    zone = ZoneInfo(cfg.planner.display_timezone)
+    today = local_day(None, zone)
+    start = local_day(since, zone, "--since") if since else today - timedelta(days=DAYS_BACK)
+    # --until names the last day counted: slots before the next midnight
+    end = (local_day(until, zone, "--until") if until else today + timedelta(DAYS_AHEAD)) + (
+        timedelta(days=1)
+    )
+    if end <= start:
+        raise IFNError(f"--until ({until}) is before --since ({since}): nothing to report")
+    with Session(store.open_store(cfg.database.url)) as session:
+        found = collect(session, since=start, until=end)
+    page = write_html(found, out_dir, display_timezone=cfg.planner.display_timezone)
+
+    out.print(f"campaign report: {window_text(found, zone)}")
+    if not found.posts:
+        out.print("nothing was planned: no posts in this period")
+    else:
+        channels = list(found.by_channel)
+        table = Table(title=f"{len(found.posts)} posts by state and channel")
+        table.add_column("state")
+        for channel in channels:
+            table.add_column(escape(channel), justify="right")
+        table.add_column("total", justify="right")
+        for state, total in found.by_state.items():
+            per = [
+                sum(1 for p in found.posts if p.state == state and p.channel == c) for c in channels
+            ]
+            table.add_row(state, *(str(n) for n in per), str(total))
+        out.print(table)
+    if found.failures:
+        out.print(
+            f"[red]{len(found.failures)} post(s) waiting on staff[/]: what to do is in the "
+            "report and in `ifn-campaign status`"
+        )
+    led = found.ledger
+    gap = f"{led.gap_days} days" if led.gap_days is not None else "nobody eligible waiting"
+    out.print(
+        f"features in the window: {led.features}; never featured: {led.never_featured}; "
+        f"fairness gap: {gap}"
+    )
+    out.print(f"report: {escape(str(page.resolve()))}", soft_wrap=True)
