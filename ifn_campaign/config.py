@@ -205,6 +205,12 @@ class PublishSettings(BaseModel):
         900, ge=60, description="A claimed post another worker may take over after this long"
     )
     max_posts: int = Field(200, ge=1, description="Posts one publish run handles at most")
+    account_concurrency: int = Field(
+        2, ge=1, description="Posts of one account in flight at once, across every worker"
+    )
+    account_posts_per_minute: float = Field(
+        20, ge=0, description="Posts one account starts per minute, across every worker (0: any)"
+    )
 
 
 class AccountSettings(BaseModel):

@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +58,7 @@ from ifn_campaign.errors import (
 )
 from ifn_campaign.ledger import record_feature
 from ifn_campaign.lifecycle import move, record
+from ifn_campaign.limits import AccountGate, GateUnavailable
 from ifn_campaign.media_host import public_url
 from ifn_campaign.models import AccountState, Post, PostState, utcnow
 from ifn_campaign.secrets import secret
@@ -154,6 +156,7 @@ class Publisher:
         worker: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         make_video: Callable[[Post, Path], Path] | None = None,
+        gate: AccountGate | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -162,6 +165,8 @@ class Publisher:
         self.clock = clock
         self.make_video = make_video or _make_video
         self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
+        # per-account limits across workers (limits.PrefectGate); None: this process alone
+        self.gate = gate
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -278,23 +283,12 @@ class Publisher:
             self._reauth(session, post, why, report)
             return
         try:
-            if post.replaces_remote_id is not None:
-                self._replace(session, post, report)
-                return
-            if post.channel == "instagram":
-                self._instagram(session, post)
-            elif post.channel == "facebook":
-                self._facebook(session, post)
-            elif post.channel == "youtube":
-                self._youtube(session, post)
-            else:
-                raise ConfigError(f"unknown channel {post.channel!r}")
-            if post.state == PostState.PUBLISHED:
-                report.published.append(post.id or 0)
-            elif post.state == PostState.SCHEDULED:
-                report.scheduled.append(post.id or 0)
+            with self.gate.hold(post.channel, post.account) if self.gate else nullcontext():
+                self._send(session, post, report)
         except _Release as release:
             self._release(session, post, str(release), release.when, report)
+        except GateUnavailable as exc:
+            self._release(session, post, str(exc), self.clock() + timedelta(minutes=1), report)
         except (GraphTokenInvalid, YouTubeReauthNeeded) as exc:
             self._reauth(session, post, str(exc), report)
         except GraphPublishLimit as exc:
@@ -346,6 +340,23 @@ class Publisher:
             self._fail(
                 session, post, str(exc), "fix what the message says, then approve again", report
             )
+
+    def _send(self, session: Session, post: Post, report: PublishReport) -> None:
+        if post.replaces_remote_id is not None:
+            self._replace(session, post, report)
+            return
+        if post.channel == "instagram":
+            self._instagram(session, post)
+        elif post.channel == "facebook":
+            self._facebook(session, post)
+        elif post.channel == "youtube":
+            self._youtube(session, post)
+        else:
+            raise ConfigError(f"unknown channel {post.channel!r}")
+        if post.state == PostState.PUBLISHED:
+            report.published.append(post.id or 0)
+        elif post.state == PostState.SCHEDULED:
+            report.scheduled.append(post.id or 0)
 
     # --- channels ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from ifn_campaign import store
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import move, staff_actor
+from ifn_campaign.limits import gate_for
 from ifn_campaign.models import AccountState, Post, PostState, utcnow
 from ifn_campaign.publisher import Publisher, PublishReport, reconcile, take_down
 
@@ -41,7 +42,7 @@ def publish() -> None:
     """Publish every approved post that is due (Facebook and YouTube are scheduled natively)."""
     cfg = settings()
     engine = store.open_store(cfg.database.url)
-    publisher = Publisher(engine, cfg)
+    publisher = Publisher(engine, cfg, gate=gate_for(cfg))
     removed = take_down(publisher)  # cancelled posts already on a platform go first
     for post_id, why in removed.problems:
         out.print(f"[red]post {post_id} could not be taken down:[/] {escape(why)}", soft_wrap=True)

@@ -237,6 +237,7 @@ class RequestRecord:
     at: float
     body: bytes = b""
     status: int | None = None
+    done_at: float | None = None  # when the answer was ready (None: dropped or still running)
 
     @property
     def params(self) -> dict[str, str]:
@@ -569,6 +570,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self._safely(lambda: sandbox._route(request), request)
         response = self._safely(lambda: sandbox._finish(request, response), request)
         request.status = response.status
+        request.done_at = time.time()
         self._send(response, truncate=fault is not None and fault.kind == "truncate")
 
     def _safely(self, route: Callable[[], Response], request: Request | None) -> Response:
