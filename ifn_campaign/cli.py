@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
+from ifn_campaign.commands import doctor as _doctor  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import ledger as _ledger  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import plan as _plan  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers its commands)

@@ -188,6 +188,10 @@ class YouTubeSettings(BaseModel):
     token_url: str = Field(
         "https://oauth2.googleapis.com/token", description="OAuth token endpoint"
     )
+    tokeninfo_url: str = Field(
+        "https://oauth2.googleapis.com/tokeninfo",
+        description="Google's tokeninfo endpoint (`doctor` reads a token's scopes there)",
+    )
     upload_ahead_hours: int = Field(
         24, ge=0, le=24 * 30, description="Upload this early; YouTube publishes at the slot"
     )

@@ -23,7 +23,8 @@ at `usage_threshold` percent or more the client pauses before its next call, lon
 to 100%, and an `estimated_time_to_regain_access` above zero blocks it like a rate limit.
 
 The access token goes in an `Authorization` header, never in a URL, so it appears in no log
-line, no exception text and no `repr`.
+line, no exception text and no `repr` (one exception: `debug_token`, as Meta takes its
+`input_token` only in the query; messages still name the path alone).
 
 ```python
 client = GraphClient("https://graph.facebook.com/v25.0", token)
@@ -269,6 +270,24 @@ class GraphClient:
             if not paging.get("next") or not isinstance(after, str) or not after:
                 return
             params = {**params, "after": after}
+
+    def debug_token(self) -> dict[str, Any]:
+        """What Meta says of this client's own token (`GET /debug_token`, the token inspecting
+        itself): `data` with `is_valid`, `type` (PAGE, USER), `profile_id` (the Page),
+        `scopes`, `expires_at` (0: never) and, when not valid, `error` {code, subcode,
+        message}. A token Meta refuses outright raises `GraphTokenInvalid` instead.
+
+        The one call whose URL carries the token (`input_token`: Meta takes it nowhere
+        else); errors and log lines name the path only, never the query."""
+        body = self.get("/debug_token", input_token=self.__token)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise GraphRejected(
+                "GET /debug_token: the answer has no 'data' object",
+                method="GET",
+                path="/debug_token",
+            )
+        return data
 
     # the loop
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ifn_campaign.config import Settings, load_settings
+from ifn_campaign.config import Settings, config_path, load_settings
 
 app = typer.Typer(
     help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
@@ -39,6 +39,11 @@ def _root(
 ) -> None:
     _state.config = config
     _state.settings = None
+
+
+def config_file() -> Path | None:
+    """The settings file in use (`--config`, $IFN_CONFIG or ./ifn-campaign.toml), if any."""
+    return config_path(_state.config)
 
 
 def settings() -> Settings:

@@ -23,7 +23,9 @@ or none; any other version is refused). What it does, like the real service:
   `DELETE /{post-id}`. A scheduled post is published once the sandbox clock passes its time.
 - Tokens from `access_token` (query or body) or `Authorization: Bearer`; unknown, expired
   (190/463) or invalidated (190/460, 458, 459, 464, 467, 492) tokens, missing permissions (10, 200)
-  and objects the token may not see (100/33) fail like the real API.
+  and objects the token may not see (100/33) fail like the real API. `GET /debug_token?input_token=`
+  describes a token (`data`: is_valid, type PAGE, profile_id, scopes, granular_scopes,
+  expires_at 0 = never, and `error` with the 190 subcode when not valid); `/me` is the token's Page.
 - Every answer carries `x-app-usage`; every answer about a Page or Instagram account also
   `x-business-use-case-usage`. The counters rise with each call over a rolling hour; at 100% the
   sandbox answers code 4 (app), 32 (Page) or 80002 (Instagram), and calls made while blocked
@@ -370,6 +372,9 @@ class GraphSandbox(Sandbox):
     """
 
     name = "graph-sandbox"
+    app_id = "100000000000"  # the app named in the 458 message
+    app_name = "IFN Campaign (sandbox)"
+    app_user_id = "100000000000099"  # the Page admin who granted the sandbox's tokens
 
     def __init__(
         self,
@@ -640,6 +645,10 @@ class GraphSandbox(Sandbox):
         token = self._token(request, params)
         if not parts:
             raise _bad_param("Unknown path components: /")
+        if parts == ["debug_token"] and request.method == "GET":
+            return self._debug_token(params)
+        if parts[0] == "me":
+            parts[0] = self._me(token)
         if len(parts) > 2:
             raise _GraphError(
                 400, 2500, f"Unknown path components: /{'/'.join(parts[1:])}", transient=False
@@ -698,6 +707,72 @@ class GraphSandbox(Sandbox):
                 subcode=463,
             )
         return token
+
+    def _me(self, token: GraphToken) -> str:
+        """`/me` is whom the token speaks for: a Page token's Page."""
+        pages = sorted(i for i in token.ids if i in self._pages)
+        if not pages:
+            raise _bad_param("/me needs a Page token in this sandbox (it has no user tokens)")
+        return pages[0]
+
+    def _debug_token(self, params: dict[str, str]) -> Response:
+        """`GET /debug_token?input_token=`: what Meta knows of a token. The caller's own token
+        (`access_token`) must be valid; an invalid *input* token is still a 200, with
+        `is_valid: false` and the reason in `data.error`, as Meta answers."""
+        value = _required(params, "input_token")
+        now = self.now()
+        with self._lock:
+            found = self._tokens.get(value)
+            token = copy.copy(found) if found is not None else None
+        if token is None:
+            return json_response(
+                200,
+                {
+                    "data": {
+                        "error": {
+                            "code": 190,
+                            "message": "Invalid OAuth access token - Cannot parse access token",
+                        },
+                        "is_valid": False,
+                        "scopes": [],
+                    }
+                },
+            )
+        pages = sorted(i for i in token.ids if i in self._pages)
+        ig_users = sorted(i for i in token.ids if i in self._ig_users)
+        data: dict[str, Any] = {
+            "app_id": self.app_id,
+            "type": "PAGE" if pages else "USER",
+            "application": self.app_name,
+            "data_access_expires_at": int((now + timedelta(days=90)).timestamp()),
+            "expires_at": int(token.expires_at.timestamp()) if token.expires_at else 0,
+            "is_valid": True,
+            "scopes": sorted(token.scopes),
+            "granular_scopes": [
+                {"scope": s, "target_ids": ig_users if s.startswith("instagram_") else pages}
+                for s in sorted(token.scopes)
+                if s.startswith(("pages_", "instagram_"))
+            ],
+            "user_id": self.app_user_id,
+        }
+        if pages:
+            data["profile_id"] = pages[0]
+        if token.invalid_subcode is not None:
+            data["is_valid"] = False
+            data["error"] = {
+                "code": 190,
+                "message": _TOKEN_MESSAGES[token.invalid_subcode],
+                "subcode": token.invalid_subcode,
+            }
+        elif token.expires_at is not None and now >= token.expires_at:
+            data["is_valid"] = False
+            data["error"] = {
+                "code": 190,
+                "message": f"Error validating access token: Session has expired on "
+                f"{_fb_time(token.expires_at)}. The current time is {_fb_time(now)}.",
+                "subcode": 463,
+            }
+        return json_response(200, {"data": data})
 
     def _need(self, token: GraphToken, scopes: tuple[str, ...], code: int) -> None:
         missing = [s for s in scopes if s not in token.scopes]

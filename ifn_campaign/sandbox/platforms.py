@@ -78,6 +78,7 @@ class PlatformSandboxes:
             "IFN_YOUTUBE__API_URL": settings.youtube.api_url,
             "IFN_YOUTUBE__UPLOAD_URL": settings.youtube.upload_url,
             "IFN_YOUTUBE__TOKEN_URL": settings.youtube.token_url,
+            "IFN_YOUTUBE__TOKENINFO_URL": settings.youtube.tokeninfo_url,
             "IFN_PUBLISH__MEDIA_BASE_URL": settings.publish.media_base_url,
             "IFN_ACCOUNTS": json.dumps(
                 {
@@ -102,6 +103,7 @@ class PlatformSandboxes:
                         "api_url": f"{self.youtube.url}/youtube/v3",
                         "upload_url": f"{self.youtube.url}/upload/youtube/v3",
                         "token_url": f"{self.youtube.url}/token",
+                        "tokeninfo_url": f"{self.youtube.url}/tokeninfo",
                     }
                 ),
                 "publish": base.publish.model_copy(update={"media_base_url": self.media.url}),

@@ -5,6 +5,8 @@ demo.
 - `POST /token` (`grant_type=refresh_token`, `client_id`, `client_secret`, `refresh_token`) gives
   `{access_token, expires_in, scope, token_type}`; a revoked refresh token, one unused for 6
   months, or (in testing mode) one older than 7 days answers 400 `invalid_grant`.
+  `GET /tokeninfo?access_token=` gives `{azp, aud, scope, exp, expires_in, access_type}` (the
+  scopes are the channel's `YouTubeChannel.scope`); a bad or expired token is 400 `invalid_token`.
 - `POST /upload/youtube/v3/videos?uploadType=resumable&part=snippet,status` with the video
   resource as JSON and `X-Upload-Content-Length` / `X-Upload-Content-Type` validates the
   metadata (title, description, tags, categoryId, privacyStatus, publishAt) and answers 200 with
@@ -153,6 +155,8 @@ class YouTubeChannel:
     channel_id: str = "UCifnBPIPIsandbox000000a"
     title: str = "BPIPI Indonesia Footwear Network"
     refresh_token: str = "sandbox-refresh-token"  # noqa: S105 (a sandbox credential)
+    scope: str = SCOPE
+    """The scopes the channel's owner granted (space separated), carried by its access tokens."""
 
 
 @dataclass
@@ -167,6 +171,7 @@ class _RefreshToken:
 class _AccessToken:
     channel_id: str
     expires_at: datetime
+    scope: str = SCOPE
 
 
 @dataclass
@@ -252,6 +257,7 @@ class YouTubeSandbox(Sandbox):
         self.processing_seconds = processing_seconds
         now = self.now()
         self._titles = {c.channel_id: c.title for c in self.channels}
+        self._scopes = {c.channel_id: c.scope for c in self.channels}
         self._refresh: dict[str, _RefreshToken] = {
             c.refresh_token: _RefreshToken(c.channel_id, now, now) for c in self.channels
         }
@@ -279,7 +285,11 @@ class YouTubeSandbox(Sandbox):
         value = "ya29.sandbox-" + secrets.token_urlsafe(24)
         ttl = self.access_token_ttl if expires_in is None else expires_in
         with self._lock:
-            self._access[value] = _AccessToken(channel_id, self.now() + timedelta(seconds=ttl))
+            self._access[value] = _AccessToken(
+                channel_id,
+                self.now() + timedelta(seconds=ttl),
+                self._scopes.get(channel_id, SCOPE),
+            )
         return value
 
     def revoke(self, refresh_token: str) -> None:
@@ -433,6 +443,8 @@ class YouTubeSandbox(Sandbox):
         method, path = request.method, request.path
         if path == "/token" and method == "POST":
             return self._token(request)
+        if path == "/tokeninfo" and method == "GET":
+            return self._tokeninfo(request)
         if path == _VIDEOS and method == "POST":
             return self._start_upload(request)
         if path == _VIDEOS and method == "PUT":
@@ -532,8 +544,32 @@ class YouTubeSandbox(Sandbox):
             {
                 "access_token": access,
                 "expires_in": self.access_token_ttl,
-                "scope": SCOPE,
+                "scope": self._scopes.get(channel_id, SCOPE),
                 "token_type": "Bearer",
+            },
+        )
+
+    def _tokeninfo(self, request: Request) -> Response:
+        """`GET /tokeninfo?access_token=`: what Google says of an access token, shaped as
+        oauth2.googleapis.com answers (numbers as strings); unknown or expired: 400
+        invalid_token. Costs no quota."""
+        value = request.params.get("access_token", "")
+        now = self.now()
+        with self._lock:
+            access = self._access.get(value)
+        if access is None or now >= access.expires_at:
+            return json_response(
+                400, {"error": "invalid_token", "error_description": "Invalid Value"}
+            )
+        return json_response(
+            200,
+            {
+                "azp": self.client_id,
+                "aud": self.client_id,
+                "scope": access.scope,
+                "exp": str(int(access.expires_at.timestamp())),
+                "expires_in": str(int((access.expires_at - now).total_seconds())),
+                "access_type": "offline",
             },
         )
 
