@@ -3,6 +3,7 @@
 `publish_due` runs every few minutes (Instagram has no native scheduling, so we publish at the
 slot ourselves); several runs or workers at once are safe (claims, see publisher.py).
 `reconcile` confirms natively scheduled Facebook and YouTube posts went live and records them.
+Each leaves a markdown summary artifact (`publish-summary`, `reconcile-summary`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
+from ifn_campaign.limits import gate_for
+from ifn_campaign.pipeline import publish_markdown, reconcile_markdown
 from ifn_campaign.publisher import Publisher, reconcile, take_down
 
 
@@ -32,7 +36,8 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     cfg = load_settings(Path(config_path) if config_path else None)
     engine = store.open_store(cfg.database.url)
-    publisher = Publisher(engine, cfg, worker=_worker())
+    # per-account limits held around each post, shared by every worker on the Prefect server
+    publisher = Publisher(engine, cfg, worker=_worker(), gate=gate_for(cfg))
     removed = take_down(publisher)  # consent first: cancelled posts leave the platforms first
     for post_id, why in removed.problems:
         logger.error("post %s could not be taken down: %s", post_id, why)
@@ -41,6 +46,9 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
         logger.error("post %s failed: %s", post_id, why)
     for post_id, why in report.needs_reauth:
         logger.error("post %s needs re-authorisation: %s", post_id, why)
+    create_markdown_artifact(
+        key="publish-summary", markdown=publish_markdown(report, removed), description="Publish"
+    )
     logger.info(
         "%s published, %s scheduled, %s to retry",
         len(report.published),
@@ -56,6 +64,9 @@ def reconcile_posts(config_path: str | None = None) -> dict[str, Any]:
     cfg = load_settings(Path(config_path) if config_path else None)
     engine = store.open_store(cfg.database.url)
     report = reconcile(Publisher(engine, cfg, worker=_worker()))
+    create_markdown_artifact(
+        key="reconcile-summary", markdown=reconcile_markdown(report), description="Reconcile"
+    )
     get_run_logger().info(
         "%s went live, %s links, %s removed",
         len(report.went_live),

@@ -1,4 +1,9 @@
-"""`sync_registry`: the daily member sync as a Prefect flow, with a markdown summary artifact."""
+"""`sync_registry`: the daily member sync as a Prefect flow, with a markdown summary artifact.
+
+Two syncs of one registry never overlap: the flow holds the source's global concurrency limit
+(`ifn_campaign.deployments.sync_lock`) for the whole sync, whichever deployment, `campaign` run
+or worker started it; a second one waits for it (up to `wait_seconds`), then syncs what changed.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,16 @@ from prefect.artifacts import create_markdown_artifact
 
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
+from ifn_campaign.deployments import sync_lock
 from ifn_campaign.media import MediaFetcher
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.sync import sync_members
 
 
 @flow(name="sync_registry", retries=0)
-def sync_registry(full: bool | None = None, config_path: str | None = None) -> dict[str, Any]:
+def sync_registry(
+    full: bool | None = None, config_path: str | None = None, wait_seconds: float = 3600
+) -> dict[str, Any]:
     """Sync members from the registry; returns the run's counts."""
     logger = get_run_logger()
     cfg = load_settings(Path(config_path) if config_path else None)
@@ -35,7 +43,10 @@ def sync_registry(full: bool | None = None, config_path: str | None = None) -> d
 
     fetcher = MediaFetcher(cfg.media) if cfg.sync.fetch_media else None
     try:
-        with RegistryClient(cfg.registry, cfg.registry_token(), on_retry=logger.warning) as client:
+        with (
+            RegistryClient(cfg.registry, cfg.registry_token(), on_retry=logger.warning) as client,
+            sync_lock(client.name, wait_seconds),
+        ):
             result = sync_members(
                 engine,
                 client,

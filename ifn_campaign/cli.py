@@ -29,6 +29,7 @@ from ifn_campaign.commands import plan as _plan  # noqa: F401  (registers its co
 from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import report as _report  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
+from ifn_campaign.commands import serve as _serve  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError

@@ -130,6 +130,16 @@ class CaptionsSettings(BaseModel):
         )
 
 
+def _zone(value: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except (KeyError, ValueError, OSError):  # OSError: "Asia" is a directory
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
 class PlannerSettings(BaseModel):
     """Where campaigns live and how plans are shown."""
 
@@ -143,13 +153,7 @@ class PlannerSettings(BaseModel):
     @field_validator("display_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        try:
-            ZoneInfo(value)
-        except (KeyError, ValueError, OSError):  # OSError: "Asia" is a directory
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return _zone(value)
 
 
 class InstagramSettings(BaseModel):
@@ -217,6 +221,58 @@ class PublishSettings(BaseModel):
     )
 
 
+class SchedulesSettings(BaseModel):
+    """When the deployments run: five-field cron strings in `timezone`, one per flow, named as
+    the flow; an empty string leaves a deployment without a schedule (run it by hand)."""
+
+    timezone: str = Field("Asia/Jakarta", description="Time zone the cron strings are read in")
+    sync_registry: str = Field("0 2 * * *", description="Member sync: daily at 02:00")
+    plan_campaign: str = Field("0 3 * * 1", description="Planning: Mondays at 03:00")
+    compose: str = Field("0 4 * * *", description="Cards, captions and Shorts: daily at 04:00")
+    publish_due: str = Field("*/5 * * * *", description="Publishing: every 5 minutes")
+    reconcile: str = Field("15 * * * *", description="Reconciliation: hourly at :15")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _zone(value)
+
+    @field_validator("sync_registry", "plan_campaign", "compose", "publish_due", "reconcile")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        # Prefect checks each field when the deployments are built; this catches the usual slip
+        # (a sixth, seconds field, or a missing one) as soon as the settings are read.
+        value = " ".join(value.split())
+        if value and len(value.split()) != 5:
+            raise ValueError(
+                f"{value!r} is not a five-field cron string (minute hour day month weekday)"
+            )
+        return value
+
+
+class PrefectSettings(BaseModel):
+    """How the flows run under Prefect: the work pool `deploy` registers to, and how composing
+    fans out (a process pool on this machine, or a Dask cluster when one is named)."""
+
+    work_pool: str = Field("ifn-campaign", description="Work pool `ifn-campaign deploy` uses")
+    card_workers: int = Field(
+        0, ge=0, le=64, description="Processes drawing cards and Shorts; 0 = one per core"
+    )
+    chunk_size: int = Field(
+        20, ge=1, le=1000, description="Posts per compose task (a task costs ~55 ms in Prefect)"
+    )
+    dask_address: str | None = Field(
+        None, description="Dask scheduler (tcp://host:8786) to compose on instead of processes"
+    )
+
+    @field_validator("work_pool")
+    @classmethod
+    def _prefect_name(cls, value: str) -> str:
+        if not value or any(ch in value for ch in "/%&<>"):
+            raise ValueError("must be a non-empty name without / % & < >")
+        return value
+
+
 class AccountSettings(BaseModel):
     """One account we post to. Secrets are named here and read from IFN_SECRET_<NAME> or the
     Prefect Secret block of that name, never from this file."""
@@ -255,6 +311,8 @@ class Settings(BaseSettings):
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
+    schedules: SchedulesSettings = Field(default_factory=SchedulesSettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     accounts: dict[str, dict[str, AccountSettings]] = Field(
         default_factory=dict, description="channel -> account name -> account"
     )

@@ -14,7 +14,9 @@ IFNError                      root: the CLI prints its message on one line and e
 │   ├── TemplateError         a card template is invalid (file, layer, key)
 │   ├── ImageUnusable         a source image cannot be used; `reason` is a stable code
 │   └── CaptionTemplateError  a caption template is invalid (file, line)
-└── LedgerError               an unknown member or post, or a post in the wrong state
+├── LedgerError               an unknown member or post, or a post in the wrong state
+└── OrchestrationError        Prefect: no server to reach or start, a deployment or work pool
+                              not registered, or another sync holds the registry source
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
@@ -110,6 +112,10 @@ class CaptionTemplateError(RenderError):
 
 class LedgerError(IFNError):
     """A ledger or takedown request cannot be done: unknown member or post, or wrong state."""
+
+
+class OrchestrationError(IFNError):
+    """Prefect cannot do what a flow or `serve`/`deploy` needs: say which server and what next."""
 
 
 # --- Graph API (Instagram and Facebook Pages): ifn_campaign.channels -------------------------

@@ -72,7 +72,7 @@ def ensure_account_limits(settings: Settings) -> list[AccountLimit]:
         GlobalConcurrencyLimitCreate,
         GlobalConcurrencyLimitUpdate,
     )
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     wanted = wanted_limits(settings)
     try:
@@ -81,14 +81,17 @@ def ensure_account_limits(settings: Settings) -> list[AccountLimit]:
                 try:
                     current = client.read_global_concurrency_limit_by_name(limit.name)
                 except ObjectNotFound:
-                    client.create_global_concurrency_limit(
-                        GlobalConcurrencyLimitCreate(
-                            name=limit.name,
-                            limit=limit.limit,
-                            slot_decay_per_second=limit.slot_decay_per_second,
+                    try:
+                        client.create_global_concurrency_limit(
+                            GlobalConcurrencyLimitCreate(
+                                name=limit.name,
+                                limit=limit.limit,
+                                slot_decay_per_second=limit.slot_decay_per_second,
+                            )
                         )
-                    )
-                    continue
+                        continue
+                    except ObjectAlreadyExists:  # another run created it meanwhile
+                        current = client.read_global_concurrency_limit_by_name(limit.name)
                 if (current.limit, current.slot_decay_per_second or 0.0, current.active) != (
                     limit.limit,
                     limit.slot_decay_per_second,

@@ -21,7 +21,7 @@ import functools
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.channels import facebook, instagram
@@ -163,7 +163,11 @@ class Publisher:
         self.clients = clients or Clients(settings)
         self.worker = worker or worker_name()
         self.clock = clock
-        self.make_video = make_video or _make_video
+        if make_video is None:
+            from ifn_campaign.shorts import post_video  # PyAV loads only when a Short is made
+
+            make_video = post_video
+        self.make_video = make_video
         self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
         # per-account limits across workers (limits.PrefectGate); None: this process alone
         self.gate = gate
@@ -530,7 +534,9 @@ class Publisher:
         now = self.clock()
         if post.remote_id is None:
             if not post.video_path or not Path(post.video_path).is_file():
-                folder = Path(self.settings.cards.cache_dir) / "videos"
+                from ifn_campaign.shorts import video_folder
+
+                folder = video_folder(Path(self.settings.cards.cache_dir))
                 post.video_path = str(self.make_video(post, folder))
                 session.commit()
             video = Path(post.video_path)
@@ -726,15 +732,6 @@ def _youtube_link(video_id: str | None) -> str | None:
     return f"https://www.youtube.com/shorts/{video_id}" if video_id else None
 
 
-def _make_video(post: Post, folder: Path) -> Path:
-    from ifn_campaign.shorts import make_short
-
-    if not post.card_path:
-        raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
-    folder.mkdir(parents=True, exist_ok=True)
-    return make_short([Path(post.card_path)], folder / f"post-{post.id}.mp4").path
-
-
 def _crash(point: str) -> None:
     if os.environ.get(CRASH_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -748,17 +745,21 @@ class ReconcileReport:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
-def reconcile(publisher: Publisher, *, recent_days: int = 30) -> ReconcileReport:
+def reconcile(
+    publisher: Publisher, *, recent_days: int = 30, post_ids: Collection[int] | None = None
+) -> ReconcileReport:
     """Confirm what the platforms did on their own: natively scheduled Facebook and YouTube
     posts whose time has come went live (feature and link recorded), published posts still
     lacking a link get it, and published posts of the last `recent_days` that the platform no
-    longer has are marked as removed. Reads only: nothing is ever posted from here."""
+    longer has are marked as removed. Reads only: nothing is ever posted from here. `post_ids`
+    narrows it to those posts (the demo: the posts its own sandboxes hold)."""
     report = ReconcileReport()
     now = publisher.clock()
+    only = Post.id.in_(list(post_ids)) if post_ids is not None else true()
     with Session(publisher.engine) as session:
         due = session.scalars(
             select(Post)
-            .where(Post.state == PostState.SCHEDULED, Post.slot_at <= now)
+            .where(Post.state == PostState.SCHEDULED, Post.slot_at <= now, only)
             .order_by(Post.slot_at)
         ).all()
         for post in due:
@@ -778,6 +779,7 @@ def reconcile(publisher: Publisher, *, recent_days: int = 30) -> ReconcileReport
                 Post.published_at >= since,
                 Post.taken_down_at.is_(None),
                 Post.remote_id.is_not(None),
+                only,
             )
         ).all()
         for post in published:

@@ -30,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -37,9 +38,12 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ifn_campaign.cards import photo as photos
-from ifn_campaign.errors import ImageUnusable, VideoError
+from ifn_campaign.errors import IFNError, ImageUnusable, VideoError
 
-__all__ = ["MAX_SECONDS", "MIN_SECONDS", "ShortVideo", "make_short"]
+if TYPE_CHECKING:
+    from ifn_campaign.models import Post
+
+__all__ = ["MAX_SECONDS", "MIN_SECONDS", "ShortVideo", "make_short", "post_video", "video_folder"]
 
 WIDTH, HEIGHT = 1080, 1920
 MIN_SECONDS, MAX_SECONDS = 6.0, 15.0
@@ -126,6 +130,23 @@ def make_short(
     finally:
         tmp.unlink(missing_ok=True)
     return ShortVideo(out, duration, WIDTH, HEIGHT, fps, n_frames, tone, size, digest)
+
+
+def video_folder(cards_dir: Path) -> Path:
+    """Where posts' Shorts are kept: beside the cards they are made from (`cards.cache_dir`)."""
+    return Path(cards_dir) / "videos"
+
+
+def post_video(post: Post, folder: Path) -> Path:
+    """Make a YouTube post's Short from its Shorts card as `folder/post-<id>.mp4`; the file's path.
+
+    One maker for both callers: the compose stage makes it ahead of time, the publisher makes it
+    only when the file is missing at upload time, so both produce the same file.
+    """
+    if not post.card_path:
+        raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_short([Path(post.card_path)], folder / f"post-{post.id}.mp4").path
 
 
 def _timing(seconds: float, fps: int) -> tuple[int, float]:

@@ -107,3 +107,227 @@ def test_publish_and_reconcile_flows_with_a_secret_block(
     assert len(report["published"]) == 1 and not report["failed"]
     assert len(world.platforms.graph.media()) == 1
     assert reconcile_posts()["removed"] == []
+
+
+def _env_for(
+    monkeypatch: pytest.MonkeyPatch, sandbox: RegistrySandbox, tmp_path: Path, **more: str
+) -> str:
+    """Point the flows (and their worker processes) at this sandbox and a fresh database."""
+    url = f"sqlite:///{tmp_path / 'ifn.db'}"
+    store.upgrade(store.make_engine(url))
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("IFN_DATABASE__URL", url)
+    monkeypatch.setenv("IFN_REGISTRY__BASE_URL", sandbox.url)
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", f'["{sandbox.url.removeprefix("http://")}"]')
+    for key, value in more.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    return url
+
+
+def test_two_syncs_of_one_registry_never_overlap(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one sync holds the registry's lock, a second waits and then syncs after it (never
+    beside it), and one that may not wait long gives up having done nothing."""
+    import threading
+    import time
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from flows.sync import sync_registry
+    from ifn_campaign.errors import OrchestrationError
+    from ifn_campaign.models import SyncRun
+    from ifn_campaign.sandbox.registry import Fault
+
+    with RegistrySandbox(generated=6, seed=3) as sandbox:
+        url = _env_for(monkeypatch, sandbox, tmp_path, IFN_REGISTRY__PAGE_SIZE="2")
+        monkeypatch.setenv("IFN_SYNC__FETCH_MEDIA", "false")
+        sandbox.faults.add(Fault("/api/v1/members", "slow", delay=1.0, times=None))
+        outcome: dict[str, Any] = {}
+
+        def run(name: str, wait: float) -> None:
+            try:
+                outcome[name] = sync_registry(full=True, wait_seconds=wait)
+            except Exception as exc:
+                outcome[name] = exc
+
+        engine = store.make_engine(url)
+        first = threading.Thread(target=run, args=("first", 60))
+        first.start()
+        deadline = time.monotonic() + 60
+        with Session(engine) as session:  # the first sync has started: it holds the lock
+            while session.scalar(select(SyncRun.id)) is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+        later = [
+            threading.Thread(target=run, args=("second", 60)),
+            threading.Thread(target=run, args=("impatient", 0.5)),
+        ]
+        for thread in later:
+            thread.start()
+        for thread in [first, *later]:
+            thread.join(timeout=120)
+    assert isinstance(outcome["impatient"], OrchestrationError), outcome
+    assert "another sync of registry:http://127.0.0.1" in str(outcome["impatient"])
+    assert outcome["first"]["new"] == 6 and outcome["second"]["new"] == 0
+    with Session(engine) as session:
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert [r.status for r in runs] == ["completed", "completed"]  # none taken over
+    assert runs[0].finished_at is not None and runs[0].finished_at <= runs[1].started_at
+
+
+def _artifact(key: str) -> str:
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def latest() -> str:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
+            return str(found[0].data)
+
+    return anyio.run(latest)
+
+
+def test_campaign_runs_every_stage_in_order(
+    prefect_server: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One run from an empty database: sync, plan, compose (two chunks in a process pool, with
+    a real Short), publish to the platform sandboxes, reconcile; each stage leaves its summary."""
+    from ifn_campaign.config import Settings
+    from ifn_campaign.sandbox.platforms import PlatformSandboxes
+    from tests.test_pipeline import write_campaign
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    write_campaign(tmp_path / "campaigns", "uji", soon, ("facebook", "youtube"), auto_approve=True)
+    with (
+        RegistrySandbox() as sandbox,
+        PlatformSandboxes(tmp_path / "cards", container_ready_after=0.0) as platforms,
+    ):
+        url = _env_for(
+            monkeypatch,
+            sandbox,
+            tmp_path,
+            IFN_PLANNER__CAMPAIGNS_DIR=str(tmp_path / "campaigns"),
+            IFN_PREFECT__CHUNK_SIZE="1",
+            IFN_PREFECT__CARD_WORKERS="2",
+        )
+        base = Settings(database={"url": url}, cards={"cache_dir": tmp_path / "cards"})
+        for key, value in platforms.environ(platforms.settings(base)).items():
+            monkeypatch.setenv(key, value)
+        from flows.campaign import campaign
+
+        outcome = campaign(plan_weeks=1)
+        assert len(platforms.graph.posts()) == 1 and len(platforms.youtube.videos()) == 1
+    assert outcome["sync_registry"]["new"] > 0
+    assert outcome["plan_campaign"]["planned"] == 2
+    assert outcome["compose"] == {
+        "composed": 2,
+        "approved": 2,
+        "failed": 0,
+        "skipped": 0,
+        "videos": 1,
+        "videos_failed": 0,
+    }
+    assert len(outcome["publish_due"]["scheduled"]) == 2 and not outcome["publish_due"]["failed"]
+    assert outcome["reconcile"]["problems"] == []
+    assert (tmp_path / "cards" / "videos").is_dir()
+    assert "| 2 | 2 | 0 | 0 | 1 | 0 |" in _artifact("compose-summary")
+    assert "| uji | 2 |" in _artifact("plan-summary")
+    assert "| 0 | 2 | 0 | 0 | 0 | 0 | 0 |" in _artifact("publish-summary")
+    assert "# Reconcile" in _artifact("reconcile-summary")
+    assert "| publish_due | published 0, scheduled 2," in _artifact("campaign-summary")
+
+
+@pytest.mark.filterwarnings("ignore:Couldn't detect a suitable IP address:RuntimeWarning")
+def test_compose_on_a_dask_cluster(
+    prefect_server: None,
+    synced_db: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With prefect.dask_address set, the chunks run on that Dask cluster's workers."""
+    distributed = pytest.importorskip("distributed")
+    import sqlite3
+
+    import flows.compose
+    from ifn_campaign.config import load_settings
+    from ifn_campaign.pipeline import plan_stage
+    from tests.test_pipeline import write_campaign
+
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
+        src.backup(dst)
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    write_campaign(tmp_path / "campaigns", "uji", datetime.now(UTC) + timedelta(hours=3))
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(synced_db / "media"))
+    monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
+    monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(tmp_path / "campaigns"))
+    monkeypatch.setenv("IFN_PREFECT__CHUNK_SIZE", "1")
+    plan_stage(load_settings(), weeks=1)
+    real = flows.compose.compose_chunk
+    seen = tmp_path / "ran-on-dask"  # the task is sent by value: a file, not a list, tells
+
+    def compose_chunk(*args: Any, **kwargs: Any) -> Any:
+        try:
+            distributed.get_worker()
+            where = "dask\n"
+        except ValueError:
+            where = "elsewhere\n"
+        with seen.open("a") as log:
+            log.write(where)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flows.compose, "compose_chunk", compose_chunk)
+    monkeypatch.setattr("ifn_campaign.shorts.post_video", lambda post, folder: Path(post.card_path))
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setenv("IFN_PREFECT__DASK_ADDRESS", cluster.scheduler_address)
+        counts = flows.compose.compose(weeks=2)
+    assert counts["composed"] == 2 and counts["videos"] == 1
+    assert seen.read_text().split() == ["dask", "dask"]
+
+
+def test_compose_fails_as_a_whole_only_when_it_cannot_proceed(
+    prefect_server: None,
+    synced_db: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Campaign files gone: no post can be composed, so the flow fails with that one message
+    (and still leaves its summary); the posts stay planned for the next run."""
+    import shutil
+    import sqlite3
+
+    from flows.compose import compose
+    from ifn_campaign.config import load_settings
+    from ifn_campaign.errors import ConfigError
+    from ifn_campaign.pipeline import plan_stage
+    from tests.test_pipeline import write_campaign
+
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
+        src.backup(dst)
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    write_campaign(tmp_path / "campaigns", "uji", datetime.now(UTC) + timedelta(hours=3))
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(synced_db / "media"))
+    monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
+    monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(tmp_path / "campaigns"))
+    assert plan_stage(load_settings(), weeks=1).counts()["planned"] == 2
+    shutil.rmtree(tmp_path / "campaigns")
+    with pytest.raises(ConfigError, match="campaigns directory not found"):
+        compose(weeks=2)
+    assert "| 0 | 0 | 0 | 0 | 0 | 0 |" in _artifact("compose-summary")

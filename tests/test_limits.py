@@ -122,3 +122,27 @@ def test_two_workers_keep_one_post_of_an_account_in_flight(
         assert most_in_flight(world, "/") == 1
     else:  # without the gate both workers post for the account at once: the test can fail
         assert most_in_flight(world, "/") == 2
+
+
+def test_runs_creating_the_limits_at_once_do_not_fail(prefect_server: None, world: World) -> None:
+    """Several publish_due runs may find the limits missing together: the losers of the race
+    read what the winner made instead of crashing."""
+    accounts = world.settings.accounts["instagram"]
+    fresh = {"instagram": {"race-account": next(iter(accounts.values()))}}
+    settings = world.settings.model_copy(update={"accounts": fresh})
+    errors: list[BaseException] = []
+
+    def ensure() -> None:
+        try:
+            ensure_account_limits(settings)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ensure) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    name = limit_name("instagram", "race-account")
+    assert read_limits([name]) == {name: (2, 0.0)}

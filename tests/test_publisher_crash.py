@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.config import Settings
 from ifn_campaign.models import Feature, Post, PostEvent, PostState
-from ifn_campaign.publisher import CRASH_ENV, Publisher, _make_video
+from ifn_campaign.publisher import CRASH_ENV, Publisher
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
+from ifn_campaign.shorts import post_video
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
 from tests.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
 from tests.test_publisher_instagram import members_by_photos
@@ -117,7 +118,7 @@ def give_video(world: World, post_id: int) -> None:
         post = session.get(Post, post_id)
         assert post is not None
         if "video" not in _video_cache:
-            _video_cache["video"] = _make_video(post, world.folder / "made")
+            _video_cache["video"] = post_video(post, world.folder / "made")
         target = world.folder / "videos" / f"post-{post_id}.mp4"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_video_cache["video"], target)

@@ -1,0 +1,29 @@
+"""`plan_campaign`: the weekly planning run as a Prefect flow, with a markdown summary artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from ifn_campaign.config import load_settings
+from ifn_campaign.pipeline import plan_stage
+
+
+@flow(name="plan_campaign", retries=0)
+def plan_campaign(weeks: int = 4, config_path: str | None = None) -> dict[str, int]:
+    """Plan every campaign on file for the coming `weeks`; returns the counts."""
+    logger = get_run_logger()
+    cfg = load_settings(Path(config_path) if config_path else None)
+    summary = plan_stage(cfg, weeks=weeks)
+    for campaign, why in summary.failed:
+        logger.error("campaign %s not planned: %s", campaign, why)
+    create_markdown_artifact(
+        key="plan-summary",
+        markdown=summary.markdown(ZoneInfo(cfg.planner.display_timezone)),
+        description=f"Plan {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}",
+    )
+    logger.info("plan finished: %s", summary.counts())
+    return summary.counts()

@@ -1,0 +1,97 @@
+"""Scheduling commands: `serve` runs the deployments on this machine, `deploy` registers them to a
+work pool on the configured Prefect server for workers to run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Table
+
+from ifn_campaign.commands.base import app, config_file, err, out, settings
+from ifn_campaign.config import PrefectSettings, Settings
+
+
+def _schedule(cfg: Settings, flow_name: str, scheduled: bool) -> str:
+    if not scheduled:
+        return "run by hand"
+    cron = getattr(cfg.schedules, flow_name, "")
+    return f"{cron} ({cfg.schedules.timezone})" if cron else "run by hand (no schedule set)"
+
+
+def _table(cfg: Settings, title: str) -> Table:
+    from flows.deployments import DEPLOYMENTS
+    from ifn_campaign.deployments import DEPLOYMENT_NAME
+
+    table = Table(title=title, caption="at once: one = a run that finds one going is cancelled")
+    table.add_column("deployment", no_wrap=True)
+    table.add_column("schedule", no_wrap=True)
+    table.add_column("at once")
+    for spec in DEPLOYMENTS:
+        table.add_row(
+            f"{spec.name}/{DEPLOYMENT_NAME}",
+            escape(_schedule(cfg, spec.name, spec.scheduled)),
+            "one" if spec.one_at_a_time else "any",
+        )
+    return table
+
+
+@app.command("serve")
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server, when one is started.")
+    ] = 4200,
+    limit: Annotated[
+        int | None, typer.Option(help="Most flow runs at once (default: no limit).")
+    ] = None,
+) -> None:
+    """Run the scheduled flows on this machine until stopped (Ctrl+C), with a local Prefect
+    server when none is configured."""
+    import prefect
+
+    from flows.deployments import DEPLOYMENTS
+    from ifn_campaign.deployments import ensure_limits, runner_deployments
+    from ifn_campaign.prefect_server import prefect_api
+
+    cfg = settings()
+    file = config_file()
+    parameters = {"config_path": str(file.resolve())} if file else {}
+    deployments = runner_deployments(DEPLOYMENTS, cfg, parameters=parameters)
+    with prefect_api(port, say=lambda text: err.print(escape(text))):
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            ensure_limits(client, cfg)
+        out.print(_table(cfg, "Serving (Ctrl+C to stop)"))
+        prefect.serve(*deployments, limit=limit, print_starting_message=False)
+    out.print("stopped; the schedules are paused until the next `ifn-campaign serve`")
+
+
+@app.command("deploy")
+def deploy(
+    pool: Annotated[
+        str | None, typer.Option(help="Work pool (default: prefect.work_pool).")
+    ] = None,
+) -> None:
+    """Register the deployments to a work pool on the configured Prefect server
+    (PREFECT_API_URL), creating the pool and the concurrency limits if missing."""
+    from flows.deployments import DEPLOYMENTS
+    from ifn_campaign.deployments import register, runner_deployments
+
+    cfg = settings()
+    if pool:
+        try:
+            chosen = PrefectSettings.model_validate({**cfg.prefect.model_dump(), "work_pool": pool})
+        except ValidationError as exc:
+            raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--pool") from None
+        cfg = cfg.model_copy(update={"prefect": chosen})
+    done = register(runner_deployments(DEPLOYMENTS, cfg), cfg)
+    out.print(_table(cfg, f"Deployments on {escape(done.api_url)}, work pool {escape(done.pool)}"))
+    if done.pool_created:
+        out.print(f"work pool {escape(done.pool)} created (process workers)")
+    out.print(f"concurrency limits: {escape(', '.join(done.limits))}")
+    out.print(
+        f"start workers (several are safe) with: prefect worker start --pool {escape(done.pool)}"
+    )
