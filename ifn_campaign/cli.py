@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,7 +35,7 @@ from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.media import MediaFetcher
-from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord, SyncRun
+from ifn_campaign.models import Member, MemberMedia, Post, PostState, QuarantinedRecord, SyncRun
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.csv_source import CsvSource
 from ifn_campaign.registry.source import MemberSource
@@ -55,6 +56,8 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(captions_app, name="captions")
 
 DEMO_PORT = 8765
+DEMO_WEEKS = 2
+DEMO_CAMPAIGNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "campaigns"
 
 
 @db_app.command("upgrade")
@@ -537,8 +540,10 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its database and media.")
     ] = Path("var/demo"),
 ) -> None:
-    """The pipeline on embedded defaults: sample registry, SQLite, sync, cards, plan, compose,
-    and publishing to the local platform sandboxes."""
+    """The whole campaign on embedded defaults: the sample registry, SQLite, sync, cards, a plan
+    of the next two weeks, compose (cards, captions, Shorts), publishing the whole calendar to
+    the local platform sandboxes on a clock moved forward slot by slot, reconcile, and an HTML
+    report. Run it again: nothing is posted twice."""
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()
@@ -584,100 +589,123 @@ def demo(
         f"media in {cfg.media.dir}"
     )
     _demo_cards(engine, data_dir)
-    _demo_plan(engine, cfg)
-    _demo_compose(engine, cfg, data_dir / "cards")
-    _demo_publish(engine, cfg, data_dir / "cards")
+    cfg = cfg.model_copy(
+        update={
+            "planner": cfg.planner.model_copy(update={"campaigns_dir": DEMO_CAMPAIGNS}),
+            "cards": cfg.cards.model_copy(update={"cache_dir": data_dir / "cards"}),
+        }
+    )
+    until = _demo_plan(cfg)
+    _demo_compose(cfg, until)
+    _demo_publish(engine, cfg, until)
+    _demo_report(engine, cfg, until, data_dir / "report")
 
 
-def _demo_plan(engine: Engine, cfg: Settings) -> None:
-    """The next stage: the bundled campaigns planned for the next four weeks, with reasons."""
+def _demo_plan(cfg: Settings) -> datetime:
+    """The demo campaign (assets/demo/campaigns) planned for two weeks from today, with the
+    reason for every pick; returns the end of the window."""
+    from zoneinfo import ZoneInfo
+
+    from ifn_campaign.commands.plan import print_plan
+    from ifn_campaign.pipeline import plan_stage
+
+    summary = plan_stage(cfg, weeks=DEMO_WEEKS)
+    for result in summary.results:
+        if result.lines or result.skipped:
+            print_plan(result, ZoneInfo(cfg.planner.display_timezone), english=False)
+    for name, why in summary.failed:
+        err.print(f"[red]campaign {escape(name)} not planned:[/] {escape(why)}")
+    return summary.end
+
+
+def _demo_compose(cfg: Settings, until: datetime) -> None:
+    """Cards, captions and Shorts for the planned posts; the demo campaign approves them."""
+    from ifn_campaign.models import utcnow
+    from ifn_campaign.pipeline import compose_chunk, compose_work
+
+    now = utcnow()
+    work = compose_work(cfg, now=now, until=until)
+    with _member_progress("compose", len(work)) as advance:
+        summary = compose_chunk(cfg, work, now=now, on_post=advance)
+    out.print(
+        f"{len(summary.composed)} posts composed ({len(summary.approved)} approved by the demo "
+        f"campaign), {len(summary.videos)} Shorts made, "
+        f"{len(summary.failed) + len(summary.video_failed)} failed"
+    )
+    for post_id, why in summary.failed + summary.video_failed:
+        err.print(f"[red]post {post_id}:[/] {escape(why)}", soft_wrap=True)
+
+
+def _demo_publish(engine: Engine, cfg: Settings, until: datetime) -> None:
+    """Every approved post of the window, published to the sandboxes on a clock moved from slot
+    to slot (Instagram at its slot, Facebook and YouTube scheduled natively), then reconciled."""
+    from ifn_campaign.commands.publish import print_report
+    from ifn_campaign.sandbox.platforms import PlatformSandboxes
+    from ifn_campaign.sandbox.timeline import publish_calendar
+
+    with PlatformSandboxes(cfg.cards.cache_dir) as platforms:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]publish[/] {task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def step(when: datetime, _report: object) -> None:
+                progress.update(task, description=f"clock at {when:%Y-%m-%d %H:%M} UTC")
+
+            timeline = publish_calendar(engine, cfg, platforms, until, on_step=step)
+        graph, youtube = platforms.graph, platforms.youtube
+        out.print(
+            f"platform sandboxes after {timeline.steps} publish runs: {len(graph.media())} "
+            f"Instagram posts, {len(graph.posts())} Facebook Page posts, "
+            f"{len(youtube.videos())} YouTube Shorts"
+        )
+    print_report(timeline.report)
+    reconciled = timeline.reconciled
+    if reconciled is not None:
+        out.print(
+            f"reconcile: {len(reconciled.went_live)} scheduled posts went live, "
+            f"{len(reconciled.problems)} problems"
+        )
+    if not timeline.posts:
+        with Session(engine) as session:
+            done = session.scalar(
+                select(func.count())
+                .select_from(Post)
+                .where(Post.state == PostState.PUBLISHED, Post.slot_at <= until)
+            )
+        out.print(
+            f"nothing new to publish: {done} posts of the window went out in an earlier run, "
+            "and nothing was sent twice"
+        )
+
+
+def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -> None:
+    """The window's posts as a table and as the HTML report (cards, captions, reasons, links)."""
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from ifn_campaign.commands.plan import local_day, print_plan
-    from ifn_campaign.models import utcnow
-    from ifn_campaign.planner.budget import limits_from
-    from ifn_campaign.planner.campaign import load_campaigns
-    from ifn_campaign.planner.plan import plan_campaigns
-
-    zone = ZoneInfo(cfg.planner.display_timezone)
-    start = local_day(None, zone)
-    campaigns = list(load_campaigns(cfg.planner.campaigns_dir).values())
-    with Session(engine) as session:
-        results = plan_campaigns(
-            session, campaigns, limits_from(cfg), start, start + timedelta(weeks=4), utcnow()
-        )
-        session.commit()
-    for result in results:
-        if result.lines or result.skipped:
-            print_plan(result, zone, english=False)
-    out.print(
-        "posts planned: see them with `ifn-campaign calendar` "
-        f"(IFN_DATABASE__URL={cfg.database.url})"
-    )
-
-
-def _demo_compose(engine: Engine, cfg: Settings, cards_dir: Path) -> None:
-    """The next stage: cards and captions for the planned posts of the next two weeks."""
-    from datetime import timedelta
-
-    from ifn_campaign.captions.writer import CaptionWriter
-    from ifn_campaign.cards.brand import BrandKit
-    from ifn_campaign.cards.render import Renderer
-    from ifn_campaign.cards.template import load_all
-    from ifn_campaign.compose import compose_posts
-    from ifn_campaign.models import utcnow
-    from ifn_campaign.planner.campaign import load_campaigns
-
-    brand = BrandKit.load()
-    renderer = Renderer(brand, load_all(palette=brand.palette), cards_dir)
-    writer = CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
-    now = utcnow()
-    with Session(engine) as session:
-        result = compose_posts(
-            session,
-            renderer,
-            writer,
-            load_campaigns(cfg.planner.campaigns_dir),
-            now,
-            until=now + timedelta(weeks=2),
-        )
-    out.print(
-        f"{len(result.composed)} posts composed ({len(result.approved)} approved automatically), "
-        f"{len(result.failed)} failed: see them with `ifn-campaign review`"
-    )
-
-
-def _demo_publish(engine: Engine, cfg: Settings, cards_dir: Path) -> None:
-    """The last stage, against the platform sandboxes: the demo approves the composed posts (as
-    staff:demo) and publishes what is due; Facebook and YouTube are scheduled natively."""
-    from sqlalchemy import select as sql_select
-
-    from ifn_campaign.commands.publish import print_report
-    from ifn_campaign.lifecycle import move
-    from ifn_campaign.models import Post, PostState, utcnow
-    from ifn_campaign.publisher import Publisher
-    from ifn_campaign.sandbox.platforms import PlatformSandboxes
+    from ifn_campaign.report import collect, when, write_html
 
     with Session(engine) as session:
-        composed = session.scalars(sql_select(Post).where(Post.state == PostState.COMPOSED)).all()
-        for post in composed:
-            move(session, post, PostState.APPROVED, actor="staff:demo", now=utcnow())
-            post.reviewed_by, post.reviewed_at = "staff:demo", utcnow()
-        session.commit()
-    out.print(f"the demo approved {len(composed)} posts as staff:demo")
-    with PlatformSandboxes(cards_dir) as platforms:
-        report = Publisher(engine, platforms.settings(cfg)).run()
-        graph, youtube = platforms.graph, platforms.youtube
-        out.print(
-            f"platform sandboxes: {len(graph.media())} Instagram posts, {len(graph.posts())} "
-            f"Facebook Page posts, {len(youtube.videos())} YouTube videos"
+        report = collect(session, since=until - timedelta(weeks=DEMO_WEEKS), until=until)
+    zone = cfg.planner.display_timezone
+    table = Table(title=f"The next {DEMO_WEEKS} weeks")
+    for column in ("slot", "channel", "member", "state", "link"):
+        table.add_column(column)
+    for line in report.posts:
+        table.add_row(
+            when(line.slot_at, ZoneInfo(zone)),
+            line.channel,
+            escape(line.business_name),
+            line.state,
+            escape(line.permalink or ""),
         )
-    print_report(report)
-    out.print(
-        "Instagram posts go out at their slot: `ifn-campaign publish` (the publish_due flow "
-        "every few minutes); `ifn-campaign reconcile` confirms what Facebook and YouTube published"
-    )
+    out.print(table)
+    page = write_html(report, folder, display_timezone=zone)
+    out.print(f"report: {page.resolve()}", soft_wrap=True)
 
 
 def _demo_cards(engine: Engine, data_dir: Path) -> None:

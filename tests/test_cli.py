@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -124,19 +125,35 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
         [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert first.returncode == 0, first.stderr
-    assert "active members stored" in first.stdout
-    assert "scheduled on the platform" in first.stdout  # the publisher ran against sandboxes
-    planned = re.search(r"sorotan-anggota: (\d+) planned", first.stdout)
+    text = " ".join(first.stdout.split())
+    assert "active members stored" in text
+    planned = re.search(r"sorotan-demo: (\d+) planned", text)
     assert planned is not None and int(planned.group(1)) > 0  # the planner's stage ran
+    n = int(planned.group(1))
+    assert f"{n} posts composed ({n} approved by the demo campaign)" in text
+    # the whole calendar went out on the sandboxes: Instagram at its slot, the rest natively
+    sent = re.search(
+        r"(\d+) published, (\d+) scheduled on the platform, 0 to retry, 0 failed", text
+    )
+    assert sent is not None and int(sent.group(1)) + int(sent.group(2)) == n, text[-3000:]
+    assert f"reconcile: {sent.group(2)} scheduled posts went live, 0 problems" in text
+    report = tmp_path / "var" / "demo" / "report" / "index.html"
+    assert f"report: {report}" in text and report.stat().st_size > 0
+    assert text.count("│ published │") == n  # the summary table: every post is out
     second = subprocess.run(
         [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert second.returncode == 0, second.stderr
-    assert "(full)" in second.stdout
-    assert " ".join(["unchanged", "│", "65"]) in " ".join(second.stdout.split())
-    assert f"sorotan-anggota: 0 planned, 0 pinned, 0 replaced, {planned.group(1)} kept" in (
-        " ".join(second.stdout.split())
-    )  # re-running the demo changes no plan
+    again = " ".join(second.stdout.split())
+    assert "(full)" in again
+    assert " ".join(["unchanged", "│", "65"]) in again
+    assert f"sorotan-demo: 0 planned, 0 pinned, 0 replaced, {n} kept" in again
+    assert "0 published, 0 scheduled on the platform" in again
+    assert f"nothing new to publish: {n} posts of the window went out in an earlier run" in again
+    with sqlite3.connect(tmp_path / "var" / "demo" / "ifn-campaign.db") as db:
+        states = db.execute("SELECT state, taken_down_at FROM post").fetchall()
+    # the second run's fresh sandboxes hold none of them: not a reason to call them removed
+    assert states == [("published", None)] * n
     assert (tmp_path / "var" / "demo" / "ifn-campaign.db").exists()
 
 
