@@ -8,17 +8,25 @@ ends failed, naming every stage that failed and why.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from sqlalchemy.orm import Session
 
 from flows.compose import compose
 from flows.plan import plan_campaign
 from flows.publish import publish_due, reconcile_posts
+from flows.report import report_artifacts
 from flows.sync import sync_registry
+from ifn_campaign import store
+from ifn_campaign.config import load_settings
 from ifn_campaign.errors import OrchestrationError
+from ifn_campaign.models import utcnow
 from ifn_campaign.pipeline import campaign_markdown
+from ifn_campaign.report import collect
 
 
 @flow(name="campaign", retries=0)
@@ -46,6 +54,7 @@ def campaign(
             outcomes[name] = f"{type(exc).__name__}: {exc}"
             logger.error("%s failed: %s", name, outcomes[name])
     create_markdown_artifact(key="campaign-summary", markdown=campaign_markdown(outcomes))
+    _window_artifacts(compose_weeks, config_path)
     failed = {name: why for name, why in outcomes.items() if isinstance(why, str)}
     if failed:
         raise OrchestrationError(
@@ -53,3 +62,19 @@ def campaign(
             + " (the other stages ran)"
         )
     return outcomes
+
+
+def _window_artifacts(weeks: int, config_path: str | None) -> None:
+    """The posts from yesterday to the end of the compose window: a table (member, channel,
+    time, reason, link) and links to their cards, next to the stage summary."""
+    cfg = load_settings(Path(config_path) if config_path else None)
+    now = utcnow()
+    engine = store.open_store(cfg.database.url)
+    try:
+        with Session(engine) as session:
+            window = collect(
+                session, since=now - timedelta(days=1), until=now + timedelta(weeks=weeks)
+            )
+    finally:
+        engine.dispose()
+    report_artifacts(window, cfg.planner.display_timezone, "campaign-window")

@@ -11,6 +11,7 @@ from flows.campaign import campaign
 from flows.compose import compose
 from flows.plan import plan_campaign
 from flows.publish import publish_due, reconcile_posts
+from flows.report import report
 from flows.sync import sync_registry
 from ifn_campaign.deployments import Deployment
 
@@ -21,6 +22,6 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
     # several runs at once are safe (claims), so a slow run never delays the next slot
     Deployment(publish_due, one_at_a_time=False),
     Deployment(reconcile_posts),
-    # Deployment(report),  # monthly, from ifn_campaign/report.py: to come
+    Deployment(report),  # monthly: last month's page and artifacts
     Deployment(campaign, scheduled=False),  # one-off: `prefect deployment run campaign/...`
 )

@@ -231,13 +231,16 @@ class SchedulesSettings(BaseModel):
     compose: str = Field("0 4 * * *", description="Cards, captions and Shorts: daily at 04:00")
     publish_due: str = Field("*/5 * * * *", description="Publishing: every 5 minutes")
     reconcile: str = Field("15 * * * *", description="Reconciliation: hourly at :15")
+    report: str = Field("0 6 1 * *", description="Last month's report: the 1st at 06:00")
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _zone(value)
 
-    @field_validator("sync_registry", "plan_campaign", "compose", "publish_due", "reconcile")
+    @field_validator(
+        "sync_registry", "plan_campaign", "compose", "publish_due", "reconcile", "report"
+    )
     @classmethod
     def _five_fields(cls, value: str) -> str:
         # Prefect checks each field when the deployments are built; this catches the usual slip

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -230,6 +230,24 @@ def _line(
 
 
 # --- shown to people ------------------------------------------------------------------------
+
+
+def month_window(month: str | None, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """[first day, first day of the next month) of `month` ("YYYY-MM") in `zone`; by default the
+    month before `now`'s (the monthly report looks back at a finished month)."""
+    if month is None:
+        first_this = now.astimezone(zone).date().replace(day=1)
+        start = (first_this - timedelta(days=1)).replace(day=1)
+    else:
+        try:
+            start = datetime.strptime(month, "%Y-%m").date()
+        except ValueError:
+            raise IFNError(f"month {month!r}: write it as YYYY-MM") from None
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (
+        datetime.combine(start, time(), zone).astimezone(UTC),
+        datetime.combine(end, time(), zone).astimezone(UTC),
+    )
 
 
 def when(moment: datetime, zone: ZoneInfo) -> str:

@@ -47,6 +47,7 @@ def test_deployments_follow_the_settings() -> None:
         "compose",
         "publish_due",
         "reconcile",
+        "report",
         "campaign",
     ]
     crons = {
@@ -59,6 +60,7 @@ def test_deployments_follow_the_settings() -> None:
         "compose": [("30 5 * * *", "Asia/Jakarta")],
         "publish_due": [("*/5 * * * *", "Asia/Jakarta")],
         "reconcile": [],  # empty in the settings: run by hand
+        "report": [("0 6 1 * *", "Asia/Jakarta")],
         "campaign": [],  # one-off
     }
     assert made["sync_registry"].entrypoint == "flows.sync.sync_registry"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -247,6 +248,23 @@ def test_campaign_runs_every_stage_in_order(
     assert "| 0 | 2 | 0 | 0 | 0 | 0 | 0 |" in _artifact("publish-summary")
     assert "# Reconcile" in _artifact("reconcile-summary")
     assert "| publish_due | published 0, scheduled 2," in _artifact("campaign-summary")
+    table = _artifact("campaign-window-posts")  # the window's posts: member, channel, time, reason
+    assert (
+        table.count('"channel": "facebook/bpipi"') == table.count('"channel": "youtube/bpipi"') == 1
+    )
+    assert "cards" in _artifact("campaign-window-cards") and "file://" in _artifact(
+        "campaign-window-cards"
+    )
+
+    # the monthly report flow, for the month of those posts: its page and the same artifacts
+    from flows.report import report
+
+    month = soon.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m")
+    made = report(month=month, out_dir=str(tmp_path / "reports"))
+    assert made["posts"] == 2 and made["month"] == month
+    assert (tmp_path / "reports" / month / "index.html").is_file()
+    assert '"state": "scheduled"' in _artifact("report-posts")
+    assert "scheduled" in _artifact("report-summary")
 
 
 @pytest.mark.filterwarnings("ignore:Couldn't detect a suitable IP address:RuntimeWarning")

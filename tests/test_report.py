@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -427,3 +427,23 @@ def test_cli_report_refuses_bad_dates(
     assert "error:" in capsys.readouterr().err
     assert main(["report", "--since", "2026-02-01", "--until", "2026-01-01"]) == 1
     assert "before --since" in capsys.readouterr().err
+
+
+def test_month_window_is_a_calendar_month_in_the_display_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from ifn_campaign.errors import IFNError
+    from ifn_campaign.report import month_window
+
+    wib = ZoneInfo("Asia/Jakarta")
+    now = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # already 1 December in Jakarta
+    since, until = month_window(None, wib, now)
+    assert (since.astimezone(wib).date(), until.astimezone(wib).date()) == (
+        date(2026, 11, 1),
+        date(2026, 12, 1),
+    )
+    assert since == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
+    since, until = month_window("2026-12", wib, now)
+    assert until.astimezone(wib).date() == date(2027, 1, 1)
+    with pytest.raises(IFNError, match="YYYY-MM"):
+        month_window("Desember", wib, now)

@@ -1,0 +1,65 @@
+"""`report`: the monthly campaign report, and the artifacts every campaign run leaves.
+
+The page (`ifn_campaign.report.write_html`) goes to `<out_dir>/<YYYY-MM>/index.html`; the
+Prefect UI gets the summary (counts per state, failures with what to do, the ledger), a table of
+the posts (member, channel, time, reason, link) and links to the rendered cards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.config import load_settings
+from ifn_campaign.models import utcnow
+from ifn_campaign.report import (
+    CampaignReport,
+    card_links,
+    collect,
+    month_window,
+    posts_table,
+    summary_markdown,
+    write_html,
+)
+
+
+def report_artifacts(report: CampaignReport, display_timezone: str, key: str) -> None:
+    """The report in the Prefect UI: summary, posts table and card links (keys `key-...`)."""
+    create_markdown_artifact(
+        key=f"{key}-summary", markdown=summary_markdown(report, display_timezone=display_timezone)
+    )
+    create_table_artifact(
+        key=f"{key}-posts",
+        table=posts_table(report, display_timezone=display_timezone),
+        description="Posts of the period: member, channel, time, reason, link",
+    )
+    create_markdown_artifact(
+        key=f"{key}-cards", markdown=card_links(report, display_timezone=display_timezone)
+    )
+
+
+@flow(name="report", retries=0)
+def report(
+    month: str | None = None, out_dir: str = "var/report", config_path: str | None = None
+) -> dict[str, Any]:
+    """The report of `month` (YYYY-MM; default: last month) as a page and as artifacts."""
+    cfg = load_settings(Path(config_path) if config_path else None)
+    zone = cfg.planner.display_timezone
+    since, until = month_window(month, ZoneInfo(zone), utcnow())
+    engine = store.open_store(cfg.database.url)
+    try:
+        with Session(engine) as session:
+            made = collect(session, since=since, until=until)
+    finally:
+        engine.dispose()
+    label = since.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+    page = write_html(made, Path(out_dir) / label, display_timezone=zone)
+    report_artifacts(made, zone, "report")
+    get_run_logger().info("report %s: %s posts, page %s", label, len(made.posts), page)
+    return {"month": label, "posts": len(made.posts), "page": str(page)}
