@@ -13,7 +13,7 @@ import threading
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -176,6 +176,10 @@ class FacebookSettings(BaseModel):
     graph_url: str = Field("https://graph.facebook.com/v25.0", description="Graph API root")
     schedule_max_days: int = Field(
         30, ge=1, le=75, description="Native scheduling window (Meta's pages say 30 or 75 days)"
+    )
+    photo_upload: Literal["url", "file"] = Field(
+        "url",
+        description="How cards reach Facebook: fetched from publish.media_base_url, or uploaded",
     )
 
 

@@ -506,15 +506,19 @@ class Publisher:
             )
             session.commit()
         if post.remote_id is None:
-            url = self._media_url(session, post)
+            upload = self.settings.facebook.photo_upload == "file"
+            # a file upload needs no public media host; Instagram always fetches by URL
+            url = None if upload else self._media_url(session, post)
             self._step(session, post, "fb_post")
             made = facebook.post_photo(
                 client,
                 page,
                 image_url=url,
+                image_path=post.card_path if upload else None,
                 caption=caption,
                 scheduled_at=post.slot_at if native else None,
                 now=now,
+                schedule_max_days=self.settings.facebook.schedule_max_days,
             )
             _crash("called:fb_post")
             post.remote_id, post.remote_photo_id = made.post_id, made.photo_id

@@ -235,6 +235,31 @@ def test_media_host_down_fails_with_the_setting_to_check(world: World) -> None:
     assert world.platforms.graph.media() == []
 
 
+def test_facebook_file_upload_needs_no_media_host(world: World) -> None:
+    """`facebook.photo_upload = "file"`: the card goes up as multipart `source`, so Facebook
+    posts (now and scheduled) go out while the public media host is down."""
+    now = datetime.now(UTC)
+    ids = approved(world, "facebook", [now - timedelta(minutes=1), now + timedelta(days=40)])
+    world.platforms.media.stop()
+    world.platforms.graph.schedule_max_days = 75  # a Page whose window is the longer one
+    settings = world.settings.model_copy(
+        update={
+            "facebook": world.settings.facebook.model_copy(
+                update={"photo_upload": "file", "schedule_max_days": 75}
+            )
+        }
+    )
+    report = Publisher(world.engine, settings).run()
+    assert report.published == [ids[0]] and report.scheduled == [ids[1]], report
+    uploads = world.platforms.graph.requests.matching("/", "POST")
+    photos = [r for r in uploads if r.path.endswith("/photos")]
+    assert len(photos) == 2
+    assert all(b'name="source"' in r.body and b"url=" not in r.body for r in photos)
+    scheduled = [p for p in world.platforms.graph.posts() if not p.is_published(now)]
+    slot = load(world, ids[1])[0].slot_at.replace(microsecond=0)  # Facebook keeps seconds
+    assert [p.scheduled_publish_time for p in scheduled] == [slot]
+
+
 def test_missing_permission_is_named(world: World) -> None:
     now = datetime.now(UTC)
     (post_id,) = approved(world, "instagram", [now - timedelta(minutes=1)])
