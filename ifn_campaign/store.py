@@ -26,6 +26,9 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+PG_CONNECT_TIMEOUT = 10  # seconds; `?connect_timeout=` in the URL overrides it
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
     try:
@@ -40,6 +43,9 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            # an unreachable host must fail in seconds with a message, not hang every command
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:

@@ -89,3 +89,25 @@ def test_migrations_match_the_models(db_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
+
+
+def test_a_postgresql_server_that_never_answers_fails_in_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A listening socket on loopback that never answers (a hung server, a firewall that
+    accepts): without a connect timeout every command would hang; with one it fails fast."""
+    import socket
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(store, "PG_CONNECT_TIMEOUT", 1)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        engine = store.make_engine(f"postgresql+psycopg://ifn@127.0.0.1:{port}/ifn")
+        started = time.monotonic()
+        with pytest.raises(OperationalError), engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert time.monotonic() - started < 8
