@@ -193,10 +193,22 @@ def sync(
     restart: Annotated[
         bool, typer.Option("--restart", help="Do not resume an interrupted sync; start over.")
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="With a Prefect server: seconds to wait for a running sync of the registry."
+        ),
+    ] = 600,
 ) -> None:
-    """Sync member profiles and media from the IFN registry."""
+    """Sync member profiles and media from the IFN registry (never beside another sync of it
+    when a Prefect server is configured: it holds the same lock as the scheduled sync)."""
+    from ifn_campaign.deployments import shared_sync_lock
+
     cfg = settings()
-    with RegistryClient(cfg.registry, cfg.registry_token()) as client:
+    with (
+        RegistryClient(cfg.registry, cfg.registry_token()) as client,
+        shared_sync_lock(client.name, wait),
+    ):
         result = run_sync(
             cfg, client, full=full, fetch_media=media and cfg.sync.fetch_media, resume=not restart
         )

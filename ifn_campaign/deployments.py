@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -36,6 +36,7 @@ __all__ = [
     "ensure_work_pool",
     "register",
     "runner_deployments",
+    "shared_sync_lock",
     "sync_lock",
     "sync_lock_name",
 ]
@@ -163,6 +164,14 @@ def sync_lock(source: str, wait_seconds: float) -> Iterator[None]:
         ) from None
     with held:
         yield
+
+
+def shared_sync_lock(source: str, wait_seconds: float) -> AbstractContextManager[None]:
+    """`sync_lock` when a Prefect server is configured (a sync by hand then never overlaps a
+    scheduled one); without a server there is nobody to share the lock with."""
+    from prefect.settings import PREFECT_API_URL
+
+    return sync_lock(source, wait_seconds) if PREFECT_API_URL.value() else nullcontext()
 
 
 # --- work pool and registration ----------------------------------------------------------------

@@ -180,6 +180,26 @@ def test_two_syncs_of_one_registry_never_overlap(
     assert runs[0].finished_at is not None and runs[0].finished_at <= runs[1].started_at
 
 
+def test_a_sync_by_hand_waits_for_the_scheduled_one(
+    prefect_server: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`ifn-campaign sync` holds the same lock as the flow when a Prefect server is configured:
+    while a sync runs, the one by hand gives up after `--wait` having done nothing."""
+    from ifn_campaign.cli import main
+    from ifn_campaign.deployments import sync_lock
+
+    with RegistrySandbox(generated=3, seed=4) as sandbox:
+        url = _env_for(monkeypatch, sandbox, tmp_path)
+        store.upgrade(store.make_engine(url))
+        with sync_lock(f"registry:{sandbox.url}", 5):
+            assert main(["sync", "--no-media", "--wait", "0.5"]) == 1
+            assert "another sync of registry:" in " ".join(capsys.readouterr().err.split())
+        assert main(["sync", "--no-media"]) == 0  # the lock is free again
+
+
 def _artifact(key: str) -> str:
     import anyio
     from prefect.client.orchestration import get_client
