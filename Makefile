@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-cards bench-plan bench-publish goldens clean
+.PHONY: demo test lint format bench bench-cards bench-plan bench-publish bench-campaign goldens clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-plan: $(STAMP)
 
 bench-publish: $(STAMP)
 	$(BIN)/python bench/publish_bench.py
+
+bench-campaign: $(STAMP)
+	$(BIN)/python bench/campaign_bench.py
 
 # Rewrite the golden cards and captions on purpose (after a template or brand change); look at
 # tests/golden/ (git diff) before committing.
