@@ -36,12 +36,20 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     cfg = load_settings(Path(config_path) if config_path else None)
     engine = store.open_store(cfg.database.url)
-    # per-account limits held around each post, shared by every worker on the Prefect server
-    publisher = Publisher(engine, cfg, worker=_worker(), gate=gate_for(cfg))
-    removed = take_down(publisher)  # consent first: cancelled posts leave the platforms first
+    try:
+        # per-account limits held around each post, shared by every worker on the Prefect server
+        publisher = Publisher(engine, cfg, worker=_worker(), gate=gate_for(cfg))
+        removed = take_down(publisher)  # consent first: cancelled posts leave the platforms first
+        report = publisher.run()
+        # and what this run cancelled (consent withdrawn at the last moment) goes at once
+        later = take_down(publisher)
+    finally:
+        engine.dispose()
+    removed.removed += later.removed
+    removed.problems += later.problems
+    removed.left_to_staff += later.left_to_staff
     for post_id, why in removed.problems:
         logger.error("post %s could not be taken down: %s", post_id, why)
-    report = publisher.run()
     for post_id, why in report.failed:
         logger.error("post %s failed: %s", post_id, why)
     for post_id, why in report.needs_reauth:
@@ -63,7 +71,10 @@ def reconcile_posts(config_path: str | None = None) -> dict[str, Any]:
     """Confirm scheduled posts went live, fetch missing links, notice removed posts."""
     cfg = load_settings(Path(config_path) if config_path else None)
     engine = store.open_store(cfg.database.url)
-    report = reconcile(Publisher(engine, cfg, worker=_worker()))
+    try:
+        report = reconcile(Publisher(engine, cfg, worker=_worker()))
+    finally:
+        engine.dispose()
     create_markdown_artifact(
         key="reconcile-summary", markdown=reconcile_markdown(report), description="Reconcile"
     )

@@ -148,15 +148,22 @@ def sync_lock(source: str, wait_seconds: float) -> Iterator[None]:
     flow, worker or machine on this Prefect server, waits up to `wait_seconds` for it, then gives
     up with an `OrchestrationError` having done nothing. The lease is renewed while the sync runs
     and lapses within minutes if its process dies, so a killed sync never blocks the next."""
+    import httpx
     from prefect.client.orchestration import get_client
     from prefect.concurrency.sync import concurrency
 
     name = sync_lock_name(source)
-    with get_client(sync_client=True) as client:
-        _ensure_limit(client, name, 1)
     held = ExitStack()
     try:
+        with get_client(sync_client=True) as client:
+            _ensure_limit(client, name, 1)
         held.enter_context(concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True))
+    except httpx.HTTPError as exc:
+        raise OrchestrationError(
+            f"the Prefect server does not answer ({type(exc).__name__}), so the sync lock of "
+            f"{source} cannot be taken: start the server (`ifn-campaign serve`) or unset "
+            "PREFECT_API_URL to sync without it; nothing was synced"
+        ) from None
     except TimeoutError:
         raise OrchestrationError(
             f"another sync of {source} is still running after {wait_seconds:g} s of waiting; "

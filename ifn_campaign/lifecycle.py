@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import IFNError
@@ -29,7 +29,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
         {S.PUBLISHING, S.PUBLISHED, S.FAILED, S.NEEDS_REAUTH, S.CANCELLED, S.APPROVED}
     ),
     # back to approved: released to try again later (rate limit, quota, outcome to reconcile)
-    S.PUBLISHING: frozenset({S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH, S.APPROVED}),
+    # cancelled: the member withdrew consent while the post was claimed, before anything public
+    S.PUBLISHING: frozenset(
+        {S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH, S.APPROVED, S.CANCELLED}
+    ),
     S.NEEDS_REAUTH: frozenset({S.APPROVED, S.CANCELLED}),
     S.FAILED: frozenset({S.APPROVED, S.CANCELLED}),
     S.PUBLISHED: frozenset(),
@@ -84,6 +87,19 @@ def reopen(session: Session, post: Post, *, actor: str, now: datetime, why: str)
     """A post already scheduled on Facebook or YouTube is being moved or edited: it goes back to
     approved and the platform's copy is marked to be deleted (`replaces_remote_id`) before the
     publisher sends the new one, so the old time or text can never go out as well."""
+    # compare-and-set: a cancellation or reconcile that committed since the post was read wins
+    changed = session.execute(
+        update(Post)
+        .where(Post.id == post.id, Post.state == S.SCHEDULED)
+        .values(state=S.APPROVED, state_changed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        session.rollback()
+        raise TransitionError(
+            f"post {post.id} changed while you worked on it (it is no longer scheduled): "
+            "look at it again with `ifn-campaign status`"
+        )
     move(
         session,
         post,

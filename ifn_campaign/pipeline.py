@@ -344,6 +344,7 @@ def publish_markdown(report: PublishReport, removed: TakedownReport) -> str:
         "failed": len(report.failed),
         "need re-authorisation": len(report.needs_reauth),
         "taken down": len(removed.removed),
+        "old copies replaced": len(report.replaced),
     }
     lines = [
         "# Publish",

@@ -60,8 +60,9 @@ from ifn_campaign.ledger import record_feature
 from ifn_campaign.lifecycle import move, record
 from ifn_campaign.limits import AccountGate, GateUnavailable
 from ifn_campaign.media_host import public_url
-from ifn_campaign.models import AccountState, Post, PostState, utcnow
+from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
 from ifn_campaign.secrets import secret
+from ifn_campaign.withdrawal import consent_refusal
 
 FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
 MAX_ATTEMPTS = 8
@@ -77,6 +78,14 @@ class PublishReport:
     needs_reauth: list[tuple[int, str]] = field(default_factory=list)
     moved: list[tuple[int, datetime]] = field(default_factory=list)
     replaced: list[int] = field(default_factory=list)
+
+
+class _ClaimLost(Exception):
+    """Another worker took the post over (our claim lapsed while we waited): leave it alone."""
+
+
+# steps after which nothing public can exist yet: a post resumed there may still be cancelled
+_NOTHING_PUBLIC = frozenset({"container", "items", "wait", "yt_session", "replace"})
 
 
 class _Release(Exception):
@@ -163,11 +172,7 @@ class Publisher:
         self.clients = clients or Clients(settings)
         self.worker = worker or worker_name()
         self.clock = clock
-        if make_video is None:
-            from ifn_campaign.shorts import post_video  # PyAV loads only when a Short is made
-
-            make_video = post_video
-        self.make_video = make_video
+        self.make_video = make_video or _post_video
         self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
         # per-account limits across workers (limits.PrefectGate); None: this process alone
         self.gate = gate
@@ -286,9 +291,23 @@ class Publisher:
             )
             self._reauth(session, post, why, report)
             return
+        member = session.get(Member, post.member_id)
+        gone = ("member no longer stored", True)
+        refusal = consent_refusal(member, post.channel) if member else gone
+        if refusal is not None and (
+            post.publish_step is None or post.publish_step in _NOTHING_PUBLIC
+        ):
+            self._withdrawn(session, post, refusal[0], report)
+            return
         try:
             with self.gate.hold(post.channel, post.account) if self.gate else nullcontext():
+                self._hold_claim(session, post)  # the wait may have outlasted the lease
                 self._send(session, post, report)
+            if refusal is not None:  # resumed past the point of no return: undo on the platform
+                self._withdrawn(session, post, refusal[0], report)
+        except _ClaimLost:
+            session.rollback()
+            report.retry_later.append((post.id or 0, "taken over by another worker"))
         except _Release as release:
             self._release(session, post, str(release), release.when, report)
         except GateUnavailable as exc:
@@ -364,7 +383,23 @@ class Publisher:
 
     # --- channels ----------------------------------------------------------------------------
 
+    def _hold_claim(self, session: Session, post: Post) -> None:
+        """Renew our claim by compare-and-set, or raise _ClaimLost if another worker holds it."""
+        held = session.execute(
+            update(Post)
+            .where(
+                Post.id == post.id,
+                Post.state == PostState.PUBLISHING,
+                Post.claimed_by == self.worker,
+            )
+            .values(claimed_at=self.clock())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if held != 1:
+            raise _ClaimLost(post.id)
+
     def _step(self, session: Session, post: Post, step: str) -> None:
+        self._hold_claim(session, post)
         post.publish_step = step
         session.commit()
         _crash(f"before:{step}")
@@ -509,6 +544,8 @@ class Publisher:
             upload = self.settings.facebook.photo_upload == "file"
             # a file upload needs no public media host; Instagram always fetches by URL
             url = None if upload else self._media_url(session, post)
+            if upload:
+                _check_upload(post)
             self._step(session, post, "fb_post")
             made = facebook.post_photo(
                 client,
@@ -659,7 +696,11 @@ class Publisher:
     ) -> None:
         session.rollback()
         post.attempts += 1
-        if post.attempts >= MAX_ATTEMPTS and post.publish_step not in ("publish", "fb_post"):
+        if post.attempts >= MAX_ATTEMPTS and post.publish_step not in (
+            "publish",
+            "fb_post",
+            "replace",
+        ):
             self._fail(
                 session, post, why, "tried too often: check the account, then approve", report
             )
@@ -675,11 +716,34 @@ class Publisher:
         self, session: Session, post: Post, why: str, action: str, report: PublishReport
     ) -> None:
         session.rollback()
+        if post.replaces_remote_id is not None:
+            action = (
+                f"{action}. The earlier copy {post.replaces_remote_id} is still scheduled on "
+                f"{post.channel}: delete it there if the new one will not go out"
+            )
         post.last_error, post.error_action = why, action
         post.claimed_by = post.claimed_at = None
+        _forget_containers(post)
         move(session, post, PostState.FAILED, actor=self.worker, now=self.clock(), note=why)
         session.commit()
         report.failed.append((post.id or 0, why))
+
+    def _withdrawn(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
+        """Consent first, also at the last moment: the member withdrew (or was suspended) after
+        the post was claimed. Nothing public yet: cancelled (an old scheduled copy it replaces
+        goes with `take_down`); already out: scheduled copies are cancelled and published ones
+        marked for takedown, like a withdrawal seen by the sync."""
+        session.rollback()
+        now = self.clock()
+        note = f"not published: {why}"
+        if post.state == PostState.PUBLISHED:
+            post.takedown_requested_at = post.takedown_requested_at or now
+            report.failed.append((post.id or 0, f"published, then taken down: {why}"))
+        else:
+            move(session, post, PostState.CANCELLED, actor=self.worker, now=now, note=note)
+            report.failed.append((post.id or 0, note))
+        post.claimed_by = post.claimed_at = None
+        session.commit()
 
     def _reauth(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
         session.rollback()
@@ -690,6 +754,7 @@ class Publisher:
         )
         post.last_error, post.error_action = why, action
         post.claimed_by = post.claimed_at = None
+        _forget_containers(post)
         move(session, post, PostState.NEEDS_REAUTH, actor=self.worker, now=now, note=why)
         state = session.get(AccountState, (post.channel, post.account)) or AccountState(
             channel=post.channel, account=post.account
@@ -727,6 +792,21 @@ class Publisher:
         report.moved.append((post.id or 0, candidate))
 
 
+def _check_upload(post: Post) -> None:
+    card = Path(post.card_path or "")
+    if not post.card_path or not card.is_file():
+        raise IFNError(f"post {post.id}: its card {card} is missing: run `ifn-campaign compose`")
+    if card.stat().st_size > facebook.MAX_UPLOAD_BYTES:
+        raise IFNError(f"post {post.id}: its card {card.name} is over Facebook's 4 MB upload")
+
+
+def _forget_containers(post: Post) -> None:
+    """A post that failed before `media_publish` starts over when approved again: its
+    containers expire in 24 h, and an errored or expired one can never be published."""
+    if post.remote_id is None and post.publish_step != "publish":
+        post.remote_container_id = post.slide_container_ids = None
+
+
 def _user_tags(post: Post) -> list[instagram.UserTag] | None:
     """The member's consented handle, tagged below the middle of the card (by the name)."""
     return [instagram.UserTag(handle, 0.5, 0.75) for handle in post.user_tags or []] or None
@@ -734,6 +814,12 @@ def _user_tags(post: Post) -> list[instagram.UserTag] | None:
 
 def _youtube_link(video_id: str | None) -> str | None:
     return f"https://www.youtube.com/shorts/{video_id}" if video_id else None
+
+
+def _post_video(post: Post, folder: Path) -> Path:
+    from ifn_campaign.shorts import post_video  # PyAV loads only when a Short is made
+
+    return post_video(post, folder)
 
 
 def _crash(point: str) -> None:

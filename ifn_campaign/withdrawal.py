@@ -36,7 +36,9 @@ __all__ = [
 
 # Members per round of queries: one sync page at most, well under every database's bind limit.
 CHUNK = 500
-_QUEUED = sorted(QUEUED_STATES)
+# failed and needs_reauth posts wait for staff, and may still hold an old scheduled copy
+# (`replaces_remote_id`): a withdrawal cancels them too, so `take_down` deletes that copy
+_QUEUED = sorted({*QUEUED_STATES, PostState.FAILED, PostState.NEEDS_REAUTH})
 _STATUS_REASONS = {
     MemberStatus.SUSPENDED: "anggota tidak aktif (suspended) / member no longer active (suspended)",
     MemberStatus.DELETED: (
@@ -136,7 +138,7 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + CHUNK]
 
 
-def _refusal(member: Any, channel: str) -> tuple[str, bool] | None:
+def consent_refusal(member: Any, channel: str) -> tuple[str, bool] | None:
     """Why `member` may no longer appear on `channel` (None: allowed), and whether their consent
     for it is gone (which also takes published posts down; a suspension alone does not)."""
     consent = None
@@ -208,7 +210,7 @@ def _cancel_chunk(
     by_reason: dict[str, list[Any]] = {}
     published: list[Any] = []
     for row in rows:
-        refusal = _refusal(members[row.member_id], row.channel)
+        refusal = consent_refusal(members[row.member_id], row.channel)
         if refusal is None:
             continue
         reason, consent_gone = refusal

@@ -265,7 +265,7 @@ def test_campaign_runs_every_stage_in_order(
     assert (tmp_path / "cards" / "videos").is_dir()
     assert "| 2 | 2 | 0 | 0 | 1 | 0 |" in _artifact("compose-summary")
     assert "| uji | 2 |" in _artifact("plan-summary")
-    assert "| 0 | 2 | 0 | 0 | 0 | 0 | 0 |" in _artifact("publish-summary")
+    assert "| 0 | 2 | 0 | 0 | 0 | 0 | 0 | 0 |" in _artifact("publish-summary")
     assert "# Reconcile" in _artifact("reconcile-summary")
     assert "| publish_due | published 0, scheduled 2," in _artifact("campaign-summary")
     table = _artifact("campaign-window-posts")  # the window's posts: member, channel, time, reason

@@ -41,7 +41,7 @@ SCHEDULE_MIN = timedelta(minutes=10)
 SCHEDULE_MAX_DAYS = 30
 """PLATFORMS.md: CONFIGURABLE (one reference says 75), strict default 30."""
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-_MAX_UPLOAD = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def post_photo(
         if kind is None:
             raise ValueError(f"{path.name}: upload a .jpg, .jpeg or .png file")
         content = path.read_bytes()
-        if len(content) > _MAX_UPLOAD:
+        if len(content) > MAX_UPLOAD_BYTES:
             raise ValueError(f"{path.name}: {len(content)} bytes; upload at most 4 MB")
         files = {"source": (path.name, content, kind)}
     else:

@@ -28,6 +28,8 @@ def print_report(report: PublishReport) -> None:
         out.print(f"[red]post {post_id} needs re-authorisation:[/] {escape(why)}", soft_wrap=True)
     for post_id, why in report.retry_later:
         out.print(f"[yellow]post {post_id} will be retried:[/] {escape(why)}", soft_wrap=True)
+    for post_id in report.replaced:
+        out.print(f"post {post_id}: its earlier scheduled copy was deleted (moved or edited)")
     for post_id, when in report.moved:
         out.print(f"[yellow]post {post_id} moved to {when:%Y-%m-%d %H:%M} UTC[/] (limit reached)")
     out.print(
@@ -49,6 +51,9 @@ def publish() -> None:
     if removed.removed:
         out.print(f"{len(removed.removed)} cancelled or withdrawn post(s) deleted on the platform")
     print_report(publisher.run())
+    later = take_down(publisher)  # what the run cancelled (consent withdrawn at the last moment)
+    if later.removed:
+        out.print(f"{len(later.removed)} post(s) withdrawn meanwhile deleted on the platform")
 
 
 @app.command("reconcile")

@@ -211,6 +211,20 @@ def cancel(
     out.print(f"cancelled {len(posts)} post(s)")
 
 
+def _refuse_half_sent(post: Post) -> None:
+    """An approved post an earlier publish attempt left half-way (a lost answer, a release) may
+    already be on the platform: the publisher finds it by its caption and slot, so neither may
+    change until it has looked (the next publish run) and the post is scheduled or out."""
+    if post.state == PostState.APPROVED and (
+        post.publish_step or post.remote_container_id or post.upload_session_url
+    ):
+        raise TransitionError(
+            f"post {post.id}: an earlier publish attempt ({post.publish_step}) may already have "
+            "reached the platform; run `ifn-campaign publish` (or wait for the next run) so it "
+            "is reconciled, then edit or move it"
+        )
+
+
 @app.command("edit-caption")
 def edit_caption(
     post_id: Annotated[int, typer.Argument(help="Post id.")],
@@ -250,6 +264,7 @@ def edit_caption(
                 f"caption refused for {post.channel}: "
                 + "; ".join(f"{p.field}: {p.reason}" for p in problems)
             )
+        _refuse_half_sent(post)
         if post.state == PostState.SCHEDULED:
             reopen(session, post, actor=actor, now=now, why="caption edited")
         post.caption = text
@@ -285,6 +300,7 @@ def move_post(
         movable = (PostState.PLANNED, PostState.COMPOSED, PostState.APPROVED, PostState.SCHEDULED)
         if post.state not in movable:
             raise TransitionError(f"post {post.id} is {post.state}: it can no longer be moved")
+        _refuse_half_sent(post)
         live = [s.value for s in LIVE_STATES]
         taken = session.scalars(
             select(Post.id).where(
