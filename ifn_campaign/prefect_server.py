@@ -83,6 +83,7 @@ def prefect_api(
             env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
             start_new_session=True,  # Ctrl+C reaches us; we stop the server in order
         )
+    _started.append(process)
     try:
         _wait_until_up(process, url, log)
         say(f"Prefect server up: UI at {url.removesuffix('/api')}")
@@ -108,6 +109,15 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
     raise OrchestrationError(
         f"the Prefect server did not answer at {url} within {START_TIMEOUT:g} s"
     )
+
+
+_started: list[subprocess.Popen[bytes]] = []  # servers this process started, for stop_started
+
+
+def stop_started() -> None:
+    """Stop every server this process started (for a hard stop that skips the `finally`s)."""
+    for process in _started:
+        _stop(process)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

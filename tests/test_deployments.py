@@ -438,13 +438,13 @@ def test_serve_starts_a_local_server_and_runs_the_deployments(
                 state = _wait("serve to run reconcile", done, timeout=60)
         assert state.is_completed(), (tmp_path / "serve.out").read_text()[-3000:]
         serve.send_signal(signal.SIGINT)
-        # Prefect 3.8's runner stops untidily on SIGINT ("Runner.astop was never awaited") and,
-        # on a loaded 2-core CI box, took just over 60 s once: allow it time, it must still stop
-        serve.wait(timeout=180)
+        # Prefect 3.8's runner sometimes never returns from its shutdown on a loaded box;
+        # serve then stops itself (and the server it started) after its 30 s grace
+        serve.wait(timeout=90)
     finally:
         _stop(serve, wait=5)
     shown = (tmp_path / "serve.out").read_text()
     assert f"starting a Prefect server at {url}" in shown
     assert "sync_registry/ifn-campaign" in shown and "0 2 * * * (Asia/Jakarta)" in shown
-    assert serve.returncode == 0, shown[-3000:]
+    assert serve.returncode in (0, 130), shown[-3000:]  # 130: stopped by its grace timer
     assert not server_answers(url)  # the server it started is stopped with it

@@ -3,6 +3,10 @@ work pool on the configured Prefect server for workers to run."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from typing import Annotated
 
 import typer
@@ -38,6 +42,31 @@ def _table(cfg: Settings, title: str) -> Table:
     return table
 
 
+STOP_GRACE_SECONDS = 30.0
+
+
+def _stop_within(grace: float) -> None:
+    """Ctrl+C stops `serve` for sure: Prefect 3.8's runner sometimes never returns from its
+    shutdown on a busy machine ("Runner.astop was never awaited"), so after `grace` seconds the
+    server we started is stopped and the process exits. A flow run cut off this way is a crash
+    the publisher's exactly-once steps already handle."""
+
+    from ifn_campaign.prefect_server import stop_started
+
+    def on_sigint(signum: int, frame: object) -> None:
+        def hard_stop() -> None:
+            time.sleep(grace)
+            err.print(f"Prefect's runner did not stop within {grace:g} s: stopping now")
+            stop_started()
+            os._exit(130)
+
+        threading.Thread(target=hard_stop, daemon=True).start()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+
+
 @app.command("serve")
 def serve(
     port: Annotated[
@@ -65,6 +94,7 @@ def serve(
         with get_client(sync_client=True) as client:
             ensure_limits(client, cfg)
         out.print(_table(cfg, "Serving (Ctrl+C to stop)"))
+        _stop_within(STOP_GRACE_SECONDS)
         prefect.serve(*deployments, limit=limit, print_starting_message=False)
     out.print("stopped; the schedules are paused until the next `ifn-campaign serve`")
 
