@@ -60,6 +60,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from machine import describe as describe_machine
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("sync_registry", "plan_campaign", "compose", "publish_due", "reconcile")
 ARMS = ("direct", "flow")
@@ -784,25 +786,6 @@ def report(results: dict[int, dict[str, dict[str, Any]]], args: argparse.Namespa
     )
 
 
-def _machine() -> str:
-    memory = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f", {int(line.split()[1]) / 2**20:.0f} GiB"
-    except OSError:
-        pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{memory}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--members", type=int, nargs="+", default=[1000, 10000])
@@ -858,7 +841,7 @@ def main() -> None:
                     }
         seconds = time.perf_counter() - started
         print(f"# campaign benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-        print(f"# {_machine()},")
+        print(f"# {describe_machine()},")
         print(
             f"# Python {platform.python_version()}, Prefect {version('prefect')} (local server "
             "on SQLite), ifn-campaign SQLite file (WAL), registry sandbox in a second process, "

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import PIL
+from machine import describe as describe_machine
 from PIL import Image, features
 
 from ifn_campaign.cards import photo as photos
@@ -372,25 +373,6 @@ def run_pass(
     return result
 
 
-def _machine() -> str:
-    memory = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f", {int(line.split()[1]) / 2**20:.0f} GiB"
-    except OSError:
-        pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores{memory}"
-
-
 def _cores(p: PassResult) -> str:
     if p.other_cores is None or p.steal_cores is None:
         return "-"
@@ -402,7 +384,7 @@ def report(n: int, one: PassResult, two: PassResult, floor: PassResult, sample: 
     cards_per_member = one.cards / max(one.members, 1)
     turbo = "libjpeg-turbo" if features.check_feature("libjpeg_turbo") else "libjpeg"
     print(f"# cards benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"# {_machine()},")
+    print(f"# {describe_machine()},")
     print(
         f"# Python {platform.python_version()}, Pillow {PIL.__version__} "
         f"({turbo} {features.version('jpg')}), worker processes started with spawn"

@@ -36,7 +36,6 @@ class Timeline:
     report: PublishReport = field(default_factory=PublishReport)
     reconciled: ReconcileReport | None = None
     posts: list[int] = field(default_factory=list)
-    ended_at: datetime | None = None
 
 
 class SimulatedClock:
@@ -98,5 +97,4 @@ def publish_calendar(
     timeline.posts = sorted(touched)
     # only what these sandboxes hold: posts of an earlier run went to sandboxes long gone
     timeline.reconciled = reconcile(publisher, post_ids=timeline.posts)
-    timeline.ended_at = clock.now
     return timeline
