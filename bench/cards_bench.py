@@ -12,8 +12,8 @@ templates once (startup, including one warm-up member per worker, is reported se
 - peak memory: ru_maxrss of the worker processes (Pillow's pixel buffers are allocated in C,
   where tracemalloc does not see them);
 - the floor, in the same run and in 1 process: decoding each source image (photo and logo) once
-  at the size the render uses, plus encoding every output JPEG (a crop of the decoded photo on a
-  canvas of the format's size) with the renderer's own encoder, and nothing else.
+  at the size the render uses, plus encoding every output JPEG (the member's cards, drawn
+  beforehand and untimed) with the renderer's own encoder, and nothing else.
 Goals: a member's whole set costs at most 2x the floor; 2 processes give at least 1.8x one.
 Each pass also reports the CPU other processes used meanwhile: on 2 cores, any other load spoils
 the 2-process figure, so a run is only clean when that column is near 0.
@@ -209,6 +209,8 @@ def _init_worker(out_dir: str, warmup: MemberSpec) -> None:
         templates=templates,
         stopwatch=stopwatch,
         renderer=Renderer(brand, templates, Path(out_dir), stopwatch),
+        # the floor's cards, drawn untimed (members have distinct ids: nothing comes from cache)
+        drafts=Renderer(brand, templates, Path(out_dir) / "drafts"),
         side=side,
         formats=formats(),
     )
@@ -256,26 +258,24 @@ def _render_chunk(chunk: Sequence[MemberSpec]) -> dict[str, Any]:
 
 
 def _floor_chunk(chunk: Sequence[MemberSpec]) -> dict[str, Any]:
-    """Decode the member's images once and encode one JPEG per format; nothing else is timed."""
-    brand: BrandKit = _WORKER["brand"]
+    """Decode the member's images once and encode every output JPEG; nothing else is timed.
+
+    The JPEGs encoded are the member's own cards: drawn by the renderer into a scratch folder
+    and read back (untimed), so the floor encodes the same pixels the render pass does (a
+    stand-in such as the photo on a plain canvas has fewer edges and encodes faster)."""
     known: dict[str, CardFormat] = _WORKER["formats"]
     sums = dict.fromkeys(PHASES, 0.0)
     cards = 0
     for spec in chunk:
         data, decode = _decode(spec, _WORKER["side"])
         sums["decode"] += decode
-        source = data.photo or data.logo
-        template = _WORKER["renderer"].choose(data, TEMPLATE)
-        for format_id in template.formats:
-            fmt = known[format_id]
-            canvas = Image.new("RGB", (fmt.width, fmt.height), brand.rgb("paper"))
-            if source is not None:
-                crop = source.image.crop(
-                    (0, 0, min(fmt.width, source.width), min(fmt.height, source.height))
-                )
-                canvas.paste(crop, (0, 0), crop if crop.mode == "RGBA" else None)
+        outputs = []
+        for card in _WORKER["drafts"].render(data, TEMPLATE):
+            with Image.open(card.path) as image:
+                outputs.append((known[card.format], image.copy()))
+        for fmt, image in outputs:
             started = time.perf_counter()
-            _encode(canvas, fmt, False)
+            _encode(image, fmt, False)
             sums["encode"] += time.perf_counter() - started
             cards += 1
     return _chunk_result(chunk, sums, cards, {})

@@ -802,6 +802,55 @@ def test_transparent_edges_do_not_darken_when_resized() -> None:
     assert edge and all(px[0] > 200 for px in edge)
 
 
+def _stripes(size: tuple[int, int]) -> Image.Image:
+    """One-pixel black and white columns: all detail, finer than any shrunk output can show."""
+    row = np.tile(np.array([0, 255], dtype=np.uint8), size[0] // 2)
+    return Image.fromarray(np.repeat(np.repeat(row[None, :, None], size[1], 0), 3, 2))
+
+
+@pytest.mark.parametrize("scale", [0.8, 0.7, 0.6])
+def test_shrinking_fine_detail_aliases_no_more_than_pillows_hamming(scale: float) -> None:
+    """Detail finer than the output's pixels must average out rather than fold into bands
+    (moire). The bar is Pillow's Hamming filter, which the renderer used before OpenCV; a plain
+    bicubic resize, without the blur, leaves bands of about 89 (standard deviation) here."""
+    stripes = _stripes((1000, 200))
+    src = load_image(_encode(stripes, "PNG"))
+    size = (round(1000 * scale), round(200 * scale))
+    out, factor = cover(src, *size)
+    assert factor == pytest.approx(scale, abs=0.01)
+    hamming = stripes.resize(size, Image.Resampling.HAMMING)
+    ours, bar = (np.asarray(im, dtype=np.float64)[5:-5, 5:-5] for im in (out, hamming))
+    assert abs(ours.mean() - 127.5) < 2
+    assert ours.std() < min(bar.std() + 2, 85)
+
+
+@pytest.mark.parametrize(("size", "box"), [((900, 600), (700, 500)), ((500, 500), (300, 220))])
+def test_a_shrunk_photo_stays_close_to_lanczos(size: tuple[int, int], box: tuple[int, int]) -> None:
+    image = _product_photo(size, (0.4, 0.6), (size[0] // 3, size[1] // 4))
+    src = load_image(_encode(image, "PNG"))
+    focus = focus_point(src)
+    out, _ = cover(src, *box, focus)
+    crop = photo.crop_box(src.image.size, box[0] / box[1], focus)
+    ref = src.image.resize(box, Image.Resampling.LANCZOS, box=crop)
+    diff = np.asarray(out, dtype=np.float64) - np.asarray(ref, dtype=np.float64)
+    assert 10 * np.log10(255**2 / np.mean(diff**2)) > 35  # PSNR, dB
+
+
+def test_flat_colour_survives_every_resize() -> None:
+    src = load_image(_encode(Image.new("RGB", (640, 480), (170, 40, 90)), "PNG"))
+    for width, height in ((300, 200), (500, 400), (1280, 720), (64, 48)):
+        out, _ = cover(src, width, height)
+        colours = out.getcolors()
+        assert colours == [(width * height, (170, 40, 90))]
+
+
+def test_the_pixel_array_is_made_once_and_read_only() -> None:
+    src = load_image(_encode(Image.new("RGB", (64, 48), (1, 2, 3)), "PNG"))
+    first = src.pixels()
+    assert src.pixels() is first and first.shape == (48, 64, 3)
+    assert not first.flags.writeable
+
+
 def test_output_sizes_must_be_positive() -> None:
     src = load_image(_encode(Image.new("RGB", (10, 10)), "PNG"))
     with pytest.raises(ValueError):
