@@ -495,9 +495,11 @@ def _resize(
         left, top, right, bottom = box
         pixels = img.pixels()[top:bottom, left:right]
         if factor < _CUBIC_DOWN_TO:
-            # the blur a 1/factor shrink needs on top of the source's own pixel, to 2 sigma
+            # the blur a 1/factor shrink needs on top of the source's own pixel; 3 taps up to
+            # sigma 1 (down to 0.5x: on the zone plate closer to Lanczos than a wider kernel,
+            # and faster), then 2 sigma each side
             sigma = _ANTIALIAS * math.sqrt(1 / factor**2 - 1)
-            side = 2 * math.ceil(2 * sigma) + 1
+            side = 3 if sigma <= 1 else 2 * math.ceil(2 * sigma) + 1
             pixels = cv2.GaussianBlur(pixels, (side, side), sigmaX=sigma)
         return Image.fromarray(cv2.resize(pixels, size, interpolation=cv2.INTER_CUBIC))
     if factor > 1:
