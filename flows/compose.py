@@ -1,8 +1,9 @@
 """`compose`: cards, captions and Shorts for the planned posts of the coming weeks.
 
-The posts are cut into chunks (`prefect.chunk_size`), one Prefect task each, run in a process
-pool on this machine or on a Dask cluster (`ifn_campaign.deployments.card_task_runner`): a task
-per post would cost more in Prefect than drawing its card.
+The posts are cut into chunks (`prefect.chunk_size`). On this machine the chunks are drawn in a
+pool of plain worker processes (`ifn_campaign.pipeline.compose_chunks`): Prefect in each worker
+and a task run per chunk would cost more than they show. On a Dask cluster
+(`prefect.dask_address`) each chunk is a Prefect task run by prefect-dask's task runner.
 """
 
 from __future__ import annotations
@@ -13,21 +14,41 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from ifn_campaign.config import load_settings
-from ifn_campaign.deployments import card_task_runner
+from ifn_campaign.config import Settings, load_settings
+from ifn_campaign.deployments import dask_task_runner
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import utcnow
-from ifn_campaign.pipeline import ComposeSummary, chunked, compose_chunk, compose_work
+from ifn_campaign.pipeline import (
+    ComposeSummary,
+    chunked,
+    compose_chunk,
+    compose_chunks,
+    compose_work,
+    gather_chunks,
+)
 
 
 @task(name="compose_chunk", retries=0)
 def compose_posts_task(
     post_ids: list[int], now: datetime, config_path: str | None = None
 ) -> ComposeSummary:
-    """Compose one chunk of posts; runs in a worker process, so it reads the settings itself."""
+    """Compose one chunk of posts on a Dask worker, which reads the settings itself."""
     return compose_chunk(
         load_settings(Path(config_path) if config_path else None), post_ids, now=now
     )
+
+
+def _on_dask(
+    cfg: Settings, chunks: list[list[int]], now: datetime, config_path: str | None
+) -> tuple[ComposeSummary, IFNError | None]:
+    with dask_task_runner(cfg) as runner:
+        futures = [
+            runner.submit(
+                compose_posts_task, {"post_ids": ids, "now": now, "config_path": config_path}
+            )
+            for ids in chunks
+        ]
+        return gather_chunks(chunks, [future.result for future in futures])
 
 
 @flow(name="compose", retries=0)
@@ -40,24 +61,16 @@ def compose(weeks: int = 2, config_path: str | None = None) -> dict[str, int]:
     chunks = chunked(
         compose_work(cfg, now=now, until=now + timedelta(weeks=weeks)), cfg.prefect.chunk_size
     )
-    parts: list[ComposeSummary] = []
-    stopped: IFNError | None = None
-    with card_task_runner(cfg, len(chunks)) as runner:
-        futures = [
-            runner.submit(
-                compose_posts_task, {"post_ids": ids, "now": now, "config_path": config_path}
-            )
-            for ids in chunks
-        ]
-        for ids, future in zip(chunks, futures, strict=True):
-            try:
-                parts.append(future.result())
-            except IFNError as exc:  # settings, templates or the database: the stage stops
-                stopped = stopped or exc
-            except Exception as exc:  # the worker died: these posts stay planned for next time
-                why = f"the task for this chunk failed: {type(exc).__name__}: {exc}"
-                parts.append(ComposeSummary(failed=[(post_id, why) for post_id in ids]))
-    summary = ComposeSummary.merge(parts)
+
+    def progress(done: int, total: int) -> None:
+        logger.info("compose: %s of %s chunks done", done, total)
+
+    if cfg.prefect.dask_address:
+        summary, stopped = _on_dask(cfg, chunks, now, config_path)
+    else:
+        summary, stopped = compose_chunks(
+            cfg, chunks, now=now, config_path=config_path, on_chunk=progress
+        )
     for post_id, why in summary.failed + summary.video_failed:
         logger.error("post %s: %s", post_id, why)
     create_markdown_artifact(

@@ -10,7 +10,6 @@ rely on is created (the sync lock and, from `ifn_campaign.limits`, the accounts'
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
@@ -31,7 +30,7 @@ __all__ = [
     "DEPLOYMENT_NAME",
     "TAGS",
     "Deployment",
-    "card_task_runner",
+    "dask_task_runner",
     "ensure_limits",
     "ensure_work_pool",
     "register",
@@ -257,22 +256,15 @@ def register(deployments: Sequence[RunnerDeployment], cfg: Settings) -> Registra
 # --- where compose runs ------------------------------------------------------------------------
 
 
-def card_task_runner(cfg: Settings, jobs: int) -> TaskRunner[Any]:
-    """Where compose's chunks run: on the Dask cluster at `prefect.dask_address` when set, else
-    in a process pool of `prefect.card_workers` (0: one per core) but no more than `jobs`. One
-    job runs in the flow's own process: starting a process would cost more than it saves."""
-    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
-
-    if cfg.prefect.dask_address:
-        try:
-            from prefect_dask import DaskTaskRunner
-        except ImportError:
-            raise ConfigError(
-                "prefect.dask_address is set but prefect-dask is not installed: "
-                "pip install 'ifn-campaign[dask]'"
-            ) from None
-        return DaskTaskRunner(address=cfg.prefect.dask_address)
-    workers = min(cfg.prefect.card_workers or os.cpu_count() or 1, max(jobs, 1))
-    if workers <= 1:
-        return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(max_workers=workers)
+def dask_task_runner(cfg: Settings) -> TaskRunner[Any]:
+    """Where compose's chunks run when `prefect.dask_address` is set: prefect-dask's task runner
+    on that cluster (without it, `ifn_campaign.pipeline.compose_chunks` draws them in local
+    processes)."""
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ConfigError(
+            "prefect.dask_address is set but prefect-dask is not installed: "
+            "pip install 'ifn-campaign[dask]'"
+        ) from None
+    return DaskTaskRunner(address=cfg.prefect.dask_address)

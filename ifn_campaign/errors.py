@@ -26,7 +26,21 @@ from __future__ import annotations
 
 
 class IFNError(Exception):
-    """Root of every expected failure."""
+    """Root of every expected failure.
+
+    Picklable with its attributes whatever the subclass's constructor takes: compose's worker
+    processes send these back to the flow (plain pickle would call `cls(message)` and fail on
+    keyword-only arguments such as TemplateError's `file`)."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[IFNError], args: tuple[object, ...], state: dict[str, object]) -> IFNError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(IFNError):

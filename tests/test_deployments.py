@@ -26,7 +26,7 @@ from flows.deployments import DEPLOYMENTS
 from ifn_campaign import store
 from ifn_campaign.cli import main
 from ifn_campaign.config import Settings
-from ifn_campaign.deployments import card_task_runner, runner_deployments, sync_lock_name
+from ifn_campaign.deployments import dask_task_runner, runner_deployments, sync_lock_name
 from ifn_campaign.errors import ConfigError
 from ifn_campaign.prefect_server import server_answers
 from tests.test_publisher import synced_db, world  # noqa: F401  (fixtures)
@@ -81,16 +81,19 @@ def test_a_bad_cron_string_names_its_setting() -> None:
         Settings(schedules={"compose": "0 0 4 * * *"})
 
 
-def test_cards_are_drawn_in_processes_or_on_dask() -> None:
-    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+def test_cards_are_drawn_in_local_processes_or_on_dask() -> None:
+    import os
 
-    assert isinstance(card_task_runner(Settings(), 1), ThreadPoolTaskRunner)
-    pool = card_task_runner(Settings(prefect={"card_workers": 4}), 3)
-    assert isinstance(pool, ProcessPoolTaskRunner) and pool._max_workers == 3
+    from ifn_campaign.pipeline import compose_workers
+
+    assert compose_workers(Settings(), 1) == 1  # one chunk: in the flow's own process
+    assert compose_workers(Settings(prefect={"card_workers": 4}), 3) == 3  # no idle workers
+    assert compose_workers(Settings(prefect={"card_workers": 4}), 9) == 4
+    assert compose_workers(Settings(), 99) == os.cpu_count()
     pytest.importorskip("prefect_dask")
     from prefect_dask import DaskTaskRunner
 
-    dask = card_task_runner(Settings(prefect={"dask_address": "tcp://127.0.0.1:8786"}), 9)
+    dask = dask_task_runner(Settings(prefect={"dask_address": "tcp://127.0.0.1:8786"}))
     assert isinstance(dask, DaskTaskRunner)
 
 

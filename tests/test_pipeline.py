@@ -211,3 +211,93 @@ def test_chunks_summaries_and_markdown() -> None:
         {"sync_registry": {"new": 3, "mode": "full"}, "compose": "StoreError: down"}
     )
     assert "| sync_registry | new 3 |" in run and "| compose | failed: StoreError: down |" in run
+
+
+# --- compose's worker processes --------------------------------------------------------------
+
+
+def _chunk_result(post_ids: list[int]) -> ComposeSummary:
+    """A stand-in for compose_chunk in a real worker process: what the worker does is the test."""
+    import os
+    import signal
+
+    from ifn_campaign.errors import TemplateError
+
+    if post_ids == [66]:
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-chunk (OOM killer, a crash)
+    if post_ids == [77]:
+        raise TemplateError("unknown layer type 'blob'", file="sorotan.toml", layer="x", key="type")
+    return ComposeSummary(composed=list(post_ids))
+
+
+def test_chunks_in_worker_processes_survive_a_killed_worker_and_keep_its_posts() -> None:
+    """A worker SIGKILLed mid-chunk: the chunks that finished count, the posts of the ones that
+    did not stay planned with the reason (nothing lost, nothing half-done), progress is told."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ifn_campaign.pipeline import gather_chunks
+
+    chunks = [[1, 2], [66], [3]]
+    progress: list[tuple[int, int]] = []
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        first = pool.submit(_chunk_result, chunks[0])
+        first.result()  # done before the worker dies
+        futures = [first] + [pool.submit(_chunk_result, ids) for ids in chunks[1:]]
+        summary, stopped = gather_chunks(
+            chunks, [f.result for f in futures], lambda d, t: progress.append((d, t))
+        )
+    assert stopped is None
+    assert summary.composed == [1, 2]
+    assert [post_id for post_id, _ in summary.failed] == [66, 3]
+    assert all(
+        "the worker for this chunk failed: BrokenProcessPool" in why for _, why in summary.failed
+    )
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_an_error_that_stops_the_stage_comes_back_from_a_worker_whole() -> None:
+    """Unusable templates in a worker: the flow gets the same TemplateError (file, layer, key),
+    after the other chunks were counted."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ifn_campaign.errors import TemplateError
+    from ifn_campaign.pipeline import gather_chunks
+
+    chunks = [[1], [77], [2]]
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_chunk_result, ids) for ids in chunks]
+        summary, stopped = gather_chunks(chunks, [f.result for f in futures])
+    assert sorted(summary.composed) == [1, 2] and summary.failed == []
+    assert isinstance(stopped, TemplateError)
+    assert (stopped.file, stopped.layer, stopped.key) == ("sorotan.toml", "x", "type")
+    assert str(stopped) == "sorotan.toml, layer 'x', key 'type': unknown layer type 'blob'"
+
+
+def test_compose_chunks_draws_in_two_processes_and_in_this_one(
+    cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers (spawned, settings from the environment) compose their chunks for real; with
+    one chunk the work stays in this process."""
+    from ifn_campaign.pipeline import compose_chunks
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("instagram", "facebook"))
+    plan_stage(cfg, weeks=1)
+    now = datetime.now(UTC)
+    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
+    assert len(work) == 2
+    for key, value in {
+        "IFN_DATABASE__URL": cfg.database.url,
+        "IFN_MEDIA__DIR": str(cfg.media.dir),
+        "IFN_CARDS__CACHE_DIR": str(cfg.cards.cache_dir),
+        "IFN_PLANNER__CAMPAIGNS_DIR": str(cfg.planner.campaigns_dir),
+    }.items():
+        monkeypatch.setenv(key, value)
+    two = cfg.model_copy(update={"prefect": cfg.prefect.model_copy(update={"card_workers": 2})})
+    summary, stopped = compose_chunks(two, chunked(work, 1), now=now)
+    assert stopped is None and sorted(summary.composed) == sorted(work)
+    assert {p.state for p in _posts(cfg)} == {PostState.COMPOSED}
+    assert compose_chunks(cfg, [], now=now)[0].counts()["composed"] == 0
