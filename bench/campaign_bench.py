@@ -30,7 +30,8 @@ posts in the compose window are made (about 7 s each; their time in the direct a
 Publishing is not paced (`publish.account_posts_per_minute` 0 in both arms: the shipped 20 spaces
 each account's posts 3 s apart through a Prefect rate limit, which the direct arm does not hold;
 `--posts-per-minute 20` measures that). After the stages each arm also times Prefect with no
-work: an empty flow run, an empty subflow, no-op tasks in a 2-process pool.
+work: an empty flow run (sync, and async like the campaign), an empty subflow, no-op tasks in a
+2-process pool.
 
 Run: `make bench-campaign`, or `.venv/bin/python bench/campaign_bench.py --members 200` for a
 quick check.
@@ -39,6 +40,7 @@ quick check.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import json
 import os
@@ -195,6 +197,10 @@ def flow_floors() -> dict[str, float]:
     def empty() -> None:
         return None
 
+    @flow(name="bench-empty-async")
+    async def empty_async() -> None:
+        return None
+
     @flow(name="bench-subflows")
     def subflows(count: int) -> None:
         for _ in range(count):
@@ -221,6 +227,7 @@ def flow_floors() -> dict[str, float]:
         "subflow": subflow,
         "pool": _mean_seconds(pool, 3) - top,
         "flow_no_heartbeat": quiet,
+        "async_flow": _mean_seconds(lambda: asyncio.run(empty_async()), 3),
     }
 
 
@@ -351,8 +358,8 @@ def run_flow(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
     started = time.perf_counter()
     error = None
     try:
-        outcome = campaign_module.campaign(
-            full=True, plan_weeks=plan_weeks, compose_weeks=compose_weeks
+        outcome = asyncio.run(
+            campaign_module.campaign(full=True, plan_weeks=plan_weeks, compose_weeks=compose_weeks)
         )
     except Exception as exc:  # a stage failed: the others ran; report what we have
         error, outcome = f"{type(exc).__name__}: {exc}", {}
@@ -734,6 +741,9 @@ def report(results: dict[int, dict[str, dict[str, Any]]], args: argparse.Namespa
         rows.append(
             f"| {n} | an empty flow run, heartbeats off (not how the flows run) "
             f"| {f['flow_no_heartbeat']:.2f} | 0.00 |"
+        )
+        rows.append(
+            f"| {n} | an empty async flow run (as the campaign) | {f['async_flow']:.2f} | 0.00 |"
         )
         rows.append(f"| {n} | an empty subflow | {f['subflow']:.2f} | 0.00 |")
         rows.append(

@@ -5,18 +5,25 @@ their own. Each stage runs inside this flow run (a subflow would cost a second e
 leaves its own summary artifact. A stage that fails does not stop the later ones (publishing
 what is due matters even when the registry is down); the run ends failed, naming every stage
 that failed and why.
+
+The flow is async only so that its run ends when its work does: Prefect 3.8 ends a sync flow
+run by joining its heartbeat thread, which sleeps in 1 s steps (about a second a run: a tenth
+of a 1,000-member campaign, bench/RESULTS.md); an async run does not wait for it. The stages
+are sync and run one after another in a worker thread (their artifacts: `flows.artifacts`).
+Call it with `asyncio.run(campaign(...))`; deployments and workers do that themselves.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from sqlalchemy.orm import Session
 
+from flows.artifacts import markdown_artifact
 from flows.compose import compose
 from flows.plan import plan_campaign
 from flows.publish import publish_due, reconcile_posts
@@ -31,7 +38,7 @@ from ifn_campaign.report import collect
 
 
 @flow(name="campaign", retries=0)
-def campaign(
+async def campaign(
     full: bool | None = None,
     plan_weeks: int = 4,
     compose_weeks: int = 2,
@@ -52,12 +59,12 @@ def campaign(
         # in Prefect 3.8 (its heartbeat thread is joined in 1 s steps), five a campaign
         body = getattr(stage, "fn", stage)
         try:
-            outcomes[name] = body(**arguments, config_path=config_path)
+            outcomes[name] = await asyncio.to_thread(body, **arguments, config_path=config_path)
         except Exception as exc:  # the stage failed: say why, go on
             outcomes[name] = f"{type(exc).__name__}: {exc}"
             logger.error("%s failed: %s", name, outcomes[name])
-    create_markdown_artifact(key="campaign-summary", markdown=campaign_markdown(outcomes))
-    _window_artifacts(compose_weeks, config_path)
+    markdown_artifact(key="campaign-summary", markdown=campaign_markdown(outcomes))
+    await asyncio.to_thread(_window_artifacts, compose_weeks, config_path)
     failed = {name: why for name, why in outcomes.items() if isinstance(why, str)}
     if failed:
         raise OrchestrationError(

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import markdown_artifact
 from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.deployments import dask_task_runner
 from ifn_campaign.errors import IFNError
@@ -73,7 +73,7 @@ def compose(weeks: int = 2, config_path: str | None = None) -> dict[str, int]:
         )
     for post_id, why in summary.failed + summary.video_failed:
         logger.error("post %s: %s", post_id, why)
-    create_markdown_artifact(
+    markdown_artifact(
         key="compose-summary",
         markdown=summary.markdown(),
         description=f"Compose: {len(chunks)} chunks",

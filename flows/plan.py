@@ -6,8 +6,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import markdown_artifact
 from ifn_campaign.config import load_settings
 from ifn_campaign.pipeline import plan_stage
 
@@ -20,7 +20,7 @@ def plan_campaign(weeks: int = 4, config_path: str | None = None) -> dict[str, i
     summary = plan_stage(cfg, weeks=weeks)
     for campaign, why in summary.failed:
         logger.error("campaign %s not planned: %s", campaign, why)
-    create_markdown_artifact(
+    markdown_artifact(
         key="plan-summary",
         markdown=summary.markdown(ZoneInfo(cfg.planner.display_timezone)),
         description=f"Plan {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}",

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
+from flows.artifacts import markdown_artifact
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
 from ifn_campaign.limits import gate_for
@@ -54,7 +54,7 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
         logger.error("post %s failed: %s", post_id, why)
     for post_id, why in report.needs_reauth:
         logger.error("post %s needs re-authorisation: %s", post_id, why)
-    create_markdown_artifact(
+    markdown_artifact(
         key="publish-summary", markdown=publish_markdown(report, removed), description="Publish"
     )
     logger.info(
@@ -75,7 +75,7 @@ def reconcile_posts(config_path: str | None = None) -> dict[str, Any]:
         report = reconcile(Publisher(engine, cfg, worker=_worker()))
     finally:
         engine.dispose()
-    create_markdown_artifact(
+    markdown_artifact(
         key="reconcile-summary", markdown=reconcile_markdown(report), description="Reconcile"
     )
     get_run_logger().info(

@@ -12,9 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy.orm import Session
 
+from flows.artifacts import markdown_artifact, table_artifact
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
 from ifn_campaign.models import utcnow
@@ -31,15 +31,15 @@ from ifn_campaign.report import (
 
 def report_artifacts(report: CampaignReport, display_timezone: str, key: str) -> None:
     """The report in the Prefect UI: summary, posts table and card links (keys `key-...`)."""
-    create_markdown_artifact(
+    markdown_artifact(
         key=f"{key}-summary", markdown=summary_markdown(report, display_timezone=display_timezone)
     )
-    create_table_artifact(
+    table_artifact(
         key=f"{key}-posts",
         table=posts_table(report, display_timezone=display_timezone),
         description="Posts of the period: member, channel, time, reason, link",
     )
-    create_markdown_artifact(
+    markdown_artifact(
         key=f"{key}-cards", markdown=card_links(report, display_timezone=display_timezone)
     )
 

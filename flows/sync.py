@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import markdown_artifact
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
 from ifn_campaign.deployments import sync_lock
@@ -58,7 +58,7 @@ def sync_registry(
     finally:
         if fetcher is not None:
             fetcher.close()
-    create_markdown_artifact(
+    markdown_artifact(
         key="sync-summary",
         markdown=result.markdown(),
         description=f"Member sync {result.run.id} ({result.run.mode})",

@@ -3,6 +3,7 @@ runs a flow, and that the sync flow records its summary artifact."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -248,7 +249,7 @@ def test_campaign_runs_every_stage_in_order(
             monkeypatch.setenv(key, value)
         from flows.campaign import campaign
 
-        outcome = campaign(plan_weeks=1)
+        outcome = asyncio.run(campaign(plan_weeks=1))
         assert len(platforms.graph.posts()) == 1 and len(platforms.youtube.videos()) == 1
     assert outcome["sync_registry"]["new"] > 0
     assert outcome["plan_campaign"]["planned"] == 2
@@ -285,6 +286,35 @@ def test_campaign_runs_every_stage_in_order(
     assert (tmp_path / "reports" / month / "index.html").is_file()
     assert '"state": "scheduled"' in _artifact("report-posts")
     assert "scheduled" in _artifact("report-summary")
+
+
+def test_campaign_goes_on_past_a_failed_stage_and_ends_failed_naming_it(
+    prefect_server: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The registry down for the whole run: the sync fails, the later stages still run (in the
+    async flow's worker thread, with their artifacts), and the run ends failed naming the sync."""
+    from ifn_campaign.errors import OrchestrationError
+    from ifn_campaign.sandbox.registry import Fault
+
+    with RegistrySandbox(generated=3, seed=5) as sandbox:
+        _env_for(monkeypatch, sandbox, tmp_path, IFN_REGISTRY__RETRIES="0")
+        monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(tmp_path / "no-campaigns-yet"))
+        (tmp_path / "no-campaigns-yet").mkdir()
+        sandbox.faults.add(Fault("/api/v1/members", "status", status=503, times=None))
+        from flows.campaign import campaign
+
+        with pytest.raises(OrchestrationError) as failed:
+            asyncio.run(campaign(plan_weeks=1))
+    message = str(failed.value)
+    assert message.startswith("sync_registry failed: ") and "503" in message
+    assert message.endswith("(the other stages ran)")
+    assert "plan_campaign failed" not in message and "publish_due failed" not in message
+    summary = _artifact("campaign-summary")
+    assert "sync_registry" in summary and "503" in summary
+    assert "| publish_due | published 0, scheduled 0," in summary
+    assert "# Reconcile" in _artifact("reconcile-summary")
 
 
 @pytest.mark.filterwarnings("ignore:Couldn't detect a suitable IP address:RuntimeWarning")
