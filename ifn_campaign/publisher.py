@@ -263,22 +263,26 @@ class Publisher:
         one post's failure never stops the others."""
         report = PublishReport()
         handled = 0
-        with Session(self.engine) as session:
-            misses = 0
-            while handled < self.settings.publish.max_posts:
-                posts = self.claim(session, self.clock(), batch)
-                if not posts:
-                    # another worker took these first; stop only when nothing is due any more
-                    misses += 1
-                    if misses > 3 or not self.due(session, self.clock(), 1):
-                        session.rollback()
-                        break
-                    session.rollback()
-                    continue
+        try:
+            with Session(self.engine) as session:
                 misses = 0
-                for post in posts:
-                    self.publish(session, post, report)
-                handled += len(posts)
+                while handled < self.settings.publish.max_posts:
+                    posts = self.claim(session, self.clock(), batch)
+                    if not posts:
+                        # another worker took these first; stop only when nothing is due any more
+                        misses += 1
+                        if misses > 3 or not self.due(session, self.clock(), 1):
+                            session.rollback()
+                            break
+                        session.rollback()
+                        continue
+                    misses = 0
+                    for post in posts:
+                        self.publish(session, post, report)
+                    handled += len(posts)
+        finally:
+            if self.gate is not None:
+                self.gate.release()  # the account slot held for the last posts
         return report
 
     def publish(self, session: Session, post: Post, report: PublishReport) -> None:

@@ -72,11 +72,12 @@ def most_in_flight(world: World, prefix: str) -> int:
     return most
 
 
-def publish_with_two_workers(world: World, gate: PrefectGate | None) -> list[int]:
+def publish_with_two_workers(world: World, gated: bool) -> list[int]:
     published: list[int] = []
     errors: list[BaseException] = []
 
     def work(name: str) -> None:
+        gate = PrefectGate(world.settings) if gated else None  # one per worker, as in flows
         try:
             report = Publisher(world.engine, world.settings, worker=name, gate=gate).run(batch=1)
             published.extend(report.published)
@@ -114,7 +115,7 @@ def test_two_workers_keep_one_post_of_an_account_in_flight(
     world.platforms.graph.faults.add(Fault("/", "slow", delay=0.15, times=None))
     world.platforms.graph.requests.clear()
 
-    published = publish_with_two_workers(world, PrefectGate(settings) if gated else None)
+    published = publish_with_two_workers(world, gated)
 
     assert len(published) == len(set(published)) == len(members)
     assert len(world.platforms.graph.media()) == len(members)
@@ -146,3 +147,49 @@ def test_runs_creating_the_limits_at_once_do_not_fail(prefect_server: None, worl
     assert not errors, errors
     name = limit_name("instagram", "race-account")
     assert read_limits([name]) == {name: (2, 0.0)}
+
+
+def active_slots(name: str) -> int:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(name).active_slots
+
+
+def test_the_slot_is_kept_over_a_run_of_one_accounts_posts_and_let_go_of(
+    prefect_server: None, world: World
+) -> None:
+    """One acquire for consecutive posts of an account; another account's post lets it go
+    first (a worker never holds two slots, so two workers cannot deadlock); `release` ends it,
+    and a publisher's run releases when it ends, also after a failed post."""
+    settings = world.settings.model_copy(
+        update={
+            "publish": world.settings.publish.model_copy(
+                # no rate limit: this is about the concurrency slot (a start every 3 s would
+                # outlast the gate's 5 s timeout on a second post)
+                update={"account_concurrency": 1, "account_posts_per_minute": 0}
+            )
+        }
+    )
+    ensure_account_limits(settings)
+    ig, fb = limit_name("instagram", "bpipi"), limit_name("facebook", "bpipi")
+    gate = PrefectGate(settings, timeout_seconds=5)
+    with gate.hold("instagram", "bpipi"):
+        assert (active_slots(ig), active_slots(fb)) == (1, 0)
+    with gate.hold("instagram", "bpipi"):  # the same account again: kept, not taken twice
+        assert active_slots(ig) == 1
+    assert active_slots(ig) == 1  # between the posts of the run
+    with pytest.raises(RuntimeError), gate.hold("facebook", "bpipi"):
+        assert (active_slots(ig), active_slots(fb)) == (0, 1)
+        raise RuntimeError("the post failed")
+    gate.release()
+    assert (active_slots(ig), active_slots(fb)) == (0, 0)
+    gate.release()  # twice is harmless
+
+    # a whole publisher run: posts sent, the slot let go of at the end
+    now = datetime.now(UTC)
+    member = members_by_photos(world)[1][0]
+    approved_posts(world, {"instagram": now - timedelta(minutes=5)}, {"instagram": member})
+    world.platforms.graph.faults.add(Fault("/", "status", status=500, times=None))
+    report = Publisher(world.engine, settings, worker="w", gate=gate).run()
+    assert report.retry_later and active_slots(ig) == 0
