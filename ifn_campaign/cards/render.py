@@ -43,7 +43,7 @@ from ifn_campaign.cards.template import (
 from ifn_campaign.cards.text import draw_text, fit_text
 from ifn_campaign.errors import RenderError
 
-RENDERER_VERSION = "2"  # bump whenever the same inputs would give other pixels
+RENDERER_VERSION = "3"  # bump whenever the same inputs would give other pixels
 LOW_RESOLUTION_UPSCALE = 2.0
 INSTAGRAM_MAX_BYTES = 8 * 1024 * 1024
 _SUPERSAMPLE = 4
@@ -288,7 +288,9 @@ class _Canvas:
         self.clock = stopwatch
         self.fitted = fitted  # one member's photo cut per box size, shared by its formats
         self.short = min(fmt.width, fmt.height)
-        self.image = Image.new("RGB", (fmt.width, fmt.height), brand.rgb("paper"))
+        # made by `draw`, in the colour of a plain background layer when the card starts with
+        # one (filling a full-size canvas twice costs about 0.5 ms a card)
+        self.image = Image.new("RGB", (1, 1))
         self.notes: list[str] = []
 
     def draw(
@@ -301,7 +303,14 @@ class _Canvas:
         of the member (the background, the ribbon, the scrim, the network logo) are drawn once
         per template and format into a transparent plate and pasted through its alpha, when
         `plates` is given."""
+        size = (self.fmt.width, self.fmt.height)
+        first = layers[0] if layers else None
         index = 0
+        if isinstance(first, BackgroundLayer) and first.fill.color and first.when == "always":
+            self.image = Image.new("RGB", size, self.brand.rgb(first.fill.color))
+            index = 1
+        else:
+            self.image = Image.new("RGB", size, self.brand.rgb("paper"))
         while index < len(layers):
             end = index
             while plates is not None and end < len(layers) and _static(layers[end]):
@@ -423,7 +432,7 @@ class _Canvas:
         """Put an RGBA image over the canvas: pasted through its alpha onto the opaque card (no
         full-size RGBA canvas to composite and convert), composited "over" onto a plate."""
         if self.image.mode == "RGB":
-            self.image.paste(image, offset, image)
+            self.image.paste(image, offset, image)  # RGBA or premultiplied RGBa
         else:
             self.image.alpha_composite(image, offset)
 
@@ -556,7 +565,8 @@ class _Canvas:
             canvas, self.image = self.image, Image.new("RGBA", (width, height), (0, 0, 0, 0))
             try:
                 self._pill_onto(block, width, (0, 0), height, layer, fill)
-                image = self.pills[key] = self.image
+                # premultiplied: pasted over the card in half the time of straight RGBA
+                image = self.pills[key] = self.image.convert("RGBa")
             finally:
                 self.image = canvas
         self._over(image, origin)
@@ -621,7 +631,9 @@ class _Canvas:
 class _Plate:
     """A run of member-independent layers, cut to the bands of rows it covers (each band to
     the columns it covers): the plate of a card is mostly transparent, and only what it covers
-    is pasted. A band that is opaque throughout is kept as RGB and pasted without a mask."""
+    is pasted. A band that is opaque throughout is kept as RGB and pasted without a mask; the
+    others are kept premultiplied ("RGBa"), which Pillow pastes over RGB in less than half the
+    time of straight RGBA (within one level of 255 of it)."""
 
     pieces: tuple[tuple[Image.Image, tuple[int, int]], ...]
 
@@ -639,8 +651,8 @@ class _Plate:
             cols = np.flatnonzero(alpha[top:bottom].any(axis=0))
             left, right = int(cols[0]), int(cols[-1]) + 1
             piece = image.crop((left, top, right, bottom))
-            if bool((alpha[top:bottom, left:right] == 255).all()):
-                piece = piece.convert("RGB")
+            opaque = bool((alpha[top:bottom, left:right] == 255).all())
+            piece = piece.convert("RGB" if opaque else "RGBa")
             pieces.append((piece, (left, top)))
         return cls(tuple(pieces))
 
