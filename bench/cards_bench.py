@@ -348,6 +348,8 @@ def run_pass(
             result.startup_rss_kib = max(r["rss"] for r in ready.values())
             peaks = {pid: r["rss"] for pid, r in ready.items()}
             cpu = {pid: r["cpu"] for pid, r in ready.items()}
+            # the previous pass's files still being written back would slow this pass's writes
+            os.sync()
             machine_before, own_before = _machine_cpu(), _own_cpu()
             started = time.perf_counter()
             for chunk in pool.imap_unordered(work, _chunks(members, CHUNK)):
