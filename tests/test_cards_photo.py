@@ -28,6 +28,7 @@ from ifn_campaign.cards.photo import (
     crop_box,
     focus_point,
     load_image,
+    parent_cut,
 )
 from ifn_campaign.errors import ImageUnusable
 from ifn_campaign.media import ALLOWED_FORMATS
@@ -779,6 +780,27 @@ def test_cover_downscale_reports_factor_below_one_and_keeps_mode() -> None:
     logo = load_image(_encode(Image.new("RGBA", (200, 100), (200, 0, 0, 128)), "PNG"))
     out, _ = cover(logo, 50, 50)
     assert out.mode == "RGBA" and _close(out.getpixel((25, 25)), (200, 0, 0, 128), 1)
+
+
+def test_a_cut_of_the_same_scale_is_cropped_from_the_larger_one() -> None:
+    """On a square photo a 4:5-feed box and a 1:1-feed box of the same width have one scale:
+    the smaller is cropped from the larger's cut, at its own place, and looks like its own
+    resample; a box of another scale, or a larger one, is never cropped this way."""
+    src = load_image(_encode(_product_photo((1200, 1200), (0.45, 0.55), (300, 260)), "JPEG"))
+    sizes = [(1080, 605), (1080, 850), (600, 630)]
+    found = parent_cut(src, (1080, 605), sizes)
+    assert found is not None
+    (outer_w, outer_h), (left, top) = found
+    assert (outer_w, outer_h) == (1080, 850)
+    assert 0 <= top <= 850 - 605 and left == 0
+    outer, _ = cover(src, outer_w, outer_h)
+    cropped = np.asarray(outer.crop((left, top, left + 1080, top + 605)), dtype=np.int16)
+    own = np.asarray(cover(src, 1080, 605)[0], dtype=np.int16)
+    assert np.abs(cropped - own).mean() < 1.5
+    assert parent_cut(src, (1080, 850), sizes) is None  # the largest of its scale
+    assert parent_cut(src, (600, 630), sizes) is None  # another scale
+    wide = load_image(_encode(_product_photo((1600, 1000), (0.5, 0.5), (300, 260)), "JPEG"))
+    assert parent_cut(wide, (1080, 605), sizes) is None  # 4:5 is height-bound there
 
 
 def test_contain_pads_with_transparency_and_keeps_the_aspect() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,15 @@ from PIL import Image, ImageChops, ImageCms, UnidentifiedImageError
 
 from ifn_campaign.errors import ImageUnusable
 
-__all__ = ["SourceImage", "contain", "cover", "crop_box", "focus_point", "load_image"]
+__all__ = [
+    "SourceImage",
+    "contain",
+    "cover",
+    "crop_box",
+    "focus_point",
+    "load_image",
+    "parent_cut",
+]
 
 # The formats the media sync stores (media.ALLOWED_FORMATS), plus MPO: Pillow names a camera JPEG
 # that carries extra pictures (an MPF segment, common on phones) "MPO"; it is still a JPEG.
@@ -388,10 +397,15 @@ def _background(rgb: _FloatArray) -> _FloatArray:
     c10 = (top[-1] + right[0]) / 2
     c01 = (bottom[0] + left[-1]) / 2
     c11 = (bottom[-1] + right[-1]) / 2
-    ruled_x = (1 - u) * left[:, None, :] + u * right[:, None, :]
-    ruled_y = (1 - v) * top[None, :, :] + v * bottom[None, :, :]
-    corners = (1 - u) * (1 - v) * c00 + u * (1 - v) * c10 + (1 - u) * v * c01 + u * v * c11
-    return np.asarray(ruled_x + ruled_y - corners)
+    # ruled_x + ruled_y - corners, where ruled_x = (1-u) left + u right, ruled_y = (1-v) top +
+    # v bottom and corners is bilinear in u, v: regrouped into terms of one row or one column
+    # and two full-size products (was about a dozen full-size arrays: 1.3 of focus's 3.6 ms)
+    bend = c11 - c10 - c01 + c00
+    rows = top[None, :, :] - c00 - (c10 - c00) * u
+    cols = left[:, None, :] - (c01 - c00) * v
+    across = right[:, None, :] - left[:, None, :] - bend * v
+    down = bottom[None, :, :] - top[None, :, :]
+    return np.asarray(rows + cols + u * across + v * down)
 
 
 def _smooth(line: _FloatArray) -> _FloatArray:
@@ -454,6 +468,45 @@ def cover(
     box = crop_box(img.image.size, width / height, focus)
     factor = max(width / (box[2] - box[0]), height / (box[3] - box[1]))
     return _resize(img, (width, height), box, factor), factor
+
+
+_SAME_SCALE = 0.002  # relative: cuts this close in scale may share one resample
+
+
+def parent_cut(
+    img: SourceImage, size: tuple[int, int], sizes: Sequence[tuple[int, int]]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The cover cut among `sizes` that this one can be cropped from, and where in it.
+
+    A template cuts the photo at several sizes; two of them often have the same scale (a
+    4:5 and a 1:1 box of the same width on a landscape or square photo), and then the
+    smaller crop, centred on the same focus, lies inside the larger. Cropping it from the
+    larger cut saves a resample (about 3 ms a card) and differs from its own resample by
+    less than 0.2% of scale. The choice depends only on the image and `sizes` (every box
+    the template cuts, whatever formats are asked for), so output stays deterministic.
+    Returns ((width, height) of the larger cut, (left, top) of this one in it), or None.
+    """
+    focus = focus_point(img)
+    width, height = size
+    box = crop_box(img.image.size, width / height, focus)
+    factor = max(width / (box[2] - box[0]), height / (box[3] - box[1]))
+    best: tuple[int, tuple[int, int], tuple[int, int]] | None = None
+    for other in sizes:
+        ow, oh = other
+        if other == size or ow < width or oh < height:
+            continue
+        outer = crop_box(img.image.size, ow / oh, focus)
+        sx, sy = ow / (outer[2] - outer[0]), oh / (outer[3] - outer[1])
+        if abs(max(sx, sy) - factor) > _SAME_SCALE * factor:
+            continue
+        inside = outer[0] <= box[0] and outer[1] <= box[1]
+        if not (inside and box[2] <= outer[2] and box[3] <= outer[3]):
+            continue
+        left = min(max(_round((box[0] - outer[0]) * sx), 0), ow - width)
+        top = min(max(_round((box[1] - outer[1]) * sy), 0), oh - height)
+        if best is None or ow * oh > best[0]:
+            best = (ow * oh, other, (left, top))
+    return None if best is None else (best[1], best[2])
 
 
 def contain(img: SourceImage, width: int, height: int) -> tuple[Image.Image, float]:

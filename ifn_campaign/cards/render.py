@@ -126,6 +126,7 @@ class Renderer:
         self._plates: dict[tuple[Any, ...], _Plate] = {}
         # badge and chip labels come from the vocabulary: each pill is drawn once per size
         self._pills: dict[tuple[Any, ...], Image.Image] = {}
+        self._cuts: dict[str, dict[str, tuple[tuple[int, int], ...]]] = {}
         self.brand = brand
         self.templates = templates
         self.out_dir = out_dir
@@ -177,6 +178,7 @@ class Renderer:
         fitted: dict[tuple[str, int, int], Image.Image] = {}
         # formats laid out alike at the same size (the Shorts frame is the story) are drawn once
         drawn: list[tuple[tuple[int, int], tuple[Any, ...], Image.Image, list[str]]] = []
+        inputs = self._inputs(data, template, png)
         for format_id in wanted:
             fmt = known.get(format_id)
             if fmt is None or format_id not in template.formats:
@@ -184,7 +186,7 @@ class Renderer:
                     f"template {template.name!r} has no format {format_id!r}; "
                     f"it has {', '.join(template.formats)}"
                 )
-            key = self._key(data, template, fmt, png)
+            key = hashlib.sha256(f"{inputs}\0{fmt.id}".encode()).hexdigest()
             path = self.out_dir / key[:2] / f"{key}.{'png' if png else 'jpg'}"
             notes = list(data.notes)
             upscale = self._max_upscale(data, template, fmt)
@@ -200,7 +202,15 @@ class Renderer:
                     if same:
                         image, layer_notes = same[0][2], same[0][3]
                     else:
-                        canvas = _Canvas(self.brand, data, fmt, self.stopwatch, fitted, self._pills)
+                        canvas = _Canvas(
+                            self.brand,
+                            data,
+                            fmt,
+                            self.stopwatch,
+                            fitted,
+                            self._pills,
+                            self._cut_sizes(template),
+                        )
                         image, layer_notes = canvas.draw(layers, self._plates, template.name)
                         drawn.append((size, layers, image, layer_notes))
                 notes += layer_notes
@@ -222,20 +232,35 @@ class Renderer:
             )
         return cards
 
-    def _key(self, data: CardData, template: CardTemplate, fmt: CardFormat, png: bool) -> str:
+    def _inputs(self, data: CardData, template: CardTemplate, png: bool) -> str:
+        """Everything but the format that a card's pixels depend on, as text: hashed with the
+        format's id into the card's cache key (serialised once for all of a member's formats)."""
         payload = {
             "renderer": RENDERER_VERSION,
             "template": self._template_hash[template.name],
             "formats": self._formats_hash,
-            "format": fmt.id,
             "brand": self.brand.fingerprint,
             "data": {k: v for k, v in data.__dict__.items() if k not in ("photo", "logo", "notes")},
             # the same file decoded at another size gives other pixels (and another focus)
             "decoded": [img.image.size if img else None for img in (data.photo, data.logo)],
             "png": png,
         }
-        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=list)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=list)
+
+    def _cut_sizes(self, template: CardTemplate) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Every box the template's formats cut from each image ("cover"), by image name."""
+        found = self._cuts.get(template.name)
+        if found is None:
+            sizes: dict[str, set[tuple[int, int]]] = {}
+            known = formats()
+            for format_id in template.formats:
+                fmt = known[format_id]
+                for layer in template.layers_for(format_id):
+                    if isinstance(layer, ImageLayer) and layer.fit == "cover":
+                        _, _, w, h = layer.box.pixels(fmt.width, fmt.height)
+                        sizes.setdefault(layer.source, set()).add((w, h))
+            found = self._cuts[template.name] = {k: tuple(sorted(v)) for k, v in sizes.items()}
+        return found
 
     @staticmethod
     def _max_upscale(data: CardData, template: CardTemplate, fmt: CardFormat) -> float:
@@ -280,8 +305,10 @@ class _Canvas:
         stopwatch: Stopwatch,
         fitted: dict[tuple[str, int, int], Image.Image],
         pills: dict[tuple[Any, ...], Image.Image] | None = None,
+        cuts: dict[str, tuple[tuple[int, int], ...]] | None = None,
     ) -> None:
         self.brand = brand
+        self.cuts = cuts or {}  # every box the template cuts from each image, for `_cut`
         self.pills = pills
         self.data = data
         self.fmt = fmt
@@ -387,10 +414,7 @@ class _Canvas:
         x, y, w, h = self._px(layer)
         with self.clock.phase("resize"):
             if layer.fit == "cover":
-                key = (layer.source, w, h)
-                if key not in self.fitted:  # story and Shorts frame share a box: cut it once
-                    self.fitted[key] = photos.cover(source, w, h)[0]
-                image = self.fitted[key]
+                image = self._cut(layer.source, source, w, h)
                 offset = (x, y)
             elif layer.source.startswith("network_logo"):
                 image = self.brand.contained(layer.source, w, h)
@@ -412,6 +436,21 @@ class _Canvas:
                 outline=self._ink(layer.border),
                 width=width,
             )
+
+    def _cut(self, name: str, source: photos.SourceImage, w: int, h: int) -> Image.Image:
+        """The image's cover cut at w x h, made once per member: formats with the same box
+        (story and Shorts frame) share it, and a box whose cut lies inside a larger one of the
+        same scale among the template's boxes is cropped from it (`photos.parent_cut`)."""
+        key = (name, w, h)
+        if key not in self.fitted:
+            parent = photos.parent_cut(source, (w, h), self.cuts.get(name, ()))
+            if parent is None:
+                self.fitted[key] = photos.cover(source, w, h)[0]
+            else:
+                (outer_w, outer_h), (left, top) = parent
+                outer = self._cut(name, source, outer_w, outer_h)
+                self.fitted[key] = outer.crop((left, top, left + w, top + h))
+        return self.fitted[key]
 
     def _composite(self, image: Image.Image, offset: tuple[int, int], radius: float) -> None:
         """Blend an image in (RGBA: through its alpha), with its corners rounded when asked.
