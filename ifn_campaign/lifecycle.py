@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
@@ -38,6 +38,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.PUBLISHED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+
+
+# A scheduled copy this close to going out is not replaced: the publisher would check it is not
+# live, then delete it, and the platform could publish it in between (the old text going out and
+# then the new one as well). Thirty minutes leaves the publisher (every 5 minutes) six runs.
+REPLACE_MARGIN = timedelta(minutes=30)
 
 
 class TransitionError(IFNError):
@@ -86,7 +92,15 @@ def move(
 def reopen(session: Session, post: Post, *, actor: str, now: datetime, why: str) -> None:
     """A post already scheduled on Facebook or YouTube is being moved or edited: it goes back to
     approved and the platform's copy is marked to be deleted (`replaces_remote_id`) before the
-    publisher sends the new one, so the old time or text can never go out as well."""
+    publisher sends the new one, so the old time or text can never go out as well. Refused
+    within `REPLACE_MARGIN` of the scheduled time."""
+    if post.slot_at - now < REPLACE_MARGIN:
+        raise TransitionError(
+            f"post {post.id} goes out on {post.channel} at {post.slot_at:%Y-%m-%d %H:%M} UTC, "
+            f"less than {REPLACE_MARGIN.seconds // 60} minutes from now: too close to replace "
+            f"its scheduled copy safely; let it go out, then change or delete it on "
+            f"{post.channel} (or `ifn-campaign cancel` it to take it down)"
+        )
     # compare-and-set: a cancellation or reconcile that committed since the post was read wins
     changed = session.execute(
         update(Post)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from ifn_campaign.cli import main
+from ifn_campaign.lifecycle import REPLACE_MARGIN
 from ifn_campaign.models import Post, PostState
 from ifn_campaign.publisher import Publisher, take_down
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
@@ -127,3 +128,20 @@ def test_cancelled_after_a_move_the_old_copy_is_taken_down(cli: World) -> None:
     removed = take_down(Publisher(world.engine, world.settings))
     assert removed.removed == [yt.id] and not removed.problems
     assert world.platforms.youtube.videos() == []
+
+
+def test_a_scheduled_copy_about_to_go_out_is_not_replaced(cli: World) -> None:
+    """Within REPLACE_MARGIN of its time the platform may publish the old copy while the
+    publisher deletes it: moving or editing it is refused, and nothing changes."""
+    world = cli
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    fb = scheduled(world, {"facebook": now + REPLACE_MARGIN - timedelta(minutes=5)})["facebook"]
+    assert main(["edit-caption", str(fb.id), "--text", "Teks baru."]) == 1
+    assert main(["move", str(fb.id), "--at", wib(now + timedelta(days=2))]) == 1
+    with Session(world.engine) as session:
+        post = session.get(Post, fb.id)
+        assert post is not None and post.state == PostState.SCHEDULED
+        assert post.remote_id == fb.remote_id and post.replaces_remote_id is None
+        assert post.caption == fb.caption and post.slot_at == fb.slot_at
+    report = Publisher(world.engine, world.settings).run()
+    assert report.replaced == [] and len(world.platforms.graph.posts()) == 1
