@@ -6,6 +6,7 @@ names where to put the secret, never what it is.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -32,3 +33,35 @@ def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
             f"secret {name!r} not found: set {env_name(name)} or create the Prefect Secret "
             f"block {name!r}"
         ) from None
+
+
+# Query parameters that carry a token: Graph's debug_token takes the token it inspects only as
+# `input_token`, Google's tokeninfo takes `access_token`; urllib3 logs every request's URL at
+# DEBUG level, query string and all.
+_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:input_token|access_token)=)[^&#\s\"']*")
+
+
+class _TokenQueryFilter(logging.Filter):
+    """Blanks token values in the URLs urllib3 logs, so turning DEBUG logging on (or Prefect's
+    log capture) can never write a token to a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+_FILTER = _TokenQueryFilter()
+
+
+def guard_http_logs() -> None:
+    """Install the filter on urllib3's request log (once; called by the clients that must put
+    a token in a URL)."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)

@@ -6,6 +6,7 @@ and the fix; no secret is ever printed. Also the sandboxes' token endpoints the 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -474,6 +475,22 @@ def test_secrets_never_printed(
     assert ": OperationalError: connection failed: " in database
     assert "(invalid_client)" in line(bad_lines, "FAIL youtube/bpipi")
     assert "token refused" in line(bad_lines, "FAIL instagram/bpipi")
+
+
+def test_tokens_in_urls_never_reach_a_debug_log(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """debug_token and tokeninfo put the token in the query string, which urllib3 logs at
+    DEBUG: the values are blanked there (the lines are still written, with [redacted])."""
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    checks = check_accounts(setup.settings, SecretReader(None))
+    assert {c.status for c in checks} == {"ok"}, [c.line() for c in checks]
+    logged = caplog.text
+    assert "/debug_token?input_token=[redacted]" in logged
+    assert "/tokeninfo?access_token=[redacted]" in logged
+    for value in SECRETS.values():
+        assert value not in logged
+    assert "ya29." not in logged  # the YouTube access token the sandbox issued
 
 
 # --- the sandboxes' token endpoints -----------------------------------------------------------

@@ -24,7 +24,8 @@ to 100%, and an `estimated_time_to_regain_access` above zero blocks it like a ra
 
 The access token goes in an `Authorization` header, never in a URL, so it appears in no log
 line, no exception text and no `repr` (one exception: `debug_token`, as Meta takes its
-`input_token` only in the query; messages still name the path alone).
+`input_token` only in the query; messages still name the path alone, and urllib3's DEBUG line
+for the request has the value blanked by `ifn_campaign.secrets.guard_http_logs`).
 
 ```python
 client = GraphClient("https://graph.facebook.com/v25.0", token)
@@ -60,6 +61,7 @@ from ifn_campaign.errors import (
     GraphTokenInvalid,
     GraphTransient,
 )
+from ifn_campaign.secrets import guard_http_logs
 
 __all__ = [
     "INSTAGRAM_PUBLISH",
@@ -279,6 +281,7 @@ class GraphClient:
 
         The one call whose URL carries the token (`input_token`: Meta takes it nowhere
         else); errors and log lines name the path only, never the query."""
+        guard_http_logs()  # the token is in the URL urllib3 logs at DEBUG
         body = self.get("/debug_token", input_token=self.__token)
         data = body.get("data")
         if not isinstance(data, dict):

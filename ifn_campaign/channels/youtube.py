@@ -89,6 +89,7 @@ from ifn_campaign.errors import (
     YouTubeUploadLimit,
     YouTubeVideoNotFound,
 )
+from ifn_campaign.secrets import guard_http_logs
 
 __all__ = [
     "CHUNK_GRANULARITY",
@@ -232,6 +233,7 @@ class TokenSource:
         which scopes were granted. Costs no quota. The endpoint takes the token in the query
         string; no message shows it. Raises like `token()`, and `YouTubeError` with reason
         `invalid_token` when Google does not know the token."""
+        guard_http_logs()  # the token is in the URL urllib3 logs at DEBUG
         token = self.token()
         try:
             response = self._session.get(
