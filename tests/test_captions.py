@@ -162,6 +162,16 @@ def test_campaign_hashtags_come_first_and_english_falls_back_to_indonesian_text(
     assert caption.template == "default/instagram.en.j2"
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("channel", ["instagram", "facebook", "youtube"])
+def test_every_caption_names_its_campaign(channel: str, lang: str) -> None:
+    campaign = CampaignInfo(slug="ramadan", title="Ramadan Berkah 2027")
+    caption = WRITER.write(_member(), channel, lang, campaign=campaign)
+    named = caption.title if channel == "youtube" else caption.text
+    assert "Ramadan Berkah 2027" in named
+    assert "Spotlight" not in caption.title + caption.text
+
+
 def test_unknown_language_uses_indonesian_with_a_note() -> None:
     caption = WRITER.write(_member(), "facebook", "jv")
     assert caption.lang == "id" and caption.notes
