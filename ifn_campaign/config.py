@@ -340,10 +340,10 @@ class Settings(BaseSettings):
         if self.registry.token is not None:
             return self.registry.token.get_secret_value()
         if self.registry.token_secret_block:
-            from prefect.blocks.system import Secret
+            from ifn_campaign.secrets import prefect_secret
 
             try:
-                value = Secret.load(self.registry.token_secret_block).get()
+                value = prefect_secret(self.registry.token_secret_block)
             except Exception as exc:  # Prefect raises ValueError, httpx errors, ...
                 raise ConfigError(
                     f"cannot load Prefect Secret block {self.registry.token_secret_block!r}: "

@@ -19,15 +19,22 @@ def env_name(name: str) -> str:
     return "IFN_SECRET_" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
 
 
+def prefect_secret(name: str) -> str:
+    """The value of the Prefect Secret block `name`. Always Prefect's sync implementation: the
+    stages also run in the worker thread of the async `campaign` flow, where a plain
+    `Secret.load` returns an un-awaited coroutine (and no secret)."""
+    from prefect.blocks.system import Secret
+
+    return str(Secret.load(name, _sync=True).get())  # type: ignore[call-arg]
+
+
 def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     value = env.get(env_name(name))
     if value:
         return value
     try:
-        from prefect.blocks.system import Secret
-
-        return str(Secret.load(name).get())
+        return prefect_secret(name)
     except Exception:  # Prefect raises ValueError, httpx errors, ...
         raise ConfigError(
             f"secret {name!r} not found: set {env_name(name)} or create the Prefect Secret "

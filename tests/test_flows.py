@@ -225,9 +225,15 @@ def test_campaign_runs_every_stage_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """One run from an empty database: sync, plan, compose (two chunks in a process pool, with
-    a real Short), publish to the platform sandboxes, reconcile; each stage leaves its summary."""
+    a real Short), publish to the platform sandboxes, reconcile; each stage leaves its summary.
+    The Graph token comes from a Prefect Secret block, read from the stages' worker thread
+    (where Prefect would hand a plain `Secret.load` an un-awaited coroutine: the async flow)."""
+    from prefect.blocks.system import Secret
+
     from ifn_campaign.config import Settings
+    from ifn_campaign.sandbox.graph import GraphAccount
     from ifn_campaign.sandbox.platforms import PlatformSandboxes
+    from ifn_campaign.secrets import env_name
     from tests.test_pipeline import write_campaign
 
     soon = datetime.now(UTC) + timedelta(hours=3)
@@ -247,6 +253,8 @@ def test_campaign_runs_every_stage_in_order(
         base = Settings(database={"url": url}, cards={"cache_dir": tmp_path / "cards"})
         for key, value in platforms.environ(platforms.settings(base)).items():
             monkeypatch.setenv(key, value)
+        monkeypatch.delenv(env_name("sandbox-graph-token"))
+        Secret(value=GraphAccount().token).save("sandbox-graph-token", overwrite=True)
         from flows.campaign import campaign
 
         outcome = asyncio.run(campaign(plan_weeks=1))
