@@ -118,12 +118,14 @@ class PrefectGate:
     """Holds an account's limits around its posts: waits for a start under the rate limit
     before each post, and for a slot of the account's concurrency limit before the first post
     of a run of posts of that account. The slot is kept while the posts that follow are of the
-    same account and let go of before a post of another account and by `release` (the
-    publisher calls it when its run ends, also on failure): one worker has one post in flight
-    at a time, so the limit still bounds the account's posts in flight, and a run of posts for
-    one account costs two calls to the server instead of two a post. One gate per publisher
-    (not shared between threads). Limits that do not exist are an error (strict), not silently
-    no limit."""
+    same account and let go of before a post of another account and by `release`, which the
+    publisher calls after each batch it claimed (so a worker never keeps an account from the
+    others across claims) and when its run ends, also on failure. One worker has one post in
+    flight at a time, so the limit still bounds the account's posts in flight, and a batch of
+    one account's posts costs two calls to the server instead of two a post. One gate per
+    publisher (not shared between threads). Limits that do not exist are an error (strict),
+    not silently no limit; a lost lease is not (claims in the database keep posts exactly
+    once, the slot only paces them)."""
 
     def __init__(self, settings: Settings, *, timeout_seconds: float = 600) -> None:
         self.rate = settings.publish.account_posts_per_minute > 0
@@ -147,6 +149,7 @@ class PrefectGate:
                         limit_name(channel, account),
                         timeout_seconds=self.timeout_seconds,
                         strict=True,
+                        raise_on_lease_renewal_failure=False,
                     )
                 )
                 self._held = (channel, account)

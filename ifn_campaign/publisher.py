@@ -18,6 +18,7 @@ matrix); points are `before:<step>`, `called:<step>` (the call returned, nothing
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
 import socket
@@ -64,6 +65,7 @@ from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
 from ifn_campaign.secrets import secret
 from ifn_campaign.withdrawal import consent_refusal
 
+_log = logging.getLogger(__name__)
 FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
 MAX_ATTEMPTS = 8
 CRASH_ENV = "IFN_TEST_CRASH_AT"
@@ -280,10 +282,21 @@ class Publisher:
                     for post in posts:
                         self.publish(session, post, report)
                     handled += len(posts)
+                    self._let_go()  # never across claims: other workers may want the account
         finally:
-            if self.gate is not None:
-                self.gate.release()  # the account slot held for the last posts
+            self._let_go()
         return report
+
+    def _let_go(self) -> None:
+        """Release the account slot the gate keeps over a batch's posts. A failure (the Prefect
+        server went away) is logged, not raised: the slot's lease runs out by itself, and the
+        posts already sent must still be reported."""
+        if self.gate is None:
+            return
+        try:
+            self.gate.release()
+        except Exception as exc:  # httpx, Prefect's own errors: nothing to do but say so
+            _log.warning("the account slot could not be released (its lease runs out): %s", exc)
 
     def publish(self, session: Session, post: Post, report: PublishReport) -> None:
         blocked = session.get(AccountState, (post.channel, post.account))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,3 +194,36 @@ def test_the_slot_is_kept_over_a_run_of_one_accounts_posts_and_let_go_of(
     world.platforms.graph.faults.add(Fault("/", "status", status=500, times=None))
     report = Publisher(world.engine, settings, worker="w", gate=gate).run()
     assert report.retry_later and active_slots(ig) == 0
+
+
+class _GateWhoseServerWentAway:
+    """An AccountGate (the publisher's seam to Prefect) whose server answers holds but is gone
+    by the time the slot is let go of."""
+
+    def __init__(self) -> None:
+        self.releases = 0
+
+    def hold(self, channel: str, account: str) -> nullcontext[None]:
+        return nullcontext()
+
+    def release(self) -> None:
+        import httpx
+
+        self.releases += 1
+        raise httpx.ConnectError("the Prefect server went away")
+
+
+def test_a_failed_release_loses_no_report(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """The posts already sent are reported even when letting go of the slot fails; the slot is
+    let go of after every claimed batch, not held across claims."""
+    now = datetime.now(UTC)
+    by_photos = members_by_photos(world)
+    members = [*by_photos[0], *by_photos[1]][:2]
+    for minutes, member in zip((5, 6), members, strict=True):
+        slot = now - timedelta(minutes=minutes)
+        approved_posts(world, {"instagram": slot}, {"instagram": member})
+    gate = _GateWhoseServerWentAway()
+    report = Publisher(world.engine, world.settings, worker="w", gate=gate).run(batch=1)
+    assert len(report.published) == 2
+    assert gate.releases == 3  # after each of the two batches, and when the run ended
+    assert "could not be released" in caplog.text
