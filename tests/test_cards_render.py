@@ -230,6 +230,18 @@ def test_the_cache_key_covers_the_decoded_size(
     assert a.path != b.path and not b.cached
 
 
+def test_the_cache_key_covers_the_resampler(
+    brand: BrandKit, templates: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another OpenCV build may resample to other pixels: its cards are not served from the
+    cache made by this one."""
+    renderer = Renderer(brand, templates, tmp_path / "cards")
+    [a] = renderer.render(_data(), "sorotan", ["fb_feed"])
+    monkeypatch.setattr(photos, "RESAMPLER", "opencv 0.0.0-other")
+    [b] = renderer.render(_data(), "sorotan", ["fb_feed"])
+    assert a.path != b.path and not b.cached
+
+
 def test_static_plates_look_the_same_as_drawing_every_layer(
     brand: BrandKit, templates: dict, tmp_path: Path
 ) -> None:

@@ -57,6 +57,8 @@ _CUBIC_DOWN_TO = 0.85
 _ANTIALIAS = 0.5
 # Cards are drawn in worker processes, one per core: OpenCV's own threads would only fight them.
 cv2.setNumThreads(1)
+# Part of every card's cache key: another OpenCV build may resample to other pixels.
+RESAMPLER = f"opencv {cv2.__version__}"
 
 
 @dataclass(frozen=True)

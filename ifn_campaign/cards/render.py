@@ -239,7 +239,8 @@ class Renderer:
             "renderer": RENDERER_VERSION,
             "template": self._template_hash[template.name],
             "formats": self._formats_hash,
-            "brand": self.brand.fingerprint,
+            "brand": self.brand.fingerprint,  # fonts, and the Pillow/FreeType/raqm versions
+            "resampler": photos.RESAMPLER,
             "data": {k: v for k, v in data.__dict__.items() if k not in ("photo", "logo", "notes")},
             # the same file decoded at another size gives other pixels (and another focus)
             "decoded": [img.image.size if img else None for img in (data.photo, data.logo)],
