@@ -13,10 +13,8 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -30,6 +28,7 @@ from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError, StoreError
 from ifn_campaign.markdown import escape_markdown as _md
 from ifn_campaign.models import Post, PostState, utcnow
+from ifn_campaign.worker_pool import WorkerPool
 
 if TYPE_CHECKING:
     from ifn_campaign.planner.plan import PlanResult
@@ -377,17 +376,17 @@ def compose_chunks(
     config_path: str | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> tuple[ComposeSummary, IFNError | None]:
-    """Compose every chunk on this machine, in `compose_workers` plain worker processes (spawned:
-    the caller may run threads, Prefect's among them) that read the settings from `config_path`
-    and the environment; see `gather_chunks` for the result. Prefect stays out of the workers:
-    importing it there and a task run per chunk cost the campaign about 2 s (bench/RESULTS.md)."""
+    """Compose every chunk on this machine, in `compose_workers` plain worker processes
+    (`WorkerPool`) that read the settings from `config_path` and the environment; see
+    `gather_chunks` for the result. Prefect stays out of the workers: importing it there and a
+    task run per chunk cost the campaign about 2 s (bench/RESULTS.md)."""
     workers = compose_workers(cfg, len(chunks))
     if workers <= 1:
         results = [functools.partial(compose_chunk, cfg, ids, now=now) for ids in chunks]
         return gather_chunks(chunks, results, on_chunk)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_compose_in_worker, config_path, list(ids), now) for ids in chunks]
-        return gather_chunks(chunks, [future.result for future in futures], on_chunk)
+    with WorkerPool(workers) as pool:  # workers die with this process; a lost chunk runs again
+        results = [pool.submit(_compose_in_worker, config_path, list(ids), now) for ids in chunks]
+        return gather_chunks(chunks, results, on_chunk)
 
 
 # --- publish and reconcile -----------------------------------------------------------------
