@@ -130,18 +130,32 @@ def test_cancelled_after_a_move_the_old_copy_is_taken_down(cli: World) -> None:
     assert world.platforms.youtube.videos() == []
 
 
-def test_a_scheduled_copy_about_to_go_out_is_not_replaced(cli: World) -> None:
+def test_a_scheduled_copy_about_to_go_out_is_not_replaced(
+    cli: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Within REPLACE_MARGIN of its time the platform may publish the old copy while the
-    publisher deletes it: moving or editing it is refused, and nothing changes."""
+    publisher deletes it: moving or editing it is refused, and nothing changes; a post just
+    outside the margin still moves."""
     world = cli
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    fb = scheduled(world, {"facebook": now + REPLACE_MARGIN - timedelta(minutes=5)})["facebook"]
+    posts = scheduled(
+        world,
+        {
+            "facebook": now + REPLACE_MARGIN - timedelta(minutes=5),
+            "youtube": now + REPLACE_MARGIN + timedelta(minutes=10),
+        },
+    )
+    fb, yt = posts["facebook"], posts["youtube"]
+    capsys.readouterr()
     assert main(["edit-caption", str(fb.id), "--text", "Teks baru."]) == 1
     assert main(["move", str(fb.id), "--at", wib(now + timedelta(days=2))]) == 1
+    refusals = capsys.readouterr().err
+    assert refusals.count("less than 30 minutes from now: too close to replace") == 2
+    assert main(["move", str(yt.id), "--at", wib(now + timedelta(days=2))]) == 0
     with Session(world.engine) as session:
         post = session.get(Post, fb.id)
         assert post is not None and post.state == PostState.SCHEDULED
         assert post.remote_id == fb.remote_id and post.replaces_remote_id is None
         assert post.caption == fb.caption and post.slot_at == fb.slot_at
     report = Publisher(world.engine, world.settings).run()
-    assert report.replaced == [] and len(world.platforms.graph.posts()) == 1
+    assert report.replaced == [yt.id] and len(world.platforms.graph.posts()) == 1
