@@ -124,6 +124,7 @@ def reopen(session: Session, post: Post, *, actor: str, now: datetime, why: str)
     )
     if post.remote_id is not None:
         post.replaces_remote_id = post.remote_id
+        post.replaces_slot_at = post.slot_at
     post.remote_id = post.remote_photo_id = post.permalink = None
     post.upload_session_url = post.publish_step = post.next_attempt_at = None
     post.attempts = 0

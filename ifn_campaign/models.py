@@ -324,6 +324,7 @@ class Post(SQLModel, table=True):
     remote_photo_id: str | None = Field(default=None, max_length=64)
     # a scheduled post staff moved or edited: this platform copy is deleted before the new one
     replaces_remote_id: str | None = Field(default=None, max_length=64)
+    replaces_slot_at: datetime | None = _time()  # when that copy was to go out
     permalink: str | None = Field(default=None, sa_column=Column(Text))
     published_at: datetime | None = _time()
     last_error: str | None = Field(default=None, sa_column=Column(Text))

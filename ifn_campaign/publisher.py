@@ -58,7 +58,7 @@ from ifn_campaign.errors import (
     YouTubeVideoNotFound,
 )
 from ifn_campaign.ledger import record_feature
-from ifn_campaign.lifecycle import move, record
+from ifn_campaign.lifecycle import REPLACE_MARGIN, move, record
 from ifn_campaign.limits import AccountGate, GateUnavailable
 from ifn_campaign.media_host import public_url
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
@@ -67,6 +67,8 @@ from ifn_campaign.withdrawal import consent_refusal
 
 _log = logging.getLogger(__name__)
 FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
+# a scheduled copy is live on the platform within minutes of its time, or it never goes out
+REPLACE_SETTLE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 CRASH_ENV = "IFN_TEST_CRASH_AT"
 
@@ -646,6 +648,20 @@ class Publisher:
         back (approved) to go out like any other. If the old copy went live meanwhile, the
         change came too late: that copy is the post, recorded as published."""
         old = post.replaces_remote_id or ""
+        old_at, now = post.replaces_slot_at, self.clock()
+        if old_at is not None and old_at - REPLACE_MARGIN <= now < old_at + REPLACE_SETTLE:
+            # the old copy may be going out right now (staff changed the post in time, but
+            # this run comes late): a delete could cross the platform publishing it, and the
+            # new copy would go out as well. Look again once that moment has passed.
+            self._release(
+                session,
+                post,
+                f"the earlier copy {old} goes out at {old_at:%Y-%m-%d %H:%M} UTC: whether it "
+                "did is checked after that, before anything is deleted or sent",
+                old_at + REPLACE_SETTLE,
+                report,
+            )
+            return
         self._step(session, post, "replace")
         try:
             live, link = _went_live(self, post.channel, post.account, old)
@@ -654,7 +670,7 @@ class Publisher:
         if not live:
             _delete(self, post, old)
         _crash("called:replace")
-        post.replaces_remote_id = None
+        post.replaces_remote_id = post.replaces_slot_at = None
         if live:
             post.remote_id = old
             post.last_error = "moved or edited too late: the earlier copy had already gone out"

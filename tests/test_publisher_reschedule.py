@@ -159,3 +159,33 @@ def test_a_scheduled_copy_about_to_go_out_is_not_replaced(
         assert post.caption == fb.caption and post.slot_at == fb.slot_at
     report = Publisher(world.engine, world.settings).run()
     assert report.replaced == [yt.id] and len(world.platforms.graph.posts()) == 1
+
+
+def test_a_late_run_waits_for_the_old_copys_moment_before_replacing_it(cli: World) -> None:
+    """Staff moved the post in time, but the publisher only comes round within REPLACE_MARGIN
+    of the old copy's time: it deletes nothing then (the platform may be publishing it), looks
+    again after that moment, finds the old copy live and records it: one copy, never two."""
+    world = cli
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    old_at = now + REPLACE_MARGIN + timedelta(minutes=10)
+    fb = scheduled(world, {"facebook": old_at})["facebook"]
+    assert main(["move", str(fb.id), "--at", wib(now + timedelta(days=2))]) == 0
+
+    late = old_at - timedelta(minutes=3)  # the publisher was down until then
+    world.platforms.graph.advance((late - now).total_seconds())
+    report = Publisher(world.engine, world.settings, clock=lambda: late).run()
+    assert report.replaced == [] and report.published == []
+    [(post_id, why)] = report.retry_later
+    assert post_id == fb.id and "checked after that" in why
+    assert [p.id for p in world.platforms.graph.posts()] == [fb.remote_id]  # not deleted
+
+    after = old_at + timedelta(minutes=6)
+    world.platforms.graph.advance((after - late).total_seconds())  # Facebook published it
+    report = Publisher(world.engine, world.settings, clock=lambda: after).run()
+    assert report.published == [fb.id] and report.replaced == []
+    assert [p.id for p in world.platforms.graph.posts()] == [fb.remote_id]
+    with Session(world.engine) as session:
+        post = session.get(Post, fb.id)
+        assert post is not None and post.state == PostState.PUBLISHED
+        assert post.remote_id == fb.remote_id and post.replaces_slot_at is None
+        assert "too late" in (post.last_error or "")
