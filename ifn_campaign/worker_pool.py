@@ -58,7 +58,10 @@ class WorkerPool:
         self._lock = threading.Lock()
 
     def submit(self, function: Callable[..., T], *args: Any) -> Callable[[], T]:
-        future = self._pool.submit(function, *args)
+        try:
+            future = self._pool.submit(function, *args)
+        except BrokenProcessPool:  # a worker died while the chunks were still being handed out
+            return lambda: self._again(function, *args)
 
         def result() -> T:
             try:

@@ -62,6 +62,17 @@ def test_a_chunk_that_kills_every_worker_fails_alone() -> None:
     assert "BrokenProcessPool" in summary.failed[0][1]
 
 
+def test_work_handed_to_an_already_broken_pool_still_runs() -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    with WorkerPool(1) as pool:
+        killer = pool.submit(_chunk_result, [66])
+        with pytest.raises(BrokenProcessPool):
+            killer()  # its worker died, and so did the one it was run again in
+        later = pool.submit(_chunk_result, [3])  # the pool is broken by now
+        assert later().composed == [3]
+
+
 def test_leaving_early_cancels_the_chunks_not_started() -> None:
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt), WorkerPool(1) as pool:
