@@ -7,7 +7,7 @@ that spaces the posts one account starts (`publish.account_posts_per_minute`). G
 headers are per app and Page, so every worker already sees them; these limits are ours on top.
 `ensure_account_limits` creates or updates them from the settings (`ifn-campaign deploy` and every
 `publish_due` run call it); `PrefectGate` holds them around each post (the concurrency slot
-across a run of posts of one account).
+over consecutive posts of one account within a claimed batch).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ class GateUnavailable(IFNError):
 
 
 class AccountGate(Protocol):
-    """What the publisher holds around each post of an account, and lets go of when its run
-    ends."""
+    """What the publisher holds around each post of an account, and lets go of after each
+    claimed batch and when its run ends."""
 
     def hold(self, channel: str, account: str) -> AbstractContextManager[None]: ...
 
