@@ -27,10 +27,11 @@ import PIL
 from fontTools.ttLib import TTFont
 from PIL import ImageFont, features
 
+from ifn_campaign.cards import glyphs
 from ifn_campaign.errors import RenderError
 
 # Bump when a change to fonts.py or text.py can move a pixel: it is part of FontBook.fingerprint.
-TEXT_ENGINE_VERSION = 1
+TEXT_ENGINE_VERSION = 2
 
 DEFAULT_FONTS_TOML = Path(__file__).resolve().parents[2] / "assets" / "brand" / "fonts.toml"
 
@@ -125,14 +126,19 @@ def coverage(path: Path) -> frozenset[int]:
 def _load_font(path: Path, weight: int, size: int) -> ImageFont.FreeTypeFont:
     """One FreeType font per (file, weight, size): loading and setting axes is the slow part."""
     font = ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
-    axes = _face_info(path)[1]
+    axes = _axis_values(path, weight)
     if axes:
-        values = [
-            min(max(float(weight), lo), hi) if tag == "wght" else default
-            for tag, lo, default, hi in axes
-        ]
-        font.set_variation_by_axes(values)
+        font.set_variation_by_axes([value for _, value in axes])
     return font
+
+
+def _axis_values(path: Path, weight: int) -> tuple[tuple[str, float], ...]:
+    """Every variation axis of the font with its value: the weight on `wght` (clamped to the
+    font's range), the default on the others; empty for a static font."""
+    return tuple(
+        (tag, min(max(float(weight), lo), hi) if tag == "wght" else default)
+        for tag, lo, default, hi in _face_info(path)[1]
+    )
 
 
 @functools.cache
@@ -222,6 +228,11 @@ class FontChain:
     def font(self, index: int, size: int) -> ImageFont.FreeTypeFont:
         """Font `index` of the chain at `size` px, with the chain's weight (cached: same object)."""
         return _load_font(self.paths[index], self.weight, size)
+
+    def face(self, index: int) -> glyphs.Face:
+        """Font `index` of the chain with the chain's weight, for shaping and drawing text."""
+        path = self.paths[index]
+        return glyphs.face(path, _axis_values(path, self.weight))
 
     def index_of(self, ch: str) -> int | None:
         """The first font of the chain that has a glyph for `ch`, or None."""
@@ -385,6 +396,7 @@ class FontBook:
             PIL.__version__,
             features.version("freetype2") or "",
             features.version("raqm") or "",
+            *glyphs.VERSIONS,
         )
         digest.update("\0".join(versions).encode())
         digest.update(self.path.read_bytes())

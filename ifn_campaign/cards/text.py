@@ -22,7 +22,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+import numpy as np
+from PIL import Image
 
 from ifn_campaign.cards.fonts import FontChain, grapheme_clusters, is_ignorable
 from ifn_campaign.errors import RenderError
@@ -330,20 +331,22 @@ class _Line:
 @functools.lru_cache(maxsize=_CACHE)
 def _run_length(chain: FontChain, index: int, size: int, text: str, rtl: bool) -> float:
     """Advance of one run (cached: templates measure the same strings in many formats)."""
-    return chain.font(index, size).getlength(text, direction="rtl" if rtl else "ltr")
+    return chain.face(index).shape(text, size, rtl).advance
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def _run_ink(
     chain: FontChain, index: int, size: int, text: str, rtl: bool
 ) -> tuple[int, int, int, int] | None:
-    """Ink box of one run at (0, baseline 0): Pillow's bounding box for the text, which is the very
-    bitmap FreeType renders the run into (nothing drawn can fall outside it) and is cheap to get
-    (glyph metrics, no rasterising). It also spans the advance box and the baseline."""
+    """Ink box of one run at (0, baseline 0): the very pixels `_line_image` draws for it, widened
+    to span the advance box and the baseline (so a line's box always holds its pen travel)."""
     if not text.strip(" "):
         return None
-    box = chain.font(index, size).getbbox(text, anchor="ls", direction="rtl" if rtl else "ltr")
-    return (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+    advance = math.ceil(_run_length(chain, index, size, text, rtl))
+    ink = chain.face(index).ink(text, size, rtl)
+    if ink is None:
+        return (0, 0, advance, 0)
+    return (min(ink[0], 0), min(ink[1], 0), max(ink[2], advance), max(ink[3], 0))
 
 
 def _segments(chain: FontChain, text: str, rtl: bool) -> list[tuple[int, str, bool]]:
@@ -437,7 +440,7 @@ def _line_box(
     leading = spacing * size * scale
     above = below = -math.inf
     for index in sorted(fonts) or [0]:
-        ascent, descent = chain.font(index, size * scale).getmetrics()
+        ascent, descent = chain.face(index).metrics(size * scale)
         above = max(above, (ascent - descent + leading) / 2)
         below = max(below, (descent - ascent + leading) / 2)
     up = math.ceil(above / scale)
@@ -877,18 +880,11 @@ def _line_image(chain: FontChain, size: int, line: _Line) -> Image.Image:
     """
     s = line.scale
     left, top = line.left * s, line.top * s
-    big = Image.new("L", ((line.right - line.left) * s, (line.bottom - line.top) * s), 0)
-    draw = ImageDraw.Draw(big)
+    big = np.zeros(((line.bottom - line.top) * s, (line.right - line.left) * s), np.uint8)
     for seg in line.segments:
-        draw.text(
-            (seg.x - left, -top),
-            seg.text,
-            fill=255,
-            font=chain.font(seg.font, size * s),
-            anchor="ls",
-            direction="rtl" if seg.rtl else "ltr",
-        )
-    return big.reduce(s) if s > 1 else big
+        chain.face(seg.font).draw(big, seg.x - left, -top, seg.text, size * s, seg.rtl)
+    image = Image.fromarray(big)
+    return image.reduce(s) if s > 1 else image
 
 
 def draw_text(
