@@ -103,6 +103,24 @@ def test_a_card_is_the_same_alone_or_with_its_set(
         assert alone.path.read_bytes() == card.path.read_bytes()
 
 
+def test_files_are_in_place_when_render_returns_and_a_write_failure_is_raised(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    # files are written by a thread while the next format is drawn: render waits for them
+    renderer = Renderer(brand, templates, tmp_path / "cards")
+    for member in ("ifn-0002", "ifn-0003", "ifn-0004"):
+        cards = renderer.render(_data(member_id=member), "sorotan")
+        for card in cards:
+            with Image.open(card.path) as img:
+                img.load()  # whole, not a file still being written
+    assert not list((tmp_path / "cards").rglob(".part-*"))
+    # an output folder that cannot be made: the error reaches the caller, nothing is reported
+    blocked = tmp_path / "blocked"
+    blocked.write_bytes(b"a file where the card folder should be")
+    with pytest.raises(NotADirectoryError):
+        Renderer(brand, templates, blocked).render(_data(), "sorotan")
+
+
 def test_unchanged_cards_come_from_the_cache(
     brand: BrandKit, templates: dict, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -122,6 +123,7 @@ class Renderer:
         stopwatch: Stopwatch | None = None,
     ) -> None:
         self.stopwatch = stopwatch or _NoStopwatch()
+        self._files: ThreadPoolExecutor | None = None
         # member-independent layer runs, drawn once per template and format (see _Canvas.draw)
         self._plates: dict[tuple[Any, ...], _Plate] = {}
         # badge and chip labels come from the vocabulary: each pill is drawn once per size
@@ -173,12 +175,32 @@ class Renderer:
     ) -> list[RenderedCard]:
         template = self.choose(data, template_name)
         wanted = list(format_ids or template.formats)
-        known = formats()
-        cards = []
+        cards: list[RenderedCard] = []
+        writes: list[Future[None]] = []
+        try:
+            self._draw_formats(data, template, wanted, png, cards, writes)
+        finally:
+            # every file is in place (or its error raised) before render returns
+            failed = next((e for e in [f.exception() for f in writes] if e is not None), None)
+        if failed is not None:
+            raise failed
+        return cards
+
+    def _draw_formats(
+        self,
+        data: CardData,
+        template: CardTemplate,
+        wanted: list[str],
+        png: bool,
+        cards: list[RenderedCard],
+        writes: list[Future[None]],
+    ) -> None:
+        """Draw and encode each wanted format, handing its file to the writer thread."""
         fitted: dict[tuple[str, int, int], Image.Image] = {}
         # formats laid out alike at the same size (the Shorts frame is the story) are drawn once
         drawn: list[tuple[tuple[int, int], tuple[Any, ...], Image.Image, list[str]]] = []
         inputs = self._inputs(data, template, png)
+        known = formats()
         for format_id in wanted:
             fmt = known.get(format_id)
             if fmt is None or format_id not in template.formats:
@@ -216,7 +238,7 @@ class Renderer:
                 notes += layer_notes
                 with self.stopwatch.phase("encode"):
                     encoded = _encode(image, fmt, png)
-                _write(path, encoded)
+                writes.append(self._writer().submit(_write, path, encoded))
             cards.append(
                 RenderedCard(
                     data.member_id,
@@ -230,7 +252,13 @@ class Renderer:
                     tuple(dict.fromkeys(notes)),
                 )
             )
-        return cards
+
+    def _writer(self) -> ThreadPoolExecutor:
+        """One thread writing card files while the next format is drawn: a file write waits on
+        the disk (more so when the kernel is flushing a big run), not on the CPU."""
+        if self._files is None:
+            self._files = ThreadPoolExecutor(1, thread_name_prefix="card-writer")
+        return self._files
 
     def _inputs(self, data: CardData, template: CardTemplate, png: bool) -> str:
         """Everything but the format that a card's pixels depend on, as text: hashed with the
