@@ -164,12 +164,19 @@ def sample_members() -> list[MemberSpec]:
 
 
 def bench_members(n: int) -> list[MemberSpec]:
-    """n members cycling through the sample ones, each with its own id (so its own cache key)."""
+    """n members cycling through the sample ones, each with its own id (so its own cache key)
+    and, from the second round on, its own name and tagline (the round's number added): real
+    members' names and taglines are their own, so no text fit may come from the cache of an
+    earlier member. Places, badges and categories repeat, as they do among real members."""
     sample = sample_members()
     out = []
     for i in range(n):
         spec = sample[i % len(sample)]
         fields = {**spec.fields, "member_id": f"{spec.fields['member_id']}-b{i:05d}"}
+        round_ = i // len(sample) + 1
+        if round_ > 1:
+            fields["business_name"] = f"{fields['business_name']} {round_}"
+            fields["tagline"] = f"{fields['tagline'].rstrip('.')}, generasi ke-{round_}."
         out.append(MemberSpec(fields, spec.photos, spec.logo))
     return out
 
@@ -393,8 +400,9 @@ def report(n: int, one: PassResult, two: PassResult, floor: PassResult, sample: 
     )
     used = ", ".join(f"{k} {v}" for k, v in sorted(one.templates.items()))
     print(
-        f"# {n} members cycling {sample} sample members ({used}), template {TEMPLATE}, "
-        f"{cards_per_member:.0f} formats each, fresh output folder per pass"
+        f"# {n} members cycling {sample} sample members ({used}), each with its own name and "
+        f"tagline, template {TEMPLATE}, {cards_per_member:.0f} formats each, fresh output "
+        "folder per pass"
     )
     print()
     print(
