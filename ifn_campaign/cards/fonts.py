@@ -199,6 +199,7 @@ class FontChain:
         self.weight = weight
         self._hash = hash((paths, weight))  # chains key every measurement cache
         self._covers: list[frozenset[int] | None] = [None] * len(paths)
+        self._faces: list[glyphs.Face | None] = [None] * len(paths)
         self._index: dict[str, int | None] = {}
         self._primary_chars: frozenset[str] | None = None
 
@@ -231,8 +232,11 @@ class FontChain:
 
     def face(self, index: int) -> glyphs.Face:
         """Font `index` of the chain with the chain's weight, for shaping and drawing text."""
-        path = self.paths[index]
-        return glyphs.face(path, _axis_values(path, self.weight))
+        found = self._faces[index]
+        if found is None:
+            path = self.paths[index]
+            found = self._faces[index] = glyphs.face(path, _axis_values(path, self.weight))
+        return found
 
     def index_of(self, ch: str) -> int | None:
         """The first font of the chain that has a glyph for `ch`, or None."""

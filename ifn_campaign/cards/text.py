@@ -349,6 +349,24 @@ def _run_ink(
     return (min(ink[0], 0), min(ink[1], 0), max(ink[2], advance), max(ink[3], 0))
 
 
+_REFERENCE = 1000  # px: the size estimates are shaped at, then scaled
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _em_advance(chain: FontChain, text: str, rtl: bool) -> float:
+    """Advance of a line in ems (per px of size), from one shaping at a reference size.
+
+    HarfBuzz advances are the font's own, unhinted, so they scale linearly with the size (to
+    1/64 px a glyph): shaped once here, a word's width serves every size a fit tries, in every
+    format, where shaping it at each size cost most of the fit. Estimates only: whether a line
+    fits is always decided by shaping it at its size.
+    """
+    return sum(
+        _run_length(chain, font, _REFERENCE, part, seg_rtl)
+        for font, part, seg_rtl in _segments(chain, text, rtl)
+    ) / _REFERENCE
+
+
 def _segments(chain: FontChain, text: str, rtl: bool) -> list[tuple[int, str, bool]]:
     """(font, substring, rtl) runs of a line in visual order."""
     runs = chain.runs(text.replace(_NBSP, " "))
@@ -539,12 +557,14 @@ def _wrap(
     """Greedy word wrap; None as soon as more than `limit` lines would be needed (or, with
     `keep`, the first `limit` lines).
 
-    Each line is first estimated from the summed advances of its words (cached per word and
-    size, so shared by every line and layout), then checked exactly and corrected a word at a
-    time (kerning across a space or an overhanging glyph can move the edge by a pixel or two).
+    Each line is first estimated from the summed advances of its words (cached per word in
+    ems, so shared by every size, line and layout), then checked exactly and corrected a word
+    at a time (kerning across a space or an overhanging glyph can move the edge by a pixel or
+    two).
     """
     points = _break_points(text)
     budget = width * _scale(size)
+    big = size * _scale(size)
     lines: list[str] = []
     n = len(text)
     start = 0
@@ -561,13 +581,20 @@ def _wrap(
         j, total, prev = k, 0.0, start
         while j < len(points):
             piece = text[prev : points[j]]
-            if total + _shape(chain, size, piece.rstrip(" "), rtl).advance > budget:
+            if total + _em_advance(chain, piece.rstrip(" "), rtl) * big > budget:
                 break
-            total += _shape(chain, size, piece, rtl).advance
+            total += _em_advance(chain, piece, rtl) * big
             prev = points[j]
             j += 1
         if j > k and fits(j):
-            while j < len(points) and fits(j + 1):
+            # one more word: shaped only if the estimate leaves it a chance (a quarter em more
+            # than any kerning across a space); else the line would not be longer anyway
+            while j < len(points):
+                more = total + _em_advance(chain, text[prev : points[j]].rstrip(" "), rtl) * big
+                if more > budget + big / 4 or not fits(j + 1):
+                    break
+                total += _em_advance(chain, text[prev : points[j]], rtl) * big
+                prev = points[j]
                 j += 1
         else:
             while j > k and not fits(j):
@@ -640,13 +667,8 @@ def _estimate(
 ) -> int:
     """A first guess at the largest size that fits, from the text's length on one line and the
     line height at max_size, both scaled linearly; only used to start the search near the end."""
-    scale = _scale(max_size)
-    length = _shape(chain, max_size, text, rtl).advance / scale / max_size  # per px of size
-    longest = (
-        max(_shape(chain, max_size, word, rtl).advance for word in text.split(" ") if word)
-        / scale
-        / max_size
-    )
+    length = _em_advance(chain, text, rtl)  # per px of size
+    longest = max(_em_advance(chain, word, rtl) for word in text.split(" ") if word)
     fonts = frozenset(f for f, _ in chain.runs(text.replace(_NBSP, " ")))
     line = _line_box(chain, max_size, fonts, spacing)[1] / max_size
     best = 0.0
