@@ -508,7 +508,8 @@ class _Canvas:
         """Put a colour over the canvas through `mask` at box = (left, top, right, bottom)."""
         rgb = self.brand.rgb(colour)
         if self.image.mode == "RGB":
-            self.image.paste(rgb, box, mask)
+            # as pasting the colour through the mask, in half the time (see text.draw_text)
+            self.image.paste(Image.new("RGB", mask.size, rgb), box[:2], mask)
             return
         overlay = Image.new("RGBA", mask.size, (*rgb, 0))
         overlay.putalpha(mask)
