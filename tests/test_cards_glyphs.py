@@ -6,6 +6,7 @@ out as the same shape in the same place, for every script the cards meet.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -100,21 +101,31 @@ def test_arabic_letters_take_their_joined_forms(book: FontBook) -> None:
     assert joined[-1] != isolated[0]  # the first letter (drawn rightmost) in its initial form
 
 
-texts = st.text(
-    alphabet=st.sampled_from(
-        list("Sepatu kulit ÁÉÎõüŚąę ") + list(SAMPLES["arabic"] + SAMPLES["devanagari"])
-    ),
-    min_size=1,
-    max_size=30,
+SCRIPTS = {
+    "latin": "Sepatu kulit ÁÉÎõüŚąę fi ffl ",
+    "arabic": "متجر الأحذية الجلدية ًٌٍَُِّْ ",
+    "devanagari": "जूते की दुकान क्षत्रज्ञ ",
+    "thai": "ร้านรองเท้า ",
+    "vietnamese": "Bình Dương giày dép ",
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    script=st.sampled_from(sorted(SCRIPTS)),
+    size=st.integers(min_value=6, max_value=160),
+    rtl=st.booleans(),
 )
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=texts, size=st.integers(min_value=6, max_value=160), rtl=st.booleans())
 def test_the_ink_box_holds_every_pixel_drawn(
-    book: FontBook, text: str, size: int, rtl: bool
+    book: FontBook, data: st.DataObject, script: str, size: int, rtl: bool
 ) -> None:
-    face = book.chain("body", 400).face(0)
+    text = data.draw(st.text(alphabet=st.sampled_from(SCRIPTS[script]), min_size=1, max_size=30))
+    chain = book.chain("body", 400)
+    fonts = [index for index, part in chain.runs(text) if part.strip()]
+    if not fonts:
+        return
+    face = chain.face(fonts[0])  # the script's own font: its marks and offsets are exercised
     pixels, (ox, oy) = drawn(face, text, size, rtl)
     box = face.ink(text, size, rtl)
     if not pixels.any():
@@ -123,6 +134,32 @@ def test_the_ink_box_holds_every_pixel_drawn(
     left, top, right, bottom = ink_box(pixels)
     assert box[0] + ox <= left and box[1] + oy <= top
     assert right <= box[2] + ox and bottom <= box[3] + oy
+
+
+def test_one_face_drawn_from_many_threads_gives_the_serial_pixels(book: FontBook) -> None:
+    path = book.chain("display", 700).paths[0]
+    words = ["Sepatu", "Kulit", "Cibaduyut", "Mojokerto", "Sidoarjo", "Bandung"]
+    serial = glyphs.Face(path, (("wght", 650.0),))
+    expected = {(w, size): drawn(serial, w, size, False)[0] for w in words for size in (23, 61)}
+    shared = glyphs.Face(path, (("wght", 650.0),))  # cold: every glyph is rendered in a race
+
+    def work(offset: int) -> list[bool]:
+        order = [(w, size) for size in (61, 23) for w in words[offset:] + words[:offset]]
+        return [
+            np.array_equal(drawn(shared, w, size, False)[0], expected[w, size]) for w, size in order
+        ]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(4)))
+    assert all(all(r) for r in results)
+
+
+def test_faces_are_made_once_even_when_asked_for_at_once(book: FontBook) -> None:
+    path = book.chain("label", 600).paths[0]
+    axes = (("wght", 612.0),)
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: glyphs.face(path, axes), range(32)))
+    assert all(f is made[0] for f in made)
 
 
 def test_drawing_clips_at_the_edges(book: FontBook) -> None:
@@ -142,11 +179,15 @@ def test_the_glyph_cache_starts_over_when_full_and_draws_the_same(
     path = book.chain("body", 400).paths[0]
     cold = glyphs.Face(path, (("wght", 500.0),))
     first = drawn(cold, "Kerajinan sepatu", 37, False)[0]
-    monkeypatch.setattr(glyphs, "_CACHE_BYTES", 2_000)
+    assert cold._glyphs
+    # a budget of about two glyphs for the whole process: every face keeps starting over
+    monkeypatch.setattr(glyphs, "_CACHE_BYTES", 2 * glyphs._ENTRY + 2_000)
     tiny = glyphs.Face(path, (("wght", 500.0),))
     again = drawn(tiny, "Kerajinan sepatu", 37, False)[0]
     assert np.array_equal(first, again)
-    assert tiny._bytes <= 2_000 + 40 * 40 + 64
+    assert not cold._glyphs  # the other face's glyphs went too
+    assert len(tiny._glyphs) <= 3
+    assert glyphs._cached_bytes <= glyphs._CACHE_BYTES
 
 
 def test_a_broken_font_file_is_a_clear_error(tmp_path: Path) -> None:

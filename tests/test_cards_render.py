@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 
 from ifn_campaign.cards import photo as photos
+from ifn_campaign.cards import render as render_mod
 from ifn_campaign.cards.brand import BrandKit
 from ifn_campaign.cards.render import CardData, Renderer, photo_side
 from ifn_campaign.cards.template import formats, load_all
@@ -104,21 +106,62 @@ def test_a_card_is_the_same_alone_or_with_its_set(
 
 
 def test_files_are_in_place_when_render_returns_and_a_write_failure_is_raised(
-    brand: BrandKit, templates: dict, tmp_path: Path
+    brand: BrandKit, templates: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # files are written by a thread while the next format is drawn: render waits for them
+    # files are written by a thread while the next format is drawn: render waits for them,
+    # even when the disk is slow
+    real_write = render_mod._write
+
+    def slow_write(path: Path, data: bytes) -> None:
+        time.sleep(0.2)
+        real_write(path, data)
+
+    monkeypatch.setattr(render_mod, "_write", slow_write)
     renderer = Renderer(brand, templates, tmp_path / "cards")
-    for member in ("ifn-0002", "ifn-0003", "ifn-0004"):
-        cards = renderer.render(_data(member_id=member), "sorotan")
-        for card in cards:
-            with Image.open(card.path) as img:
-                img.load()  # whole, not a file still being written
+    cards = renderer.render(_data(), "sorotan")
+    for card in cards:
+        with Image.open(card.path) as img:
+            img.load()  # whole, not a file still being written
     assert not list((tmp_path / "cards").rglob(".part-*"))
+    monkeypatch.setattr(render_mod, "_write", real_write)
     # an output folder that cannot be made: the error reaches the caller, nothing is reported
     blocked = tmp_path / "blocked"
     blocked.write_bytes(b"a file where the card folder should be")
     with pytest.raises(NotADirectoryError):
         Renderer(brand, templates, blocked).render(_data(), "sorotan")
+
+
+def test_a_card_that_fails_midway_leaves_the_earlier_files_whole(
+    brand: BrandKit, templates: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_encode = render_mod._encode
+    calls: list[str] = []
+
+    def failing_encode(image: Image.Image, fmt: object, png: bool) -> bytes:
+        calls.append(getattr(fmt, "id", ""))
+        if len(calls) == 3:
+            raise RenderError("encoder broke on the third card")
+        return real_encode(image, fmt, png)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render_mod, "_encode", failing_encode)
+    renderer = Renderer(brand, templates, tmp_path)
+    with pytest.raises(RenderError, match="third card"):
+        renderer.render(_data(), "sorotan")
+    written = sorted(p for p in tmp_path.rglob("*.jpg"))
+    assert len(written) == 2
+    for path in written:
+        with Image.open(path) as img:
+            img.load()
+    assert not list(tmp_path.rglob(".part-*"))
+
+
+def test_a_write_that_fails_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "ab" / "card.jpg"
+    # the temporary file is made, then the write fails (as on a full disk): it is removed
+    with pytest.raises(TypeError):
+        render_mod._write(target, "not bytes")  # type: ignore[arg-type]
+    assert not target.exists()
+    assert not list(tmp_path.rglob(".part-*"))
 
 
 def test_unchanged_cards_come_from_the_cache(

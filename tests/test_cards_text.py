@@ -506,3 +506,48 @@ def test_fingerprint_follows_the_configuration(tmp_path: Path, book: FontBook) -
     first = FontBook.load(config).fingerprint()
     config.write_text('[families.body]\nfontpkg = "Plus Jakarta Sans"\n', encoding="utf-8")
     assert FontBook.load(config).fingerprint() not in (first, book.fingerprint())
+
+
+def _exact_wrap(chain: FontChain, size: int, text: str, width: int) -> list[str]:
+    """Greedy wrap deciding every line by shaping it exactly: as many pieces as fit."""
+    points = text_mod._break_points(text)
+    lines: list[str] = []
+    start, n = 0, len(text)
+    while start < n:
+        k = next(i for i, p in enumerate(points) if p > start)
+        j = k
+        while j < len(points) and text_mod._fits_width(
+            chain, size, text[start : points[j]].rstrip(" "), False, width
+        ):
+            j += 1
+        if j > k:
+            end = points[j - 1]
+        else:
+            word = text[start : points[k]].rstrip(" ")
+            end = start + text_mod._force_break(chain, size, word, False, width)
+        lines.append(text[start:end].strip(" "))
+        start = end
+        while start < n and text[start] == " ":
+            start += 1
+    return lines
+
+
+WORDS = ["AVATAR", "Tówer", "WAVE", "Ty", "Vo", "sepatu", "kulit", "fi", "ffl", "LTA", "Jl.",
+         "Cibaduyut", "Sidoarjo", "P.T.", "'Y'", "r.", "Wyoming", LONG_WORD[:30]]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=14),
+    size=st.integers(min_value=8, max_value=120),
+    width=st.integers(min_value=40, max_value=900),
+)
+def test_wrapping_from_estimates_gives_the_lines_exact_checks_give(
+    chain: FontChain, words: list[str], size: int, width: int
+) -> None:
+    # lines are estimated from words shaped once and scaled, and one more word is only tried
+    # when the estimate leaves it a chance: the result must be what shaping every try gives
+    text = " ".join(words)
+    assert text_mod._wrap(chain, size, text, False, width, None) == _exact_wrap(
+        chain, size, text, width
+    )

@@ -30,7 +30,8 @@ from PIL import ImageFont, features
 from ifn_campaign.cards import glyphs
 from ifn_campaign.errors import RenderError
 
-# Bump when a change to fonts.py or text.py can move a pixel: it is part of FontBook.fingerprint.
+# Bump when a change to fonts.py, glyphs.py or text.py can move a pixel: it is part of
+# FontBook.fingerprint.
 TEXT_ENGINE_VERSION = 2
 
 DEFAULT_FONTS_TOML = Path(__file__).resolve().parents[2] / "assets" / "brand" / "fonts.toml"
@@ -392,7 +393,8 @@ class FontBook:
 
     def fingerprint(self) -> str:
         """A digest of everything that decides how text looks: fonts.toml, every font file it
-        names (by content), the text engine's version and the Pillow/FreeType/raqm versions.
+        names (by content), the text engine's version and its libraries' versions (FreeType and
+        HarfBuzz as bundled with freetype-py and uharfbuzz; Pillow's, for the Pillow fonts).
         Cards are cached by content, so changing any of these must change their key."""
         digest = hashlib.sha256()
         digest.update(f"text-engine {TEXT_ENGINE_VERSION}\0".encode())

@@ -5,10 +5,11 @@ deltas, then hinting) costs about 8 us: 0.4 to 1 ms a line, most of a card's tex
 set repeats the same glyphs at the same sizes (fits land on whole pixel sizes), so each glyph is
 rendered once per size and a line is assembled from the cached bitmaps: a quarter of the time.
 Shaping is HarfBuzz's, as in Pillow's raqm layout (same advances, ligatures, kerning, marks and
-Arabic joining), so layout and drawing use one engine and the ink box of a run is exactly the
-pixels drawn for it.
+Arabic joining), so layout and drawing use one engine: a run's ink box holds every pixel drawn
+for it (the glyph bitmaps' boxes, which may have blank edges).
 
-Not thread-safe per face: a lock guards the FreeType face, whose size is state.
+Thread-safe: a lock per face guards its FreeType size and its caches, and faces are made under
+a module lock (FreeType's library must not open two faces at once).
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from ifn_campaign.errors import RenderError
 
 # Outlines only: an embedded bitmap strike would draw some sizes differently from the rest.
 _LOAD_FLAGS = freetype.FT_LOAD_DEFAULT | freetype.FT_LOAD_NO_BITMAP
-_CACHE_BYTES = 64 * 1024 * 1024  # glyph bitmaps kept per face before the cache starts over
+# glyph bitmaps kept in this process (all faces) before every face's cache starts over; each
+# entry also costs about _ENTRY bytes of Python objects besides its pixels
+_CACHE_BYTES = 48 * 1024 * 1024
+_ENTRY = 400
+# Shaping language, fixed: HarfBuzz would take it from the process locale, and a language's own
+# glyph forms (OpenType `locl`) would then change the pixels with the machine's settings.
+_LANGUAGE = "id"
+_FACES_LOCK = threading.Lock()
+_CACHED: list[Face] = []  # faces holding glyphs, for the process-wide budget
+_cached_bytes = 0
 
 VERSIONS = (
     "freetype " + ".".join(map(str, freetype.version())),
@@ -63,19 +73,19 @@ class Face:
     def __init__(self, path: Path, axes: Sequence[tuple[str, float]]) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._axes = dict(axes)
         try:
-            self._ft = freetype.Face(str(path))
+            with _FACES_LOCK:
+                self._ft = freetype.Face(str(path))
+                if axes:
+                    self._ft.set_var_design_coords([value for _, value in axes])
             blob = hb.Blob.from_file_path(str(path))
         except (freetype.FT_Exception, OSError) as exc:
             raise RenderError(f"cannot load font {path}: {exc}") from exc
         self._hb_face = hb.Face(blob)
-        self._axes = dict(axes)
-        if axes:
-            self._ft.set_var_design_coords([value for _, value in axes])
         self._size = 0
         self._fonts: dict[int, hb.Font] = {}
         self._glyphs: dict[tuple[int, int], Glyph] = {}
-        self._bytes = 0
 
     def _hb_font(self, size: int) -> hb.Font:
         font = self._fonts.get(size)
@@ -95,6 +105,7 @@ class Face:
         buf = hb.Buffer()
         buf.add_str(text)
         buf.direction = "rtl" if rtl else "ltr"
+        buf.language = _LANGUAGE
         buf.guess_segment_properties()
         with self._lock:
             font = self._hb_font(size)
@@ -136,11 +147,8 @@ class Face:
                     pixels = pixels[::-1]
                 pixels = np.ascontiguousarray(pixels)
             found = Glyph(pixels, slot.bitmap_left, slot.bitmap_top)
-            if self._bytes > _CACHE_BYTES:
-                self._glyphs.clear()
-                self._bytes = 0
             self._glyphs[key] = found
-            self._bytes += rows * width + 64
+        _count(self, rows * width + _ENTRY)
         return found
 
     def metrics(self, size: int) -> tuple[int, int]:
@@ -154,8 +162,8 @@ class Face:
             return (m.ascender + 63) >> 6, (-m.descender + 63) >> 6
 
     def ink(self, text: str, size: int, rtl: bool) -> tuple[int, int, int, int] | None:
-        """The box of the pixels `draw` sets for the run at pen (0, baseline 0): (left, top,
-        right, bottom), y down; None when no glyph has ink."""
+        """A box holding every pixel `draw` sets for the run at pen (0, baseline 0): (left, top,
+        right, bottom), y down (the union of its glyph bitmaps); None when no glyph has one."""
         return _ink(self, text, size, rtl)
 
     def draw(
@@ -204,7 +212,35 @@ def _ink(face: Face, text: str, size: int, rtl: bool) -> tuple[int, int, int, in
     return box
 
 
-@functools.cache
+def _count(face: Face, size: int) -> None:
+    """Add a cached glyph to the process-wide budget; over it, every face starts over (the glyphs
+    in use come back at once, and a card set needs only a few thousand)."""
+    global _cached_bytes
+    with _FACES_LOCK:
+        if face not in _CACHED:
+            _CACHED.append(face)
+        _cached_bytes += size
+        if _cached_bytes <= _CACHE_BYTES:
+            return
+        faces, _CACHED[:] = list(_CACHED), []
+        _cached_bytes = 0
+    for each in faces:
+        with each._lock:
+            each._glyphs.clear()
+
+
+_FACES: dict[tuple[Path, tuple[tuple[str, float], ...]], Face] = {}
+_MAKE_LOCK = threading.Lock()
+
+
 def face(path: Path, axes: tuple[tuple[str, float], ...]) -> Face:
-    """The one Face per font file and axis values in this process."""
-    return Face(path, axes)
+    """The one Face per font file and axis values in this process (made once, even when two
+    threads ask at the same time)."""
+    key = (path, axes)
+    found = _FACES.get(key)
+    if found is None:
+        with _MAKE_LOCK:
+            found = _FACES.get(key)
+            if found is None:
+                found = _FACES[key] = Face(path, axes)
+    return found

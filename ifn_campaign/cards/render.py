@@ -123,7 +123,9 @@ class Renderer:
         stopwatch: Stopwatch | None = None,
     ) -> None:
         self.stopwatch = stopwatch or _NoStopwatch()
-        self._files: ThreadPoolExecutor | None = None
+        # one thread writing card files while the next format is drawn: a write waits on the
+        # disk (more so while the kernel flushes a big run), not on the CPU; started on first use
+        self._files = ThreadPoolExecutor(1, thread_name_prefix="card-writer")
         # member-independent layer runs, drawn once per template and format (see _Canvas.draw)
         self._plates: dict[tuple[Any, ...], _Plate] = {}
         # badge and chip labels come from the vocabulary: each pill is drawn once per size
@@ -238,7 +240,7 @@ class Renderer:
                 notes += layer_notes
                 with self.stopwatch.phase("encode"):
                     encoded = _encode(image, fmt, png)
-                writes.append(self._writer().submit(_write, path, encoded))
+                writes.append(self._files.submit(_write, path, encoded))
             cards.append(
                 RenderedCard(
                     data.member_id,
@@ -253,13 +255,6 @@ class Renderer:
                 )
             )
 
-    def _writer(self) -> ThreadPoolExecutor:
-        """One thread writing card files while the next format is drawn: a file write waits on
-        the disk (more so when the kernel is flushing a big run), not on the CPU."""
-        if self._files is None:
-            self._files = ThreadPoolExecutor(1, thread_name_prefix="card-writer")
-        return self._files
-
     def _inputs(self, data: CardData, template: CardTemplate, png: bool) -> str:
         """Everything but the format that a card's pixels depend on, as text: hashed with the
         format's id into the card's cache key (serialised once for all of a member's formats)."""
@@ -267,7 +262,7 @@ class Renderer:
             "renderer": RENDERER_VERSION,
             "template": self._template_hash[template.name],
             "formats": self._formats_hash,
-            "brand": self.brand.fingerprint,  # fonts, and the Pillow/FreeType/raqm versions
+            "brand": self.brand.fingerprint,  # fonts, and the text engine's library versions
             "resampler": photos.RESAMPLER,
             "data": {k: v for k, v in data.__dict__.items() if k not in ("photo", "logo", "notes")},
             # the same file decoded at another size gives other pixels (and another focus)
@@ -803,6 +798,10 @@ def _write(path: Path, data: bytes) -> None:
     except FileNotFoundError:  # a mkdir for every card costs more than this retry
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    Path(tmp).replace(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # a full disk leaves no half card behind
+        raise

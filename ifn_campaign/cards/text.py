@@ -10,7 +10,8 @@ to the pixel, with no antialiasing tolerance.
 Lines may mix fonts (brand font, script and emoji fallbacks): each line is split into runs of one
 font and one direction, measured and drawn run by run. Right-to-left text (Arabic, Hebrew) is
 ordered with a compact implementation of the Unicode bidirectional algorithm and each run is shaped
-by Pillow's raqm layout (HarfBuzz), so Arabic letters join and read from right to left.
+by HarfBuzz and drawn from cached FreeType glyphs (`glyphs`), so Arabic letters join and read from
+right to left.
 """
 
 from __future__ import annotations
@@ -869,7 +870,8 @@ def _render(
     if x1 <= x0 or y1 <= y0:
         return None
     # every line drawn at the layout scale into one array, then box-filtered down once: a line's
-    # box starts on a whole output pixel, so this is each line reduced on its own, put together
+    # box starts on a whole output pixel, so where lines do not overlap this is each line reduced
+    # on its own; where they do (tight line spacing), the stronger coverage wins before reducing
     s = _scale(block.size)
     big = np.zeros(((y1 - y0) * s, (x1 - x0) * s), np.uint8)
     for line, x, y in placed:
