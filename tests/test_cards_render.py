@@ -92,22 +92,6 @@ def test_same_inputs_give_byte_identical_cards(
         assert a.path.read_bytes() == b.path.read_bytes()
 
 
-def test_a_card_is_the_same_on_a_canvas_an_earlier_member_used(
-    brand: BrandKit, templates: dict, tmp_path: Path
-) -> None:
-    # canvases are painted over for the next member: nothing of the one before may show
-    fresh = Renderer(brand, templates, tmp_path / "fresh").render(_data(), "sorotan")
-    reused = Renderer(brand, templates, tmp_path / "reused")
-    reused.render(
-        _data(name="Bengkel Sepatu Yang Lain Sekali", member_id="ifn-0009", logo=None), "sorotan"
-    )
-    reused.render(_data(photo=None, member_id="ifn-0010"), "sorotan")  # the logo template
-    again = reused.render(_data(), "sorotan")
-    assert reused._canvases  # the canvases were lent again, not made anew
-    for a, b in zip(fresh, again, strict=True):
-        assert a.path.read_bytes() == b.path.read_bytes()
-
-
 def test_a_card_is_the_same_alone_or_with_its_set(
     brand: BrandKit, templates: dict, tmp_path: Path
 ) -> None:

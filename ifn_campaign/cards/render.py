@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -126,8 +126,6 @@ class Renderer:
         # one thread writing card files while the next format is drawn: a write waits on the
         # disk (more so while the kernel flushes a big run), not on the CPU; started on first use
         self._files = ThreadPoolExecutor(1, thread_name_prefix="card-writer")
-        # canvases of earlier members by size, painted over for the next (see _blank)
-        self._canvases: dict[tuple[int, int], list[Image.Image]] = {}
         # member-independent layer runs, drawn once per template and format (see _Canvas.draw)
         self._plates: dict[tuple[Any, ...], _Plate] = {}
         # badge and chip labels come from the vocabulary: each pill is drawn once per size
@@ -181,14 +179,11 @@ class Renderer:
         wanted = list(format_ids or template.formats)
         cards: list[RenderedCard] = []
         writes: list[Future[None]] = []
-        lent: list[Image.Image] = []
         try:
-            self._draw_formats(data, template, wanted, png, cards, writes, lent)
+            self._draw_formats(data, template, wanted, png, cards, writes)
         finally:
             # every file is in place (or its error raised) before render returns
             failed = next((e for e in [f.exception() for f in writes] if e is not None), None)
-            for image in lent:  # encoded and written: the next member may paint over them
-                self._canvases.setdefault(image.size, []).append(image)
         if failed is not None:
             raise failed
         return cards
@@ -201,7 +196,6 @@ class Renderer:
         png: bool,
         cards: list[RenderedCard],
         writes: list[Future[None]],
-        lent: list[Image.Image],
     ) -> None:
         """Draw and encode each wanted format, handing its file to the writer thread."""
         fitted: dict[tuple[str, int, int], Image.Image] = {}
@@ -240,7 +234,6 @@ class Renderer:
                             fitted,
                             self._pills,
                             self._cut_sizes(template),
-                            lambda size, colour: self._blank(size, colour, lent),
                         )
                         image, layer_notes = canvas.draw(layers, self._plates, template.name)
                         drawn.append((size, layers, image, layer_notes))
@@ -261,21 +254,6 @@ class Renderer:
                     tuple(dict.fromkeys(notes)),
                 )
             )
-
-    def _blank(
-        self, size: tuple[int, int], colour: tuple[int, ...], lent: list[Image.Image]
-    ) -> Image.Image:
-        """An opaque canvas of `size` in `colour`: one an earlier member's cards were drawn on,
-        painted over, when there is one (a new full-size image costs twice the paint, most of it
-        the fresh memory), else a new one. Lent until this render ends."""
-        free = self._canvases.get(size)
-        if free:
-            image = free.pop()
-            image.paste(colour, (0, 0, *size))
-        else:
-            image = Image.new("RGB", size, colour)
-        lent.append(image)
-        return image
 
     def _inputs(self, data: CardData, template: CardTemplate, png: bool) -> str:
         """Everything but the format that a card's pixels depend on, as text: hashed with the
@@ -352,11 +330,8 @@ class _Canvas:
         fitted: dict[tuple[str, int, int], Image.Image],
         pills: dict[tuple[Any, ...], Image.Image] | None = None,
         cuts: dict[str, tuple[tuple[int, int], ...]] | None = None,
-        blank: Callable[[tuple[int, int], tuple[int, ...]], Image.Image] | None = None,
     ) -> None:
         self.brand = brand
-        # where the opaque canvas comes from: a new image, or one the renderer lends
-        self.blank = blank or (lambda size, colour: Image.new("RGB", size, colour))
         self.cuts = cuts or {}  # every box the template cuts from each image, for `_cut`
         self.pills = pills
         self.data = data
@@ -383,10 +358,10 @@ class _Canvas:
         first = layers[0] if layers else None
         index = 0
         if isinstance(first, BackgroundLayer) and first.fill.color and first.when == "always":
-            self.image = self.blank(size, self.brand.rgb(first.fill.color))
+            self.image = Image.new("RGB", size, self.brand.rgb(first.fill.color))
             index = 1
         else:
-            self.image = self.blank(size, self.brand.rgb("paper"))
+            self.image = Image.new("RGB", size, self.brand.rgb("paper"))
         while index < len(layers):
             end = index
             while plates is not None and end < len(layers) and _static(layers[end]):
