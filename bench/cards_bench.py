@@ -3,7 +3,8 @@
 Members are built from the bundled sample registry (assets/sample_registry: the records that pass
 validation and are promotable, with their real photos and logos), cycled until there are N, each
 with its own id so nothing is ever served from the card cache (every pass also renders into a
-fresh temporary folder). It measures, in worker processes that each load the brand kit and
+fresh temporary folder), and with its own name and tagline so no text fit is served from an
+earlier member's either. It measures, in worker processes that each load the brand kit and
 templates once (startup, including one warm-up member per worker, is reported separately):
 - per member, the whole set of formats: decode (load_image, timed here), resize and crop,
   compose, text and encode (from the renderer's Stopwatch), and the rest of `render` (cache key,
