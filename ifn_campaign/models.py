@@ -105,6 +105,9 @@ class Member(SQLModel, table=True):
     first_seen_at: datetime = _time(nullable=False)
     last_seen_at: datetime = _time(nullable=False)
     last_changed_at: datetime = _time(nullable=False)
+    # what the sync changed or left out of the registry's values, and why ("business_name: removed
+    # 1 control character", "socials.instagram: not a handle, left out")
+    notes: list[str] | None = Field(default=None, sa_column=Column(JSON))
 
     @property
     def is_promotable(self) -> bool:
@@ -295,6 +298,9 @@ class Post(SQLModel, table=True):
     caption_edited_by: str | None = Field(default=None, max_length=128)
     card_path: str | None = Field(default=None, sa_column=Column(Text))
     thumbnail_path: str | None = Field(default=None, sa_column=Column(Text))
+    # YouTube custom thumbnail: None (not tried yet), "set", "pending" (a transient failure that
+    # reconcile retries) or "failed" (refused for good)
+    thumbnail_state: str | None = Field(default=None, max_length=16)
     low_resolution: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
@@ -315,6 +321,8 @@ class Post(SQLModel, table=True):
     claimed_at: datetime | None = _time()
     next_attempt_at: datetime | None = _time()
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # claims of this post taken over after their publisher vanished (each also counts as an attempt)
+    takeovers: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     media_url: str | None = Field(default=None, sa_column=Column(Text))
     video_path: str | None = Field(default=None, sa_column=Column(Text))
     remote_container_id: str | None = Field(default=None, max_length=64)
@@ -340,6 +348,22 @@ class AccountState(SQLModel, table=True):
     account: str = Field(primary_key=True, max_length=64)
     needs_reauth_since: datetime | None = _time()
     message: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PlatformBlock(SQLModel, table=True):
+    """A platform told us to stop calling until a time (a rate limit): kept across runs and workers.
+
+    `scope` is "account" (key "<channel>:<account>") or "app" (key "<platform>:<app id>", e.g. a
+    Graph app-level limit that stops Instagram and Facebook calls of the same app alike)."""
+
+    __tablename__ = "platform_block"
+
+    scope: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=160)
+    blocked_until: datetime = _time(nullable=False)
+    code: int | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    recorded_at: datetime = _time(nullable=False)
 
 
 class PostEvent(SQLModel, table=True):
