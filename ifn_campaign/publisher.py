@@ -664,9 +664,9 @@ class Publisher:
             return
         self._step(session, post, "replace")
         try:
-            live, link = _went_live(self, post.channel, post.account, old)
+            live, link, live_at = _went_live(self, post.channel, post.account, old)
         except (GraphNotFound, YouTubeVideoNotFound):
-            live, link = False, None  # already gone (deleted by hand, or our lost answer)
+            live, link, live_at = False, None, None  # gone (deleted by hand, or our lost answer)
         if not live:
             _delete(self, post, old)
         _crash("called:replace")
@@ -674,7 +674,9 @@ class Publisher:
         if live:
             post.remote_id = old
             post.last_error = "moved or edited too late: the earlier copy had already gone out"
-            self._done(session, post, client_permalink=functools.partial(_same, link))
+            self._done(
+                session, post, client_permalink=functools.partial(_same, link), live_at=live_at
+            )
             report.published.append(post.id or 0)
             return
         post.publish_step = None
@@ -710,14 +712,21 @@ class Publisher:
         session.commit()
 
     def _done(
-        self, session: Session, post: Post, *, client_permalink: Callable[[], str | None]
+        self,
+        session: Session,
+        post: Post,
+        *,
+        client_permalink: Callable[[], str | None],
+        live_at: datetime | None = None,
     ) -> None:
+        """Published: the ledger's time is `live_at`, the platform's own time for a post it
+        published on its schedule (reconcile may notice it hours later), else now."""
         now = self.clock()
         try:
             post.permalink = client_permalink()
         except (GraphError, YouTubeError, requests.RequestException) as exc:
             post.last_error = f"published; the link could not be read yet: {exc}"
-        post.published_at = post.published_at or now
+        post.published_at = post.published_at or min(live_at or now, now)
         move(session, post, PostState.PUBLISHED, actor=self.worker, now=now)
         post.claimed_by = post.claimed_at = None
         session.flush()
@@ -887,13 +896,17 @@ def reconcile(
         ).all()
         for post in due:
             try:
-                live, link = _went_live(publisher, post.channel, post.account, post.remote_id or "")
+                live, link, live_at = _went_live(
+                    publisher, post.channel, post.account, post.remote_id or ""
+                )
             except (GraphError, YouTubeError, requests.RequestException) as exc:
                 report.problems.append((post.id or 0, str(exc)))
                 session.rollback()
                 continue
             if live:
-                publisher._done(session, post, client_permalink=functools.partial(_same, link))
+                publisher._done(
+                    session, post, client_permalink=functools.partial(_same, link), live_at=live_at
+                )
                 report.went_live.append(post.id or 0)
         since = now - timedelta(days=recent_days)
         published = session.scalars(
@@ -931,15 +944,17 @@ def _same(value: str | None) -> str | None:
 
 def _went_live(
     publisher: Publisher, channel: str, account: str, remote_id: str
-) -> tuple[bool, str | None]:
-    """Whether a natively scheduled copy is public by now, and its link."""
+) -> tuple[bool, str | None, datetime | None]:
+    """Whether a natively scheduled copy is public by now, its link, and when it went public
+    by the platform's clock (Facebook's scheduled or created time, YouTube's publishedAt)."""
     if channel == "facebook":
         state = facebook.read_back(publisher.clients.graph("facebook", account), remote_id)
-        return state.is_published, state.permalink_url
+        return state.is_published, state.permalink_url, state.went_live_at
     if channel == "youtube":
         status = publisher.clients.youtube(account).video_status(remote_id)
-        return status.privacy == "public", _youtube_link(remote_id)
-    return False, None
+        public = status.privacy == "public"
+        return public, _youtube_link(remote_id), status.published_at if public else None
+    return False, None, None
 
 
 def _current_link(publisher: Publisher, post: Post) -> str | None:

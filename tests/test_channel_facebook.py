@@ -69,7 +69,10 @@ def test_photo_post_by_url_is_published_and_read_back(
     (stored,) = graph.posts()
     assert post == PagePost(photo_id=stored.photo_id or "", post_id=stored.id)
     assert facebook.read_back(client, post.post_id) == PostState(
-        permalink_url=stored.permalink_url, is_published=True, scheduled_publish_time=None
+        permalink_url=stored.permalink_url,
+        is_published=True,
+        scheduled_publish_time=None,
+        created_time=T0,
     )
     assert stored.message == CAPTION and stored.published
     assert facebook.find_published_post(client, PAGE, caption=CAPTION, since=T0) == post.post_id
@@ -127,8 +130,10 @@ def test_scheduled_photo_lists_reads_back_publishes_and_cancels(
     with pytest.raises(GraphNotFound):
         facebook.read_back(client, other)
 
-    graph.advance(3 * 3600)
-    assert facebook.read_back(client, post.post_id).is_published is True
+    assert state.went_live_at is None  # not public yet
+    graph.advance(3 * 3600 + 600)
+    live = facebook.read_back(client, post.post_id)
+    assert live.is_published is True and live.went_live_at == when  # its time, not ours
     assert facebook.scheduled_posts(client, PAGE) == []
     assert facebook.find_published_post(client, PAGE, caption=CAPTION, since=T0) == post.post_id
 

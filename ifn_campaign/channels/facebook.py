@@ -59,6 +59,15 @@ class PostState:
     permalink_url: str | None
     is_published: bool
     scheduled_publish_time: datetime | None
+    created_time: datetime | None = None
+
+    @property
+    def went_live_at(self) -> datetime | None:
+        """When the post went public: its scheduled time, else when it was made. The ledger
+        takes this, not the moment reconcile noticed it."""
+        if not self.is_published:
+            return None
+        return self.scheduled_publish_time or self.created_time
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,7 @@ def read_back(client: GraphClient, post_id: str) -> PostState:
     """Whether the post is published, its permalink and its scheduled time."""
     answer = client.get(
         f"/{node_id(post_id, 'post id')}",
-        fields="permalink_url,is_published,scheduled_publish_time",
+        fields="permalink_url,is_published,scheduled_publish_time,created_time",
         permissions=PAGE_PUBLISH,
     )
     link = answer.get("permalink_url")
@@ -208,6 +217,7 @@ def read_back(client: GraphClient, post_id: str) -> PostState:
         permalink_url=link if isinstance(link, str) else None,
         is_published=answer.get("is_published") is True,
         scheduled_publish_time=_unix(answer.get("scheduled_publish_time")),
+        created_time=_graph_time(answer.get("created_time")),
     )
 
 
@@ -246,6 +256,16 @@ def find_published_post(
         if item.get("message") == caption and isinstance(item.get("id"), str):
             return str(item["id"])
     return None
+
+
+def _graph_time(raw: object) -> datetime | None:
+    """Graph's "2026-11-25T03:00:02+0000"."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+    except ValueError:
+        return None
 
 
 def _unix(raw: object) -> datetime | None:

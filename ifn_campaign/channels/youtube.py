@@ -353,6 +353,9 @@ class VideoStatus:
     failure_reason: str | None = None
     rejection_reason: str | None = None
     made_for_kids: bool | None = None
+    # snippet.publishedAt: when the video became public (a scheduled one: its publishAt); the
+    # upload time while it is still private
+    published_at: datetime | None = None
 
     @property
     def url(self) -> str:
@@ -685,7 +688,7 @@ class YouTubeClient:
             f"{self.api_url}/videos",
             what="video",
             ok=(200,),
-            params={"id": video_id, "part": "id,status"},
+            params={"id": video_id, "part": "id,status,snippet"},
         )
         body = _json(response)
         items = body.get("items") if isinstance(body, dict) else None
@@ -707,6 +710,7 @@ class YouTubeClient:
             failure_reason=status.get("failureReason"),
             rejection_reason=status.get("rejectionReason"),
             made_for_kids=status.get("madeForKids"),
+            published_at=_parse_time((item.get("snippet") or {}).get("publishedAt")),
         )
 
     def delete_video(self, video_id: str) -> None:

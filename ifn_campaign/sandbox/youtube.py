@@ -188,6 +188,14 @@ class Video:
     data_sha256: str
     thumbnail: bytes | None = None
 
+    def published_at(self, now: datetime) -> datetime:
+        """snippet.publishedAt: a scheduled video's publishAt once it is public, else the upload
+        time (what YouTube shows the owner of a private video)."""
+        publish_at = _parse_rfc3339(self.status.get("publishAt"))
+        if publish_at is not None and now >= publish_at:
+            return max(publish_at, self.uploaded_at)  # a past publishAt publishes at upload
+        return self.uploaded_at
+
     def privacy_at(self, now: datetime) -> str:
         """The privacy status now: a scheduled private video is public from publishAt on."""
         publish_at = _parse_rfc3339(self.status.get("publishAt"))
@@ -751,7 +759,7 @@ class YouTubeSandbox(Sandbox):
         }
         if "snippet" in parts:
             snippet: dict[str, Any] = {
-                "publishedAt": _rfc3339(video.uploaded_at),
+                "publishedAt": _rfc3339(video.published_at(now)),
                 "channelId": video.channel_id,
                 "title": video.snippet.get("title", ""),
                 "description": video.snippet.get("description", ""),
