@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,11 +10,24 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ifn_campaign.config import RegistrySettings
 from ifn_campaign.errors import RegistryResponseError, RegistryUnreachable
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.sandbox.registry import Fault, RegistrySandbox, generate_members
+
+
+def _json_bytes(value: object) -> bytes:
+    return json.dumps({"error": value, "message": value}).encode()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def _client(sandbox: RegistrySandbox, **kw: object) -> tuple[RegistryClient, list[float]]:
@@ -150,16 +164,19 @@ def test_member_lookup_and_404(gen: RegistrySandbox) -> None:
 
 
 @contextmanager
-def _serving(body: bytes) -> Iterator[str]:
-    """A one-off server answering every GET with `body`: a registry gone wrong."""
+def _serving(body: bytes | list[bytes], status: int = 200) -> Iterator[str]:
+    """A one-off server answering every GET with `body`: a registry gone wrong. A list holds
+    one body that the test may swap between requests."""
+    held = body if isinstance(body, list) else [body]
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
+            data = held[0]
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(data)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -204,3 +221,72 @@ def test_bad_limit_is_a_400_with_the_registry_message(gen: RegistrySandbox) -> N
     with pytest.raises(RegistryResponseError, match="HTTP 400") as info:
         list(client.pages(cursor="!!!not-a-cursor!!!"))
     assert info.value.status == 400
+
+
+def _error_of(url: str) -> RegistryResponseError:
+    client = RegistryClient(RegistrySettings(base_url=url, retries=0))
+    with pytest.raises(RegistryResponseError) as info:
+        list(client.pages(cursor="c"))
+    client.close()
+    return info.value
+
+
+def _readable(message: str) -> bool:
+    return message.isprintable() and len(message) < 600
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b'{"error": "invalid_cursor", "message": "cursor expired"}', "invalid_cursor"),
+        (b'{"error": "invalid_cursor", "message": "cursor expired"}', "cursor expired"),
+        (b'{"error": {"code": 400, "message": "bad limit"}}', "bad limit"),
+        (b'{"error": ["a", "b"]}', "a"),
+        (b'{"error": 42}', "42"),
+        (b'{"error": null, "message": "plain"}', "plain"),
+        (b'["not", "an", "object"]', "not"),
+        (b"17", "17"),
+        (b"null", "Bad Request"),
+        (b"<html><body><h1>400 Bad Request</h1>\n\x1b[31m</body></html>", "400 Bad Request"),
+        (b"", "Bad Request"),
+        (b"\xff\xfe\x80 not utf-8", "not utf-8"),
+        (b'{"error": "' + b"x" * 2_000_000 + b'"}', "xxx"),
+        (b"\x00\x01\x02", "Bad Request"),
+    ],
+)
+def test_any_error_body_is_a_clear_registry_error(body: bytes, shown: str) -> None:
+    """The registry's error body is read defensively: whatever it holds, the caller gets a
+    RegistryResponseError with the status and a short printable message."""
+    with _serving(body, status=400) as url:
+        error = _error_of(url)
+    assert error.status == 400
+    assert shown in str(error) and _readable(str(error))
+
+
+def test_error_body_with_a_string_error_from_the_sandbox(gen: RegistrySandbox) -> None:
+    gen.faults.add(
+        Fault(
+            path="/api/v1/members",
+            kind="status",
+            status=400,
+            body={"error": "invalid_cursor", "message": "cursor expired"},
+        )
+    )
+    client, _ = _client(gen)
+    with pytest.raises(RegistryResponseError, match="invalid_cursor: cursor expired") as info:
+        list(client.pages())
+    assert info.value.status == 400
+
+
+def test_error_bodies_never_crash_the_client() -> None:
+    body = [b""]
+    with _serving(body, status=400) as url:
+
+        @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(data=st.one_of(st.binary(max_size=300), JSON.map(_json_bytes)))
+        def check(data: bytes) -> None:
+            body[0] = data
+            error = _error_of(url)
+            assert error.status == 400 and _readable(str(error))
+
+        check()

@@ -559,3 +559,22 @@ def test_stop_closes_the_port(session: requests.Session) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}{MEMBERS}", timeout=2)
     assert "9.9.9.9" in RegistrySandbox(members=[], public_host="9.9.9.9", port=1).url
+
+
+def test_expired_cursors_are_refused_with_a_string_error(
+    registry: RegistrySandbox, session: requests.Session
+) -> None:
+    """Like a registry that rotated its cursor keys: old cursors get 400 `invalid_cursor`."""
+    first = session.get(f"{registry.url}{MEMBERS}", params={"limit": 1}, timeout=5).json()
+    cursor = first["next_cursor"]
+    registry.expire_cursors()
+    response = session.get(f"{registry.url}{MEMBERS}", params={"cursor": cursor}, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_cursor" and response.json()["message"]
+    again = session.get(f"{registry.url}{MEMBERS}", params={"limit": 1}, timeout=5).json()
+    assert again["data"] == first["data"]
+    fresh = session.get(f"{registry.url}{MEMBERS}", params={"cursor": again["next_cursor"]})
+    assert fresh.status_code == 200
+    assert session.post(f"{registry.url}/_sandbox/expire-cursors", timeout=5).status_code == 200
+    stale = session.get(f"{registry.url}{MEMBERS}", params={"cursor": again["next_cursor"]})
+    assert stale.json()["error"] == "invalid_cursor"

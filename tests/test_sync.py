@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.config import Settings
+from ifn_campaign.consent import promotable
 from ifn_campaign.errors import RegistryUnreachable
 from ifn_campaign.media import MediaFetcher
 from ifn_campaign.models import (
@@ -25,6 +26,7 @@ from ifn_campaign.models import (
     QuarantinedRecord,
     SyncRun,
     SyncState,
+    utcnow,
 )
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.sandbox.registry import Fault, RegistrySandbox, generate_members
@@ -163,7 +165,7 @@ def test_suspended_deleted_and_vanished_members_stop_being_promotable(
     full = _sync(cfg, full=True)
     assert full.counts()["removed"] == 1
     with Session(engine) as s:
-        statuses = {m.id: (m.status, m.is_promotable) for m in s.scalars(select(Member))}
+        statuses = {m.id: (m.status, promotable(m, utcnow())) for m in s.scalars(select(Member))}
     assert statuses[ms[0]["id"]] == ("suspended", False)
     assert statuses[ms[1]["id"]] == ("deleted", False)
     assert statuses[ms[2]["id"]] == ("missing", False)
@@ -351,6 +353,68 @@ def test_resume_with_a_cursor_the_registry_no_longer_accepts_starts_over(
     store.upgrade(store.make_engine(ref_url))
     _sync(settings_for(sandbox, ref_url, tmp_path / "ref-media", page_size=5))
     assert state(store.make_engine(ref_url)) == state(engine)
+
+
+def _cli_env(sb: RegistrySandbox, db_url: str, tmp_path: Path, page_size: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "IFN_DATABASE__URL": db_url,
+        "IFN_REGISTRY__BASE_URL": sb.url,
+        "IFN_REGISTRY__PAGE_SIZE": str(page_size),
+        "IFN_MEDIA__DIR": str(tmp_path / "media"),
+        "IFN_MEDIA__ALLOW_HOSTS": f'["{sb.url.removeprefix("http://")}"]',
+    }
+    env.pop("IFN_CONFIG", None)
+    return env
+
+
+CLI = [sys.executable, "-m", "ifn_campaign.cli"]
+
+
+def _kill_after_pages(env: dict[str, str], engine: Engine, pages: int) -> None:
+    """Run `ifn-campaign sync` and SIGKILL it once `pages` pages of a run are committed."""
+    proc = subprocess.Popen(
+        [*CLI, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        with Session(engine) as s:
+            done = max((r.pages for r in s.scalars(select(SyncRun))), default=-1)
+        if done >= pages:
+            break
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_killed_sync_whose_cursor_then_expires_starts_over_by_itself(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The registry answers the saved cursor with `{"error": "invalid_cursor", ...}` (a string
+    error): the resumed run starts over by itself and ends like an uninterrupted sync."""
+    members = generate_members(30, seed=5) + copy.deepcopy(BROKEN)
+    with RegistrySandbox(members=members) as sb:
+        sb.faults.add(Fault(path="/api/v1/members", kind="slow", delay=0.1, times=0))
+        env = _cli_env(sb, db_url, tmp_path, page_size=4)
+        subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
+        engine = store.make_engine(db_url)
+        _kill_after_pages(env, engine, 3)
+        sb.expire_cursors()
+        sb.faults.clear()
+        sb.requests.clear()
+        done = subprocess.run([*CLI, "sync"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        refused = [r for r in sb.requests.matching("/api/v1/members") if r.status == 400]
+        assert len(refused) == 1  # the saved cursor, once; then from the first page
+        with Session(engine) as s:
+            last = s.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+            assert last is not None and last.status == "completed" and last.resumed_from
+        ref_url = f"sqlite:///{tmp_path / 'ref.db'}"
+        store.upgrade(store.make_engine(ref_url))
+        _sync(settings_for(sb, ref_url, tmp_path / "ref-media", page_size=4))
+    assert state(store.make_engine(ref_url)) == state(engine)
+    engine.dispose()
 
 
 def _plain(n: int, seed: int = 21) -> list[dict[str, Any]]:

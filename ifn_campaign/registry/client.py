@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -179,9 +180,35 @@ class RegistryClient:
 
 
 def _error_message(response: requests.Response) -> str:
+    """A short printable summary of an error body, whatever the body holds: the registry's own
+    `{"error": {"message": ...}}`, `{"error": "code", "message": ...}`, any other JSON, HTML,
+    text in any encoding, or nothing."""
+    data = response.content[:_ERROR_BODY_MAX]
+    text = data.decode("utf-8", "replace")
     try:
-        body = response.json()
-        message = body.get("error", {}).get("message") if isinstance(body, dict) else None
-    except ValueError:
-        message = None
-    return str(message or response.reason or "no message")[:200]
+        message = _json_message(json.loads(text))
+    except ValueError:  # not JSON (or cut short): show it as text, without HTML tags
+        message = _TAG.sub(" ", text)
+    return _printable(message)[:200] or response.reason or "no message"
+
+
+_ERROR_BODY_MAX = 1 << 20
+_TAG = re.compile(r"<[^<>]{0,500}>")  # bounded: no backtracking over a hostile body
+
+
+def _json_message(body: Any) -> str:
+    if body is None:
+        return ""
+    if not isinstance(body, dict):
+        return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    error, message = body.get("error"), body.get("message")
+    if isinstance(error, dict) and error.get("message"):
+        error = error["message"]
+    parts = [_json_message(part) for part in (error, message)]
+    return ": ".join(dict.fromkeys(p for p in parts if p)) or json.dumps(body, ensure_ascii=False)
+
+
+def _printable(text: str) -> str:
+    """One line of printable characters: an error body must not forge log lines or carry
+    terminal escapes."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())

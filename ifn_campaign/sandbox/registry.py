@@ -109,12 +109,13 @@ def _time_key(value: Any) -> str:
     )
 
 
-def _encode_cursor(key: str, member_id: str) -> str:
-    raw = json.dumps([key, member_id], separators=(",", ":")).encode()
+def _encode_cursor(key: str, member_id: str, epoch: int = 0) -> str:
+    raw = json.dumps([key, member_id, epoch], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[str, str] | None:
+def _decode_cursor(cursor: str) -> tuple[str, str, int] | None:
+    """(time key, id, epoch) of a cursor this registry gave out, else None."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
@@ -122,11 +123,12 @@ def _decode_cursor(cursor: str) -> tuple[str, str] | None:
         return None
     if (
         isinstance(value, list)
-        and len(value) == 2
+        and len(value) == 3
         and isinstance(value[0], str)
         and isinstance(value[1], str)
+        and isinstance(value[2], int)
     ):
-        return value[0], value[1]
+        return value[0], value[1], value[2]
     return None
 
 
@@ -212,6 +214,7 @@ class RegistrySandbox(Sandbox):
         # internal id -> (JSON of the record as served, the same deflated), made once per change
         self._fragments: dict[str, tuple[bytes, bytes]] = {}
         self._anonymous = 0
+        self._cursor_epoch = 0  # cursors of an earlier epoch have expired
 
         # the generated pool is always served, so generated members work in any sandbox
         for name, (data, content_type) in _generated_media().items():
@@ -258,6 +261,12 @@ class RegistrySandbox(Sandbox):
             self._unindex(member_id)
             del self._records[member_id]
             return True
+
+    def expire_cursors(self) -> None:
+        """Refuse every cursor given out so far, as a registry does that rotated its cursor keys
+        or keeps cursors only for a while: HTTP 400 `{"error": "invalid_cursor", ...}`."""
+        with self._lock:
+            self._cursor_epoch += 1
 
     def get(self, member_id: str) -> Any:
         """The stored raw record (a copy), or None."""
@@ -381,9 +390,13 @@ class RegistrySandbox(Sandbox):
                 return _error(400, "updated_since must be an ISO 8601 date-time")
         after = None
         if "cursor" in params:
-            after = _decode_cursor(params["cursor"])
-            if after is None:
+            decoded = _decode_cursor(params["cursor"])
+            if decoded is None:
                 return _error(400, "cursor is not one this registry gave out")
+            after = decoded[:2]
+            if decoded[2] != self._cursor_epoch:
+                message = "this cursor has expired; start again from the first page"
+                return _json_response(400, {"error": "invalid_cursor", "message": message})
         with self._lock:
             start = 0
             if since_key is not None:
@@ -393,7 +406,7 @@ class RegistrySandbox(Sandbox):
             page = self._entries[start : start + limit]
             parts = [self._fragment(internal_id) for _, internal_id in page]
             more = start + limit < len(self._entries)
-        next_cursor = _encode_cursor(*page[-1]) if page and more else None
+        next_cursor = _encode_cursor(*page[-1], self._cursor_epoch) if page and more else None
         head, tail = b'{"data":[', b'],"next_cursor":%s}' % json.dumps(next_cursor).encode()
         body = b"".join([head, b",".join(raw for raw, _ in parts), tail])
 
@@ -472,6 +485,9 @@ class RegistrySandbox(Sandbox):
             if not isinstance(payload, dict):
                 return _error(400, "a member is a JSON object")
             return _json_response(201, self._served(self.upsert(payload)))
+        if path == "/_sandbox/expire-cursors" and method == "POST":
+            self.expire_cursors()
+            return _json_response(200, {"expired": True})
         if path.startswith("/_sandbox/members/") and method == "DELETE":
             member_id = unquote(path.removeprefix("/_sandbox/members/"))
             if not self.remove(member_id):
