@@ -263,15 +263,18 @@ class Publisher:
     # --- running -----------------------------------------------------------------------------
 
     def run(self, batch: int = 10) -> PublishReport:
-        """Claim and publish due posts a few at a time until none is left (or `max_posts`);
-        one post's failure never stops the others."""
+        """Claim and publish due posts one at a time until none is left (or `max_posts`), so a
+        worker killed mid-post strands that post alone until its lease ends, never posts it had
+        not started. The account's slot (gate) is kept over up to `batch` consecutive posts of
+        one account, then let go of for other workers; one post's failure never stops the
+        others."""
         report = PublishReport()
         handled = 0
         try:
             with Session(self.engine) as session:
                 misses = 0
                 while handled < self.settings.publish.max_posts:
-                    posts = self.claim(session, self.clock(), batch)
+                    posts = self.claim(session, self.clock(), 1)
                     if not posts:
                         # another worker took these first; stop only when nothing is due any more
                         misses += 1
@@ -281,10 +284,10 @@ class Publisher:
                         session.rollback()
                         continue
                     misses = 0
-                    for post in posts:
-                        self.publish(session, post, report)
-                    handled += len(posts)
-                    self._let_go()  # never across claims: other workers may want the account
+                    self.publish(session, posts[0], report)
+                    handled += 1
+                    if handled % batch == 0:
+                        self._let_go()  # other workers may want the account
         finally:
             self._let_go()
         return report
