@@ -72,7 +72,7 @@ def dense() -> Campaign:
 
 def baseline(session: Session, campaign: Campaign) -> int:
     """Read, expand, write: the same volume of work with no rules."""
-    ids = [c.id for c in load_candidates(session)]
+    ids = [c.id for c in load_candidates(session, None, NOW)]
     slots = campaign_slots(campaign, START, END).slots
     rows: list[dict[str, Any]] = [
         {

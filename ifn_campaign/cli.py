@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -33,9 +34,18 @@ from ifn_campaign.commands import review as _review  # noqa: F401  (registers it
 from ifn_campaign.commands import serve as _serve  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
+from ifn_campaign.consent import describe, promotable
 from ifn_campaign.errors import IFNError
 from ifn_campaign.media import MediaFetcher
-from ifn_campaign.models import Member, MemberMedia, Post, PostState, QuarantinedRecord, SyncRun
+from ifn_campaign.models import (
+    Member,
+    MemberMedia,
+    Post,
+    PostState,
+    QuarantinedRecord,
+    SyncRun,
+    utcnow,
+)
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.csv_source import CsvSource
 from ifn_campaign.registry.source import MemberSource
@@ -271,17 +281,18 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
             raise IFNError(
                 f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
             )
+        now = utcnow()
         profile = Table(title=f"{escape(m.business_name)} ({m.id})", show_header=False)
         profile.add_column("field")
         profile.add_column("value")
         rows = {
-            "status": f"{m.status}{'' if m.is_promotable else ' (not promotable)'}",
+            "status": f"{m.status}{'' if promotable(m, now) else ' (not promotable)'}",
             "actor types": ", ".join(m.actor_types),
             "categories": ", ".join(m.categories),
             "place": ", ".join(p for p in (m.sentra, m.city, m.province) if p),
             "consent channels": ", ".join(m.consent_channels) or "none",
             "consent fields": ", ".join(m.consent_fields_allowed) or "none",
-            "consent withdrawn": str(m.consent_withdrawn_at or "no"),
+            "consent": describe(m, now, ZoneInfo(settings().planner.display_timezone)),
             "registry updated": str(m.updated_at),
             "first seen": f"{m.first_seen_at:%Y-%m-%d %H:%M}",
             "last seen": f"{m.last_seen_at:%Y-%m-%d %H:%M}",

@@ -1,9 +1,10 @@
 """Compose planned posts: the card for the channel's format and the caption, stored on the post.
 
 A composed post waits for staff review, unless its campaign auto-approves. Content is made from
-the member as stored now, so consent is checked here again: a member who lost consent for the
-channel is left to the planner (which replaces the post) rather than composed. A member whose
-card cannot be drawn keeps the post planned, with the reason, and the run goes on.
+the member as stored now, so consent is checked here again (in force at the compose clock): a
+member who lost consent for the channel, or whose consent now starts later, is left to the
+planner (which replaces the post) rather than composed. A member whose card cannot be drawn keeps
+the post planned, with the reason, and the run goes on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign.captions.writer import CampaignInfo, CaptionWriter
 from ifn_campaign.cards.member_card import card_data, slides
 from ifn_campaign.cards.render import CardData, Renderer, photo_side
+from ifn_campaign.consent import ConsentState, consent_at, promotable, starts_on
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import move
 from ifn_campaign.models import Member, Post, PostState
@@ -61,7 +63,7 @@ def compose_posts(
     for post in list(session.scalars(query.order_by(Post.slot_at, Post.id))):
         campaign = campaigns.get(post.campaign)
         member = session.get(Member, post.member_id)
-        why = _not_composable(post, member, campaign)
+        why = _not_composable(post, member, campaign, now)
         if why is not None:
             result.skipped.append((post.id or 0, why))
         else:
@@ -77,12 +79,17 @@ def compose_posts(
     return result
 
 
-def _not_composable(post: Post, member: Member | None, campaign: Campaign | None) -> str | None:
+def _not_composable(
+    post: Post, member: Member | None, campaign: Campaign | None, now: datetime
+) -> str | None:
     if campaign is None:
         return f"campaign {post.campaign!r} is not on file any more"
     if member is None:
         return "member no longer stored"
-    if not member.is_promotable or post.channel not in (member.consent_channels or []):
+    if consent_at(member, now) is ConsentState.NOT_YET:
+        assert member.consent_granted_at is not None
+        return f"{starts_on(member.consent_granted_at)}: run `ifn-campaign plan`"
+    if not promotable(member, now, post.channel):
         return "member not promotable on this channel any more: run `ifn-campaign plan`"
     return None
 
@@ -110,6 +117,7 @@ def _compose(
         campaign.language,
         campaign=CampaignInfo(campaign.name, campaign.title, tuple(campaign.hashtags)),
         slot=post.slot_at,
+        at=now,
     )
     post.card_path = str(main.path)
     thumbnail = cards.get(THUMBNAIL_FORMAT.get(post.channel, ""))

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from ifn_campaign.consent import in_force_clause
 from ifn_campaign.errors import LedgerError
 from ifn_campaign.models import Feature, Member, MemberStatus, Post, PostState, utcnow
 from ifn_campaign.registry.record import vocabulary
@@ -146,9 +147,9 @@ def member_history(session: Session, member_id: str) -> list[HistoryEntry]:
     return entries
 
 
-def _consenting(campaign: str | None) -> Any:
-    """Active members who granted consent and have not withdrawn it, with their last feature
-    (in `campaign` if given) as `last`."""
+def _consenting(campaign: str | None, now: datetime) -> Any:
+    """Active members whose consent is in force at `now` (granted by then, not withdrawn), with
+    their last feature (in `campaign` if given) as `last`."""
     last = select(Feature.member_id, func.max(Feature.featured_at).label("last"))
     if campaign is not None:
         last = last.where(Feature.campaign == campaign)
@@ -166,8 +167,7 @@ def _consenting(campaign: str | None) -> Any:
         .outerjoin(latest, latest.c.member_id == Member.id)
         .where(
             Member.status == MemberStatus.ACTIVE,
-            Member.consent_granted_at.is_not(None),
-            Member.consent_withdrawn_at.is_(None),
+            in_force_clause(now),
         )
     )
 
@@ -199,7 +199,7 @@ def never_featured(
     """Active members with consent (not withdrawn) who were never featured (in `campaign`, if
     given), longest waiting first. `days` counts to `now` (default: the current time)."""
     now = now or utcnow()
-    query = _consenting(campaign)
+    query = _consenting(campaign, now)
     featured = select(Feature.id).where(Feature.member_id == Member.id)
     if campaign is not None:
         featured = featured.where(Feature.campaign == campaign)
@@ -214,7 +214,7 @@ def fairness_gap(
     least one consented channel), longest first: since their last feature (in `campaign`, if
     given), or since they became eligible if never featured. Staff exclusions are not applied:
     an excluded member still waits."""
-    rows = [row for row in session.execute(_consenting(campaign)) if row.consent_channels]
+    rows = [row for row in session.execute(_consenting(campaign, now)) if row.consent_channels]
     return _longest_first([_waiting(row, now) for row in rows], limit)
 
 

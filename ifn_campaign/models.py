@@ -108,11 +108,7 @@ class Member(SQLModel, table=True):
     # what the sync changed or left out of the registry's values, and why ("business_name: removed
     # 1 control character", "socials.instagram: not a handle, left out")
     notes: list[str] | None = Field(default=None, sa_column=Column(JSON))
-
-    @property
-    def is_promotable(self) -> bool:
-        """Eligible for promotion at all (channels and consent are the planner's business)."""
-        return self.status == MemberStatus.ACTIVE and self.consent_withdrawn_at is None
+    # whether consent is in force at a given time, and the member promotable: ifn_campaign.consent
 
 
 class MediaAsset(SQLModel, table=True):

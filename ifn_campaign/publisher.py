@@ -315,7 +315,7 @@ class Publisher:
             return
         member = session.get(Member, post.member_id)
         gone = ("member no longer stored", True)
-        refusal = consent_refusal(member, post.channel) if member else gone
+        refusal = consent_refusal(member, post.channel, self.clock()) if member else gone
         if refusal is not None and (
             post.publish_step is None or post.publish_step in _NOTHING_PUBLIC
         ):

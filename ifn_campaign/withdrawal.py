@@ -3,11 +3,11 @@
 `cancel_disallowed` is called by the sync inside the same transaction that stores a member's new
 record (and by the end of a full sync for members that vanished), so a withdrawal is never stored
 without its cancellations: the law gives 3x24 hours, we take one sync run. A queued post stays
-only while its member is active, has granted consent, has not withdrawn it and still consents to
-the post's channel. A post being published right now (`publishing`) is left to the publisher,
-which checks consent again before any remote call; it is listed so staff can watch it. Published
-posts whose channel consent is gone get a takedown request: Instagram has no delete API, so staff
-take them down by hand and say so with `ifn-campaign takedowns done POST_ID`.
+only while its member is active, has consent in force (granted by now, not withdrawn) and still
+consents to the post's channel. A post being published right now (`publishing`) is left to the
+publisher, which checks consent again before any remote call; it is listed so staff can watch
+it. Published posts whose channel consent is gone get a takedown request: Instagram has no delete
+API, so staff take them down by hand and say so with `ifn-campaign takedowns done POST_ID`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from ifn_campaign.consent import ConsentState, consent_at, starts_on
 from ifn_campaign.errors import LedgerError
 from ifn_campaign.lifecycle import record
 from ifn_campaign.models import QUEUED_STATES, Feature, Member, MemberStatus, Post, PostState
@@ -138,14 +139,19 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + CHUNK]
 
 
-def consent_refusal(member: Any, channel: str) -> tuple[str, bool] | None:
-    """Why `member` may no longer appear on `channel` (None: allowed), and whether their consent
-    for it is gone (which also takes published posts down; a suspension alone does not)."""
+def consent_refusal(member: Any, channel: str, at: datetime) -> tuple[str, bool] | None:
+    """Why `member` may not appear on `channel` at `at` (None: allowed), and whether their
+    consent for it is missing (which also takes published posts down; a suspension alone does
+    not). Consent granted for a later date counts as not granted yet (`ifn_campaign.consent`)."""
+    state = consent_at(member, at)
     consent = None
-    if member.consent_withdrawn_at is not None:
+    if state is ConsentState.WITHDRAWN:
         consent = WITHDRAWN
-    elif member.consent_granted_at is None:
+    elif state is ConsentState.NOT_GRANTED:
         consent = NOT_GRANTED
+    elif state is ConsentState.NOT_YET:
+        granted = member.consent_granted_at
+        consent = f"{starts_on(granted, lang='id')} / {starts_on(granted)}"
     elif channel not in (member.consent_channels or []):
         consent = channel_withdrawn(channel)
     if member.status != MemberStatus.ACTIVE and consent != WITHDRAWN:
@@ -210,7 +216,7 @@ def _cancel_chunk(
     by_reason: dict[str, list[Any]] = {}
     published: list[Any] = []
     for row in rows:
-        refusal = consent_refusal(members[row.member_id], row.channel)
+        refusal = consent_refusal(members[row.member_id], row.channel, now)
         if refusal is None:
             continue
         reason, consent_gone = refusal

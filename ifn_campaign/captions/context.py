@@ -3,7 +3,8 @@
 Personal data (owner name, phone, WhatsApp, e-mail, owner photo) reaches a caption only when the
 member's consent record allows that field; otherwise the template gets an empty string and the
 omission is recorded, so a template asking for it still renders (UU PDP, DESIGN.md "consent
-first"). A handle becomes a mention only on a channel the member consented to.
+first"). A handle becomes a mention only on a channel the member consented to. Consent counts
+only once in force at the caption's time (`ifn_campaign.consent`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
+from ifn_campaign.consent import ConsentState, consent_at
 from ifn_campaign.models import Member
 from ifn_campaign.registry.record import vocabulary
 
@@ -41,8 +43,10 @@ class MemberView:
         lang: str,
         omitted: list[str],
         profile_url: str,
+        at: datetime,
     ) -> None:
         self._member = member
+        self._at = at
         self._channel = channel
         self._lang = lang
         self._omitted = omitted
@@ -50,9 +54,8 @@ class MemberView:
 
     @property
     def _consented(self) -> bool:
-        """Consent given and not withdrawn: without it no personal data and no mention."""
-        m = self._member
-        return m.consent_granted_at is not None and m.consent_withdrawn_at is None
+        """Consent in force at the caption's time: without it no personal data and no mention."""
+        return consent_at(self._member, self._at) is ConsentState.IN_FORCE
 
     def _allowed(self, field: str) -> bool:
         return self._consented and field in self._member.consent_fields_allowed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from ifn_campaign.captions import limits as rules
 from ifn_campaign.captions.context import MemberView, angka, country, tanggal
 from ifn_campaign.captions.hashtags import member_hashtags
 from ifn_campaign.errors import CaptionTemplateError
-from ifn_campaign.models import Member
+from ifn_campaign.models import Member, utcnow
 
 CAPTIONS_DIR = Path(__file__).resolve().parents[2] / "templates" / "captions"
 CHANNELS = ("instagram", "facebook", "youtube")
@@ -87,8 +88,10 @@ class CaptionWriter:
         *,
         profile_url: str = "https://ifn.kemenperin.go.id/anggota/{id}",
         directory: Path = CAPTIONS_DIR,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.limits = limits or rules.Limits()
+        self.clock = clock  # consent is judged at `write(at=...)`, else at this clock
         self.profile_url = profile_url
         self.directory = directory
         self.env = ImmutableSandboxedEnvironment(
@@ -117,7 +120,10 @@ class CaptionWriter:
         *,
         campaign: CampaignInfo | None = None,
         slot: datetime | None = None,
+        at: datetime | None = None,
     ) -> Caption:
+        """The caption as it would be posted; personal data and mentions only with consent in
+        force at `at` (compose passes its clock; previews use the writer's clock)."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}")
         campaign = campaign or CampaignInfo()
@@ -127,7 +133,7 @@ class CaptionWriter:
             lang = "id"
         name = self.template_name(campaign.slug, channel, lang)
         omitted: list[str] = []
-        view = MemberView(member, channel, lang, omitted, self.profile_url)
+        view = MemberView(member, channel, lang, omitted, self.profile_url, at or self.clock())
         blocks = self._render_blocks(
             name, {"member": view, "campaign": campaign, "slot": slot, "lang": lang}
         )

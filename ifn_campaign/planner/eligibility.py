@@ -1,7 +1,8 @@
 """Who may be featured on a channel, read in a few set-based queries so 10,000 members stay cheap.
 
-Eligible: an active member, with consent for the channel (granted, not withdrawn), a usable photo
-or at least a logo (the card needs one), and not excluded by staff. Cooldown, rotation and
+Eligible: an active member, with consent for the channel in force at the planner's clock (granted
+by then, not withdrawn: `ifn_campaign.consent`), a usable photo or at least a logo (the card needs
+one), and not excluded by staff. Cooldown, rotation and
 diversity are the rotation's business; this is what must hold whatever the rotation wants.
 """
 
@@ -14,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ifn_campaign.consent import ConsentState, consent_at, starts_on
 from ifn_campaign.models import Exclusion, Member, MemberMedia, MemberStatus
 
 
@@ -30,11 +32,15 @@ class Candidate:
     consent_channels: frozenset[str]
     has_media: bool
     since: datetime  # first eligible-ish: the later of first seen and consent granted
+    consent_starts_at: datetime | None = None  # set while consent is granted for a later date
 
     def refusal(self, channel: str) -> tuple[str, str] | None:
         """Why this member can never be on `channel` (Indonesian, English); None if it can."""
         if self.status != MemberStatus.ACTIVE:
             return (f"anggota tidak aktif ({self.status})", f"member not active ({self.status})")
+        if self.consent_starts_at is not None:
+            at = self.consent_starts_at
+            return (starts_on(at, lang="id"), starts_on(at))
         if channel not in self.consent_channels:
             return (
                 f"tidak ada persetujuan untuk {channel}",
@@ -45,9 +51,11 @@ class Candidate:
         return None
 
 
-def load_candidates(session: Session, member_ids: Iterable[str] | None = None) -> list[Candidate]:
-    """Every member (or the given ones), sorted by id; consent channels are empty when consent
-    was never granted or has been withdrawn."""
+def load_candidates(
+    session: Session, member_ids: Iterable[str] | None, at: datetime
+) -> list[Candidate]:
+    """Every member (or the given ones), sorted by id; consent channels are empty unless
+    consent is in force at `at` (the planner's clock)."""
     query = select(
         Member.id,
         Member.business_name,
@@ -70,7 +78,8 @@ def load_candidates(session: Session, member_ids: Iterable[str] | None = None) -
     with_media = set(session.scalars(media_query))
     found = []
     for row in session.execute(query.execution_options(yield_per=1000)):  # memory stays flat
-        consented = row.consent_granted_at is not None and row.consent_withdrawn_at is None
+        consent = consent_at(row, at)
+        consented = consent is ConsentState.IN_FORCE
         found.append(
             Candidate(
                 id=row.id,
@@ -82,6 +91,9 @@ def load_candidates(session: Session, member_ids: Iterable[str] | None = None) -
                 consent_channels=frozenset(row.consent_channels if consented else ()),
                 has_media=row.id in with_media,
                 since=max(row.first_seen_at, row.consent_granted_at or row.first_seen_at),
+                consent_starts_at=(
+                    row.consent_granted_at if consent is ConsentState.NOT_YET else None
+                ),
             )
         )
     return found

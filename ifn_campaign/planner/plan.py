@@ -92,7 +92,7 @@ def plan_campaign(
     result = PlanResult(campaign.name, start, end, skipped=calendar.skipped)
     slots = [slot for slot in calendar.slots if slot.at > now]
 
-    candidates = load_candidates(session)
+    candidates = load_candidates(session, None, now)
     names = {c.id: c.name for c in candidates}
     rotation = Rotation(campaign, candidates, load_exclusions(session), seed=seed)
     existing = _live_posts(session, campaign=campaign.name)
