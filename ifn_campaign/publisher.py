@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.channels import facebook, instagram
@@ -634,11 +634,8 @@ class Publisher:
             self._stored(session, "yt_upload")
         if post.thumbnail_path and post.publish_step != "yt_done":
             self._step(session, post, "yt_thumbnail")
-            try:
-                client.set_thumbnail(post.remote_id or "", post.thumbnail_path)
-                _crash("called:yt_thumbnail")
-            except YouTubeError as exc:  # the video is up; a missing thumbnail is not fatal
-                post.compose_notes = [*(post.compose_notes or []), f"thumbnail not set: {exc}"]
+            _set_thumbnail(client, post)
+            _crash("called:yt_thumbnail")
             post.publish_step = "yt_done"
             self._stored(session, "yt_thumbnail")
         if post.slot_at > now:
@@ -878,6 +875,7 @@ class ReconcileReport:
     links: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
+    thumbnails: list[int] = field(default_factory=list)  # pending thumbnails set now
 
 
 def reconcile(
@@ -938,7 +936,66 @@ def reconcile(
                 record_feature(session, post, post.published_at or now, link)
                 session.commit()
                 report.links.append(post.id or 0)
+        _retry_thumbnails(publisher, session, only, report)
     return report
+
+
+# a thumbnail refused for these reasons is tried again by reconcile; any other refusal is final
+_THUMBNAIL_PASSING = (YouTubeTransient, YouTubeQuotaExceeded, YouTubeReauthNeeded)
+_THUMBNAIL_NOTE = "thumbnail not set"
+
+
+def _set_thumbnail(client: YouTubeClient, post: Post) -> None:
+    """A thumbnail never fails its video: a passing refusal (5xx, rate limit, timeout, quota,
+    a token to renew) leaves it "pending" for reconcile, any other is "failed" with YouTube's
+    reason. The post's note says which, replacing an earlier thumbnail note."""
+    notes = [n for n in post.compose_notes or [] if not n.startswith(_THUMBNAIL_NOTE)]
+    try:
+        client.set_thumbnail(post.remote_id or "", post.thumbnail_path or "")
+    except _THUMBNAIL_PASSING as exc:
+        post.thumbnail_state = "pending"
+        notes.append(f"{_THUMBNAIL_NOTE} yet: {exc}; retried by reconcile")
+    except (YouTubeError, OSError) as exc:  # OSError: the thumbnail file cannot be read
+        post.thumbnail_state = "failed"
+        notes.append(f"{_THUMBNAIL_NOTE}: {exc}")
+    else:
+        post.thumbnail_state = "set"
+    post.compose_notes = notes or None  # a new list: JSON columns track assignment
+
+
+def _retry_thumbnails(
+    publisher: Publisher, session: Session, only: ColumnElement[bool], report: ReconcileReport
+) -> None:
+    """Pending thumbnails of videos still up, once each; an account whose quota or token
+    refused one is left for the next run."""
+    pending = session.scalars(
+        select(Post)
+        .where(
+            Post.channel == "youtube",
+            Post.thumbnail_state == "pending",
+            Post.remote_id.is_not(None),
+            Post.thumbnail_path.is_not(None),
+            Post.taken_down_at.is_(None),
+            Post.state.in_([PostState.SCHEDULED, PostState.PUBLISHED]),
+            only,
+        )
+        .order_by(Post.id)
+    ).all()
+    held: set[str] = set()
+    for post in pending:
+        waiting = session.get(AccountState, ("youtube", post.account))
+        if post.account in held or (waiting is not None and waiting.needs_reauth_since):
+            continue
+        try:
+            _set_thumbnail(publisher.clients.youtube(post.account), post)
+        except ConfigError as exc:
+            report.problems.append((post.id or 0, str(exc)))
+            continue
+        session.commit()
+        if post.thumbnail_state == "set":
+            report.thumbnails.append(post.id or 0)
+        elif post.thumbnail_state == "pending":
+            held.add(post.account)
 
 
 def _same(value: str | None) -> str | None:
