@@ -443,6 +443,7 @@ def reconcile_markdown(report: ReconcileReport) -> str:
         f"| {len(report.problems)} |",
     ]
     lines += _rows("Problems", report.problems)
+    lines += _rows("Left alone: account awaits re-authorisation", report.awaiting_reauth)
     if report.removed:
         lines += ["", f"Removed on the platform: {', '.join(map(str, report.removed))}"]
     return "\n".join(lines) + "\n"

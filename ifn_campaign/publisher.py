@@ -876,6 +876,8 @@ class ReconcileReport:
     removed: list[int] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
     thumbnails: list[int] = field(default_factory=list)  # pending thumbnails set now
+    # posts of accounts whose token died, left alone until staff re-authorise: (post, what to do)
+    awaiting_reauth: list[tuple[int, str]] = field(default_factory=list)
 
 
 def reconcile(
@@ -885,17 +887,19 @@ def reconcile(
     posts whose time has come went live (feature and link recorded), published posts still
     lacking a link get it, and published posts of the last `recent_days` that the platform no
     longer has are marked as removed. Reads only: nothing is ever posted from here. `post_ids`
-    narrows it to those posts (the demo: the posts its own sandboxes hold)."""
+    narrows it to those posts (the demo: the posts its own sandboxes hold). Accounts awaiting
+    re-authorisation are not called at all, as the publisher does (their posts are listed)."""
     report = ReconcileReport()
     now = publisher.clock()
     only = Post.id.in_(list(post_ids)) if post_ids is not None else true()
     with Session(publisher.engine) as session:
+        waiting = _awaiting_reauth(session)
         due = session.scalars(
             select(Post)
             .where(Post.state == PostState.SCHEDULED, Post.slot_at <= now, only)
             .order_by(Post.slot_at)
         ).all()
-        for post in due:
+        for post in _reachable(due, waiting, report):
             try:
                 live, link, live_at = _went_live(
                     publisher, post.channel, post.account, post.remote_id or ""
@@ -919,7 +923,7 @@ def reconcile(
                 only,
             )
         ).all()
-        for post in published:
+        for post in _reachable(published, waiting, report):
             try:
                 link = _current_link(publisher, post)
             except (GraphNotFound, YouTubeVideoNotFound):
@@ -938,6 +942,31 @@ def reconcile(
                 report.links.append(post.id or 0)
         _retry_thumbnails(publisher, session, only, report)
     return report
+
+
+def _awaiting_reauth(session: Session) -> dict[tuple[str, str], str]:
+    """Accounts whose token died, with what staff do: calling them only repeats the refusal."""
+    return {
+        (state.channel, state.account): (
+            f"{state.channel} account {state.account!r} awaits re-authorisation: not called; "
+            "store a new token, then run "
+            f"`ifn-campaign accounts reauthorised {state.channel} {state.account}`"
+        )
+        for state in session.scalars(
+            select(AccountState).where(AccountState.needs_reauth_since.is_not(None))
+        )
+    }
+
+
+def _reachable(
+    posts: Collection[Post], waiting: dict[tuple[str, str], str], report: ReconcileReport
+) -> list[Post]:
+    """The posts whose account may be called; the others go to the report with the reason."""
+    for post in posts:
+        why = waiting.get((post.channel, post.account))
+        if why is not None:
+            report.awaiting_reauth.append((post.id or 0, why))
+    return [post for post in posts if (post.channel, post.account) not in waiting]
 
 
 # a thumbnail refused for these reasons is tried again by reconcile; any other refusal is final

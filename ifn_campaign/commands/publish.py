@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -64,6 +65,8 @@ def reconcile_command() -> None:
     report = reconcile(Publisher(engine, cfg))
     for post_id, why in report.problems:
         out.print(f"[yellow]post {post_id}:[/] {escape(why)}", soft_wrap=True)
+    for why, count in Counter(why for _, why in report.awaiting_reauth).items():
+        out.print(f"[yellow]{count} post(s) left alone:[/] {escape(why)}", soft_wrap=True)
     out.print(
         f"{len(report.went_live)} went live, {len(report.links)} links fetched, "
         f"{len(report.removed)} removed on the platform"
