@@ -217,6 +217,11 @@ class PublishSettings(BaseModel):
         900, ge=60, description="A claimed post another worker may take over after this long"
     )
     max_posts: int = Field(200, ge=1, description="Posts one publish run handles at most")
+    max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Tries of one post (failed tries and takeovers after a crash) before it fails",
+    )
     account_concurrency: int = Field(
         2, ge=1, description="Posts of one account in flight at once, across every worker"
     )

@@ -69,7 +69,6 @@ _log = logging.getLogger(__name__)
 FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
 # a scheduled copy is live on the platform within minutes of its time, or it never goes out
 REPLACE_SETTLE = timedelta(minutes=5)
-MAX_ATTEMPTS = 8
 CRASH_ENV = "IFN_TEST_CRASH_AT"
 
 
@@ -89,7 +88,11 @@ class _ClaimLost(Exception):
 
 
 # steps after which nothing public can exist yet: a post resumed there may still be cancelled
-_NOTHING_PUBLIC = frozenset({"container", "items", "wait", "yt_session", "replace"})
+
+
+class _GiveUp(Exception):
+    """Over `publish.max_attempts` (failed tries and takeovers): the platform was asked what
+    the earlier attempts left, and the next remote step is not started."""
 
 
 class _Release(Exception):
@@ -180,6 +183,7 @@ class Publisher:
         self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
         # per-account limits across workers (limits.PrefectGate); None: this process alone
         self.gate = gate
+        self._capped = False  # the post in hand is over max_attempts: reconcile, send nothing
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -250,15 +254,29 @@ class Publisher:
                     Post.state == PostState.PUBLISHING,
                     Post.claimed_at < lapsed,
                 )
-                .values(claimed_by=self.worker, claimed_at=now)
+                .values(
+                    claimed_by=self.worker,
+                    claimed_at=now,
+                    takeovers=Post.takeovers + 1,  # the vanished worker's try counts
+                    attempts=Post.attempts + 1,
+                )
             ).rowcount
             if lapsed_claim == 1:
-                note = "claim lapsed: taken over and reconciled"
+                note = self._takeover_note(session, post_id)
                 claimed.append((post_id, PostState.PUBLISHING, PostState.PUBLISHING, note))
         record(session, claimed, actor=self.worker, now=now)
         session.commit()
         ids = [post_id for post_id, *_ in claimed]
         return list(session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.slot_at)))
+
+    def _takeover_note(self, session: Session, post_id: int) -> str:
+        step, takeovers, attempts = session.execute(
+            select(Post.publish_step, Post.takeovers, Post.attempts).where(Post.id == post_id)
+        ).one()
+        return (
+            f"claim lapsed: taken over at step {step or 'start'} and reconciled "
+            f"(takeover {takeovers}, attempt {attempts} of {self.settings.publish.max_attempts})"
+        )
 
     # --- running -----------------------------------------------------------------------------
 
@@ -321,6 +339,13 @@ class Publisher:
         ):
             self._withdrawn(session, post, refusal[0], report)
             return
+        found_at = post.publish_step
+        self._capped = post.attempts >= self.settings.publish.max_attempts
+        nothing_out = post.remote_id is None and (found_at is None or found_at in _NOTHING_PUBLIC)
+        if self._capped and nothing_out:
+            self._capped = False
+            self._gave_up(session, post, found_at, report)  # nothing of it can be out: no call
+            return
         try:
             with self.gate.hold(post.channel, post.account) if self.gate else nullcontext():
                 self._hold_claim(session, post)  # the wait may have outlasted the lease
@@ -330,6 +355,8 @@ class Publisher:
         except _ClaimLost:
             session.rollback()
             report.retry_later.append((post.id or 0, "taken over by another worker"))
+        except _GiveUp:
+            self._gave_up(session, post, found_at, report)
         except _Release as release:
             self._release(session, post, str(release), release.when, report)
         except GateUnavailable as exc:
@@ -385,6 +412,8 @@ class Publisher:
             self._fail(
                 session, post, str(exc), "fix what the message says, then approve again", report
             )
+        finally:
+            self._capped = False
 
     def _send(self, session: Session, post: Post, report: PublishReport) -> None:
         if post.replaces_remote_id is not None:
@@ -421,6 +450,8 @@ class Publisher:
             raise _ClaimLost(post.id)
 
     def _step(self, session: Session, post: Post, step: str) -> None:
+        if self._capped:  # whatever the platform showed has been taken: start nothing new
+            raise _GiveUp(step)
         self._hold_claim(session, post)
         post.publish_step = step
         session.commit()
@@ -738,7 +769,7 @@ class Publisher:
     ) -> None:
         session.rollback()
         post.attempts += 1
-        if post.attempts >= MAX_ATTEMPTS and post.publish_step not in (
+        if post.attempts >= self.settings.publish.max_attempts and post.publish_step not in (
             "publish",
             "fb_post",
             "replace",
@@ -769,6 +800,35 @@ class Publisher:
         move(session, post, PostState.FAILED, actor=self.worker, now=self.clock(), note=why)
         session.commit()
         report.failed.append((post.id or 0, why))
+
+    def _gave_up(
+        self, session: Session, post: Post, step: str | None, report: PublishReport
+    ) -> None:
+        """Over `publish.max_attempts`: failed with its history, unless the platform showed it
+        is already there (exactly once wins over the cap: recorded, the unfinished step left)."""
+        session.rollback()
+        where = f"at step {step or 'start'}"
+        history = (
+            f"taken over {post.takeovers} times {where} (its publisher died there)"
+            if post.takeovers
+            else f"tried {post.attempts} times, last {where}: {post.last_error or 'no answer'}"
+        )
+        why = f"gave up after {post.attempts} attempts: {history}"
+        if post.remote_id is None:
+            action = (
+                f"look on {post.channel} ({post.account}) whether the post is there; if not, "
+                "publish it by hand or approve it again once the cause is fixed (`ifn-campaign "
+                "status` and the post's events show each try)"
+            )
+            self._fail(session, post, why, action, report)
+            return
+        post.last_error = f"{why}; it is on {post.channel} ({post.remote_id}), so it counts"
+        if post.channel != "instagram" and post.slot_at > self.clock():
+            self._scheduled(session, post)
+            report.scheduled.append(post.id or 0)
+            return
+        self._done(session, post, client_permalink=functools.partial(_current_link, self, post))
+        report.published.append(post.id or 0)
 
     def _withdrawn(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
         """Consent first, also at the last moment: the member withdrew (or was suspended) after

@@ -3,12 +3,18 @@ tests/test_publisher_crash.py) and the sandboxes over loopback.
 
 - A killed publisher holds only the post it had in flight: the others are claimed one at a time,
   so the next run takes them at once instead of after the lease.
+- A takeover is an attempt: a post that kills its publisher at the same step every time fails
+  after `publish.max_attempts`, saying where and how often, unless the platform shows it is
+  already out (exactly once wins over the cap).
 """
 
 # ruff: noqa: F811  (pytest fixtures imported from tests.test_publisher)
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +22,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from ifn_campaign.models import Post, PostState
+from ifn_campaign.publisher import Publisher
+from ifn_campaign.sandbox.http import Fault
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
 from tests.test_publisher import World, world  # noqa: F401  (fixture)
-from tests.test_publisher_crash import run_publisher
-from tests.test_publisher_errors import approved, load
+from tests.test_publisher_crash import SCRIPT, child_env, lapse_claim, run_publisher
+from tests.test_publisher_errors import IG, approved, load
 
 pytestmark = pytest.mark.slow
 
@@ -48,3 +56,106 @@ def test_a_killed_publisher_strands_only_the_post_in_flight(world: World) -> Non
         post = session.get(Post, ids[0])
         assert post is not None and post.state == PostState.PUBLISHING  # its lease still runs
     assert len(world.platforms.graph.media()) == 3
+
+
+def run_capped(
+    world: World, max_attempts: int, crash_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A publisher process with `publish.max_attempts` set (and maybe a crash point)."""
+    (world.folder / "none.toml").write_text("")
+    env = child_env(world, crash_at) | {"IFN_PUBLISH__MAX_ATTEMPTS": str(max_attempts)}
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=env,
+        cwd=world.folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "point"),
+    [
+        ("instagram", "before:container"),
+        ("instagram", "before:publish"),
+        ("facebook", "before:fb_post"),
+    ],
+)
+def test_a_post_that_kills_its_publisher_every_time_fails_after_max_attempts(
+    world: World, channel: str, point: str
+) -> None:
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, channel, [now - timedelta(minutes=1)])
+    step = point.split(":")[1]
+    for kill in range(1, 4):
+        killed = run_capped(world, 3, crash_at=point)
+        assert killed.returncode == -9, (kill, killed.stderr[-3000:])
+        post, _ = load(world, post_id)
+        assert post.state == PostState.PUBLISHING and post.publish_step == step
+        assert post.takeovers == kill - 1 and post.attempts == kill - 1
+        lapse_claim(world, post_id)
+
+    # the fourth takeover is over the cap: the same crash point is never reached again
+    report = report_of(run_capped(world, 3, crash_at=point))
+    assert [pid for pid, _ in report["failed"]] == [post_id], report
+    post, events = load(world, post_id)
+    assert post.state == PostState.FAILED and post.claimed_by is None
+    assert post.takeovers == 3 and post.attempts == 3
+    assert f"taken over 3 times at step {step}" in (post.last_error or "")
+    assert "by hand" in (post.error_action or "") and channel in (post.error_action or "")
+    notes = [e.note or "" for e in events if "claim lapsed" in (e.note or "")]
+    assert len(notes) == 3 and all(f"at step {step}" in n for n in notes), notes
+    assert [f"takeover {n}" in note for n, note in enumerate(notes, 1)] == [True] * 3
+    assert events[-1].to_state == PostState.FAILED
+    assert world.platforms.graph.media() == [] and world.platforms.graph.posts() == []
+
+
+def test_a_post_already_out_is_published_even_over_the_cap(world: World) -> None:
+    """Killed after media_publish answered, before its id was stored; the takeover is over the
+    cap at once (max_attempts 1), yet the container says PUBLISHED: recorded as published."""
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, "instagram", [now - timedelta(minutes=1)])
+    killed = run_capped(world, 1, crash_at="called:publish")
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    lapse_claim(world, post_id)
+
+    report = report_of(run_capped(world, 1))
+    assert report["published"] == [post_id] and report["failed"] == [], report
+    post, _ = load(world, post_id)
+    (media,) = world.platforms.graph.media()
+    assert post.state == PostState.PUBLISHED and post.remote_id == media.id
+    assert post.takeovers == 1 and post.permalink
+
+
+def test_a_publish_that_errs_every_time_stops_at_the_cap(world: World) -> None:
+    """The same class without crashes: media_publish answers 500 every time, so each try ends
+    at step `publish` with an unknown outcome. Tries stop at max_attempts: the container is
+    asked once more (not PUBLISHED), and the post fails instead of looping."""
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, "instagram", [now - timedelta(minutes=1)])
+    graph = world.platforms.graph
+    graph.faults.add(Fault(f"/v25.0/{IG}/media_publish", "status", status=500, times=None))
+    publish = world.settings.publish.model_copy(update={"max_attempts": 2})
+    settings = world.settings.model_copy(update={"publish": publish})
+
+    later = now
+    for _ in range(2):
+        Publisher(world.engine, settings, clock=functools.partial(_same, later)).run()
+        post, _ = load(world, post_id)
+        assert post.state == PostState.APPROVED and post.publish_step == "publish"
+        later = (post.next_attempt_at or now).replace(tzinfo=UTC) + timedelta(seconds=1)
+    sent = len(graph.requests.matching(f"/v25.0/{IG}/media_publish", "POST"))
+    report = Publisher(world.engine, settings, clock=functools.partial(_same, later)).run()
+
+    assert [pid for pid, _ in report.failed] == [post_id]
+    assert len(graph.requests.matching(f"/v25.0/{IG}/media_publish", "POST")) == sent
+    post, _ = load(world, post_id)
+    assert post.state == PostState.FAILED and post.attempts == 2
+    assert "tried 2 times, last at step publish" in (post.last_error or "")
+    assert graph.media() == []
+
+
+def _same(moment: datetime) -> datetime:
+    return moment
