@@ -88,6 +88,7 @@ class _ClaimLost(Exception):
 
 
 # steps after which nothing public can exist yet: a post resumed there may still be cancelled
+_NOTHING_PUBLIC = frozenset({"container", "items", "wait", "yt_session", "replace"})
 
 
 class _GiveUp(Exception):
