@@ -21,6 +21,7 @@ import socket
 import tempfile
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,7 +38,14 @@ from urllib3.exceptions import LocationValueError, ReadTimeoutError
 from ifn_campaign.config import MediaSettings
 from ifn_campaign.errors import MediaRefused
 
-__all__ = ["FetchedMedia", "MediaFetcher", "NotModified", "address_refusal", "store_path"]
+__all__ = [
+    "FetchedMedia",
+    "MediaFetcher",
+    "NotModified",
+    "address_refusal",
+    "store_path",
+    "url_refusal",
+]
 
 ALLOWED_FORMATS = {
     "JPEG": ".jpg",
@@ -50,6 +58,10 @@ METADATA_ADDRESSES = {
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "fd00:ec2::254")
 }
+MAX_URL_LENGTH = 2048  # what browsers and CDNs reliably accept; longer is not an image link
+# Characters no URL we fetch may hold, even percent-encoded by a library on our behalf: controls
+# (CR/LF would split a request), blanks, invisible formatting, lone surrogates.
+_NOT_IN_URL = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 address is embedded
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
@@ -103,6 +115,31 @@ def address_refusal(address: str) -> str | None:
         return "private_address"
     if not ip.is_global:
         return "reserved_address"
+    return None
+
+
+def url_refusal(url: str) -> tuple[str, str] | None:
+    """Why `url` is never fetched whatever its host resolves to, as (reason, detail), or None.
+
+    Decided from the text alone, so a refusal is permanent until the URL changes. A backslash is
+    refused: browsers read it as '/', Python's parser does not, so the two disagree on the host.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        return "url_too_long", f"{len(url):,} characters, at most {MAX_URL_LENGTH:,}"
+    for char in url:
+        if char == "\\" or unicodedata.category(char) in _NOT_IN_URL:
+            return "invalid_url", f"holds U+{ord(char):04X}"
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port
+    except ValueError:  # e.g. "http://[::1/" or a port out of range
+        return "invalid_url", "cannot be parsed"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "unsupported_scheme", f"scheme {parts.scheme or 'none (a relative URL)'!r}"
+    if not hostname:
+        return "invalid_url", "no host"
+    if "@" in parts.netloc:
+        return "credentials_in_url", "URL carries credentials (user@host)"
     return None
 
 
@@ -322,21 +359,13 @@ class MediaFetcher:
         )
 
     def _check_url(self, current: str, *, original: str) -> None:
-        try:
-            parts = urlsplit(current)
-            hostname = parts.hostname
-        except ValueError:  # e.g. "http://[::1/"
-            raise MediaRefused("invalid_url", f"cannot parse {current!r}", url=original) from None
-        if parts.scheme not in ("http", "https"):
-            raise MediaRefused(
-                "unsupported_scheme",
-                f"scheme {parts.scheme or 'none'!r} at {current}",
-                url=original,
-            )
-        if not hostname:
-            raise MediaRefused("invalid_url", "no host", url=original)
-        if parts.username or parts.password:
-            raise MediaRefused("credentials_in_url", "URL carries credentials", url=original)
+        """Every hop's URL, before anything is sent: see `url_refusal`."""
+        refusal = url_refusal(current)
+        if refusal is not None:
+            reason, detail = refusal
+            if current != original:
+                detail = f"{detail}, redirected to {current[:200]!r}"
+            raise MediaRefused(reason, detail, url=original)
 
     def _get(
         self, current: str, etag: str | None, *, original: str, watchdog: _Watchdog

@@ -426,3 +426,35 @@ def test_pages_are_validated_one_record_at_a_time(tmp_path: Path) -> None:
     results = [parse_record(raw) for raw in records(CsvSource(path))]
     assert [type(r).__name__ for r in results] == ["MemberRecord", "list", "MemberRecord"]
     assert results[1] == ["actor_types: unknown actor types 'wholesaler'"]
+
+
+# --- hardening (issue 14): ids kept as written, numbers only as whole numbers ------------------
+
+
+@pytest.mark.parametrize("raw_id", [" ifn-0007", "ifn-0007 ", "ifn-0007\t", "ifn\x000007"])
+def test_an_id_cell_is_never_trimmed_or_cleaned_into_another_id(
+    tmp_path: Path, raw_id: str
+) -> None:
+    path = write_csv(tmp_path / "members.csv", [{**FULL_ROW, "id": raw_id}])
+    [raw] = records(CsvSource(path))
+    assert raw["id"] == raw_id
+    found = parse_record(raw)
+    assert isinstance(found, list) and any(r.startswith("id:") for r in found), found
+
+
+@pytest.mark.parametrize("column", ["year_founded", "employees", "capacity_pairs_per_month"])
+def test_a_whole_number_cell_is_an_integer(tmp_path: Path, column: str) -> None:
+    path = write_csv(tmp_path / "members.csv", [{**FULL_ROW, column: " 42 "}])
+    [raw] = records(CsvSource(path))
+    assert raw[column] == 42
+
+
+@pytest.mark.parametrize("column", ["year_founded", "employees", "capacity_pairs_per_month"])
+@pytest.mark.parametrize("cell", ["1,998", "1998.0", "1998.5", "true", "1e3", "kira-kira 30"])
+def test_a_cell_that_is_not_a_whole_number_is_quarantined(
+    tmp_path: Path, column: str, cell: str
+) -> None:
+    path = write_csv(tmp_path / "members.csv", [{**FULL_ROW, column: cell}])
+    [raw] = records(CsvSource(path))
+    found = parse_record(raw)
+    assert isinstance(found, list) and any(r.startswith(f"{column}:") for r in found), found

@@ -72,6 +72,7 @@ COLUMNS = (
     "status",
     "updated_at",
 )
+INTEGER_FIELDS = frozenset({"year_founded", "employees", "capacity_pairs_per_month"})
 _EXTRA = "__extra__"
 _PARALLEL = frozenset({"photos.url", "photos.alt"})  # positions matter: keep empty items
 
@@ -87,6 +88,22 @@ def column_name(header: str) -> str:
     return re.sub(r"[\s-]+", "_", name)
 
 
+def _cell(key: str, raw: str) -> Any:
+    """A cell as the contract's JSON would hold it. A spreadsheet has only text: a whole number
+    becomes an integer, anything else stays text for validation to refuse ('1,998' is not 1998).
+    The id is kept exactly as written: trimming it could make it another member's."""
+    value = raw.strip()
+    if key in LIST_FIELDS:
+        return _split(value, keep_empty=key in _PARALLEL)
+    if not value:
+        return None
+    if key == "id":
+        return raw
+    if key in INTEGER_FIELDS and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
+    return value
+
+
 def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
     """A flat CSV row as a contract-shaped record (still unvalidated).
 
@@ -96,11 +113,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
     for key, raw in row.items():
         if key not in COLUMNS or not isinstance(raw, str | None):
             continue
-        value = (raw or "").strip()
-        if key in LIST_FIELDS:
-            item: Any = _split(value, keep_empty=key in _PARALLEL)
-        else:
-            item = value or None
+        item = _cell(key, raw or "")
         if item is None:
             continue
         head, _, tail = key.partition(".")
