@@ -317,6 +317,8 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
             )
         ).all()
     out.print(profile)
+    for note in m.notes or []:  # what the sync changed in or left out of the registry's values
+        out.print(f"[cyan]note:[/] {escape(note)}", soft_wrap=True)
     out.print(media)
     for q in open_quarantine:
         out.print(f"[yellow]newer version quarantined:[/] {escape('; '.join(q.reasons))}")

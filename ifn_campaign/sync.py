@@ -196,10 +196,15 @@ def _fingerprint(raw: Any) -> str:
 
 
 def _payload_hash(raw: Any) -> tuple[str, str]:
+    """The payload as stored in the quarantine, and its hash. A lone surrogate (invalid Unicode
+    a registry can send as a JSON escape) stays escaped: no database can store it raw."""
     try:
         text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(raw, sort_keys=True, ensure_ascii=True, default=str)
     except (TypeError, ValueError):
-        text = repr(raw)
+        text = ascii(raw)
     return text, hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 

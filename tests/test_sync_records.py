@@ -1,0 +1,187 @@
+"""Issue 14, the sync's side of record validation, over HTTP against the registry sandbox on
+SQLite and PostgreSQL: invalid Unicode is quarantined and stored safely, a non-canonical id never
+touches another member, notes reach `member.notes` and the CLI, and a bad media URL is refused
+for good without a single request (a second sandbox is the canary that counts them)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.cli import main
+from ifn_campaign.config import Settings
+from ifn_campaign.media import MediaFetcher
+from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord
+from ifn_campaign.registry.client import RegistryClient
+from ifn_campaign.sandbox.registry import RegistrySandbox, generate_members
+from ifn_campaign.sync import SyncResult, sync_members
+from tests.conftest import settings_for
+
+
+def _sync(settings: Settings, *, media: bool = True) -> SyncResult:
+    engine = store.open_store(settings.database.url)
+    fetcher = MediaFetcher(settings.media) if media else None
+    try:
+        with RegistryClient(settings.registry, sleep=lambda _s: None) as client:
+            return sync_members(engine, client, fetcher)
+    finally:
+        if fetcher:
+            fetcher.close()
+        engine.dispose()
+
+
+def _member(i: int) -> dict[str, Any]:
+    member = copy.deepcopy(generate_members(i, seed=11)[i - 1])
+    del member["updated_at"]
+    return member
+
+
+@pytest.fixture
+def sandbox() -> Any:
+    with RegistrySandbox(members=generate_members(3, seed=11)) as sb:
+        yield sb
+
+
+@pytest.fixture
+def canary() -> Any:
+    """A server the bad URLs point at: any request it sees is a request we must not send."""
+    with RegistrySandbox(members=[]) as sb:
+        yield sb
+
+
+@pytest.fixture
+def cfg(sandbox: RegistrySandbox, canary: RegistrySandbox, db_url: str, tmp_path: Path) -> Settings:
+    settings = settings_for(sandbox, db_url, tmp_path / "media", page_size=2)
+    hosts = [*settings.media.allow_hosts, canary.url.removeprefix("http://")]
+    return settings.model_copy(
+        update={"media": settings.media.model_copy(update={"allow_hosts": hosts})}
+    )
+
+
+@pytest.mark.parametrize("field", ["business_name", "owner_name", "contact__email", "photo_alt"])
+def test_a_lone_surrogate_is_quarantined_and_stored_safely(
+    cfg: Settings, engine: Engine, sandbox: RegistrySandbox, field: str
+) -> None:
+    bad = _member(4)
+    if field == "photo_alt":
+        bad["photos"][0]["alt"] = "foto \ud800"
+    elif field == "contact__email":
+        bad["contact"]["email"] = "info\udfff@contoh.co.id"
+    else:
+        bad[field] = "Sepatu \ud83d Jaya"  # half of an emoji's pair, sent as a JSON escape
+    sandbox.upsert(bad)
+    result = _sync(cfg, media=False)
+    assert result.run.status == "completed" and result.counts()["new"] == 3
+    with Session(engine) as s:
+        assert s.get(Member, bad["id"]) is None
+        [row] = s.scalars(select(QuarantinedRecord)).all()
+    assert row.member_id == bad["id"]
+    assert any("surrogate" in r for r in row.reasons), row.reasons
+    assert "\\ud8" in row.payload or "\\udf" in row.payload  # the payload is kept, escaped
+
+
+def test_a_non_canonical_id_never_changes_the_member_it_resembles(
+    cfg: Settings, engine: Engine, sandbox: RegistrySandbox
+) -> None:
+    _sync(cfg, media=False)
+    victim = generate_members(3, seed=11)[0]
+    for raw_id in (victim["id"] + "\x00", " " + victim["id"], victim["id"] + "\u200b"):
+        impostor = {**copy.deepcopy(victim), "id": raw_id, "status": "deleted"}
+        impostor["business_name"] = "Penipu"
+        del impostor["updated_at"]
+        sandbox.upsert(impostor)
+    result = _sync(cfg, media=False)
+    assert result.counts()["quarantined"] == 3 and result.counts()["removed"] == 0
+    with Session(engine) as s:
+        kept = s.get(Member, victim["id"])
+        assert kept is not None and kept.status == "active"
+        assert kept.business_name == victim["business_name"]
+        rows = s.scalars(select(QuarantinedRecord)).all()
+    assert all(any(r.startswith("id:") for r in q.reasons) for q in rows)
+
+
+def test_notes_are_stored_shown_and_cleared_when_the_registry_fixes_the_record(
+    cfg: Settings,
+    engine: Engine,
+    sandbox: RegistrySandbox,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    member = _member(4)
+    fixed = copy.deepcopy(member)
+    member["business_name"] = "Sepatu\x00 Jaya"
+    member["socials"] = {"instagram": "sepatu\njaya"}
+    sandbox.upsert(member)
+    assert _sync(cfg, media=False).counts()["new"] == 4
+    with Session(engine) as s:
+        stored = s.get(Member, member["id"])
+        assert stored is not None and stored.business_name == "Sepatu Jaya"
+        assert stored.socials["instagram"] is None
+        notes = stored.notes or []
+    assert any(n.startswith("business_name: removed 1") and "U+0000" in n for n in notes)
+    assert any(n.startswith("socials.instagram:") and "left out" in n for n in notes)
+    monkeypatch.setenv("IFN_DATABASE__URL", db_url)
+    assert main(["member", member["id"]]) == 0
+    shown = capsys.readouterr().out
+    assert "note: business_name: removed 1" in shown and "note: socials.instagram:" in shown
+    fixed["business_name"] = "Sepatu Jaya"
+    sandbox.upsert(fixed)
+    assert _sync(cfg, media=False).counts()["updated"] == 1
+    with Session(engine) as s:
+        stored = s.get(Member, member["id"])
+        assert stored is not None and stored.notes is None
+
+
+def _bad_urls(canary: RegistrySandbox) -> dict[str, str]:
+    """Each bad URL and the reason it is refused; all of them aim at the canary."""
+    host = canary.url.removeprefix("http://")
+    image = canary.add_file("logo.png", b"\x89PNG not really", "image/png")
+    return {
+        f"http://a@{host}/media/logo.png": "credentials_in_url",
+        f"http://{host}\\media\\logo.png": "invalid_url",
+        f"http://{host}/media/logo.png\r\nX-Injected: 1": "invalid_url",
+        f"file:///{host}/media/logo.png": "unsupported_scheme",
+        f"gopher://{host}/media/logo.png": "unsupported_scheme",
+        f"ftp://{host}/media/logo.png": "unsupported_scheme",
+        "data:image/png;base64,iVBORw0KGgo=": "unsupported_scheme",
+        "javascript:fetch('" + image + "')": "unsupported_scheme",
+        f"//{host}/media/logo.png": "unsupported_scheme",
+        "media/logo.png": "unsupported_scheme",
+        image + "?" + "a" * 10_000: "url_too_long",
+    }
+
+
+def test_a_bad_media_url_is_refused_for_good_and_never_requested(
+    cfg: Settings, engine: Engine, sandbox: RegistrySandbox, canary: RegistrySandbox
+) -> None:
+    bad = _bad_urls(canary)
+    urls = list(bad)
+    member = _member(4)
+    member["logo_url"] = urls[0]
+    member["photos"] = [{"url": u, "alt": f"foto {i}"} for i, u in enumerate(urls[1:])]
+    sandbox.upsert(member)
+    result = _sync(cfg)
+    assert result.counts()["new"] == 4 and result.counts()["quarantined"] == 0
+    assert result.counts()["media_refused"] == len(urls)
+    assert len(canary.requests) == 0
+    with Session(engine) as s:
+        rows = s.scalars(select(MemberMedia).where(MemberMedia.member_id == member["id"]))
+        refused = {r.source_url: r.refused_reason for r in rows}
+        stored = s.get(Member, member["id"])
+    assert refused == bad
+    assert stored is not None and stored.logo_url == urls[0]
+    # permanent: the next sync does not try again, nor count them again
+    again = _sync(cfg)
+    assert again.counts()["media_refused"] == 0 and len(canary.requests) == 0
+    # a new URL is a new decision
+    member["logo_url"] = canary.url + "/media/logo.png"
+    sandbox.upsert(member)
+    _sync(cfg)
+    assert [r.path for r in canary.requests] == ["/media/logo.png"]
