@@ -165,6 +165,12 @@ class InstagramSettings(BaseModel):
     graph_url: str = Field(
         "https://graph.facebook.com/v25.0", description="Graph API root for Instagram"
     )
+    container_wait_seconds: float = Field(
+        300,
+        ge=0,
+        description="How long one publish waits for Instagram to finish its containers "
+        "(carousel items, then the post); a slower one is tried again by a later run",
+    )
 
 
 class FacebookSettings(BaseModel):

@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from ifn_campaign.channels.youtube import OAuthCredentials, TokenSource, YouTube
 from ifn_campaign.config import AccountSettings, Settings
 from ifn_campaign.errors import (
     ConfigError,
+    GraphContainerExpired,
     GraphError,
     GraphMediaFetchFailed,
     GraphNotFound,
@@ -58,7 +60,7 @@ from ifn_campaign.errors import (
     YouTubeVideoNotFound,
 )
 from ifn_campaign.ledger import record_feature
-from ifn_campaign.lifecycle import REPLACE_MARGIN, move, record
+from ifn_campaign.lifecycle import REPLACE_MARGIN, move, note, record
 from ifn_campaign.limits import AccountGate, GateUnavailable
 from ifn_campaign.media_host import public_url
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
@@ -88,7 +90,7 @@ class _ClaimLost(Exception):
 
 
 # steps after which nothing public can exist yet: a post resumed there may still be cancelled
-_NOTHING_PUBLIC = frozenset({"container", "items", "wait", "yt_session", "replace"})
+_NOTHING_PUBLIC = frozenset({"container", "items", "items_wait", "wait", "yt_session", "replace"})
 
 
 class _GiveUp(Exception):
@@ -490,11 +492,16 @@ class Publisher:
                 )
                 return
             if status.code in ("EXPIRED", "ERROR"):
-                post.remote_container_id = post.slide_container_ids = None
+                why = "expired (24 h)" if status.code == "EXPIRED" else f"failed ({status.detail})"
+                self._drop_containers(session, post, f"container {post.remote_container_id} {why}")
         if post.remote_id is None:
+            # the limit first: no container is made for a post that cannot go out now
+            self._spend_quota(client, post.account, ig_user)
+            self._drop_expired(session, post, client)
             if post.remote_container_id is None:
                 if post.slides:
                     children = self._carousel_items(session, post, client, ig_user)
+                    self._items_finished(session, post, client, children)
                     self._step(session, post, "container")
                     container = instagram.create_carousel_container(
                         client, ig_user, children, caption
@@ -514,15 +521,18 @@ class Publisher:
                 post.remote_container_id = container
                 self._stored(session, "container")
             self._step(session, post, "wait")
-            status = instagram.wait_until_finished(client, post.remote_container_id or "")
+            status = self._finished(session, post, client, post.remote_container_id or "")
             _crash("called:wait")
             if status.code == "PUBLISHED":
                 self._step(session, post, "publish")
                 raise _Release("container already published: reconciling", self.clock())
-            self._spend_quota(client, post.account, ig_user)
             _crash("after:wait")  # nothing to store: the container id already is
             self._step(session, post, "publish")
-            media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
+            try:
+                media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
+            except GraphContainerExpired as exc:  # refused: nothing went out
+                self._drop_containers(session, post, str(exc))
+                raise _Release("container expired: a new one is made", self.clock()) from None
             _crash("called:publish")
             post.remote_id = media_id
             self._stored(session, "publish")
@@ -561,6 +571,59 @@ class Publisher:
             post.slide_container_ids = list(made)  # a new list: JSON columns track assignment
             self._stored(session, "items")
         return made
+
+    def _finished(
+        self,
+        session: Session,
+        post: Post,
+        client: GraphClient,
+        container: str,
+        timeout: float | None = None,
+    ) -> instagram.ContainerStatus:
+        """Wait (bounded, backing off) for FINISHED; an expired container is dropped so the
+        next attempt makes a new one, and one still IN_PROGRESS leaves the post to a later run
+        with its ids kept (GraphStillProcessing)."""
+        wait = self.settings.instagram.container_wait_seconds if timeout is None else timeout
+        try:
+            return instagram.wait_until_finished(client, container, timeout=wait)
+        except GraphContainerExpired as exc:
+            self._drop_containers(session, post, str(exc))
+            raise _Release("container expired: a new one is made", self.clock()) from None
+
+    def _items_finished(
+        self, session: Session, post: Post, client: GraphClient, items: list[str]
+    ) -> None:
+        """Instagram refuses a carousel whose items are not all FINISHED: wait for each, all
+        within one `instagram.container_wait_seconds` (an ERROR item fails the post)."""
+        deadline = time.monotonic() + self.settings.instagram.container_wait_seconds
+        self._step(session, post, "items_wait")
+        for item in items:
+            self._finished(session, post, client, item, max(0.0, deadline - time.monotonic()))
+
+    def _drop_expired(self, session: Session, post: Post, client: GraphClient) -> None:
+        """Containers live 24 h: a post held back longer (the publishing limit, a long retry)
+        gets new ones. The oldest stored container tells (items are made before their
+        carousel; an expired item makes the carousel useless too)."""
+        oldest = (post.slide_container_ids or [post.remote_container_id])[0]
+        if oldest is None:
+            return
+        status = instagram.container_status(client, oldest)
+        if status.code == "EXPIRED":
+            self._drop_containers(session, post, f"container {oldest} expired (24 h)")
+
+    def _drop_containers(self, session: Session, post: Post, why: str) -> None:
+        """Forget containers that can never be published; their ids stay in the post's log."""
+        old = [c for c in (post.remote_container_id, *(post.slide_container_ids or [])) if c]
+        note(
+            session,
+            post,
+            actor=self.worker,
+            now=self.clock(),
+            text=f"{why}; a new container is made (old: {', '.join(old) or 'none'})",
+        )
+        post.remote_container_id = post.slide_container_ids = None
+        post.publish_step = None
+        session.commit()
 
     def _spend_quota(self, client: GraphClient, account: str, ig_user: str) -> None:
         """Instagram's rolling publishing limit, read once per account per run and counted

@@ -122,6 +122,8 @@ def test_carousel_of_three(
         instagram.create_image_container(client, IG, square(files), None, is_carousel_item=True)
         for _ in range(3)
     ]
+    for child in children:  # Instagram refuses a carousel of items not FINISHED
+        instagram.wait_until_finished(client, child, sleep=graph.advance)
     parent = instagram.create_carousel_container(client, IG, children, CAPTION)
     instagram.wait_until_finished(client, parent, sleep=graph.advance)
     media_id = instagram.publish(client, IG, parent)

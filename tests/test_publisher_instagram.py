@@ -9,10 +9,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.models import MediaRole, Member, MemberMedia, Post, PostState
+from ifn_campaign.config import Settings
+from ifn_campaign.models import MediaRole, Member, MemberMedia, Post, PostEvent, PostState
 from ifn_campaign.publisher import Publisher
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
 from tests.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
@@ -128,3 +130,121 @@ def test_the_publishing_limit_is_read_once_per_run_and_counted_down(world: World
     assert len(reads) == 1
     publishes = [r for r in graph.requests if r.path.endswith("/media_publish")]
     assert len(publishes) == 2
+
+
+def _member(world: World, carousel: bool) -> str:
+    photos = members_by_photos(world)
+    return next(ids for n, ids in sorted(photos.items()) if (n >= 2) == carousel)[0]
+
+
+def _events(world: World, post_id: int) -> list[str]:
+    with Session(world.engine) as session:
+        return [
+            e.note or ""
+            for e in session.scalars(select(PostEvent).where(PostEvent.post_id == post_id))
+        ]
+
+
+@pytest.mark.parametrize("carousel", [False, True], ids=["single", "carousel"])
+def test_a_post_held_back_past_24_hours_gets_new_containers_and_goes_out_once(
+    world: World, carousel: bool
+) -> None:
+    now = datetime.now(UTC)
+    post_id = approved_posts(
+        world, {"instagram": now - timedelta(minutes=1)}, {"instagram": _member(world, carousel)}
+    )["instagram"]
+    graph = world.platforms.graph
+    ig_user = graph.accounts[0].ig_user_id
+    graph.faults.add(  # Instagram's own count says no, though ours said yes (posts from the app)
+        graph.error_fault(9, path=f"/v25.0/{ig_user}/media_publish", subcode=2207042)
+    )
+    first = Publisher(world.engine, world.settings).run()
+    assert [p for p, _ in first.moved] == [post_id], first
+    old = {c.id for c, _ in graph.containers()}
+    assert old and not graph.media()
+
+    later = now + timedelta(hours=25)  # the limit held it for more than a day
+    graph.advance(25 * 3600)
+    again = Publisher(world.engine, world.settings, clock=lambda: later).run()
+    assert again.published == [post_id], again
+    (media,) = graph.media()  # exactly once
+    containers = {c.id: (c, code) for c, code in graph.containers()}
+    assert media.container_id not in old
+    assert all(containers[c][1] == "EXPIRED" for c in old)
+    made = containers[media.container_id][0]
+    assert not set(made.children) & old  # new items too: an expired child spoils a carousel
+    assert any("expired" in n and all(c in n for c in old) for n in _events(world, post_id)), (
+        _events(world, post_id)
+    )
+
+
+def test_no_container_is_made_for_a_post_over_the_publishing_limit(world: World) -> None:
+    now = datetime.now(UTC)
+    post_id = approved_posts(
+        world, {"instagram": now - timedelta(minutes=1)}, {"instagram": _member(world, True)}
+    )["instagram"]
+    graph = world.platforms.graph
+    with graph._lock:  # the rolling day is full
+        graph.publish_quota = len(graph._media)
+    report = Publisher(world.engine, world.settings).run()
+    assert [p for p, _ in report.moved] == [post_id], report
+    assert graph.containers() == []
+
+
+def _slow_items(world: World) -> tuple[int, Settings, datetime]:
+    """A carousel post whose items Instagram is slow to process; the publisher waits 0 s."""
+    now = datetime.now(UTC)
+    post_id = approved_posts(
+        world, {"instagram": now - timedelta(minutes=1)}, {"instagram": _member(world, True)}
+    )["instagram"]
+    graph = world.platforms.graph
+    with graph._lock:
+        graph.carousel_item_ready_after = 600
+    settings = world.settings.model_copy(
+        update={
+            "instagram": world.settings.instagram.model_copy(update={"container_wait_seconds": 0})
+        }
+    )
+    return post_id, settings, now
+
+
+def test_a_carousel_is_made_only_once_every_item_is_finished(world: World) -> None:
+    post_id, settings, now = _slow_items(world)
+    graph = world.platforms.graph
+    first = Publisher(world.engine, settings).run()
+    assert [p for p, _ in first.retry_later] == [post_id], first
+    items = [c.id for c, code in graph.containers() if code == "IN_PROGRESS"]
+    assert items and all(c.is_carousel_item for c, _ in graph.containers())  # no carousel yet
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.state == PostState.APPROVED
+        assert post.slide_container_ids == items  # kept for the next run
+
+    graph.advance(600)
+    later = now + timedelta(hours=1)
+    again = Publisher(world.engine, settings, clock=lambda: later).run()
+    assert again.published == [post_id], again
+    (media,) = graph.media()
+    parent = next(c for c, _ in graph.containers() if c.id == media.container_id)
+    assert list(parent.children) == items  # the stored items, none made twice
+    refused = [r for r in graph.requests if r.status == 400 and r.path.endswith("/media")]
+    assert refused == []
+
+
+def test_an_item_instagram_could_not_process_fails_the_post_with_the_reason(
+    world: World,
+) -> None:
+    post_id, settings, now = _slow_items(world)
+    graph = world.platforms.graph
+    Publisher(world.engine, settings).run()
+    items = [c.id for c, _ in graph.containers()]
+    graph.fail_container(items[1], 2207001)
+    graph.advance(600)
+    later = now + timedelta(hours=1)
+    report = Publisher(world.engine, settings, clock=lambda: later).run()
+    assert [p for p, _ in report.failed] == [post_id], report
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.state == PostState.FAILED
+        assert items[1] in (post.last_error or "") and "2207001" in (post.last_error or "")
+    assert not [c for c, _ in graph.containers() if not c.is_carousel_item]

@@ -50,6 +50,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from urllib3.util import Retry
 
 from ifn_campaign.errors import (
+    GraphContainerExpired,
     GraphError,
     GraphMediaFetchFailed,
     GraphNotFound,
@@ -563,6 +564,12 @@ def error_from_answer(
     if code == 9:
         return GraphPublishLimit(
             f"{call}the account has used up its rolling 24 h limit ({meta}); publish later {ref}",
+            **fields,
+        )
+    if subcode in (2207008, 2207020):  # the container is older than 24 h, or gone
+        return GraphContainerExpired(
+            f"{call}the Instagram container expired (not published within 24 h); nothing went "
+            f"out: make a new container ({meta}) {ref}",
             **fields,
         )
     if code == 9004 or subcode == 2207052:

@@ -1,8 +1,11 @@
 """Instagram content publishing, one Graph call per function, for a publisher that records an
 intent before each call and stores each id as soon as it arrives.
 
-A feed post is three steps (PLATFORMS.md): `create_image_container` (or several carousel items
-and `create_carousel_container`) -> `wait_until_finished` -> `publish`, then `permalink`.
+A feed post is three steps (PLATFORMS.md): `create_image_container` (or several carousel items,
+each waited for with `wait_until_finished`, then `create_carousel_container`: Instagram refuses a
+carousel whose items are not FINISHED) -> `wait_until_finished` -> `publish`, then `permalink`.
+A container not published within 24 h is EXPIRED (`GraphContainerExpired`, also from `publish`):
+nothing went out, make a new one (new items too for a carousel).
 
 What is safe to repeat:
 - `container_status`, `wait_until_finished`, `permalink`, `publishing_quota`, `find_published`
@@ -146,7 +149,8 @@ def create_image_container(
 def create_carousel_container(
     client: GraphClient, ig_user_id: str, children: list[str], caption: str
 ) -> str:
-    """Make a carousel container from 2..10 carousel item containers; returns its id."""
+    """Make a carousel container from 2..10 carousel item containers, every one FINISHED
+    (else Instagram refuses it, 2207028); returns its id."""
     if not 2 <= len(children) <= 10:
         raise ValueError(f"a carousel has 2 to 10 items, not {len(children)}")
     if len(set(children)) != len(children):
@@ -250,6 +254,7 @@ def publishing_quota(client: GraphClient, ig_user_id: str) -> Quota:
     answer = client.get(
         f"/{node_id(ig_user_id, 'ig_user_id')}/content_publishing_limit",
         fields="quota_usage,config",
+        permissions=INSTAGRAM_PUBLISH,
     )
     data = answer.get("data")
     entry = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}

@@ -8,10 +8,14 @@ or none; any other version is refused). What it does, like the real service:
   it (JPEG, at most 8 MB, aspect 4:5..1.91:1, width 320-1440 px; stories skip the shape rules),
   answering 400 with 9004/2207052, 36000/2207004, 36001/2207005 or 36003/2207009; a video that
   cannot be fetched makes a container whose status is ERROR instead, as video is processed later.
-  Containers are IN_PROGRESS for `container_ready_after` seconds, then FINISHED, EXPIRED 24 h after
-  creation, PUBLISHED once published; at most `container_cap` per account per rolling 24 h.
-  `POST /{ig-user-id}/media_publish?creation_id=` needs FINISHED (else 9007/2207027) and a free
-  slot of the rolling-24 h publishing limit `publish_quota` (else 9/2207042).
+  Containers are IN_PROGRESS for `container_ready_after` seconds (carousel items for
+  `carousel_item_ready_after`, when set: slow items, as Instagram's often are), then FINISHED,
+  EXPIRED 24 h after creation, PUBLISHED once published; at most `container_cap` per account per
+  rolling 24 h; `fail_container` turns one to ERROR. A carousel is refused (100/2207028) unless
+  every child is FINISHED (an expired child: -2/2207020).
+  `POST /{ig-user-id}/media_publish?creation_id=` needs FINISHED (EXPIRED: -2/2207020, "The media
+  you are trying to access has expired"; else 9007/2207027) and a free slot of the rolling-24 h
+  publishing limit `publish_quota` (else 9/2207042).
   `GET /{ig-user-id}/content_publishing_limit`, `GET /{id}?fields=...` for users, containers and
   media (permalink), `GET /{ig-user-id}/media` lists what was published (newest first,
   `limit` 1-100 default 25, `after` cursor, `since` / `until`).
@@ -254,6 +258,20 @@ def _bad_param(message: str, subcode: int | None = None, **kwargs: Any) -> _Grap
     return _GraphError(400, 100, f"(#100) {message}", subcode=subcode, **kwargs)
 
 
+def _expired(container_id: str) -> _GraphError:
+    """Instagram's answer for a container (or a carousel's child) older than 24 h."""
+    return _GraphError(
+        400,
+        -2,
+        f"The media you are trying to access has expired (container {container_id}). Please "
+        "try to upload again.",
+        subcode=2207020,
+        user_title="Media expired",
+        user_msg="The media you are trying to access has expired. Please try to upload again.",
+        transient=False,
+    )
+
+
 def _unsupported(method: str, object_id: str) -> _GraphError:
     return _GraphError(
         400,
@@ -384,6 +402,7 @@ class GraphSandbox(Sandbox):
         fetch: Callable[[str], bytes] = loopback_fetch,
         versions: Iterable[str] = GRAPH_VERSIONS,
         container_ready_after: float = 1.0,
+        carousel_item_ready_after: float | None = None,
         container_cap: int = 400,
         publish_quota: int = 50,
         max_hashtags: int = 5,
@@ -399,6 +418,7 @@ class GraphSandbox(Sandbox):
         self.fetch = fetch
         self.versions = tuple(versions)
         self.container_ready_after = container_ready_after
+        self.carousel_item_ready_after = carousel_item_ready_after
         self.container_cap = container_cap
         self.publish_quota = publish_quota
         self.max_hashtags = max_hashtags
@@ -462,6 +482,11 @@ class GraphSandbox(Sandbox):
             self._tokens[value].expires_at = self.now()
 
     # inspection
+
+    def fail_container(self, container_id: str, subcode: int = 2207001) -> None:
+        """Make a container's processing fail: its status is ERROR with `subcode` from now on."""
+        with self._lock:
+            self._containers[container_id].error_subcode = subcode
 
     def containers(self, ig_user_id: str | None = None) -> list[tuple[Container, str]]:
         """Every container (a copy) with its status_code now, oldest first."""
@@ -931,7 +956,7 @@ class GraphSandbox(Sandbox):
         children: tuple[str, ...] = ()
         error_subcode = None
         if media_type == "CAROUSEL":
-            children = self._check_children(node.owner, params.get("children"))
+            children = self._check_children(node.owner, params.get("children"), now)
             if "image_url" in params or "video_url" in params:
                 raise _bad_param("A carousel container takes children, not a media URL.")
         elif media_type == "REELS" or (media_type == "STORIES" and "video_url" in params):
@@ -959,13 +984,18 @@ class GraphSandbox(Sandbox):
                 ig_user_id=node.owner,
                 media_type=media_type,
                 created_at=now,
-                ready_at=now + timedelta(seconds=self.container_ready_after),
+                ready_at=now + timedelta(seconds=self._ready_after(carousel_item)),
                 params=dict(params),
                 is_carousel_item=carousel_item,
                 children=children,
                 error_subcode=error_subcode,
             )
         return json_response(200, {"id": container_id})
+
+    def _ready_after(self, carousel_item: bool) -> float:
+        if carousel_item and self.carousel_item_ready_after is not None:
+            return self.carousel_item_ready_after
+        return self.container_ready_after
 
     def _check_caption(self, caption: str) -> None:
         problem = None
@@ -984,7 +1014,7 @@ class GraphSandbox(Sandbox):
                 transient=False,
             )
 
-    def _check_children(self, ig_user_id: str, raw: str | None) -> tuple[str, ...]:
+    def _check_children(self, ig_user_id: str, raw: str | None, now: datetime) -> tuple[str, ...]:
         if not raw:
             raise _bad_param("The parameter children is required.")
         try:
@@ -1005,6 +1035,21 @@ class GraphSandbox(Sandbox):
                     )
         if len(set(ids)) != len(ids):
             raise _bad_param("Param children has duplicates.", 2207028)
+        with self._lock:
+            for child_id in ids:
+                code, _text = self._container_status(self._containers[child_id], now)
+                if code == "EXPIRED":
+                    raise _expired(child_id)
+                if code != "FINISHED":
+                    raise _bad_param(
+                        f"Param children: the carousel item {child_id} is {code}, not FINISHED: "
+                        "create the carousel once every item is ready.",
+                        2207028,
+                        user_title="Carousel item not ready",
+                        user_msg="Every carousel item must be FINISHED before the carousel is "
+                        "created.",
+                        transient=False,
+                    )
         return ids
 
     def _fetch_image(self, url: str, *, feed: bool) -> None:
@@ -1089,7 +1134,10 @@ class GraphSandbox(Sandbox):
                 raise _unsupported("post", creation_id)
             if container.is_carousel_item:
                 raise _bad_param("A carousel item is published through its carousel.", 2207028)
-            if self._container_status(container, now)[0] != "FINISHED":
+            code = self._container_status(container, now)[0]
+            if code == "EXPIRED" or (code == "ERROR" and self._child_expired(container, now)):
+                raise _expired(creation_id)
+            if code != "FINISHED":
                 raise _GraphError(
                     400,
                     9007,
@@ -1143,6 +1191,12 @@ class GraphSandbox(Sandbox):
             for child_id in container.children:
                 self._containers[child_id].media_id = media_id
         return json_response(200, {"id": media_id})
+
+    def _child_expired(self, container: Container, now: datetime) -> bool:
+        return any(
+            self._container_status(self._containers[c], now)[0] == "EXPIRED"
+            for c in container.children
+        )
 
     def _quota_usage(self, ig_user_id: str, now: datetime) -> int:
         return sum(
