@@ -853,3 +853,24 @@ def test_published_posts_lists_what_went_out_newest_first(
     api.call("DELETE", f"/{photo}")
     assert [p["id"] for p in api.get(f"/{PAGE}/published_posts").json()["data"]] == [later, first]
     graph_error(api.get(f"/{IG}/published_posts"), 400, 100)
+
+
+def test_an_expired_item_spoils_its_carousel(
+    api: Api, graph: GraphSandbox, files: RegistrySandbox
+) -> None:
+    """Instagram's -2/2207020 ("has expired") for a carousel made of, or published with, an
+    item older than 24 h; slow items (`carousel_item_ready_after`) are refused while unready."""
+    url = f"{files.url}/media/square.jpg"
+    with graph._lock:
+        graph.carousel_item_ready_after = 600
+    old = [api.create(url, is_carousel_item="true").json()["id"] for _ in range(2)]
+    graph.advance(300)
+    carousel = {"media_type": "CAROUSEL", "children": ",".join(old), "caption": "Dua"}
+    graph_error(api.post(f"/{IG}/media", data=carousel), 400, 100, 2207028)  # still processing
+    graph.advance(300)
+    parent = api.post(f"/{IG}/media", data=carousel).json()["id"]
+    graph.advance(24 * 3600 - 600)  # the items are 24 h old, the carousel not yet
+    assert api.status(old[0]) == "EXPIRED"
+    graph_error(api.publish(parent), 400, -2, 2207020)
+    graph_error(api.post(f"/{IG}/media", data=carousel), 400, -2, 2207020)
+    assert graph.media() == []
