@@ -84,9 +84,6 @@ class MediaSettings(BaseModel):
     )
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
     read_timeout: float = Field(20.0, gt=0, description="Seconds between bytes")
-    fetch_deadline: float = Field(
-        20.0, gt=0, description="Seconds one fetch may take in all (every hop, headers and body)"
-    )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed, each re-checked")
     workers: int = Field(8, ge=1, le=64, description="Parallel fetches per page of members")
 
@@ -237,6 +234,13 @@ class PublishSettings(BaseModel):
     account_posts_per_minute: float = Field(
         20, ge=0, description="Posts one account starts per minute, across every worker (0: any)"
     )
+    usage_stop_percent: int = Field(
+        90,
+        ge=1,
+        le=100,
+        description="At this Graph usage (x-app-usage, x-business-use-case-usage) the account, "
+        "or the whole app, is left alone for a while, before Meta blocks it at 100%",
+    )
 
 
 class SchedulesSettings(BaseModel):
@@ -304,6 +308,11 @@ class AccountSettings(BaseModel):
     page_id: str | None = Field(None, description="Facebook: the Page id")
     channel_id: str | None = Field(None, description="YouTube: the channel id")
     token_secret: str | None = Field(None, description="Graph: name of the access token secret")
+    app_id: str | None = Field(
+        None,
+        description="Graph: the Meta app of the token (accounts of one app share its app-level "
+        "rate limit); unset: every Graph account is taken to be of one app",
+    )
     client_id: str | None = Field(None, description="YouTube: OAuth client id")
     client_secret_secret: str | None = Field(
         None, description="YouTube: name of the OAuth client secret's secret"

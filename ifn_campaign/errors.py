@@ -199,7 +199,10 @@ class GraphTransient(GraphError):
 
 class GraphRateLimited(GraphTransient):
     """A rate limit (4, 17, 32, 613, 80001, 80002). Meta says: stop calling, more calls make the
-    block last longer. `retry_after` is in seconds (never None)."""
+    block last longer. `retry_after` is in seconds (never None). `scope`: "app" when the whole
+    app is limited (codes 4 and 17, `x-app-usage` at the stop), else "account"."""
+
+    scope: str = "account"
 
 
 class GraphStillProcessing(GraphTransient):

@@ -23,7 +23,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,9 +31,18 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import ColumnElement, Engine, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
+from ifn_campaign.blocks import (
+    APP,
+    account_key,
+    app_key,
+    block_for,
+    blocked_accounts,
+    describe,
+    record_block,
+)
 from ifn_campaign.channels import facebook, instagram
 from ifn_campaign.channels.graph import GraphClient
 from ifn_campaign.channels.youtube import OAuthCredentials, TokenSource, YouTubeClient
@@ -138,8 +147,16 @@ class Clients:
                 if channel == "instagram"
                 else self.settings.facebook.graph_url
             )
-            self._graph[key] = GraphClient(base, secret(account.token_secret))
+            self._graph[key] = GraphClient(
+                base,
+                secret(account.token_secret),
+                usage_stop=self.settings.publish.usage_stop_percent,
+            )
         return self._graph[key]
+
+    def graph_clients(self) -> list[tuple[tuple[str, str], GraphClient]]:
+        """The Graph clients made so far, by (channel, account)."""
+        return list(self._graph.items())
 
     def youtube(self, name: str) -> YouTubeClient:
         if name not in self._youtube:
@@ -227,6 +244,9 @@ class Publisher:
                     (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
                 ),
                 ~blocked,
+                ~tuple_(Post.channel, Post.account).in_(
+                    list(blocked_accounts(session, self.settings, now)) or [("", "")]
+                ),
             )
             .order_by(Post.slot_at, Post.id)
             .limit(limit or self.settings.publish.max_posts)
@@ -306,12 +326,67 @@ class Publisher:
                         continue
                     misses = 0
                     self.publish(session, posts[0], report)
+                    self._keep_client_limits(session)
                     handled += 1
                     if handled % batch == 0:
                         self._let_go()  # other workers may want the account
         finally:
             self._let_go()
         return report
+
+    # --- platform blocks (blocks.py) ----------------------------------------------------------
+
+    def _keep_limit(
+        self, session: Session, channel: str, account: str, error: Exception
+    ) -> datetime | None:
+        """Store a rate limit or spent quota for every run and worker (Graph: the account, or
+        the app for an app-wide limit; YouTube's quota: the OAuth client's project) and defer
+        the posts it covers; returns when it ends (None: not a limit)."""
+        now = self.clock()
+        if isinstance(error, GraphRateLimited):
+            until = now + timedelta(seconds=error.retry_after or 300)
+            scope, code = error.scope, error.code
+        elif isinstance(error, YouTubeQuotaExceeded):
+            resets = error.resets_at if isinstance(error.resets_at, datetime) else None
+            until, scope, code = resets or now + timedelta(hours=1), APP, 403
+        else:
+            return None
+        key = (
+            app_key(self.settings, channel, account)
+            if scope == APP
+            else account_key(channel, account)
+        )
+        session.rollback()
+        record_block(session, scope, key, until, code=code, reason=str(error), now=now)
+        session.commit()
+        self._defer_blocked(session)
+        return until
+
+    def _keep_client_limits(self, session: Session) -> None:
+        """A limit a Graph client set itself from the usage headers (no error raised yet) is
+        stored too: the next run must not spend what is left of the budget."""
+        for (channel, account), client in self.clients.graph_clients():
+            error = client.blocked()
+            if error is not None:
+                self._keep_limit(session, channel, account, error)
+
+    def _defer_blocked(self, session: Session) -> None:
+        """Approved posts of a blocked account wait for the block's end, saying why."""
+        now = self.clock()
+        for (channel, account), block in blocked_accounts(session, self.settings, now).items():
+            session.execute(
+                update(Post)
+                .where(
+                    Post.channel == channel,
+                    Post.account == account,
+                    Post.state == PostState.APPROVED,
+                    Post.slot_at <= block.blocked_until,
+                    Post.next_attempt_at.is_(None) | (Post.next_attempt_at < block.blocked_until),
+                )
+                .values(next_attempt_at=block.blocked_until, last_error=describe(block))
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
 
     def _let_go(self) -> None:
         """Release the account slot the gate keeps over a batch's posts. A failure (the Prefect
@@ -342,6 +417,10 @@ class Publisher:
         ):
             self._withdrawn(session, post, refusal[0], report)
             return
+        block = block_for(session, self.settings, post.channel, post.account, self.clock())
+        if block is not None:  # recorded by another worker since the claim: send nothing
+            self._release(session, post, describe(block), block.blocked_until, report, count=False)
+            return
         found_at = post.publish_step
         self._capped = post.attempts >= self.settings.publish.max_attempts
         nothing_out = post.remote_id is None and (found_at is None or found_at in _NOTHING_PUBLIC)
@@ -368,14 +447,9 @@ class Publisher:
             self._reauth(session, post, str(exc), report)
         except GraphPublishLimit as exc:
             self._next_slot(session, post, str(exc), report)
-        except GraphRateLimited as exc:
-            wait = timedelta(seconds=exc.retry_after or 300)
-            self._release(session, post, str(exc), self.clock() + wait, report)
-        except YouTubeQuotaExceeded as exc:
-            when = exc.resets_at if isinstance(exc.resets_at, datetime) else None
-            self._release(
-                session, post, str(exc), when or self.clock() + timedelta(hours=1), report
-            )
+        except (GraphRateLimited, YouTubeQuotaExceeded) as exc:
+            until = self._keep_limit(session, post.channel, post.account, exc) or self.clock()
+            self._release(session, post, str(exc), until, report, count=False)
         except (
             GraphTransient,
             GraphOutcomeUnknown,
@@ -829,15 +903,20 @@ class Publisher:
         session.commit()
 
     def _release(
-        self, session: Session, post: Post, why: str, when: datetime, report: PublishReport
+        self,
+        session: Session,
+        post: Post,
+        why: str,
+        when: datetime,
+        report: PublishReport,
+        *,
+        count: bool = True,
     ) -> None:
+        """Back to approved until `when`; `count`: a try of the post (not a platform block)."""
         session.rollback()
-        post.attempts += 1
-        if post.attempts >= self.settings.publish.max_attempts and post.publish_step not in (
-            "publish",
-            "fb_post",
-            "replace",
-        ):
+        post.attempts += 1 if count else 0
+        unknown = post.publish_step in ("publish", "fb_post", "replace")  # the cap asks first
+        if count and post.attempts >= self.settings.publish.max_attempts and not unknown:
             self._fail(
                 session, post, why, "tried too often: check the account, then approve", report
             )
@@ -1023,12 +1102,13 @@ def reconcile(
             .where(Post.state == PostState.SCHEDULED, Post.slot_at <= now, only)
             .order_by(Post.slot_at)
         ).all()
-        for post in _reachable(due, waiting, report):
+        for post in _unblocked(publisher, session, _reachable(due, waiting, report), report):
             try:
                 live, link, live_at = _went_live(
                     publisher, post.channel, post.account, post.remote_id or ""
                 )
             except (GraphError, YouTubeError, requests.RequestException) as exc:
+                publisher._keep_limit(session, post.channel, post.account, exc)
                 report.problems.append((post.id or 0, str(exc)))
                 session.rollback()
                 continue
@@ -1047,7 +1127,7 @@ def reconcile(
                 only,
             )
         ).all()
-        for post in _reachable(published, waiting, report):
+        for post in _unblocked(publisher, session, _reachable(published, waiting, report), report):
             try:
                 link = _current_link(publisher, post)
             except (GraphNotFound, YouTubeVideoNotFound):
@@ -1066,6 +1146,22 @@ def reconcile(
                 report.links.append(post.id or 0)
         _retry_thumbnails(publisher, session, only, report)
     return report
+
+
+def _unblocked(
+    publisher: Publisher, session: Session, posts: Collection[Post], report: ReconcileReport
+) -> Iterator[Post]:
+    """The posts whose account no platform block covers, looked up as each comes (a limit met
+    on one post stops the account's next ones); the others are reported, not called."""
+    for post in posts:
+        block = block_for(
+            session, publisher.settings, post.channel, post.account, publisher.clock()
+        )
+        if block is None:
+            yield post
+            continue
+        when = f"{block.blocked_until:%Y-%m-%d %H:%M} UTC"
+        report.problems.append((post.id or 0, f"not checked until {when}: {describe(block)}"))
 
 
 def _awaiting_reauth(session: Session) -> dict[tuple[str, str], str]:

@@ -6,6 +6,10 @@ tests/test_publisher_crash.py) and the sandboxes over loopback.
 - A takeover is an attempt: a post that kills its publisher at the same step every time fails
   after `publish.max_attempts`, saying where and how often, unless the platform shows it is
   already out (exactly once wins over the cap).
+- A platform block (Graph rate limits, usage headers at the stop, YouTube's quota) is kept in
+  the database: a new publisher, like reconcile, calls neither the blocked account nor, for an
+  app-wide limit, any account of the same app, until it ends; the sandbox's block grows with
+  every call made during it, as Meta's does.
 """
 
 # ruff: noqa: F811  (pytest fixtures imported from tests.test_publisher)
@@ -19,15 +23,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.models import Post, PostState
-from ifn_campaign.publisher import Publisher
+from ifn_campaign.models import PlatformBlock, Post, PostState
+from ifn_campaign.publisher import Publisher, reconcile
 from ifn_campaign.sandbox.http import Fault
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
 from tests.test_publisher import World, world  # noqa: F401  (fixture)
 from tests.test_publisher_crash import SCRIPT, child_env, lapse_claim, run_publisher
-from tests.test_publisher_errors import IG, approved, load
+from tests.test_publisher_errors import IG, TOKEN, approved, aware, load, youtube_post
 
 pytestmark = pytest.mark.slow
 
@@ -159,3 +164,132 @@ def test_a_publish_that_errs_every_time_stops_at_the_cap(world: World) -> None:
 
 def _same(moment: datetime) -> datetime:
     return moment
+
+
+def blocks(world: World) -> dict[tuple[str, str], PlatformBlock]:
+    with Session(world.engine, expire_on_commit=False) as session:
+        return {(b.scope, b.key): b for b in session.scalars(select(PlatformBlock))}
+
+
+def calls_about(world: World, object_id: str) -> int:
+    return sum(1 for r in world.platforms.graph.requests if object_id in r.path)
+
+
+def test_an_account_block_is_kept_for_the_next_run(world: World) -> None:
+    now = datetime.now(UTC)
+    (ig,) = approved(world, "instagram", [now - timedelta(minutes=2)])
+    (fb,) = approved(world, "facebook", [now - timedelta(minutes=1)])
+    graph = world.platforms.graph
+    graph.block(IG, minutes=30)  # 80002 for the Instagram account alone
+
+    first = Publisher(world.engine, world.settings).run()
+    assert first.published == [fb]  # the Page is another account: not blocked
+    ends = graph.blocked_until(IG)
+    stored = blocks(world)[("account", "instagram:bpipi")]
+    assert stored.code == 80002 and ends is not None
+    assert abs(aware(stored.blocked_until) - ends) <= timedelta(minutes=1)
+    post, _ = load(world, ig)
+    assert post.state == PostState.APPROVED and post.attempts == 0
+    assert aware(post.next_attempt_at) == aware(stored.blocked_until)
+
+    # a new publisher (and reconcile) on the same database: no call about the account
+    calls = calls_about(world, IG)
+    with Session(world.engine) as session:
+        session.get(Post, ig).next_attempt_at = None  # type: ignore[union-attr]
+        session.commit()  # even if staff made it due again, the block holds
+    assert Publisher(world.engine, world.settings).run().retry_later == []
+    reconcile(Publisher(world.engine, world.settings))
+    assert calls_about(world, IG) == calls
+    assert graph.blocked_until(IG) == ends  # not lengthened by calls during the block
+
+    # once it has ended, the post goes out
+    later = aware(stored.blocked_until) + timedelta(minutes=1)
+    graph.advance((later - datetime.now(UTC)).total_seconds())
+    assert Publisher(world.engine, world.settings, clock=lambda: later).run().published == [ig]
+
+
+def test_an_app_limit_on_instagram_stops_the_apps_facebook_pages(world: World) -> None:
+    now = datetime.now(UTC)
+    (ig,) = approved(world, "instagram", [now - timedelta(minutes=2)])
+    (fb,) = approved(world, "facebook", [now - timedelta(minutes=1)])
+    graph = world.platforms.graph
+    graph.block(None, minutes=20)  # code 4: the whole app
+
+    report = Publisher(world.engine, world.settings).run()
+
+    assert len(graph.requests) == 1  # the Instagram call that met the limit, then nothing
+    assert [pid for pid, _ in report.retry_later] == [ig] and report.published == []
+    stored = blocks(world)[("app", "graph:default")]
+    assert stored.code == 4
+    for post_id in (ig, fb):
+        post, _ = load(world, post_id)
+        assert post.state == PostState.APPROVED and post.attempts == 0
+        assert aware(post.next_attempt_at) == aware(stored.blocked_until)
+    assert Publisher(world.engine, world.settings).run().retry_later == []
+    assert len(graph.requests) == 1
+
+
+def test_graph_usage_at_the_stop_leaves_the_app_alone_before_meta_blocks_it(
+    world: World,
+) -> None:
+    """Throttle well before 100%: the app's budget is 4 calls an hour here, the stop at 50%.
+    The Facebook post's two calls (the photo, its link) reach it; the Instagram post waits,
+    with no call, in this run and the next."""
+    now = datetime.now(UTC)
+    (fb,) = approved(world, "facebook", [now - timedelta(minutes=2)])
+    (ig,) = approved(world, "instagram", [now - timedelta(minutes=1)])
+    graph = world.platforms.graph
+    graph.app_calls_per_hour = 4
+    publish = world.settings.publish.model_copy(update={"usage_stop_percent": 50})
+    settings = world.settings.model_copy(update={"publish": publish})
+
+    report = Publisher(world.engine, settings).run()
+
+    assert report.published == [fb], (report, [(r.method, r.path) for r in graph.requests])
+    assert graph.usage() == 50 and len(graph.requests) == 2
+    assert ("app", "graph:default") in blocks(world)
+    post, _ = load(world, ig)
+    assert post.state == PostState.APPROVED and post.next_attempt_at is not None
+    assert Publisher(world.engine, settings).run().published == []
+    assert len(graph.requests) == 2
+
+
+def test_youtube_quota_is_kept_until_midnight_pacific(world: World) -> None:
+    now = datetime.now(UTC)
+    first = youtube_post(world, now + timedelta(hours=3))
+    youtube = world.platforms.youtube
+    youtube.faults.add(
+        youtube.error_fault(403, "quotaExceeded", domain="youtube.quota", path="/upload/")
+    )
+    Publisher(world.engine, world.settings).run()
+    (block,) = blocks(world).values()
+    assert block.scope == "app" and block.key.startswith("youtube:")
+    post, _ = load(world, first)
+    assert aware(post.next_attempt_at) == aware(block.blocked_until)
+
+    second = youtube_post(world, now + timedelta(hours=4))
+    calls = len(youtube.requests)
+    assert Publisher(world.engine, world.settings).run().retry_later == []
+    assert len(youtube.requests) == calls  # the fault is spent, yet nothing is called
+    post, _ = load(world, second)
+    assert post.state == PostState.APPROVED
+
+
+def test_the_graph_sandbox_block_grows_with_calls_made_during_it(world: World) -> None:
+    import requests
+
+    graph = world.platforms.graph
+    graph.block(IG, minutes=10)
+    ends = graph.blocked_until(IG)
+    graph.advance(120)
+    answer = requests.get(
+        f"{graph.url}/v25.0/{IG}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == 80002
+    usage = json.loads(answer.headers["x-business-use-case-usage"])[IG][0]
+    assert usage["estimated_time_to_regain_access"] == 10
+    later = graph.blocked_until(IG)
+    assert ends is not None and later is not None
+    assert abs((later - ends) - timedelta(minutes=2)) < timedelta(seconds=1)

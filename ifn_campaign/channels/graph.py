@@ -75,6 +75,7 @@ __all__ = [
 ]
 
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
+APP_LIMIT_CODES = frozenset({4, 17})  # the app's (or its user's) budget: every account stops
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_SUBCODES = {
     458: "the app was removed from the account",
@@ -137,6 +138,11 @@ class Usage:
         return int(max(values, default=0))
 
     @property
+    def app_percent(self) -> int:
+        """The highest `x-app-usage` percentage: the budget every account of the app shares."""
+        return int(max((v for v in self.app.values() if isinstance(v, int | float)), default=0))
+
+    @property
     def regain_after(self) -> float:
         minutes = [
             entry.get("estimated_time_to_regain_access")
@@ -180,6 +186,7 @@ class GraphClient:
         backoff_max: float = 30.0,
         jitter: float = 0.5,
         usage_threshold: int = 80,
+        usage_stop: int = 100,
         rate_limit_wait: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -196,6 +203,7 @@ class GraphClient:
         self.backoff_max = backoff_max
         self.jitter = jitter
         self.usage_threshold = usage_threshold
+        self.usage_stop = usage_stop
         self.rate_limit_wait = rate_limit_wait
         self._sleep = sleep
         self._clock = clock
@@ -210,6 +218,17 @@ class GraphClient:
 
     def __repr__(self) -> str:
         return f"GraphClient({self.base_url!r}, token=<hidden>)"
+
+    def blocked(self) -> GraphRateLimited | None:
+        """The limit this client is keeping to (from an error or the usage headers), with
+        `retry_after` the seconds left, or None: callers persist it for other runs."""
+        if self._blocked_until is None or self._blocked_error is None:
+            return None
+        left = self._blocked_until - self._clock()
+        if left <= 0:
+            return None
+        self._blocked_error.retry_after = left
+        return self._blocked_error
 
     def close(self) -> None:
         """Close the session if the client made it."""
@@ -335,7 +354,7 @@ class GraphClient:
             left = self._blocked_until - self._clock()
             if left > 0 and self._blocked_error is not None:
                 error = self._blocked_error
-                raise GraphRateLimited(
+                again = GraphRateLimited(
                     f"{method} {path}: not called, Meta's rate limit is still in force for "
                     f"{left:.0f} s (from: {error})",
                     retry_after=left,
@@ -351,6 +370,8 @@ class GraphClient:
                     method=method,
                     path=path,
                 )
+                again.scope = error.scope
+                raise again
             self._blocked_until = self._blocked_error = None
         if self._pause > 0:
             pause, self._pause = self._pause, 0.0
@@ -435,6 +456,10 @@ class GraphClient:
             else:
                 wait = error.retry_after or self.rate_limit_wait
             error.retry_after = wait
+            app_wide = error.code in APP_LIMIT_CODES
+            if usage is not None and usage.app_percent >= 100:
+                app_wide = True
+            error.scope = "app" if app_wide else "account"
             self._block(error, wait)
             raise error
         if isinstance(error, GraphTransient):
@@ -472,17 +497,28 @@ class GraphClient:
             span = max(1, 100 - self.usage_threshold + 1)
             share = min(1.0, (percent - self.usage_threshold + 1) / span)
             self._pause = self.backoff_max * share
-        if usage.regain_after > 0 and 200 <= response.status_code < 300:
-            self._block(
-                GraphRateLimited(
-                    f"Meta reports the call budget used up ({percent}%); "
-                    f"access returns in about {usage.regain_after / 60:.0f} min",
-                    retry_after=usage.regain_after,
-                    is_transient=True,
-                ),
-                usage.regain_after,
-            )
+        if 200 <= response.status_code < 300:
+            self._stop_early(usage)
         return usage
+
+    def _stop_early(self, usage: Usage) -> None:
+        """Stop calling well before Meta does: at `usage_stop` percent, or when an answer says
+        access must be regained, this client blocks itself (the app's budget: app-wide)."""
+        app_wide = usage.app_percent >= self.usage_stop
+        if not app_wide and usage.regain_after <= 0 and usage.percent < self.usage_stop:
+            return
+        wait = max(usage.regain_after, self.rate_limit_wait if usage.percent >= 100 else 0.0)
+        if usage.percent >= self.usage_stop:
+            wait = max(wait, self.rate_limit_wait)
+        which = "the app's" if app_wide else "the account's"
+        error = GraphRateLimited(
+            f"Meta reports {which} call budget at {usage.percent}%: not calling it for "
+            f"{wait / 60:.0f} min (stopping at {self.usage_stop}%, before Meta's block)",
+            retry_after=wait,
+            is_transient=True,
+        )
+        error.scope = "app" if app_wide else "account"
+        self._block(error, wait)
 
 
 # --- answers to errors ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
+from ifn_campaign.blocks import active_blocks, describe
 from ifn_campaign.captions.writer import CaptionWriter, check_edit
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.commands.plan import local_day
@@ -358,6 +359,7 @@ def status() -> None:
             .where(Post.state.in_([PostState.FAILED, PostState.NEEDS_REAUTH]))
             .order_by(Post.slot_at)
         ).all()
+        blocks = active_blocks(session, now)
     counts = Counter((c, a, s) for c, a, s in future)
     states = [
         PostState.PLANNED,
@@ -381,6 +383,11 @@ def status() -> None:
             f"[red]post {post.id} {post.state}[/] {escape(name)} {post.channel}/"
             f"{escape(post.account)} {_when(post.slot_at)}: {escape(post.last_error or '')}\n"
             f"  what to do: {escape(post.error_action or 'approve it again, or cancel it')}",
+            soft_wrap=True,
+        )
+    for block in blocks:  # every run and worker leaves these alone until the end shown
+        out.print(
+            f"[yellow]blocked until {_when(block.blocked_until)}[/] {escape(describe(block))}",
             soft_wrap=True,
         )
     if not stuck:

@@ -254,6 +254,17 @@ class _GraphError(Exception):
         return json_response(self.status, self.body)
 
 
+class _Blocked(_GraphError):
+    """A rate-limit answer carrying its usage headers."""
+
+    def __init__(self, code: int, headers: list[tuple[str, str]]) -> None:
+        super().__init__(400, code, _RATE_LIMIT_MESSAGES[code])
+        self.headers = headers
+
+    def response(self) -> Response:
+        return json_response(self.status, self.body, self.headers)
+
+
 def _bad_param(message: str, subcode: int | None = None, **kwargs: Any) -> _GraphError:
     return _GraphError(400, 100, f"(#100) {message}", subcode=subcode, **kwargs)
 
@@ -434,6 +445,8 @@ class GraphSandbox(Sandbox):
         self._photos: dict[str, str] = {}  # photo id -> post id
         self._app_calls: deque[datetime] = deque()
         self._business_calls: dict[str, deque[datetime]] = {}
+        # a block in force: object id (None: the whole app) -> [until, code, minutes]
+        self._blocks: dict[str | None, list[Any]] = {}
         self._next_id = 0
         for account in self.accounts:
             self._ig_users[account.ig_user_id] = account
@@ -522,6 +535,38 @@ class GraphSandbox(Sandbox):
                 return self._percent(self._app_calls, self.app_calls_per_hour, now)
             calls = self._business_calls.get(object_id, deque())
             return self._percent(calls, self.business_calls_per_hour, now)
+
+    def block(self, object_id: str | None = None, *, minutes: int = 30, code: int = 0) -> None:
+        """Meta's block: every call about `object_id` (None: any call of the app) answers the
+        rate limit (code 4 for the app, 80002 for an Instagram account, 32 for a Page, or
+        `code`) with `estimated_time_to_regain_access`, for `minutes`; each call made during the
+        block starts the wait again, as Meta warns (more calls extend the block)."""
+        if not code:
+            code = 4 if object_id is None else 80002 if object_id in self._ig_users else 32
+        if code not in RATE_LIMIT_CODES:
+            raise ValueError(f"rate limit codes are {RATE_LIMIT_CODES}, not {code}")
+        with self._lock:
+            self._blocks[object_id] = [self.now() + timedelta(minutes=minutes), code, minutes]
+
+    def blocked_until(self, object_id: str | None = None) -> datetime | None:
+        """When the block on `object_id` (None: the app) ends, if one is in force."""
+        with self._lock:
+            found = self._blocks.get(object_id)
+            return found[0] if found is not None and found[0] > self.now() else None
+
+    def _check_blocks(self, owner: str, now: datetime) -> None:
+        for key in (None, owner):
+            found = self._blocks.get(key)
+            if found is None or now >= found[0]:
+                continue
+            found[0] = max(found[0], now + timedelta(minutes=found[2]))  # called: extended
+            eta = max(1, math.ceil((found[0] - now).total_seconds() / 60))
+            full = {"call_count": 100, "total_cputime": 100, "total_time": 100}
+            if key is None:
+                raise _Blocked(found[1], [("x-app-usage", _compact(full))])
+            kind = "instagram" if key in self._ig_users else "pages"
+            usage = {key: [{"type": kind, **full, "estimated_time_to_regain_access": eta}]}
+            raise _Blocked(found[1], [("x-business-use-case-usage", _compact(usage))])
 
     # faults
 
@@ -683,6 +728,7 @@ class GraphSandbox(Sandbox):
             node = self._node(parts[0], now)
             if node is None or node.owner not in token.ids:
                 raise _unsupported(request.method, parts[0])
+            self._check_blocks(node.owner, now)
             self._throttle(node.owner, now)
         edge = parts[1] if len(parts) == 2 else None
         if edge is None:
