@@ -321,7 +321,7 @@ class MediaFetcher:
 
     def fetch(self, url: str, *, etag: str | None = None) -> FetchedMedia | NotModified:
         """Fetch `url` (conditionally when `etag` is known) and store it, or raise MediaRefused."""
-        budget = self.settings.read_timeout * 3
+        budget = self.settings.fetch_deadline
         deadline = time.monotonic() + budget
         with _Watchdog(budget) as watchdog:
             data, new_etag = self._download(url, etag, deadline, watchdog)

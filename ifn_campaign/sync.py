@@ -2,21 +2,25 @@
 
 Each page is one transaction that also stores the cursor of the next page on the sync run, so a
 sync killed at any point is resumed from the last committed page by the next run, and rerunning a
-page is harmless (upserts by registry id, quarantine by payload hash). Media are fetched before
-the page's transaction (in parallel) and the files are content-addressed, so an interrupted page
-leaves at worst an unreferenced file that the next run reuses.
+page is harmless (upserts by registry id, quarantine by payload hash). A page stores members and
+their media rows; the bytes are fetched after its commit (`ifn_campaign.sync_media`), so no media
+host can hold a page, and rows a killed run left pending are fetched by the next.
+
+One record never fails a page: a record that does not validate, or that raises anything while it
+is checked or stored (the database refusing one of its values included), is quarantined with the
+reason and the others are stored. Writes run in a savepoint, and per member in savepoints only
+when the database refuses the page's batch, so on PostgreSQL one record cannot poison the page's
+transaction. Only a failure of the database itself or of the registry fails a page.
 
 A member whose new record withdraws consent (or the whole channel, or who is suspended, deleted
 or gone from a full sync) has their queued posts cancelled in the same transaction that stores
-that record (`ifn_campaign.withdrawal`), so no kill can leave one without the other.
-"""
+that record (`ifn_campaign.withdrawal`), so no kill can leave one without the other."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
@@ -25,14 +29,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from ifn_campaign.errors import MediaRefused, RegistryResponseError
+from ifn_campaign.errors import RegistryResponseError
 from ifn_campaign.markdown import escape_markdown as _md
-from ifn_campaign.media import FetchedMedia, MediaFetcher, NotModified
+from ifn_campaign.media import MediaFetcher
 from ifn_campaign.models import (
-    MediaAsset,
     MediaRole,
     Member,
     MemberMedia,
@@ -53,6 +57,14 @@ from ifn_campaign.registry.record import (
     slug,
 )
 from ifn_campaign.registry.source import MemberSource, Page
+from ifn_campaign.sync_media import (
+    NOT_FETCHED_YET,
+    PENDING,
+    TRANSIENT_MEDIA_REASONS,
+    MediaStage,
+    escaped,
+)
+from ifn_campaign.sync_media import storable as _storable
 from ifn_campaign.withdrawal import (
     CancelledPost,
     InFlightPost,
@@ -62,7 +74,7 @@ from ifn_campaign.withdrawal import (
     summary_line,
 )
 
-__all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
+__all__ = ["TRANSIENT_MEDIA_REASONS", "QuarantineEntry", "SyncResult", "sync_members"]
 
 # Changing the validation code or the vocabulary changes every fingerprint: all records are
 # validated again on the next sync.
@@ -83,8 +95,6 @@ COUNT_FIELDS = (
     "media_reused",
     "media_refused",
 )
-# Refusals worth trying again on the next sync even when the profile did not change.
-TRANSIENT_MEDIA_REASONS = frozenset({"timeout", "unreachable", "http_status", "truncated"})
 _JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
@@ -261,23 +271,18 @@ def _start_run(session: Session, source: MemberSource, full: bool | None, resume
 
 
 class _PageWriter:
-    """Applies one page inside one transaction."""
+    """Applies one page inside one transaction: members and their media rows, never media bytes
+    (`MediaStage` fetches those after the commit). One record that cannot be stored is
+    quarantined with the reason and the rest of the page goes on; only a database or network
+    failure fails the page."""
 
-    def __init__(
-        self,
-        session: Session,
-        run: SyncRun,
-        source: str,
-        fetcher: MediaFetcher | None,
-        workers: int,
-    ) -> None:
+    def __init__(self, session: Session, run: SyncRun, source: str) -> None:
         self.session = session
         self.run = run
         self.source = source
-        self.fetcher = fetcher
-        self.workers = workers
 
-    def apply(self, page: Page, result: SyncResult) -> None:
+    def apply(self, page: Page, result: SyncResult) -> list[str]:
+        """Write the page; returns the ids of its members whose media rows may need a fetch."""
         now = utcnow()
         ids = [record_id(raw) for raw in page.records]
         existing = {
@@ -291,91 +296,48 @@ class _PageWriter:
                     Member.status,
                     Member.consent_withdrawn_at,
                     Member.updated_at,
-                ).where(Member.id.in_([i for i in ids if i]))
+                ).where(Member.id.in_([i for i in ids if i and _storable(i)]))
             )
         }
-        attention = self._media_attention(list(existing))
-        valid: dict[str, MemberRecord] = {}
+        bare = self._without_media_rows(list(existing))
+        valid: dict[str, _Valid] = {}
         same: dict[str, datetime] = {}  # byte-identical to what we stored: no need to validate
-        raw_hash: dict[str, str] = {}  # of the copy that won, when an id repeats in a page
         present: list[str] = []  # ids still in the registry, even if this version is quarantined
         invalid: dict[str, Any] = {}  # stored members whose new version is quarantined
         for raw, member_id in zip(page.records, ids, strict=True):
-            fingerprint = _fingerprint(raw)
-            old = existing.get(member_id) if member_id else None
             if member_id:  # a later copy of an id in the same page replaces an earlier one
                 valid.pop(member_id, None)
                 same.pop(member_id, None)
                 invalid.pop(member_id, None)
-            if (
-                old is not None
-                and old.raw_hash == fingerprint
-                and old.source == self.source
-                and old.status != MemberStatus.MISSING
-                and member_id not in attention
-            ):
-                same[old.id] = old.updated_at
-                continue
-            parsed = parse_record(raw)
-            if isinstance(parsed, MemberRecord):
-                valid[parsed.id] = parsed
-                raw_hash[parsed.id] = fingerprint
+            try:
+                outcome = self._check(raw, member_id, existing, bare)
+            except Exception as exc:  # one record's failure is that record's
+                outcome = [_unstorable(exc)]
+            if isinstance(outcome, datetime):
+                same[member_id or ""] = outcome
+            elif isinstance(outcome, _Valid):
+                valid[outcome.record.id] = outcome
             else:
-                self._quarantine(raw, parsed, now, result)
+                self._quarantine(raw, outcome, now, result)
                 if member_id is not None:
                     present.append(member_id)
                     if member_id in existing:
                         invalid[member_id] = raw
-        changed = [
-            r
-            for r in valid.values()
-            if r.id not in existing
-            or existing[r.id].content_hash != r.content_hash()
-            or existing[r.id].status == MemberStatus.MISSING
-        ]
         media_rows = self._media_rows(list(valid))
-        refetch = self._needing_media(valid, changed, media_rows)
-        fetched = self._fetch_all(refetch, media_rows)
-        self._write_members(changed, existing, raw_hash, now, result)
+        for member_id, exc in self._write(valid, existing, media_rows, now, result).items():
+            self._quarantine(valid.pop(member_id).raw, [_unstorable(exc)], now, result)
+            present.append(member_id)
+        changed = [v for v in valid.values() if v.changed]
         # in this page's transaction: a withdrawal is never stored without its cancellations
         withdrawing = self._withdraw_quarantined(invalid, existing, now, result)
         result.add_withdrawals(
             cancel_disallowed(
-                self.session, [r.id for r in changed if r.id in existing] + withdrawing, now
+                self.session,
+                [v.record.id for v in changed if v.record.id in existing] + withdrawing,
+                now,
             )
         )
-        refreshed = [
-            {
-                "b_id": r.id,
-                "raw_hash": raw_hash[r.id],
-                "updated_at": r.updated_at,
-                "source": self.source,
-            }
-            for r in valid.values()
-            if r.id in existing
-            and r not in changed
-            and (existing[r.id].raw_hash != raw_hash[r.id] or existing[r.id].source != self.source)
-        ]
-        if refreshed:  # same profile, new bytes or a new source: remember them, rewrite nothing
-            self._executemany(
-                update(Member.__table__)
-                .where(Member.__table__.c.id == bindparam("b_id"))
-                .values(
-                    raw_hash=bindparam("raw_hash"),
-                    updated_at=bindparam("updated_at"),
-                    source=bindparam("source"),
-                ),
-                refreshed,
-            )
-        shas = {
-            o.sha256 for outs in fetched.values() for _, o in outs if isinstance(o, FetchedMedia)
-        }
-        known = set(
-            self.session.scalars(select(MediaAsset.sha256).where(MediaAsset.sha256.in_(shas)))
-        )
-        for member_id, outcomes in fetched.items():
-            rows = media_rows.get(member_id, {})
-            self._store_media(member_id, outcomes, rows, known, now, result)
+        self._refresh(valid, existing)
         good = list(valid) + list(same)
         self._touch(good + present, now)
         if good:  # the registry sends a good version again: earlier bad ones are resolved
@@ -389,7 +351,7 @@ class _PageWriter:
                 .values(resolved_at=now)
             )
         self.run.unchanged += len(same) + len(valid) - len(changed)
-        marks = [r.updated_at for r in valid.values()] + list(same.values())
+        marks = [v.record.updated_at for v in valid.values()] + list(same.values())
         if marks:
             # never past the run's start: a record dated in the future must not make every
             # later incremental sync skip the changes made before that date
@@ -398,46 +360,96 @@ class _PageWriter:
                 self.run.high_water_mark = top
         self.run.cursor = page.next_cursor
         self.run.pages += 1
+        return list(valid)
+
+    def _check(
+        self, raw: Any, member_id: str | None, existing: dict[str, Any], bare: set[str]
+    ) -> datetime | _Valid | list[str]:
+        """Validate one record, before anything is written: the stored `updated_at` when it is
+        byte-identical to what we hold, the values to write, or the reasons it is unusable."""
+        fingerprint = _fingerprint(raw)
+        old = existing.get(member_id) if member_id else None
+        if (
+            old is not None
+            and old.raw_hash == fingerprint
+            and old.source == self.source
+            and old.status != MemberStatus.MISSING
+            and old.id not in bare
+        ):
+            return old.updated_at  # type: ignore[no-any-return]
+        parsed = parse_record(raw)
+        if not isinstance(parsed, MemberRecord):
+            return parsed
+        content_hash = parsed.content_hash()
+        changed = (
+            old is None or old.content_hash != content_hash or old.status == MemberStatus.MISSING
+        )
+        values = parsed.profile() | {"content_hash": content_hash} if changed else {}
+        return _Valid(parsed, raw, fingerprint, changed, values)
+
+    def _write(
+        self,
+        valid: dict[str, _Valid],
+        existing: dict[str, Any],
+        media_rows: dict[str, dict[tuple[str, int], MemberMedia]],
+        now: datetime,
+        result: SyncResult,
+    ) -> dict[str, Exception]:
+        """Members and media rows of the page in one savepoint; if the database refuses a
+        value, each member in its own savepoint so only the ones it refuses are left out.
+        Returns those, with why."""
+        try:
+            with self.session.begin_nested():
+                self._write_members(list(valid.values()), existing, now, result)
+                self._write_media_rows(list(valid.values()), media_rows, now)
+            return {}
+        except Exception as exc:
+            _reraise_if_database_down(exc)
+        failed: dict[str, Exception] = {}
+        for member_id, one in valid.items():
+            try:
+                with self.session.begin_nested():
+                    self._write_members([one], existing, now, result)
+                    self._write_media_rows([one], media_rows, now)
+            except Exception as exc:
+                _reraise_if_database_down(exc)
+                failed[member_id] = exc
+        return failed
 
     def _executemany(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         """Core executemany on the session's connection: one round of statements, no ORM cost."""
         self.session.flush()
         self.session.connection().execute(statement, rows)
 
-    def _media_attention(self, ids: list[str]) -> set[str]:
-        """Stored members whose media must be looked at again even if their record is unchanged:
-        a transient refusal last time (retry it), or no media rows at all (synced without media)."""
-        if not ids or self.fetcher is None:
+    def _without_media_rows(self, ids: list[str]) -> set[str]:
+        """Stored members with media in their profile but no media rows (synced by a version
+        that kept none): their unchanged records are written again to get them."""
+        if not ids:
             return set()
-        with_rows: set[str] = set()
-        retry: set[str] = set()
-        for member_id, reason in self.session.execute(
-            select(MemberMedia.member_id, MemberMedia.refused_reason).where(
-                MemberMedia.member_id.in_(ids)
+        with_rows = set(
+            self.session.scalars(
+                select(MemberMedia.member_id).where(MemberMedia.member_id.in_(ids)).distinct()
             )
-        ):
-            with_rows.add(member_id)
-            if reason in TRANSIENT_MEDIA_REASONS:
-                retry.add(member_id)
-        bare = [i for i in ids if i not in with_rows]
-        without = (
-            {
-                row.id
-                for row in self.session.execute(
-                    select(Member.id, Member.logo_url, Member.photos).where(Member.id.in_(bare))
-                )
-                if row.logo_url or row.photos
-            }
-            if bare
-            else set()
         )
-        return retry | without
+        bare = [i for i in ids if i not in with_rows]
+        if not bare:
+            return set()
+        return {
+            row.id
+            for row in self.session.execute(
+                select(Member.id, Member.logo_url, Member.photos).where(Member.id.in_(bare))
+            )
+            if row.logo_url or row.photos
+        }
 
     def _quarantine(self, raw: Any, reasons: list[str], now: datetime, result: SyncResult) -> None:
         text, digest = _payload_hash(raw)
+        text = text if _storable(text) else _ascii_json(raw)
         member_id = record_id(raw)
+        reasons = [r if _storable(r) else escaped(r) for r in reasons]
         result.quarantined.append(QuarantineEntry(member_id, reasons))
         self.run.quarantined += 1
+        stored_id = member_id if member_id is None or _storable(member_id) else None
         row = self.session.scalars(
             select(QuarantinedRecord).where(
                 QuarantinedRecord.source == self.source, QuarantinedRecord.payload_hash == digest
@@ -447,7 +459,7 @@ class _PageWriter:
             self.session.add(
                 QuarantinedRecord(
                     source=self.source,
-                    member_id=member_id,
+                    member_id=stored_id,
                     payload=text,
                     payload_hash=digest,
                     reasons=reasons,
@@ -460,41 +472,41 @@ class _PageWriter:
             row.last_seen_at = now
             row.sync_run_id = self.run.id
             row.resolved_at = None
+            row.reasons = reasons
 
     def _write_members(
-        self,
-        changed: list[MemberRecord],
-        existing: dict[str, Any],
-        raw_hash: dict[str, str],
-        now: datetime,
-        result: SyncResult,
+        self, records: list[_Valid], existing: dict[str, Any], now: datetime, result: SyncResult
     ) -> None:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        for record in changed:
-            values = record.profile() | {
+        new = updated = removed = 0
+        withdrawn: list[str] = []
+        for one in records:
+            if not one.changed:
+                continue
+            record = one.record
+            values = one.values | {
                 "source": self.source,
                 "status": record.status,
                 "updated_at": record.updated_at,
-                "content_hash": record.content_hash(),
-                "raw_hash": raw_hash[record.id],
+                "raw_hash": one.fingerprint,
                 "last_seen_at": now,
                 "last_changed_at": now,
             }
             old = existing.get(record.id)
             if old is None:
                 inserts.append(values | {"first_seen_at": now})
-                self.run.new += 1
+                new += 1
                 if record.consent.withdrawn_at is not None:
-                    result.withdrawn.append(record.id)
+                    withdrawn.append(record.id)
                 continue
             updates.append(values | {"b_id": record.id})
             if old.status == MemberStatus.ACTIVE and record.status != MemberStatus.ACTIVE:
-                self.run.removed += 1
+                removed += 1
             else:
-                self.run.updated += 1
+                updated += 1
             if old.consent_withdrawn_at is None and record.consent.withdrawn_at is not None:
-                result.withdrawn.append(record.id)
+                withdrawn.append(record.id)
         table = Member.__table__
         if inserts:
             self._executemany(insert(table), inserts)
@@ -502,6 +514,40 @@ class _PageWriter:
             columns = {k: bindparam(k) for k in updates[0] if k != "b_id"}
             self._executemany(
                 update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
+            )
+        # counted once written: a failed savepoint leaves the counts as they were
+        self.run.new += new
+        self.run.updated += updated
+        self.run.removed += removed
+        result.withdrawn += withdrawn
+
+    def _refresh(self, valid: dict[str, _Valid], existing: dict[str, Any]) -> None:
+        """Same profile, new bytes or a new source: remember them, rewrite nothing."""
+        refreshed = [
+            {
+                "b_id": member_id,
+                "raw_hash": one.fingerprint,
+                "updated_at": one.record.updated_at,
+                "source": self.source,
+            }
+            for member_id, one in valid.items()
+            if member_id in existing
+            and not one.changed
+            and (
+                existing[member_id].raw_hash != one.fingerprint
+                or existing[member_id].source != self.source
+            )
+        ]
+        if refreshed:
+            self._executemany(
+                update(Member.__table__)
+                .where(Member.__table__.c.id == bindparam("b_id"))
+                .values(
+                    raw_hash=bindparam("raw_hash"),
+                    updated_at=bindparam("updated_at"),
+                    source=bindparam("source"),
+                ),
+                refreshed,
             )
 
     def _withdraw_quarantined(
@@ -541,128 +587,103 @@ class _PageWriter:
         if ids:
             self.session.execute(update(Member).where(Member.id.in_(ids)).values(last_seen_at=now))
 
-    def _media_rows(self, ids: list[str]) -> dict[str, dict[tuple[str, int], MemberMedia]]:
-        rows: dict[str, dict[tuple[str, int], MemberMedia]] = {}
+    def _media_rows(self, ids: list[str]) -> dict[str, dict[tuple[str, int], Any]]:
+        rows: dict[str, dict[tuple[str, int], Any]] = {}
         if not ids:
             return rows
-        for row in self.session.scalars(select(MemberMedia).where(MemberMedia.member_id.in_(ids))):
+        table = MemberMedia.__table__
+        for row in self.session.execute(select(table).where(table.c.member_id.in_(ids))):
             rows.setdefault(row.member_id, {})[(row.role, row.position)] = row
         return rows
 
-    def _needing_media(
+    def _write_media_rows(
         self,
-        valid: dict[str, MemberRecord],
-        changed: list[MemberRecord],
-        media_rows: dict[str, dict[tuple[str, int], MemberMedia]],
-    ) -> dict[str, list[_Wanted]]:
-        """Members whose media must be (re)checked: changed ones, and ones with missing or
-        transiently refused media (so a timeout last night is retried tonight)."""
-        need: dict[str, list[_Wanted]] = {}
-        changed_ids = {r.id for r in changed}
-        for member_id, record in valid.items():
-            wanted = _wanted_media(record)
-            rows = media_rows.get(member_id, {})
-            stale = {(w.role, w.position) for w in wanted} != set(rows) or any(
-                rows[(w.role, w.position)].source_url != w.url
-                or rows[(w.role, w.position)].refused_reason in TRANSIENT_MEDIA_REASONS
-                for w in wanted
-                if (w.role, w.position) in rows
-            )
-            if member_id in changed_ids or stale:
-                need[member_id] = wanted
-        return need
-
-    def _fetch_all(
-        self,
-        need: dict[str, list[_Wanted]],
-        media_rows: dict[str, dict[tuple[str, int], MemberMedia]],
-    ) -> dict[str, list[tuple[_Wanted, FetchedMedia | NotModified | MediaRefused | None]]]:
-        """Fetch in parallel; None as outcome means media fetching is switched off."""
-        jobs: list[tuple[str, _Wanted, str | None]] = []
-        for member_id, wanted in need.items():
-            rows = media_rows.get(member_id, {})
-            for w in wanted:
-                old = rows.get((w.role, w.position))
-                reuse = old is not None and old.source_url == w.url and old.asset_sha256 is not None
-                jobs.append((member_id, w, old.etag if reuse and old else None))
-        results: dict[str, list[tuple[_Wanted, Any]]] = {m: [] for m in need}
-        if self.fetcher is None:
-            for member_id, w, _ in jobs:
-                results[member_id].append((w, None))
-            return results
-        fetcher = self.fetcher
-
-        def one(job: tuple[str, _Wanted, str | None]) -> Any:
-            try:
-                return fetcher.fetch(job[1].url, etag=job[2])
-            except MediaRefused as exc:
-                return exc
-
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for (member_id, w, _), outcome in zip(jobs, pool.map(one, jobs), strict=True):
-                results[member_id].append((w, outcome))
-        return results
-
-    def _store_media(
-        self,
-        member_id: str,
-        outcomes: list[tuple[_Wanted, Any]],
-        rows: dict[tuple[str, int], MemberMedia],
-        known: set[str],
+        records: list[_Valid],
+        media_rows: dict[str, dict[tuple[str, int], Any]],
         now: datetime,
-        result: SyncResult,
     ) -> None:
-        """Record each outcome; `known` holds the asset hashes already stored (grows here)."""
-        kept = set()
-        for w, outcome in outcomes:
-            key = (w.role, w.position)
-            kept.add(key)
-            row = rows.get(key)
-            if row is None:
-                row = MemberMedia(
-                    member_id=member_id,
-                    role=w.role,
-                    position=w.position,
-                    source_url=w.url,
-                    checked_at=now,
-                )
-                self.session.add(row)
-            row.source_url, row.alt, row.checked_at = w.url, w.alt, now
-            if outcome is None:
-                continue
-            if isinstance(outcome, MediaRefused):
-                row.asset_sha256, row.etag = None, None
-                row.refused_reason, row.refused_detail = outcome.reason, outcome.detail
-                self.run.media_refused += 1
-                result.media_refusals.append((member_id, w.url, outcome.reason))
-                continue
-            row.refused_reason = row.refused_detail = None
-            if isinstance(outcome, NotModified):
-                row.etag = outcome.etag or row.etag
-                self.run.media_reused += 1
-                continue
-            if outcome.sha256 not in known:
-                known.add(outcome.sha256)
-                self.session.add(
-                    MediaAsset(
-                        sha256=outcome.sha256,
-                        mime_type=outcome.mime_type,
-                        width=outcome.width,
-                        height=outcome.height,
-                        bytes=outcome.size,
-                        source_url=w.url,
-                        etag=outcome.etag,
-                        fetched_at=now,
-                        path=str(outcome.path),
+        """Each wanted picture gets a row; a new or changed one (or any of a changed member,
+        to be checked again with its ETag) is marked pending for the media stage. A picture
+        at a new URL drops the old bytes: they are no longer the member's."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        deletes: list[dict[str, Any]] = []
+        for one in records:
+            rows = media_rows.get(one.record.id, {})
+            wanted = _wanted_media(one.record)
+            for w in wanted:
+                row = rows.get((w.role, w.position))
+                pending = {"refused_reason": PENDING, "refused_detail": NOT_FETCHED_YET}
+                if row is None:
+                    inserts.append(
+                        {
+                            "member_id": one.record.id,
+                            "role": w.role,
+                            "position": w.position,
+                            "source_url": w.url,
+                            "alt": w.alt,
+                            "checked_at": now,
+                            **pending,
+                        }
                     )
-                )
-                self.run.media_fetched += 1
-            else:
-                self.run.media_reused += 1
-            row.asset_sha256, row.etag = outcome.sha256, outcome.etag
-        for key, row in rows.items():
-            if key not in kept:
-                self.session.delete(row)
+                elif row.source_url != w.url or one.changed:
+                    moved = row.source_url != w.url
+                    updates.append(
+                        {
+                            "b_id": row.id,
+                            "source_url": w.url,
+                            "alt": w.alt,
+                            "asset_sha256": None if moved else row.asset_sha256,
+                            "etag": None if moved else row.etag,
+                            "checked_at": now,
+                            **pending,
+                        }
+                    )
+            keys = {(w.role, w.position) for w in wanted}
+            deletes += [{"b_id": row.id} for key, row in rows.items() if key not in keys]
+        table = MemberMedia.__table__
+        if inserts:
+            self._executemany(insert(table), inserts)
+        if updates:
+            columns = {k: bindparam(k) for k in updates[0] if k != "b_id"}
+            self._executemany(
+                update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
+            )
+        if deletes:
+            self._executemany(delete(table).where(table.c.id == bindparam("b_id")), deletes)
+
+
+@dataclass(frozen=True)
+class _Valid:
+    """A record that validated, with what is needed to write it."""
+
+    record: MemberRecord
+    raw: Any
+    fingerprint: str
+    changed: bool
+    values: dict[str, Any]  # the profile and its hash, when changed
+
+
+def _unstorable(exc: BaseException) -> str:
+    text = f"could not be stored: {type(exc).__name__}: {exc}"
+    return text[:300]
+
+
+def _reraise_if_database_down(exc: Exception) -> None:
+    """A lost connection, a locked or full database fails the page (it is retried as a whole by
+    the next run); anything else the database refuses is the record's own problem."""
+    if isinstance(exc, OperationalError | InterfaceError) or getattr(
+        exc, "connection_invalidated", False
+    ):
+        raise exc
+
+
+def _ascii_json(raw: Any) -> str:
+    """The payload with every non-ASCII character escaped: lone surrogates and NUL included."""
+    try:
+        return json.dumps(raw, sort_keys=True, ensure_ascii=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return escaped(repr(raw))
 
 
 _RAW_TIME: TypeAdapter[datetime] = TypeAdapter(UtcTime)
@@ -746,29 +767,16 @@ def sync_members(
     with Session(engine, expire_on_commit=False) as session:
         run = _start_run(session, source, full, resume)
         result = SyncResult(run=run)
-        writer = _PageWriter(session, run, source.name, fetcher, media_workers)
+        writer = _PageWriter(session, run, source.name)
+        media = MediaStage(session, run, source.name, fetcher, media_workers, result.media_refusals)
         try:
-            if run.resumed_from and run.cursor is None and run.pages > 0:
-                # every page was stored before the interruption: only the ending is left
-                _finish(session, run, source, result)
-                return result
-            try:
-                pages = source.pages(since=run.since, cursor=run.cursor)
-                first = next(pages, None)
-            except RegistryResponseError as exc:
-                if not (run.resumed_from and exc.status == 400):
-                    raise
-                # the registry no longer accepts the saved cursor: start this run over
-                run.cursor, run.pages = None, 0
-                pages = source.pages(since=run.since, cursor=None)
-                first = next(pages, None)
-            for page in _chain(first, pages):
-                writer.apply(page, result)
-                session.commit()
-                if progress:
-                    progress(run, len(page.records))
+            # when every page was stored before an interruption, only the ending is left
+            if not (run.resumed_from and run.cursor is None and run.pages > 0):
+                _sync_pages(session, source, run, writer, media, result, progress)
+            media.finish()
             _finish(session, run, source, result)
         except BaseException as exc:
+            media.close()
             session.rollback()
             interrupted = isinstance(exc, KeyboardInterrupt)
             run.status = SyncRunStatus.INTERRUPTED if interrupted else SyncRunStatus.FAILED
@@ -778,7 +786,37 @@ def sync_members(
             session.add(run)
             session.commit()
             raise
+        media.close()
         return result
+
+
+def _sync_pages(
+    session: Session,
+    source: MemberSource,
+    run: SyncRun,
+    writer: _PageWriter,
+    media: MediaStage,
+    result: SyncResult,
+    progress: Callable[[SyncRun, int], None] | None,
+) -> None:
+    """Every page in its own transaction; each page's media are handed to the media stage once
+    the page is committed."""
+    try:
+        pages = source.pages(since=run.since, cursor=run.cursor)
+        first = next(pages, None)
+    except RegistryResponseError as exc:
+        if not (run.resumed_from and exc.status == 400):
+            raise
+        # the registry no longer accepts the saved cursor: start this run over
+        run.cursor, run.pages = None, 0
+        pages = source.pages(since=run.since, cursor=None)
+        first = next(pages, None)
+    for page in _chain(first, pages):
+        member_ids = writer.apply(page, result)
+        session.commit()
+        if progress:
+            progress(run, len(page.records))
+        media.submit(member_ids)
 
 
 def _chain(first: Page | None, rest: Iterable[Page]) -> Iterable[Page]:
