@@ -2,7 +2,8 @@
 
 Every command loads the settings once (`--config`, IFN_CONFIG or ./ifn-campaign.toml, then IFN_...
 variables) and opens a migrated database; domain errors (`IFNError`) become `error: ...` on stderr
-and exit status 1, never a traceback.
+and exit status 1, never a traceback. Any other exception does too, and its traceback goes to the
+log file (`log.file`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ifn_campaign.commands.base import app, err, out, settings
 from ifn_campaign.config import Settings
 from ifn_campaign.consent import describe, promotable
 from ifn_campaign.errors import IFNError
+from ifn_campaign.logfile import log_unexpected, redact, secret_values
 from ifn_campaign.media import MediaFetcher
 from ifn_campaign.models import (
     Member,
@@ -767,7 +769,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]: run the same command again to resume")
         return 130
+    except Exception as exc:  # a bug or a broken environment: never a traceback on the terminal
+        return _unexpected(exc, list(argv) if argv is not None else sys.argv[1:])
     return 0
+
+
+def _unexpected(exc: Exception, args: list[str]) -> int:
+    """One `error:` line; the traceback goes to the log file, secrets blanked in both."""
+    try:
+        cfg: Settings | None = settings()
+    except Exception:  # the settings may be what is broken: log with the defaults
+        cfg = None
+    secrets = secret_values(cfg)
+    command = redact(" ".join(args), secrets)
+    message = redact(" ".join(str(exc).split()), secrets)[:300]
+    try:
+        where = f"traceback in {log_unexpected(exc, cfg, command)}"
+    except OSError as log_error:
+        where = f"no traceback kept: the log file cannot be written ({log_error.strerror})"
+    err.print(
+        f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(message)} ({where})",
+        soft_wrap=True,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -97,6 +97,17 @@ class SyncSettings(BaseModel):
     fetch_media: bool = Field(True, description="Fetch logos and photos of new or changed members")
 
 
+class LogSettings(BaseModel):
+    """Where the CLI writes what the terminal does not show: the traceback of an unexpected
+    error (the terminal gets one `error:` line). Secrets are blanked before writing."""
+
+    file: Path = Field(
+        Path("var/log/ifn-campaign.log"), description="Rotating log file under the data directory"
+    )
+    max_bytes: int = Field(1_000_000, ge=10_000, description="Size at which the file rotates")
+    backups: int = Field(5, ge=1, le=100, description="Rotated files kept (.1 ... .N)")
+
+
 class CardsSettings(BaseModel):
     """Where promo cards are drawn and previewed."""
 
@@ -337,6 +348,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
     cards: CardsSettings = Field(default_factory=CardsSettings)
     captions: CaptionsSettings = Field(default_factory=CaptionsSettings)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
