@@ -1137,6 +1137,7 @@ def reconcile(
                 report.removed.append(post.id or 0)
                 continue
             except (GraphError, YouTubeError, requests.RequestException) as exc:
+                publisher._keep_limit(session, post.channel, post.account, exc)
                 report.problems.append((post.id or 0, str(exc)))
                 continue
             if link and link != post.permalink:
