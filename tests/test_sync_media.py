@@ -1,0 +1,157 @@
+"""Issue 14, the media stage: a page commits its members and media rows and the bytes are
+fetched after it, each fetch under `media.fetch_deadline`; a sync SIGKILLed between a page and
+its media leaves the rows pending and the next run fetches them (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.config import MediaSettings, RegistrySettings
+from ifn_campaign.media import MediaFetcher
+from ifn_campaign.models import Member, MemberMedia, SyncRun
+from ifn_campaign.registry.client import RegistryClient
+from ifn_campaign.sandbox.registry import Fault, RegistrySandbox, generate_members
+from ifn_campaign.sync import SyncResult, sync_members
+from tests.test_sync import CLI, _cli_env, _sync, settings_for, state
+
+TRICKLE = "trickle.jpg"
+
+
+@contextlib.contextmanager
+def trickling(on_request: Any) -> Iterator[str]:
+    """A host that answers an image request with headers, then one byte every 50 ms for ever
+    (each byte inside any read timeout). `on_request` runs as each request arrives."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            on_request()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.wait(0.05):
+                conn.sendall(b"\xff")
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+
+
+def _media_states(engine: Engine) -> dict[tuple[str, str, int], tuple[str | None, bool]]:
+    with Session(engine) as s:
+        return {
+            (m.member_id, m.role, m.position): (m.refused_reason, m.asset_sha256 is not None)
+            for m in s.scalars(select(MemberMedia))
+        }
+
+
+def test_a_trickling_media_host_waits_for_no_page(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """The fetch starts only once the page (members and media rows) is committed, ends at
+    media.fetch_deadline however patiently the host sends, is refused `timeout`, and is tried
+    again on the next sync."""
+    members = generate_members(6, seed=2)
+    seen_at_request: list[tuple[int, Any]] = []
+
+    def look() -> None:  # from the host's side, in its own connection to the database
+        with Session(engine) as s:
+            stored = s.scalar(select(func.count()).select_from(Member))
+            reason = s.scalar(
+                select(MemberMedia.refused_reason).where(
+                    MemberMedia.member_id == members[0]["id"], MemberMedia.role == "logo"
+                )
+            )
+        seen_at_request.append((stored or 0, reason))
+
+    with trickling(look) as host, RegistrySandbox(members=copy.deepcopy(members)) as sb:
+        slow = copy.deepcopy(members[0])
+        slow["logo_url"] = f"http://{host}/{TRICKLE}"
+        sb.upsert(slow)
+        media = MediaSettings(
+            dir=tmp_path / "media",
+            allow_hosts=[sb.url.removeprefix("http://"), host],
+            read_timeout=5.0,
+            fetch_deadline=1.0,
+        )
+
+        def run() -> SyncResult:
+            settings_ = RegistrySettings(base_url=sb.url, page_size=50)
+            with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+                return sync_members(engine, client, fetcher, full=True)
+
+        first = run()
+        assert seen_at_request == [(6, "pending")]  # the page was in before the fetch began
+        assert first.run.status == "completed"
+        assert first.media_refusals == [(slow["id"], slow["logo_url"], "timeout")]
+        states = _media_states(engine)
+        assert states.pop((slow["id"], "logo", 0)) == ("timeout", False)
+        assert set(states.values()) == {(None, True)}  # every other picture is in
+        second = run()
+        assert len(seen_at_request) == 2  # a timeout may pass: tried again
+        assert second.run.media_refused == 1 and second.run.media_fetched == 0
+
+
+def test_killed_between_a_page_and_its_media_the_next_run_fetches_them(
+    tmp_path: Path, db_url: str
+) -> None:
+    """SIGKILL once the only page is committed while its pictures are still downloading: the
+    rows are there, pending; the next run (nothing left to page through) fetches every one and
+    ends where an uninterrupted sync ends."""
+    with RegistrySandbox(members=generate_members(5, seed=8)) as sb:
+        env = _cli_env(sb, db_url, tmp_path, page_size=50)
+        subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
+        engine = store.make_engine(db_url)
+        sb.faults.add(Fault(path="/media/", kind="slow", delay=30, times=0))
+        proc = subprocess.Popen(
+            [*CLI, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            with Session(engine) as s:
+                pages = s.scalar(select(func.max(SyncRun.pages))) or 0
+            if pages >= 1:
+                break
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        while not sb.requests.matching("/media/"):  # the downloads have begun
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        left = _media_states(engine)
+        assert left and set(left.values()) == {("pending", False)}
+        sb.faults.clear()
+        done = subprocess.run([*CLI, "sync"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert set(_media_states(engine).values()) == {(None, True)}
+        ref_url = f"sqlite:///{tmp_path / 'ref.db'}"
+        store.upgrade(store.make_engine(ref_url))
+        _sync(settings_for(sb, ref_url, tmp_path / "ref-media", page_size=50))
+    assert state(store.make_engine(ref_url)) == state(engine)
+    engine.dispose()
