@@ -12,6 +12,7 @@ import os
 import threading
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -247,6 +248,12 @@ class PublishSettings(BaseModel):
     )
     account_posts_per_minute: float = Field(
         20, ge=0, description="Posts one account starts per minute, across every worker (0: any)"
+    )
+    max_lateness: timedelta = Field(
+        timedelta(hours=6),
+        gt=timedelta(0),
+        description="A post the publisher would send later than this after its slot is held as "
+        "missed for staff to decide (seconds, 'HH:MM:SS' or ISO 8601 such as 'PT6H')",
     )
     usage_stop_percent: int = Field(
         90,

@@ -1,7 +1,9 @@
 """A post's life as a state machine: which moves are allowed, and a record of each one.
 
 planned -> composed -> approved -> scheduled -> publishing -> published | failed | needs_reauth,
-with cancelled reachable from every state before publishing. Every move goes through `move`, which
+with cancelled reachable from every state before publishing, and missed when the publisher comes
+round too late to send a post it sends itself (staff then decide: `release_missed` to publish now
+or at a new time, or cancel). Every move goes through `move`, which
 refuses what the machine does not allow and writes a `PostEvent` (when, from, to, who, why), so
 staff can always see how a post got where it is. Actors are "staff:<name>", "flow:<run>",
 "planner", "sync" or "auto-approve".
@@ -14,7 +16,7 @@ import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import IFNError
@@ -24,15 +26,18 @@ S = PostState
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PLANNED: frozenset({S.COMPOSED, S.APPROVED, S.CANCELLED}),
     S.COMPOSED: frozenset({S.APPROVED, S.PLANNED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.SCHEDULED, S.PUBLISHING, S.COMPOSED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.SCHEDULED, S.PUBLISHING, S.COMPOSED, S.CANCELLED, S.MISSED}),
     S.SCHEDULED: frozenset(
         {S.PUBLISHING, S.PUBLISHED, S.FAILED, S.NEEDS_REAUTH, S.CANCELLED, S.APPROVED}
     ),
     # back to approved: released to try again later (rate limit, quota, outcome to reconcile)
     # cancelled: the member withdrew consent while the post was claimed, before anything public
+    # missed: claimed more than publish.max_lateness after its slot, with nothing sent yet
     S.PUBLISHING: frozenset(
-        {S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH, S.APPROVED, S.CANCELLED}
+        {S.PUBLISHED, S.SCHEDULED, S.FAILED, S.NEEDS_REAUTH, S.APPROVED, S.CANCELLED, S.MISSED}
     ),
+    # approved again by staff's decision (publish now, or moved to a new time), or cancelled
+    S.MISSED: frozenset({S.APPROVED, S.CANCELLED}),
     S.NEEDS_REAUTH: frozenset({S.APPROVED, S.CANCELLED}),
     S.FAILED: frozenset({S.APPROVED, S.CANCELLED}),
     S.PUBLISHED: frozenset(),
@@ -128,6 +133,72 @@ def reopen(session: Session, post: Post, *, actor: str, now: datetime, why: str)
     post.remote_id = post.remote_photo_id = post.permalink = None
     post.upload_session_url = post.publish_step = post.next_attempt_at = None
     post.attempts = 0
+
+
+def missed_by(
+    session: Session, post: Post, now: datetime, max_lateness: timedelta
+) -> timedelta | None:
+    """How late past its slot a post the publisher would send now is, when that is more than
+    `max_lateness` (None: on time, or staff chose to send it late since then, within
+    `max_lateness` of their decision: another outage after it makes it missed again)."""
+    late = now - post.slot_at
+    if late <= max_lateness:
+        return None
+    decided = session.scalar(
+        select(func.max(PostEvent.at)).where(
+            PostEvent.post_id == post.id,
+            PostEvent.from_state == S.MISSED,
+            PostEvent.to_state == S.APPROVED,
+        )
+    )
+    if decided is not None and now - decided <= max_lateness:
+        return None
+    return late
+
+
+def miss(
+    session: Session, post: Post, *, actor: str, now: datetime, late: timedelta, limit: timedelta
+) -> None:
+    """The publisher held a post it would have sent `late` after its slot: staff decide."""
+    why = (
+        f"missed its slot by {_hours(late)} (more than publish.max_lateness, {_hours(limit)}): "
+        "not sent"
+    )
+    post.last_error = why
+    post.error_action = (
+        f"decide: `ifn-campaign missed publish-now {post.id}` (send it now), "
+        f"`ifn-campaign move {post.id} --at 'YYYY-MM-DD HH:MM'` (a new time) or "
+        f"`ifn-campaign cancel {post.id} --reason TEXT`"
+    )
+    move(session, post, S.MISSED, actor=actor, now=now, note=why)
+
+
+def release_missed(
+    session: Session, post: Post, *, actor: str, now: datetime, at: datetime | None = None
+) -> None:
+    """Staff's decision on a missed post: send it now (`at` None; the slot keeps its time for
+    the record) or at a new time `at` (the caller moves the slot). Refused for any other state."""
+    if post.state != S.MISSED:
+        raise TransitionError(
+            f"post {post.id} is {post.state}, not missed: see `ifn-campaign missed` for the posts "
+            "waiting for a decision"
+        )
+    post.last_error = post.error_action = None
+    post.next_attempt_at = None
+    post.attempts = 0
+    when = "now" if at is None else f"at {at.isoformat()}"
+    move(session, post, S.APPROVED, actor=actor, now=now, note=f"missed post to be sent {when}")
+
+
+def _hours(span: timedelta) -> str:
+    """'1 day 2 h', '7 h', '45 min': how staff read a lateness."""
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{mins} min"] if mins and not days else []
+    return " ".join(parts) or "0 min"
 
 
 def note(session: Session, post: Post, *, actor: str, now: datetime, text: str) -> None:

@@ -219,7 +219,8 @@ class QuarantinedRecord(SQLModel, table=True):
 
 class PostState(StrEnum):
     """A post's life: planned -> composed -> approved -> scheduled -> publishing -> published,
-    or failed, needs_reauth (the account's token died) or cancelled on the way."""
+    or failed, needs_reauth (the account's token died), missed (the publisher came round more
+    than `publish.max_lateness` after its slot: staff decide) or cancelled on the way."""
 
     PLANNED = "planned"
     COMPOSED = "composed"
@@ -229,6 +230,7 @@ class PostState(StrEnum):
     PUBLISHED = "published"
     FAILED = "failed"
     NEEDS_REAUTH = "needs_reauth"
+    MISSED = "missed"
     CANCELLED = "cancelled"
 
 
@@ -245,7 +247,10 @@ QUEUED_STATES = frozenset(
         PostState.NEEDS_REAUTH,
     }
 )
-# A post in one of these holds its slot and counts for rotation, cooldown and budgets.
+# A post in one of these holds its slot and counts for rotation, cooldown and budgets. A missed
+# post is one of them: staff may still publish it now, so it keeps its slot until cancelled or
+# moved. It is not queued for the platform (not in QUEUED_STATES: nothing sends it by itself),
+# but a withdrawal cancels it like a failed one (withdrawal.py).
 LIVE_STATES = frozenset(set(PostState) - {PostState.CANCELLED, PostState.FAILED})
 
 

@@ -408,6 +408,7 @@ def publish_markdown(report: PublishReport, removed: TakedownReport) -> str:
         "moved": len(report.moved),
         "failed": len(report.failed),
         "need re-authorisation": len(report.needs_reauth),
+        "missed (staff decide)": len(report.missed),
         "taken down": len(removed.removed),
         "old copies replaced": len(report.replaced),
     }
@@ -420,6 +421,7 @@ def publish_markdown(report: PublishReport, removed: TakedownReport) -> str:
     ]
     lines += _rows("Failed (see `ifn-campaign status`)", report.failed)
     lines += _rows("Accounts to re-authorise", report.needs_reauth)
+    lines += _rows("Missed: too late to send (`ifn-campaign missed`)", report.missed)
     lines += _rows("To retry", report.retry_later)
     lines += _rows(
         "Moved to the next free hour (limit reached)",

@@ -69,7 +69,7 @@ from ifn_campaign.errors import (
     YouTubeVideoNotFound,
 )
 from ifn_campaign.ledger import record_feature
-from ifn_campaign.lifecycle import REPLACE_MARGIN, move, note, record
+from ifn_campaign.lifecycle import REPLACE_MARGIN, miss, missed_by, move, note, record
 from ifn_campaign.limits import AccountGate, GateUnavailable
 from ifn_campaign.media_host import public_url
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
@@ -92,6 +92,7 @@ class PublishReport:
     needs_reauth: list[tuple[int, str]] = field(default_factory=list)
     moved: list[tuple[int, datetime]] = field(default_factory=list)
     replaced: list[int] = field(default_factory=list)
+    missed: list[tuple[int, str]] = field(default_factory=list)  # held for staff: too late
 
 
 class _ClaimLost(Exception):
@@ -416,6 +417,10 @@ class Publisher:
             post.publish_step is None or post.publish_step in _NOTHING_PUBLIC
         ):
             self._withdrawn(session, post, refusal[0], report)
+            return
+        late = self._late(session, post)
+        if late is not None:
+            self._missed(session, post, late, report)
             return
         block = block_for(session, self.settings, post.channel, post.account, self.clock())
         if block is not None:  # recorded by another worker since the claim: send nothing
@@ -972,6 +977,24 @@ class Publisher:
             return
         self._done(session, post, client_permalink=functools.partial(_current_link, self, post))
         report.published.append(post.id or 0)
+
+    def _late(self, session: Session, post: Post) -> timedelta | None:
+        """How late past `publish.max_lateness` a post with nothing of it sent yet is (None: on
+        time). A post found half-way may already be out: it goes on, to be reconciled."""
+        if post.remote_id is not None or post.replaces_remote_id is not None:
+            return None
+        if post.publish_step is not None and post.publish_step not in _NOTHING_PUBLIC:
+            return None
+        return missed_by(session, post, self.clock(), self.settings.publish.max_lateness)
+
+    def _missed(self, session: Session, post: Post, late: timedelta, report: PublishReport) -> None:
+        """Hold a post that would go out too late: nothing is sent, staff decide."""
+        limit = self.settings.publish.max_lateness
+        post.claimed_by = post.claimed_at = None
+        _forget_containers(post)  # any container expires before staff decide
+        miss(session, post, actor=self.worker, now=self.clock(), late=late, limit=limit)
+        session.commit()
+        report.missed.append((post.id or 0, post.last_error or ""))
 
     def _withdrawn(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
         """Consent first, also at the last moment: the member withdrew (or was suspended) after

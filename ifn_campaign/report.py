@@ -61,9 +61,10 @@ STATE_MEANING: dict[str, str] = {
     PostState.PUBLISHED: "out, with its link",
     PostState.FAILED: "failed: staff to act (see what to do)",
     PostState.NEEDS_REAUTH: "the account needs re-authorisation (see what to do)",
+    PostState.MISSED: "not sent: its slot passed too long ago; staff decide (see what to do)",
     PostState.CANCELLED: "cancelled, with the reason",
 }
-NEEDS_STAFF = frozenset({PostState.FAILED, PostState.NEEDS_REAUTH})
+NEEDS_STAFF = frozenset({PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED})
 GAP_ROWS = 10
 
 

@@ -37,9 +37,9 @@ __all__ = [
 
 # Members per round of queries: one sync page at most, well under every database's bind limit.
 CHUNK = 500
-# failed and needs_reauth posts wait for staff, and may still hold an old scheduled copy
+# failed, needs_reauth and missed posts wait for staff, and may still hold an old scheduled copy
 # (`replaces_remote_id`): a withdrawal cancels them too, so `take_down` deletes that copy
-_QUEUED = sorted({*QUEUED_STATES, PostState.FAILED, PostState.NEEDS_REAUTH})
+_QUEUED = sorted({*QUEUED_STATES, PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED})
 _STATUS_REASONS = {
     MemberStatus.SUSPENDED: "anggota tidak aktif (suspended) / member no longer active (suspended)",
     MemberStatus.DELETED: (

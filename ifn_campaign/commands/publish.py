@@ -29,6 +29,11 @@ def print_report(report: PublishReport) -> None:
         out.print(f"[red]post {post_id} needs re-authorisation:[/] {escape(why)}", soft_wrap=True)
     for post_id, why in report.retry_later:
         out.print(f"[yellow]post {post_id} will be retried:[/] {escape(why)}", soft_wrap=True)
+    for post_id, why in report.missed:
+        out.print(
+            f"[red]post {post_id} missed:[/] {escape(why)}; see `ifn-campaign missed`",
+            soft_wrap=True,
+        )
     for post_id in report.replaced:
         out.print(f"post {post_id}: its earlier scheduled copy was deleted (moved or edited)")
     for post_id, when in report.moved:

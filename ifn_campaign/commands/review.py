@@ -22,7 +22,15 @@ from ifn_campaign.captions.writer import CaptionWriter, check_edit
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.commands.plan import local_day
 from ifn_campaign.errors import IFNError
-from ifn_campaign.lifecycle import TransitionError, can_move, move, note, reopen, staff_actor
+from ifn_campaign.lifecycle import (
+    TransitionError,
+    can_move,
+    move,
+    note,
+    release_missed,
+    reopen,
+    staff_actor,
+)
 from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
 from ifn_campaign.planner.budget import Budgets, limits_from
 from ifn_campaign.planner.campaign import load_campaigns
@@ -283,7 +291,8 @@ def move_post(
     at: Annotated[str, typer.Option("--at", help="New time 'YYYY-MM-DD HH:MM' (display zone).")],
     by: _By = None,
 ) -> None:
-    """Move a post not yet out to another time (free on its account, within the budget)."""
+    """Move a post not yet out to another time (free on its account, within the budget); a
+    missed post goes out at that time instead."""
     cfg = settings()
     zone = _zone()
     try:
@@ -298,7 +307,13 @@ def move_post(
     actor = staff_actor(by)
     with Session(engine) as session:
         (post,) = _load(session, [post_id])
-        movable = (PostState.PLANNED, PostState.COMPOSED, PostState.APPROVED, PostState.SCHEDULED)
+        movable = (
+            PostState.PLANNED,
+            PostState.COMPOSED,
+            PostState.APPROVED,
+            PostState.SCHEDULED,
+            PostState.MISSED,
+        )
         if post.state not in movable:
             raise TransitionError(f"post {post.id} is {post.state}: it can no longer be moved")
         _refuse_half_sent(post)
@@ -332,6 +347,8 @@ def move_post(
         before = post.slot_at
         if post.state == PostState.SCHEDULED:
             reopen(session, post, actor=actor, now=now, why=f"moved to {new_at.isoformat()}")
+        if post.state == PostState.MISSED:
+            release_missed(session, post, actor=actor, now=now, at=new_at)
         post.slot_at = new_at
         note(
             session,
@@ -356,7 +373,7 @@ def status() -> None:
         stuck = session.execute(
             select(Post, Member.business_name)
             .join(Member, Member.id == Post.member_id)
-            .where(Post.state.in_([PostState.FAILED, PostState.NEEDS_REAUTH]))
+            .where(Post.state.in_([PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED]))
             .order_by(Post.slot_at)
         ).all()
         blocks = active_blocks(session, now)
@@ -391,4 +408,53 @@ def status() -> None:
             soft_wrap=True,
         )
     if not stuck:
-        out.print("no failed posts and no account waiting for re-authorisation")
+        out.print("no failed or missed posts and no account waiting for re-authorisation")
+
+
+missed_app = typer.Typer(
+    help="Posts the publisher held because it came round too late (and staff's decision).",
+    invoke_without_command=True,
+)
+app.add_typer(missed_app, name="missed")
+
+
+@missed_app.callback()
+def missed(ctx: typer.Context) -> None:
+    """Posts not sent because their slot passed more than `publish.max_lateness` ago (an
+    outage, a re-authorisation): publish now, move, or cancel each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        found = session.execute(
+            select(Post, Member.business_name)
+            .join(Member, Member.id == Post.member_id)
+            .where(Post.state == PostState.MISSED)
+            .order_by(Post.slot_at, Post.id)
+        ).all()
+    if not found:
+        out.print("no missed posts")
+        return
+    for post, name in found:
+        out.print(
+            f"[red]post {post.id}[/] {escape(name)} {post.channel}/{escape(post.account)} "
+            f"{_when(post.slot_at)}: {escape(post.last_error or '')}\n"
+            f"  what to do: {escape(post.error_action or '')}",
+            soft_wrap=True,
+        )
+
+
+@missed_app.command("publish-now")
+def publish_now(ids: _Ids, by: _By = None) -> None:
+    """Send missed posts at the next publish run (their slot keeps its time for the record)."""
+    engine = store.open_store(settings().database.url)
+    now = utcnow()
+    actor = staff_actor(by)
+    with Session(engine) as session:
+        for post in _load(session, ids):
+            release_missed(session, post, actor=actor, now=now)
+            post.reviewed_by, post.reviewed_at = actor, now
+        session.commit()  # all or nothing: a refusal above rolls every one back
+    out.print(
+        f"{len(ids)} missed post(s) go out at the next publish run: {', '.join(map(str, ids))}"
+    )
