@@ -60,6 +60,7 @@ from ifn_campaign.registry.source import MemberSource, Page
 from ifn_campaign.sync_media import (
     NOT_FETCHED_YET,
     PENDING,
+    TO_FETCH,
     TRANSIENT_MEDIA_REASONS,
     MediaStage,
     escaped,
@@ -626,18 +627,19 @@ class _PageWriter:
                             **pending,
                         }
                     )
-                elif row.source_url != w.url or one.changed:
-                    moved = row.source_url != w.url
+                elif row.source_url != w.url:
                     updates.append(
-                        {
-                            "b_id": row.id,
-                            "source_url": w.url,
-                            "alt": w.alt,
-                            "asset_sha256": None if moved else row.asset_sha256,
-                            "etag": None if moved else row.etag,
-                            "checked_at": now,
-                            **pending,
-                        }
+                        {"b_id": row.id, "source_url": w.url, "alt": w.alt, "asset_sha256": None}
+                        | {"etag": None, "checked_at": now, **pending}
+                    )
+                elif one.changed:  # checked again (ETag), unless refused for good
+                    again = row.refused_reason is None or row.refused_reason in TO_FETCH
+                    kept = {"refused_reason": row.refused_reason}
+                    kept["refused_detail"] = row.refused_detail
+                    updates.append(
+                        {"b_id": row.id, "source_url": w.url, "alt": w.alt}
+                        | {"asset_sha256": row.asset_sha256, "etag": row.etag, "checked_at": now}
+                        | (pending if again else kept)
                     )
             keys = {(w.role, w.position) for w in wanted}
             deletes += [{"b_id": row.id} for key, row in rows.items() if key not in keys]

@@ -24,14 +24,23 @@ from ifn_campaign.errors import MediaRefused
 from ifn_campaign.media import FetchedMedia, MediaFetcher, NotModified
 from ifn_campaign.models import MediaAsset, Member, MemberMedia, SyncRun, utcnow
 
-__all__ = ["NOT_FETCHED_YET", "PENDING", "TRANSIENT_MEDIA_REASONS", "MediaStage", "storable"]
+__all__ = [
+    "NOT_FETCHED_YET",
+    "PENDING",
+    "TO_FETCH",
+    "TRANSIENT_MEDIA_REASONS",
+    "MediaStage",
+    "escaped",
+    "storable",
+]
 
 PENDING = "pending"
 """`refused_reason` of a media row whose bytes are still to be fetched (not a refusal)."""
 NOT_FETCHED_YET = "not fetched yet"
 # Refusals worth trying again on the next sync even when the profile did not change.
 TRANSIENT_MEDIA_REASONS = frozenset({"timeout", "unreachable", "http_status", "truncated"})
-_TO_FETCH = frozenset({PENDING, *TRANSIENT_MEDIA_REASONS})
+TO_FETCH = frozenset({PENDING, *TRANSIENT_MEDIA_REASONS})
+"""Rows in one of these states are fetched by the next sync."""
 _BACKLOG = 64  # fetches queued per worker before the pages wait for the pool to catch up
 _ETAG_MAX = 256
 
@@ -130,7 +139,7 @@ class MediaStage:
             .where(
                 *where,
                 or_(
-                    MemberMedia.refused_reason.in_(_TO_FETCH),
+                    MemberMedia.refused_reason.in_(TO_FETCH),
                     MemberMedia.refused_reason.is_(None) & MemberMedia.asset_sha256.is_(None),
                 ),
             )

@@ -155,3 +155,34 @@ def test_killed_between_a_page_and_its_media_the_next_run_fetches_them(
         _sync(settings_for(sb, ref_url, tmp_path / "ref-media", page_size=50))
     assert state(store.make_engine(ref_url)) == state(engine)
     engine.dispose()
+
+
+def test_a_changed_member_rechecks_its_pictures_but_not_a_refusal_for_good(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A member who changes another field has their fetched pictures checked again (ETag, so a
+    picture replaced at the same URL is noticed); a picture refused from its URL alone stays
+    refused without a request until the URL changes."""
+    member = generate_members(1, seed=6)[0]
+    member["logo_url"] = "ftp://files.example/logo.png"
+    member["photos"] = member["photos"][:1]
+    with RegistrySandbox(members=[copy.deepcopy(member)]) as sb:
+        media = MediaSettings(dir=tmp_path / "media", allow_hosts=[sb.url.removeprefix("http://")])
+
+        def run() -> SyncResult:
+            settings_ = RegistrySettings(base_url=sb.url, page_size=50)
+            with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+                return sync_members(engine, client, fetcher, full=True)
+
+        first = run()
+        assert first.run.media_fetched == 1 and first.run.media_refused == 1
+        sb.requests.clear()
+        sb.upsert({**member, "business_name": member["business_name"] + " Baru"})
+        second = run()
+        asked = sb.requests.matching("/media/")
+        assert [r.path for r in asked] == [member["photos"][0]["url"]]
+        assert asked[0].headers.get("If-None-Match")  # checked again, conditionally
+        assert second.run.media_reused == 1 and second.run.media_refused == 0
+        states = _media_states(engine)
+        assert states[(member["id"], "logo", 0)] == ("unsupported_scheme", False)
+        assert states[(member["id"], "photo", 0)] == (None, True)
