@@ -195,9 +195,24 @@ class _Wanted:
 
 
 def _wanted_media(record: MemberRecord) -> list[_Wanted]:
+    """As stored: a URL holding NUL is kept escaped (`\\u0000`), which the fetcher refuses."""
     wanted = [_Wanted(MediaRole.LOGO, 0, record.logo_url, None)] if record.logo_url else []
     wanted += [_Wanted(MediaRole.PHOTO, i, p.url, p.alt) for i, p in enumerate(record.photos)]
-    return wanted
+    return [_stored(w) for w in wanted]
+
+
+def _stored(value: Any) -> Any:
+    """`value` with every string that a database refuses (NUL for PostgreSQL, lone surrogates)
+    escaped, so a value the validation keeps as sent never costs the member on one database."""
+    if isinstance(value, str):
+        return value if _storable(value) else escaped(value)
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    if isinstance(value, _Wanted):
+        return _Wanted(value.role, value.position, _stored(value.url), _stored(value.alt))
+    return value
 
 
 def _fingerprint(raw: Any) -> str:
@@ -385,7 +400,7 @@ class _PageWriter:
         changed = (
             old is None or old.content_hash != content_hash or old.status == MemberStatus.MISSING
         )
-        values = parsed.profile() | {"content_hash": content_hash} if changed else {}
+        values = _stored(parsed.profile()) | {"content_hash": content_hash} if changed else {}
         return _Valid(parsed, raw, fingerprint, changed, values)
 
     def _write(
@@ -399,6 +414,7 @@ class _PageWriter:
         """Members and media rows of the page in one savepoint; if the database refuses a
         value, each member in its own savepoint so only the ones it refuses are left out.
         Returns those, with why."""
+        _begin(self.session)
         try:
             with self.session.begin_nested():
                 self._write_members(list(valid.values()), existing, now, result)
@@ -669,6 +685,15 @@ class _Valid:
 def _unstorable(exc: BaseException) -> str:
     text = f"could not be stored: {type(exc).__name__}: {exc}"
     return text[:300]
+
+
+def _begin(session: Session) -> None:
+    """Make sure the page's transaction has begun before a savepoint. pysqlite begins one only
+    at the first write, so a SAVEPOINT before it would be the outermost, and its RELEASE would
+    commit the members without the rest of the page (withdrawals, cursor)."""
+    dbapi = session.connection().connection.dbapi_connection
+    if getattr(dbapi, "in_transaction", True) is False:
+        session.connection().exec_driver_sql("BEGIN")
 
 
 def _reraise_if_database_down(exc: Exception) -> None:

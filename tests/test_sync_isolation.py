@@ -8,9 +8,11 @@ import copy
 import itertools
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ifn_campaign.config import RegistrySettings
@@ -138,3 +140,41 @@ def test_a_value_the_database_refuses_quarantines_only_that_record(engine: Engin
     assert entry.reasons[0].startswith("could not be stored: ")
     assert "refused by the database" in entry.reasons[0]
     assert [r.quarantined for r in runs] == [1, 1]
+
+
+def test_a_page_is_one_transaction_even_with_its_savepoints(engine: Engine) -> None:
+    """The database fails the page's last write (the run's cursor): nothing of the page stays,
+    its members included, although they were written in a savepoint (pysqlite would otherwise
+    have committed them when the savepoint was released)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE TRIGGER fail_page BEFORE UPDATE ON sync_run "
+                    "WHEN NEW.pages = 1 AND NEW.status = 'running' "
+                    "BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION fail_page() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.pages = 1 AND NEW.status = 'running' THEN "
+                    "RAISE EXCEPTION 'the disk is full'; END IF; RETURN NEW; END $$ "
+                    "LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER fail_page BEFORE UPDATE ON sync_run "
+                    "FOR EACH ROW EXECUTE FUNCTION fail_page()"
+                )
+            )
+    with (
+        RegistrySandbox(members=generate_members(5, seed=2)) as sb,
+        pytest.raises(DBAPIError, match="the disk is full"),
+    ):
+        _sync(sb, engine)
+    with Session(engine) as s:
+        assert s.scalars(select(Member.id)).all() == []
+        assert s.scalars(select(SyncRun.status)).all() == ["failed"]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -186,3 +187,27 @@ def test_a_changed_member_rechecks_its_pictures_but_not_a_refusal_for_good(
         states = _media_states(engine)
         assert states[(member["id"], "logo", 0)] == ("unsupported_scheme", False)
         assert states[(member["id"], "photo", 0)] == (None, True)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_a_picture_url_no_database_stores_costs_only_that_picture(
+    engine: Engine, tmp_path: Path, bad: str
+) -> None:
+    """A URL (or alt text) holding NUL, which PostgreSQL text refuses, is stored escaped
+    (`\\u0000`) on both databases and refused `invalid_url` without a request: the member and
+    their other pictures are stored. A lone surrogate the validation quarantines itself."""
+    member = generate_members(1, seed=12)[0]
+    member["logo_url"] = f"http://127.0.0.1:1/logo{bad}.png"
+    member["photos"] = [{**member["photos"][0], "alt": f"Produk{bad}"}]
+    with RegistrySandbox(members=[copy.deepcopy(member)]) as sb:
+        media = MediaSettings(dir=tmp_path / "media", allow_hosts=[sb.url.removeprefix("http://")])
+        settings_ = RegistrySettings(base_url=sb.url, page_size=50)
+        with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+            result = sync_members(engine, client, fetcher, full=True)
+    assert result.run.status == "completed" and result.run.quarantined <= 1
+    if result.run.quarantined:  # the validation's own refusal (a lone surrogate), not ours
+        assert "could not be stored" not in " ".join(result.quarantined[0].reasons)
+        return
+    states = _media_states(engine)
+    assert states[(member["id"], "logo", 0)] == ("invalid_url", False)
+    assert states[(member["id"], "photo", 0)] == (None, True)
