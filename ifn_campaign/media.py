@@ -124,6 +124,8 @@ def url_refusal(url: str) -> tuple[str, str] | None:
     Decided from the text alone, so a refusal is permanent until the URL changes. A backslash is
     refused: browsers read it as '/', Python's parser does not, so the two disagree on the host.
     """
+    if not url.strip():  # a photo the registry sent without a URL
+        return "invalid_url", "empty: no URL given"
     if len(url) > MAX_URL_LENGTH:
         return "url_too_long", f"{len(url):,} characters, at most {MAX_URL_LENGTH:,}"
     for char in url:

@@ -458,3 +458,29 @@ def test_a_cell_that_is_not_a_whole_number_is_quarantined(
     [raw] = records(CsvSource(path))
     found = parse_record(raw)
     assert isinstance(found, list) and any(r.startswith(f"{column}:") for r in found), found
+
+
+@pytest.mark.parametrize(
+    ("urls", "alts", "expected"),
+    [
+        ("https://a.example/1.jpg||https://a.example/3.jpg", "Satu|Dua|Tiga", ["1", "", "3"]),
+        ("https://a.example/1.jpg", "Satu|Dua", ["1", ""]),
+        ("https://a.example/1.jpg||https://a.example/3.jpg", "Satu||Tiga", ["1", "3"]),
+        ("https://a.example/1.jpg|", "", ["1"]),  # a trailing blank is not a photo
+    ],
+)
+def test_a_photo_with_an_alt_but_no_url_is_kept_and_refused_as_in_json(
+    tmp_path: Path, urls: str, alts: str, expected: list[str]
+) -> None:
+    """An empty URL cell was dropped without a word (so the alts moved to other photos' places
+    in JSON terms); now it is the same as a JSON photo with an empty URL: noted and refused."""
+    path = write_csv(tmp_path / "m.csv", [{**FULL_ROW, "photos.url": urls, "photos.alt": alts}])
+    [raw] = records(CsvSource(path))
+    record = parsed(raw)
+    found = [p.url.removeprefix("https://a.example/").removesuffix(".jpg") for p in record.photos]
+    assert found == expected
+    refused = [i for i, url in enumerate(expected) if not url]
+    for i in refused:
+        assert record.photos[i].alt is not None
+        assert any(n.startswith(f"photos.{i}.url: empty") for n in record.notes), record.notes
+    assert len(refused) == sum(".url: empty" in n for n in record.notes)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ifn_campaign.media import url_refusal
 from ifn_campaign.registry.record import MemberRecord, parse_record, record_id
 from tests.test_record import BASE, FULL, TEXT_FIELDS, _inject, reasons, valid, with_changes
 
@@ -103,7 +104,6 @@ STRING_FIELDS = [
     "province",
     "sentra",
     "owner_name",
-    "logo_url",
     "status",
     "contact.email",
     "contact.phone",
@@ -116,8 +116,6 @@ STRING_FIELDS = [
     "socials.marketplaces.0",
     "certifications.0.scheme",
     "certifications.0.number",
-    "photos.0.url",
-    "photos.0.alt",
     "consent.text_version",
     "consent.channels.0",
     "consent.fields_allowed.0",
@@ -132,12 +130,13 @@ LIST_FIELDS = [
     "materials",
     "export_markets",
     "certifications",
-    "photos",
     "socials.marketplaces",
     "consent.channels",
     "consent.fields_allowed",
 ]
-OBJECT_FIELDS = ["contact", "socials", "consent", "certifications.0", "photos.0"]
+OBJECT_FIELDS = ["contact", "socials", "consent", "certifications.0"]
+# logo_url, photos and their parts are the pictures' problem, not the member's: see the media
+# tests below.
 TIME_FIELDS = ["updated_at", "consent.granted_at", "consent.withdrawn_at"]
 
 
@@ -352,6 +351,53 @@ def test_an_overlong_material_is_left_out_with_a_note() -> None:
 def test_a_bad_media_url_is_kept_for_the_fetcher_to_refuse(url: str) -> None:
     record = valid(with_changes(BASE, logo_url=url, photos=[{"url": url, "alt": "foto"}]))
     assert record.logo_url == url and record.photos[0].url == url
+
+
+@pytest.mark.parametrize(
+    ("photo", "note"),
+    [
+        ({"url": "", "alt": "foto"}, "photos.0.url: empty"),
+        ({"url": "   ", "alt": "foto"}, "photos.0.url: empty"),
+        ({"url": None, "alt": "foto"}, "photos.0.url: missing"),
+        ({"alt": "foto"}, "photos.0.url: missing"),
+        ({"url": 42}, "photos.0.url: expected a URL as text, got a number"),
+        ({"url": ["https://cdn.example.org/1.jpg"]}, "photos.0.url: expected a URL as text"),
+        ("https://cdn.example.org/1.jpg", "photos.0: expected an object"),
+        (None, "photos.0: expected an object"),
+        (7, "photos.0: expected an object"),
+        (["https://cdn.example.org/1.jpg"], "photos.0: expected an object"),
+    ],
+)
+def test_a_photo_without_a_usable_url_keeps_its_place_and_is_refused(photo: Any, note: str) -> None:
+    """The same defect class as a bad URL: that picture is refused, the member is stored."""
+    good = {"url": "https://cdn.example.org/2.jpg", "alt": "kedua"}
+    record = valid(with_changes(BASE, photos=[photo, good]))
+    assert [(p.url, p.alt) for p in record.photos][1] == ("https://cdn.example.org/2.jpg", "kedua")
+    assert record.photos[0].url == ""
+    assert url_refusal(record.photos[0].url) == ("invalid_url", "empty: no URL given")
+    assert any(n.startswith(note) and "refused" in n for n in record.notes), record.notes
+
+
+@pytest.mark.parametrize("alt", [5, True, ["foto"], {"id": "foto"}])
+def test_an_alt_that_is_not_text_is_left_out_and_the_photo_kept(alt: Any) -> None:
+    url = "https://cdn.example.org/1.jpg"
+    record = valid(with_changes(BASE, photos=[{"url": url, "alt": alt}]))
+    assert [(p.url, p.alt) for p in record.photos] == [(url, None)]
+    assert any(n.startswith("photos.0.alt: expected text") for n in record.notes), record.notes
+
+
+@pytest.mark.parametrize("logo", [42, True, ["https://x.org/l.png"], {"url": "https://x.org/l"}])
+def test_a_logo_that_is_not_text_is_left_out_with_a_note(logo: Any) -> None:
+    record = valid(with_changes(BASE, logo_url=logo))
+    assert record.logo_url is None
+    assert any(n.startswith("logo_url: expected a URL as text") for n in record.notes)
+
+
+@pytest.mark.parametrize("photos", ["https://cdn.example.org/1.jpg", 3, True, {"url": "x"}])
+def test_photos_that_are_not_a_list_are_left_out_with_a_note(photos: Any) -> None:
+    record = valid(with_changes(BASE, photos=photos))
+    assert record.photos == []
+    assert any(n.startswith("photos: expected a list") for n in record.notes), record.notes
 
 
 @pytest.mark.parametrize(

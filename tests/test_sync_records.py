@@ -185,3 +185,41 @@ def test_a_bad_media_url_is_refused_for_good_and_never_requested(
     sandbox.upsert(member)
     _sync(cfg)
     assert [r.path for r in canary.requests] == ["/media/logo.png"]
+
+
+def test_a_photo_without_a_usable_url_is_refused_and_the_member_stored(
+    cfg: Settings, engine: Engine, sandbox: RegistrySandbox, canary: RegistrySandbox
+) -> None:
+    """A photo with an empty, missing or non-text URL, a photo that is not an object, an alt
+    that is not text, a logo that is not text: each costs only that picture (or value), never
+    the member, and nothing is requested."""
+    good = canary.add_file("ok.png", b"\x89PNG not really", "image/png")
+    member = _member(4)
+    member["logo_url"] = {"href": good}
+    member["photos"] = [
+        {"url": "", "alt": "kosong"},
+        {"alt": "tanpa url"},
+        {"url": 42},
+        good,
+        {"url": f"http://{canary.url.removeprefix('http://')}\r\n/ok.png", "alt": 7},
+    ]
+    sandbox.upsert(member)
+    result = _sync(cfg)
+    assert result.run.status == "completed"
+    assert result.counts()["new"] == 4 and result.counts()["quarantined"] == 0
+    assert result.counts()["media_refused"] == 5 and len(canary.requests) == 0
+    with Session(engine) as s:
+        stored = s.get(Member, member["id"])
+        rows = s.scalars(
+            select(MemberMedia)
+            .where(MemberMedia.member_id == member["id"])
+            .order_by(MemberMedia.position)
+        ).all()
+    assert stored is not None and stored.logo_url is None
+    assert [(r.role, r.refused_reason) for r in rows] == [("photo", "invalid_url")] * 5
+    assert [r.refused_detail for r in rows][:4] == ["empty: no URL given"] * 4
+    assert rows[4].alt is None and "\r\n" in rows[4].source_url
+    notes = stored.notes or []
+    for prefix in ("logo_url:", "photos.0.url:", "photos.1.url:", "photos.2.url:", "photos.3:"):
+        assert any(n.startswith(prefix) for n in notes), (prefix, notes)
+    assert any(n.startswith("photos.4.alt:") for n in notes), notes

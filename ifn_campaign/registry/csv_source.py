@@ -104,6 +104,19 @@ def _cell(key: str, raw: str) -> Any:
     return value
 
 
+def _photos(urls: list[str], alts: list[str]) -> list[dict[str, Any]]:
+    """The parallel url and alt lists as photos. A place with an alt but no URL is a photo
+    without one, refused by the media fetcher with a note as in JSON (it was dropped silently);
+    a place empty in both lists is a spreadsheet blank, not a photo."""
+    photos = []
+    for i in range(max(len(urls), len(alts))):
+        url = urls[i] if i < len(urls) else ""
+        alt = (alts[i] if i < len(alts) else "") or None
+        if url or alt:
+            photos.append({"url": url, "alt": alt})
+    return photos
+
+
 def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
     """A flat CSV row as a contract-shaped record (still unvalidated).
 
@@ -128,12 +141,7 @@ def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
         ]
     photos = record.pop("photos", None)
     if photos:
-        urls, alts = photos.get("url", []), photos.get("alt", [])
-        record["photos"] = [
-            {"url": url, "alt": (alts[i] if i < len(alts) else None) or None}
-            for i, url in enumerate(urls)
-            if url
-        ]
+        record["photos"] = _photos(photos.get("url", []), photos.get("alt", []))
     extra = row.get(_EXTRA)
     if isinstance(extra, list) and any((v or "").strip() for v in extra):
         # Trailing empty cells (a spreadsheet's padding) are not data; anything else is.

@@ -164,9 +164,9 @@ def _objectify(value: Any) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string"}.get(
-        type(value), type(value).__name__
-    )
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    kinds |= {dict: "an object", list: "a list", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _iso_time(value: Any) -> Any:
@@ -282,7 +282,7 @@ def _utc(value: datetime) -> datetime:
 Text = Annotated[str, BeforeValidator(clean_text)]
 LongText = Annotated[str, BeforeValidator(lambda v: clean_text(v, multiline=True))]
 Url = Annotated[str | None, BeforeValidator(_as_sent), AfterValidator(_http_url)]
-MediaUrl = Annotated[str, BeforeValidator(_as_sent)]
+MediaUrl = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
 UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_time), AfterValidator(_utc)]
 Slug = Annotated[str, BeforeValidator(slug), Field(min_length=1, max_length=64)]
 SlugList = Annotated[list[Slug], BeforeValidator(_listify)]
@@ -487,6 +487,40 @@ def _inspect(raw: dict[str, Any]) -> tuple[list[str], list[str]]:
     return reasons, notes
 
 
+def _media(raw: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """A logo or photo that cannot be read is that picture's problem, never the member's: a
+    logo that is not text is left out; a photo without a URL keeps its place with an empty URL,
+    which the media fetcher refuses (`invalid_url`); an alt that is not text is left out."""
+    logo, photos = raw.get("logo_url"), raw.get("photos")
+    fixed: dict[str, Any] = {}
+    if logo is not None and not isinstance(logo, str):
+        notes.append(f"logo_url: expected a URL as text, got {_kind(logo)}; no logo (left out)")
+        fixed["logo_url"] = None
+    if photos is not None and not isinstance(photos, list):
+        notes.append(f"photos: expected a list, got {_kind(photos)}; no photos (left out)")
+        fixed["photos"] = []
+    elif isinstance(photos, list):
+        fixed["photos"] = [_photo(item, f"photos.{i}", notes) for i, item in enumerate(photos)]
+    return {**raw, **fixed} if fixed else raw
+
+
+def _photo(item: Any, path: str, notes: list[str]) -> dict[str, Any]:
+    """One photo item as {url, alt}: what cannot be read is noted and emptied, never guessed."""
+    if not isinstance(item, dict):
+        notes.append(f"{path}: expected an object with url and alt, got {_kind(item)}; refused")
+        return {"url": "", "alt": None}
+    url, alt = item.get("url"), item.get("alt")
+    if not isinstance(url, str) or not url.strip():
+        got = "missing" if url is None else "empty" if isinstance(url, str) else None
+        got = got or f"expected a URL as text, got {_kind(url)}"
+        notes.append(f"{path}.url: {got}: the photo has no URL to fetch, refused")
+        url = ""
+    if alt is not None and not isinstance(alt, str):
+        notes.append(f"{path}.alt: expected text, got {_kind(alt)} (left out)")
+        alt = None
+    return {**item, "url": url, "alt": alt}
+
+
 def _capped(raw: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """More photos than a carousel holds: the first ones are kept."""
     photos = raw.get("photos")
@@ -558,7 +592,7 @@ def parse_record(raw: Any) -> MemberRecord | list[str]:
     reasons = [r for r in found if isinstance(r, str) and r]
     broken, notes = _inspect(raw)
     try:
-        parsed = _validate(_capped(raw, notes), notes)
+        parsed = _validate(_capped(_media(raw, notes), notes), notes)
     except Exception as exc:  # a library choking on odd input must not stop the page
         parsed = [f"{UNEXPECTED}: {type(exc).__name__}: {str(exc)[:200]}"]
     if isinstance(parsed, list) or reasons or broken:
