@@ -45,6 +45,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# States that wait for staff: their approval starts a new round of tries (a post left over
+# `publish.max_attempts` would otherwise fail again at once, with no call at all)
+_STAFF_DECIDES = frozenset({S.FAILED, S.NEEDS_REAUTH, S.MISSED})
+
 # A scheduled copy this close to going out is not replaced: the publisher would check it is not
 # live, then delete it, and the platform could publish it in between (the old text going out and
 # then the new one as well). Thirty minutes leaves the publisher (every 5 minutes) six runs.
@@ -87,6 +91,8 @@ def move(
     before = post.state
     post.state = to
     post.state_changed_at = now
+    if to == S.APPROVED and before in _STAFF_DECIDES:
+        post.attempts = post.takeovers = 0
     if to == S.CANCELLED and note:
         post.cancel_reason = note
     session.add(

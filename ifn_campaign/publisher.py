@@ -795,14 +795,7 @@ class Publisher:
                 _crash("called:yt_session")
                 post.upload_session_url = session_url
                 self._stored(session, "yt_session")
-            self._step(session, post, "yt_upload")
-            try:
-                # a session opened just now holds nothing: no need to ask it first
-                resource = client.upload(post.upload_session_url or "", video, fresh=fresh)
-            except UploadSessionGone:
-                post.upload_session_url = None  # no video was made: start a new session
-                session.commit()
-                raise _Release("upload session expired: starting over", now) from None
+            resource = self._upload(session, post, client, video, fresh=fresh)
             _crash("called:yt_upload")
             post.remote_id = str(resource["id"])
             self._stored(session, "yt_upload")
@@ -816,6 +809,30 @@ class Publisher:
             self._scheduled(session, post)
             return
         self._done(session, post, client_permalink=lambda: _youtube_link(post.remote_id))
+
+    def _upload(
+        self, session: Session, post: Post, client: YouTubeClient, video: Path, *, fresh: bool
+    ) -> dict[str, Any]:
+        """The video resource once its bytes are all in. Over `publish.max_attempts` only the
+        session is asked (a read): an earlier try may have finished the upload, and that video
+        is the post; nothing more is sent."""
+        url = post.upload_session_url or ""
+        if self._capped:
+            try:
+                progress = client.resume_status(url, video.stat().st_size)
+            except UploadSessionGone:
+                raise _GiveUp("yt_upload") from None  # the session made no video
+            if not progress.done or progress.video is None:
+                raise _GiveUp("yt_upload")
+            return progress.video
+        self._step(session, post, "yt_upload")
+        try:
+            # a session opened just now holds nothing: no need to ask it first
+            return client.upload(url, video, fresh=fresh)
+        except UploadSessionGone:
+            post.upload_session_url = None  # no video was made: start a new session
+            session.commit()
+            raise _Release("upload session expired: starting over", self.clock()) from None
 
     def _replace(self, session: Session, post: Post, report: PublishReport) -> None:
         """Delete the copy scheduled before staff moved or edited the post, then give the post
@@ -920,7 +937,8 @@ class Publisher:
         """Back to approved until `when`; `count`: a try of the post (not a platform block)."""
         session.rollback()
         post.attempts += 1 if count else 0
-        unknown = post.publish_step in ("publish", "fb_post", "replace")  # the cap asks first
+        # the outcome may be out there: the cap asks the platform first
+        unknown = post.publish_step in ("publish", "fb_post", "replace", "yt_upload")
         if count and post.attempts >= self.settings.publish.max_attempts and not unknown:
             self._fail(
                 session, post, why, "tried too often: check the account, then approve", report

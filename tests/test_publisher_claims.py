@@ -293,3 +293,59 @@ def test_the_graph_sandbox_block_grows_with_calls_made_during_it(world: World) -
     later = graph.blocked_until(IG)
     assert ends is not None and later is not None
     assert abs((later - ends) - timedelta(minutes=2)) < timedelta(seconds=1)
+
+
+def capped(world: World, max_attempts: int) -> Any:
+    """The world's settings with `publish.max_attempts` set."""
+    publish = world.settings.publish.model_copy(update={"max_attempts": max_attempts})
+    return world.settings.model_copy(update={"publish": publish})
+
+
+def test_a_post_failed_at_the_cap_goes_out_once_staff_approve_it_again(world: World) -> None:
+    """The failure says "approve it again once the cause is fixed": that approval is a new
+    round of tries, not a post still over the cap (which failed again with no call at all)."""
+    from ifn_campaign.lifecycle import move
+
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, "instagram", [now - timedelta(minutes=1)])
+    graph = world.platforms.graph
+    graph.faults.add(Fault(f"/v25.0/{IG}/media_publish", "status", status=500, times=None))
+    settings = capped(world, 1)
+    Publisher(world.engine, settings).run()  # an unknown outcome: released to be asked
+    post, _ = load(world, post_id)
+    later = aware(post.next_attempt_at) + timedelta(seconds=1)
+    Publisher(world.engine, settings, clock=functools.partial(_same, later)).run()
+    post, _ = load(world, post_id)
+    assert post.state == PostState.FAILED and post.attempts == 1  # asked, not out: gave up
+
+    graph.faults.clear()  # the cause is fixed; staff approve it again
+    with Session(world.engine) as session:
+        stored = session.get(Post, post_id)
+        assert stored is not None
+        move(session, stored, PostState.APPROVED, actor="staff:rina", now=datetime.now(UTC))
+        session.commit()
+    report = Publisher(world.engine, settings, clock=functools.partial(_same, later)).run()
+
+    assert report.published == [post_id], report
+    assert len(graph.media()) == 1
+
+
+def test_a_finished_youtube_upload_is_recorded_even_over_the_cap(world: World) -> None:
+    """Killed after the last chunk was answered, before the video id was stored; the takeover
+    is over the cap at once (max_attempts 1). The upload session is asked (a read) and says
+    the video exists: recorded, not failed with its id lost."""
+    from tests.test_publisher_crash import give_video
+
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, "youtube", [now + timedelta(hours=3)])
+    give_video(world, post_id)
+    killed = run_capped(world, 1, crash_at="called:yt_upload")
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    lapse_claim(world, post_id)
+
+    report = report_of(run_capped(world, 1))
+
+    (video,) = world.platforms.youtube.videos()
+    assert report["failed"] == [] and report["scheduled"] == [post_id], report
+    post, _ = load(world, post_id)
+    assert post.state == PostState.SCHEDULED and post.remote_id == video.id
