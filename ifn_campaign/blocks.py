@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ifn_campaign.config import Settings
@@ -43,14 +45,30 @@ def record_block(
     reason: str,
     now: datetime,
 ) -> PlatformBlock:
-    """Store (or lengthen, never shorten) a block; the caller commits."""
-    block = session.get(PlatformBlock, (scope, key))
-    if block is None:
-        block = PlatformBlock(scope=scope, key=key, blocked_until=until, recorded_at=now)
-        session.add(block)
-    elif block.blocked_until >= until and block.blocked_until > now:
-        return block
-    block.blocked_until, block.code, block.reason, block.recorded_at = until, code, reason, now
+    """Store (or lengthen, never shorten) a block; the caller commits. One upsert: two workers
+    meeting the same limit at once both store it (a read-then-insert let the second fail on
+    the duplicate key, leaving its post claimed)."""
+    row = {
+        "scope": scope,
+        "key": key,
+        "blocked_until": until,
+        "code": code,
+        "reason": reason,
+        "recorded_at": now,
+    }
+    table = PlatformBlock.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(row)
+    current = table.c.blocked_until
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.scope, table.c.key],
+            set_={name: statement.excluded[name] for name in row if name not in ("scope", "key")},
+            where=(current < until) | (current <= now),  # an ended block is replaced
+        )
+    )
+    block = session.get(PlatformBlock, (scope, key), populate_existing=True)
+    assert block is not None
     return block
 
 
