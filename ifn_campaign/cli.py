@@ -33,7 +33,7 @@ from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers 
 from ifn_campaign.commands import report as _report  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import serve as _serve  # noqa: F401  (registers its commands)
-from ifn_campaign.commands.base import app, err, out, settings
+from ifn_campaign.commands.base import app, err, out, settings, shown
 from ifn_campaign.config import Settings
 from ifn_campaign.consent import describe, promotable
 from ifn_campaign.errors import IFNError
@@ -161,7 +161,7 @@ def run_sync(
 
 def print_summary(result: SyncResult, console: Console = out) -> None:
     run = result.run
-    table = Table(title=f"Sync {run.id} ({run.mode}) of {escape(run.source)}: {run.status}")
+    table = Table(title=f"Sync {run.id} ({run.mode}) of {shown(run.source)}: {run.status}")
     table.add_column("")
     table.add_column("count", justify="right")
     for name, value in result.counts().items():
@@ -172,17 +172,17 @@ def print_summary(result: SyncResult, console: Console = out) -> None:
         q.add_column("member")
         q.add_column("reasons")
         for entry in result.quarantined:
-            q.add_row(escape(entry.member_id or "(no id)"), escape("; ".join(entry.reasons)))
+            q.add_row(shown(entry.member_id or "(no id)"), shown("; ".join(entry.reasons)))
         console.print(q)
     if result.media_refusals:
         m = Table(title="Media refused (the member is stored without them)")
         for column in ("member", "reason", "url"):
             m.add_column(column)
         for member_id, url, reason in result.media_refusals:
-            m.add_row(escape(member_id), reason, escape(url[:100]))
+            m.add_row(shown(member_id), shown(reason), shown(url[:100]))
         console.print(m)
     if result.withdrawn:
-        console.print(f"consent withdrawn by: {', '.join(result.withdrawn)}")
+        console.print(f"consent withdrawn by: {shown(', '.join(result.withdrawn))}")
     if summary := result.withdrawal_summary():
         console.print(escape(summary), soft_wrap=True)
 
@@ -263,11 +263,11 @@ def members(
             table.add_column(column)
         for m in session.scalars(query):
             table.add_row(
-                m.id,
-                escape(m.business_name),
-                escape(m.province or ""),
-                ", ".join(m.actor_types),
-                m.status,
+                shown(m.id),
+                shown(m.business_name),
+                shown(m.province or ""),
+                shown(", ".join(m.actor_types)),
+                shown(m.status),
                 m.last_seen_at.strftime("%Y-%m-%d %H:%M"),
             )
     out.print(table)
@@ -284,7 +284,7 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
                 f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
             )
         now = utcnow()
-        profile = Table(title=f"{escape(m.business_name)} ({m.id})", show_header=False)
+        profile = Table(title=f"{shown(m.business_name)} ({shown(m.id)})", show_header=False)
         profile.add_column("field")
         profile.add_column("value")
         rows = {
@@ -300,7 +300,7 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
             "last seen": f"{m.last_seen_at:%Y-%m-%d %H:%M}",
         }
         for field, value in rows.items():
-            profile.add_row(field, escape(value))
+            profile.add_row(field, shown(value))
         media = Table(title="Media")
         for column in ("role", "#", "stored", "refused", "source"):
             media.add_column(column)
@@ -310,8 +310,8 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
                 row.role,
                 str(row.position),
                 (row.asset_sha256 or "")[:12],
-                escape(f"{row.refused_reason}: {row.refused_detail}" if row.refused_reason else ""),
-                escape(row.source_url[:80]),
+                shown(f"{row.refused_reason}: {row.refused_detail}" if row.refused_reason else ""),
+                shown(row.source_url[:80]),
             )
         open_quarantine = session.scalars(
             select(QuarantinedRecord).where(
@@ -320,10 +320,10 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
         ).all()
     out.print(profile)
     for note in m.notes or []:  # what the sync changed in or left out of the registry's values
-        out.print(f"[cyan]note:[/] {escape(note)}", soft_wrap=True)
+        out.print(f"[cyan]note:[/] {shown(note)}", soft_wrap=True)
     out.print(media)
     for q in open_quarantine:
-        out.print(f"[yellow]newer version quarantined:[/] {escape('; '.join(q.reasons))}")
+        out.print(f"[yellow]newer version quarantined:[/] {shown('; '.join(q.reasons))}")
 
 
 @app.command("quarantine")
@@ -342,9 +342,9 @@ def quarantine(
         for q in session.scalars(query):
             table.add_row(
                 str(q.id),
-                escape(q.source),
-                escape(q.member_id or ""),
-                escape("; ".join(q.reasons)),
+                shown(q.source),
+                shown(q.member_id or ""),
+                shown("; ".join(q.reasons)),
                 q.last_seen_at.strftime("%Y-%m-%d %H:%M"),
             )
     out.print(table)

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from ifn_campaign.display import visible
 from ifn_campaign.errors import RegistryResponseError
 from ifn_campaign.markdown import escape_markdown as _md
 from ifn_campaign.media import MediaFetcher
@@ -149,7 +150,10 @@ class SyncResult:
             ]
         if self.media_refusals:
             lines += ["", "## Media refused", "", "| member | reason | url |", "|---|---|---|"]
-            lines += [f"| {_md(m)} | {r} | {_md(u[:100])} |" for m, u, r in self.media_refusals]
+            lines += [  # a refused URL is kept as sent: its CR/LF or ESC are shown as escapes
+                f"| {_md(m)} | {_md(r)} | {_md(visible(u[:100]))} |"
+                for m, u, r in self.media_refusals
+            ]
         if self.withdrawn:
             lines += ["", f"Consent withdrawn by: {_md(', '.join(self.withdrawn))}"]
         if self.cancelled_posts or self.takedowns or self.in_flight:

@@ -6,6 +6,7 @@ for good without a single request (a second sandbox is the canary that counts th
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,10 @@ from ifn_campaign import store
 from ifn_campaign.cli import main
 from ifn_campaign.config import Settings
 from ifn_campaign.media import MediaFetcher
-from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord
+from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord, SyncRun
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.sandbox.registry import RegistrySandbox, generate_members
-from ifn_campaign.sync import SyncResult, sync_members
+from ifn_campaign.sync import COUNT_FIELDS, SyncResult, sync_members
 from tests.conftest import settings_for
 
 
@@ -223,3 +224,66 @@ def test_a_photo_without_a_usable_url_is_refused_and_the_member_stored(
     for prefix in ("logo_url:", "photos.0.url:", "photos.1.url:", "photos.2.url:", "photos.3:"):
         assert any(n.startswith(prefix) for n in notes), (prefix, notes)
     assert any(n.startswith("photos.4.alt:") for n in notes), notes
+
+
+# Characters a terminal or a markdown table must never receive raw from member data.
+_RAW = ("\x1b", "\r", "\x07", "\u202e", "\x00")
+
+
+def _no_raw(text: str) -> None:
+    assert not any(c in text for c in _RAW), repr(text)
+
+
+def test_member_text_never_reaches_the_terminal_raw(
+    cfg: Settings,
+    engine: Engine,
+    sandbox: RegistrySandbox,
+    canary: RegistrySandbox,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A refused URL is kept as sent (CR/LF, ESC and all) and stored text may predate today's
+    cleaning: the sync summary, `members`, `member` and `quarantine` show every invisible
+    character as its escape, and its Prefect table holds no line break or direction override."""
+    host = canary.url.removeprefix("http://")
+    member = _member(4)
+    member["logo_url"] = f"http://{host}/a.png\r\nX-Evil: 1\x1b[2J\x07\u202e"
+    sandbox.upsert(member)
+    sandbox.upsert({**_member(5), "id": "bad\x1b[31m"})  # quarantined, no id kept
+    sandbox.upsert({**_member(6), "status": "paused\x1b]0;owned\x07"})
+    monkeypatch.setenv("IFN_DATABASE__URL", db_url)
+    monkeypatch.setenv("IFN_REGISTRY__BASE_URL", cfg.registry.base_url)
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(cfg.media.dir))
+    monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", json.dumps(cfg.media.allow_hosts))
+    monkeypatch.setenv("IFN_LOG__FILE", str(cfg.media.dir.parent / "cli.log"))
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["sync"]) == 0
+    summary = capsys.readouterr().out
+    _no_raw(summary)
+    assert "\\r\\nX-Evil: 1\\x1b[2J" in summary and len(canary.requests) == 0
+    with Session(engine) as s:  # stored before today's cleaning, or by hand
+        stored = s.get(Member, member["id"])
+        assert stored is not None
+        stored.business_name = "Sepatu\x1b[31m Merah\r\nPalsu\u202e"
+        stored.province = "Jawa\x07 Timur"
+        stored.notes = ["business_name: \x1b[2J"]
+        s.commit()
+    for command in (["members"], ["member", member["id"]], ["quarantine"]):
+        assert main(command) == 0
+        shown = capsys.readouterr().out
+        _no_raw(shown)
+    assert main(["member", member["id"]]) == 0
+    shown = capsys.readouterr().out
+    assert "Sepatu\\x1b[31m Merah\\r\\nPalsu\\u202e" in shown and "\\x1b[2J" in shown
+
+
+def test_the_sync_markdown_shows_a_refused_url_on_one_line() -> None:
+    run = SyncRun(id=1, source="registry:x", mode="full", status="completed", pages=1)
+    result = SyncResult(run=run)
+    result.media_refusals.append(("ifn-1", "http://x/a.png\r\n| b |\x1b[2J\u202e", "invalid_url"))
+    for name in COUNT_FIELDS:
+        setattr(run, name, 0)
+    [row] = [line for line in result.markdown().splitlines() if line.startswith("| ifn-1")]
+    _no_raw(row)
+    assert "\\\\r\\\\n" in row and "\\|" in row  # the escapes, themselves escaped for markdown

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ifn_campaign.config import Settings, config_path, load_settings
+from ifn_campaign.display import visible
 
 app = typer.Typer(
     help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
@@ -18,6 +20,12 @@ app = typer.Typer(
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+
+
+def shown(text: str) -> str:
+    """Member or registry text for the consoles: rich markup escaped and every invisible
+    character written as its escape (rich passes ESC through, so ANSI sequences would work)."""
+    return escape(visible(text))
 
 
 class _State:
