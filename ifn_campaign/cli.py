@@ -763,8 +763,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except IFNError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+    except IFNError as exc:  # its text may hold what a registry sent back, our token included
+        err.print(f"[bold red]error:[/] {escape(redact(str(exc), _secrets()))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]: run the same command again to resume")
@@ -772,6 +772,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug or a broken environment: never a traceback on the terminal
         return _unexpected(exc, list(argv) if argv is not None else sys.argv[1:])
     return 0
+
+
+def _secrets() -> set[str]:
+    """The secret values to blank in what is printed (the settings may be what is broken)."""
+    try:
+        return secret_values(settings())
+    except Exception:
+        return secret_values(None)
 
 
 def _unexpected(exc: Exception, args: list[str]) -> int:

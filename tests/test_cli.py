@@ -15,7 +15,7 @@ import pytest
 import typer
 
 from ifn_campaign.cli import app, main
-from ifn_campaign.sandbox.registry import RegistrySandbox, generate_members
+from ifn_campaign.sandbox.registry import Fault, RegistrySandbox, generate_members
 from tests.conftest import point_cli_at
 
 
@@ -176,6 +176,24 @@ def test_token_never_printed(
         captured = capsys.readouterr()
         assert "tok-wrong" not in captured.out + captured.err
         _assert_error(code, captured.err, "HTTP 401", "IFN_REGISTRY__TOKEN")
+
+
+def test_a_registry_echoing_the_token_never_gets_it_printed(
+    env: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hostile registry's error message is printed (it says what went wrong), but a secret it
+    echoes back is blanked, as it is for an unexpected error."""
+    secret = "tok-live-echo-1234"
+    with RegistrySandbox(members=generate_members(2, seed=9), token=secret) as guarded:
+        monkeypatch.setenv("IFN_REGISTRY__BASE_URL", guarded.url)
+        monkeypatch.setenv("IFN_REGISTRY__TOKEN", secret)
+        assert main(["db", "upgrade"]) == 0
+        echo = {"error": "bad_request", "message": f"you sent {secret}"}
+        guarded.faults.add(Fault("/api/v1/members", "status", status=400, body=echo))
+        code = main(["sync", "--no-media"])
+        captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+    _assert_error(code, captured.err, "[redacted]")
 
 
 def test_sandbox_registry_command_serves_and_injects_faults(tmp_path: Path) -> None:
