@@ -338,7 +338,7 @@ class Publisher:
     # --- platform blocks (blocks.py) ----------------------------------------------------------
 
     def _keep_limit(
-        self, session: Session, channel: str, account: str, error: Exception
+        self, session: Session, channel: str, account: str, error: Exception | None
     ) -> datetime | None:
         """Store a rate limit or spent quota for every run and worker (Graph: the account, or
         the app for an app-wide limit; YouTube's quota: the OAuth client's project) and defer
@@ -801,10 +801,11 @@ class Publisher:
             self._stored(session, "yt_upload")
         if post.thumbnail_path and post.publish_step != "yt_done":
             self._step(session, post, "yt_thumbnail")
-            _set_thumbnail(client, post)
+            refused = _set_thumbnail(client, post)
             _crash("called:yt_thumbnail")
             post.publish_step = "yt_done"
             self._stored(session, "yt_thumbnail")
+            self._keep_limit(session, post.channel, post.account, refused)  # a spent quota
         if post.slot_at > now:
             self._scheduled(session, post)
             return
@@ -1236,14 +1237,17 @@ _THUMBNAIL_PASSING = (YouTubeTransient, YouTubeQuotaExceeded, YouTubeReauthNeede
 _THUMBNAIL_NOTE = "thumbnail not set"
 
 
-def _set_thumbnail(client: YouTubeClient, post: Post) -> None:
+def _set_thumbnail(client: YouTubeClient, post: Post) -> YouTubeError | None:
     """A thumbnail never fails its video: a passing refusal (5xx, rate limit, timeout, quota,
     a token to renew) leaves it "pending" for reconcile, any other is "failed" with YouTube's
-    reason. The post's note says which, replacing an earlier thumbnail note."""
+    reason. The post's note says which, replacing an earlier thumbnail note. Returns the
+    passing refusal: a spent quota is kept as a platform block by the caller."""
     notes = [n for n in post.compose_notes or [] if not n.startswith(_THUMBNAIL_NOTE)]
+    refused: YouTubeError | None = None
     try:
         client.set_thumbnail(post.remote_id or "", post.thumbnail_path or "")
     except _THUMBNAIL_PASSING as exc:
+        refused = exc
         post.thumbnail_state = "pending"
         notes.append(f"{_THUMBNAIL_NOTE} yet: {exc}; retried by reconcile")
     except (YouTubeError, OSError) as exc:  # OSError: the thumbnail file cannot be read
@@ -1252,13 +1256,15 @@ def _set_thumbnail(client: YouTubeClient, post: Post) -> None:
     else:
         post.thumbnail_state = "set"
     post.compose_notes = notes or None  # a new list: JSON columns track assignment
+    return refused
 
 
 def _retry_thumbnails(
     publisher: Publisher, session: Session, only: ColumnElement[bool], report: ReconcileReport
 ) -> None:
     """Pending thumbnails of videos still up, once each; an account whose quota or token
-    refused one is left for the next run."""
+    refused one is left for the next run, and one under a platform block (the quota spent
+    until midnight Pacific) is not called."""
     pending = session.scalars(
         select(Post)
         .where(
@@ -1273,16 +1279,17 @@ def _retry_thumbnails(
         .order_by(Post.id)
     ).all()
     held: set[str] = set()
-    for post in pending:
+    for post in _unblocked(publisher, session, pending, report):
         waiting = session.get(AccountState, ("youtube", post.account))
         if post.account in held or (waiting is not None and waiting.needs_reauth_since):
             continue
         try:
-            _set_thumbnail(publisher.clients.youtube(post.account), post)
+            refused = _set_thumbnail(publisher.clients.youtube(post.account), post)
         except ConfigError as exc:
             report.problems.append((post.id or 0, str(exc)))
             continue
         session.commit()
+        publisher._keep_limit(session, post.channel, post.account, refused)
         if post.thumbnail_state == "set":
             report.thumbnails.append(post.id or 0)
         elif post.thumbnail_state == "pending":

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.models import Post, PostState
+from ifn_campaign.models import PlatformBlock, Post, PostState
 from ifn_campaign.publisher import Publisher, reconcile
 from ifn_campaign.sandbox.http import Fault
 from ifn_campaign.sandbox.youtube import YouTubeSandbox
@@ -56,6 +57,20 @@ def stored(world: World, post_id: int) -> Post:
         return post
 
 
+def wait_out_the_quota(world: World, publisher: Publisher) -> None:
+    """The quota is spent until midnight Pacific, for every run: reconcile does not call
+    thumbnails.set (50 units) before then, and does after."""
+    with Session(world.engine) as session:
+        (block,) = session.scalars(select(PlatformBlock)).all()
+    assert block.scope == "app" and block.key.startswith("youtube:")
+    calls = len(world.platforms.youtube.requests.matching(THUMBNAILS))
+    report = reconcile(publisher)
+    assert report.thumbnails == [] and report.problems, report
+    assert len(world.platforms.youtube.requests.matching(THUMBNAILS)) == calls
+    later = block.blocked_until + timedelta(minutes=1)
+    publisher.clock = lambda: later
+
+
 @pytest.mark.parametrize("why", sorted(TRANSIENT))
 def test_a_passing_refusal_leaves_the_thumbnail_pending_for_reconcile(
     world: World, why: str
@@ -71,6 +86,8 @@ def test_a_passing_refusal_leaves_the_thumbnail_pending_for_reconcile(
     assert note.startswith("thumbnail not set yet: ") and note.endswith("; retried by reconcile")
     (video,) = youtube.videos()
     assert video.thumbnail is None
+    if why == "quotaExceeded":
+        wait_out_the_quota(world, publisher)
 
     again = reconcile(publisher)
     assert again.thumbnails == [post_id], again
