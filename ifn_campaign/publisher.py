@@ -1337,10 +1337,13 @@ def take_down(publisher: Publisher) -> TakedownReport:
     """Consent first, on the platforms too: a cancelled post that is already scheduled on
     Facebook or YouTube is deleted there before its time, and a published one whose member
     withdrew is deleted where the API allows (Facebook, YouTube). Instagram has no delete API:
-    those stay listed for staff (`ifn-campaign takedowns`)."""
+    those stay listed for staff (`ifn-campaign takedowns`). An account under a platform block or
+    awaiting re-authorisation is not called (more calls lengthen a block; a dead token only
+    repeats its refusal): its posts are reported and the next run deletes them."""
     report = TakedownReport()
     now = publisher.clock()
     with Session(publisher.engine) as session:
+        waiting = _awaiting_reauth(session)
         posts = session.scalars(
             select(Post)
             .where(
@@ -1357,6 +1360,10 @@ def take_down(publisher: Publisher) -> TakedownReport:
             if post.channel == "instagram":
                 report.left_to_staff.append(post.id or 0)
                 continue
+            held = _why_not_called(publisher, session, post, waiting)
+            if held is not None:
+                report.problems.append((post.id or 0, f"not taken down yet: {held}"))
+                continue
             # a moved post cancelled before its old copy was replaced: that copy goes too
             copies = [c for c in (post.remote_id, post.replaces_remote_id) if c]
             try:
@@ -1369,6 +1376,19 @@ def take_down(publisher: Publisher) -> TakedownReport:
             session.commit()
             report.removed.append(post.id or 0)
     return report
+
+
+def _why_not_called(
+    publisher: Publisher, session: Session, post: Post, waiting: dict[tuple[str, str], str]
+) -> str | None:
+    """Why this post's account must not be called now, or None when it may be."""
+    why = waiting.get((post.channel, post.account))
+    if why is not None:
+        return why
+    block = block_for(session, publisher.settings, post.channel, post.account, publisher.clock())
+    if block is None:
+        return None
+    return f"{describe(block)}; the next run after {block.blocked_until:%Y-%m-%d %H:%M} UTC tries"
 
 
 def _delete(publisher: Publisher, post: Post, remote_id: str) -> None:
