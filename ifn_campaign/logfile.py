@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ifn_campaign.config import LogSettings, Settings
-from ifn_campaign.secrets import _TOKEN_IN_QUERY
+from ifn_campaign.secrets import _TOKEN_IN_QUERY, read_so_far
 
 LOGGER = "ifn_campaign.cli"
 BLANK = "[redacted]"
@@ -29,9 +29,11 @@ _MIN_SECRET = 4  # shorter values would blank ordinary words
 
 
 def secret_values(settings: Settings | None, environ: Mapping[str, str] | None = None) -> set[str]:
-    """Every secret value this process may hold: settings, IFN_ variables that name one."""
+    """Every secret value this process may hold: settings, IFN_ variables that name one, and
+    every secret read so far (account tokens from Prefect Secret blocks are in no variable)."""
     env = os.environ if environ is None else environ
     found = {v for k, v in env.items() if k.startswith("IFN_") and _SECRET_NAME.search(k)}
+    found |= read_so_far()
     urls = [env.get("IFN_DATABASE__URL", "")]
     if settings is not None:
         if settings.registry.token is not None:

@@ -28,18 +28,28 @@ def prefect_secret(name: str) -> str:
     return str(Secret.load(name, _sync=True).get())  # type: ignore[call-arg]
 
 
+# Every secret value this process has read, wherever from (a Prefect Secret block is in no
+# environment variable), so the log file can blank it (`logfile.secret_values`).
+_READ: set[str] = set()
+
+
+def read_so_far() -> frozenset[str]:
+    return frozenset(_READ)
+
+
 def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     value = env.get(env_name(name))
-    if value:
-        return value
-    try:
-        return prefect_secret(name)
-    except Exception:  # Prefect raises ValueError, httpx errors, ...
-        raise ConfigError(
-            f"secret {name!r} not found: set {env_name(name)} or create the Prefect Secret "
-            f"block {name!r}"
-        ) from None
+    if not value:
+        try:
+            value = prefect_secret(name)
+        except Exception:  # Prefect raises ValueError, httpx errors, ...
+            raise ConfigError(
+                f"secret {name!r} not found: set {env_name(name)} or create the Prefect Secret "
+                f"block {name!r}"
+            ) from None
+    _READ.add(value)
+    return value
 
 
 # Query parameters that carry a token: Graph's debug_token takes the token it inspects only as

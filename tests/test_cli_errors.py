@@ -162,3 +162,23 @@ def test_an_unwritable_log_still_gives_one_line(
     assert main(["members"]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "boom" in line and "cannot be written" in line
+
+
+def test_a_secret_read_from_anywhere_is_blanked_in_the_log(tmp_path: Path) -> None:
+    """An account token from a Prefect Secret block lives in no environment variable: the log
+    still blanks it, because every secret read is remembered (here read from a mapping that is
+    not the process environment, as a block's value is)."""
+    from ifn_campaign.config import LogSettings, Settings
+    from ifn_campaign.logfile import log_unexpected
+    from ifn_campaign.secrets import secret
+
+    token = "EAAG-block-token-8f2c1d"  # a made-up value
+    assert secret("ig-bpipi", environ={"IFN_SECRET_IG_BPIPI": token}) == token
+    log = tmp_path / "ifn.log"
+    settings = Settings(log=LogSettings(file=log))
+    try:
+        raise RuntimeError(f"Graph refused access_token {token} for the page")
+    except RuntimeError as exc:
+        log_unexpected(exc, settings, "publish")
+    written = log.read_text(encoding="utf-8")
+    assert "Graph refused" in written and token not in written
