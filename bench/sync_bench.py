@@ -5,10 +5,13 @@ For each registry size it measures, in this process:
   set by HTTP and JSON alone);
 - full sync (profiles only, then with media) into a fresh SQLite database;
 - no-change re-sync (the nightly case), whose goal is 10,000 members in under 10 s;
-- peak Python memory (tracemalloc) of each, which must not grow with the registry size.
+- peak Python memory (tracemalloc) of each, which must not grow with the registry size;
+- a full sync with media, and a hostile one: a page whose one logo is served 1 byte a second.
 
-Run: `make bench`, or with other sizes:
-`.venv/bin/python bench/sync_bench.py --sizes 2500 10000 --media-members 2000`.
+Run: `make bench`, or with other sizes and PostgreSQL:
+`.venv/bin/python bench/sync_bench.py --sizes 2500 10000 --media-members 2000`,
+`.venv/bin/python bench/sync_bench.py --sizes --media-members 10000 --hostile \
+--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test`.
 """
 
 from __future__ import annotations
@@ -20,16 +23,19 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from ifn_campaign import store
 from ifn_campaign.config import MediaSettings, RegistrySettings
@@ -56,14 +62,71 @@ def served(n: int) -> Iterator[str]:
     try:
         for _ in range(600):
             try:
-                requests.get(f"{url}/api/v1/members?limit=1", timeout=1)
+                requests.get(f"{url}/api/v1/members?limit=1", timeout=30)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy drawing the data
                 time.sleep(0.1)
         yield url
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextmanager
+def database(base_url: str | None, workdir: Path, name: str) -> Iterator[Engine]:
+    """A fresh migrated database: a SQLite file, or a new schema on `base_url` (dropped after)."""
+    if base_url is None:
+        engine = store.make_engine(f"sqlite:///{workdir / f'{name}.db'}")
+        store.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = store.make_engine(url.render_as_string(hide_password=False))
+    try:
+        store.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def trickling() -> Iterator[str]:
+    """An image server that sends its headers, then one body byte a second (a hostile host)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn, suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n")
+            conn.sendall(b"Content-Length: 1000000\r\n\r\n")
+            for _ in range(600):
+                if stop.wait(1.0):
+                    return
+                conn.sendall(b"\xff")
+
+    def accept() -> None:
+        with suppress(OSError):
+            while not stop.is_set():
+                conn, _ = server.accept()
+                threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        server.close()
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -81,48 +144,52 @@ def peak_mib(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
-def bench_size(n: int, media_members: int, workdir: Path) -> list[tuple[str, int, float, float]]:
+def _profile_rows(
+    n: int, sync: Callable[[Engine, bool], Any], timing: Engine, memory: Engine
+) -> list[tuple[str, int, float, float]]:
     rows: list[tuple[str, int, float, float]] = []
-    with served(n) as url:
-        settings = RegistrySettings(base_url=url, page_size=500)
+    seconds, result = timed(lambda: sync(timing, True))
+    assert result.run.new == n, result.counts()
+    peak = peak_mib(lambda: sync(memory, True))
+    rows.append(("full sync, profiles only", n, seconds, peak))
+    seconds, result = timed(lambda: sync(timing, True))
+    assert result.run.unchanged == n, result.counts()
+    peak = peak_mib(lambda: sync(memory, True))
+    rows.append(("no-change re-sync (full)", n, seconds, peak))
+    seconds, result = timed(lambda: sync(timing, False))
+    peak = peak_mib(lambda: sync(memory, False))
+    rows.append(("no-change re-sync (incremental)", result.run.unchanged, seconds, peak))
+    return rows
 
-        def page_only() -> int:
-            with RegistryClient(settings) as client:
-                return sum(len(p.records) for p in client.pages())
 
-        seconds, count = timed(page_only)
-        assert count == n
-        rows.append(("baseline: page through registry", n, seconds, peak_mib(page_only)))
+def bench_size(
+    n: int, media_members: int, db_url: str | None, workdir: Path
+) -> list[tuple[str, int, float, float]]:
+    rows: list[tuple[str, int, float, float]] = []
+    if n:
+        with served(n) as url:
+            settings = RegistrySettings(base_url=url, page_size=500)
 
-        def fresh(name: str) -> Engine:
-            engine = store.make_engine(f"sqlite:///{workdir / f'{name}-{n}.db'}")
-            store.upgrade(engine)
-            return engine
+            def page_only() -> int:
+                with RegistryClient(settings) as client:
+                    return sum(len(p.records) for p in client.pages())
 
-        def sync(engine: Engine, full: bool) -> Any:
-            with RegistryClient(settings) as client:
-                return sync_members(engine, client, None, full=full)
+            seconds, count = timed(page_only)
+            assert count == n
+            rows.append(("baseline: page through registry", n, seconds, peak_mib(page_only)))
 
-        timing, memory = fresh("timing"), fresh("memory")
-        seconds, result = timed(lambda: sync(timing, True))
-        assert result.run.new == n, result.counts()
-        peak = peak_mib(lambda: sync(memory, True))
-        rows.append(("full sync, profiles only", n, seconds, peak))
-        seconds, result = timed(lambda: sync(timing, True))
-        assert result.run.unchanged == n, result.counts()
-        peak = peak_mib(lambda: sync(memory, True))
-        rows.append(("no-change re-sync (full)", n, seconds, peak))
-        seconds, result = timed(lambda: sync(timing, False))
-        peak = peak_mib(lambda: sync(memory, False))
-        rows.append(("no-change re-sync (incremental)", result.run.unchanged, seconds, peak))
-        timing.dispose()
-        memory.dispose()
+            def sync(engine: Engine, full: bool) -> Any:
+                with RegistryClient(settings) as client:
+                    return sync_members(engine, client, None, full=full)
+
+            with (
+                database(db_url, workdir, f"timing-{n}") as timing,
+                database(db_url, workdir, f"memory-{n}") as memory,
+            ):
+                rows += _profile_rows(n, sync, timing, memory)
 
     if media_members:
-        with served(media_members) as url:
-            db = f"sqlite:///{workdir / f'bench-media-{media_members}.db'}"
-            engine = store.make_engine(db)
-            store.upgrade(engine)
+        with served(media_members) as url, database(db_url, workdir, "media") as engine:
             media = MediaSettings(dir=workdir / "media", allow_hosts=[url.removeprefix("http://")])
 
             def with_media() -> Any:
@@ -130,36 +197,87 @@ def bench_size(n: int, media_members: int, workdir: Path) -> list[tuple[str, int
                 with RegistryClient(settings) as client, MediaFetcher(media) as fetcher:
                     return sync_members(engine, client, fetcher, full=True)
 
+            cpu = time.process_time()
             seconds, result = timed(with_media)
+            cpu = time.process_time() - cpu
             fetches = result.run.media_fetched + result.run.media_reused
-            rows.append((f"full sync with media ({fetches} fetches)", media_members, seconds, -1))
-            engine.dispose()
+            what = f"full sync with media ({fetches} fetches, {cpu:.0f} s CPU)"
+            rows.append((what, media_members, seconds, -1))
     return rows
+
+
+def bench_hostile(n: int, db_url: str | None, workdir: Path) -> list[tuple[str, int, float, float]]:
+    """One page of `n` members, one of whose logos trickles in at 1 byte a second.
+
+    Rows: the time until the page (members and media rows) was committed, and the whole sync.
+    """
+    with served(n) as url, trickling() as slow, database(db_url, workdir, "hostile") as engine:
+        member = requests.get(f"{url}/api/v1/members/gen-000001", timeout=10).json()
+        member["logo_url"] = f"http://{slow}/logo.jpg"
+        requests.post(f"{url}/_sandbox/members", json=member, timeout=10).raise_for_status()
+        host = url.removeprefix("http://")
+        media = MediaSettings(dir=workdir / "hostile-media", allow_hosts=[host, slow])
+        committed: list[float] = []
+        started = time.perf_counter()
+
+        def page_done(*_: Any) -> None:
+            committed.append(time.perf_counter() - started)
+
+        with (
+            RegistryClient(RegistrySettings(base_url=url, page_size=500)) as client,
+            MediaFetcher(media) as fetcher,
+        ):
+            result = sync_members(engine, client, fetcher, full=True, progress=page_done)
+        seconds = time.perf_counter() - started
+        refused = result.run.media_refused
+    return [
+        ("hostile: page committed (1 logo at 1 B/s)", n, committed[0], -1),
+        (f"hostile: whole sync ({refused} refused)", n, seconds, -1),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 10000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[2500, 10000])
     parser.add_argument("--media-members", type=int, default=2000)
+    parser.add_argument(
+        "--hostile", type=int, default=0, metavar="N", help="also a page of N with a 1 B/s logo"
+    )
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL URL (a fresh schema each); default: SQLite files"
+    )
     args = parser.parse_args()
+    db_url = args.database_url
     print(f"# sync benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     cpu = platform.processor() or platform.machine()
     print(f"# {platform.node()}: {cpu}, {os.cpu_count()} cores,")
     print(
-        f"# Python {platform.python_version()}, SQLite file database, sandbox in a second process"
+        f"# Python {platform.python_version()}, "
+        f"{'PostgreSQL' if db_url else 'SQLite file'} database, sandbox in a second process"
     )
+    print(f"# load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
     print(
         f"| {'what':<44} | {'members':>8} | {'seconds':>8} | {'members/s':>9} | {'peak MiB':>8} |"
     )
     print(f"|{'-' * 46}|{'-' * 10}:|{'-' * 10}:|{'-' * 11}:|{'-' * 10}:|")
     with tempfile.TemporaryDirectory() as tmp:
-        for i, n in enumerate(args.sizes):
-            media = args.media_members if i == len(args.sizes) - 1 else 0
-            for what, count, seconds, peak in bench_size(n, media, Path(tmp)):
+        runs: list[Callable[[], list[tuple[str, int, float, float]]]] = [
+            lambda n=n: bench_size(n, 0, db_url, Path(tmp)) for n in args.sizes
+        ]
+        if args.media_members:
+            runs.append(lambda: bench_size(0, args.media_members, db_url, Path(tmp)))
+        if args.hostile:
+            runs.append(lambda: bench_hostile(args.hostile, db_url, Path(tmp)))
+        for run in runs:
+            for what, count, seconds, peak in run():
                 rate = count / seconds if seconds else 0
                 mib = f"{peak:.1f}" if peak >= 0 else "-"
-                print(f"| {what:<44} | {count:>8} | {seconds:>8.2f} | {rate:>9.0f} | {mib:>8} |")
+                print(
+                    f"| {what:<44} | {count:>8} | {seconds:>8.2f} | {rate:>9.0f} | {mib:>8} |",
+                    flush=True,
+                )
+    print(f"# load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
     print("goal: no-change re-sync of 10,000 members under 10 s; peak memory flat across sizes")
 
