@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
+import itertools
 import os
 import signal
 import socket
@@ -211,3 +213,47 @@ def test_a_picture_url_no_database_stores_costs_only_that_picture(
     states = _media_states(engine)
     assert states[(member["id"], "logo", 0)] == ("invalid_url", False)
     assert states[(member["id"], "photo", 0)] == (None, True)
+
+
+def test_a_hostile_etag_is_not_kept_and_costs_nothing(engine: Engine, tmp_path: Path) -> None:
+    """A media host's ETag longer than the column (or unprintable) is dropped, not written: the
+    picture is stored and the sync completes on both databases."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(buffer, "PNG")
+    png = buffer.getvalue()
+
+    def answer(conn: socket.socket, etag: bytes) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
+            conn.sendall(head + b"ETag: " + etag + b"\r\nContent-Length: %d\r\n\r\n" % len(png))
+            conn.sendall(png)
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    etags = [b'"' + b"e" * 5000 + b'"', b'"a\x7fb"']
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            for etag in itertools.cycle(etags):
+                conn, _ = listener.accept()
+                answer(conn, etag)
+
+    threading.Thread(target=serve, daemon=True).start()
+    host = f"127.0.0.1:{listener.getsockname()[1]}"
+    member = generate_members(1, seed=13)[0]
+    member["logo_url"] = f"http://{host}/logo.png"
+    member["photos"] = [{"url": f"http://{host}/photo.png", "alt": "Produk"}]
+    try:
+        with RegistrySandbox(members=[member]) as sb:
+            media = MediaSettings(dir=tmp_path / "media", allow_hosts=[host])
+            settings_ = RegistrySettings(base_url=sb.url, page_size=50)
+            with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+                result = sync_members(engine, client, fetcher, full=True)
+    finally:
+        listener.close()
+    assert result.run.status == "completed" and result.run.media_refused == 0
+    with Session(engine) as s:
+        rows = s.scalars(select(MemberMedia)).all()
+    assert [(r.asset_sha256 is not None, r.etag) for r in rows] == [(True, None), (True, None)]
