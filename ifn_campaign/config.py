@@ -89,7 +89,9 @@ class MediaSettings(BaseModel):
         20.0, gt=0, description="Seconds one fetch may take in all (every hop, headers and body)"
     )
     max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed, each re-checked")
-    workers: int = Field(8, ge=1, le=64, description="Parallel fetches per page of members")
+    workers: int = Field(
+        8, ge=1, le=64, description="Parallel media fetches, run while the next pages are written"
+    )
 
 
 class SyncSettings(BaseModel):
