@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.cli import main
+from ifn_campaign.commands import base
 from ifn_campaign.config import Settings
 from ifn_campaign.media import MediaFetcher
 from ifn_campaign.models import Member, MemberMedia, QuarantinedRecord, SyncRun
@@ -257,7 +258,7 @@ def test_member_text_never_reaches_the_terminal_raw(
     monkeypatch.setenv("IFN_MEDIA__DIR", str(cfg.media.dir))
     monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", json.dumps(cfg.media.allow_hosts))
     monkeypatch.setenv("IFN_LOG__FILE", str(cfg.media.dir.parent / "cli.log"))
-    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(base.out, "_width", 400)  # one table row per line, whatever the host
     assert main(["sync"]) == 0
     summary = capsys.readouterr().out
     _no_raw(summary)
