@@ -298,6 +298,34 @@ def test_same_bytes_under_another_url_share_one_file(
     assert _stored(media_dir) == [one.path]
 
 
+def test_verified_bytes_are_decoded_once_per_fetcher(
+    sandbox: RegistrySandbox, media_dir: Path, decodes: list[tuple[int, int]]
+) -> None:
+    """One logo on many members: bytes that passed the full decode are not decoded again by
+    the same fetcher (same SHA-256, same settings), and their file is written back if it went.
+    Other bytes are decoded; refused bytes are checked again every time."""
+    jpeg = _images()["jpeg"]
+    sandbox.add_file("copy-of-photo.bin", jpeg, "application/octet-stream")
+    cut = _images()["png"][: len(_images()["png"]) * 2 // 3]
+    sandbox.add_file("cut-logo.png", cut, "image/png")
+    with _fetcher(sandbox, media_dir) as fetcher:
+        first = fetcher.fetch(f"{sandbox.url}/media/image.jpeg")
+        assert isinstance(first, FetchedMedia)
+        first.path.unlink()
+        again = [
+            fetcher.fetch(f"{sandbox.url}/media/image.jpeg"),
+            fetcher.fetch(f"{sandbox.url}/media/copy-of-photo.bin"),
+        ]
+        other = fetcher.fetch(f"{sandbox.url}/media/image.png")
+        for _ in range(2):
+            with pytest.raises(MediaRefused, match="cannot decode"):
+                fetcher.fetch(f"{sandbox.url}/media/cut-logo.png")
+    assert again == [first, first]
+    assert first.path.read_bytes() == jpeg
+    assert isinstance(other, FetchedMedia) and other.mime_type == "image/png"
+    assert decodes == [(64, 48), (40, 30), (40, 30), (40, 30)]
+
+
 def test_redirects_within_the_limit_are_followed(sandbox: RegistrySandbox, media_dir: Path) -> None:
     """A CDN redirect or two is normal."""
     target = f"{sandbox.url}/media/image.webp"
