@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import MediaRefused
@@ -66,6 +68,11 @@ class _Job:
     member_id: str
     url: str
     etag: str | None
+    pending: bool  # written pending by a page (not a refusal to try again)
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.row_id, self.url
 
 
 Outcome = FetchedMedia | NotModified | MediaRefused
@@ -91,7 +98,8 @@ class MediaStage:
         self.refusals = refusals
         self.pool = ThreadPoolExecutor(workers, "media") if fetcher is not None else None
         self.running: dict[Future[Outcome], _Job] = {}
-        self.tried: set[int] = set()  # row ids fetched in this run: a refusal waits for the next
+        # (row id, URL) fetched in this run: a refusal waits for the next run
+        self.tried: dict[tuple[int, str], Future[Outcome]] = {}
 
     def submit(self, member_ids: list[str]) -> None:
         """Queue the rows of these (just committed) members that need a fetch, then store
@@ -134,6 +142,7 @@ class MediaStage:
                 MemberMedia.source_url,
                 MemberMedia.etag,
                 MemberMedia.asset_sha256,
+                MemberMedia.refused_reason,
             )
             .join(Member, Member.id == MemberMedia.member_id)
             .where(
@@ -147,7 +156,13 @@ class MediaStage:
             .limit(limit)
         )
         jobs = [
-            _Job(row.id, row.member_id, row.source_url, row.etag if row.asset_sha256 else None)
+            _Job(
+                row.id,
+                row.member_id,
+                row.source_url,
+                row.etag if row.asset_sha256 else None,
+                row.refused_reason == PENDING,
+            )
             for row in self.session.execute(query)
         ]
         self.session.commit()  # a read: end its transaction so none is held while fetching
@@ -156,12 +171,19 @@ class MediaStage:
     def _queue(self, jobs: Iterable[_Job]) -> None:
         assert self.pool is not None
         for job in jobs:
-            if job.row_id in self.tried:
+            if not self._needs_fetch(job):
                 continue
-            self.tried.add(job.row_id)
             if len(self.running) >= self.workers * _BACKLOG:
                 self._make_room()
-            self.running[self.pool.submit(self._fetch, job)] = job
+            future = self.pool.submit(self._fetch, job)
+            self.running[future] = job
+            self.tried[job.key] = future
+
+    def _needs_fetch(self, job: _Job) -> bool:
+        """Not yet tried in this run, or made pending again by a later page (the member changed
+        again) after its fetch was stored; a fetch still to be stored is of the same URL."""
+        earlier = self.tried.get(job.key)
+        return earlier is None or (job.pending and earlier not in self.running)
 
     def _fetch(self, job: _Job) -> Outcome:
         assert self.fetcher is not None
@@ -195,7 +217,29 @@ class MediaStage:
         self._write(outcomes, utcnow())
         self.session.commit()
 
+    def _current(self, outcomes: list[tuple[_Job, Outcome]]) -> list[tuple[_Job, Outcome]]:
+        """The outcomes whose row still holds the URL fetched: a member who changed the picture
+        (or dropped it) meanwhile has a new row state that an old fetch must not write over,
+        nor be counted or reported for."""
+        ids = [job.row_id for job, _ in outcomes]
+        rows = self.session.execute(
+            select(MemberMedia.id, MemberMedia.source_url).where(MemberMedia.id.in_(ids))
+        )
+        still = {(row.id, row.source_url) for row in rows}
+        return [(job, outcome) for job, outcome in outcomes if job.key in still]
+
+    def _insert_assets(self, assets: list[dict[str, Any]]) -> None:
+        """Another sync (another source) may store the same picture between our look-up and
+        this insert: the asset is the same bytes, so theirs is kept."""
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(MediaAsset.__table__).on_conflict_do_nothing(index_elements=["sha256"])
+        self.session.execute(statement, assets)
+
     def _write(self, outcomes: list[tuple[_Job, Outcome]], now: datetime) -> None:
+        outcomes = self._current(outcomes)
+        if not outcomes:
+            return
         table = MemberMedia.__table__
         same_row = (table.c.id == bindparam("b_id")) & (table.c.source_url == bindparam("b_url"))
         fetched = {o.sha256: (j, o) for j, o in outcomes if isinstance(o, FetchedMedia)}
@@ -218,7 +262,7 @@ class MediaStage:
             if sha not in known
         ]
         if new_assets:
-            self.session.execute(insert(MediaAsset.__table__), new_assets)
+            self._insert_assets(new_assets)
         rows: list[dict[str, Any]] = []
         for job, outcome in outcomes:
             values = {"b_id": job.row_id, "b_url": job.url, "checked_at": now}

@@ -257,3 +257,86 @@ def test_a_hostile_etag_is_not_kept_and_costs_nothing(engine: Engine, tmp_path: 
     with Session(engine) as s:
         rows = s.scalars(select(MemberMedia)).all()
     assert [(r.asset_sha256 is not None, r.etag) for r in rows] == [(True, None), (True, None)]
+
+
+def _sha_of(sb: RegistrySandbox, name: str) -> str:
+    """The SHA-256 of a picture the sandbox serves."""
+    import hashlib
+
+    import requests
+
+    return hashlib.sha256(requests.get(f"{sb.url}/media/{name}", timeout=5).content).hexdigest()
+
+
+def test_a_member_whose_picture_changes_during_the_sync_ends_it_with_the_new_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The registry sends a member again on a later page of the same run (they changed their
+    logo meanwhile): the new URL is fetched in that run, not left pending, and the old URL's
+    outcome is neither written over the new row nor counted."""
+    first, other = generate_members(2, seed=21)
+    first |= {"updated_at": "2024-01-01T00:00:00Z", "photos": []}
+    first["logo_url"] = "/media/gen-logo-0.png"
+    other |= {"updated_at": "2024-01-02T00:00:00Z", "photos": []}
+    other["logo_url"] = "/media/gen-logo-0.png"
+    with RegistrySandbox(members=[copy.deepcopy(first), copy.deepcopy(other)]) as sb:
+        media = MediaSettings(dir=tmp_path / "media", allow_hosts=[sb.url.removeprefix("http://")])
+
+        def changed_meanwhile(run: SyncRun, _records: int) -> None:
+            if run.pages == 1:  # after the first page: the member changes their logo
+                changed = {k: v for k, v in first.items() if k != "updated_at"}  # now
+                sb.upsert(changed | {"logo_url": "/media/gen-logo-1.png"})
+
+        settings_ = RegistrySettings(base_url=sb.url, page_size=1)
+        with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+            result = sync_members(engine, client, fetcher, full=True, progress=changed_meanwhile)
+        new_sha = _sha_of(sb, "gen-logo-1.png")
+    assert result.run.status == "completed" and result.run.pages == 3
+    with Session(engine) as s:
+        row = s.scalars(select(MemberMedia).where(MemberMedia.member_id == first["id"])).one()
+    assert row.source_url.endswith("/media/gen-logo-1.png")
+    assert (row.refused_reason, row.asset_sha256) == (None, new_sha)
+    # gen-logo-0 and gen-logo-1 stored once each; the old logo's fetch counts (as reused by
+    # the other member) only when it was stored before the member changed it
+    assert result.run.media_fetched == 2 and result.run.media_reused <= 1
+    assert result.media_refusals == []
+
+
+def test_two_syncs_storing_the_same_new_picture_at_once_both_complete(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Two syncs (of different sources) fetch the same picture at once: the other stores the
+    asset between our look-up and our insert. The duplicate is not an error: the picture is
+    kept and the sync completes (it failed on the asset's primary key, SQLite and PostgreSQL)."""
+    from sqlalchemy import event, insert
+
+    from ifn_campaign.models import MediaAsset, utcnow
+
+    member = generate_members(1, seed=22)[0] | {"photos": []}
+    member["logo_url"] = "/media/gen-logo-0.png"
+    raced: list[str] = []
+
+    def other_sync_first(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if raced or not statement.lstrip().upper().startswith("INSERT INTO MEDIA_ASSET"):
+            return
+        raced.append(sha)
+        row = {"sha256": sha, "mime_type": "image/png", "width": 1, "height": 1, "bytes": 1}
+        row |= {"source_url": "http://other.example/logo.png", "path": "elsewhere"}
+        with engine.begin() as other:  # another process, its own connection
+            other.execute(insert(MediaAsset.__table__), [row | {"fetched_at": utcnow()}])
+
+    with RegistrySandbox(members=[member]) as sb:
+        sha = _sha_of(sb, "gen-logo-0.png")
+        event.listen(engine, "before_cursor_execute", other_sync_first)
+        try:
+            media = MediaSettings(
+                dir=tmp_path / "media", allow_hosts=[sb.url.removeprefix("http://")]
+            )
+            settings_ = RegistrySettings(base_url=sb.url, page_size=50)
+            with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+                result = sync_members(engine, client, fetcher, full=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", other_sync_first)
+    assert raced and result.run.status == "completed"
+    states = _media_states(engine)
+    assert states == {(member["id"], "logo", 0): (None, True)}
