@@ -39,8 +39,11 @@ __all__ = [
 PENDING = "pending"
 """`refused_reason` of a media row whose bytes are still to be fetched (not a refusal)."""
 NOT_FETCHED_YET = "not fetched yet"
-# Refusals worth trying again on the next sync even when the profile did not change.
-TRANSIENT_MEDIA_REASONS = frozenset({"timeout", "unreachable", "http_status", "truncated"})
+# Refusals worth trying again on the next sync even when the profile did not change;
+# `fetch_failed` is our own failure (an unwritable media folder, a fetcher bug), not the URL's.
+TRANSIENT_MEDIA_REASONS = frozenset(
+    {"timeout", "unreachable", "http_status", "truncated", "fetch_failed"}
+)
 TO_FETCH = frozenset({PENDING, *TRANSIENT_MEDIA_REASONS})
 """Rows in one of these states are fetched by the next sync."""
 _BACKLOG = 64  # fetches queued per worker before the pages wait for the pool to catch up

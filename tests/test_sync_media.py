@@ -340,3 +340,33 @@ def test_two_syncs_storing_the_same_new_picture_at_once_both_complete(
     assert raced and result.run.status == "completed"
     states = _media_states(engine)
     assert states == {(member["id"], "logo", 0): (None, True)}
+
+
+def test_a_picture_the_fetcher_fails_on_unexpectedly_is_fetched_again_next_sync(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A fetch that raises something unexpected in its pool thread (here the media folder
+    cannot be written: a disk full or a wrong mount) is refused `fetch_failed` for this run
+    only: nothing about the URL is wrong, so the next sync fetches it (it stayed refused until
+    the member changed the URL)."""
+    member = generate_members(1, seed=23)[0] | {"photos": []}
+    member["logo_url"] = "/media/gen-logo-0.png"
+    media_dir = tmp_path / "media"
+    with RegistrySandbox(members=[member]) as sb:
+        blocker = media_dir / _sha_of(sb, "gen-logo-0.png")[:2]
+        blocker.parent.mkdir(parents=True)
+        blocker.write_bytes(b"")  # a file where the store wants a folder
+        media = MediaSettings(dir=media_dir, allow_hosts=[sb.url.removeprefix("http://")])
+
+        def run() -> SyncResult:
+            settings_ = RegistrySettings(base_url=sb.url, page_size=50)
+            with RegistryClient(settings_) as client, MediaFetcher(media) as fetcher:
+                return sync_members(engine, client, fetcher, full=True)
+
+        first = run()
+        assert first.run.status == "completed"
+        assert [r for _m, _u, r in first.media_refusals] == ["fetch_failed"]
+        blocker.unlink()
+        second = run()
+    assert second.run.status == "completed" and second.run.media_fetched == 1
+    assert _media_states(engine) == {(member["id"], "logo", 0): (None, True)}
