@@ -27,8 +27,9 @@ import threading
 import time
 import tracemalloc
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,81 @@ def trickling() -> Iterator[str]:
         server.close()
 
 
+def _unique(data: bytes, index: int) -> bytes:
+    """`data` (a JPEG or PNG) made unique by a comment holding `index`: same pixels, so the
+    same decode work as a distinct picture of that size, but a SHA-256 of its own."""
+    text = f"ifn-bench {index}".encode()
+    if data.startswith(b"\xff\xd8"):  # JPEG: a COM segment right after SOI
+        return data[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + data[2:]
+    chunk = b"tEXt" + b"Comment\x00" + text  # PNG: a text chunk right after IHDR
+    body = len(chunk[4:]).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big")
+    return data[:33] + body + data[33:]
+
+
+def serve_unique_images(port: int) -> None:
+    """Serve /u/{index}/{name}: the sandbox's generated image `name` made unique by `index`."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ifn_campaign.sandbox.registry import _generated_media
+
+    files = _generated_media()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            _, _, index, name = self.path.split("/", 3)
+            data, content_type = files[name]
+            body = _unique(data, int(index))
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+@contextmanager
+def unique_media(registry: str) -> Iterator[str]:
+    """Give every member of the served registry its own logo and photos (unique bytes, served
+    by a second process), as a real registry's photos are; yields that server's host:port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-unique-images", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    images = f"http://127.0.0.1:{port}/u"
+    try:
+        with requests.Session() as http:
+            cursor: str | None = None
+            index = 0
+            while True:
+                params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+                page = http.get(f"{registry}/api/v1/members", params=params, timeout=30).json()
+                for member in page["data"]:
+                    name = member["logo_url"].rsplit("/", 1)[-1]
+                    index += 1
+                    member["logo_url"] = f"{images}/{index}/{name}"
+                    for photo in member.get("photos") or []:
+                        index += 1
+                        photo["url"] = f"{images}/{index}/{photo['url'].rsplit('/', 1)[-1]}"
+                    http.post(f"{registry}/_sandbox/members", json=member, timeout=30)
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
@@ -163,7 +239,7 @@ def _profile_rows(
 
 
 def bench_size(
-    n: int, media_members: int, db_url: str | None, workdir: Path
+    n: int, media_members: int, db_url: str | None, workdir: Path, unique: bool = False
 ) -> list[tuple[str, int, float, float]]:
     rows: list[tuple[str, int, float, float]] = []
     if n:
@@ -189,8 +265,13 @@ def bench_size(
                 rows += _profile_rows(n, sync, timing, memory)
 
     if media_members:
-        with served(media_members) as url, database(db_url, workdir, "media") as engine:
-            media = MediaSettings(dir=workdir / "media", allow_hosts=[url.removeprefix("http://")])
+        with (
+            served(media_members) as url,
+            database(db_url, workdir, "media") as engine,
+            unique_media(url) if unique else nullcontext(None) as images,
+        ):
+            hosts = [url.removeprefix("http://"), *([images] if images else [])]
+            media = MediaSettings(dir=workdir / "media", allow_hosts=hosts)
 
             def with_media() -> Any:
                 settings = RegistrySettings(base_url=url, page_size=500)
@@ -201,7 +282,8 @@ def bench_size(
             seconds, result = timed(with_media)
             cpu = time.process_time() - cpu
             fetches = result.run.media_fetched + result.run.media_reused
-            what = f"full sync with media ({fetches} fetches, {cpu:.0f} s CPU)"
+            kind = "unique media" if unique else "media"
+            what = f"full sync with {kind} ({fetches} fetches, {cpu:.0f} s CPU)"
             rows.append((what, media_members, seconds, -1))
     return rows
 
@@ -246,7 +328,16 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="a PostgreSQL URL (a fresh schema each); default: SQLite files"
     )
+    parser.add_argument(
+        "--unique-media",
+        action="store_true",
+        help="the media sync with unique image bytes per logo and photo (default: 4 shared images)",
+    )
+    parser.add_argument("--serve-unique-images", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_unique_images:
+        serve_unique_images(args.serve_unique_images)
+        return
     db_url = args.database_url
     print(f"# sync benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     cpu = platform.processor() or platform.machine()
@@ -266,7 +357,9 @@ def main() -> None:
             lambda n=n: bench_size(n, 0, db_url, Path(tmp)) for n in args.sizes
         ]
         if args.media_members:
-            runs.append(lambda: bench_size(0, args.media_members, db_url, Path(tmp)))
+            runs.append(
+                lambda: bench_size(0, args.media_members, db_url, Path(tmp), args.unique_media)
+            )
         if args.hostile:
             runs.append(lambda: bench_hostile(args.hostile, db_url, Path(tmp)))
         for run in runs:
