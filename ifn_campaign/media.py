@@ -431,13 +431,18 @@ class MediaFetcher:
         self, current: str, etag: str | None, *, original: str, watchdog: _Watchdog
     ) -> requests.Response:
         headers = {"If-None-Match": etag} if etag else {}
+        # the watchdog cuts sockets waiting for an answer, not a connect: a hop begun near the
+        # deadline gets only what is left of it, and none once it has passed
+        left = watchdog.at - time.monotonic()
+        if left <= 0:
+            raise MediaRefused("timeout", "fetch took too long", url=original)
         try:
             return self.session.get(
                 current,
                 headers=headers,
                 stream=True,
                 allow_redirects=False,
-                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                timeout=(min(self.settings.connect_timeout, left), self.settings.read_timeout),
             )
         except _AddressRefused as exc:
             raise MediaRefused(exc.reason, exc.detail, url=original) from None
