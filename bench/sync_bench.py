@@ -45,9 +45,19 @@ from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.sync import sync_members
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` so far (Linux /proc), or 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def served(n: int) -> Iterator[str]:
-    """A generated registry of n members in a separate process, so it does not skew our memory."""
+def served(n: int, pids: list[int] | None = None) -> Iterator[str]:
+    """A generated registry of n members in a separate process, so it does not skew our memory.
+    Its process id is appended to `pids`, to read the CPU it spends serving."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -59,6 +69,8 @@ def served(n: int) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if pids is not None:
+        pids.append(proc.pid)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -152,6 +164,10 @@ def serve_unique_images(port: int) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()  # headers and body are two writes: no Nagle wait between them
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_GET(self) -> None:
             _, _, index, name = self.path.split("/", 3)
             data, content_type = files[name]
@@ -165,13 +181,18 @@ def serve_unique_images(port: int) -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the fetcher's workers connect at once (the default is 5)
+        daemon_threads = True
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
 
 
 @contextmanager
-def unique_media(registry: str) -> Iterator[str]:
+def unique_media(registry: str, pids: list[int]) -> Iterator[str]:
     """Give every member of the served registry its own logo and photos (unique bytes, served
-    by a second process), as a real registry's photos are; yields that server's host:port."""
+    by another process, whose id is appended to `pids`), as a real registry's photos are;
+    yields that server's host:port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -180,6 +201,7 @@ def unique_media(registry: str) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    pids.append(proc.pid)
     images = f"http://127.0.0.1:{port}/u"
     try:
         with requests.Session() as http:
@@ -199,6 +221,11 @@ def unique_media(registry: str) -> Iterator[str]:
                 cursor = page.get("next_cursor")
                 if not cursor:
                     break
+            for _ in range(600):  # until it listens (it imports Pillow and draws the images)
+                with suppress(requests.RequestException):
+                    http.get(f"{images}/0/gen-logo-0.png", timeout=30).raise_for_status()
+                    break
+                time.sleep(0.1)
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -265,10 +292,11 @@ def bench_size(
                 rows += _profile_rows(n, sync, timing, memory)
 
     if media_members:
+        pids: list[int] = []
         with (
-            served(media_members) as url,
+            served(media_members, pids) as url,
             database(db_url, workdir, "media") as engine,
-            unique_media(url) if unique else nullcontext(None) as images,
+            unique_media(url, pids) if unique else nullcontext(None) as images,
         ):
             hosts = [url.removeprefix("http://"), *([images] if images else [])]
             media = MediaSettings(dir=workdir / "media", allow_hosts=hosts)
@@ -278,12 +306,18 @@ def bench_size(
                 with RegistryClient(settings) as client, MediaFetcher(media) as fetcher:
                     return sync_members(engine, client, fetcher, full=True)
 
-            cpu = time.process_time()
+            cpu, served_cpu = time.process_time(), sum(map(cpu_seconds, pids))
             seconds, result = timed(with_media)
             cpu = time.process_time() - cpu
+            served_cpu = sum(map(cpu_seconds, pids)) - served_cpu
             fetches = result.run.media_fetched + result.run.media_reused
             kind = "unique media" if unique else "media"
             what = f"full sync with {kind} ({fetches} fetches, {cpu:.0f} s CPU)"
+            print(
+                f"# servers' CPU during the sync with media: {served_cpu:.1f} s, "
+                f"{result.run.media_refused} refused",
+                flush=True,
+            )
             rows.append((what, media_members, seconds, -1))
     return rows
 
