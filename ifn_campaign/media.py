@@ -26,17 +26,24 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass
+from http.client import InvalidURL
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
-import requests
 from PIL import Image, UnidentifiedImageError
-from requests.adapters import HTTPAdapter
+from requests.certs import where as ca_bundle
+from urllib3 import PoolManager, Timeout
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    LocationValueError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import LocationValueError, ReadTimeoutError
+from urllib3.response import BaseHTTPResponse
 
 from ifn_campaign.config import MediaSettings
 from ifn_campaign.errors import MediaRefused
@@ -312,21 +319,28 @@ class _GuardedHTTPSConnection(_Guard, HTTPSConnection):
         return sock
 
 
-class _GuardedAdapter(HTTPAdapter):
-    """An adapter whose connections refuse non-public addresses not on `allow`."""
+def _guarded_pools(allow: frozenset[str]) -> PoolManager:
+    """urllib3 pools whose connections refuse non-public addresses not on `allow`.
 
-    def __init__(self, allow: frozenset[str]) -> None:
-        http_conn = type("HTTPConn", (_GuardedHTTPConnection,), {"allow": allow})
-        https_conn = type("HTTPSConn", (_GuardedHTTPSConnection,), {"allow": allow})
-        self._pools = {
-            "http": type("HTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-            "https": type("HTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
-        }
-        super().__init__(max_retries=0, pool_maxsize=16)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = self._pools
+    urllib3 itself, not requests: requests' session layer (merging settings, cookies, hooks,
+    re-wrapping the response) cost about 0.5 ms of CPU a fetch, half of a fetch's. No proxy is
+    read from the environment (one would hide the address we actually reach), no cookies kept,
+    no retries; certificates are verified against requests' CA bundle, as before.
+    """
+    http_conn = type("HTTPConn", (_GuardedHTTPConnection,), {"allow": allow})
+    https_conn = type("HTTPSConn", (_GuardedHTTPSConnection,), {"allow": allow})
+    pools = PoolManager(
+        maxsize=16,
+        retries=False,
+        headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=ca_bundle(),
+    )
+    pools.pool_classes_by_scheme = {
+        "http": type("HTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("HTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
+    return pools
 
 
 @dataclass(frozen=True)
@@ -358,12 +372,7 @@ class MediaFetcher:
 
     def __init__(self, settings: MediaSettings) -> None:
         self.settings = settings
-        self.session = requests.Session()
-        self.session.trust_env = False  # a proxy would hide the address we actually reach
-        self.session.headers["User-Agent"] = USER_AGENT
-        adapter = _GuardedAdapter(frozenset(settings.allow_hosts))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.pools = _guarded_pools(frozenset(settings.allow_hosts))
         # SHA-256 -> (format, width, height) of bytes this fetcher fully verified: the same bytes
         # again (one logo on many members) skip the decode, about 1 ms of CPU a fetch
         self._verified: dict[str, tuple[str, int, int]] = {}
@@ -371,7 +380,7 @@ class MediaFetcher:
         self._deadlines = _Deadlines()
 
     def close(self) -> None:
-        self.session.close()
+        self.pools.clear()
         self._deadlines.close()
 
     def __enter__(self) -> MediaFetcher:
@@ -397,8 +406,8 @@ class MediaFetcher:
         for _hop in range(self.settings.max_redirects + 1):
             self._check_url(current, original=url)
             response = self._get(current, etag, original=url, watchdog=watchdog)
-            with response:
-                if response.status_code in _REDIRECTS and response.headers.get("Location"):
+            with response:  # closed unless read to the end (then back in its pool)
+                if response.status in _REDIRECTS and response.headers.get("Location"):
                     try:
                         current = urljoin(current, response.headers["Location"])
                     except ValueError:
@@ -406,12 +415,10 @@ class MediaFetcher:
                             "invalid_url", "redirect to an unparsable URL", url=url
                         ) from None
                     continue
-                if response.status_code == 304 and etag:
+                if response.status == 304 and etag:
                     return None, response.headers.get("ETag", etag)
-                if response.status_code != 200:
-                    raise MediaRefused(
-                        "http_status", f"answered HTTP {response.status_code}", url=url
-                    )
+                if response.status != 200:
+                    raise MediaRefused("http_status", f"answered HTTP {response.status}", url=url)
                 data = self._read_capped(response, url, deadline, watchdog)
                 return data, response.headers.get("ETag")
         raise MediaRefused(
@@ -429,7 +436,7 @@ class MediaFetcher:
 
     def _get(
         self, current: str, etag: str | None, *, original: str, watchdog: _Watchdog
-    ) -> requests.Response:
+    ) -> BaseHTTPResponse:
         headers = {"If-None-Match": etag} if etag else {}
         # the watchdog cuts sockets waiting for an answer, not a connect: a hop begun near the
         # deadline gets only what is left of it, and none once it has passed
@@ -437,21 +444,31 @@ class MediaFetcher:
         if left <= 0:
             raise MediaRefused("timeout", "fetch took too long", url=original)
         try:
-            return self.session.get(
+            return self.pools.request(
+                "GET",
                 current,
-                headers=headers,
-                stream=True,
-                allow_redirects=False,
-                timeout=(min(self.settings.connect_timeout, left), self.settings.read_timeout),
+                headers=self.pools.headers | headers,
+                preload_content=False,
+                redirect=False,
+                timeout=Timeout(
+                    connect=min(self.settings.connect_timeout, left),
+                    read=self.settings.read_timeout,
+                ),
             )
         except _AddressRefused as exc:
             raise MediaRefused(exc.reason, exc.detail, url=original) from None
-        except requests.Timeout:
-            raise MediaRefused("timeout", f"no answer from {current}", url=original) from None
-        except (requests.exceptions.InvalidURL, LocationValueError):
+        except (ConnectTimeoutError, ReadTimeoutError) as exc:
+            if not isinstance(exc, NewConnectionError):  # a refused connect is no timeout
+                raise MediaRefused("timeout", f"no answer from {current}", url=original) from None
+            if watchdog.fired:
+                raise MediaRefused("timeout", "fetch took too long", url=original) from None
+            raise MediaRefused(
+                "unreachable", f"{type(exc).__name__} for {current}", url=original
+            ) from None
+        except (InvalidURL, LocationValueError):
             # LocationValueError: urllib3 finds a bad host label only when connecting
             raise MediaRefused("invalid_url", f"cannot use {current!r}", url=original) from None
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
+        except (Urllib3Error, OSError, ValueError) as exc:  # ValueError: a header http refuses
             if watchdog.fired:
                 raise MediaRefused("timeout", "fetch took too long", url=original) from None
             raise MediaRefused(
@@ -459,7 +476,7 @@ class MediaFetcher:
             ) from None
 
     def _read_capped(
-        self, response: requests.Response, url: str, deadline: float, watchdog: _Watchdog
+        self, response: BaseHTTPResponse, url: str, deadline: float, watchdog: _Watchdog
     ) -> bytes:
         cap = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
@@ -467,15 +484,19 @@ class MediaFetcher:
             raise MediaRefused("too_large", f"{declared} bytes declared, cap {cap}", url=url)
         buf = bytearray()
         try:
-            for chunk in response.iter_content(_CHUNK):
+            for chunk in response.stream(_CHUNK):
                 buf += chunk
                 if len(buf) > cap:
                     raise MediaRefused("too_large", f"over {cap} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise MediaRefused("timeout", "download took too long", url=url)
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
+        except (Urllib3Error, OSError) as exc:
             cause = exc.args[0] if exc.args else None
-            if watchdog.fired or isinstance(cause, ReadTimeoutError):
+            if (
+                watchdog.fired
+                or isinstance(exc, ReadTimeoutError)
+                or isinstance(cause, ReadTimeoutError)
+            ):
                 raise MediaRefused("timeout", "download took too long", url=url) from None
             raise MediaRefused(
                 "truncated", f"connection broke: {type(exc).__name__}", url=url

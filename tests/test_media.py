@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -325,6 +326,39 @@ def test_verified_bytes_are_decoded_once_per_fetcher(
     assert first.path.read_bytes() == jpeg
     assert isinstance(other, FetchedMedia) and other.mime_type == "image/png"
     assert decodes == [(64, 48), (40, 30), (40, 30), (40, 30)]
+
+
+def test_a_hosts_cookie_is_never_sent_back(media_dir: Path) -> None:
+    """Fetches share no state: a cookie one media host sets (tracking, or a session to tie our
+    later fetches together) is not kept nor sent with later fetches."""
+    cookies: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            cookies.append(self.headers.get("Cookie"))
+            body = _images()["png"]
+            self.send_response(200)
+            self.send_header("Set-Cookie", "visitor=ifn-fetcher; Path=/")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        with MediaFetcher(_settings(media_dir, [host])) as fetcher:
+            for name in ("logo.png", "photo.png"):
+                assert isinstance(fetcher.fetch(f"http://{host}/{name}"), FetchedMedia)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert cookies == [None, None]
 
 
 def test_redirects_within_the_limit_are_followed(sandbox: RegistrySandbox, media_dir: Path) -> None:
