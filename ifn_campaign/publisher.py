@@ -891,6 +891,7 @@ class Publisher:
         return min(post.claimed_at or self.clock(), post.slot_at) - timedelta(hours=1)
 
     def _scheduled(self, session: Session, post: Post) -> None:
+        _thumbnail_left(post)
         if post.state != PostState.SCHEDULED:
             move(
                 session,
@@ -913,6 +914,7 @@ class Publisher:
     ) -> None:
         """Published: the ledger's time is `live_at`, the platform's own time for a post it
         published on its schedule (reconcile may notice it hours later), else now."""
+        _thumbnail_left(post)
         now = self.clock()
         try:
             post.permalink = client_permalink()
@@ -1257,6 +1259,15 @@ def _set_thumbnail(client: YouTubeClient, post: Post) -> YouTubeError | None:
         post.thumbnail_state = "set"
     post.compose_notes = notes or None  # a new list: JSON columns track assignment
     return refused
+
+
+def _thumbnail_left(post: Post) -> None:
+    """A video recorded without its thumbnail ever tried (a takeover over the attempt cap
+    records what is up and sends nothing more) is left "pending" for reconcile, not forgotten."""
+    if post.channel == "youtube" and post.thumbnail_path and post.thumbnail_state is None:
+        post.thumbnail_state = "pending"
+        why = "the publisher gave up before setting it; retried by reconcile"
+        post.compose_notes = [*(post.compose_notes or []), f"{_THUMBNAIL_NOTE} yet: {why}"]
 
 
 def _retry_thumbnails(

@@ -349,3 +349,27 @@ def test_a_finished_youtube_upload_is_recorded_even_over_the_cap(world: World) -
     assert report["failed"] == [] and report["scheduled"] == [post_id], report
     post, _ = load(world, post_id)
     assert post.state == PostState.SCHEDULED and post.remote_id == video.id
+
+
+def test_a_thumbnail_left_by_a_capped_takeover_is_pending_for_reconcile(world: World) -> None:
+    """Killed right before setting the thumbnail; the takeover is over the cap at once, so it
+    records the video (it is up) and sends nothing more: the thumbnail is left 'pending' for
+    reconcile, which sets it, instead of being forgotten."""
+    now = datetime.now(UTC)
+    post_id = youtube_post(world, now + timedelta(hours=3))
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.thumbnail_path, "the composed Short has a thumbnail"
+    killed = run_capped(world, 1, crash_at="before:yt_thumbnail")
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    lapse_claim(world, post_id)
+
+    report = report_of(run_capped(world, 1))
+    assert report["failed"] == [], report
+    post, _ = load(world, post_id)
+    assert post.state == PostState.SCHEDULED and post.remote_id
+    assert post.thumbnail_state == "pending"
+    later = now + timedelta(hours=4)
+    reconcile(Publisher(world.engine, world.settings, clock=lambda: later))
+    post, _ = load(world, post_id)
+    assert post.thumbnail_state == "set"
