@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ifn_campaign.media import url_refusal
 from ifn_campaign.registry.record import (
     SOURCE_ERRORS,
     UNEXPECTED,
@@ -641,6 +642,12 @@ def test_injected_text_is_stored_clean(field: str, text: str, placement: str) ->
         dump.pop("logo_url")  # media URLs are kept as sent: the fetcher refuses a bad one
         for photo in dump["photos"]:
             photo.pop("url")
+        # links we show are kept as sent too (never rewritten, not even to NFC), but only when
+        # they pass the media URL rules: no control, blank or invisible character
+        links = [dump["contact"].pop("website", None), *dump["socials"].pop("marketplaces", [])]
+        for link in filter(None, links):
+            assert url_refusal(link) is None, link
+            assert not any(ord(c) < 0x20 or c.isspace() for c in link), link
         for top, value in _strings(dump):
             newline_ok = top in MULTILINE
             assert not any(ord(c) < 0x20 and not (c == "\n" and newline_ok) for c in value), (
