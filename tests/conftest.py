@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -18,6 +19,10 @@ from ifn_campaign.config import MediaSettings, RegistrySettings, Settings
 from ifn_campaign.sandbox.registry import RegistrySandbox
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# CI (`.ci/run`) explores the same examples every run, so a landing never hinges on a rare draw;
+# `make test` on a desk draws new ones each run (and keeps what failed in .hypothesis/)
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("IFN_HYPOTHESIS_PROFILE", "default"))
 PG_URL = os.environ.get("IFN_TEST_DATABASE_URL")
 _real_connect = socket.socket.connect
 
