@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import version
@@ -98,6 +99,10 @@ COUNT_FIELDS = (
     "media_refused",
 )
 _JAKARTA = ZoneInfo("Asia/Jakarta")
+
+_log = logging.getLogger(__name__)
+# how often one run starts its pages over when the registry refuses its cursor
+CURSOR_RESTARTS = 2
 
 
 @dataclass(frozen=True)
@@ -831,26 +836,26 @@ def _sync_pages(
     progress: Callable[[SyncRun, int], None] | None,
 ) -> None:
     """Every page in its own transaction; each page's media are handed to the media stage once
-    the page is committed."""
-    try:
-        pages = source.pages(since=run.since, cursor=run.cursor)
-        first = next(pages, None)
-    except RegistryResponseError as exc:
-        if not (run.resumed_from and exc.status == 400):
-            raise
-        # the registry no longer accepts the saved cursor: start this run over
-        run.cursor, run.pages = None, 0
-        pages = source.pages(since=run.since, cursor=None)
-        first = next(pages, None)
-    for page in _chain(first, pages):
-        member_ids = writer.apply(page, result)
-        session.commit()
-        if progress:
-            progress(run, len(page.records))
-        media.submit(member_ids)
-
-
-def _chain(first: Page | None, rest: Iterable[Page]) -> Iterable[Page]:
-    if first is not None:
-        yield first
-        yield from rest
+    the page is committed. A cursor the registry refuses (HTTP 400: it expired, or the registry
+    rotated its keys), the saved one of a resumed run or one met mid-run, starts the pages over
+    from the first, at most `CURSOR_RESTARTS` times a run: storing a page again is harmless."""
+    restarts = 0
+    written_here = False
+    while True:
+        try:
+            for page in source.pages(since=run.since, cursor=run.cursor):
+                member_ids = writer.apply(page, result)
+                session.commit()
+                written_here = True
+                if progress:
+                    progress(run, len(page.records))
+                media.submit(member_ids)
+            return
+        except RegistryResponseError as exc:
+            if exc.status != 400 or run.cursor is None or restarts >= CURSOR_RESTARTS:
+                raise
+            restarts += 1
+            _log.warning("the registry refused the cursor (%s): the sync starts over", exc)
+            run.cursor = None
+            if not written_here:  # a resumed run: its pages count from this start
+                run.pages = 0

@@ -538,3 +538,55 @@ def test_a_deleted_member_that_then_vanishes_is_removed_once(
         assert _sync(cfg, full=True, media=False).counts()["removed"] == 0
         with Session(engine) as s:
             assert s.get(Member, members[0]["id"]).status == "missing"  # type: ignore[union-attr]
+
+
+def _sync_expiring(settings: Settings, sb: RegistrySandbox, after_pages: set[int]) -> SyncResult:
+    """A sync whose registry refuses every cursor given out so far once these pages are in."""
+    engine = store.open_store(settings.database.url)
+    seen = 0
+
+    def expire(_run: SyncRun, _records: int) -> None:
+        nonlocal seen
+        seen += 1
+        if seen in after_pages:
+            sb.expire_cursors()
+
+    try:
+        with RegistryClient(settings.registry, sleep=lambda _s: None) as client:
+            return sync_members(engine, client, None, progress=expire)
+    finally:
+        engine.dispose()
+
+
+def test_a_cursor_refused_in_the_middle_of_a_run_starts_the_pages_over(
+    engine: Engine, tmp_path: Path, db_url: str
+) -> None:
+    """Not only a saved cursor: a registry that rotates its cursor keys while a fresh sync
+    pages through refuses the next one; the run starts over by itself and ends like an
+    uninterrupted sync (storing a page again is harmless)."""
+    members = _plain(20)
+    with RegistrySandbox(members=members) as sb:
+        result = _sync_expiring(settings_for(sb, db_url, tmp_path / "m", page_size=4), sb, {2})
+        assert result.run.status == "completed" and result.counts()["new"] == 20
+        refused = [r for r in sb.requests.matching("/api/v1/members") if r.status == 400]
+        assert len(refused) == 1
+        ref_url = f"sqlite:///{tmp_path / 'ref.db'}"
+        store.upgrade(store.make_engine(ref_url))
+        _sync(settings_for(sb, ref_url, tmp_path / "ref-media", page_size=4), media=False)
+    assert state(store.make_engine(ref_url)) == state(engine)
+
+
+def test_a_registry_refusing_every_cursor_fails_the_run_after_a_bounded_restart(
+    engine: Engine, tmp_path: Path, db_url: str
+) -> None:
+    """A registry that refuses each cursor it gives out would loop a run forever: the run
+    starts over a bounded number of times, then fails with the registry's message."""
+    from ifn_campaign.errors import RegistryResponseError
+    from ifn_campaign.sync import CURSOR_RESTARTS
+
+    with RegistrySandbox(members=_plain(12)) as sb:
+        cfg = settings_for(sb, db_url, tmp_path / "m", page_size=4)
+        with pytest.raises(RegistryResponseError, match="cursor"):
+            _sync_expiring(cfg, sb, set(range(1, 100)))
+        refused = [r for r in sb.requests.matching("/api/v1/members") if r.status == 400]
+        assert len(refused) == CURSOR_RESTARTS + 1
