@@ -447,6 +447,25 @@ class _PageWriter:
         self.session.flush()
         self.session.connection().execute(statement, rows)
 
+    def _write_rows(
+        self,
+        table: Any,
+        inserts: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+        deletes: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A page's rows of one table in one executemany each; updates and deletes name their
+        row by `b_id` (a bind name no column has), and every update sets the same columns."""
+        if inserts:
+            self._executemany(insert(table), inserts)
+        if updates:
+            columns = {k: bindparam(k) for k in updates[0] if k != "b_id"}
+            self._executemany(
+                update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
+            )
+        if deletes:
+            self._executemany(delete(table).where(table.c.id == bindparam("b_id")), deletes)
+
     def _without_media_rows(self, ids: list[str]) -> set[str]:
         """Stored members with media in their profile but no media rows (synced by a version
         that kept none): their unchanged records are written again to get them."""
@@ -533,14 +552,7 @@ class _PageWriter:
                 updated += 1
             if old.consent_withdrawn_at is None and record.consent.withdrawn_at is not None:
                 withdrawn.append(record.id)
-        table = Member.__table__
-        if inserts:
-            self._executemany(insert(table), inserts)
-        if updates:
-            columns = {k: bindparam(k) for k in updates[0] if k != "b_id"}
-            self._executemany(
-                update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
-            )
+        self._write_rows(Member.__table__, inserts, updates)
         # counted once written: a failed savepoint leaves the counts as they were
         self.run.new += new
         self.run.updated += updated
@@ -668,16 +680,7 @@ class _PageWriter:
                     )
             keys = {(w.role, w.position) for w in wanted}
             deletes += [{"b_id": row.id} for key, row in rows.items() if key not in keys]
-        table = MemberMedia.__table__
-        if inserts:
-            self._executemany(insert(table), inserts)
-        if updates:
-            columns = {k: bindparam(k) for k in updates[0] if k != "b_id"}
-            self._executemany(
-                update(table).where(table.c.id == bindparam("b_id")).values(columns), updates
-            )
-        if deletes:
-            self._executemany(delete(table).where(table.c.id == bindparam("b_id")), deletes)
+        self._write_rows(MemberMedia.__table__, inserts, updates, deletes)
 
 
 @dataclass(frozen=True)
