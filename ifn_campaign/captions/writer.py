@@ -38,7 +38,7 @@ from ifn_campaign.models import Member, utcnow
 CAPTIONS_DIR = Path(__file__).resolve().parents[2] / "templates" / "captions"
 CHANNELS = ("instagram", "facebook", "youtube")
 LANGUAGES = ("id", "en")
-ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (shared/PLATFORMS.md)
+ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (ifn_campaign/channels/PLATFORMS.md)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

@@ -1,5 +1,5 @@
 """A local Graph API (Instagram content publishing and Facebook Page posts) that follows
-shared/PLATFORMS.md strictly, for the publishers' tests and the demo.
+ifn_campaign/channels/PLATFORMS.md strictly, for the publishers' tests and the demo.
 
 One server answers both platforms, with or without a version prefix (`/v25.0/...`, `/v26.0/...`,
 or none; any other version is refused). What it does, like the real service:

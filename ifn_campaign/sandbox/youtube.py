@@ -1,6 +1,6 @@
 """A local YouTube Data API v3 (resumable video upload, videos.list, thumbnails.set) and Google
-OAuth token endpoint that follow shared/PLATFORMS.md strictly, for the publishers' tests and the
-demo.
+OAuth token endpoint that follow ifn_campaign/channels/PLATFORMS.md strictly, for the publishers'
+tests and the demo.
 
 - `POST /token` (`grant_type=refresh_token`, `client_id`, `client_secret`, `refresh_token`) gives
   `{access_token, expires_in, scope, token_type}`; a revoked refresh token, one unused for 6
