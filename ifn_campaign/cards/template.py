@@ -35,6 +35,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SafeZone(_Strict):
+    """Pixels at each edge that the platform's own buttons and captions may cover."""
+
+    top: Annotated[int, Field(ge=0)] = 0
+    bottom: Annotated[int, Field(ge=0)] = 0
+    left: Annotated[int, Field(ge=0)] = 0
+    right: Annotated[int, Field(ge=0)] = 0
+
+
 class CardFormat(_Strict):
     """One output size (templates/cards/formats.toml)."""
 
@@ -43,6 +52,24 @@ class CardFormat(_Strict):
     width: Annotated[int, Field(ge=64, le=4096)]
     height: Annotated[int, Field(ge=64, le=4096)]
     quality: Annotated[int, Field(ge=50, le=100)] = 90
+    safe: SafeZone = SafeZone()
+
+    @model_validator(mode="after")
+    def _room_left(self) -> CardFormat:
+        if self.safe.left + self.safe.right >= self.width:
+            raise ValueError(f"{self.id}: safe.left + safe.right leave no width")
+        if self.safe.top + self.safe.bottom >= self.height:
+            raise ValueError(f"{self.id}: safe.top + safe.bottom leave no height")
+        return self
+
+    def safe_rect(self) -> tuple[int, int, int, int]:
+        """The rectangle nothing of ours may leave, in pixels: (left, top, right, bottom)."""
+        return (
+            self.safe.left,
+            self.safe.top,
+            self.width - self.safe.right,
+            self.height - self.safe.bottom,
+        )
 
 
 class Box(_Strict):
