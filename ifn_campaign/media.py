@@ -19,9 +19,7 @@ import heapq
 import io
 import ipaddress
 import itertools
-import os
 import socket
-import tempfile
 import threading
 import time
 import unicodedata
@@ -47,6 +45,7 @@ from urllib3.response import BaseHTTPResponse
 
 from ifn_campaign.config import MediaSettings
 from ifn_campaign.errors import MediaRefused
+from ifn_campaign.files import write_atomically
 
 __all__ = [
     "FetchedMedia",
@@ -510,11 +509,7 @@ class MediaFetcher:
         fmt, width, height = self._verified_once(sha, data, url)
         path = store_path(self.settings.dir, sha, ALLOWED_FORMATS[fmt])
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            Path(tmp).replace(path)
+            write_atomically(path, data)
         mime = "image/jpeg" if fmt == "MPO" else Image.MIME.get(fmt, "application/octet-stream")
         return FetchedMedia(sha, mime, width, height, len(data), etag, path)
 

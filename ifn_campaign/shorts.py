@@ -39,6 +39,7 @@ from PIL import Image
 
 from ifn_campaign.cards import photo as photos
 from ifn_campaign.errors import IFNError, ImageUnusable, VideoError
+from ifn_campaign.files import file_mode
 
 if TYPE_CHECKING:
     from ifn_campaign.models import Post
@@ -171,7 +172,10 @@ def _temporary(out: Path) -> Path:
             f"cannot write to {out.parent}: {exc.strerror or exc}; choose a writable folder",
             path=out,
         ) from exc
-    os.close(fd)
+    try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 would hide the video from a web server
+    finally:
+        os.close(fd)
     return Path(name)
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -43,6 +41,7 @@ from ifn_campaign.cards.template import (
 )
 from ifn_campaign.cards.text import draw_text, fit_text
 from ifn_campaign.errors import RenderError
+from ifn_campaign.files import write_atomically
 
 RENDERER_VERSION = "3"  # bump whenever the same inputs would give other pixels
 LOW_RESOLUTION_UPSCALE = 2.0
@@ -792,16 +791,5 @@ def _encode(image: Image.Image, fmt: CardFormat, png: bool) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write atomically (a temporary file, then a rename); the folder is made when missing."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    except FileNotFoundError:  # a mkdir for every card costs more than this retry
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)  # a full disk leaves no half card behind
-        raise
+    """Write atomically, readable as the umask allows (a web server may serve the card)."""
+    write_atomically(path, data)
