@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,22 @@ def test_setting_is_documented(section: str, key: str) -> None:
     assert f"IFN_{section.upper()}__{key.upper()}" in README
     if key != "token":  # a secret is never shown in the settings file
         assert f"\n{key} =" in EXAMPLE or f"# {key} =" in EXAMPLE
+
+
+def _markdown_files() -> list[Path]:
+    skip = {".venv", ".git", "node_modules", "var"}
+    return sorted(p for p in ROOT.rglob("*.md") if not skip.intersection(p.relative_to(ROOT).parts))
+
+
+@pytest.mark.parametrize("doc", _markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_stay_inside_the_repository(doc: Path) -> None:
+    """A user has the repository, not our working notes: every relative link (and image) in the
+    docs resolves to a file inside it."""
+    text = doc.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # an address on the web or an anchor on the same page
+        path = (doc.parent / target.split("#")[0]).resolve()
+        assert path.is_relative_to(ROOT), f"{doc.name} links outside the repository: {target}"
+        assert path.exists(), f"{doc.name} links to a missing file: {target}"
+    assert "../shared" not in text
