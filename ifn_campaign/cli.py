@@ -87,7 +87,7 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Show the database's schema revision and whether it needs `db upgrade`."""
     url = settings().database.url
-    current = store.current_revision(store.make_engine(url))
+    current = store.current_revision(store.existing_engine(url))
     head = store.head_revision()
     state = "up to date" if current == head else "needs `ifn-campaign db upgrade`"
     out.print(f"{store.safe_url(url)}: revision {current or 'none'}, latest {head}: {state}")

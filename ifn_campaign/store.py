@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -78,6 +79,16 @@ def head_revision() -> str:
     return head
 
 
+def shown_url(engine: Engine) -> str:
+    """The engine's URL for messages: password masked, and a SQLite file opened by
+    `existing_engine` shown as the plain path the settings name."""
+    url = engine.url
+    db = url.database or ""
+    if url.get_backend_name() == "sqlite" and url.query.get("uri") and db.startswith("file:"):
+        return f"sqlite:///{unquote(db.removeprefix('file:'))}"
+    return url.render_as_string(hide_password=True)
+
+
 def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
@@ -85,7 +96,7 @@ def current_revision(engine: Engine) -> str | None:
     except SQLAlchemyError as exc:
         detail = getattr(exc, "orig", None) or exc
         raise StoreError(
-            f"cannot open database {engine.url.render_as_string(hide_password=True)}: "
+            f"cannot open database {shown_url(engine)}: "
             f"{type(exc).__name__}: {str(detail).strip().splitlines()[0]}"
         ) from None
 
@@ -105,15 +116,52 @@ def require_migrated(engine: Engine) -> None:
     current = current_revision(engine)
     head = head_revision()
     if current != head:
-        where = engine.url.render_as_string(hide_password=True)
+        where = shown_url(engine)
         state = "has no ifn-campaign tables" if current is None else f"is at revision {current}"
         raise NotMigratedError(
             f"database {where} {state}, this version needs {head}: run `ifn-campaign db upgrade`"
         )
 
 
+NO_DATABASE_HINT = "run `ifn-campaign db upgrade` to create it, then `ifn-campaign sync`"
+DEMO_CONFIG = Path("var/demo/ifn-campaign.toml")  # what `ifn-campaign demo` writes
+
+
+def _no_database(path: Path) -> StoreError:
+    hint = NO_DATABASE_HINT
+    if DEMO_CONFIG.is_file():  # a newcomer after `make demo` most likely wants its data
+        hint += f"; for the demo's data: export IFN_CONFIG={DEMO_CONFIG.absolute()}"
+    return StoreError(f"no database at {path.absolute()}; {hint}")
+
+
+def existing_engine(url: str) -> Engine:
+    """An engine on a database that must already exist: a SQLite file that is not there is an
+    error, and opening never creates one (SQLite's `mode=rw` URI fails instead of creating the
+    file, so nothing is left behind even if the file vanishes after the check). Only `db
+    upgrade` and the demo create databases; every other command uses this."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"database URL {url!r} is not a SQLAlchemy URL") from None
+    db = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not db
+        or db == ":memory:"
+        or parsed.query.get("uri")
+    ):
+        return make_engine(url)  # a server database, memory, or a URI the settings spelled out
+    path = Path(db)
+    if not path.is_file():
+        raise _no_database(path)
+    rw = parsed.set(database=f"file:{quote(str(path.absolute()))}").update_query_dict(
+        {"mode": "rw", "uri": "true"}
+    )
+    return make_engine(rw.render_as_string(hide_password=False))
+
+
 def open_store(url: str) -> Engine:
-    """An engine on a migrated database, or a clear error saying what to run."""
-    engine = make_engine(url)
+    """An engine on an existing, migrated database, or a clear error saying what to run."""
+    engine = existing_engine(url)
     require_migrated(engine)
     return engine
