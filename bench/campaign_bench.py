@@ -340,7 +340,10 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
         now = utcnow()
         with Session(engine) as session:
             window = collect(
-                session, since=now - timedelta(days=1), until=now + timedelta(weeks=compose_weeks)
+                session,
+                since=now - timedelta(days=1),
+                until=now + timedelta(weeks=compose_weeks),
+                as_of=now,
             )
         engine.dispose()
         zone = cfg.planner.display_timezone

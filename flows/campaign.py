@@ -83,7 +83,10 @@ def _window_artifacts(weeks: int, config_path: str | None) -> None:
     try:
         with Session(engine) as session:
             window = collect(
-                session, since=now - timedelta(days=1), until=now + timedelta(weeks=weeks)
+                session,
+                since=now - timedelta(days=1),
+                until=now + timedelta(weeks=weeks),
+                as_of=now,
             )
     finally:
         engine.dispose()

@@ -51,15 +51,16 @@ def report(
     """The report of `month` (YYYY-MM; default: last month) as a page and as artifacts."""
     cfg = load_settings(Path(config_path) if config_path else None)
     zone = cfg.planner.display_timezone
-    since, until = month_window(month, ZoneInfo(zone), utcnow())
+    now = utcnow()
+    since, until = month_window(month, ZoneInfo(zone), now)
     engine = store.open_store(cfg.database.url)
     try:
         with Session(engine) as session:
-            made = collect(session, since=since, until=until)
+            made = collect(session, since=since, until=until, as_of=now)
     finally:
         engine.dispose()
     label = since.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
-    page = write_html(made, Path(out_dir) / label, display_timezone=zone)
+    page = write_html(made, Path(out_dir) / label, display_timezone=zone, made_at=utcnow())
     report_artifacts(made, zone, "report")
     get_run_logger().info("report %s: %s posts, page %s", label, len(made.posts), page)
     return {"month": label, "posts": len(made.posts), "page": str(page)}

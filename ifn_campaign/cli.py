@@ -714,10 +714,14 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
+    from ifn_campaign.models import utcnow
     from ifn_campaign.report import collect, when, write_html
 
+    # publish_calendar moved the demo's clock forward to `until`: the data is as of then
     with Session(engine) as session:
-        report = collect(session, since=until - timedelta(weeks=DEMO_WEEKS), until=until)
+        report = collect(
+            session, since=until - timedelta(weeks=DEMO_WEEKS), until=until, as_of=until
+        )
     zone = cfg.planner.display_timezone
     table = Table(title=f"The next {DEMO_WEEKS} weeks")
     for column in ("slot", "channel", "member", "state", "link"):
@@ -731,7 +735,13 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
             escape(line.permalink or ""),
         )
     out.print(table)
-    page = write_html(report, folder, display_timezone=zone)
+    page = write_html(
+        report,
+        folder,
+        display_timezone=zone,
+        made_at=utcnow(),
+        data_clock="the demo's clock, moved forward",
+    )
     out.print(f"report: {page.resolve()}", soft_wrap=True)
 
 

@@ -9,6 +9,10 @@ cards (`templates/report/report.html.j2`, which staff may restyle), and `summary
 Names, places, captions and reasons are member-supplied data: the page is autoescaped and puts
 them in bidi isolates; markdown escapes them (`ifn_campaign.markdown`). Times are stored in UTC
 and shown in the display time zone (WIB by default).
+
+Two clocks, both given by the caller, never read here: the data clock (`collect(as_of=...)`, when
+waits are measured: the wall clock, or the demo's clock moved forward slot by slot) and the wall
+clock the page was made at (`write_html(made_at=...)`); the page says so when they differ.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ifn_campaign.config import PlannerSettings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.ledger import Dimension, Tally, Waiting
 from ifn_campaign.markdown import escape_markdown
-from ifn_campaign.models import Feature, Member, Post, PostState, utcnow
+from ifn_campaign.models import Feature, Member, Post, PostState
 
 __all__ = [
     "REPORT_TEMPLATES",
@@ -66,6 +70,8 @@ STATE_MEANING: dict[str, str] = {
 }
 NEEDS_STAFF = frozenset({PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED})
 GAP_ROWS = 10
+# a data clock this far from the wall clock is a different clock, and the page says so
+CLOCK_SLACK = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,8 @@ class PostLine:
 @dataclass(frozen=True)
 class LedgerSummary:
     """The features ledger for the window (`ifn_campaign.ledger`): features per province,
-    primary category and primary actor type, plus who is still waiting, as of `made_at`."""
+    primary category and primary actor type, plus who is still waiting, as of the report's
+    `as_of`."""
 
     features: int
     by_province: list[Tally]
@@ -126,11 +133,12 @@ class LedgerSummary:
 @dataclass(frozen=True)
 class CampaignReport:
     """Posts with slots in [since, until) (either end open when None), ordered by slot, with
-    counts per state (pipeline order) and per channel, and the ledger for the same window."""
+    counts per state (pipeline order) and per channel, and the ledger for the same window, as of
+    the data clock `as_of`."""
 
     since: datetime | None
     until: datetime | None
-    made_at: datetime
+    as_of: datetime
     posts: list[PostLine]
     by_state: dict[str, int]
     by_channel: dict[str, int]
@@ -146,16 +154,16 @@ def collect(
     *,
     since: datetime | None,
     until: datetime | None,
-    now: datetime | None = None,
+    as_of: datetime,
 ) -> CampaignReport:
-    """Read the report for slots in [since, until) from the database (reads only). `now` (default:
-    the current time) is when the never-featured and fairness-gap waits are measured."""
-    for name, moment in (("since", since), ("until", until)):
+    """Read the report for slots in [since, until) from the database (reads only). `as_of` is the
+    data clock: when the never-featured and fairness-gap waits are measured (the caller's now;
+    the demo's clock after it published its calendar)."""
+    for name, moment in (("since", since), ("until", until), ("as_of", as_of)):
         if moment is not None and moment.tzinfo is None:
             raise IFNError(f"report {name} {moment} has no time zone: give an aware datetime")
     if since is not None and until is not None and until <= since:
         raise IFNError(f"the report window ends ({until}) before it starts ({since})")
-    now = now or utcnow()
     query = (
         select(
             Post,
@@ -189,10 +197,10 @@ def collect(
         by_province=tallies["province"],
         by_category=tallies["category"],
         by_actor_type=tallies["actor_type"],
-        never_featured=len(ledger.never_featured(session, now=now)),
-        fairness_gap=ledger.fairness_gap(session, now, limit=GAP_ROWS),
+        never_featured=len(ledger.never_featured(session, now=as_of)),
+        fairness_gap=ledger.fairness_gap(session, as_of, limit=GAP_ROWS),
     )
-    return CampaignReport(since, until, now, posts, by_state, by_channel, summary)
+    return CampaignReport(since, until, as_of, posts, by_state, by_channel, summary)
 
 
 def _line(
@@ -315,7 +323,7 @@ def summary_markdown(report: CampaignReport, *, display_timezone: str = DISPLAY_
     """The report for a Prefect markdown artifact: counts per state (with what each means) and
     per channel, every failure with what happened and what to do, and the ledger numbers."""
     zone = ZoneInfo(display_timezone)
-    abbr = zone_abbr(zone, report.made_at)
+    abbr = zone_abbr(zone, report.as_of)
     lines = [f"# Campaign report: {window_text(report, zone)}", ""]
     if not report.posts:
         lines += ["Nothing was planned in this window: no posts.", ""]
@@ -462,12 +470,25 @@ def _card_image(path: str | None, out_dir: Path) -> CardImage | None:
     return CardImage(path, quote(relative))
 
 
-def write_html(report: CampaignReport, out_dir: Path, *, display_timezone: str) -> Path:
+def write_html(
+    report: CampaignReport,
+    out_dir: Path,
+    *,
+    display_timezone: str,
+    made_at: datetime,
+    data_clock: str | None = None,
+) -> Path:
     """Write `out_dir/index.html` (creating the folder) and return its path: the gallery of
-    every post's card with its caption, reason, state, link and failure, then the ledger."""
+    every post's card with its caption, reason, state, link and failure, then the ledger.
+
+    `made_at` is the wall clock the page is made at. When the report's data clock (`as_of`)
+    is CLOCK_SLACK or more away from it, the page says both in one line, naming the data clock
+    with `data_clock` ("the demo's clock, moved forward") when given."""
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.preview import html_environment
 
+    if made_at.tzinfo is None:
+        raise IFNError(f"report made_at {made_at} has no time zone: give an aware datetime")
     zone = ZoneInfo(display_timezone)
     items: list[dict[str, Any]] = [
         {
@@ -480,6 +501,7 @@ def write_html(report: CampaignReport, out_dir: Path, *, display_timezone: str) 
         }
         for p in report.posts
     ]
+    other_clock = abs(report.as_of - made_at) >= CLOCK_SLACK
     led = report.ledger
     html = (
         html_environment(REPORT_TEMPLATES)
@@ -487,8 +509,11 @@ def write_html(report: CampaignReport, out_dir: Path, *, display_timezone: str) 
         .render(
             report=report,
             window=window_text(report, zone),
-            made=when(report.made_at, zone),
+            made=when(made_at, zone),
+            as_of=when(report.as_of, zone),
+            data_clock=(data_clock or "the data's clock") if other_clock else None,
             zone=display_timezone,
+            zone_abbr=zone_abbr(zone, made_at),
             items=items,
             failures=[item for item in items if item["post"].needs_staff],
             states=[(s, n, STATE_MEANING.get(s, "")) for s, n in report.by_state.items()],

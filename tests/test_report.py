@@ -6,6 +6,7 @@ name, city and province are hostile. Every test reads that one database."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import sqlite3
@@ -41,6 +42,7 @@ from ifn_campaign.report import (
     collect,
     posts_table,
     summary_markdown,
+    when,
     write_html,
 )
 from ifn_campaign.sandbox.graph import GraphAccount
@@ -167,11 +169,12 @@ def scenario(
 @pytest.fixture(scope="module")
 def report(scenario: Scenario) -> CampaignReport:
     with _session(scenario) as session:
-        return collect(session, since=SINCE, until=UNTIL)
+        return collect(session, since=SINCE, until=UNTIL, as_of=NOW)
 
 
 def _page(report: CampaignReport, out_dir: Path, zone: str = "Asia/Jakarta") -> str:
-    return write_html(report, out_dir, display_timezone=zone).read_text(encoding="utf-8")
+    page = write_html(report, out_dir, display_timezone=zone, made_at=NOW)
+    return page.read_text(encoding="utf-8")
 
 
 def test_every_post_is_in_the_report_with_its_reason_state_and_link(
@@ -319,7 +322,7 @@ def test_times_are_shown_in_the_display_time_zone(report: CampaignReport, tmp_pa
     article = page.split(f'<article id="post-{line.post_id}"')[1].split("</article>")[0]
     assert f"{wib:%a %Y-%m-%d %H:%M} WIB" in article
     assert f"{utc:%Y-%m-%d %H:%M}" not in article
-    assert "times shown in Asia/Jakarta" in page
+    assert "times shown in WIB (Asia/Jakarta)" in page
     row = posts_table(report)[0]
     assert row["time"] == f"{wib:%a %Y-%m-%d %H:%M} WIB"
     assert f"{SINCE.astimezone(JAKARTA):%Y-%m-%d %H:%M} WIB" in summary_markdown(report)
@@ -332,14 +335,50 @@ def test_times_are_shown_in_the_display_time_zone(report: CampaignReport, tmp_pa
     assert table[0]["time"].endswith(str(local.tzname()))
 
 
+def test_the_page_says_when_it_was_made_and_when_its_data_clock_differs(
+    scenario: Scenario, report: CampaignReport, tmp_path: Path
+) -> None:
+    """The demo publishes on a clock moved forward: its page must not pass that clock off as the
+    time it was made, and the waits are measured on the data clock, not the wall clock."""
+    from ifn_campaign.errors import IFNError
+
+    ahead = NOW + timedelta(days=12, hours=5)
+    with _session(scenario) as session:
+        moved = collect(session, since=SINCE, until=UNTIL, as_of=ahead)
+    made = NOW + timedelta(minutes=2)
+    target = write_html(
+        moved,
+        tmp_path / "demo",
+        display_timezone="Asia/Jakarta",
+        made_at=made,
+        data_clock="the demo's clock, moved forward",
+    )
+    page = " ".join(html.unescape(target.read_text(encoding="utf-8")).split())
+    as_of, made_text = when(ahead, JAKARTA), when(made, JAKARTA)
+    assert made_text.endswith(" WIB") and as_of.endswith(" WIB")
+    line = f"Data as of {as_of} (the demo's clock, moved forward); made on {made_text}."
+    assert page.count(line) == 1
+    assert f"made {made_text}" in page and f"Longest waiting (as of {as_of})" in page
+    assert moved.ledger.gap_days == (report.ledger.gap_days or 0) + 12  # waits on the data clock
+    unnamed = write_html(moved, tmp_path / "x", display_timezone="Asia/Jakarta", made_at=made)
+    assert f"Data as of {as_of} (the data's clock); made on" in html.unescape(
+        unnamed.read_text(encoding="utf-8")
+    )
+
+    same = " ".join(_page(report, tmp_path / "same").split())  # one clock: no such line
+    assert "Data as of" not in same and f"made {when(NOW, JAKARTA)}" in same
+    with pytest.raises(IFNError, match=r"made_at .* time zone"):
+        write_html(report, tmp_path / "naive", display_timezone="UTC", made_at=datetime(2026, 1, 1))
+
+
 def test_ledger_numbers_are_the_ledgers(scenario: Scenario, report: CampaignReport) -> None:
     led = report.ledger
     with _session(scenario) as session:
         assert led.by_province == ledger.features_by(session, "province", SINCE, UNTIL)
         assert led.by_category == ledger.features_by(session, "category", SINCE, UNTIL)
         assert led.by_actor_type == ledger.features_by(session, "actor_type", SINCE, UNTIL)
-        assert led.never_featured == len(ledger.never_featured(session, now=report.made_at))
-        assert led.fairness_gap == ledger.fairness_gap(session, report.made_at, limit=10)
+        assert led.never_featured == len(ledger.never_featured(session, now=report.as_of))
+        assert led.fairness_gap == ledger.fairness_gap(session, report.as_of, limit=10)
         features = session.scalar(
             select(func.count())
             .select_from(Feature)
@@ -357,7 +396,7 @@ def test_ledger_numbers_are_the_ledgers(scenario: Scenario, report: CampaignRepo
 def test_an_empty_window_is_a_valid_report(scenario: Scenario, tmp_path: Path) -> None:
     long_ago = datetime(2001, 1, 1, tzinfo=JAKARTA)
     with _session(scenario) as session:
-        empty = collect(session, since=long_ago, until=long_ago + timedelta(days=30))
+        empty = collect(session, since=long_ago, until=long_ago + timedelta(days=30), as_of=NOW)
     assert empty.posts == [] and empty.by_state == {} and empty.by_channel == {}
     assert empty.failures == [] and empty.ledger.features == 0
     page = _page(empty, tmp_path)
@@ -372,9 +411,11 @@ def test_a_window_must_be_aware_and_in_order(scenario: Scenario) -> None:
     from ifn_campaign.errors import IFNError
 
     with _session(scenario) as session, pytest.raises(IFNError, match="before it starts"):
-        collect(session, since=UNTIL, until=SINCE)
-    with _session(scenario) as session, pytest.raises(IFNError, match="time zone"):
-        collect(session, since=datetime(2026, 1, 1), until=None)
+        collect(session, since=UNTIL, until=SINCE, as_of=NOW)
+    with _session(scenario) as session, pytest.raises(IFNError, match=r"since .* time zone"):
+        collect(session, since=datetime(2026, 1, 1), until=None, as_of=NOW)
+    with _session(scenario) as session, pytest.raises(IFNError, match=r"as_of .* time zone"):
+        collect(session, since=SINCE, until=UNTIL, as_of=datetime(2026, 1, 1))
 
 
 def test_escape_markdown() -> None:

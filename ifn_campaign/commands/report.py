@@ -17,6 +17,7 @@ from ifn_campaign import store
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.commands.plan import local_day
 from ifn_campaign.errors import IFNError
+from ifn_campaign.models import utcnow
 from ifn_campaign.report import collect, window_text, write_html
 
 DAYS_BACK = 30
@@ -49,9 +50,10 @@ def report(
     )
     if end <= start:
         raise IFNError(f"--until ({until}) is before --since ({since}): nothing to report")
+    now = utcnow()  # the data clock and the page's made-at are both the wall clock here
     with Session(store.open_store(cfg.database.url)) as session:
-        found = collect(session, since=start, until=end)
-    page = write_html(found, out_dir, display_timezone=cfg.planner.display_timezone)
+        found = collect(session, since=start, until=end, as_of=now)
+    page = write_html(found, out_dir, display_timezone=cfg.planner.display_timezone, made_at=now)
 
     out.print(f"campaign report: {window_text(found, zone)}")
     if not found.posts:
