@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageDraw, ImageOps
 
 from ifn_campaign.cards import photo
 from ifn_campaign.cards.photo import (
+    Overlay,
     SourceImage,
     contain,
     cover,
@@ -29,6 +30,8 @@ from ifn_campaign.cards.photo import (
     focus_point,
     load_image,
     parent_cut,
+    place,
+    subject_box,
 )
 from ifn_campaign.errors import ImageUnusable
 from ifn_campaign.media import ALLOWED_FORMATS
@@ -755,7 +758,7 @@ def test_focus_of_a_transparent_logo() -> None:
 def test_cover_computes_the_focus_once() -> None:
     src = load_image(_encode(_product_photo((600, 400), (0.3, 0.5), (80, 60)), "PNG"))
     first = focus_point(src)
-    assert src._cache["focus"] == first
+    assert src._cache["focus"][0] == first
     assert cover(src, 90, 160)[0].tobytes() == cover(src, 90, 160, first)[0].tobytes()
 
 
@@ -951,6 +954,228 @@ def test_sample_photos_keep_the_shoes_in_frame(
         kept = mask[top:bottom, left:right].sum() / mask.sum()
         assert kept > 0.99, name
     assert total >= 20  # 23 for 9:16, 89 for 1.91:1; the others are wider than the crop
+
+
+# ---------------------------------------------------------------------------------------------
+# keeping the product clear of what is drawn over the photo
+
+# The Instagram portrait card's photo box (1080x851) and what `sorotan` draws over it there, in
+# the photo box's pixels: the "SOROTAN ANGGOTA IFN" pill at the top left, the tagline at the foot.
+PORTRAIT = (1080, 851)
+RIBBON = Overlay("ribbon", (59.0, 54.0, 556.0, 122.0))
+TAGLINE = Overlay("tagline", (70.0, 695.0, 1010.0, 823.0))
+
+
+def _boot(
+    size: tuple[int, int], centre: tuple[float, float], product: tuple[int, int]
+) -> Image.Image:
+    """A dark boot (a shaft and a foot) on a light studio background."""
+    im = Image.new("RGB", size, LIGHT)
+    draw = ImageDraw.Draw(im)
+    cx, cy = centre[0] * size[0], centre[1] * size[1]
+    w, h = product
+    draw.rectangle((cx - w / 2, cy + h / 4, cx + w / 2, cy + h / 2), fill=DARK)  # foot
+    draw.rectangle((cx - w / 2, cy - h / 2, cx - w / 6, cy + h / 2), fill=DARK)  # shaft
+    return im
+
+
+def _ink_box(im: Image.Image) -> tuple[int, int, int, int]:
+    """Where the dark product is in a picture, measured on its pixels."""
+    box = Image.fromarray((np.asarray(im.convert("L")) < 90).astype(np.uint8) * 255).getbbox()
+    assert box is not None, "no product in the picture"
+    return box
+
+
+def _meets(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize(
+    ("size", "centre", "product", "moves"),
+    [
+        # landscape: the crop is the full height and slides sideways, out from under the pill
+        ((1500, 800), (0.45, 0.15), (220, 200), "sideways"),
+        # the boot low in the frame: the plain crop puts its foot under the tagline
+        ((1400, 800), (0.5, 0.7), (300, 240), "zoom"),
+        # portrait: a tall boot centred in the crop reaches down under the tagline; the crop
+        # slides down so the boot stands higher (right of the pill, so it clears that too)
+        ((800, 1400), (0.75, 0.5), (200, 480), "up"),
+    ],
+)
+def test_the_crop_keeps_the_product_clear_of_the_overlays(
+    size: tuple[int, int], centre: tuple[float, float], product: tuple[int, int], moves: str
+) -> None:
+    src = load_image(_encode(_boot(size, centre, product), "PNG"))
+    naive, _ = cover(src, *PORTRAIT)
+    assert any(_meets(_ink_box(naive), o.box) for o in (RIBBON, TAGLINE)), "the case is no test"
+
+    placement = place(src, PORTRAIT, [RIBBON, TAGLINE])
+    assert placement.clear and placement.moved
+    out, factor = cover(src, *PORTRAIT, avoid=[RIBBON, TAGLINE])
+    assert out.size == PORTRAIT
+    ink = _ink_box(out)
+    for overlay in (RIBBON, TAGLINE):
+        assert not _meets(ink, overlay.box), (overlay.name, ink)
+    # the whole boot is still in the picture, and the subject box found holds its pixels
+    product_pixels = _dark_pixels(_boot(size, centre, product))
+    assert _dark_pixels(out) / (factor * factor) > 0.97 * product_pixels
+    assert placement.subject is not None
+    sx0, sy0, sx1, sy1 = placement.subject
+    assert sx0 - 3 <= ink[0] and sy0 - 3 <= ink[1] and ink[2] <= sx1 + 3 and ink[3] <= sy1 + 3
+    # zoomed in only when sliding could not do it, and never past MAX_ZOOM
+    assert (factor > cover(src, *PORTRAIT)[1] * 1.01) == (moves == "zoom")
+    assert factor <= cover(src, *PORTRAIT)[1] * photo.MAX_ZOOM + 1e-9
+
+
+def test_a_clear_plain_crop_is_kept_as_it_is() -> None:
+    src = load_image(_encode(_boot((1200, 900), (0.5, 0.45), (240, 200)), "PNG"))
+    placement = place(src, PORTRAIT, [RIBBON, TAGLINE])
+    assert placement.clear and not placement.moved
+    assert placement.box == crop_box(src.image.size, PORTRAIT[0] / PORTRAIT[1], focus_point(src))
+    assert cover(src, *PORTRAIT, avoid=[RIBBON])[0].tobytes() == cover(src, *PORTRAIT)[0].tobytes()
+
+
+def test_a_product_no_crop_can_clear_is_recorded_and_covered_least() -> None:
+    """A boot filling the frame from top to bottom: the ribbon or the tagline must cover part of
+    it whatever the crop; `blocked` says which, and the crop covers as little as it can."""
+    src = load_image(_encode(_boot((1600, 900), (0.4, 0.5), (300, 860)), "PNG"))
+    placement = place(src, PORTRAIT, [RIBBON, TAGLINE])
+    assert not placement.clear
+    assert set(placement.blocked) <= {"ribbon", "tagline"} and placement.blocked
+    out, _ = cover(src, *PORTRAIT, box=placement.box)
+    shown = np.asarray(out.convert("L")) < 90
+    naive = np.asarray(cover(src, *PORTRAIT)[0].convert("L")) < 90
+
+    def covered(mask: np.ndarray) -> int:
+        return sum(
+            int(mask[round(o.box[1]) : round(o.box[3]), round(o.box[0]) : round(o.box[2])].sum())
+            for o in (RIBBON, TAGLINE)
+        )
+
+    assert covered(shown) < covered(naive)
+
+
+def test_overlays_are_data_and_outside_parts_do_not_count() -> None:
+    src = load_image(_encode(_boot((1500, 800), (0.2, 0.3), (220, 200)), "PNG"))
+    # the same ribbon given as a plain tuple, and a logo entirely outside the photo box
+    outside = Overlay("logo", (0.0, 900.0, 200.0, 1000.0))
+    named = place(src, PORTRAIT, [RIBBON, TAGLINE, outside])
+    plain = place(src, PORTRAIT, [RIBBON.box, TAGLINE.box])
+    assert named.box == plain.box and named.clear
+    # with nothing to avoid, place is the plain smart crop
+    assert place(src, PORTRAIT).box == crop_box(src.image.size, 1080 / 851, focus_point(src))
+    with pytest.raises(ValueError, match="not a box"):
+        Overlay("ribbon", (10.0, 10.0, 5.0, 20.0))
+    with pytest.raises(ValueError, match="not inside"):
+        cover(src, 100, 100, box=(0, 0, 2000, 800))
+
+
+def test_a_blank_photo_has_no_subject_to_move() -> None:
+    src = load_image(_encode(Image.new("RGB", (900, 600), LIGHT), "PNG"))
+    assert subject_box(src) is None
+    placement = place(src, PORTRAIT, [RIBBON, TAGLINE])
+    assert placement.clear and not placement.moved and placement.subject is None
+
+
+def test_zoom_never_makes_a_small_photo_low_resolution() -> None:
+    """A photo already enlarged 1.8x may be cut at most 2/1.8 smaller: the renderer's low
+    resolution flag (over 2x) must not be caused by the crop."""
+    big = _boot((1400, 800), (0.5, 0.7), (300, 240))
+    small = big.resize((600, 343))
+    src = load_image(_encode(small, "PNG"))
+    plain = cover(src, *PORTRAIT)[1]
+    _, factor = cover(src, *PORTRAIT, avoid=[RIBBON, TAGLINE])
+    assert plain > 1.5 and factor <= max(plain, photo.MAX_UPSCALE) + 1e-9
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    image=st.tuples(st.integers(60, 128), st.integers(60, 128)),
+    out=st.sampled_from([(54, 42), (48, 48), (36, 64), (64, 34)]),
+    product=st.tuples(
+        st.floats(0.0, 0.9), st.floats(0.0, 0.9), st.floats(0.08, 0.5), st.floats(0.08, 0.5)
+    ),
+    overlays=st.lists(
+        st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0.05, 0.6), st.floats(0.05, 0.4)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_whenever_a_clear_crop_exists_the_one_found_is_clear(
+    image: tuple[int, int],
+    out: tuple[int, int],
+    product: tuple[float, float, float, float],
+    overlays: list[tuple[float, float, float, float]],
+) -> None:
+    """Brute force: every crop size `place` may use, at every whole-pixel position. If any of
+    them shows the whole subject clear of every overlay (with the gap), `place` finds a clear
+    one, and the subject in it really is clear and whole."""
+    width, height = image
+    px, py, pw, ph = product
+    im = Image.new("RGB", image, LIGHT)
+    x0, y0 = round(px * width), round(py * height)
+    x1, y1 = (
+        min(width, x0 + max(4, round(pw * width))),
+        min(height, y0 + max(4, round(ph * height))),
+    )
+    ImageDraw.Draw(im).rectangle((x0, y0, x1 - 1, y1 - 1), fill=DARK)
+    src = SourceImage(im, False, im.size)
+    boxes = [
+        Overlay(f"o{i}", (ox * out[0], oy * out[1], (ox + ow) * out[0], (oy + oh) * out[1]))
+        for i, (ox, oy, ow, oh) in enumerate(overlays)
+    ]
+    found = subject_box(src)
+    assert found is not None
+    subject = (found[0] * width, found[1] * height, found[2] * width, found[3] * height)
+    gap = photo._GAP * min(out)
+    padded = np.array(
+        [
+            (
+                max(b.box[0], 0) - gap,
+                max(b.box[1], 0) - gap,
+                min(b.box[2], out[0]) + gap,
+                min(b.box[3], out[1]) + gap,
+            )
+            for b in boxes
+            if min(b.box[2], out[0]) > max(b.box[0], 0) and min(b.box[3], out[1]) > max(b.box[1], 0)
+        ]
+    ).reshape(-1, 4)
+
+    def clear_at(crop_w: int, crop_h: int) -> bool:
+        lefts = np.arange(0, width - crop_w + 1)[:, None, None]
+        tops = np.arange(0, height - crop_h + 1)[None, :, None]
+        sx, sy = out[0] / crop_w, out[1] / crop_h
+        a0, a1 = (subject[0] - lefts) * sx, (subject[2] - lefts) * sx
+        b0, b1 = (subject[1] - tops) * sy, (subject[3] - tops) * sy
+        inside = (a0 >= 0) & (a1 <= out[0]) & (b0 >= 0) & (b1 <= out[1])
+        free = (
+            (a1 <= padded[:, 0])
+            | (a0 >= padded[:, 2])
+            | (b1 <= padded[:, 1])
+            | (b0 >= padded[:, 3])
+        ).all(axis=2)
+        return bool((inside[..., 0] & free).any())
+
+    focus = focus_point(src)
+    full = crop_box(im.size, out[0] / out[1], focus)
+    exists = any(clear_at(w, h) for w, h in photo._crop_sizes(src, full, out))
+    placement = place(src, out, boxes)
+    if exists:
+        assert placement.clear, placement
+        assert placement.subject is not None
+        s = placement.subject
+        assert s[0] >= -1e-6 and s[1] >= -1e-6 and s[2] <= out[0] + 1e-6 and s[3] <= out[1] + 1e-6
+        for row in padded:
+            assert not _meets(s, tuple(row)), (s, row)
+    # whatever happens the cut is a box of the output's aspect inside the image
+    left, top, right, bottom = placement.box
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height
+
+
+def test_placing_is_cheap() -> None:
+    src = load_image(SAMPLES / "ifn-0003-1.jpg", min_side=900)
+    focus_point(src)
+    assert _timed(lambda: place(src, PORTRAIT, [RIBBON, TAGLINE])) < 0.01
 
 
 # ---------------------------------------------------------------------------------------------

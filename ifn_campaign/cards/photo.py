@@ -15,6 +15,9 @@ part of a card's cost; bench/RESULTS.md).
 
 Smart crop: `focus_point` finds the subject by saliency (edge energy times contrast against a
 model of the studio background), and `crop_box` centres the crop on it as far as the bounds allow.
+`place` goes further for a photo that text and shapes are drawn over: given those overlays' boxes
+(`Overlay`, in the photo box's pixels) it moves the crop, and zooms in a little if it must, so the
+subject's box (`subject_box`) stays clear of them, and says which ones it could not keep clear.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,6 +38,8 @@ from PIL import Image, ImageChops, ImageCms, UnidentifiedImageError
 from ifn_campaign.errors import ImageUnusable
 
 __all__ = [
+    "Overlay",
+    "Placement",
     "SourceImage",
     "contain",
     "cover",
@@ -41,6 +47,8 @@ __all__ = [
     "focus_point",
     "load_image",
     "parent_cut",
+    "place",
+    "subject_box",
 ]
 
 # The formats the media sync stores (media.ALLOWED_FORMATS), plus MPO: Pillow names a camera JPEG
@@ -57,8 +65,10 @@ _CUBIC_DOWN_TO = 0.85
 _ANTIALIAS = 0.5
 # Cards are drawn in worker processes, one per core: OpenCV's own threads would only fight them.
 cv2.setNumThreads(1)
-# Part of every card's cache key: another OpenCV build may resample to other pixels.
-RESAMPLER = f"opencv {cv2.__version__}"
+# Part of every card's cache key: another OpenCV build may resample to other pixels, and another
+# crop rule (the "crop" number, bumped whenever `place` would choose other boxes) cuts others.
+CROP_RULES = 2
+RESAMPLER = f"opencv {cv2.__version__}; crop {CROP_RULES}"
 
 
 @dataclass(frozen=True)
@@ -74,10 +84,8 @@ class SourceImage:
     image: Image.Image
     has_alpha: bool
     original_size: tuple[int, int]
-    # focus_point is asked once per format; computing it once per image is enough
-    _cache: dict[str, tuple[float, float]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    # focus_point and subject_box are asked once per format; once per image is enough
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _pixels: list[NDArray[np.uint8]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )
@@ -316,15 +324,30 @@ def focus_point(img: SourceImage) -> tuple[float, float]:
     middle of the span holding the saliency (see `_middle`), so a crop that can hold the whole
     product does. Deterministic.
     """
+    focus: tuple[float, float] = _analyse(img)[0]
+    return focus
+
+
+def subject_box(img: SourceImage) -> tuple[float, float, float, float] | None:
+    """The box the subject fills, (left, top, right, bottom) in 0..1 of the image; None for a
+    blank image. From the same saliency as `focus_point`, but only the faintest 0.5% at each end
+    is left out (not 2%): this box is what overlays must not cover, so a shoe's toe counts."""
+    box: tuple[float, float, float, float] | None = _analyse(img)[1]
+    return box
+
+
+def _analyse(
+    img: SourceImage,
+) -> tuple[tuple[float, float], tuple[float, float, float, float] | None]:
     cached = img._cache.get("focus")
-    if cached is not None:
-        return cached
-    result = _focus(img)
-    img._cache["focus"] = result
-    return result
+    if cached is None:
+        cached = img._cache["focus"] = _focus(img)
+    return cached  # type: ignore[no-any-return]
 
 
-def _focus(img: SourceImage) -> tuple[float, float]:
+def _focus(
+    img: SourceImage,
+) -> tuple[tuple[float, float], tuple[float, float, float, float] | None]:
     small = _analysis_copy(img.image)
     rgba = np.asarray(small.convert("RGBA"), dtype=np.float64)
     rgb, alpha = rgba[..., :3], rgba[..., 3] / 255.0
@@ -341,14 +364,26 @@ def _focus(img: SourceImage) -> tuple[float, float]:
     saliency = contrast * (0.25 + energy) * alpha  # flat interiors count, outlines count more
     total = float(saliency.sum())
     if total < 1e-6 * saliency.size:
-        return (0.5, 0.5)  # a blank image has no subject
-    fx = _middle(saliency.sum(axis=0) / total)
-    fy = _middle(saliency.sum(axis=1) / total)
+        return (0.5, 0.5), None  # a blank image has no subject
+    across, down = saliency.sum(axis=0) / total, saliency.sum(axis=1) / total
+    fx, fy = _middle(across), _middle(down)
+    x0, x1 = _span(across, _BOX_TAIL)
+    y0, y1 = _span(down, _BOX_TAIL)
     # rounded so float noise can never move a crop by a pixel between machines
-    return (round(min(max(fx, 0.0), 1.0), 4), round(min(max(fy, 0.0), 1.0), 4))
+    focus = (round(min(max(fx, 0.0), 1.0), 4), round(min(max(fy, 0.0), 1.0), 4))
+    return focus, (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
 
 
 _TAIL = 0.02
+_BOX_TAIL = 0.005
+
+
+def _span(mass: _FloatArray, tail: float) -> tuple[float, float]:
+    """Where along one axis all but the faintest `tail` of the mass at each end lies, in 0..1."""
+    cdf = np.cumsum(mass)
+    low = int(np.searchsorted(cdf, tail))
+    high = int(np.searchsorted(cdf, 1.0 - tail))
+    return low / mass.shape[0], min(high + 1, mass.shape[0]) / mass.shape[0]
 
 
 def _middle(mass: _FloatArray) -> float:
@@ -444,6 +479,282 @@ def crop_box(
     return (left, top, left + box_w, top + box_h)
 
 
+# --------------------------------------------------------------------------------------------
+# keeping the subject clear of what is drawn over the photo
+
+MAX_ZOOM = 1.5  # `place` may cut a box down to 1/1.5 of the largest one to clear the subject ...
+MAX_UPSCALE = 2.0  # ... but never so far that the source is enlarged past this (low resolution)
+_ZOOM_STEP = 0.025  # crop widths tried: 100%, 97.5%, 95%, ... of the largest
+_GAP = 0.01  # room kept between subject and overlay, as a share of the photo box's shorter side
+_Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Something drawn over a photo: its name (the template layer's, for the report) and its box
+    (left, top, right, bottom) in the photo box's own pixels, (0, 0) being its top left corner.
+    A box reaching past the photo box counts only where it overlaps it."""
+
+    name: str
+    box: _Box
+
+    def __post_init__(self) -> None:
+        left, top, right, bottom = self.box
+        if not all(math.isfinite(v) for v in self.box) or right < left or bottom < top:
+            raise ValueError(
+                f"overlay {self.name!r}: not a box (left, top, right, bottom): {self.box}"
+            )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where `place` cuts an image: `box` in source pixels (for `cover`), the subject's box in
+    the output's pixels (None: no subject found), and the overlays it still overlaps (empty when
+    the subject is clear of them all). `moved` is True when the cut is not the plain smart crop."""
+
+    box: tuple[int, int, int, int]
+    subject: _Box | None
+    blocked: tuple[str, ...]
+    moved: bool
+
+    @property
+    def clear(self) -> bool:
+        return not self.blocked
+
+
+def place(
+    img: SourceImage,
+    size: tuple[int, int],
+    avoid: Sequence[Overlay | _Box] = (),
+    focus: tuple[float, float] | None = None,
+) -> Placement:
+    """Cut `img` for a `size` box so its subject stays clear of the `avoid` boxes, if it can.
+
+    `avoid` is what will be drawn over the photo (text, ribbon, badge, chips, logo), in the photo
+    box's pixels; a plain tuple is an overlay named "overlay". The plain smart crop (`crop_box`)
+    is kept when it already leaves the subject clear (with a gap of 1% of the shorter side).
+    Otherwise the crop slides, then shrinks in 2.5% steps down to 1/MAX_ZOOM of its side (never
+    enlarging the original past MAX_UPSCALE), and the first size that has a clear position wins,
+    at the position nearest the plain crop: at each size every position a clear crop can start at
+    is tried (the edges of the regions each overlay leaves free), so a clear crop is found
+    whenever one of these sizes has one. The whole subject stays in the crop. When none is clear,
+    the full-size crop that covers the least of the subject is kept and `blocked` names the
+    overlays still on it.
+    """
+    width, height = size
+    _check_size(width, height)
+    if focus is None:
+        focus = focus_point(img)
+    full = crop_box(img.image.size, width / height, focus)
+    found = subject_box(img)
+    boxes = _overlays(avoid, width, height)
+    if found is None or not boxes:
+        return Placement(full, None, (), False)
+    src_w, src_h = img.image.size
+    subject = (found[0] * src_w, found[1] * src_h, found[2] * src_w, found[3] * src_h)
+    gap = _GAP * min(width, height)
+    padded = np.array([(b[0] - gap, b[1] - gap, b[2] + gap, b[3] + gap) for _, b in boxes])
+    plain = _hits(full, subject, size, padded)
+    if not plain.any():
+        return _placement(full, subject, size, boxes, False)
+    for crop_w, crop_h in _crop_sizes(img, full, size):
+        box = _clear_crop(img.image.size, (crop_w, crop_h), focus, subject, size, padded)
+        if box is not None:
+            return _placement(box, subject, size, boxes, box != full)
+    box = _least_covered(img.image.size, full, subject, size, padded)
+    return _placement(box, subject, size, boxes, box != full)
+
+
+def _overlays(avoid: Sequence[Overlay | _Box], width: int, height: int) -> list[tuple[str, _Box]]:
+    """The overlays clipped to the photo box, each with a name; empty ones dropped."""
+    named: list[tuple[str, _Box]] = []
+    for item in avoid:
+        overlay = item if isinstance(item, Overlay) else Overlay("overlay", tuple(item))  # type: ignore[arg-type]
+        left, top, right, bottom = overlay.box
+        clipped = (max(left, 0.0), max(top, 0.0), min(right, width), min(bottom, height))
+        if clipped[2] > clipped[0] and clipped[3] > clipped[1]:
+            named.append((overlay.name, clipped))
+    return named
+
+
+def _crop_sizes(
+    img: SourceImage, full: tuple[int, int, int, int], size: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """The crop sizes `place` tries, largest first: down to 1/MAX_ZOOM of the full crop's side,
+    and only while the original file is enlarged at most MAX_UPSCALE times (or not at all more
+    than the full crop already is)."""
+    width, height = size
+    full_w = full[2] - full[0]
+    aspect = width / height
+    src_w = img.image.size[0]
+    # output pixels per pixel of the original file, for the full crop
+    upscale = width / (full_w * img.original_size[0] / src_w)
+    zoom_limit = min(MAX_ZOOM, max(1.0, MAX_UPSCALE / upscale))
+    sizes: list[tuple[int, int]] = []
+    step = 0
+    while True:
+        crop_w = _round(full_w * (1 - _ZOOM_STEP * step))
+        if crop_w < 1 or full_w / crop_w > zoom_limit + 1e-9:
+            return sizes
+        crop_h = min(img.image.size[1], max(1, _round(crop_w / aspect)))
+        if not sizes or sizes[-1] != (crop_w, crop_h):
+            sizes.append((crop_w, crop_h))
+        step += 1
+
+
+def _hits(
+    box: tuple[int, int, int, int], subject: _Box, size: tuple[int, int], padded: NDArray[Any]
+) -> NDArray[np.bool_]:
+    """Which (padded) overlays the subject overlaps when `box` is cut to `size`."""
+    sx, sy = size[0] / (box[2] - box[0]), size[1] / (box[3] - box[1])
+    x0, x1 = (subject[0] - box[0]) * sx, (subject[2] - box[0]) * sx
+    y0, y1 = (subject[1] - box[1]) * sy, (subject[3] - box[1]) * sy
+    return np.asarray(
+        (x0 < padded[:, 2]) & (x1 > padded[:, 0]) & (y0 < padded[:, 3]) & (y1 > padded[:, 1])
+    )
+
+
+def _clear_crop(
+    image_size: tuple[int, int],
+    crop: tuple[int, int],
+    focus: tuple[float, float],
+    subject: _Box,
+    size: tuple[int, int],
+    padded: NDArray[Any],
+) -> tuple[int, int, int, int] | None:
+    """The clear crop of this size nearest the focus-centred one, or None.
+
+    The subject is clear of an overlay when it lies wholly left of, right of, above or below it:
+    each is a bound on the crop's left or top edge alone. So the clear positions are a union of
+    rectangles whose edges are those bounds, and the clear position nearest any point has each
+    coordinate either the point's own or one of the bounds (rounded inwards): trying every such
+    pair is exhaustive, and done as one array operation.
+    """
+    crop_w, crop_h = crop
+    image_w, image_h = image_size
+    sx, sy = size[0] / crop_w, size[1] / crop_h
+    # the whole subject stays inside the crop
+    left_lo, left_hi = (
+        max(0, math.ceil(subject[2] - crop_w)),
+        min(image_w - crop_w, math.floor(subject[0])),
+    )
+    top_lo, top_hi = (
+        max(0, math.ceil(subject[3] - crop_h)),
+        min(image_h - crop_h, math.floor(subject[1])),
+    )
+    if left_lo > left_hi or top_lo > top_hi:
+        return None
+    # the crop of this size centred on the focus, as far as the image allows
+    want_left = min(max(_round(_unit(focus[0]) * image_w - crop_w / 2), 0), image_w - crop_w)
+    want_top = min(max(_round(_unit(focus[1]) * image_h - crop_h / 2), 0), image_h - crop_h)
+    lefts = _candidates(
+        want_left, left_lo, left_hi, subject[2], subject[0], padded[:, 0], padded[:, 2], sx
+    )
+    tops = _candidates(
+        want_top, top_lo, top_hi, subject[3], subject[1], padded[:, 1], padded[:, 3], sy
+    )
+    # clear of overlay i: subject right of its left edge... for every (left, top) pair at once
+    x0 = (subject[0] - lefts[:, None]) * sx
+    x1 = (subject[2] - lefts[:, None]) * sx
+    y0 = (subject[1] - tops[:, None]) * sy
+    y1 = (subject[3] - tops[:, None]) * sy
+    free_x = (x1 <= padded[None, :, 0]) | (x0 >= padded[None, :, 2])  # (lefts, overlays)
+    free_y = (y1 <= padded[None, :, 1]) | (y0 >= padded[None, :, 3])  # (tops, overlays)
+    clear = (free_x[:, None, :] | free_y[None, :, :]).all(axis=2)  # (lefts, tops)
+    if not clear.any():
+        return None
+    distance = np.abs(lefts - want_left)[:, None] * sx + np.abs(tops - want_top)[None, :] * sy
+    distance = np.where(clear, distance, np.inf)
+    i, j = np.unravel_index(int(np.argmin(distance)), distance.shape)
+    left, top = int(lefts[i]), int(tops[j])
+    return (left, top, left + crop_w, top + crop_h)
+
+
+def _candidates(
+    want: int,
+    low: int,
+    high: int,
+    subject_end: float,
+    subject_start: float,
+    starts: NDArray[Any],
+    ends: NDArray[Any],
+    scale: float,
+) -> NDArray[np.int64]:
+    """Crop edge positions worth trying along one axis, all within [low, high]: the wanted one,
+    the bounds, and for each overlay the last position that puts the subject before it and the
+    first that puts it after it (ceil and floor of each, for rounding either way)."""
+    before = subject_end - starts / scale  # edge >= this: the subject ends before the overlay
+    after = subject_start - ends / scale  # edge <= this: the subject starts after it
+    values = np.concatenate(
+        [[want, low, high], np.ceil(before), np.floor(before), np.ceil(after), np.floor(after)]
+    )
+    return np.unique(np.clip(values, low, high).astype(np.int64))
+
+
+def _least_covered(
+    image_size: tuple[int, int],
+    full: tuple[int, int, int, int],
+    subject: _Box,
+    size: tuple[int, int],
+    padded: NDArray[Any],
+) -> tuple[int, int, int, int]:
+    """No clear crop: the full-size crop that covers or cuts off the least of the subject (area
+    in output pixels), nearest the plain crop among equals. Positions tried as in `_clear_crop`."""
+    crop_w, crop_h = full[2] - full[0], full[3] - full[1]
+    image_w, image_h = image_size
+    sx, sy = size[0] / crop_w, size[1] / crop_h
+    lefts = _candidates(
+        full[0], 0, image_w - crop_w, subject[2], subject[0], padded[:, 0], padded[:, 2], sx
+    )
+    tops = _candidates(
+        full[1], 0, image_h - crop_h, subject[3], subject[1], padded[:, 1], padded[:, 3], sy
+    )
+    x0 = (subject[0] - lefts[:, None]) * sx
+    x1 = (subject[2] - lefts[:, None]) * sx
+    y0 = (subject[1] - tops[:, None]) * sy
+    y1 = (subject[3] - tops[:, None]) * sy
+    # under overlays: the subject's overlap with each (padded) overlay, summed
+    over_x = np.clip(
+        np.minimum(x1, padded[None, :, 2]) - np.maximum(x0, padded[None, :, 0]), 0, None
+    )
+    over_y = np.clip(
+        np.minimum(y1, padded[None, :, 3]) - np.maximum(y0, padded[None, :, 1]), 0, None
+    )
+    covered = (over_x[:, None, :] * over_y[None, :, :]).sum(axis=2)
+    # cut off: the subject's area outside the output
+    seen_x = np.clip(np.minimum(x1, size[0]) - np.maximum(x0, 0), 0, None)[:, 0]
+    seen_y = np.clip(np.minimum(y1, size[1]) - np.maximum(y0, 0), 0, None)[:, 0]
+    whole = (x1 - x0)[0, 0] * (y1 - y0)[0, 0]
+    lost = covered + (whole - seen_x[:, None] * seen_y[None, :])
+    distance = np.abs(lefts - full[0])[:, None] * sx + np.abs(tops - full[1])[None, :] * sy
+    order = np.lexsort((distance.ravel(), np.round(lost.ravel(), 6)))
+    i, j = np.unravel_index(int(order[0]), lost.shape)
+    left, top = int(lefts[i]), int(tops[j])
+    return (left, top, left + crop_w, top + crop_h)
+
+
+def _placement(
+    box: tuple[int, int, int, int],
+    subject: _Box,
+    size: tuple[int, int],
+    boxes: list[tuple[str, _Box]],
+    moved: bool,
+) -> Placement:
+    """The result for a chosen box: the subject in output pixels and the overlays on it (the
+    overlays' own boxes, without the gap: a subject only near one is not reported)."""
+    sx, sy = size[0] / (box[2] - box[0]), size[1] / (box[3] - box[1])
+    shown = (
+        (subject[0] - box[0]) * sx,
+        (subject[1] - box[1]) * sy,
+        (subject[2] - box[0]) * sx,
+        (subject[3] - box[1]) * sy,
+    )
+    exact = np.array([b for _, b in boxes], dtype=np.float64)
+    hit = _hits(box, subject, size, exact)
+    blocked = tuple(dict.fromkeys(name for (name, _), h in zip(boxes, hit, strict=True) if h))
+    return Placement(box, shown, blocked, moved)
+
+
 def _round(value: float) -> int:
     return math.floor(value + 0.5)  # half up, the same everywhere
 
@@ -457,17 +768,32 @@ def _unit(value: float) -> float:
 
 
 def cover(
-    img: SourceImage, width: int, height: int, focus: tuple[float, float] | None = None
+    img: SourceImage,
+    width: int,
+    height: int,
+    focus: tuple[float, float] | None = None,
+    *,
+    avoid: Sequence[Overlay | _Box] = (),
+    box: tuple[int, int, int, int] | None = None,
 ) -> tuple[Image.Image, float]:
     """Fill exactly width x height: crop to the aspect around the subject, then resize.
 
-    Returns the image and the upscale factor (output pixels per source pixel; > 1 means the
-    source was enlarged, and the renderer flags > 2 as low resolution).
+    `avoid`: boxes drawn over the result (in its pixels) that the subject should stay clear of
+    (see `place`; call `place` itself to learn whether it could). `box`: cut exactly this box of
+    the source instead (a `Placement.box`). Returns the image and the upscale factor (output
+    pixels per source pixel; > 1 means the source was enlarged, and the renderer flags > 2 as
+    low resolution).
     """
     _check_size(width, height)
-    if focus is None:
-        focus = focus_point(img)
-    box = crop_box(img.image.size, width / height, focus)
+    if box is None:
+        if avoid:
+            box = place(img, (width, height), avoid, focus).box
+        else:
+            if focus is None:
+                focus = focus_point(img)
+            box = crop_box(img.image.size, width / height, focus)
+    elif not (0 <= box[0] < box[2] <= img.width and 0 <= box[1] < box[3] <= img.height):
+        raise ValueError(f"crop box {box} is not inside the {img.width}x{img.height} image")
     factor = max(width / (box[2] - box[0]), height / (box[3] - box[1]))
     return _resize(img, (width, height), box, factor), factor
 

@@ -342,6 +342,7 @@ class _Canvas:
         # one (filling a full-size canvas twice costs about 0.5 ms a card)
         self.image = Image.new("RGB", (1, 1))
         self.notes: list[str] = []
+        self.layers: Sequence[Any] = ()  # the layers `draw` is drawing (overlays of a photo)
 
     def draw(
         self,
@@ -354,6 +355,7 @@ class _Canvas:
         per template and format into a transparent plate and pasted through its alpha, when
         `plates` is given."""
         size = (self.fmt.width, self.fmt.height)
+        self.layers = layers
         first = layers[0] if layers else None
         index = 0
         if isinstance(first, BackgroundLayer) and first.fill.color and first.when == "always":
@@ -437,7 +439,7 @@ class _Canvas:
         x, y, w, h = self._px(layer)
         with self.clock.phase("resize"):
             if layer.fit == "cover":
-                image = self._cut(layer.source, source, w, h)
+                image = self._cut(layer.source, source, w, h, self._overlays(layer), layer.name)
                 offset = (x, y)
             elif layer.source.startswith("network_logo"):
                 image = self.brand.contained(layer.source, w, h)
@@ -460,10 +462,59 @@ class _Canvas:
                 width=width,
             )
 
-    def _cut(self, name: str, source: photos.SourceImage, w: int, h: int) -> Image.Image:
+    def _overlays(self, layer: ImageLayer) -> tuple[photos.Overlay, ...]:
+        """What this card draws over an image layer, in the layer box's pixels: every later
+        layer that shows something here (not a background, scrim or the same image) and
+        whose box meets it. The smart crop keeps the product clear of these."""
+        x, y, w, h = self._px(layer)
+        at = next((i for i, each in enumerate(self.layers) if each is layer), len(self.layers))
+        found = []
+        for other in self.layers[at + 1 :]:
+            if isinstance(other, BackgroundLayer | ScrimLayer) or not self._applies(other.when):
+                continue
+            if isinstance(other, ImageLayer) and (
+                other.source == layer.source or self._source(other.source) is None
+            ):
+                continue
+            if isinstance(other, TextLayer) and not (
+                other.text if other.text is not None else self.data.text(other.field or "")
+            ):
+                continue
+            if (isinstance(other, BadgeLayer) and not self.data.actor_label) or (
+                isinstance(other, ChipsLayer) and not self.data.categories
+            ):
+                continue
+            ox, oy, ow, oh = self._px(other)
+            if ox < x + w and oy < y + h and ox + ow > x and oy + oh > y:
+                found.append(photos.Overlay(other.name, (ox - x, oy - y, ox + ow - x, oy + oh - y)))
+        return tuple(found)
+
+    def _cut(
+        self,
+        name: str,
+        source: photos.SourceImage,
+        w: int,
+        h: int,
+        avoid: Sequence[photos.Overlay] = (),
+        layer: str = "",
+    ) -> Image.Image:
         """The image's cover cut at w x h, made once per member: formats with the same box
         (story and Shorts frame) share it, and a box whose cut lies inside a larger one of the
-        same scale among the template's boxes is cropped from it (`photos.parent_cut`)."""
+        same scale among the template's boxes is cropped from it (`photos.parent_cut`). With
+        overlays to `avoid`, the cut keeps the product clear of them (`photos.place`), and the
+        card's notes say when it cannot."""
+        if avoid:
+            placement = photos.place(source, (w, h), avoid)
+            if not placement.clear:
+                self.notes.append(
+                    f"{layer or name}: product under {', '.join(placement.blocked)} "
+                    "(no crop keeps it clear)"
+                )
+            if placement.moved:
+                moved = (f"{name} {placement.box}", w, h)
+                if moved not in self.fitted:
+                    self.fitted[moved] = photos.cover(source, w, h, box=placement.box)[0]
+                return self.fitted[moved]
         key = (name, w, h)
         if key not in self.fitted:
             parent = photos.parent_cut(source, (w, h), self.cuts.get(name, ()))
