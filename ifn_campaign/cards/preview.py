@@ -1,4 +1,5 @@
-"""An HTML sheet of rendered cards for staff to review; member text is escaped (it is data)."""
+"""An HTML sheet of rendered cards for staff to review; member text is escaped (it is data).
+Its time is shown in the display time zone (WIB by default), like every page and table."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ifn_campaign.cards.render import RenderedCard
 from ifn_campaign.cards.template import formats
+from ifn_campaign.config import PlannerSettings
+from ifn_campaign.errors import IFNError
 
 PREVIEW_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "preview"
+DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
 
 
 def html_environment(folder: Path) -> Environment:
@@ -49,8 +54,21 @@ def write_preview(
     out_dir: Path,
     title: str = "Pratinjau kartu promosi IFN",
     captions: dict[str, list[tuple[str, str]]] | None = None,
+    *,
+    display_timezone: str = DISPLAY_TIMEZONE,
+    made_at: datetime | None = None,
 ) -> Path:
-    """preview.html in out_dir showing every card with its format and notes."""
+    """preview.html in out_dir showing every card with its format and notes, saying when it was
+    made (`made_at`, default now) in `display_timezone` (the settings' planner.display_timezone)."""
+    from ifn_campaign.report import when
+
+    try:
+        zone = ZoneInfo(display_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise IFNError(f"preview: unknown time zone {display_timezone!r}") from None
+    moment = made_at or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise IFNError(f"preview made_at {moment} has no time zone: give an aware datetime")
     env = html_environment(PREVIEW_TEMPLATES)
     members: dict[str, dict[str, object]] = {}
     known = formats()
@@ -79,7 +97,7 @@ def write_preview(
         title=title,
         cards=cards,
         members=list(members.values()),
-        made=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        made=when(moment, zone),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "preview.html"
