@@ -56,7 +56,9 @@ def _member(**changes: object) -> Member:
     return member_from_record(record)
 
 
-@pytest.mark.parametrize("member_id", ["ifn-0001", "ifn-0008", "ifn-0021", "ifn-0049"])
+@pytest.mark.parametrize(
+    "member_id", ["ifn-0001", "ifn-0008", "ifn-0021", "ifn-0049", "ifn-0059", "ifn-0069"]
+)
 @pytest.mark.parametrize("channel", ["instagram", "facebook", "youtube"])
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_golden_captions(member_id: str, channel: str, lang: str) -> None:
@@ -154,12 +156,18 @@ def test_youtube_rules() -> None:
     assert rules.utf8_bytes(long.text) <= 5000 and any(c.field == "description" for c in long.cuts)
 
 
-def test_campaign_hashtags_come_first_and_english_falls_back_to_indonesian_text() -> None:
+def test_campaign_hashtags_come_first_and_english_never_shows_indonesian_text() -> None:
     campaign = CampaignInfo(slug="harbolnas", title="Harbolnas 12.12", hashtags=("#Harbolnas1212",))
     caption = WRITER.write(_member(), "instagram", "en", campaign=campaign)
     assert caption.hashtags[0] == "#Harbolnas1212"
-    assert "Sepatu kulit buatan tangan" in caption.text  # no English description given
+    assert "Sepatu kulit buatan tangan" not in caption.text  # no English description given
+    assert caption.text.startswith("✨ Harbolnas 12.12: Sepatu Kulit Priangan\n\nProducer of ")
     assert caption.template == "default/instagram.en.j2"
+    english = WRITER.write(
+        _member(description_en="Handmade leather shoes from Cibaduyut."), "instagram", "en"
+    )
+    assert "Handmade leather shoes from Cibaduyut." in english.text
+    assert "Sepatu kulit buatan tangan" not in english.text
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])

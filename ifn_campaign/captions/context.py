@@ -104,11 +104,15 @@ class MemberView:
 
     @property
     def city(self) -> str:
-        return self._member.city or ""
+        """The city or regency as readers of the caption's language write it: 'Kab. Bogor' in
+        Indonesian, 'Bogor Regency' in English ('Kota Bandung' is plain 'Bandung')."""
+        return city_name(self._member.city or "", self._lang)
 
     @property
     def province(self) -> str:
-        return self._member.province or ""
+        """The province in the caption's language ('Jawa Timur', 'East Java')."""
+        province = self._member.province or ""
+        return labels("provinces", [province], self._lang)[0] if province else ""
 
     @property
     def sentra(self) -> str:
@@ -116,14 +120,52 @@ class MemberView:
 
     @property
     def place(self) -> str:
-        return ", ".join(dict.fromkeys(p for p in (self.city, self.province) if p))
+        """City and province, the province left out when the city already says it."""
+        return _place(self.city, self.province)
+
+    @property
+    def origin(self) -> str:
+        """Where the member works, ready to follow 'Dari' / 'From': the sentra named once.
+
+        'sentra Ciomas, Kab. Bogor, Jawa Barat'; 'sentra Sidoarjo, Jawa Timur' (not 'sentra
+        Sidoarjo, Kab. Sidoarjo': the regency is the sentra's namesake); the place alone
+        without a sentra. English: 'the Sidoarjo footwear centre, East Java'."""
+        sentra = self.sentra
+        if not sentra:
+            return self.place
+        city = "" if _same_place(sentra, self._member.city or "") else self.city
+        if _SENTRA_WORD.match(sentra):  # "Sentra Sepatu Cibaduyut" says "sentra" itself
+            named = sentra
+        else:
+            named = SENTRA_PHRASE.get(self._lang, SENTRA_PHRASE["id"]).format(sentra=sentra)
+        return ", ".join(p for p in (named, _place(city, self.province)) if p)
 
     @property
     def description(self) -> str:
-        """The description in the caption's language, Indonesian when there is no other."""
-        if self._lang == "en" and self._member.description_en:
-            return self._redacted(self._member.description_en)
+        """The description in the caption's language. An English caption without an English
+        description gets '' (never the Indonesian text under an English headline)."""
+        if self._lang == "en":
+            return self._redacted(self._member.description_en or "")
         return self._redacted(self._member.description_id)
+
+    @property
+    def founded(self) -> int | None:
+        """The founding year, or None when the description shown already gives it: a caption
+        says 'sejak 1978' once, not in the member's words and again in ours."""
+        year = self._member.year_founded
+        if year is None or re.search(rf"(?<!\d){year}(?!\d)", self.description):
+            return None
+        return year
+
+    @property
+    def markets(self) -> list[str]:
+        """Export markets (country names), or [] when the description shown names every one of
+        them already ('customers in Malaysia and Brunei' needs no 'Export markets' line)."""
+        names = self.export_markets
+        text = self.description.casefold()
+        if names and all(_names(name, text) for name in names):
+            return []
+        return names
 
     @property
     def actor_types(self) -> list[str]:
@@ -192,6 +234,76 @@ class MemberView:
     @property
     def email(self) -> str:
         return self._personal("email", self._member.contact.get("email"))
+
+
+SENTRA_PHRASE = {"id": "sentra {sentra}", "en": "the {sentra} footwear centre"}
+_REGENCY = re.compile(r"^(?:kab\.\s*|kabupaten\s+)(?P<name>.+)$", re.IGNORECASE)
+_CITY = re.compile(r"^kota\s+(?:adm\.\s+|administrasi\s+)?(?P<name>.+)$", re.IGNORECASE)
+_SENTRA_WORD = re.compile(r"^sentra\s+(?:sepatu\s+|alas\s+kaki\s+)?", re.IGNORECASE)
+
+
+def city_name(city: str, lang: str) -> str:
+    """'Kab. Bogor' for Indonesian readers; 'Bogor Regency' and 'Bandung' for English ones."""
+    if lang != "en":
+        return city
+    if regency := _REGENCY.match(city):
+        return f"{regency['name']} Regency"
+    if town := _CITY.match(city):
+        return town["name"]
+    return city
+
+
+def _core(name: str) -> str:
+    """A place's own name, casefolded: 'Kab. Sidoarjo', 'Kota Sidoarjo', 'Sentra Sepatu
+    Sidoarjo' and 'Sidoarjo' are all 'sidoarjo'."""
+    name = " ".join(name.split())
+    for pattern in (_REGENCY, _CITY):
+        if found := pattern.match(name):
+            name = found["name"]
+    return _SENTRA_WORD.sub("", name).casefold()
+
+
+def _names(name: str, text: str) -> bool:
+    """Whether the casefolded text names `name` as whole words."""
+    return bool(re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", text))
+
+
+def _same_place(sentra: str, city: str) -> bool:
+    """The sentra bears the city's own name ('Sidoarjo' in 'Kab. Sidoarjo'), so naming the
+    city after it would say the name twice."""
+    return bool(city) and _names(_core(city), _core(sentra))
+
+
+def _place(city: str, province: str) -> str:
+    """'Kab. Bogor, Jawa Barat'; 'Yogyakarta' (not 'Yogyakarta, Yogyakarta')."""
+    if city and province and _names(province, city.casefold()):
+        return city
+    return ", ".join(p for p in (city, province) if p)
+
+
+def daftar(items: Iterable[object], lang: str = "id") -> str:
+    """A list as a sentence says it, with CLDR's patterns for the language (Babel):
+    'a, b, dan c' in Indonesian, 'a, b, and c' in (US) English, 'a dan b', 'a', ''. Empty items
+    are dropped. When an item has a comma of its own the items are set apart with semicolons
+    ('kulit sapi; PU, TPU; dan karet'), so a reader still sees where each ends."""
+    words = [" ".join(str(item).split()) for item in items if item is not None]
+    words = [w for w in words if w]
+    if len(words) < 2:
+        return words[0] if words else ""
+    patterns = dict(_list_patterns(lang))
+    if any("," in w for w in words):
+        patterns = {k: v.replace(", ", "; ") for k, v in patterns.items()}
+    if len(words) == 2:
+        return patterns["2"].format(*words)
+    text = patterns["start"].format(words[0], words[1])
+    for word in words[2:-1]:
+        text = patterns["middle"].format(text, word)
+    return patterns["end"].format(text, words[-1])
+
+
+@cache
+def _list_patterns(lang: str) -> dict[str, str]:
+    return dict(Locale.parse(LOCALES.get(lang, "id_ID")).list_patterns["standard"])
 
 
 def _phone_pattern(e164: str) -> str:

@@ -11,7 +11,9 @@ the footer (link) and the hashtags stay, and what was cut is recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import tomllib
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from jinja2 import (
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ifn_campaign.captions import limits as rules
-from ifn_campaign.captions.context import MemberView, angka, country, tanggal
+from ifn_campaign.captions.context import MemberView, angka, country, daftar, tanggal
 from ifn_campaign.captions.hashtags import member_hashtags
 from ifn_campaign.errors import CaptionTemplateError
 from ifn_campaign.models import Member, utcnow
@@ -38,6 +40,7 @@ from ifn_campaign.models import Member, utcnow
 CAPTIONS_DIR = Path(__file__).resolve().parents[2] / "templates" / "captions"
 CHANNELS = ("instagram", "facebook", "youtube")
 LANGUAGES = ("id", "en")
+TITLES_FILE = "titles.toml"  # campaign titles in other languages, next to the template folders
 ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (ifn_campaign/channels/PLATFORMS.md)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -101,7 +104,8 @@ class CaptionWriter:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(tanggal=_tanggal, angka=_angka, negara=_negara)
+        self.env.filters.update(tanggal=_tanggal, angka=_angka, negara=_negara, daftar=_daftar)
+        self.titles = campaign_titles(directory / TITLES_FILE)
 
     def template_name(self, campaign: str, channel: str, lang: str) -> str:
         for folder in (campaign, "default"):
@@ -134,8 +138,9 @@ class CaptionWriter:
         name = self.template_name(campaign.slug, channel, lang)
         omitted: list[str] = []
         view = MemberView(member, channel, lang, omitted, self.profile_url, at or self.clock())
+        shown = dataclasses.replace(campaign, title=self.campaign_title(campaign.title, lang))
         blocks = self._render_blocks(
-            name, {"member": view, "campaign": campaign, "slot": slot, "lang": lang}
+            name, {"member": view, "campaign": shown, "slot": slot, "lang": lang}
         )
         cap = {
             "instagram": self.limits.instagram_hashtags,
@@ -161,6 +166,12 @@ class CaptionWriter:
             handle = view.mention()  # the same consent rule as the caption's @mention
             caption.user_tags = [handle.removeprefix("@")] if handle else []
         return caption
+
+    def campaign_title(self, title: str, lang: str) -> str:
+        """The campaign's title in the caption's language: titles.toml gives the English one
+        ('Sorotan Anggota IFN' -> 'IFN Member Spotlight'); a title it does not list is shown as
+        written (staff may have written it in English, or it is a name like 'Harbolnas 12.12')."""
+        return self.titles.get(lang, {}).get(title, title)
 
     def _render_blocks(self, name: str, variables: dict[str, Any]) -> dict[str, str]:
         try:
@@ -299,6 +310,37 @@ def _angka(context: Any, value: Any) -> str:
 @pass_context
 def _negara(context: Any, code: str) -> str:
     return country(code, context.get("lang", "id"))
+
+
+@pass_context
+def _daftar(context: Any, items: Any) -> str:
+    if isinstance(items, str):  # a lone string would become a list of its letters
+        raise TypeError("daftar takes a list, not a string")
+    return daftar(items, context.get("lang", "id"))
+
+
+def campaign_titles(path: Path) -> dict[str, dict[str, str]]:
+    """Campaign titles by language, from titles.toml; no file, no translations. A malformed
+    file is a CaptionTemplateError naming it, as a broken template would be."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CaptionTemplateError(f"cannot read campaign titles: {exc}", file=path.name) from None
+    titles: dict[str, dict[str, str]] = {}
+    for lang, table in data.items():
+        if lang not in LANGUAGES or not isinstance(table, dict):
+            raise CaptionTemplateError(
+                f"[{lang}] is not a language table (one of {', '.join(LANGUAGES)})", file=path.name
+            )
+        for source, title in table.items():
+            if not isinstance(title, str) or not title.strip():
+                raise CaptionTemplateError(
+                    f"[{lang}] {source!r}: the title must be a non-empty string", file=path.name
+                )
+        titles[lang] = {source: " ".join(title.split()) for source, title in table.items()}
+    return titles
 
 
 def check_edit(
