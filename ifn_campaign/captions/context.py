@@ -197,10 +197,22 @@ class MemberView:
 
     @property
     def certifications(self) -> list[str]:
-        return [
-            self._redacted(" ".join(p for p in (c.get("scheme"), c.get("number")) if p))
-            for c in self._member.certifications
-        ]
+        """One item per scheme, its numbers together: 'ISO 9001:2015 (QMS/1/ID, QMS/2/ID)',
+        not the scheme's name twice; the same certificate listed twice counts once."""
+        numbers: dict[str, dict[str, None]] = {}
+        for cert in self._member.certifications:
+            scheme = " ".join(str(cert.get("scheme") or "").split())
+            number = " ".join(str(cert.get("number") or "").split())
+            if scheme or number:
+                numbers.setdefault(scheme, {}).setdefault(number)
+        items = []
+        for scheme, found in numbers.items():
+            listed = [n for n in found if n]
+            if len(listed) > 1 and scheme:
+                items.append(f"{scheme} ({', '.join(listed)})")
+            else:
+                items.append(" ".join(p for p in (scheme, *listed) if p))
+        return [self._redacted(item) for item in items]
 
     @property
     def website(self) -> str:

@@ -1,15 +1,32 @@
-"""Check every caption template against the sample members before staff's edit goes live."""
+"""Check every caption template against the sample members before staff's edit goes live.
+
+Besides template errors and platform limits, the lint reads each caption the way a copywriter
+would and flags a phrase of four or more words said twice in one caption (a YouTube title and
+description count as one): compared without case and punctuation, hashtags left out, a link or
+@handle one word, the member's name one word (naming the member again is not a repeat). The
+member's own description is theirs, not the template's: repeats inside it, or of words the
+template also uses, are not flagged; the template printing it twice is.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jinja2 import TemplateSyntaxError
 
-from ifn_campaign.captions.writer import CHANNELS, CampaignInfo, CaptionWriter
+from ifn_campaign.captions.context import MemberView
+from ifn_campaign.captions.writer import CHANNELS, CampaignInfo, Caption, CaptionWriter
 from ifn_campaign.errors import CaptionTemplateError
 from ifn_campaign.models import Member
+
+PHRASE_WORDS = 4  # the shortest phrase that reads as repeated copy ("sejak 1978" is a fact)
+NAME_WORD = "‹name›"  # the member's name stands as one word
+_TOKEN = re.compile(
+    r"(?P<url>https?://\S+|www\.\S+)|(?P<hashtag>#\w+)|(?P<handle>@[\w.]+)|(?P<word>\w+)"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,7 @@ def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
     def add(problem: LintProblem) -> None:
         problems.setdefault((problem.template, problem.reason), problem)
 
+    now = writer.clock()
     for folder, channel, lang in template_files(writer):
         name = f"{folder}/{channel}.{lang}.j2"
         if channel not in CHANNELS:
@@ -52,7 +70,7 @@ def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
             continue
         for member in members:
             try:
-                caption = writer.write(member, channel, lang, campaign=_campaign(folder))
+                caption = writer.write(member, channel, lang, campaign=_campaign(folder), at=now)
             except CaptionTemplateError as exc:
                 add(LintProblem(name, exc.line, str(exc).split(": ", 1)[-1], member.id))
                 continue
@@ -64,7 +82,94 @@ def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
             shown = caption.title + caption.text
             if member.business_name not in shown:
                 add(LintProblem(name, None, "the caption does not name the member", member.id))
+            view = MemberView(member, channel, caption.lang, [], writer.profile_url, now)
+            for reason in caption_repeats(caption, view.description, member.business_name):
+                add(LintProblem(name, None, reason, member.id))
     return list(problems.values())
+
+
+def words(text: str, name: str = "") -> list[str]:
+    """A text's words as the repeat check compares them: casefolded, punctuation and hashtags
+    left out, a link or @handle one word, the member's name one word (NAME_WORD)."""
+    text = " ".join(text.split()).casefold()
+    name = " ".join(name.split()).casefold()
+    parts = re.split(rf"(?<!\w){re.escape(name)}(?!\w)", text) if name else [text]
+    found: list[str] = []
+    for i, part in enumerate(parts):
+        if i:
+            found.append(NAME_WORD)
+        for token in _TOKEN.finditer(part):
+            if token["hashtag"]:
+                continue
+            found.append(token["url"].rstrip(".,;:!?)") if token["url"] else token[0])
+    return found
+
+
+def repeated_phrases(segments: Sequence[Sequence[str]], size: int = PHRASE_WORDS) -> list[str]:
+    """Phrases of `size` or more words that occur twice or more across the segments (a phrase
+    never runs from one segment into the next), each as long as it runs, first seen first."""
+    grams = Counter(
+        tuple(seg[i : i + size]) for seg in segments for i in range(len(seg) - size + 1)
+    )
+    phrases: dict[str, None] = {}
+    for seg in segments:
+        i = 0
+        while i <= len(seg) - size:
+            if grams[tuple(seg[i : i + size])] < 2:
+                i += 1
+                continue
+            end = i
+            while end + 1 <= len(seg) - size and grams[tuple(seg[end + 1 : end + 1 + size])] > 1:
+                end += 1
+            phrases.setdefault(" ".join(seg[i : end + size]))
+            i = end + 1
+    return list(phrases)
+
+
+def caption_repeats(caption: Caption, description: str, name: str) -> list[str]:
+    """Why the caption reads repetitive, as lint reasons; [] when it says each thing once.
+
+    `description` is the member's description as the template saw it (MemberView.description):
+    it is set apart, so only what the template itself says twice counts."""
+    described = words(description, name)
+    segments: list[list[str]] = []
+    printed = 0
+    for text in (caption.title, caption.text):
+        tokens = words(text, name)
+        start = 0
+        for begin, end, whole in _spans(tokens, described):
+            segments.append(tokens[start:begin])
+            printed += whole
+            start = end
+        segments.append(tokens[start:])
+    shown = " ".join(name.split())
+    reasons = [
+        f'says "{phrase.replace(NAME_WORD, shown)}" more than once'
+        for phrase in repeated_phrases(segments)
+    ]
+    if printed > 1 and len(described) >= PHRASE_WORDS:
+        reasons.insert(0, "prints the member's description more than once")
+    return reasons
+
+
+def _spans(tokens: list[str], described: list[str]) -> list[tuple[int, int, bool]]:
+    """Where the description stands in the tokens: (start, end, whether whole). A shortened
+    caption keeps only its beginning, so a match runs as far as the words agree."""
+    if not described:
+        return []
+    head = described[: min(len(described), PHRASE_WORDS)]
+    spans = []
+    i = 0
+    while i <= len(tokens) - len(head):
+        if tokens[i : i + len(head)] != head:
+            i += 1
+            continue
+        k = len(head)
+        while k < len(described) and i + k < len(tokens) and tokens[i + k] == described[k]:
+            k += 1
+        spans.append((i, i + k, k == len(described)))
+        i += k
+    return spans
 
 
 def _campaign(folder: str) -> CampaignInfo:
