@@ -5,11 +5,14 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw
 
+from ifn_campaign.cards import glyphs
 from ifn_campaign.cards import text as text_mod
 from ifn_campaign.cards.fonts import FontBook, FontChain, coverage, grapheme_clusters, is_ignorable
 from ifn_campaign.cards.text import (
@@ -551,3 +554,68 @@ def test_wrapping_from_estimates_gives_the_lines_exact_checks_give(
     assert text_mod._wrap(chain, size, text, False, width, None) == _exact_wrap(
         chain, size, text, width
     )
+
+
+# --- CJK next to extra-bold Latin ------------------------------------------------------------
+
+
+def stroke_width(book: FontBook, text: str, weight: int, size: int = 96) -> float:
+    """The mean stroke width of `text` as a card draws it, in pixels: twice the ink's area over
+    the length of its outlines (a stroke of width w and length L has area wL and outline 2L),
+    measured on the rendered image."""
+    chain = book.chain("display", weight)
+    block = fit_text(text, chain, 4000, 2 * size, min_size=size, max_size=size, max_lines=1)
+    image = Image.new("RGB", (block.width + 20, block.height + 20), "white")
+    draw_text(image, block, chain, (10, 10, block.width, block.height), fill=(0, 0, 0, 255))
+    ink = (np.asarray(image.convert("L")) < 128).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    return 2 * float(ink.sum()) / sum(cv2.arcLength(c, True) for c in contours)
+
+
+@pytest.mark.parametrize("weight", [700, 800])
+def test_cjk_strokes_match_the_bold_latin_beside_them(book: FontBook, weight: int) -> None:
+    """A brand with a Chinese name set in the display face: the Han characters come from a
+    single-weight fallback and were drawn at its regular weight, about 0.55 of the Latin stroke
+    at extra-bold. They are drawn bolder now: within 0.8 to 1.1 of the Latin stroke (Noto Sans
+    CJK and Noto Sans, designed as one family, keep about 0.9 at Bold by this measure)."""
+    latin = stroke_width(book, "Sepatu Jaya Hotel", weight)
+    han = stroke_width(book, "金鹰鞋业有限公司", weight)
+    chain = book.chain("display", weight)
+    index = chain.index_of("鞋")
+    assert index is not None and chain.embolden(index) > 0
+    plain = glyphs.Face(chain.paths[index], ())
+    before = _face_stroke(plain, "金鹰鞋业有限公司", 96)
+    assert before < 0.7 * latin  # the issue, as a number
+    assert 0.8 * latin <= han <= 1.1 * latin, (latin, han, before)
+
+
+def test_cjk_at_regular_weight_is_drawn_as_designed(book: FontBook) -> None:
+    chain = book.chain("display", 400)
+    index = chain.index_of("鞋")
+    assert index is not None and chain.embolden(index) == 0
+    latin = stroke_width(book, "Sepatu Jaya Hotel", 400)
+    assert 0.85 * latin <= stroke_width(book, "金鹰鞋业有限公司", 400) <= 1.2 * latin
+
+
+def test_dense_ideographs_keep_their_counters_open(book: FontBook) -> None:
+    """Synthetic bold thickens every stroke by the same amount, which would fill in the narrow
+    gaps of a dense character (鷹, 鑫): those get only what their gaps can take."""
+    chain = book.chain("display", 800)
+    index = chain.index_of("鑫")
+    assert index is not None
+    face = chain.face(index)
+    for char in "鷹鑫龍":
+        [(gid, _, _)] = face.shape(char, 96, False).glyphs
+        bold = face.glyph(gid, 96).bitmap
+        assert glyphs._narrow_gap(bold) >= 1.0, char
+        light = glyphs.Face(chain.paths[index], ()).glyph(gid, 96).bitmap
+        assert bold is not None and light is not None
+        assert (bold >= 128).sum() > (light >= 128).sum()  # still bolder
+
+
+def _face_stroke(face: glyphs.Face, text: str, size: int) -> float:
+    pixels = np.zeros((size * 2, size * (len(text) + 1)), np.uint8)
+    face.draw(pixels, 10, int(size * 1.3), text, size, False)
+    ink = (pixels >= 128).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    return 2 * float(ink.sum()) / sum(cv2.arcLength(c, True) for c in contours)

@@ -7,7 +7,9 @@ runs of one font each by looking at every font's character map (read once per fi
 cached for the process), and leaves out what no font can draw; `FontChain.uncovered` reports it.
 
 Weights are CSS numbers or names. Variable fonts get the weight on their `wght` axis, clamped to
-the font's range, every other axis at its default.
+the font's range, every other axis at its default. A static CJK fallback (one weight only) is
+drawn bolder to match: its stem (the ideograph 丨) is thickened to STEM_RATIO times the family's
+own stem ("l") at the chain's weight, so extra-bold Latin does not sit next to light Han.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ from ifn_campaign.errors import RenderError
 
 # Bump when a change to fonts.py, glyphs.py or text.py can move a pixel: it is part of
 # FontBook.fingerprint.
-TEXT_ENGINE_VERSION = 2
+TEXT_ENGINE_VERSION = 3
+
+# Synthetic weight for static fallbacks (see FontChain.embolden): CJK stems are drawn this share of
+# the family's Latin stem at the same weight. Noto Sans CJK and Noto Sans, designed together, keep
+# about 0.9-0.95 (丨 against l, Regular and Bold alike); tests/test_cards_text.py measures it.
+STEM_RATIO = 0.9
+_LATIN_STEM = "l"
+_CJK_STEM = "\u4e28"  # 丨, a single vertical stroke
 
 DEFAULT_FONTS_TOML = Path(__file__).resolve().parents[2] / "assets" / "brand" / "fonts.toml"
 
@@ -201,6 +210,7 @@ class FontChain:
         self._hash = hash((paths, weight))  # chains key every measurement cache
         self._covers: list[frozenset[int] | None] = [None] * len(paths)
         self._faces: list[glyphs.Face | None] = [None] * len(paths)
+        self._bolder: list[float | None] = [None] * len(paths)
         self._index: dict[str, int | None] = {}
         self._primary_chars: frozenset[str] | None = None
 
@@ -236,8 +246,30 @@ class FontChain:
         found = self._faces[index]
         if found is None:
             path = self.paths[index]
-            found = self._faces[index] = glyphs.face(path, _axis_values(path, self.weight))
+            axes = _axis_values(path, self.weight)
+            found = self._faces[index] = glyphs.face(path, axes, self.embolden(index))
         return found
+
+    def embolden(self, index: int) -> float:
+        """How many ems bolder font `index` is drawn than designed: 0 for the family's own font
+        and for any font with a weight axis (it gets the real weight); for a static CJK face,
+        enough to bring its stem (丨) to STEM_RATIO times the family's stem ("l") at the chain's
+        weight, never thinner than designed and at most glyphs.MAX_EMBOLDEN."""
+        found = self._bolder[index]
+        if found is None:
+            found = self._bolder[index] = self._embolden(index)
+        return found
+
+    def _embolden(self, index: int) -> float:
+        path = self.paths[index]
+        if index == 0 or any(tag == "wght" for tag, *_ in _face_info(path)[1]):
+            return 0.0
+        own = glyphs.stem_width(path, (), _CJK_STEM)
+        primary = self.paths[0]
+        latin = glyphs.stem_width(primary, _axis_values(primary, self.weight), _LATIN_STEM)
+        if own is None or latin is None:
+            return 0.0
+        return round(min(max(STEM_RATIO * latin - own, 0.0), glyphs.MAX_EMBOLDEN), 4)
 
     def index_of(self, ch: str) -> int | None:
         """The first font of the chain that has a glyph for `ch`, or None."""

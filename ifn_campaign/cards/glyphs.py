@@ -8,6 +8,11 @@ Shaping is HarfBuzz's, as in Pillow's raqm layout (same advances, ligatures, ker
 Arabic joining), so layout and drawing use one engine: a run's ink box holds every pixel drawn
 for it (the glyph bitmaps' boxes, which may have blank edges).
 
+Synthetic weight: a static fallback face lighter than the text around it (the CJK face next to
+extra-bold Latin) is drawn `embolden` ems bolder: FreeType thickens each outline
+(FT_Outline_EmboldenXY) and HarfBuzz widens the advances by the same amount (its synthetic bold),
+so measuring and drawing still agree.
+
 Thread-safe: a lock per face guards its FreeType size and its caches, and faces are made under
 a module lock (FreeType's library must not open two faces at once).
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +44,7 @@ _ENTRY = 400
 # glyph forms (OpenType `locl`) would then change the pixels with the machine's settings.
 _LANGUAGE = "id"
 _FACES_LOCK = threading.Lock()
+MAX_EMBOLDEN = 0.08  # em: past this, synthetic bold closes the counters of dense ideographs
 _CACHED: list[Face] = []  # faces holding glyphs, for the process-wide budget
 _cached_bytes = 0
 
@@ -68,10 +75,16 @@ class Run:
 
 
 class Face:
-    """One font file at one set of variation axis values, at any pixel size."""
+    """One font file at one set of variation axis values, at any pixel size, `embolden` ems
+    bolder than drawn (0: as designed)."""
 
-    def __init__(self, path: Path, axes: Sequence[tuple[str, float]]) -> None:
+    def __init__(
+        self, path: Path, axes: Sequence[tuple[str, float]], embolden: float = 0.0
+    ) -> None:
+        if not (math.isfinite(embolden) and 0.0 <= embolden <= MAX_EMBOLDEN):
+            raise ValueError(f"embolden must be 0..{MAX_EMBOLDEN} em, not {embolden!r}")
         self.path = path
+        self.embolden = embolden
         self._lock = threading.Lock()
         self._axes = dict(axes)
         try:
@@ -94,6 +107,9 @@ class Face:
             if self._axes:
                 font.set_variations(self._axes)
             font.scale = (size * 64, size * 64)
+            if self.embolden:
+                # advances widen by what the outlines gain (not in place), as FreeType draws
+                font.synthetic_bold = (self.embolden, self.embolden, False)
             self._fonts[size] = font
         return font
 
@@ -132,20 +148,22 @@ class Face:
             try:
                 self._ft.load_glyph(gid, _LOAD_FLAGS)
                 slot = self._ft.glyph
+                if self.embolden:
+                    full = round(self.embolden * size * 64)
+                    # a dense glyph (鷹, 鑫) gains no more than its narrow counters can take
+                    slot.render(freetype.FT_RENDER_MODE_NORMAL)
+                    gap = _narrow_gap(_pixels(slot.bitmap))
+                    room = full if math.isinf(gap) else round(_GAP_SHARE * gap * 64)
+                    self._ft.load_glyph(gid, _LOAD_FLAGS)
+                    slot = self._ft.glyph
+                    _thicken(slot, min(full, room), full // 2)
                 slot.render(freetype.FT_RENDER_MODE_NORMAL)
             except freetype.FT_Exception as exc:
                 raise RenderError(
                     f"font {self.path.name}: glyph {gid} at {size} px: {exc}"
                 ) from exc
-            bitmap = slot.bitmap
-            rows, width, pitch = bitmap.rows, bitmap.width, bitmap.pitch
-            pixels = None
-            if rows and width:
-                raw = ctypes.string_at(bitmap._FT_Bitmap.buffer, rows * abs(pitch))
-                pixels = np.frombuffer(raw, np.uint8).reshape(rows, abs(pitch))[:, :width]
-                if pitch < 0:  # rows stored bottom-up
-                    pixels = pixels[::-1]
-                pixels = np.ascontiguousarray(pixels)
+            pixels = _pixels(slot.bitmap)
+            rows, width = (0, 0) if pixels is None else pixels.shape
             found = Glyph(pixels, slot.bitmap_left, slot.bitmap_top)
             self._glyphs[key] = found
         _count(self, rows * width + _ENTRY)
@@ -191,6 +209,72 @@ class Face:
                 np.maximum(view, glyph.bitmap[y0 - top : y1 - top, x0 - left : x1 - left], out=view)
 
 
+def _pixels(bitmap: freetype.Bitmap) -> NDArray[np.uint8] | None:
+    """A rendered glyph slot's bitmap as a rows x width array (None when empty)."""
+    rows, width, pitch = bitmap.rows, bitmap.width, bitmap.pitch
+    if not (rows and width):
+        return None
+    raw = ctypes.string_at(bitmap._FT_Bitmap.buffer, rows * abs(pitch))
+    pixels = np.frombuffer(raw, np.uint8).reshape(rows, abs(pitch))[:, :width]
+    if pitch < 0:  # rows stored bottom-up
+        pixels = pixels[::-1]
+    return np.ascontiguousarray(pixels)
+
+
+_GAP_SHARE = 0.6  # synthetic bold may take this share of a glyph's narrow counters
+
+
+def _narrow_gap(pixels: NDArray[np.uint8] | None) -> float:
+    """The width of a glyph's narrow counters, in pixels: the lower quartile of the white runs
+    between two pieces of ink, along rows and columns (inf when there are none)."""
+    if pixels is None:
+        return math.inf
+    ink = pixels >= 128
+    runs = []
+    for lines in (ink, ink.T):
+        for line in lines:
+            where = np.flatnonzero(line)
+            if where.size > 1:
+                gaps = np.diff(where) - 1
+                runs.append(gaps[gaps > 0])
+    found = np.concatenate(runs) if runs else np.zeros(0)
+    return float(np.percentile(found, 25)) if found.size else math.inf
+
+
+def _thicken(slot: freetype.GlyphSlot, strength: int, shift: int) -> None:
+    """Make a loaded outline `strength` (26.6 pixels) wider and taller and move it `shift`
+    right: HarfBuzz's synthetic bold widens the advance by the face's full strength, and half of
+    that keeps the ink centred in it."""
+    if slot.format != freetype.FT_GLYPH_FORMAT_OUTLINE:
+        return
+    outline = ctypes.byref(slot.outline._FT_Outline)
+    if strength > 0:
+        error = freetype.raw.FT_Outline_EmboldenXY(outline, strength, strength)
+        if error:
+            raise freetype.FT_Exception(error)
+    freetype.raw.FT_Outline_Translate(outline, shift, 0)
+
+
+@functools.cache
+def stem_width(path: Path, axes: tuple[tuple[str, float], ...], char: str) -> float | None:
+    """How wide `char` is drawn, in ems (unhinted): for a glyph that is a single vertical stroke
+    ("l" in a sans, the ideograph "丨") this is the font's stem at these axis values. None when
+    the font has no such glyph. Cached per font, axes and character."""
+    with _FACES_LOCK:
+        try:
+            ft = freetype.Face(str(path))
+            if axes:
+                ft.set_var_design_coords([value for _, value in axes])
+            if not ft.get_char_index(char):
+                return None
+            ft.set_char_size(1000 * 64)
+            ft.load_char(char, freetype.FT_LOAD_NO_HINTING | freetype.FT_LOAD_NO_BITMAP)
+            box = ft.glyph.outline.get_bbox()
+        except (freetype.FT_Exception, OSError) as exc:
+            raise RenderError(f"cannot load font {path}: {exc}") from exc
+    return (box.xMax - box.xMin) / 64 / 1000
+
+
 @functools.lru_cache(maxsize=8192)
 def _shape(face: Face, text: str, size: int, rtl: bool) -> Run:
     return face._shape(text, size, rtl)
@@ -229,18 +313,18 @@ def _count(face: Face, size: int) -> None:
             each._glyphs.clear()
 
 
-_FACES: dict[tuple[Path, tuple[tuple[str, float], ...]], Face] = {}
+_FACES: dict[tuple[Path, tuple[tuple[str, float], ...], float], Face] = {}
 _MAKE_LOCK = threading.Lock()
 
 
-def face(path: Path, axes: tuple[tuple[str, float], ...]) -> Face:
-    """The one Face per font file and axis values in this process (made once, even when two
-    threads ask at the same time)."""
-    key = (path, axes)
+def face(path: Path, axes: tuple[tuple[str, float], ...], embolden: float = 0.0) -> Face:
+    """The one Face per font file, axis values and emboldening in this process (made once, even
+    when two threads ask at the same time)."""
+    key = (path, axes, embolden)
     found = _FACES.get(key)
     if found is None:
         with _MAKE_LOCK:
             found = _FACES.get(key)
             if found is None:
-                found = _FACES[key] = Face(path, axes)
+                found = _FACES[key] = Face(path, axes, embolden)
     return found
