@@ -158,10 +158,10 @@ def _compose_chunk_timed(post_ids: list[int], now: datetime) -> tuple[Any, float
     real = shorts.post_video
     spent = [0.0]
 
-    def post_video(post: Any, folder: Path) -> Path:
+    def post_video(post: Any, folder: Path, **kwargs: Any) -> Path:
         started = time.perf_counter()
         try:
-            return real(post, folder)
+            return real(post, folder, **kwargs)
         finally:
             spent[0] += time.perf_counter() - started
 

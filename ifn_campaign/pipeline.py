@@ -310,7 +310,9 @@ def compose_chunk(
                 if post is None or not _needs_video(post):
                     continue
                 try:
-                    post.video_path = str(post_video(post, videos))
+                    post.video_path = str(
+                        post_video(post, videos, profile_url=cfg.captions.profile_url)
+                    )
                     session.commit()
                 except SQLAlchemyError:
                     raise

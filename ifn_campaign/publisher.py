@@ -200,7 +200,9 @@ class Publisher:
         self.clients = clients or Clients(settings)
         self.worker = worker or worker_name()
         self.clock = clock
-        self.make_video = make_video or _post_video
+        self.make_video = make_video or functools.partial(
+            _post_video, profile_url=settings.captions.profile_url
+        )
         self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
         # per-account limits across workers (limits.PrefectGate); None: this process alone
         self.gate = gate
@@ -1105,10 +1107,10 @@ def _youtube_link(video_id: str | None) -> str | None:
     return f"https://www.youtube.com/shorts/{video_id}" if video_id else None
 
 
-def _post_video(post: Post, folder: Path) -> Path:
+def _post_video(post: Post, folder: Path, *, profile_url: str) -> Path:
     from ifn_campaign.shorts import post_video  # PyAV loads only when a Short is made
 
-    return post_video(post, folder)
+    return post_video(post, folder, profile_url=profile_url)
 
 
 def _crash(point: str) -> None:

@@ -1,21 +1,32 @@
-"""A member's YouTube Short: their Shorts card and photos as a gently moving vertical video.
+"""A member's YouTube Short: their photos one after another, their name built up, and where to
+find them.
 
-`make_short` turns stills (the 1080x1920 Shorts card, then any photos) into a 1080x1920 H.264
-MP4 that YouTube takes as a Short (vertical, under 3 minutes): 6 to 15 seconds, a slow Ken Burns
-zoom or pan on each still, half-second crossfades between them, and, if asked, a quiet generated
-chord as the sound track (AAC). Without `tone` the file has no audio stream at all.
+`member_short` makes the Short a person would watch (issue 15): the member's usable photos (up to
+four, the card's best photo first) one after another, each with a steady Ken Burns zoom or pan and
+half-second crossfades; the member's name, place and categories fading and rising in one after
+another on legible plates; then an end frame on the brand's teal with the network logo, the
+member's name and "Lihat profil lengkap di" with their registry profile link as text. A member
+with no usable photo gets a warm brand background with their logo (or initials) on a paper card,
+and the same build-up. The video is silent: no licensed track ships with the project.
 
-Encoding goes through PyAV, whose wheels bundle FFmpeg and libx264: no system ffmpeg is used.
+Safe zone: every text and logo pixel lies inside the Shorts frame's safe rectangle
+(`templates/cards/formats.toml` `[shorts_frame] safe`: what YouTube's own buttons and captions
+leave free) in every frame, slides included; only the moving photo runs under the platform's bars,
+and it always covers the whole frame. `overlay_layers` builds the text and logo layers and
+`overlay_at` draws them at any moment, so tests check the rule without decoding video.
 
-How a frame is made: each still is covered (smart crop, see `cards.photo.cover`) to 6% more than
-the frame once, and converted once to BT.709 limited-range Y, Cb and Cr planes (4:2:0). Every video
-frame is then a fractional box of those planes resampled to the frame size, so the motion moves by
-fractions of a pixel instead of jumping whole pixels; resampling the planes rather than RGB is
-about half the work and skips a colour conversion per frame. Frames are made in a helper thread
-while the encoder works on the previous ones.
+`make_short` is the plain encoder underneath: stills shown equally long with the same motion and
+crossfades and no overlay (the old card-only Short; the benchmark's baseline).
 
-Determinism: no randomness and fixed encoder threads, so the same stills and arguments give the
+How a frame is made: each still is covered (smart crop, `cards.photo.cover`) to 6% more than the
+frame once and converted once to BT.709 limited-range Y, Cb and Cr planes (4:2:0); every frame is
+then an affine resample (OpenCV, bilinear) of those planes, so the motion moves by fractions of a
+pixel. The overlay layers are converted once to premultiplied Y, Cb, Cr and alpha and blended into
+the planes over their own boxes only. Frames are made in a helper thread while the encoder works.
+
+Determinism: no randomness and fixed encoder threads, so the same inputs and arguments give the
 same bytes (tested); the encoders are FFmpeg's, so another PyAV version may give other bytes.
+Encoding goes through PyAV, whose wheels bundle FFmpeg and libx264: no system ffmpeg is used.
 """
 
 from __future__ import annotations
@@ -33,18 +44,41 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 from ifn_campaign.cards import photo as photos
+from ifn_campaign.cards.brand import BrandKit
+from ifn_campaign.cards.fonts import FontChain
+from ifn_campaign.cards.render import _gradient, _rounded_mask
+from ifn_campaign.cards.template import formats
+from ifn_campaign.cards.text import TextBlock, draw_text, fit_text
+from ifn_campaign.config import CaptionsSettings
 from ifn_campaign.errors import IFNError, ImageUnusable, VideoError
-from ifn_campaign.files import file_mode
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ifn_campaign.models import Post
 
-__all__ = ["MAX_SECONDS", "MIN_SECONDS", "ShortVideo", "make_short", "post_video", "video_folder"]
+__all__ = [
+    "MAX_SECONDS",
+    "MIN_SECONDS",
+    "OverlayLayer",
+    "ShortMember",
+    "ShortVideo",
+    "make_short",
+    "member_short",
+    "member_timeline",
+    "overlay_at",
+    "overlay_layers",
+    "post_video",
+    "safe_rect",
+    "short_member",
+    "video_folder",
+]
 
 WIDTH, HEIGHT = 1080, 1920
 MIN_SECONDS, MAX_SECONDS = 6.0, 15.0
@@ -52,12 +86,28 @@ FPS_CHOICES = (24, 25, 30, 50, 60)
 ZOOM = 1.06  # how far the Ken Burns motion goes: the still is prepared this much larger
 CROSSFADE = 0.5  # seconds two stills overlap
 MIN_STILL_SECONDS = 1.5  # each still is on screen at least this long
-SAMPLE_RATE = 48_000
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+# superfast: a 13 s Short encodes in about 5 s on 2 cores, where veryfast took twice that
+PRESET = "superfast"
 _LOOKAHEAD = 4  # frames made ahead of the encoder
 
+# The member Short's pace (seconds): each photo, the whole photo part, and the end frame.
+MAX_PHOTOS = 4
+PHOTO_SECONDS = 2.75
+BODY_SECONDS = (5.5, 11.0)  # the photo part (or the logo card) is at least, at most this long
+END_SECONDS = 3.5
+FADE = 0.45  # an overlay layer fades (and rises) in over this long
+RISE = 24  # pixels a layer rises while it fades in
+MARGIN = 48  # pixels between the safe rectangle's edges and anything we draw
+
+# The words on screen (Indonesian, like the cards).
+RIBBON = "Sorotan Anggota IFN"
+PROFILE_LEAD = "Lihat profil lengkap di"
+PROFILE_URL = CaptionsSettings.model_fields["profile_url"].default
+
 Frame = Path | Image.Image
-_Planes = tuple[Image.Image, Image.Image, Image.Image]
+_Planes = tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]
+_Float = NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -70,9 +120,32 @@ class ShortVideo:
     height: int
     fps: int
     frames: int
-    audio: bool
     bytes: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class ShortMember:
+    """What a member's Short shows: text as data, photos and logo decoded (`short_member` reads
+    them from the database; tests and the benchmark build one directly)."""
+
+    member_id: str
+    business_name: str
+    place: str
+    categories: tuple[str, ...]
+    profile_url: str
+    photos: tuple[photos.SourceImage, ...] = ()
+    logo: photos.SourceImage | None = None
+    initials: str = ""
+
+
+def safe_rect() -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) in pixels of the Shorts frame that no text or logo leaves."""
+    return formats()["shorts_frame"].safe_rect()
+
+
+# --------------------------------------------------------------------------------------------
+# the public makers
 
 
 def make_short(
@@ -81,56 +154,95 @@ def make_short(
     *,
     seconds: float = 8.0,
     fps: int = 30,
-    tone: bool = False,
-    preset: str = "veryfast",
+    preset: str = PRESET,
     crf: int = 20,
     threads: int = 2,
 ) -> ShortVideo:
-    """Write a Short made of `frames` (shown in order) to `out`, replacing it atomically.
+    """Write `frames` (image files or Pillow images, shown in order, equally long) as a silent
+    Short to `out`, replacing it atomically; no text is added.
 
-    `frames` are image files or Pillow images: normally the member's 1080x1920 Shorts card first,
-    then photos; anything not 1080x1920 is covered to it around its subject. `seconds` outside
-    6..15 is clamped into it; zero, negative or not a number is a ValueError, as are an fps not in
-    24, 25, 30, 50, 60, an unknown x264 preset and more stills than fit (each needs 1.5 s).
-    `tone` adds a soft chord (AAC, 48 kHz stereo) fading in and out; without it there is no audio
-    stream. `threads` is fixed rather than "all cores" because x264's output depends on it: keep it
-    the same everywhere to get the same bytes everywhere.
+    Anything not 1080x1920 is covered to it around its subject. `seconds` outside 6..15 is
+    clamped into it; zero, negative or not a number is a ValueError, as are an fps not in 24, 25,
+    30, 50, 60, an unknown x264 preset and more stills than fit (each needs 1.5 s). `threads` is
+    fixed rather than "all cores" because x264's output depends on it: keep it the same
+    everywhere to get the same bytes everywhere.
 
     Raises VideoError when a frame cannot be read or is not an image, or `out` cannot be written;
     a failed run leaves no file behind (the video is written to a temporary name, then renamed).
     """
-    n_frames, duration = _timing(seconds, fps)
+    _, duration = _timing(seconds, fps)
     if not frames:
-        raise ValueError("a Short needs at least one frame (the member's Shorts card)")
-    if preset not in PRESETS:
-        raise ValueError(f"unknown x264 preset {preset!r}; use one of {', '.join(PRESETS)}")
-    if not 0 <= crf <= 51:
-        raise ValueError(f"crf must be 0..51, not {crf}")
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, not {threads}")
-    timeline = _Timeline(len(frames), n_frames)
-    if timeline.still_seconds(duration) < MIN_STILL_SECONDS:
+        raise ValueError("a Short needs at least one frame")
+    _check_encoder(preset, crf, threads)
+    length = (duration + (len(frames) - 1) * CROSSFADE) / len(frames)
+    if length < MIN_STILL_SECONDS:
         most = int((duration - CROSSFADE) // (MIN_STILL_SECONDS - CROSSFADE))
         raise ValueError(
             f"{len(frames)} frames do not fit in {duration:g} s: at most {most} "
             f"(each is shown at least {MIN_STILL_SECONDS:g} s)"
         )
-    stills = [_Still.of(frame, index) for index, frame in enumerate(frames)]
+    timeline = _Timeline.of((length,) * len(frames), fps)
+    stills = [
+        _Still.of(frame, index, _MOTIONS[index % len(_MOTIONS)])
+        for index, frame in enumerate(frames)
+    ]
+    return _write(out, stills, timeline, (), fps=fps, preset=preset, crf=crf, threads=threads)
 
-    out = Path(out)
-    tmp = _temporary(out)
+
+def member_short(
+    member: ShortMember,
+    out: Path,
+    *,
+    fps: int = 30,
+    preset: str = PRESET,
+    crf: int = 20,
+    threads: int = 2,
+    brand: BrandKit | None = None,
+) -> ShortVideo:
+    """Write `member`'s Short to `out` (see the module docstring): 8 to 13.5 s, silent.
+
+    Errors as `make_short`; a photo that cannot be used should have been left out by the caller
+    (`short_member` does).
+    """
+    if isinstance(fps, bool) or fps not in FPS_CHOICES:
+        raise ValueError(f"fps must be one of {FPS_CHOICES}, not {fps!r}")
+    _check_encoder(preset, crf, threads)
+    brand = brand or _brand()
+    timeline = member_timeline(len(member.photos), fps)
+    stills = _member_stills(member, brand)
+    layers = overlay_layers(member, timeline, brand)
+    return _write(out, stills, timeline, layers, fps=fps, preset=preset, crf=crf, threads=threads)
+
+
+def short_member(
+    session: Session, member_id: str, *, profile_url: str = PROFILE_URL
+) -> ShortMember:
+    """A stored member as their Short shows them: the card's best photo first, then their other
+    usable photos in their order (up to MAX_PHOTOS), the logo, Indonesian labels, and the
+    registry profile link from `profile_url` (`captions.profile_url`, `{id}` the member id)."""
+    from ifn_campaign.cards.member_card import card_data, slides
+
+    side = _even(HEIGHT * ZOOM)
+    data = card_data(session, member_id, photo_side=side)
+    found = [data.photo] if data.photo is not None else []
+    if data.photo is not None:
+        found += [s.data.photo for s in slides(session, data, side=side, most=MAX_PHOTOS - 1)]
     try:
-        _encode(tmp, stills, timeline, fps=fps, tone=tone, preset=preset, crf=crf, threads=threads)
-        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-        size = tmp.stat().st_size
-        tmp.replace(out)
-    except OSError as exc:
-        raise VideoError(f"cannot write the video: {exc}", path=out) from exc
-    except av.FFmpegError as exc:
-        raise VideoError(f"the encoder failed: {exc}", path=out) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return ShortVideo(out, duration, WIDTH, HEIGHT, fps, n_frames, tone, size, digest)
+        link = profile_url.format(id=member_id)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise IFNError(
+            f"captions.profile_url {profile_url!r} is not a link template with {{id}}: {exc}"
+        ) from None
+    return ShortMember(
+        member_id=data.member_id,
+        business_name=data.business_name,
+        place=data.place,
+        categories=data.categories,
+        profile_url=link,
+        photos=tuple(p for p in found if p is not None),
+        logo=data.logo,
+        initials=data.initials,
+    )
 
 
 def video_folder(cards_dir: Path) -> Path:
@@ -138,16 +250,34 @@ def video_folder(cards_dir: Path) -> Path:
     return Path(cards_dir) / "videos"
 
 
-def post_video(post: Post, folder: Path) -> Path:
-    """Make a YouTube post's Short from its Shorts card as `folder/post-<id>.mp4`; the file's path.
+def post_video(
+    post: Post, folder: Path, *, profile_url: str = PROFILE_URL, session: Session | None = None
+) -> Path:
+    """Make a composed YouTube post's Short as `folder/post-<id>.mp4`; the file's path.
 
     One maker for both callers: the compose stage makes it ahead of time, the publisher makes it
-    only when the file is missing at upload time, so both produce the same file.
+    only when the file is missing at upload time, so both produce the same file. The member is
+    read through `session`, by default the one the post is loaded in.
     """
+    from sqlalchemy.orm import object_session
+
     if not post.card_path:
         raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+    session = session or object_session(post)
+    if session is None:
+        raise IFNError(f"post {post.id} is not loaded from the database: cannot read its member")
+    member = short_member(session, post.member_id, profile_url=profile_url)
     folder.mkdir(parents=True, exist_ok=True)
-    return make_short([Path(post.card_path)], folder / f"post-{post.id}.mp4").path
+    return member_short(member, folder / f"post-{post.id}.mp4").path
+
+
+def _check_encoder(preset: str, crf: int, threads: int) -> None:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown x264 preset {preset!r}; use one of {', '.join(PRESETS)}")
+    if not 0 <= crf <= 51:
+        raise ValueError(f"crf must be 0..51, not {crf}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
 
 
 def _timing(seconds: float, fps: int) -> tuple[int, float]:
@@ -158,6 +288,44 @@ def _timing(seconds: float, fps: int) -> tuple[int, float]:
         raise ValueError(f"seconds must be a positive number, not {seconds!r}")
     n_frames = round(min(max(seconds, MIN_SECONDS), MAX_SECONDS) * fps)
     return n_frames, n_frames / fps
+
+
+_BRANDS: list[BrandKit] = []
+
+
+def _brand() -> BrandKit:
+    """The brand kit, loaded once per process (a compose worker makes many Shorts)."""
+    if not _BRANDS:
+        _BRANDS.append(BrandKit.load())
+    return _BRANDS[0]
+
+
+def _write(
+    out: Path,
+    stills: Sequence[_Still],
+    timeline: _Timeline,
+    layers: Sequence[OverlayLayer],
+    *,
+    fps: int,
+    preset: str,
+    crf: int,
+    threads: int,
+) -> ShortVideo:
+    out = Path(out)
+    tmp = _temporary(out)
+    try:
+        prepared = [_Prepared.of(layer) for layer in layers]
+        _encode(tmp, stills, timeline, prepared, fps=fps, preset=preset, crf=crf, threads=threads)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        size = tmp.stat().st_size
+        tmp.replace(out)
+    except OSError as exc:
+        raise VideoError(f"cannot write the video: {exc}", path=out) from exc
+    except av.FFmpegError as exc:
+        raise VideoError(f"the encoder failed: {exc}", path=out) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ShortVideo(out, timeline.duration, WIDTH, HEIGHT, fps, timeline.frames, size, digest)
 
 
 def _temporary(out: Path) -> Path:
@@ -172,11 +340,67 @@ def _temporary(out: Path) -> Path:
             f"cannot write to {out.parent}: {exc.strerror or exc}; choose a writable folder",
             path=out,
         ) from exc
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 would hide the video from a web server
-    finally:
-        os.close(fd)
+    os.close(fd)
     return Path(name)
+
+
+# --------------------------------------------------------------------------------------------
+# timeline
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    """When each still is on screen: still i starts at starts[i] and lasts lengths[i] seconds,
+    overlapping the next by CROSSFADE; frame i is shown at `time(i)` (the last frame ends every
+    motion)."""
+
+    starts: tuple[float, ...]
+    lengths: tuple[float, ...]
+    frames: int
+    duration: float
+
+    @classmethod
+    def of(cls, lengths: Sequence[float], fps: int) -> _Timeline:
+        """Stills of these lengths, the last stretched to a whole number of frames."""
+        starts, at = [], 0.0
+        for length in lengths:
+            starts.append(at)
+            at += length - CROSSFADE
+        total = at + CROSSFADE
+        frames = max(1, round(total * fps))
+        duration = frames / fps
+        fitted = (*lengths[:-1], lengths[-1] + duration - total)
+        return cls(tuple(starts), fitted, frames, duration)
+
+    def time(self, index: int) -> float:
+        return self.duration * index / max(1, self.frames - 1)
+
+    def at(self, t: float) -> list[tuple[int, float, float]]:
+        """(still, motion progress, weight) for the one or two stills visible at `t`."""
+        shown = []
+        for still, (start, length) in enumerate(zip(self.starts, self.lengths, strict=True)):
+            if start - 1e-9 <= t <= start + length + 1e-9:
+                shown.append((still, min(max((t - start) / length, 0.0), 1.0)))
+        if len(shown) == 1:
+            return [(shown[0][0], shown[0][1], 1.0)]
+        (a, pa), (b, pb) = shown[:2]
+        weight = _smooth((t - self.starts[b]) / CROSSFADE)  # the fade starts and ends softly
+        return [(a, pa, 1.0 - weight), (b, pb, weight)]
+
+
+def member_timeline(photo_count: int, fps: int = 30) -> _Timeline:
+    """A member Short's stills: each photo (or one logo card when there is none) PHOTO_SECONDS,
+    the photo part held between BODY_SECONDS, then the end frame END_SECONDS."""
+    count = min(max(photo_count, 1), MAX_PHOTOS)
+    body = min(max(count * PHOTO_SECONDS, BODY_SECONDS[0]), BODY_SECONDS[1])
+    each = (body + (count - 1) * CROSSFADE) / count
+    return _Timeline.of((*(each,) * count, END_SECONDS), fps)
+
+
+def _smooth(x: float) -> float:
+    """Smoothstep of x clamped to 0..1."""
+    x = min(max(x, 0.0), 1.0)
+    return x * x * (3 - 2 * x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,13 +415,15 @@ class _Motion:
     pan: tuple[float, float]
 
 
-# the first still (the card) zooms in; photos after it alternate a pan and a zoom out
+# photos alternate a zoom in, a pan, a zoom out and a pan back; the end frame holds still
 _MOTIONS = (
     _Motion(zoom=(1.0, ZOOM), pan=(0.0, 0.0)),
     _Motion(zoom=(ZOOM, ZOOM), pan=(-1.0, 1.0)),
     _Motion(zoom=(ZOOM, 1.0), pan=(0.0, 0.0)),
     _Motion(zoom=(ZOOM, ZOOM), pan=(1.0, -1.0)),
 )
+_HOLD = _Motion(zoom=(ZOOM, ZOOM), pan=(0.0, 0.0))
+_STILL_SIZE = (2 * math.ceil(WIDTH * ZOOM / 2), 2 * math.ceil(HEIGHT * ZOOM / 2))
 
 
 @dataclass(frozen=True)
@@ -208,30 +434,53 @@ class _Still:
     motion: _Motion
 
     @classmethod
-    def of(cls, frame: Frame, index: int) -> _Still:
-        source = _source(frame, index)
-        width, height = _even(WIDTH * ZOOM), _even(HEIGHT * ZOOM)
-        image, _ = photos.cover(source, width, height)
-        return cls(_to_ycbcr(image), _MOTIONS[index % len(_MOTIONS)])
+    def of(cls, frame: Frame, index: int, motion: _Motion) -> _Still:
+        return cls.of_source(_source(frame, index), motion)
 
-    def at(self, progress: float) -> _Planes:
-        """The frame-sized planes `progress` (0..1) of the way through this still's motion."""
-        z0, z1 = self.motion.zoom
-        p0, p1 = self.motion.pan
-        zoom = z0 + (z1 - z0) * progress
+    @classmethod
+    def of_source(cls, source: photos.SourceImage, motion: _Motion) -> _Still:
+        """A photo covered to the still's size around its subject."""
+        image = _cover(source, *_STILL_SIZE)
+        return cls(_to_ycbcr(image), motion)
+
+    def box(self, progress: float) -> tuple[float, float, float, float]:
+        """The part of the still the frame shows `progress` (0..1) of the way through the motion,
+        (left, top, right, bottom) in luma pixels. Its size and position change linearly, so the
+        picture moves at a constant speed; it always lies inside the still (tested), so the frame
+        is always covered."""
+        (z0, z1), (p0, p1) = self.motion.zoom, self.motion.pan
+        height, width = self.planes[0].shape
+        box_w = width / z0 + (width / z1 - width / z0) * progress
+        box_h = height / z0 + (height / z1 - height / z0) * progress
         pan = p0 + (p1 - p0) * progress
-        luma = self.planes[0]
-        box_w, box_h = luma.width / zoom, luma.height / zoom
-        left = (luma.width - box_w) / 2 * (1 + pan)
-        top = (luma.height - box_h) / 2
-        box = (left, top, left + box_w, top + box_h)
-        half = tuple(v / 2 for v in box)
-        bilinear = Image.Resampling.BILINEAR
-        return (
-            luma.resize((WIDTH, HEIGHT), bilinear, box=box),
-            self.planes[1].resize((WIDTH // 2, HEIGHT // 2), bilinear, box=half),
-            self.planes[2].resize((WIDTH // 2, HEIGHT // 2), bilinear, box=half),
-        )
+        left = (width - box_w) / 2 * (1 + pan)
+        top = (height - box_h) / 2
+        return (left, top, left + box_w, top + box_h)
+
+    def into(self, progress: float, out: _Planes) -> None:
+        """Resample the frame `progress` of the way through the motion into `out` (Y, Cb, Cr)."""
+        left, top, right, bottom = self.box(progress)
+        sx, sy = (right - left) / WIDTH, (bottom - top) / HEIGHT
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        for plane, target, shift in zip(self.planes, out, (1, 2, 2), strict=True):
+            # pixel centres: output pixel u samples left + (u + 0.5) * sx - 0.5 (per plane scale)
+            matrix = np.array(
+                [[sx, 0.0, left / shift + 0.5 * sx - 0.5], [0.0, sy, top / shift + 0.5 * sy - 0.5]]
+            )
+            cv2.warpAffine(
+                plane,
+                matrix,
+                (target.shape[1], target.shape[0]),
+                dst=target,
+                flags=flags,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+
+
+def _cover(source: photos.SourceImage, width: int, height: int) -> Image.Image:
+    """The smart crop for a still. The seam for keeping the product clear of the text plates
+    (the lower part of the safe zone) once `cards.photo.cover` can avoid a box."""
+    return photos.cover(source, width, height)[0]
 
 
 def _source(frame: Frame, index: int) -> photos.SourceImage:
@@ -259,74 +508,514 @@ def _even(value: float) -> int:
     return 2 * math.ceil(value / 2)
 
 
-def _to_ycbcr(image: Image.Image) -> _Planes:
-    """RGB to BT.709 limited-range Y (full size) and Cb, Cr (2x2 averaged), once per still."""
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+def _ycbcr(rgb: _Float) -> tuple[_Float, _Float, _Float]:
+    """RGB in 0..1 to BT.709 limited-range Y, Cb, Cr (0..255 scale, full size, unrounded)."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    cb = (b - y) / 1.8556
-    cr = (r - y) / 1.5748
+    return 16 + 219 * y, 128 + 224 * (b - y) / 1.8556, 128 + 224 * (r - y) / 1.5748
 
-    def plane(values: NDArray[np.float32]) -> Image.Image:
-        return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L")
 
-    def quarter(values: NDArray[np.float32]) -> NDArray[np.float32]:
-        h, w = values.shape
-        return values.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+def _quarter(values: _Float) -> _Float:
+    """Each 2x2 block averaged (4:2:0 chroma)."""
+    h, w = values.shape
+    return values.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
-    return (plane(16 + 219 * y), plane(128 + 224 * quarter(cb)), plane(128 + 224 * quarter(cr)))
+
+def _bytes(values: _Float) -> NDArray[np.uint8]:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def _to_ycbcr(image: Image.Image) -> _Planes:
+    """RGB to Y (full size) and Cb, Cr (2x2 averaged) planes, once per still: one OpenCV matrix
+    transform (about 20 times numpy's float arithmetic on a still)."""
+    rgb = np.asarray(image.convert("RGB"))
+    ycc = cv2.transform(rgb, _YCBCR)
+    luma = np.ascontiguousarray(ycc[..., 0])
+    half = (rgb.shape[1] // 2, rgb.shape[0] // 2)
+    chroma = cv2.resize(ycc[..., 1:], half, interpolation=cv2.INTER_AREA)
+    return luma, np.ascontiguousarray(chroma[..., 0]), np.ascontiguousarray(chroma[..., 1])
+
+
+# BT.709 limited range, from 0..255 RGB: rows Y, Cb, Cr; the last column is the offset
+_YCBCR = (
+    np.array(
+        [
+            [219 * 0.2126, 219 * 0.7152, 219 * 0.0722, 16 * 255],
+            [
+                -224 * 0.2126 / 1.8556,
+                -224 * 0.7152 / 1.8556,
+                224 * (1 - 0.0722) / 1.8556,
+                128 * 255,
+            ],
+            [
+                224 * (1 - 0.2126) / 1.5748,
+                -224 * 0.7152 / 1.5748,
+                -224 * 0.0722 / 1.5748,
+                128 * 255,
+            ],
+        ]
+    )
+    / 255.0
+)
+
+
+def _member_stills(member: ShortMember, brand: BrandKit) -> list[_Still]:
+    """The member's photos (or a warm brand background when there is none), then the end frame."""
+    size = _STILL_SIZE
+    if member.photos:
+        body = [
+            _Still.of_source(p, _MOTIONS[i % len(_MOTIONS)])
+            for i, p in enumerate(member.photos[:MAX_PHOTOS])
+        ]
+    else:
+        start, end = brand.gradients["leather"]
+        warm = _gradient(size, brand.rgb(start), brand.rgb(end), "diagonal")
+        body = [_Still(_to_ycbcr(warm), _MOTIONS[0])]
+    start, end = brand.gradients["hero"]
+    closing = _gradient(size, brand.rgb(start), brand.rgb(end), "vertical")
+    return [*body, _Still(_to_ycbcr(closing), _HOLD)]
+
+
+# --------------------------------------------------------------------------------------------
+# overlay: the text and logo layers
 
 
 @dataclass(frozen=True)
-class _Timeline:
-    """Where each of `stills` stills is on screen over `frames` frames, crossfading CROSSFADE s."""
+class OverlayLayer:
+    """One text or logo layer of a Short: an RGBA image resting at (x, y), fading and rising in
+    from `start` (seconds) and, when `end` is given, fading out to nothing by `end`."""
 
-    stills: int
-    frames: int
+    name: str
+    image: Image.Image
+    x: int
+    y: int
+    start: float
+    end: float | None = None
+    rise: int = RISE
 
-    def still_seconds(self, duration: float) -> float:
-        return (duration + (self.stills - 1) * CROSSFADE) / self.stills
+    def opacity(self, t: float) -> float:
+        shown = _smooth((t - self.start) / FADE)
+        if self.end is not None:
+            shown = min(shown, _smooth((self.end - t) / FADE))
+        return shown
 
-    def at(self, index: int, duration: float) -> list[tuple[int, float, float]]:
-        """(still, motion progress, weight) for the stills visible in frame `index`."""
-        length = self.still_seconds(duration)
-        t = duration * index / max(1, self.frames - 1)  # the last frame ends every motion
-        shown = []
-        for still in range(self.stills):
-            start = still * (length - CROSSFADE)
-            if start - 1e-9 <= t <= start + length + 1e-9:
-                progress = min(max((t - start) / length, 0.0), 1.0)
-                shown.append((still, progress))
-        if len(shown) == 1:
-            return [(shown[0][0], shown[0][1], 1.0)]
-        (a, pa), (b, pb) = shown[:2]
-        x = min(max((t - b * (length - CROSSFADE)) / CROSSFADE, 0.0), 1.0)
-        weight = x * x * (3 - 2 * x)  # smoothstep: the fade starts and ends softly
-        return [(a, pa, 1.0 - weight), (b, pb, weight)]
+    def offset(self, t: float) -> int:
+        """How far below its resting place the layer is at `t` (even, for the 4:2:0 chroma)."""
+        left = 1.0 - min(max((t - self.start) / FADE, 0.0), 1.0)
+        return 2 * round(self.rise * left * left / 2)  # eases out: fast, then settling
+
+    def reach(self) -> tuple[int, int, int, int]:
+        """Every pixel the layer can cover at any time: (left, top, right, bottom)."""
+        return (self.x, self.y, self.x + self.image.width, self.y + self.image.height + self.rise)
 
 
-def _frame(stills: Sequence[_Still], timeline: _Timeline, index: int, duration: float) -> _Planes:
-    """The Y, Cb, Cr planes of video frame `index`."""
-    shown = timeline.at(index, duration)
-    planes = stills[shown[0][0]].at(shown[0][1])
-    if len(shown) == 2 and shown[1][2] > 0:
-        other = stills[shown[1][0]].at(shown[1][1])
-        planes = (
-            Image.blend(planes[0], other[0], shown[1][2]),
-            Image.blend(planes[1], other[1], shown[1][2]),
-            Image.blend(planes[2], other[2], shown[1][2]),
+def overlay_at(layers: Sequence[OverlayLayer], t: float) -> Image.Image:
+    """The layers as seen at `t` seconds, composited on a transparent 1080x1920 RGBA canvas."""
+    canvas = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
+    for layer in layers:
+        opacity = layer.opacity(t)
+        if opacity <= 0:
+            continue
+        image = layer.image
+        if opacity < 1:
+            image = image.copy()
+            alpha = np.asarray(image.getchannel("A"), dtype=np.float32) * opacity
+            image.putalpha(Image.fromarray(np.rint(alpha).astype(np.uint8)))
+        canvas.alpha_composite(image, (layer.x, layer.y + layer.offset(t)))
+    return canvas
+
+
+def overlay_layers(
+    member: ShortMember, timeline: _Timeline, brand: BrandKit | None = None
+) -> list[OverlayLayer]:
+    """The Short's text and logo layers, laid out inside the safe rectangle (less MARGIN):
+    the ribbon, the member's logo card when there is no photo, then name, place and categories
+    one after another at the bottom of the safe zone; at the end frame the network logo, the
+    name again, PROFILE_LEAD and the profile link. Raises VideoError if any would leave the safe
+    rectangle (a layout bug, never silently drawn)."""
+    brand = brand or _brand()
+    left, top, right, bottom = safe_rect()
+    box = (_even(left + MARGIN), _even(top + MARGIN), right - MARGIN, bottom - MARGIN - RISE)
+    width = box[2] - box[0]
+    end_at = timeline.starts[-1]  # the end frame starts fading in
+    body_end = end_at + CROSSFADE
+    layers: list[OverlayLayer] = []
+
+    ribbon = _plate(
+        brand,
+        RIBBON.upper(),
+        "label",
+        "bold",
+        (26, 30),
+        width // 2,
+        "on_primary",
+        "primary",
+        0.95,
+        pad=(22, 12),
+    )
+    layers.append(OverlayLayer("ribbon", ribbon, box[0], box[1], 0.1, body_end))
+
+    if not member.photos:
+        card = _logo_card(brand, member, min(width, 520))
+        layers.append(
+            OverlayLayer(
+                "logo_card",
+                card,
+                box[0] + _even((width - card.width) / 2),
+                box[1] + 140,
+                0.3,
+                body_end,
+            )
         )
-    return planes
+
+    # bottom up: categories, place, name
+    stack: list[tuple[str, Image.Image]] = []
+    name = _plate(
+        brand,
+        member.business_name,
+        "display",
+        "extrabold",
+        (52, 84),
+        width,
+        "on_primary",
+        "primary",
+        0.93,
+        pad=(30, 24),
+        lines=2,
+        spacing=1.08,
+    )
+    stack.append(("name", name))
+    if member.place:
+        place = _plate(
+            brand,
+            member.place,
+            "body",
+            "semibold",
+            (30, 40),
+            width,
+            "paper",
+            "scrim",
+            0.82,
+            pad=(22, 14),
+        )
+        stack.append(("place", place))
+    chips = _chips(brand, member.categories, width)
+    if chips is not None:
+        stack.append(("categories", chips))
+    gap = 14
+    y = box[3] - sum(image.height for _, image in stack) - gap * (len(stack) - 1)
+    y = _even(y) - 2
+    for i, (what, image) in enumerate(stack):
+        layers.append(OverlayLayer(what, image, box[0], y, 0.4 + 0.6 * i, body_end))
+        y += _even(image.height + gap)
+
+    # the end frame: network logo, name, where to find the member, centred in the safe zone
+    side = _even(width * 0.5)
+    end = [
+        ("network_logo", brand.contained("network_logo_on_dark", side, side), 0.0, 44),
+        (
+            "end_name",
+            _text(
+                brand,
+                member.business_name,
+                "display",
+                "bold",
+                (44, 64),
+                width,
+                "paper",
+                lines=2,
+                align="center",
+            ),
+            0.3,
+            40,
+        ),
+        (
+            "profile_lead",
+            _text(
+                brand,
+                PROFILE_LEAD,
+                "body",
+                "medium",
+                (30, 38),
+                width,
+                "accent_light",
+                align="center",
+            ),
+            0.55,
+            16,
+        ),
+        ("profile_link", _link_plate(brand, _readable_link(member.profile_url), width), 0.75, 0),
+    ]
+    y = _even(box[1] + (box[3] - box[1] - sum(im.height + gap for _, im, _, gap in end)) / 2)
+    for what, image, delay, gap in end:
+        x = box[0] + _even((width - image.width) / 2)
+        layers.append(OverlayLayer(what, image, x, y, end_at + 0.1 + delay, None))
+        y += _even(image.height + gap)
+    for layer in layers:
+        _check_inside(layer, (left, top, right, bottom))
+    return layers
+
+
+def _check_inside(layer: OverlayLayer, rect: tuple[int, int, int, int]) -> None:
+    x0, y0, x1, y1 = layer.reach()
+    if x0 < rect[0] or y0 < rect[1] or x1 > rect[2] or y1 > rect[3]:
+        raise VideoError(
+            f"Short layer {layer.name!r} would reach {layer.reach()}, outside the safe zone {rect}"
+        )
+
+
+def _readable_link(url: str) -> str:
+    """The link as people type it: without the scheme."""
+    for scheme in ("https://", "http://"):
+        if url.startswith(scheme):
+            return url[len(scheme) :]
+    return url
+
+
+def _fit(
+    brand: BrandKit,
+    text: str,
+    family: str,
+    weight: str,
+    sizes: tuple[int, int],
+    width: int,
+    lines: int,
+    spacing: float,
+) -> tuple[TextBlock, FontChain]:
+    chain = brand.fonts.chain(family, weight)
+    block = fit_text(
+        text,
+        chain,
+        width,
+        round(sizes[1] * spacing * lines * 1.25),
+        min_size=sizes[0],
+        max_size=sizes[1],
+        max_lines=lines,
+        line_spacing=spacing,
+    )
+    return block, chain
+
+
+def _text(
+    brand: BrandKit,
+    text: str,
+    family: str,
+    weight: str,
+    sizes: tuple[int, int],
+    width: int,
+    colour: str,
+    *,
+    lines: int = 1,
+    spacing: float = 1.15,
+    align: str = "left",
+) -> Image.Image:
+    """Text alone (on the end frame's calm background), `width` wide, as tall as its ink."""
+    block, chain = _fit(brand, text, family, weight, sizes, width, lines, spacing)
+    height = _even(max(block.height, 2))
+    image = Image.new("RGBA", (_even(width), height), (0, 0, 0, 0))
+    draw_text(
+        image,
+        block,
+        chain,
+        (0, 0, width, block.height),
+        fill=(*brand.rgb(colour), 255),
+        align=align,
+    )
+    return image
+
+
+def _plate(
+    brand: BrandKit,
+    text: str,
+    family: str,
+    weight: str,
+    sizes: tuple[int, int],
+    width: int,
+    colour: str,
+    fill: str,
+    opacity: float,
+    *,
+    pad: tuple[int, int],
+    lines: int = 1,
+    spacing: float = 1.15,
+    align: str = "left",
+) -> Image.Image:
+    """Text on a rounded plate of `fill` (a palette colour at `opacity`), as wide as the text
+    needs up to `width`: legible over any photo."""
+    block, chain = _fit(brand, text, family, weight, sizes, width - 2 * pad[0], lines, spacing)
+    size = (_even(block.width + 2 * pad[0]), _even(block.height + 2 * pad[1]))
+    radius = min(size[1] // 2, 28)
+    mask = _rounded_mask(size, radius).point(lambda v: round(v * opacity))
+    image = Image.new("RGBA", size, (*brand.rgb(fill), 0))
+    image.putalpha(mask)
+    inner = (pad[0], pad[1], size[0] - 2 * pad[0], block.height)
+    draw_text(
+        image,
+        block,
+        chain,
+        inner,
+        fill=(*brand.rgb(colour), 255),
+        align=align,
+    )
+    return image
+
+
+def _link_plate(brand: BrandKit, link: str, width: int) -> Image.Image:
+    """The profile link on a paper plate: on one line when it fits at a readable size (a link
+    broken mid-word reads badly), else on two."""
+    sizes, pad = (26, 38), (26, 16)
+    one_line, _ = _fit(brand, link, "label", "bold", sizes, width - 2 * pad[0], 1, 1.15)
+    lines = 2 if one_line.truncated else 1
+    return _plate(
+        brand,
+        link,
+        "label",
+        "bold",
+        sizes,
+        width,
+        "ink",
+        "paper",
+        1.0,
+        pad=pad,
+        lines=lines,
+        align="center",
+    )
+
+
+def _chips(brand: BrandKit, categories: Sequence[str], width: int) -> Image.Image | None:
+    """The member's categories as pale chips in one row, as many as fit (None for none)."""
+    pills = []
+    used = 0
+    gap = 14
+    for label in categories[:3]:
+        pill = _plate(
+            brand,
+            label,
+            "label",
+            "semibold",
+            (28, 34),
+            width,
+            "ink",
+            "accent_light",
+            1.0,
+            pad=(24, 12),
+        )
+        if used + pill.width > width:
+            break
+        pills.append(pill)
+        used += pill.width + gap
+    if not pills:
+        return None
+    row = Image.new("RGBA", (_even(used - gap), max(p.height for p in pills)), (0, 0, 0, 0))
+    x = 0
+    for pill in pills:
+        row.alpha_composite(pill, (x, 0))
+        x += pill.width + gap
+    return row
+
+
+def _logo_card(brand: BrandKit, member: ShortMember, side: int) -> Image.Image:
+    """The member's logo (or initials) on a square paper card: the picture of a member with no
+    usable photo."""
+    side = _even(side)
+    card = Image.new("RGBA", (side, side), (*brand.rgb("paper"), 0))
+    card.putalpha(_rounded_mask((side, side), side // 10))
+    inner = _even(side * 0.72)
+    if member.logo is not None:
+        logo, _ = photos.contain(member.logo, inner, inner)
+        card.alpha_composite(logo.convert("RGBA"), ((side - inner) // 2, (side - inner) // 2))
+    else:
+        chain = brand.fonts.chain("display", "extrabold")
+        text = member.initials or member.business_name[:1]
+        block = fit_text(text, chain, inner, inner, min_size=40, max_size=side // 2, max_lines=1)
+        draw_text(
+            card,
+            block,
+            chain,
+            ((side - inner) // 2, (side - inner) // 2, inner, inner),
+            fill=(*brand.rgb("primary"), 255),
+            align="center",
+            valign="middle",
+        )
+    return card
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A layer in the video's planes: premultiplied Y, Cb, Cr and alpha (0..1), the chroma at
+    half size. Its position and every box is even, so the chroma lines up with the luma."""
+
+    layer: OverlayLayer
+    y: _Float
+    alpha: _Float
+    cb: _Float
+    cr: _Float
+    alpha_half: _Float
+
+    @classmethod
+    def of(cls, layer: OverlayLayer) -> _Prepared:
+        if layer.image.width % 2 or layer.image.height % 2 or layer.x % 2 or layer.y % 2:
+            raise ValueError(f"overlay layer {layer.name!r} is not on even pixels")
+        rgba = np.asarray(layer.image.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = np.ascontiguousarray(rgba[..., 3])
+        y, cb, cr = _ycbcr(rgba[..., :3])
+        return cls(
+            layer, y * alpha, alpha, _quarter(cb * alpha), _quarter(cr * alpha), _quarter(alpha)
+        )
+
+    def blend(self, planes: _Planes, t: float) -> None:
+        """Put the layer as it is at `t` over the frame's planes, in place."""
+        opacity = self.layer.opacity(t)
+        if opacity <= 0:
+            return
+        x, y = self.layer.x, self.layer.y + self.layer.offset(t)
+        for plane, values, alpha, scale in (
+            (planes[0], self.y, self.alpha, 1),
+            (planes[1], self.cb, self.alpha_half, 2),
+            (planes[2], self.cr, self.alpha_half, 2),
+        ):
+            h, w = alpha.shape
+            region = plane[y // scale : y // scale + h, x // scale : x // scale + w]
+            mixed = region * (1.0 - opacity * alpha) + opacity * values
+            region[...] = (mixed + 0.5).astype(np.uint8)
 
 
 # --------------------------------------------------------------------------------------------
 # encoding
 
 
-def _video_frame(planes: _Planes, pts: int) -> av.VideoFrame:
-    data = np.concatenate(
-        [np.asarray(planes[0]), *(np.asarray(p).reshape(-1, WIDTH) for p in planes[1:])]
-    )
+def _frame(
+    stills: Sequence[_Still],
+    timeline: _Timeline,
+    layers: Sequence[_Prepared],
+    index: int,
+) -> NDArray[np.uint8]:
+    """Video frame `index` as one yuv420p array (Y rows, then Cb, then Cr)."""
+    t = timeline.time(index)
+    shown = timeline.at(t)
+    data = np.empty((HEIGHT * 3 // 2, WIDTH), np.uint8)
+    stills[shown[0][0]].into(shown[0][1], _planes(data))
+    if len(shown) == 2 and shown[1][2] > 0:
+        other = np.empty_like(data)
+        stills[shown[1][0]].into(shown[1][1], _planes(other))
+        cv2.addWeighted(data, 1.0 - shown[1][2], other, shown[1][2], 0.0, dst=data)
+    planes = _planes(data)
+    for layer in layers:
+        layer.blend(planes, t)
+    return data
+
+
+def _planes(data: NDArray[np.uint8]) -> _Planes:
+    """Views of the Y, Cb and Cr planes inside one yuv420p frame array."""
+    quarter = HEIGHT * WIDTH // 4
+    flat = data.reshape(-1)
+    luma = flat[: HEIGHT * WIDTH].reshape(HEIGHT, WIDTH)
+    cb = flat[HEIGHT * WIDTH : HEIGHT * WIDTH + quarter].reshape(HEIGHT // 2, WIDTH // 2)
+    cr = flat[HEIGHT * WIDTH + quarter :].reshape(HEIGHT // 2, WIDTH // 2)
+    return luma, cb, cr
+
+
+def _video_frame(data: NDArray[np.uint8], pts: int) -> av.VideoFrame:
     frame = av.VideoFrame.from_ndarray(data, format="yuv420p")
     frame.pts = pts
     frame.color_range = 1  # limited ("tv", "MPEG")
@@ -338,14 +1027,13 @@ def _encode(
     path: Path,
     stills: Sequence[_Still],
     timeline: _Timeline,
+    layers: Sequence[_Prepared],
     *,
     fps: int,
-    tone: bool,
     preset: str,
     crf: int,
     threads: int,
 ) -> None:
-    duration = timeline.frames / fps
     keyint = max(1, fps // 2)  # YouTube asks for a closed GOP of half the frame rate
     options = {"movflags": "+faststart", "fflags": "+bitexact"}
     with av.open(str(path), "w", format="mp4", options=options) as container:
@@ -364,11 +1052,9 @@ def _encode(
         ctx.width, ctx.height, ctx.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         ctx.time_base = Fraction(1, fps)
         ctx.color_range, ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, 1, 1, 1
-        if tone:
-            _add_tone(container, duration)
 
         def make(index: int) -> av.VideoFrame:
-            return _video_frame(_frame(stills, timeline, index, duration), index)
+            return _video_frame(_frame(stills, timeline, layers, index), index)
 
         for frame in _ahead(make, timeline.frames):
             container.mux(video.encode(frame))
@@ -376,8 +1062,8 @@ def _encode(
 
 
 def _ahead(make: Callable[[int], av.VideoFrame], count: int) -> Iterator[av.VideoFrame]:
-    """Frames 0..count-1, made in a helper thread a few ahead of the consumer (Pillow releases
-    the GIL while resampling, so this overlaps the encoder on a second core)."""
+    """Frames 0..count-1, made in a helper thread a few ahead of the consumer (OpenCV and numpy
+    release the GIL while resampling, so this overlaps the encoder on a second core)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="short-frames") as pool:
         pending: deque[Future[av.VideoFrame]] = deque()
         try:
@@ -388,39 +1074,3 @@ def _ahead(make: Callable[[int], av.VideoFrame], count: int) -> Iterator[av.Vide
         finally:
             for future in pending:
                 future.cancel()
-
-
-def _add_tone(container: av.container.OutputContainer, seconds: float) -> None:
-    """A soft C major chord, fading in over 1 s and out over 1.5 s, as an AAC stereo stream."""
-    audio = container.add_stream("aac", rate=SAMPLE_RATE)
-    audio.codec_context.layout = "stereo"
-    audio.codec_context.bit_rate = 128_000
-    samples = _chord(seconds)
-    step = 1024  # the AAC frame size
-    for start in range(0, samples.shape[1], step):
-        chunk = np.ascontiguousarray(samples[:, start : start + step])
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = start
-        frame.time_base = Fraction(1, SAMPLE_RATE)
-        container.mux(audio.encode(frame))
-    container.mux(audio.encode(None))
-
-
-def _chord(seconds: float) -> NDArray[np.float32]:
-    """Two channels of a quiet chord (peak about -16 dBFS): C3, C4, E4, G4 with a slow swell,
-    the right channel detuned by a fraction of a hertz for width."""
-    n = round(seconds * SAMPLE_RATE)
-    t = np.arange(n, dtype=np.float64) / SAMPLE_RATE
-    notes = ((130.81, 0.35), (261.63, 0.3), (329.63, 0.2), (392.00, 0.15))
-    channels = []
-    for detune in (0.0, 0.4):
-        wave = sum(level * np.sin(2 * np.pi * (freq + detune) * t) for freq, level in notes)
-        channels.append(wave)
-    swell = 0.85 + 0.15 * np.sin(2 * np.pi * 0.2 * t)
-    fade_in = np.clip(t / 1.0, 0, 1)
-    fade_out = np.clip((seconds - t) / 1.5, 0, 1)
-    envelope = (
-        swell * (0.5 - 0.5 * np.cos(np.pi * fade_in)) * (0.5 - 0.5 * np.cos(np.pi * fade_out))
-    )
-    return (0.16 * np.stack(channels) * envelope).astype(np.float32)

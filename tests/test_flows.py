@@ -366,7 +366,9 @@ def test_compose_on_a_dask_cluster(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(flows.compose, "compose_chunk", compose_chunk)
-    monkeypatch.setattr("ifn_campaign.shorts.post_video", lambda post, folder: Path(post.card_path))
+    monkeypatch.setattr(
+        "ifn_campaign.shorts.post_video", lambda post, folder, **_: Path(post.card_path)
+    )
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
     ) as cluster:

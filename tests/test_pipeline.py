@@ -138,7 +138,7 @@ def test_compose_chunk_keeps_one_posts_failure_on_it_and_goes_on(
 
     made: list[int] = []
 
-    def post_video(post: Post, folder: Path) -> Path:  # the real one takes ~5 s
+    def post_video(post: Post, folder: Path, **_: object) -> Path:  # the real one takes ~5 s
         assert post.card_path and Path(post.card_path).is_file()
         made.append(post.id or 0)
         folder.mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def test_a_short_that_cannot_be_made_is_noted_and_retried_next_time(
     plan_stage(cfg, weeks=1)
     now = datetime.now(UTC)
 
-    def post_video(post: Post, folder: Path) -> Path:
+    def post_video(post: Post, folder: Path, **_: object) -> Path:
         raise VideoError("the encoder failed: out of memory", path=folder)
 
     monkeypatch.setattr(shorts, "post_video", post_video)
