@@ -276,6 +276,29 @@ def test_golden_images(
     assert mean < 3.0 and strong < 0.01, f"{golden.name}: mean {mean:.2f}, strong {strong:.3%}"
 
 
+@pytest.mark.parametrize("format_id", ["ig_portrait", "fb_feed"])
+def test_golden_cjk_name(brand: BrandKit, templates: dict, tmp_path: Path, format_id: str) -> None:
+    """A brand with a Chinese name (issue 15): the Han characters come from the CJK fallback,
+    drawn as bold as the extra-bold Latin beside them; refreshed with the others (make goldens)."""
+    data = _data(name="Sepatu 金鹰 Jaya 鞋业", tagline="金鹰: sepatu kulit buatan tangan.")
+    [card] = Renderer(brand, templates, tmp_path).render(data, "sorotan", [format_id])
+    golden = GOLDEN / f"cjk-sorotan-{format_id}.png"
+    with Image.open(card.path) as img:
+        rendered = img.convert("RGB")
+    if UPDATE or not golden.exists():
+        if not UPDATE:
+            pytest.fail(f"no golden image {golden.name}: run `make goldens` and look at it")
+        rendered.resize((rendered.width // 2, rendered.height // 2), Image.LANCZOS).save(
+            golden, optimize=True
+        )
+        return
+    with Image.open(golden) as img:
+        expected = img.convert("RGB").resize(rendered.size, Image.LANCZOS)
+    mean, strong = _similar(rendered, expected)
+    assert mean < 3.0 and strong < 0.01, f"{golden.name}: mean {mean:.2f}, strong {strong:.3%}"
+    assert not [n for n in card.notes if "dropped" in n]  # every character had a font
+
+
 def test_the_cache_key_covers_the_decoded_size(
     brand: BrandKit, templates: dict, tmp_path: Path
 ) -> None:
