@@ -19,8 +19,15 @@ from PIL import Image
 from ifn_campaign.cards import photo as photos
 from ifn_campaign.cards import render as render_mod
 from ifn_campaign.cards.brand import BrandKit
-from ifn_campaign.cards.render import CardData, Renderer, photo_side
-from ifn_campaign.cards.template import formats, load_all
+from ifn_campaign.cards.render import CardData, Renderer, Stopwatch, _Canvas, photo_side
+from ifn_campaign.cards.template import (
+    BackgroundLayer,
+    ShapeLayer,
+    TextLayer,
+    formats,
+    kept_clear,
+    load_all,
+)
 from ifn_campaign.errors import RenderError
 
 SAMPLE_MEDIA = Path(__file__).resolve().parents[1] / "assets" / "sample_registry" / "media"
@@ -237,8 +244,10 @@ def test_unknown_template_and_format(brand: BrandKit, templates: dict, tmp_path:
 
 def test_photo_side_is_the_largest_photo_box(templates: dict) -> None:
     assert photo_side(templates["sorotan"], ["ig_square"]) == 1080
-    # the story's photo box is 1080x1152; its colour background needs no photo pixels
-    assert photo_side(templates["sorotan"], ["story", "fb_feed"]) == 1152
+    # the story's photo box is 1080x1027 and fb_feed's 600x630; the story's blurred photo
+    # background is cut at an eighth of the canvas (240 px), so it needs no more
+    assert photo_side(templates["sorotan"], ["story", "fb_feed"]) == 1080
+    assert photo_side(templates["sorotan"], ["fb_feed"]) == 630
     # a template that shows no photo: the longest canvas side, as before
     assert photo_side(templates["sorotan-logo"], ["story"]) == 1920
 
@@ -252,12 +261,14 @@ def _similar(a: Image.Image, b: Image.Image) -> tuple[float, float]:
     return float(diff.mean()), float((diff > 48).mean())
 
 
-@pytest.mark.parametrize("template", ["sorotan", "sorotan-logo"])
-@pytest.mark.parametrize("format_id", list(formats()))
+@pytest.mark.parametrize(
+    "template,format_id",
+    [(name, f) for name, t in sorted(load_all().items()) for f in t.formats],
+)
 def test_golden_images(
     brand: BrandKit, templates: dict, tmp_path: Path, template: str, format_id: str
 ) -> None:
-    data = _data() if template == "sorotan" else _data(photo=None)
+    data = _data(photo=None) if template == "sorotan-logo" else _data()
     [card] = Renderer(brand, templates, tmp_path).render(data, template, [format_id])
     golden = GOLDEN / f"{template}-{format_id}.png"
     with Image.open(card.path) as img:
@@ -330,8 +341,6 @@ def test_static_plates_look_the_same_as_drawing_every_layer(
     brand: BrandKit, templates: dict, tmp_path: Path
 ) -> None:
     """Member-independent layers are drawn once per template and format and reused."""
-    from ifn_campaign.cards.render import Stopwatch, _Canvas
-
     renderer = Renderer(brand, templates, tmp_path)
     renderer.render(_data(), "sorotan", ["ig_portrait"])
     renderer.render(_data(name="Sandal Lain"), "sorotan", ["ig_portrait"])
@@ -342,3 +351,105 @@ def test_static_plates_look_the_same_as_drawing_every_layer(
     direct, _ = _Canvas(brand, _data(), fmt, Stopwatch(), {}).draw(layers)
     mean, strong = _similar(plated, direct)
     assert mean < 0.5 and strong == 0.0
+
+
+# --- safe zones, the badge pill and the network logo, measured on the drawn image -----------
+
+
+def _drawn(brand: BrandKit, data: CardData, format_id: str, layers: list) -> np.ndarray:
+    """The card drawn layer by layer (no plates), as an array."""
+    image, _ = _Canvas(brand, data, formats()[format_id], Stopwatch(), {}).draw(layers)
+    return np.asarray(image, dtype=np.int16)
+
+
+def _unseen(layer: object) -> ShapeLayer:
+    """A stand-in that draws nothing in the layer's box: the photo's crop, which keeps the
+    product clear of every box drawn over it, is then the same as on the real card."""
+    return ShapeLayer(
+        name=layer.name,  # type: ignore[attr-defined]
+        type="shape",
+        when=layer.when,  # type: ignore[attr-defined]
+        box=layer.box,  # type: ignore[attr-defined]
+        color="paper",
+        opacity=0.0,
+    )
+
+
+@pytest.mark.parametrize("name", ["Sepatu Kulit Priangan", "Sepatu " * 43, "鞋行 Sepatu Hoki 👟"])
+@pytest.mark.parametrize("template", ["sorotan", "sorotan-logo"])
+@pytest.mark.parametrize("format_id", ["story", "shorts_frame"])
+def test_the_platform_bars_cover_only_photo_and_background(
+    brand: BrandKit, templates: dict, template: str, format_id: str, name: str
+) -> None:
+    """Render the card, and again with every text, badge, chip and logo layer drawing nothing:
+    every pixel they change lies inside the format's safe zone (the bars of Stories, YouTube's
+    title row and button column see only the photo, the background and decoration)."""
+    data = _data(name=name) if template == "sorotan" else _data(name=name, photo=None)
+    layers = list(templates[template].layers_for(format_id))
+    whole = _drawn(brand, data, format_id, layers)
+    bare = _drawn(brand, data, format_id, [_unseen(x) if kept_clear(x) else x for x in layers])
+    changed = np.abs(whole - bare).max(axis=2) > 0
+    left, top, right, bottom = formats()[format_id].safe_rect()
+    assert changed[top:bottom, left:right].mean() > 0.03  # the text and logos are there
+    outside = changed.copy()
+    outside[top:bottom, left:right] = False
+    rows, cols = np.nonzero(outside)
+    assert not rows.size, f"drawn outside the safe zone at y={rows[:3]}, x={cols[:3]}"
+
+
+def _measure_pill(brand: BrandKit, layer: TextLayer, format_id: str) -> tuple[int, int, int]:
+    """The pill drawn alone on a dark ground: (left padding, right padding, pill width) in
+    pixels, from the pill's pixels (teal or lighter) and its white letters."""
+    ground = BackgroundLayer(name="ground", type="background", fill={"color": "ink"})
+    image = _drawn(brand, _data(), format_id, [ground, layer])
+    pill = np.flatnonzero((image[..., 1] > 50).any(axis=0))  # teal G 74, ink G 26
+    letters = np.flatnonzero((image[..., 0] > 140).any(axis=0))  # white on teal R 14
+    assert pill.size and letters.size
+    return letters[0] - pill[0], pill[-1] - letters[-1], pill[-1] - pill[0] + 1
+
+
+@pytest.mark.parametrize("format_id", list(formats()))
+def test_the_ribbon_pill_hugs_its_text_with_even_padding(
+    brand: BrandKit, templates: dict, format_id: str
+) -> None:
+    [ribbon] = [x for x in templates["sorotan"].layers_for(format_id) if x.name == "ribbon"]
+    fmt = formats()[format_id]
+    left, right, width = _measure_pill(brand, ribbon, format_id)
+    assert abs(left - right) <= 2, (left, right)
+    assert left >= 0.01 * min(fmt.width, fmt.height)  # room either side of the letters
+    # the box is the most the pill may take; the pill follows the text, not the box
+    assert width < ribbon.box.pixels(fmt.width, fmt.height)[2] * 0.95
+    short = ribbon.model_copy(update={"text": "Sorotan"})
+    s_left, s_right, s_width = _measure_pill(brand, short, format_id)
+    assert abs(s_left - s_right) <= 2 and abs(s_left - left) <= 2
+    assert s_width < width * 0.6
+
+
+@pytest.mark.parametrize("template", ["sorotan", "sorotan-logo", "sorotan-foto"])
+def test_the_network_logo_is_drawn_at_least_its_format_minimum(
+    brand: BrandKit, templates: dict, template: str
+) -> None:
+    ground = BackgroundLayer(name="ground", type="background", fill={"color": "ink"})
+    for format_id in templates[template].formats:
+        fmt = formats()[format_id]
+        [logo] = [x for x in templates[template].layers_for(format_id) if x.name == "network_logo"]
+        bare = _drawn(brand, _data(), format_id, [ground])
+        alone = _drawn(
+            brand, _data(), format_id, [ground, logo.model_copy(update={"backdrop": None})]
+        )
+        rows, cols = np.nonzero(np.abs(alone - bare).max(axis=2))
+        height = rows.max() - rows.min() + 1
+        assert fmt.logo_min_px <= height <= fmt.logo_min_px * 1.6, (format_id, height)
+        assert 0.3 < (cols.max() - cols.min() + 1) / height < 0.5  # the whole mark, not a part
+        if logo.backdrop:  # its light plate hugs it with `pad` on every side
+            plated = _drawn(brand, _data(), format_id, [ground, logo])
+            p_rows, p_cols = np.nonzero(np.abs(plated - bare).max(axis=2))
+            pad = round(logo.pad * min(fmt.width, fmt.height))
+            assert pad > 0
+            for got, want in [
+                (p_rows.min(), rows.min() - pad),
+                (p_rows.max(), rows.max() + pad),
+                (p_cols.min(), cols.min() - pad),
+                (p_cols.max(), cols.max() + pad),
+            ]:
+                assert abs(got - want) <= 1, (format_id, got, want)

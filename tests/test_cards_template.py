@@ -8,10 +8,26 @@ from pathlib import Path
 
 import pytest
 
-from ifn_campaign.cards.template import TEMPLATES_DIR, load_all, load_template, template_path
+from ifn_campaign.cards.template import (
+    TEMPLATES_DIR,
+    formats,
+    kept_clear,
+    load_all,
+    load_template,
+    network_logo_height,
+    network_logo_mark_size,
+    template_path,
+)
 from ifn_campaign.errors import TemplateError
 
-PALETTE = {"paper": "#FFFFFF", "ink": "#111111", "primary": "#123456", "scrim": "#000000"}
+PALETTE = {
+    "paper": "#FFFFFF",
+    "ink": "#111111",
+    "primary": "#123456",
+    "scrim": "#000000",
+    "on_primary": "#FFFFFF",
+    "accent_light": "#F3CBA6",
+}
 
 BASE = """
 name = "t"
@@ -57,7 +73,8 @@ def test_overrides_apply_per_format(tmp_path: Path) -> None:
 
 def test_shared_overrides_by_format_name(tmp_path: Path) -> None:
     text = BASE.replace('"fb_feed"]', '"fb_feed", "story"]') + (
-        '\n[overrides]\nfb_feed = "story"\n[overrides.story]\ntitle = { max_lines = 4 }\n'
+        '\n[overrides]\nfb_feed = "story"\n[overrides.story]\n'
+        "title = { max_lines = 4, box = { x = 0.1, y = 0.2, w = 0.8, h = 0.2 } }\n"
     )
     template = load_template(_write(tmp_path, text), PALETTE)
     wide = {layer.name: layer for layer in template.layers_for("fb_feed")}
@@ -164,3 +181,180 @@ def test_missing_fallback_is_reported(tmp_path: Path) -> None:
 def test_template_names_are_never_paths(name: str) -> None:
     with pytest.raises(TemplateError):
         template_path(name)
+
+
+# --- safe zones and the network logo's least size -------------------------------------------
+
+STORY = """
+name = "t"
+title = "Test"
+formats = ["story", "shorts_frame"]
+
+[[layers]]
+name = "background"
+type = "background"
+fill = { color = "paper" }
+"""
+
+# a layer of each kind that must be seen, as [[layers]] TOML with its box left for the test
+KEPT_CLEAR = {
+    "text": 'type = "text"\nfield = "business_name"\n',
+    "badge": 'type = "badge"\n',
+    "chips": 'type = "chips"\n',
+    "member logo": 'type = "image"\nsource = "logo"\nfit = "contain"\n',
+    "network logo": 'type = "image"\nsource = "network_logo"\nfit = "contain"\n',
+    "plated text": 'type = "text"\ntext = "Sorotan"\nplate = { color = "primary" }\n',
+}
+# one box that is inside both formats' safe zones, large enough for the network logo
+INSIDE = "{ x = 0.1, y = 0.2, w = 0.5, h = 0.1 }"
+
+
+def _story(kind: str, box: str, extra: str = "") -> str:
+    return STORY + f'\n[[layers]]\nname = "thing"\n{KEPT_CLEAR[kind]}box = {box}\n' + extra
+
+
+@pytest.mark.parametrize("kind", list(KEPT_CLEAR))
+@pytest.mark.parametrize(
+    "box,format_id,message",
+    [
+        # under Instagram's and Facebook's top bar (250 px of 1920)
+        ("{ x = 0.1, y = 0.06, w = 0.5, h = 0.1 }", "story", "starts at y=115 px"),
+        # under the reply bar: the story's layout reaches 1880 px
+        ("{ x = 0.1, y = 0.87, w = 0.5, h = 0.1095 }", "story", "reaches y=1880 px"),
+        # off the card at the left, where no platform draws anything
+        ("{ x = -0.02, y = 0.3, w = 0.5, h = 0.1 }", "story", "starts at x=-22 px"),
+    ],
+)
+def test_a_layer_that_must_be_seen_cannot_reach_outside_the_safe_zone(
+    tmp_path: Path, kind: str, box: str, format_id: str, message: str
+) -> None:
+    path = _write(tmp_path, _story(kind, box))
+    with pytest.raises(TemplateError) as info:
+        load_template(path, PALETTE)
+    error = info.value
+    assert (error.file, error.layer, error.key) == (str(path), "thing", "box")
+    assert f"in format {format_id}: {message}" in str(error)
+    zone = "0..1080 px" if "x=" in message else "250..1670 px"
+    assert f"outside the safe zone {zone}" in str(error) or f"outside the card {zone}" in str(error)
+    assert str(path) in str(error) and "layer 'thing'" in str(error) and "key 'box'" in str(error)
+
+
+@pytest.mark.parametrize("kind", list(KEPT_CLEAR))
+def test_the_shorts_frame_keeps_clear_of_its_own_bands(tmp_path: Path, kind: str) -> None:
+    """The story's layout shared by the Shorts frame (`shorts_frame = "story"`) is checked
+    against the Shorts frame's zones: YouTube's bottom 480 px and right 190 px."""
+    lower = "{ x = 0.1, y = 0.7, w = 0.5, h = 0.1 }"  # 1344..1536: fine in a story only
+    text = _story(kind, INSIDE) + (
+        f'\n[overrides]\nshorts_frame = "story"\n[overrides.story]\nthing = {{ box = {lower} }}\n'
+    )
+    path = _write(tmp_path, text)
+    with pytest.raises(TemplateError) as info:
+        load_template(path, PALETTE)
+    assert info.value.layer == "thing" and info.value.key == "box"
+    assert (
+        "in format shorts_frame (laid out by the overrides of story): reaches y=1536 px, "
+        "outside the safe zone 200..1440 px" in str(info.value)
+    )
+    right = "{ x = 0.5, y = 0.3, w = 0.4, h = 0.1 }"  # reaches x=972, the button column
+    text = _story(kind, INSIDE) + f"\n[overrides.shorts_frame]\nthing = {{ box = {right} }}\n"
+    with pytest.raises(TemplateError, match=r"reaches x=972 px, outside the safe zone 0\.\.890"):
+        load_template(_write(tmp_path, text), PALETTE)
+    # its own overrides put it back inside: the template loads
+    text = _story(kind, INSIDE) + f"\n[overrides.shorts_frame]\nthing = {{ box = {INSIDE} }}\n"
+    template = load_template(_write(tmp_path, text), PALETTE)
+    assert template.layers_for("shorts_frame")[1].box.y == 0.2
+
+
+def test_photos_scrims_shapes_and_backgrounds_may_run_under_the_bars(tmp_path: Path) -> None:
+    whole = "{ x = -0.1, y = -0.1, w = 1.2, h = 1.2 }"
+    text = STORY + "".join(
+        f'\n[[layers]]\nname = "{name}"\n{body}box = {whole}\n'
+        for name, body in [
+            ("photo", 'type = "image"\nsource = "photo"\n'),
+            ("scrim", 'type = "scrim"\n'),
+            ("panel", 'type = "shape"\ncolor = "paper"\n'),
+        ]
+    )
+    template = load_template(_write(tmp_path, text), PALETTE)
+    assert [layer.name for layer in template.layers_for("shorts_frame")][1:] == [
+        "photo",
+        "scrim",
+        "panel",
+    ]
+
+
+@pytest.mark.parametrize(
+    "box,extra,drawn",
+    [
+        # 96 px tall in a story: under the 140 px logo_min_px of formats.toml
+        ("{ x = 0.4, y = 0.3, w = 0.2, h = 0.05 }", "", 96),
+        # tall enough, but a narrow box shrinks the mark (the mark is about 0.41 as wide as tall)
+        ("{ x = 0.4, y = 0.3, w = 0.04, h = 0.2 }", "", 106),
+        # tall enough, but the pad kept around it on its plate leaves too little
+        ("{ x = 0.4, y = 0.3, w = 0.2, h = 0.08 }", 'backdrop = "paper"\npad = 0.02\n', 110),
+    ],
+)
+def test_the_network_logo_has_a_least_size_per_format(
+    tmp_path: Path, box: str, extra: str, drawn: int
+) -> None:
+    path = _write(tmp_path, _story("network logo", box, extra))
+    with pytest.raises(TemplateError) as info:
+        load_template(path, PALETTE)
+    assert (info.value.file, info.value.layer, info.value.key) == (str(path), "thing", "box")
+    assert (
+        f"in format story: the network logo would be drawn {drawn} px tall, under the 140 px "
+        "this format needs (logo_min_px in formats.toml)" in str(info.value)
+    )
+    # the member's own logo has no least size; the network logo at 0.08 of 1920 px does
+    load_template(_write(tmp_path, _story("member logo", box, extra)), PALETTE)
+    load_template(_write(tmp_path, _story("network logo", INSIDE)), PALETTE)
+
+
+def test_network_logo_height_matches_the_drawn_mark() -> None:
+    mark_w, mark_h = network_logo_mark_size()
+    assert 0.3 < mark_w / mark_h < 0.5  # the sole and the wordmark under it: tall and narrow
+    assert network_logo_height(1000, 150) == 150
+    assert network_logo_height(1000, 150, pad=10) == 130
+    assert network_logo_height(41, 1000) == round(mark_h * 41 / mark_w)
+    assert network_logo_height(20, 20, pad=10) == 0
+
+
+@pytest.mark.parametrize(
+    "body,key,message",
+    [
+        ('plate = { color = "pink" }', "plate.color", "palette"),
+        ('plate = { color = "primary", pad_x = -1 }', "plate.pad_x", "greater than or equal"),
+        ('plate = { color = "primary", size = 3 }', "plate.size", "unknown key"),
+    ],
+)
+def test_a_plate_is_checked_like_any_key(tmp_path: Path, body: str, key: str, message: str) -> None:
+    text = BASE.replace('field = "business_name"', f'field = "business_name"\n{body}')
+    with pytest.raises(TemplateError, match=message) as info:
+        load_template(_write(tmp_path, text), PALETTE)
+    assert info.value.layer == "title" and info.value.key == key
+
+
+def test_pad_is_for_contained_images(tmp_path: Path) -> None:
+    text = STORY + (
+        '\n[[layers]]\nname = "photo"\ntype = "image"\nsource = "photo"\npad = 0.01\n'
+        f"box = {INSIDE}\n"
+    )
+    with pytest.raises(TemplateError, match="fit = 'contain'") as info:
+        load_template(_write(tmp_path, text), PALETTE)
+    assert info.value.layer == "photo"
+
+
+def test_the_shipped_story_and_shorts_layouts_are_their_own() -> None:
+    """The Shorts frame's zones differ from the story's: each shipped template that has both
+    lays the Shorts frame out with overrides of its own, and its kept-clear layers stay left of
+    YouTube's button column and above its title row."""
+    fmt = formats()["shorts_frame"]
+    left, top, right, bottom = fmt.safe_rect()
+    for template in load_all(palette=None).values():
+        if "shorts_frame" not in template.formats:
+            continue
+        assert template.layers_for("shorts_frame") != template.layers_for("story")
+        for layer in template.layers_for("shorts_frame"):
+            if kept_clear(layer):
+                x, y, w, h = layer.box.pixels(fmt.width, fmt.height)
+                assert left <= x and x + w <= right <= 890 and top <= y and y + h <= bottom

@@ -78,10 +78,15 @@ class BrandKit:
         return hex_rgb(value)
 
     def source(self, name: str) -> SourceImage:
-        """network_logo or network_logo_on_dark, loaded once."""
+        """network_logo or network_logo_on_dark, loaded once and cut to its mark: the file's
+        clear margins would only shrink the logo in its box (the template sets the spacing)."""
         if name not in self._images:
             filename = "network-logo.png" if name == "network_logo" else "network-logo-on-dark.png"
-            self._images[name] = load_image(self.directory / filename)
+            image = load_image(self.directory / filename)
+            box = image.image.getchannel("A").getbbox() if image.has_alpha else None
+            if box is not None and box != (0, 0, image.width, image.height):
+                image = SourceImage(image.image.crop(box), True, image.original_size)
+            self._images[name] = image
         return self._images[name]
 
     def contained(self, name: str, width: int, height: int) -> Image.Image:

@@ -34,20 +34,22 @@ from ifn_campaign.cards.template import (
     CardTemplate,
     ChipsLayer,
     ImageLayer,
+    Plate,
     ScrimLayer,
     ShapeLayer,
     TextLayer,
     formats,
 )
-from ifn_campaign.cards.text import draw_text, fit_text
+from ifn_campaign.cards.text import TextBlock, draw_text, fit_text, text_mask
 from ifn_campaign.errors import RenderError
 from ifn_campaign.files import write_atomically
 
-RENDERER_VERSION = "3"  # bump whenever the same inputs would give other pixels
+RENDERER_VERSION = "4"  # bump whenever the same inputs would give other pixels
 LOW_RESOLUTION_UPSCALE = 2.0
 INSTAGRAM_MAX_BYTES = 8 * 1024 * 1024
 _SUPERSAMPLE = 4
 _PILLS = 1024  # drawn badge and chip pills kept per renderer
+_BLUR_SCALE = 8  # a blurred background photo is cut at 1/8 of the canvas, blurred, enlarged
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,9 @@ def photo_side(template: CardTemplate, format_ids: Sequence[str]) -> int:
             if isinstance(layer, ImageLayer) and layer.source == "photo":
                 side = max(side, *layer.box.pixels(fmt.width, fmt.height)[2:])
             elif isinstance(layer, BackgroundLayer) and layer.fill.image == "photo":
-                side = max(side, fmt.width, fmt.height)
+                # a blurred background is cut at a fraction of the canvas (`_Canvas._background`)
+                scale = _BLUR_SCALE if layer.fill.blur else 1
+                side = max(side, -(-max(fmt.width, fmt.height) // scale))
     return side or canvas
 
 
@@ -425,9 +429,16 @@ class _Canvas:
             if source is None:
                 return
             with self.clock.phase("resize"):
-                image, _ = photos.cover(source, *size)
-            if fill.blur:
-                image = image.filter(ImageFilter.GaussianBlur(fill.blur * self.short))
+                if fill.blur:
+                    # blurred, a photo has no detail a small cut lacks: blur an eighth-size cut
+                    # and enlarge it (a full-size cut and blur cost ten times as much)
+                    small = (-(-size[0] // _BLUR_SCALE), -(-size[1] // _BLUR_SCALE))
+                    image, _ = photos.cover(source, *small)
+                    radius = fill.blur * self.short / _BLUR_SCALE
+                    image = image.convert("RGB").filter(ImageFilter.GaussianBlur(radius))
+                    image = image.resize(size, Image.Resampling.BICUBIC)
+                else:
+                    image, _ = photos.cover(source, *size)
             if fill.darken:
                 image = Image.blend(image.convert("RGB"), Image.new("RGB", size, 0), fill.darken)
             self.image.paste(image.convert(self.image.mode), (0, 0))
@@ -441,14 +452,22 @@ class _Canvas:
             if layer.fit == "cover":
                 image = self._cut(layer.source, source, w, h, self._overlays(layer), layer.name)
                 offset = (x, y)
-            elif layer.source.startswith("network_logo"):
-                image = self.brand.contained(layer.source, w, h)
-                offset = (x + (w - image.width) // 2, y + (h - image.height) // 2)
             else:
-                image, _ = photos.contain(source, w, h)
-                offset = (x + (w - image.width) // 2, y + (h - image.height) // 2)
+                pad = round(layer.pad * self.short)
+                inner = (max(1, w - 2 * pad), max(1, h - 2 * pad))
+                if layer.source.startswith("network_logo"):
+                    image = self.brand.contained(layer.source, *inner)
+                else:
+                    image, _ = photos.contain(source, *inner)
+                offset = (x + pad, y + pad)
         if layer.backdrop:
-            self._rounded((x, y, w, h), layer.backdrop, 1.0, layer.radius)
+            plate = (x, y, w, h)
+            ink = image.getchannel("A").getbbox() if layer.fit == "contain" else None
+            if ink is not None:  # the plate hugs the fitted image, `pad` around it
+                pad = round(layer.pad * self.short)
+                left, top = offset[0] + ink[0] - pad, offset[1] + ink[1] - pad
+                plate = (left, top, ink[2] - ink[0] + 2 * pad, ink[3] - ink[1] + 2 * pad)
+            self._rounded(plate, layer.backdrop, 1.0, layer.radius)
         if image.mode == "RGB" and not layer.radius:
             self.image.paste(image, offset)  # an opaque photo: a plain copy, no blending
         else:
@@ -613,13 +632,18 @@ class _Canvas:
             return
         x, y, w, h = self._px(layer)
         chain = self.brand.fonts.chain(layer.font, layer.weight)
+        max_size = max(1, round(layer.max_size * self.short))
+        room_x = room_y = 0  # a plate's padding at the largest size the text may take
+        if layer.plate is not None:
+            room_x = round(layer.plate.pad_x * max_size)
+            room_y = round(layer.plate.pad_y * max_size)
         block = fit_text(
             text,
             chain,
-            w,
-            h,
+            max(1, w - 2 * room_x),
+            max(1, h - 2 * room_y),
             min_size=max(1, round(layer.min_size * self.short)),
-            max_size=max(1, round(layer.max_size * self.short)),
+            max_size=max_size,
             max_lines=layer.max_lines,
             line_spacing=layer.line_spacing,
             uppercase=layer.uppercase,
@@ -628,6 +652,9 @@ class _Canvas:
             self.notes.append(f"{layer.name}: text shortened to fit")
         if block.dropped:
             self.notes.append(f"{layer.name}: characters without a font dropped")
+        if layer.plate is not None:
+            self._plated(layer, layer.plate, block, chain, (x, y, w, h))
+            return
         draw_text(
             self.image,
             block,
@@ -637,6 +664,37 @@ class _Canvas:
             align=layer.align,
             valign=layer.valign,
         )
+
+    def _plated(
+        self,
+        layer: TextLayer,
+        plate: Plate,
+        block: TextBlock,
+        chain: Any,
+        box: tuple[int, int, int, int],
+    ) -> None:
+        """Text on a plate that hugs its ink: the plate is the ink's box plus the padding (in
+        ems of the size the text got) on each side, placed in the layer's box by align and
+        valign, and the ink is centred in it, so the padding is even left and right."""
+        mask = text_mask(block, chain, (block.width, block.height), align=layer.align)
+        ink = mask.getbbox()
+        if ink is None:
+            return
+        mask = mask.crop(ink)
+        x, y, w, h = box
+        width = min(w, mask.width + 2 * round(plate.pad_x * block.size))
+        height = min(h, mask.height + 2 * round(plate.pad_y * block.size))
+        left = {"left": x, "center": x + (w - width) // 2, "right": x + w - width}[layer.align]
+        top = {"top": y, "middle": y + (h - height) // 2, "bottom": y + h - height}[layer.valign]
+        radius = round(plate.radius * height)
+        shape = (
+            _rounded_mask((width, height), radius)
+            if radius
+            else Image.new("L", (width, height), 255)
+        )
+        self._fill_mask((left, top, width, height), plate.color, 1.0, shape)
+        ink_at = (left + (width - mask.width) // 2, top + (height - mask.height) // 2)
+        self._fill(layer.color, (*ink_at, ink_at[0] + mask.width, ink_at[1] + mask.height), mask)
 
     def _pill(
         self, label: str, height: int, size: int, layer: BadgeLayer | ChipsLayer, max_width: int

@@ -16,8 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ifn_campaign.cards.network_logo import LOGO_PATH
 from ifn_campaign.errors import TemplateError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "cards"
@@ -53,6 +55,9 @@ class CardFormat(_Strict):
     height: Annotated[int, Field(ge=64, le=4096)]
     quality: Annotated[int, Field(ge=50, le=100)] = 90
     safe: SafeZone = SafeZone()
+    # the network logo's drawn height (the mark and its wordmark) may not be less: below it the
+    # "IFN" under the sole cannot be read on a phone
+    logo_min_px: Annotated[int, Field(ge=0, le=4096)] = 0
 
     @model_validator(mode="after")
     def _room_left(self) -> CardFormat:
@@ -121,6 +126,10 @@ class BackgroundLayer(_Layer):
 
 
 class ImageLayer(_Layer):
+    """A photo or logo. A `contain` image with a `backdrop` sits on a plate of that colour that
+    hugs the fitted image with `pad` clear space around it (a fraction of the canvas's shorter
+    side), so a logo reads on any ground; `radius` rounds the plate's corners."""
+
     type: Literal["image"]
     source: ImageSource
     box: Box
@@ -129,6 +138,13 @@ class ImageLayer(_Layer):
     border: Color | None = None
     border_width: Annotated[float, Field(ge=0, le=0.05)] = 0
     backdrop: Color | None = None
+    pad: Annotated[float, Field(ge=0, le=0.2)] = 0
+
+    @model_validator(mode="after")
+    def _pad_needs_contain(self) -> ImageLayer:
+        if self.pad and self.fit != "contain":
+            raise ValueError("pad keeps space around a contained image: set fit = 'contain'")
+        return self
 
 
 class ScrimLayer(_Layer):
@@ -149,6 +165,18 @@ class ShapeLayer(_Layer):
     radius: Annotated[float, Field(ge=0, le=0.5)] = 0.02
 
 
+class Plate(_Strict):
+    """A filled shape that hugs a text layer's fitted text (a badge's pill): its size follows
+    the measured ink, with `pad_x` and `pad_y` on each side in ems of the size the text got, so
+    the padding stays even whatever the text and size. `radius` is a fraction of the plate's
+    height: 0.5 gives round ends, 0 square corners."""
+
+    color: Color
+    pad_x: Annotated[float, Field(ge=0, le=3)] = 0.8
+    pad_y: Annotated[float, Field(ge=0, le=3)] = 0.5
+    radius: Annotated[float, Field(ge=0, le=0.5)] = 0.5
+
+
 class TextLayer(_Layer):
     type: Literal["text"]
     field: TextField | None = None
@@ -164,6 +192,8 @@ class TextLayer(_Layer):
     align: Literal["left", "center", "right"] = "left"
     valign: Literal["top", "middle", "bottom"] = "top"
     uppercase: bool = False
+    # a pill behind the text, hugging it; `box` is then the most the plate may take
+    plate: Plate | None = None
 
     @model_validator(mode="after")
     def _source(self) -> TextLayer:
@@ -319,6 +349,7 @@ def load_template(path: Path, palette: dict[str, str] | None = None) -> CardTemp
     resolved: dict[str, tuple[Any, ...]] = {}
     for format_id in head.formats:
         overrides = head.overrides.get(format_id, {})
+        alias = overrides if isinstance(overrides, str) else None
         if isinstance(overrides, str):  # "shorts_frame = 'story'": share one set of overrides
             shared = head.overrides.get(overrides)
             if not isinstance(shared, dict):
@@ -347,6 +378,7 @@ def load_template(path: Path, palette: dict[str, str] | None = None) -> CardTemp
             raise _pydantic_error(exc, path, merged, prefix) from None
         if palette is not None:
             _check_colours(spec.layers, palette, path)
+        _check_layout(spec.layers, known[format_id], path, alias)
         resolved[format_id] = tuple(spec.layers)
     for format_id in head.overrides:
         if format_id not in head.formats:
@@ -368,11 +400,14 @@ def load_template(path: Path, palette: dict[str, str] | None = None) -> CardTemp
 
 def _check_colours(layers: list[Any], palette: dict[str, str], path: Path) -> None:
     for layer in layers:
-        for key in ("color", "border", "backdrop", "fill"):
+        for key in ("color", "border", "backdrop", "fill", "plate"):
             value = getattr(layer, key, None)
             if isinstance(value, Fill):
                 value = value.color
                 key = "fill.color"
+            elif isinstance(value, Plate):
+                value = value.color
+                key = "plate.color"
             if isinstance(value, str) and not (_HEX.match(value) or value in palette):
                 raise TemplateError(
                     f"colour {value!r} is neither #RRGGBB nor a palette name "
@@ -381,6 +416,68 @@ def _check_colours(layers: list[Any], palette: dict[str, str], path: Path) -> No
                     layer=layer.name,
                     key=key,
                 )
+
+
+def kept_clear(layer: Any) -> bool:
+    """True for a layer people must be able to read or see: text, badges, chips, logos. These
+    stay inside a format's safe zone; the background, photos, scrims and shapes (decoration)
+    may run under the platform's bars."""
+    if isinstance(layer, TextLayer | BadgeLayer | ChipsLayer):
+        return True
+    return isinstance(layer, ImageLayer) and layer.source != "photo"
+
+
+def _check_layout(layers: list[Any], fmt: CardFormat, path: Path, alias: str | None) -> None:
+    """Every kept-clear layer's box lies inside the format's safe rectangle (the canvas when it
+    has none), and the network logo is drawn at least `logo_min_px` tall."""
+    left, top, right, bottom = fmt.safe_rect()
+    zone = "safe zone" if fmt.safe != SafeZone() else "card"
+    where = f"in format {fmt.id}" + (f" (laid out by the overrides of {alias})" if alias else "")
+    for layer in layers:
+        if not kept_clear(layer):
+            continue
+        x, y, w, h = layer.box.pixels(fmt.width, fmt.height)
+        problem = None
+        if x < left:
+            problem = f"starts at x={x} px, outside the {zone} {left}..{right} px"
+        elif x + w > right:
+            problem = f"reaches x={x + w} px, outside the {zone} {left}..{right} px"
+        elif y < top:
+            problem = f"starts at y={y} px, outside the {zone} {top}..{bottom} px"
+        elif y + h > bottom:
+            problem = f"reaches y={y + h} px, outside the {zone} {top}..{bottom} px"
+        network = isinstance(layer, ImageLayer) and layer.source.startswith("network_logo")
+        if problem is None and network:
+            drawn = network_logo_height(w, h, round(layer.pad * min(fmt.width, fmt.height)))
+            if drawn < fmt.logo_min_px:
+                problem = (
+                    f"the network logo would be drawn {drawn} px tall, under the "
+                    f"{fmt.logo_min_px} px this format needs (logo_min_px in formats.toml)"
+                )
+        if problem is not None:
+            raise TemplateError(f"{where}: {problem}", file=str(path), layer=layer.name, key="box")
+
+
+def network_logo_height(width: int, height: int, pad: int = 0) -> int:
+    """How tall the network logo comes out when contained in a box of width x height with `pad`
+    pixels kept clear on each side (the renderer draws the mark without its own margins)."""
+    mark_w, mark_h = network_logo_mark_size()
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad
+    if inner_w <= 0 or inner_h <= 0:
+        return 0
+    factor = min(inner_w / mark_w, inner_h / mark_h)
+    return min(inner_h, max(1, round(mark_h * factor)))
+
+
+@cache
+def network_logo_mark_size() -> tuple[int, int]:
+    """The network logo's mark (its opaque part, without the file's clear margins), in pixels of
+    the committed file; both variants have the same shape."""
+    with Image.open(LOGO_PATH) as img:
+        box = img.getchannel("A").getbbox()
+    if box is None:
+        raise TemplateError("the network logo is empty", file=str(LOGO_PATH))
+    return box[2] - box[0], box[3] - box[1]
 
 
 def template_path(name: str, directory: Path = TEMPLATES_DIR) -> Path:
