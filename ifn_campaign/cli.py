@@ -21,7 +21,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,7 @@ from ifn_campaign.commands import report as _report  # noqa: F401  (registers it
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import serve as _serve  # noqa: F401  (registers its commands)
 from ifn_campaign.commands.base import app, err, out, settings, shown
+from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.config import Settings
 from ifn_campaign.consent import describe, promotable
 from ifn_campaign.errors import IFNError
@@ -161,26 +161,36 @@ def run_sync(
 
 def print_summary(result: SyncResult, console: Console = out) -> None:
     run = result.run
-    table = Table(title=f"Sync {run.id} ({run.mode}) of {shown(run.source)}: {run.status}")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    for name, value in result.counts().items():
-        table.add_row(name.replace("_", " "), str(value))
-    console.print(table)
-    if result.quarantined:
-        q = Table(title="Quarantined records (not stored; fix them in the registry)")
-        q.add_column("member")
-        q.add_column("reasons")
-        for entry in result.quarantined:
-            q.add_row(shown(entry.member_id or "(no id)"), shown("; ".join(entry.reasons)))
-        console.print(q)
+    print_table(
+        [Col("", keep=True), Col("count", keep=True, justify="right")],
+        [(name.replace("_", " "), str(value)) for name, value in result.counts().items()],
+        title=f"Sync {run.id} ({run.mode}) of {shown(run.source)}: {run.status}",
+        console=console,
+    )
+    if result.quarantined:  # every reason, whole: this is what staff fix in the registry
+        print_table(
+            [Col("member", keep=True), Col("reasons", lines=0, min_width=24)],
+            [
+                (shown(entry.member_id or "(no id)"), shown("; ".join(entry.reasons)))
+                for entry in result.quarantined
+            ],
+            title="Quarantined records (not stored; fix them in the registry)",
+            console=console,
+        )
     if result.media_refusals:
-        m = Table(title="Media refused (the member is stored without them)")
-        for column in ("member", "reason", "url"):
-            m.add_column(column)
-        for member_id, url, reason in result.media_refusals:
-            m.add_row(shown(member_id), shown(reason), shown(url[:100]))
-        console.print(m)
+        print_table(
+            [
+                Col("member", keep=True),
+                Col("reason", lines=0, min_width=20),
+                Col("url", 1, lines=1, min_width=24),
+            ],
+            [
+                (shown(member_id), shown(reason), shown(url))
+                for member_id, url, reason in result.media_refusals
+            ],
+            title="Media refused (the member is stored without them)",
+            console=console,
+        )
     if result.withdrawn:
         console.print(f"consent withdrawn by: {shown(', '.join(result.withdrawn))}")
     if summary := result.withdrawal_summary():
@@ -250,6 +260,7 @@ def import_csv(
 def members(
     status: Annotated[str | None, typer.Option(help="Only members with this status.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    wide: Wide = False,
 ) -> None:
     """List stored members."""
     engine = store.open_store(settings().database.url)
@@ -258,11 +269,8 @@ def members(
         if status:
             query = query.where(Member.status == status)
         total = session.scalar(select(func.count()).select_from(Member))
-        table = Table(title=f"Members ({total} stored)")
-        for column in ("id", "name", "province", "actor types", "status", "last seen"):
-            table.add_column(column)
-        for m in session.scalars(query):
-            table.add_row(
+        rows = [
+            (
                 shown(m.id),
                 shown(m.business_name),
                 shown(m.province or ""),
@@ -270,11 +278,28 @@ def members(
                 shown(m.status),
                 m.last_seen_at.strftime("%Y-%m-%d %H:%M"),
             )
-    out.print(table)
+            for m in session.scalars(query)
+        ]
+    print_table(
+        [
+            Col("id", keep=True),
+            Col("name"),
+            Col("province", 2, lines=1, min_width=10),
+            Col("actor types", 3, min_width=10),
+            Col("status", keep=True),
+            Col("last seen", 1, keep=True),
+        ],
+        rows,
+        title=f"Members ({total} stored)",
+        wide=wide,
+    )
 
 
 @app.command("member")
-def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")]) -> None:
+def member(
+    member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
+    wide: Wide = False,
+) -> None:
     """Show one member: profile, consent, media (with refusal reasons) and open quarantine."""
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
@@ -284,9 +309,6 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
                 f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
             )
         now = utcnow()
-        profile = Table(title=f"{shown(m.business_name)} ({shown(m.id)})", show_header=False)
-        profile.add_column("field")
-        profile.add_column("value")
         rows = {
             "status": f"{m.status}{'' if promotable(m, now) else ' (not promotable)'}",
             "actor types": ", ".join(m.actor_types),
@@ -299,29 +321,43 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
             "first seen": f"{m.first_seen_at:%Y-%m-%d %H:%M}",
             "last seen": f"{m.last_seen_at:%Y-%m-%d %H:%M}",
         }
-        for field, value in rows.items():
-            profile.add_row(field, shown(value))
-        media = Table(title="Media")
-        for column in ("role", "#", "stored", "refused", "source"):
-            media.add_column(column)
         query = select(MemberMedia).where(MemberMedia.member_id == m.id)
-        for row in session.scalars(query.order_by(MemberMedia.role, MemberMedia.position)):
-            media.add_row(
+        media = [
+            (
                 row.role,
                 str(row.position),
                 (row.asset_sha256 or "")[:12],
                 shown(f"{row.refused_reason}: {row.refused_detail}" if row.refused_reason else ""),
-                shown(row.source_url[:80]),
+                shown(row.source_url),
             )
+            for row in session.scalars(query.order_by(MemberMedia.role, MemberMedia.position))
+        ]
         open_quarantine = session.scalars(
             select(QuarantinedRecord).where(
                 QuarantinedRecord.member_id == m.id, QuarantinedRecord.resolved_at.is_(None)
             )
         ).all()
-    out.print(profile)
+    print_table(
+        [Col("field", keep=True), Col("value", lines=0, min_width=20)],
+        [(field, shown(value)) for field, value in rows.items()],
+        title=f"{shown(m.business_name)} ({shown(m.id)})",
+        show_header=False,
+        wide=wide,
+    )
     for note in m.notes or []:  # what the sync changed in or left out of the registry's values
         out.print(f"[cyan]note:[/] {shown(note)}", soft_wrap=True)
-    out.print(media)
+    print_table(
+        [
+            Col("role", keep=True),
+            Col("#", keep=True, justify="right"),
+            Col("stored", 1, keep=True),
+            Col("refused", lines=0, min_width=16),
+            Col("source", 2, lines=1, min_width=20),
+        ],
+        media,
+        title="Media",
+        wide=wide,
+    )
     for q in open_quarantine:
         out.print(f"[yellow]newer version quarantined:[/] {shown('; '.join(q.reasons))}")
 
@@ -329,6 +365,7 @@ def member(member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-
 @app.command("quarantine")
 def quarantine(
     all_: Annotated[bool, typer.Option("--all", help="Include records fixed since.")] = False,
+    wide: Wide = False,
 ) -> None:
     """List quarantined records with every reason."""
     engine = store.open_store(settings().database.url)
@@ -336,18 +373,28 @@ def quarantine(
         query = select(QuarantinedRecord).order_by(QuarantinedRecord.id)
         if not all_:
             query = query.where(QuarantinedRecord.resolved_at.is_(None))
-        table = Table(title="Quarantined records")
-        for column in ("id", "source", "member", "reasons", "last seen"):
-            table.add_column(column)
-        for q in session.scalars(query):
-            table.add_row(
+        rows = [
+            (
                 str(q.id),
                 shown(q.source),
                 shown(q.member_id or ""),
                 shown("; ".join(q.reasons)),
                 q.last_seen_at.strftime("%Y-%m-%d %H:%M"),
             )
-    out.print(table)
+            for q in session.scalars(query)
+        ]
+    print_table(
+        [
+            Col("id", keep=True, justify="right"),
+            Col("source", 2, lines=1, min_width=20),
+            Col("member", keep=True),
+            Col("reasons", lines=0, min_width=24),  # every reason, whole
+            Col("last seen", 1, keep=True),
+        ],
+        rows,
+        title="Quarantined records",
+        wide=wide,
+    )
 
 
 @app.command("render")
@@ -487,12 +534,19 @@ def captions_lint() -> None:
     if not problems:
         out.print(f"{checked} caption templates checked against {len(members)} sample members: ok")
         return
-    table = Table(title=f"{len(problems)} problems in caption templates")
-    for column in ("template", "line", "member", "reason"):
-        table.add_column(column)
-    for p in problems:
-        table.add_row(p.template, str(p.line or ""), p.member or "", escape(p.reason))
-    out.print(table)
+    print_table(
+        [
+            Col("template", keep=True),
+            Col("line", keep=True, justify="right"),
+            Col("member", 1, keep=True),
+            Col("reason", lines=0, min_width=24),
+        ],
+        [
+            (escape(p.template), str(p.line or ""), escape(p.member or ""), escape(p.reason))
+            for p in problems
+        ],
+        title=f"{len(problems)} problems in caption templates",
+    )
     raise IFNError(f"{len(problems)} problems in caption templates (listed above)")
 
 
@@ -730,18 +784,26 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
             session, since=until - timedelta(weeks=DEMO_WEEKS), until=until, as_of=until
         )
     zone = cfg.planner.display_timezone
-    table = Table(title=f"The next {DEMO_WEEKS} weeks")
-    for column in ("slot", "channel", "member", "state", "link"):
-        table.add_column(column)
-    for line in report.posts:
-        table.add_row(
-            when(line.slot_at, ZoneInfo(zone)),
-            line.channel,
-            escape(line.business_name),
-            line.state,
-            escape(line.permalink or ""),
-        )
-    out.print(table)
+    print_table(
+        [
+            Col("slot", keep=True),
+            Col("channel", 1, keep=True),
+            Col("member"),
+            Col("state", keep=True),
+            Col("link", 2, keep=True),  # a link is whole or not shown: the HTML report has it
+        ],
+        [
+            (
+                when(line.slot_at, ZoneInfo(zone)),
+                line.channel,
+                escape(line.business_name),
+                line.state,
+                escape(line.permalink or ""),
+            )
+            for line in report.posts
+        ],
+        title=f"The next {DEMO_WEEKS} weeks",
+    )
     page = write_html(
         report,
         folder,
