@@ -32,16 +32,17 @@ from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers 
 from ifn_campaign.commands import report as _report  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import serve as _serve  # noqa: F401  (registers its commands)
-from ifn_campaign.commands.base import app, err, out, settings, shown
+from ifn_campaign.commands.base import app, choices, err, one_of, out, settings, shown, unknown
 from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.config import Settings
-from ifn_campaign.consent import describe, promotable
+from ifn_campaign.consent import ConsentState, consent_at, describe, promotable
 from ifn_campaign.errors import IFNError
 from ifn_campaign.logfile import log_unexpected, redact, secret_values
 from ifn_campaign.media import MediaFetcher
 from ifn_campaign.models import (
     Member,
     MemberMedia,
+    MemberStatus,
     Post,
     PostState,
     QuarantinedRecord,
@@ -70,6 +71,23 @@ app.add_typer(captions_app, name="captions")
 DEMO_PORT = 8765
 DEMO_WEEKS = 2
 DEMO_CAMPAIGNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "campaigns"
+STATUSES = [s.value for s in MemberStatus]
+CHANNELS = ("instagram", "facebook", "youtube")  # as captions.writer.CHANNELS (imported lazily)
+LANGUAGES = ("id", "en")  # as captions.writer.LANGUAGES
+
+
+def _card_templates() -> list[str]:
+    """Card template names: the files in templates/cards (formats.toml is not one)."""
+    from ifn_campaign.cards.template import FORMATS_FILE, TEMPLATES_DIR
+
+    return sorted(p.stem for p in TEMPLATES_DIR.glob("*.toml") if p.name != FORMATS_FILE.name)
+
+
+def _card_formats() -> list[str]:
+    """Card format names, from templates/cards/formats.toml."""
+    from ifn_campaign.cards.template import formats
+
+    return list(formats())
 
 
 @db_app.command("upgrade")
@@ -258,7 +276,14 @@ def import_csv(
 
 @app.command("members")
 def members(
-    status: Annotated[str | None, typer.Option(help="Only members with this status.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only members with this status.",
+            metavar=choices(STATUSES),
+            callback=one_of("member status", STATUSES),
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
     wide: Wide = False,
 ) -> None:
@@ -404,11 +429,20 @@ def render(
     ] = None,
     all_members: Annotated[bool, typer.Option("--all", help="Every promotable member.")] = False,
     template: Annotated[
-        str | None, typer.Option(help="Card template (default: cards.template).")
+        str | None,
+        typer.Option(
+            help="Card template (default: cards.template).",
+            callback=one_of("card template", _card_templates),
+        ),
     ] = None,
     card_format: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="Only this format (repeatable); default: all."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="Only this format (repeatable); default: all.",
+            callback=one_of("card format", _card_formats),
+        ),
     ] = None,
     png: Annotated[bool, typer.Option(help="PNG instead of JPEG.")] = False,
     out_dir: Annotated[
@@ -426,8 +460,8 @@ def render(
     brand = BrandKit.load()
     templates = load_all(palette=brand.palette)
     name = template or cfg.cards.template
-    if name not in templates:
-        raise IFNError(f"no card template {name!r}; known: {', '.join(sorted(templates))}")
+    if name not in templates:  # cards.template names one that is not on file
+        raise unknown("card template", name, sorted(templates))
     with Session(engine) as session:
         ids = promotable_ids(session) if all_members else list(member or [])
         if not ids:
@@ -554,25 +588,62 @@ def captions_lint() -> None:
 def captions_show(
     member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
     channel: Annotated[
-        list[str] | None, typer.Option("--channel", "-c", help="instagram, facebook or youtube.")
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            "-c",
+            help="instagram, facebook or youtube.",
+            metavar=choices(CHANNELS),
+            callback=one_of("channel", CHANNELS),
+        ),
     ] = None,
-    lang: Annotated[str | None, typer.Option(help="id or en (default: captions.language).")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            help="id or en (default: captions.language).",
+            metavar=choices(LANGUAGES),
+            callback=one_of("language", LANGUAGES),
+        ),
+    ] = None,
+    ignore_consent: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-consent",
+            help="Also print the copy for channels the member cannot be posted on (labelled).",
+        ),
+    ] = False,
 ) -> None:
-    """Print a member's captions as they would be posted, with what was left out and why."""
-    from ifn_campaign.captions.writer import CHANNELS
-
+    """Print a member's captions as they would be posted, with what was left out and why, and
+    the member's consent per channel: no copy for a channel they cannot be posted on."""
     cfg = settings()
     engine = store.open_store(cfg.database.url)
     writer = _caption_writer(cfg)
+    zone = ZoneInfo(cfg.planner.display_timezone)
+    now = utcnow()
     with Session(engine) as session:
         member = session.get(Member, member_id)
         if member is None:
             raise IFNError(f"no member {member_id!r} stored: check the id or run a sync")
+        out.print(
+            f"consent: {describe(member, now, zone)}; channels: "
+            f"{shown(', '.join(member.consent_channels)) or 'none'}",
+            soft_wrap=True,
+        )
         for name in channel or list(CHANNELS):
-            if name not in CHANNELS:
-                raise IFNError(f"unknown channel {name!r}; use {', '.join(CHANNELS)}")
+            why_not = _not_postable(member, name, now, zone)
+            if why_not and not ignore_consent:
+                out.rule(f"{name}: not postable")
+                out.print(
+                    f"no caption: {escape(why_not)} (--ignore-consent prints it anyway)",
+                    soft_wrap=True,
+                )
+                continue
             caption = writer.write(member, name, lang or cfg.captions.language)
-            out.rule(f"{name} ({caption.lang}, {caption.template})")
+            label = f"NOT POSTABLE: {why_not}; " if why_not else ""
+            out.rule(
+                f"{name} ({escape(label)}{caption.lang}, {caption.template})",
+                style="red" if why_not else "rule.line",
+            )
             if caption.title:
                 out.print(f"[bold]{escape(caption.title)}[/]")
             out.print(escape(caption.text), soft_wrap=True)
@@ -586,6 +657,18 @@ def captions_show(
                 )
             for violation in caption.violations:
                 out.print(f"[red]{violation.field}:[/] {escape(violation.reason)}")
+
+
+def _not_postable(member: Member, channel: str, now: datetime, zone: ZoneInfo) -> str | None:
+    """Why `member` cannot be posted on `channel` now, or None when they can (the decision is
+    consent.promotable's, the one rule the planner and the publisher follow too)."""
+    if promotable(member, now, channel):
+        return None
+    if member.status != MemberStatus.ACTIVE:
+        return f"member is {member.status}"
+    if consent_at(member, now) is not ConsentState.IN_FORCE:
+        return f"consent {describe(member, now, zone)}"
+    return f"no consent for {channel}"
 
 
 @sandbox_app.command("registry")
@@ -605,13 +688,24 @@ def sandbox_registry(
 ) -> None:
     """Serve the sample registry (or a generated one) on HTTP until interrupted."""
     import json
+    from typing import get_args
 
+    from ifn_campaign.sandbox.http import FaultKind
     from ifn_campaign.sandbox.registry import Fault, RegistrySandbox
 
-    try:
-        faults = [Fault.from_dict(json.loads(text)) for text in fault or []]
-    except (ValueError, TypeError) as exc:
-        raise typer.BadParameter(f"--fault: {exc}") from None
+    kinds = get_args(FaultKind)
+    faults = []
+    for text in fault or []:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise IFNError(f"--fault {text!r}: not JSON: {exc}") from None
+        if isinstance(data, dict) and data.get("kind") not in kinds:
+            raise unknown("fault kind", str(data.get("kind")), kinds)
+        try:
+            faults.append(Fault.from_dict(data))
+        except (ValueError, TypeError) as exc:
+            raise IFNError(f"--fault {text!r}: {exc}") from None
     with RegistrySandbox(host=host, port=port, generated=generated) as sandbox:
         sandbox.faults.extend(faults)
         out.print(f"registry sandbox on {sandbox.url} ({len(sandbox)} members; Ctrl+C to stop)")

@@ -57,9 +57,9 @@ def test_render_one_format_as_png(synced: Path, capsys: pytest.CaptureFixture[st
     "args,message",
     [
         (["render"], "--member ID"),
-        (["render", "-m", "ifn-0002", "--template", "poster"], "no card template 'poster'"),
+        (["render", "-m", "ifn-0002", "--template", "poster"], "unknown card template 'poster'"),
         (["render", "-m", "nobody"], "no card could be made"),
-        (["render", "-m", "ifn-0002", "-f", "billboard"], "format 'billboard' is not one of"),
+        (["render", "-m", "ifn-0002", "-f", "billboard"], "unknown card format 'billboard'"),
     ],
 )
 def test_render_errors_are_one_line(

@@ -144,7 +144,7 @@ def test_pin_exclude_include_unpin(cli: Path, capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["plan", "--campaign", "nope"], "unknown campaign 'nope'; known: mingguan"),
+        (["plan", "--campaign", "nope"], "unknown campaign 'nope'; valid: mingguan"),
         (["plan", "--from", "7 Jan"], "--from '7 Jan': write a date as YYYY-MM-DD"),
         (
             [

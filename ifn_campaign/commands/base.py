@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.markup import escape
 
 from ifn_campaign.config import Settings, config_path, load_settings
 from ifn_campaign.display import visible
+from ifn_campaign.errors import IFNError
 
 app = typer.Typer(
     help="Promote Indonesia Footwear Network members on Instagram, Facebook and YouTube.",
@@ -58,3 +60,39 @@ def settings() -> Settings:
     if _state.settings is None:
         _state.settings = load_settings(_state.config)
     return _state.settings
+
+
+class UnknownValueError(IFNError):
+    """An option or argument given a value outside its closed set (a typo such as `--lang fr`
+    or `--status activ` would otherwise print Indonesian, or an empty table, without a word)."""
+
+
+def unknown(what: str, value: str, valid: Iterable[str]) -> UnknownValueError:
+    """The one wording for every refused value: `unknown X 'v'; valid: a, b, c`."""
+    return UnknownValueError(f"unknown {what} {value!r}; valid: {', '.join(valid) or 'none'}")
+
+
+ValidValues = Iterable[str] | Callable[[], Iterable[str]]
+
+
+def one_of(what: str, valid: ValidValues) -> Callable[[Any], Any]:
+    """A Typer callback that refuses any value outside `valid` (each one, for a repeatable
+    option) with `unknown`'s message, as one `error:` line and exit status 1 like every other
+    expected failure. `valid` may be a function: sets kept as data (campaign files, card
+    templates) are read only when the option is given, from the settings in use."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        allowed = list(valid() if callable(valid) else valid)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item not in allowed:
+                raise unknown(what, item, allowed)
+        return value
+
+    return check
+
+
+def choices(values: Iterable[str]) -> str:
+    """A static set as the metavar `--help` shows, the way click shows its choices."""
+    return "[" + "|".join(values) + "]"

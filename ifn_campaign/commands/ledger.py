@@ -15,7 +15,8 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from ifn_campaign import ledger, store, withdrawal
-from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.commands.base import app, choices, one_of, out, settings
+from ifn_campaign.commands.plan import STORED, local_day
 from ifn_campaign.models import utcnow
 
 ledger_app = typer.Typer(
@@ -29,22 +30,29 @@ takedowns_app = typer.Typer(
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(takedowns_app, name="takedowns")
 
-Campaign = Annotated[str | None, typer.Option(help="Only features of this campaign.")]
+Campaign = Annotated[
+    str | None, typer.Option(help="Only features of this campaign.", callback=STORED)
+]
 Limit = Annotated[int, typer.Option(help="Rows to show.")]
+# dates are checked as `plan --from` and `report --since` check theirs: one `error:` line
 Since = Annotated[
-    datetime | None,
-    typer.Option(formats=["%Y-%m-%d"], help="First day counted, YYYY-MM-DD (display time zone)."),
+    str | None,
+    typer.Option(help="First day counted, YYYY-MM-DD (display time zone)."),
 ]
 Until = Annotated[
-    datetime | None,
-    typer.Option(formats=["%Y-%m-%d"], help="Last day counted, YYYY-MM-DD (display time zone)."),
+    str | None,
+    typer.Option(help="Last day counted, YYYY-MM-DD (display time zone)."),
 ]
+LANGUAGES = ("en", "id")
 
 
 class By(StrEnum):
     PROVINCE = "province"
     CATEGORY = "category"
     ACTOR_TYPE = "actor-type"
+
+
+DIMENSIONS = [b.value for b in By]
 
 
 @contextmanager
@@ -72,7 +80,14 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
 @app.command("history")
 def history(
     member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
-    lang: Annotated[str, typer.Option(help="Language of the reasons: en or id.")] = "en",
+    lang: Annotated[
+        str,
+        typer.Option(
+            help="Language of the reasons: en or id.",
+            metavar=choices(LANGUAGES),
+            callback=one_of("language", LANGUAGES),
+        ),
+    ] = "en",
 ) -> None:
     """A member's every post (all states, why picked, why cancelled) and features, newest first."""
     zone = _zone()
@@ -151,16 +166,24 @@ def gap(campaign: Campaign = None, limit: Limit = 10) -> None:
 
 @ledger_app.command("by")
 def by(
-    dimension: Annotated[By, typer.Argument(help="province, category or actor-type.")],
+    dimension_name: Annotated[
+        str,
+        typer.Argument(
+            help="province, category or actor-type.",
+            metavar=choices(DIMENSIONS),
+            callback=one_of("dimension", DIMENSIONS),
+        ),
+    ],
     since: Since = None,
     until: Until = None,
     campaign: Campaign = None,
 ) -> None:
     """Features per province, primary category or primary actor type over a period."""
+    dimension = By(dimension_name)
     zone = _zone()
-    start = since.replace(tzinfo=zone) if since else None
+    start = local_day(since, zone, "--since") if since else None
     # --until names the last day counted: features before the next midnight
-    end = until.replace(tzinfo=zone) + timedelta(days=1) if until else None
+    end = local_day(until, zone, "--until") + timedelta(days=1) if until else None
     with _session() as session:
         tallies = ledger.features_by(
             session,
@@ -169,8 +192,8 @@ def by(
             end,
             campaign,
         )
-    period = f"{since:%Y-%m-%d}" if since else "the start"
-    period += f" to {until:%Y-%m-%d}" if until else " to now"
+    period = f"{start:%Y-%m-%d}" if start else "the start"
+    period += f" to {end - timedelta(days=1):%Y-%m-%d}" if end else " to now"
     where = f", {escape(campaign)}" if campaign else ""
     total = sum(t.count for t in tallies)
     table = Table(title=f"{_n(total, 'feature')} by {dimension.value}, {period}{where}")

@@ -14,11 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.commands.base import app, choices, one_of, out, settings, unknown
 from ifn_campaign.errors import IFNError
-from ifn_campaign.models import LIVE_STATES, Exclusion, Member, Pin, Post, utcnow
+from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
 from ifn_campaign.planner.budget import limits_from
-from ifn_campaign.planner.campaign import Campaign, Channel, load_campaigns
+from ifn_campaign.planner.campaign import (
+    Campaign,
+    Channel,
+    default_campaigns_dir,
+    load_campaigns,
+)
 from ifn_campaign.planner.plan import PlanError, PlanResult, plan_campaigns
 from ifn_campaign.planner.slots import campaign_slots
 
@@ -31,17 +36,42 @@ _STYLE = {
 }
 
 
+def campaign_files() -> list[str]:
+    """The campaigns on file (`planner.campaigns_dir`), by name: a campaign's name is its file
+    name, so the names are read without loading the files (a broken one is reported by the
+    command that loads it, not by a typo check)."""
+    directory = settings().planner.campaigns_dir or default_campaigns_dir()
+    return sorted(path.stem for path in directory.glob("*.toml"))
+
+
+def campaign_names() -> list[str]:
+    """For filters over what is stored: the campaigns on file and every campaign the database
+    still holds posts, features, pins or exclusions of (a finished campaign whose file was
+    removed can still be looked at)."""
+    names = set(campaign_files())
+    engine = store.open_store(settings().database.url)
+    try:
+        with Session(engine) as session:
+            for column in (Post.campaign, Feature.campaign, Pin.campaign, Exclusion.campaign):
+                names.update(name for name in session.scalars(select(column).distinct()) if name)
+    finally:
+        engine.dispose()
+    return sorted(names)
+
+
+ON_FILE = one_of("campaign", campaign_files)
+STORED = one_of("campaign", campaign_names)
+CHANNELS = [c.value for c in Channel]
+
+
 def _campaigns(names: list[str] | None) -> list[Campaign]:
     cfg = settings()
     known = load_campaigns(cfg.planner.campaigns_dir)
     if not names:
         return list(known.values())
-    missing = [n for n in names if n not in known]
-    if missing:
-        raise PlanError(
-            f"unknown campaign {', '.join(map(repr, missing))}; "
-            f"known: {', '.join(known) or 'none'} (files in templates/campaigns/)"
-        )
+    for name in names:
+        if name not in known:
+            raise unknown("campaign", name, known)
     return [known[n] for n in names]
 
 
@@ -104,7 +134,11 @@ def print_plan(result: PlanResult, zone: ZoneInfo, english: bool) -> None:
 def plan(
     campaign: Annotated[
         list[str] | None,
-        typer.Option("--campaign", help="Campaign name (repeatable); default: every campaign."),
+        typer.Option(
+            "--campaign",
+            help="Campaign name (repeatable); default: every campaign.",
+            callback=ON_FILE,
+        ),
     ] = None,
     weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks ahead.")] = 4,
     start: Annotated[
@@ -147,7 +181,9 @@ def plan(
 
 @app.command("calendar")
 def calendar(
-    campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign.", callback=STORED)
+    ] = None,
     weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks ahead.")] = 4,
     start: Annotated[
         str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: today).")
@@ -251,8 +287,16 @@ def _member(session: Session, member_id: str) -> Member:
     return found
 
 
-_CampaignOpt = Annotated[str, typer.Option("--campaign", help="Campaign name.")]
-_ChannelOpt = Annotated[Channel, typer.Option("--channel", help="instagram, facebook or youtube.")]
+_CampaignOpt = Annotated[str, typer.Option("--campaign", help="Campaign name.", callback=ON_FILE)]
+_ChannelOpt = Annotated[
+    str,
+    typer.Option(
+        "--channel",
+        help="instagram, facebook or youtube.",
+        metavar=choices(CHANNELS),
+        callback=one_of("channel", CHANNELS),
+    ),
+]
 _AtOpt = Annotated[str, typer.Option("--at", help="Slot time 'YYYY-MM-DD HH:MM' (campaign time).")]
 _AccountOpt = Annotated[str, typer.Option("--account", help="Account name.")]
 
@@ -261,13 +305,13 @@ _AccountOpt = Annotated[str, typer.Option("--account", help="Account name.")]
 def pin(
     member_id: Annotated[str, typer.Argument(help="Registry id of the member to feature.")],
     campaign: _CampaignOpt,
-    channel: _ChannelOpt,
+    channel_name: _ChannelOpt,
     at: _AtOpt,
     account: _AccountOpt = "bpipi",
     note: Annotated[str | None, typer.Option(help="Why (shown as the reason).")] = None,
 ) -> None:
     """Feature this member in this slot; wins over the rotation (never over consent)."""
-    chosen = _campaigns([campaign])[0]
+    chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
     slot_at = _slot_at(chosen, channel, account, at)
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
@@ -302,10 +346,10 @@ def pin(
 
 @app.command("unpin")
 def unpin(
-    campaign: _CampaignOpt, channel: _ChannelOpt, at: _AtOpt, account: _AccountOpt = "bpipi"
+    campaign: _CampaignOpt, channel_name: _ChannelOpt, at: _AtOpt, account: _AccountOpt = "bpipi"
 ) -> None:
     """Remove a staff pin; the planned post stays until the next `plan` (which keeps it)."""
-    chosen = _campaigns([campaign])[0]
+    chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
     slot_at = _slot_at(chosen, channel, account, at)
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
@@ -329,7 +373,8 @@ def exclude(
     member_id: Annotated[str, typer.Argument(help="Registry id.")],
     reason: Annotated[str, typer.Option(help="Why (shown to staff and in replaced posts).")],
     campaign: Annotated[
-        str | None, typer.Option(help="Only this campaign (default: every campaign).")
+        str | None,
+        typer.Option(help="Only this campaign (default: every campaign).", callback=ON_FILE),
     ] = None,
     until: Annotated[
         str | None, typer.Option(help="Until this date, YYYY-MM-DD (default: until lifted).")
@@ -367,7 +412,8 @@ def exclude(
 def include(
     member_id: Annotated[str, typer.Argument(help="Registry id.")],
     campaign: Annotated[
-        str | None, typer.Option(help="Only lift the exclusion from this campaign.")
+        str | None,
+        typer.Option(help="Only lift the exclusion from this campaign.", callback=STORED),
     ] = None,
 ) -> None:
     """Lift a member's exclusions (all of them, or one campaign's)."""

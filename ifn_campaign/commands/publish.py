@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.captions.writer import CHANNELS
+from ifn_campaign.commands.base import app, choices, one_of, out, settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import move, staff_actor
 from ifn_campaign.limits import gate_for
@@ -80,7 +81,14 @@ def reconcile_command() -> None:
 
 @accounts_app.command("reauthorised")
 def reauthorised(
-    channel: Annotated[str, typer.Argument(help="instagram, facebook or youtube.")],
+    channel: Annotated[
+        str,
+        typer.Argument(
+            help="instagram, facebook or youtube.",
+            metavar=choices(CHANNELS),
+            callback=one_of("channel", CHANNELS),
+        ),
+    ],
     account: Annotated[str, typer.Argument(help="Account name, e.g. bpipi.")],
     by: Annotated[str | None, typer.Option("--by", help="Your name for the log.")] = None,
 ) -> None:

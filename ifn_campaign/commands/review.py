@@ -20,7 +20,7 @@ from ifn_campaign import store
 from ifn_campaign.blocks import active_blocks, describe
 from ifn_campaign.captions.writer import CaptionWriter, check_edit
 from ifn_campaign.commands.base import app, out, settings
-from ifn_campaign.commands.plan import local_day
+from ifn_campaign.commands.plan import STORED, local_day
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import (
     TransitionError,
@@ -114,7 +114,9 @@ def compose(
 
 @app.command("review")
 def review(
-    campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign.", callback=STORED)
+    ] = None,
     english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
 ) -> None:
     """Posts awaiting approval, with their card files, captions and the reason for each pick."""
@@ -178,7 +180,9 @@ def approve(
     all_composed: Annotated[
         bool, typer.Option("--all", help="Every post awaiting review (of --campaign).")
     ] = False,
-    campaign: Annotated[str | None, typer.Option(help="With --all: only this campaign.")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="With --all: only this campaign.", callback=STORED)
+    ] = None,
     by: _By = None,
 ) -> None:
     """Approve composed posts: they will be published at their slot."""
