@@ -299,6 +299,17 @@ def test_export_markets_the_description_names_are_not_listed_again() -> None:
     english = _member(export_markets=["MY", "BN"], description_en="Sold in Malaysia and Brunei.")
     assert _view(english, "en").markets == []
     assert _view(english, "id").markets == ["Malaysia", "Brunei Darussalam"]
+    # English names that need "the" in a sentence get it; the description may name them without
+    west = _member(export_markets=["US", "NL", "MY"], description_en="Sold in the US.")
+    assert _view(west, "en").markets == ["the United States", "the Netherlands", "Malaysia"]
+    assert "Export markets: the United States, the Netherlands, and Malaysia." in (
+        WRITER.write(west, "facebook", "en").text
+    )
+    assert _view(west, "id").markets == ["Amerika Serikat", "Belanda", "Malaysia"]
+    named = _member(
+        export_markets=["US", "NL"], description_en="Sold in United States and Netherlands."
+    )
+    assert _view(named, "en").markets == []
 
 
 # English captions are English -------------------------------------------------------------------
@@ -393,6 +404,15 @@ def test_words_are_compared_without_case_punctuation_or_hashtags() -> None:
         "‹name›",
     ]
     assert words("Jayapura", "Jaya") == ["jayapura"]  # the name only as whole words
+    # a number or code is one word: certificates of one scheme share their format, not words
+    assert words("TKDN (8159/SJ-IPKK/TKDN/2024, 4051/SJ-IPKK/TKDN/2024); 5.000 pasang.") == [
+        "tkdn",
+        "8159/sj-ipkk/tkdn/2024",
+        "4051/sj-ipkk/tkdn/2024",
+        "5.000",
+        "pasang",
+    ]
+    assert words("(lihat https://contoh.id/a-1).") == ["lihat", "https://contoh.id/a-1"]
 
 
 def test_repeated_phrases_are_four_words_or_more_and_run_as_long_as_they_repeat() -> None:
@@ -566,10 +586,10 @@ def test_sample_like_members_get_captions_that_say_each_thing_once(member: Membe
             assert caption_repeats(caption, shown, member.business_name) == [], caption.text
             body = _body(caption)
             if member.year_founded is not None:
-                in_certificates = sum(
-                    _count(member.year_founded, str(c.get("number", "")))
-                    for c in member.certifications
+                certificates = " ".join(
+                    f"{c.get('scheme')} {c.get('number')}" for c in member.certifications
                 )
+                in_certificates = _count(member.year_founded, certificates)  # "ISO 9001:2015"
                 assert _count(member.year_founded, caption.text) <= 1 + in_certificates
             city = _view(member, lang).city
             if member.sentra and city and _bare(city) == _bare(member.sentra):

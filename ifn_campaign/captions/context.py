@@ -163,7 +163,7 @@ class MemberView:
         them already ('customers in Malaysia and Brunei' needs no 'Export markets' line)."""
         names = self.export_markets
         text = self.description.casefold()
-        if names and all(_names(name, text) for name in names):
+        if names and all(_names(name.removeprefix("the "), text) for name in names):
             return []
         return names
 
@@ -193,7 +193,12 @@ class MemberView:
 
     @property
     def export_markets(self) -> list[str]:
-        return [country(code, self._lang) for code in self._member.export_markets]
+        """Country names in the caption's language; in English with 'the' where a sentence
+        needs it ('the United States', 'the Netherlands')."""
+        names = [country(code, self._lang) for code in self._member.export_markets]
+        if self._lang == "en":
+            names = [f"the {n}" if _WITH_THE.match(n) else n for n in names]
+        return names
 
     @property
     def certifications(self) -> list[str]:
@@ -248,6 +253,12 @@ class MemberView:
         return self._personal("email", self._member.contact.get("email"))
 
 
+# English country names read in a sentence with "the": the United States, the Netherlands
+_WITH_THE = re.compile(
+    r"^(?:United |Netherlands$|Philippines$|Czechia$|Czech Republic$|Dominican Republic$"
+    r"|Central African Republic$|Bahamas$|Maldives$|Gambia$|Comoros$|Seychelles$"
+    r"|.* Islands$|U\.S\. )"
+)
 SENTRA_PHRASE = {"id": "sentra {sentra}", "en": "the {sentra} footwear centre"}
 _REGENCY = re.compile(r"^(?:kab\.\s*|kabupaten\s+)(?P<name>.+)$", re.IGNORECASE)
 _CITY = re.compile(r"^kota\s+(?:adm\.\s+|administrasi\s+)?(?P<name>.+)$", re.IGNORECASE)

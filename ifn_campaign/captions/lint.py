@@ -25,8 +25,10 @@ from ifn_campaign.models import Member
 PHRASE_WORDS = 4  # the shortest phrase that reads as repeated copy ("sejak 1978" is a fact)
 NAME_WORD = "‹name›"  # the member's name stands as one word
 _TOKEN = re.compile(
-    r"(?P<url>https?://\S+|www\.\S+)|(?P<hashtag>#\w+)|(?P<handle>@[\w.]+)|(?P<word>\w+)"
+    r"(?P<url>https?://\S+|www\.\S+)|(?P<hashtag>#\w+)|(?P<handle>@[\w.]+)"
+    r"|(?P<code>[^\s()\[\],;]*\d[^\s()\[\],;]*)|(?P<word>\w+)"
 )
+_EDGES = "().,;:!?\"'“”‘’…"
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
 
 def words(text: str, name: str = "") -> list[str]:
     """A text's words as the repeat check compares them: casefolded, punctuation and hashtags
-    left out, a link or @handle one word, the member's name one word (NAME_WORD)."""
+    left out; a link, an @handle, a number or code ('8877:2023', '4051/SJ-IPKK/TKDN/2024') and
+    the member's name (NAME_WORD) one word each."""
     text = " ".join(text.split()).casefold()
     name = " ".join(name.split()).casefold()
     parts = re.split(rf"(?<!\w){re.escape(name)}(?!\w)", text) if name else [text]
@@ -101,7 +104,10 @@ def words(text: str, name: str = "") -> list[str]:
         for token in _TOKEN.finditer(part):
             if token["hashtag"]:
                 continue
-            found.append(token["url"].rstrip(".,;:!?)") if token["url"] else token[0])
+            if token["word"]:
+                found.append(token["word"])
+            elif kept := token[0].strip(_EDGES):
+                found.append(kept)
     return found
 
 
