@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from ifn_campaign import ledger, store, withdrawal
 from ifn_campaign.commands.base import app, choices, one_of, out, settings
 from ifn_campaign.commands.plan import STORED, local_day
+from ifn_campaign.commands.tables import Col, Fitted, Wide, fit, print_table, show
 from ifn_campaign.models import utcnow
 
 ledger_app = typer.Typer(
@@ -88,17 +88,14 @@ def history(
             callback=one_of("language", LANGUAGES),
         ),
     ] = "en",
+    wide: Wide = False,
 ) -> None:
     """A member's every post (all states, why picked, why cancelled) and features, newest first."""
     zone = _zone()
     abbr = _abbr(zone)
     with _session() as session:
         entries = ledger.member_history(session, member_id)
-    table = Table(title=f"History of {escape(member_id)}: {_n(len(entries), 'post')}")
-    for column in ("post", f"slot ({abbr})", "campaign", "channel", "state", "why"):
-        table.add_column(column)
-    table.add_column(f"featured ({abbr})")
-    table.add_column("permalink", overflow="fold")
+    rows = []
     for e in entries:
         why = e.reason_id if lang == "id" else e.reason_en
         if e.cancel_reason:
@@ -107,40 +104,65 @@ def history(
             why += f"\ntaken down {_when(e.taken_down_at, zone)}"
         elif e.takedown_requested_at:
             why += f"\ntakedown requested {_when(e.takedown_requested_at, zone)}"
-        table.add_row(
-            str(e.post_id),
-            _when(e.slot_at, zone),
-            escape(e.campaign),
-            e.channel,
-            e.state,
-            escape(why),
-            _when(e.featured_at, zone),
-            escape(e.permalink or ""),
+        rows.append(
+            (
+                str(e.post_id),
+                _when(e.slot_at, zone),
+                escape(e.campaign),
+                e.channel,
+                e.state,
+                escape(why),
+                _when(e.featured_at, zone),
+                escape(e.permalink or ""),
+            )
         )
-    out.print(table)
+    print_table(
+        [
+            Col("post", keep=True, justify="right"),
+            Col(f"slot ({abbr})", keep=True),
+            Col("campaign", 3, keep=True),
+            Col("channel", 1, keep=True),
+            Col("state", keep=True),
+            # the member's record: every reason whole; wide enough for 'takedown requested <date>'
+            Col("why", lines=0, min_width=30),
+            Col(f"featured ({abbr})", 2, keep=True),
+            Col("permalink", 3, lines=0, min_width=24),  # folded, never cut
+        ],
+        rows,
+        title=f"History of {escape(member_id)}: {_n(len(entries), 'post')}",
+        wide=wide,
+    )
 
 
-def _waiting_table(title: str, rows: list[ledger.Waiting], zone: ZoneInfo) -> Table:
+def _waiting_table(title: str, rows: list[ledger.Waiting], zone: ZoneInfo, wide: bool) -> Fitted:
     abbr = _abbr(zone)
-    table = Table(title=title)
-    for column in ("member", "name", "province", f"last featured ({abbr})"):
-        table.add_column(column)
-    table.add_column(f"waiting since ({abbr})")
-    table.add_column("days", justify="right")
-    for w in rows:
-        table.add_row(
-            escape(w.member_id),
-            escape(w.business_name),
-            escape(w.province or ""),
-            _when(w.last_featured_at, zone) or "never",
-            _when(w.waiting_since, zone),
-            str(w.days),
-        )
-    return table
+    return fit(
+        [
+            Col("member", keep=True),
+            Col("name"),
+            Col("province", 2, lines=1, min_width=10),
+            Col(f"last featured ({abbr})", 1, keep=True),
+            Col(f"waiting since ({abbr})", 1, keep=True),
+            Col("days", keep=True, justify="right"),
+        ],
+        [
+            (
+                escape(w.member_id),
+                escape(w.business_name),
+                escape(w.province or ""),
+                _when(w.last_featured_at, zone) or "never",
+                _when(w.waiting_since, zone),
+                str(w.days),
+            )
+            for w in rows
+        ],
+        title=title,
+        wide=wide,
+    )
 
 
 @ledger_app.command("never-featured")
-def never_featured(campaign: Campaign = None, limit: Limit = 50) -> None:
+def never_featured(campaign: Campaign = None, limit: Limit = 50, wide: Wide = False) -> None:
     """Active, consenting members never featured (in a campaign), longest waiting first."""
     with _session() as session:
         found = ledger.never_featured(session, campaign)
@@ -148,11 +170,11 @@ def never_featured(campaign: Campaign = None, limit: Limit = 50) -> None:
     title = f"{_n(len(found), 'member')} never featured{where}"
     if len(found) > limit:
         title += f" (first {limit})"
-    out.print(_waiting_table(title, found[:limit], _zone()))
+    show(_waiting_table(title, found[:limit], _zone(), wide))
 
 
 @ledger_app.command("gap")
-def gap(campaign: Campaign = None, limit: Limit = 10) -> None:
+def gap(campaign: Campaign = None, limit: Limit = 10, wide: Wide = False) -> None:
     """The fairness gap: the eligible members who have waited longest for a feature."""
     with _session() as session:
         found = ledger.fairness_gap(session, utcnow(), campaign, limit)
@@ -161,7 +183,7 @@ def gap(campaign: Campaign = None, limit: Limit = 10) -> None:
         return
     where = f" in {escape(campaign)}" if campaign else ""
     title = f"Fairness gap{where}: {found[0].days} days (longest waits first)"
-    out.print(_waiting_table(title, found, _zone()))
+    show(_waiting_table(title, found, _zone(), wide))
 
 
 @ledger_app.command("by")
@@ -196,18 +218,18 @@ def by(
     period += f" to {end - timedelta(days=1):%Y-%m-%d}" if end else " to now"
     where = f", {escape(campaign)}" if campaign else ""
     total = sum(t.count for t in tallies)
-    table = Table(title=f"{_n(total, 'feature')} by {dimension.value}, {period}{where}")
-    table.add_column(dimension.value)
-    table.add_column("features", justify="right")
-    for t in tallies:
-        table.add_row(escape(t.label), str(t.count))
-    out.print(table)
+    print_table(
+        [Col(dimension.value), Col("features", keep=True, justify="right")],
+        [(escape(t.label), str(t.count)) for t in tallies],
+        title=f"{_n(total, 'feature')} by {dimension.value}, {period}{where}",
+    )
 
 
 @takedowns_app.callback()
 def takedowns(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include posts already taken down.")] = False,
+    wide: Wide = False,
 ) -> None:
     """Published posts whose member withdrew consent for their channel: take them down by hand
     (Instagram has no delete API), then run `ifn-campaign takedowns done POST_ID`."""
@@ -218,13 +240,18 @@ def takedowns(
     with _session() as session:
         found = withdrawal.takedowns(session, include_done=all_)
     title = f"{_n(len(found), 'published post')} to take down" + (" or taken down" if all_ else "")
-    table = Table(title=title)
-    for column in ("post", "member", "name", "channel", "account"):
-        table.add_column(column)
-    table.add_column("permalink", overflow="fold")
-    table.add_column(f"requested ({abbr})")
+    columns = [
+        Col("post", keep=True, justify="right"),
+        Col("member", keep=True),
+        Col("name", 2),
+        Col("channel", 1, keep=True),
+        Col("account", 3, keep=True),
+        Col("permalink", lines=0, min_width=24),  # what staff open to take it down: folded, whole
+        Col(f"requested ({abbr})", keep=True),
+    ]
     if all_:
-        table.add_column(f"taken down ({abbr})")
+        columns.append(Col(f"taken down ({abbr})", keep=True))
+    rows = []
     for t in found:
         row = [
             str(t.post_id),
@@ -235,8 +262,8 @@ def takedowns(
             escape(t.permalink or "(no permalink recorded)"),
             _when(t.requested_at, zone),
         ]
-        table.add_row(*row, *([_when(t.taken_down_at, zone)] if all_ else []))
-    out.print(table)
+        rows.append([*row, *([_when(t.taken_down_at, zone)] if all_ else [])])
+    print_table(columns, rows, title=title, wide=wide)
 
 
 @takedowns_app.command("done")

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from ifn_campaign.blocks import active_blocks, describe
 from ifn_campaign.captions.writer import CaptionWriter, check_edit
 from ifn_campaign.commands.base import app, out, settings
 from ifn_campaign.commands.plan import STORED, local_day
+from ifn_campaign.commands.tables import Col, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import (
     TransitionError,
@@ -135,10 +135,10 @@ def review(
         out.print("nothing awaits review: `ifn-campaign compose` makes posts ready")
         return
     for post, name in rows:
-        out.rule(
-            f"post {post.id}: {escape(name)} ({post.member_id}), {post.channel}/"
-            f"{escape(post.account)}, {_when(post.slot_at)}"
-        )
+        # the rule holds only what is short (a rule cuts a long title with an ellipsis); the
+        # member's name, which can be any length, wraps on the line below
+        out.rule(f"post {post.id}, {_when(post.slot_at)}")
+        out.print(f"{post.channel}/{escape(post.account)}: {escape(name)} ({post.member_id})")
         out.print(f"[dim]why:[/] {escape(post.reason_en if english else post.reason_id)}")
         out.print(f"[dim]card:[/] {escape(post.card_path or '')}")
         if post.thumbnail_path:
@@ -389,16 +389,20 @@ def status() -> None:
         PostState.SCHEDULED,
         PostState.PUBLISHING,
     ]
-    table = Table(title="Queue per account (future slots)")
-    table.add_column("account")
-    for state in states:
-        table.add_column(state.value, justify="right")
-    for channel, account in sorted({(c, a) for c, a, _ in counts}):
-        table.add_row(
-            f"{channel}/{escape(account)}",
-            *(str(counts[(channel, account, s.value)]) for s in states),
-        )
-    out.print(table)
+    print_table(
+        [
+            Col("account", keep=True),
+            *(Col(state.value, keep=True, justify="right") for state in states),
+        ],
+        [
+            (
+                f"{channel}/{escape(account)}",
+                *(str(counts[(channel, account, s.value)]) for s in states),
+            )
+            for channel, account in sorted({(c, a) for c, a, _ in counts})
+        ],
+        title="Queue per account (future slots)",
+    )
     for post, name in stuck:
         out.print(
             f"[red]post {post.id} {post.state}[/] {escape(name)} {post.channel}/"

@@ -115,6 +115,11 @@ def layout(
             widths[i] += step
             spare -= step
         growing = [i for i in growing if widths[i] < natural[i]]
+    for i in shown:  # then a kept column's header on one line, if there is room left
+        if columns[i].keep and spare > 0:
+            step = min(max(cell_len(columns[i].header) - widths[i], 0), spare)
+            widths[i] += step
+            spare -= step
     dropped.sort(key=[c.header for c in columns].index)
     return Layout(shown, widths, dropped)
 
@@ -197,11 +202,11 @@ def fit(
     for i in plan.shown:
         col = columns[i]
         table.add_column(
-            col.header,
+            Text(col.header, no_wrap=False, overflow="fold"),  # a header may wrap, never a date
             justify=col.justify,
             width=plan.widths[i],
             no_wrap=col.keep,
-            overflow="ignore" if col.keep else "fold",
+            overflow="ellipsis" if col.keep else "fold",  # ellipsis only below the essentials
         )
     shortened = 0
     for row in cells:
