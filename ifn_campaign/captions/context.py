@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -140,7 +140,7 @@ class MemberView:
             named = SENTRA_PHRASE.get(self._lang, SENTRA_PHRASE["id"]).format(sentra=sentra)
         return ", ".join(p for p in (named, _place(city, self.province)) if p)
 
-    @property
+    @cached_property  # `founded` and `markets` read it too; redacting it is the costly part
     def description(self) -> str:
         """The description in the caption's language. An English caption without an English
         description gets '' (never the Indonesian text under an English headline)."""
