@@ -96,6 +96,11 @@ MAX_PHOTOS = 4
 PHOTO_SECONDS = 2.75
 BODY_SECONDS = (5.5, 11.0)  # the photo part (or the logo card) is at least, at most this long
 END_SECONDS = 3.5
+# Photos at least this wide for their height (3:4) are shown whole, centred this far down the
+# frame (pixels: the middle of what the safe zone leaves above the text), blended in over FEATHER
+WHOLE_FROM_ASPECT = 0.75
+PHOTO_CENTRE_Y = 640
+FEATHER = 48
 FADE = 0.45  # an overlay layer fades (and rises) in over this long
 RISE = 24  # pixels a layer rises while it fades in
 MARGIN = 48  # pixels between the safe rectangle's edges and anything we draw
@@ -439,9 +444,16 @@ class _Still:
 
     @classmethod
     def of_source(cls, source: photos.SourceImage, motion: _Motion) -> _Still:
-        """A photo covered to the still's size around its subject."""
-        image = _cover(source, *_STILL_SIZE)
-        return cls(_to_ycbcr(image), motion)
+        """A picture covered to the still's size around its subject."""
+        return cls(_to_ycbcr(_cover(source, *_STILL_SIZE)), motion)
+
+    @classmethod
+    def of_photo(cls, source: photos.SourceImage, motion: _Motion) -> _Still:
+        """A member's photo: covered when it is tall; whole, on a blur of itself, when cutting it
+        to 9:16 would cut the product (see `_whole`)."""
+        if source.width / source.height < WHOLE_FROM_ASPECT:
+            return cls.of_source(source, motion)
+        return cls(_to_ycbcr(_whole(source)), motion)
 
     def box(self, progress: float) -> tuple[float, float, float, float]:
         """The part of the still the frame shows `progress` (0..1) of the way through the motion,
@@ -475,6 +487,36 @@ class _Still:
                 flags=flags,
                 borderMode=cv2.BORDER_REPLICATE,
             )
+
+
+def _whole(source: photos.SourceImage) -> Image.Image:
+    """The whole photo across the still's width, centred at PHOTO_CENTRE_Y of the frame (above
+    the text plates), its top and bottom rows (softened sideways) continuing up and down to the
+    still's edges, and the photo blended into them over FEATHER px. Product photos are mostly
+    square or landscape, where a 9:16 cut of a shoe seen from the side keeps only its toe; on a
+    studio background the continuation is seamless."""
+    width, height = _STILL_SIZE
+    tall = min(height, _even(width * source.height / source.width))
+    picture = np.asarray(photos.cover(source, width, tall)[0].convert("RGB"))
+    top = round((height - HEIGHT) / 2 + PHOTO_CENTRE_Y - tall / 2)
+    top = min(max(top, 0), height - tall)
+    feather = min(FEATHER, tall // 4)
+
+    def edge(rows: NDArray[np.uint8]) -> NDArray[np.float32]:
+        line = rows.astype(np.float32).mean(axis=0, keepdims=True)
+        return np.asarray(cv2.GaussianBlur(line, (0, 0), sigmaX=width / 24))
+
+    still = np.empty((height, width, 3), np.float32)
+    still[:top] = edge(picture[:feather])
+    still[top + tall :] = edge(picture[tall - feather :])
+    ramp = np.ones((tall, 1, 1), np.float32)
+    ramp[:feather, 0, 0] = np.linspace(0, 1, feather + 2, dtype=np.float32)[1:-1]
+    ramp[tall - feather :] = ramp[:feather][::-1]
+    under = np.empty((tall, width, 3), np.float32)
+    under[: tall // 2] = edge(picture[:feather])
+    under[tall // 2 :] = edge(picture[tall - feather :])
+    still[top : top + tall] = picture * ramp + under * (1 - ramp)
+    return Image.fromarray(np.rint(still).astype(np.uint8))
 
 
 def _cover(source: photos.SourceImage, width: int, height: int) -> Image.Image:
@@ -564,7 +606,7 @@ def _member_stills(member: ShortMember, brand: BrandKit) -> list[_Still]:
     size = _STILL_SIZE
     if member.photos:
         body = [
-            _Still.of_source(p, _MOTIONS[i % len(_MOTIONS)])
+            _Still.of_photo(p, _MOTIONS[i % len(_MOTIONS)])
             for i, p in enumerate(member.photos[:MAX_PHOTOS])
         ]
     else:
