@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.commands.base import app, choices, one_of, out, settings, unknown
+from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
 from ifn_campaign.planner.budget import limits_from
@@ -102,23 +102,29 @@ def _show_time(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a %Y-%m-%d %H:%M} {label}"
 
 
-def print_plan(result: PlanResult, zone: ZoneInfo, english: bool) -> None:
-    table = Table(title=f"Plan: {escape(result.campaign)}", expand=False)
-    table.add_column("slot", no_wrap=True)
-    for column in ("channel", "member", "reason", "action"):
-        table.add_column(column)
-    for line in result.lines:
-        member = f"{escape(line.member_name or '')} ({line.member_id})" if line.member_id else "-"
-        reason = escape(line.reason_en if english else line.reason_id)
-        style = _STYLE[line.action]
-        table.add_row(
-            _show_time(line.slot.at, zone),
-            f"{line.slot.channel.value}/{escape(line.slot.account)}",
-            member,
-            reason,
-            f"[{style}]{line.action}[/]",
-        )
-    out.print(table)
+def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool = False) -> None:
+    """The plan as a table: at 80 columns the reasons give way first (`--wide` shows them)."""
+    print_table(
+        [
+            Col("slot", keep=True),
+            Col("channel", 1, keep=True),
+            Col("member", min_width=16),  # the id first: a long name is cut, never the id
+            Col("reason", 2, min_width=16),
+            Col("action", keep=True),
+        ],
+        [
+            (
+                _show_time(line.slot.at, zone),
+                f"{line.slot.channel.value}/{escape(line.slot.account)}",
+                f"{line.member_id} {escape(line.member_name or '')}" if line.member_id else "-",
+                escape(line.reason_en if english else line.reason_id),
+                f"[{_STYLE[line.action]}]{line.action}[/]",
+            )
+            for line in result.lines
+        ],
+        title=f"Plan: {escape(result.campaign)}",
+        wide=wide,
+    )
     for skipped in result.skipped:
         out.print(
             f"[dim]skipped {skipped.local:%a %Y-%m-%d %H:%M} {skipped.channel.value}: "
@@ -151,6 +157,7 @@ def plan(
         bool, typer.Option("--dry-run", help="Show the plan; write nothing.")
     ] = False,
     english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+    wide: Wide = False,
 ) -> None:
     """Create posts for the coming weeks, each with the reason for its pick, and print them."""
     cfg = settings()
@@ -174,7 +181,7 @@ def plan(
         else:
             session.commit()
     for result in results:
-        print_plan(result, zone, english)
+        print_plan(result, zone, english, wide)
     if dry_run:
         out.print("[yellow]dry run[/]: nothing was written")
 
@@ -192,6 +199,7 @@ def calendar(
         bool, typer.Option("--all", help="Include cancelled and failed posts.")
     ] = False,
     english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+    wide: Wide = False,
 ) -> None:
     """The posts in the coming weeks, every campaign and account together, in slot order."""
     zone = _zone()
@@ -210,51 +218,77 @@ def calendar(
         if not all_states:
             query = query.where(Post.state.in_([s.value for s in LIVE_STATES]))
         rows = session.execute(query).all()
-    table = Table(title=f"Calendar {begin:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}")
-    for column in ("post", "slot", "campaign", "channel", "member", "state", "reason"):
-        table.add_column(column)
+    cells = []
     for post, name in rows:
         reason = post.reason_en if english else post.reason_id
         if post.cancel_reason:
-            reason = f"{reason} [dim]({escape(post.cancel_reason)})[/]"
-        table.add_row(
-            str(post.id),
-            _show_time(post.slot_at, zone),
-            escape(post.campaign),
-            f"{post.channel}/{escape(post.account)}",
-            f"{escape(name)} ({post.member_id})",
-            post.state + (" (pin)" if post.pinned else ""),
-            reason if post.cancel_reason else escape(reason),
+            reason = f"{escape(reason)} [dim]({escape(post.cancel_reason)})[/]"
+        else:
+            reason = escape(reason)
+        cells.append(
+            (
+                str(post.id),
+                _show_time(post.slot_at, zone),
+                escape(post.campaign),
+                f"{post.channel}/{escape(post.account)}",
+                f"{post.member_id} {escape(name)}",
+                post.state + (" (pin)" if post.pinned else ""),
+                reason,
+            )
         )
-    out.print(table)
+    print_table(
+        [
+            Col("post", keep=True, justify="right"),
+            Col("slot", keep=True),
+            Col("campaign", 3, keep=True),
+            Col("channel", 1, keep=True),
+            Col("member", min_width=16),  # the id first: a long name is cut, never the id
+            Col("state", keep=True),
+            Col("reason", 2, min_width=16),
+        ],
+        cells,
+        title=f"Calendar {begin:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}",
+        wide=wide,
+    )
     if not rows:
         out.print("no posts in this period: run `ifn-campaign plan`")
 
 
 @app.command("campaigns")
-def campaigns() -> None:
+def campaigns(wide: Wide = False) -> None:
     """The campaigns on file, with their channels and slots."""
-    table = Table(title="Campaigns")
-    table.add_column("name", no_wrap=True)
-    for column in ("title", "dates", "channels and slots", "cooldown", "approval"):
-        table.add_column(column)
+    rows = []
     for c in _campaigns(None):
-        slots = "; ".join(
+        slots = "\n".join(  # a channel a line
             f"{p.channel.value}/{p.account} "
             + ", ".join(
                 f"{'/'.join(_DAY[d] for d in rule.days)} {rule.time:%H:%M}" for rule in p.slots
             )
             for p in c.channels
         )
-        table.add_row(
-            c.name,
-            escape(c.title),
-            f"{c.start} to {c.end or 'open'}",
-            escape(slots),
-            f"{c.cooldown_days} d",
-            "auto" if c.auto_approve else "staff",
+        rows.append(
+            (
+                escape(c.name),
+                escape(c.title),
+                f"{c.start} to {c.end or 'open'}",
+                escape(slots),
+                f"{c.cooldown_days} d",
+                "auto" if c.auto_approve else "staff",
+            )
         )
-    out.print(table)
+    print_table(
+        [
+            Col("name", keep=True),
+            Col("title", 2),
+            Col("dates", 1, keep=True),
+            Col("channels and slots", lines=0, min_width=28),
+            Col("cooldown", 2, keep=True, justify="right"),
+            Col("approval", 2, keep=True),
+        ],
+        rows,
+        title="Campaigns",
+        wide=wide,
+    )
 
 
 _DAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
