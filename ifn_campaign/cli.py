@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
@@ -667,7 +668,8 @@ def _not_postable(member: Member, channel: str, now: datetime, zone: ZoneInfo) -
     if member.status != MemberStatus.ACTIVE:
         return f"member is {member.status}"
     if consent_at(member, now) is not ConsentState.IN_FORCE:
-        return f"consent {describe(member, now, zone)}"
+        said = describe(member, now, zone)  # "withdrawn on ...", "consent starts on ..."
+        return said if said.startswith("consent") else f"consent {said}"
     return f"no consent for {channel}"
 
 
@@ -777,10 +779,92 @@ def demo(
             "cards": cfg.cards.model_copy(update={"cache_dir": data_dir / "cards"}),
         }
     )
+    config_file = _demo_settings(cfg, data_dir)
     until = _demo_plan(cfg)
     _demo_compose(cfg, until)
     _demo_publish(engine, cfg, until)
     _demo_report(engine, cfg, until, data_dir / "report")
+    with Session(engine) as session:
+        for line in demo_numbers(session, result.run, until):
+            out.print(line, soft_wrap=True)
+    out.print("the other commands (members, review, calendar, ...) look at the demo's data after:")
+    out.print(f"export IFN_CONFIG={config_file}", soft_wrap=True)
+
+
+def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
+    """`<data_dir>/ifn-campaign.toml`: the demo's data (database, media, cards, preview and
+    campaigns, as absolute paths; no secrets) for the commands a newcomer tries next, which
+    otherwise look at ./var and find no database."""
+    import json
+
+    def where(path: Path | None) -> str:
+        return str(Path(path or ".").resolve())
+
+    db = make_url(cfg.database.url).database or ""
+    sections: dict[str, dict[str, str | list[str]]] = {
+        "database": {"url": f"sqlite:///{where(Path(db))}"},
+        "media": {"dir": where(cfg.media.dir), "allow_hosts": [f"127.0.0.1:{DEMO_PORT}"]},
+        "cards": {
+            "cache_dir": where(cfg.cards.cache_dir),
+            "preview_dir": where(data_dir / "preview"),
+        },
+        "planner": {"campaigns_dir": where(cfg.planner.campaigns_dir)},
+    }
+    path = data_dir / "ifn-campaign.toml"
+    lines = [
+        "# Written by `ifn-campaign demo`: the demo's data, for the commands you try next.",
+        f"# export IFN_CONFIG={path.resolve()}",
+    ]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]"]
+        # a JSON string or list of strings is a valid TOML value
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path.resolve()
+
+
+def demo_numbers(session: Session, run: SyncRun, as_of: datetime) -> list[str]:
+    """What the demo's counts mean, one line each, read from the data at `as_of` (a changed
+    sample registry explains itself): new, active, with cards, never featured."""
+    from collections import Counter
+
+    from ifn_campaign.cards.batch import promotable_ids
+    from ifn_campaign.ledger import never_featured
+    from ifn_campaign.models import Feature
+
+    records = run.new + run.updated + run.unchanged + run.quarantined
+    new = (
+        f"{run.new} new: the registry sent {records} records, {run.quarantined} of them "
+        "quarantined (not stored, listed above)"
+    )
+    if run.updated or run.unchanged:
+        new += f", {run.updated} updated and {run.unchanged} unchanged since an earlier sync"
+    statuses = Counter(session.scalars(select(Member.status)))
+    total, active = sum(statuses.values()), statuses.pop(MemberStatus.ACTIVE, 0)
+    others = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    members = session.scalars(select(Member).where(Member.status == MemberStatus.ACTIVE)).all()
+    carded = set(promotable_ids(session))
+    withdrew = sorted(m.id for m in members if m.id not in carded)
+    not_yet = [
+        m for m in members if m.id in carded and consent_at(m, as_of) is not ConsentState.IN_FORCE
+    ]
+    cards = (
+        f"{len(carded)} with cards: the {active} active members less {len(withdrew)} who "
+        f"withdrew consent" + (f" ({', '.join(withdrew)})" if withdrew else "")
+    )
+    if not_yet:
+        cards += f"; {len(not_yet)} of them have no consent in force yet and are never posted"
+    consenting = {m.id for m in members if consent_at(m, as_of) is ConsentState.IN_FORCE}
+    featured = set(session.scalars(select(Feature.member_id).distinct())) & consenting
+    waiting = len(never_featured(session, now=as_of))
+    return [
+        new,
+        f"{active} active: {total} members stored, {total - active} of them not active"
+        + (f" ({others})" if others else ""),
+        cards,
+        f"{waiting} never featured: {len(consenting)} active members with consent in force, "
+        f"{len(featured)} of them featured by the posts published",
+    ]
 
 
 def _demo_plan(cfg: Settings) -> datetime:

@@ -15,6 +15,7 @@ import pytest
 import typer
 
 from ifn_campaign.cli import app, main
+from ifn_campaign.config import load_settings
 from ifn_campaign.sandbox.registry import Fault, RegistrySandbox, generate_members
 from tests.conftest import point_cli_at
 
@@ -142,6 +143,31 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     # natively scheduled posts count in the window at the time they went live, not reconcile's
     assert f"{n} features in this window" in " ".join(report.read_text().split())
     assert text.count("│ published │") == n  # the summary table: every post is out
+    # its numbers explained, and the settings file that points the other commands at its data
+    assert re.search(r"\d+ active: 66 members stored, \d+ of them not active", text)
+    assert re.search(r"\d+ never featured: \d+ active members with consent in force", text)
+    settings_file = tmp_path / "var" / "demo" / "ifn-campaign.toml"
+    assert first.stdout.rstrip().splitlines()[-1] == f"export IFN_CONFIG={settings_file}"
+    demo_settings = load_settings(settings_file)
+    assert (
+        demo_settings.database.url == f"sqlite:///{tmp_path / 'var' / 'demo' / 'ifn-campaign.db'}"
+    )
+    assert demo_settings.cards.cache_dir == tmp_path / "var" / "demo" / "cards"
+    assert demo_settings.planner.campaigns_dir is not None
+    assert (demo_settings.planner.campaigns_dir / "sorotan-demo.toml").is_file()
+    elsewhere = tmp_path / "elsewhere"  # a newcomer's next command, from any folder
+    elsewhere.mkdir()
+    members = subprocess.run(
+        [str(exe), "members", "--status", "active"],
+        cwd=elsewhere,
+        env={**env, "IFN_CONFIG": str(settings_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert members.returncode == 0, members.stderr
+    assert "Members (66 stored)" in members.stdout and "ifn-0001" in members.stdout
+    assert list(elsewhere.iterdir()) == []  # no database or folder made where it ran
     second = subprocess.run(
         [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
