@@ -6,7 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format bench bench-cards bench-plan bench-publish bench-campaign goldens clean
 
+# The browser tests (tests/test_pages_browser.py) drive Debian's chromium through Playwright; it is
+# installed here when missing (as root, or with sudo), never a browser download. IFN_BROWSER_TESTS=0
+# skips both the install and those tests on a machine that cannot run a browser.
 $(STAMP): pyproject.toml
+	@if [ "$${IFN_BROWSER_TESTS:-1}" != 0 ] && ! command -v chromium >/dev/null 2>&1; then \
+	  echo "chromium is missing (the browser tests drive Debian's chromium): installing it"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "error: chromium is not installed and this is not root: run 'apt-get install -y chromium' as root (or set IFN_BROWSER_TESTS=0 to skip the browser tests)" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; } \
+	    || { echo "error: could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }; \
+	fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -42,6 +53,9 @@ bench-publish: $(STAMP)
 
 bench-campaign: $(STAMP)
 	$(BIN)/python bench/campaign_bench.py
+
+bench-shorts: $(STAMP)
+	$(BIN)/python bench/shorts_bench.py --strip docs/shorts-strip.png
 
 # Rewrite the golden cards and captions on purpose (after a template or brand change); look at
 # tests/golden/ (git diff) before committing.
