@@ -336,18 +336,21 @@ def subject_box(img: SourceImage) -> tuple[float, float, float, float] | None:
     return box
 
 
-def _analyse(
-    img: SourceImage,
-) -> tuple[tuple[float, float], tuple[float, float, float, float] | None]:
+_Analysis = tuple[
+    tuple[float, float], tuple[float, float, float, float] | None, NDArray[np.float64] | None
+]
+
+
+def _analyse(img: SourceImage) -> _Analysis:
+    """Focus, subject box and the saliency's summed-area table (rows + 1 x columns + 1, the
+    whole summing to 1; None for a blank image), computed once per image."""
     cached = img._cache.get("focus")
     if cached is None:
         cached = img._cache["focus"] = _focus(img)
     return cached  # type: ignore[no-any-return]
 
 
-def _focus(
-    img: SourceImage,
-) -> tuple[tuple[float, float], tuple[float, float, float, float] | None]:
+def _focus(img: SourceImage) -> _Analysis:
     small = _analysis_copy(img.image)
     rgba = np.asarray(small.convert("RGBA"), dtype=np.float64)
     rgb, alpha = rgba[..., :3], rgba[..., 3] / 255.0
@@ -364,14 +367,16 @@ def _focus(
     saliency = contrast * (0.25 + energy) * alpha  # flat interiors count, outlines count more
     total = float(saliency.sum())
     if total < 1e-6 * saliency.size:
-        return (0.5, 0.5), None  # a blank image has no subject
+        return (0.5, 0.5), None, None  # a blank image has no subject
     across, down = saliency.sum(axis=0) / total, saliency.sum(axis=1) / total
     fx, fy = _middle(across), _middle(down)
     x0, x1 = _span(across, _BOX_TAIL)
     y0, y1 = _span(down, _BOX_TAIL)
     # rounded so float noise can never move a crop by a pixel between machines
     focus = (round(min(max(fx, 0.0), 1.0), 4), round(min(max(fy, 0.0), 1.0), 4))
-    return focus, (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
+    table = np.zeros((saliency.shape[0] + 1, saliency.shape[1] + 1))
+    table[1:, 1:] = (saliency / total).cumsum(axis=0).cumsum(axis=1)
+    return focus, (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4)), table
 
 
 _TAIL = 0.02
@@ -486,6 +491,7 @@ MAX_ZOOM = 1.5  # `place` may cut a box down to 1/1.5 of the largest one to clea
 MAX_UPSCALE = 2.0  # ... but never so far that the source is enlarged past this (low resolution)
 _ZOOM_STEP = 0.025  # crop widths tried: 100%, 97.5%, 95%, ... of the largest
 _GAP = 0.01  # room kept between subject and overlay, as a share of the photo box's shorter side
+BLOCKED_SHARE = 0.005  # an overlay over this share of the subject's saliency is reported
 _Box = tuple[float, float, float, float]
 
 
@@ -532,14 +538,16 @@ def place(
 
     `avoid` is what will be drawn over the photo (text, ribbon, badge, chips, logo), in the photo
     box's pixels; a plain tuple is an overlay named "overlay". The plain smart crop (`crop_box`)
-    is kept when it already leaves the subject clear (with a gap of 1% of the shorter side).
+    is kept when it already holds the whole subject (or no crop could) and leaves it clear, with
+    a gap of 1% of the shorter side.
     Otherwise the crop slides, then shrinks in 2.5% steps down to 1/MAX_ZOOM of its side (never
     enlarging the original past MAX_UPSCALE), and the first size that has a clear position wins,
     at the position nearest the plain crop: at each size every position a clear crop can start at
     is tried (the edges of the regions each overlay leaves free), so a clear crop is found
     whenever one of these sizes has one. The whole subject stays in the crop. When none is clear,
-    the full-size crop that covers the least of the subject is kept and `blocked` names the
-    overlays still on it.
+    the full-size crop that hides the least of the subject (under overlays or cut off, weighed by
+    its saliency) is kept, and `blocked` names the overlays over at least BLOCKED_SHARE of it: a
+    box corner the product does not fill is not reported.
     """
     width, height = size
     _check_size(width, height)
@@ -548,21 +556,40 @@ def place(
     full = crop_box(img.image.size, width / height, focus)
     found = subject_box(img)
     boxes = _overlays(avoid, width, height)
-    if found is None or not boxes:
+    if found is None:
         return Placement(full, None, (), False)
     src_w, src_h = img.image.size
     subject = (found[0] * src_w, found[1] * src_h, found[2] * src_w, found[3] * src_h)
+    if not boxes:
+        return _placement(full, subject, size, (), False)
     gap = _GAP * min(width, height)
     padded = np.array([(b[0] - gap, b[1] - gap, b[2] + gap, b[3] + gap) for _, b in boxes])
-    plain = _hits(full, subject, size, padded)
-    if not plain.any():
-        return _placement(full, subject, size, boxes, False)
+    fits = (
+        subject[2] - subject[0] <= full[2] - full[0]
+        and subject[3] - subject[1] <= full[3] - full[1]
+    )
+    if not _hits(full, subject, size, padded).any() and (not fits or _holds(full, subject)):
+        return _placement(full, subject, size, (), False)
     for crop_w, crop_h in _crop_sizes(img, full, size):
         box = _clear_crop(img.image.size, (crop_w, crop_h), focus, subject, size, padded)
         if box is not None:
-            return _placement(box, subject, size, boxes, box != full)
-    box = _least_covered(img.image.size, full, subject, size, padded)
-    return _placement(box, subject, size, boxes, box != full)
+            return _placement(box, subject, size, (), box != full)
+    table = _analyse(img)[2]
+    assert table is not None  # a subject was found, so the image has saliency
+    exact = np.array([b for _, b in boxes], dtype=np.float64)
+    box, hidden = _least_hidden(img.image.size, full, subject, size, exact, table)
+    blocked = tuple(dict.fromkeys(n for (n, _), h in zip(boxes, hidden, strict=True) if h))
+    return _placement(box, subject, size, blocked, box != full)
+
+
+def _holds(box: tuple[int, int, int, int], subject: _Box) -> bool:
+    """Whether the whole subject is inside the crop box."""
+    return (
+        box[0] <= subject[0]
+        and box[1] <= subject[1]
+        and subject[2] <= box[2]
+        and subject[3] <= box[3]
+    )
 
 
 def _overlays(avoid: Sequence[Overlay | _Box], width: int, height: int) -> list[tuple[str, _Box]]:
@@ -691,57 +718,76 @@ def _candidates(
     return np.unique(np.clip(values, low, high).astype(np.int64))
 
 
-def _least_covered(
+def _least_hidden(
     image_size: tuple[int, int],
     full: tuple[int, int, int, int],
     subject: _Box,
     size: tuple[int, int],
-    padded: NDArray[Any],
-) -> tuple[int, int, int, int]:
-    """No clear crop: the full-size crop that covers or cuts off the least of the subject (area
-    in output pixels), nearest the plain crop among equals. Positions tried as in `_clear_crop`."""
+    exact: NDArray[Any],
+    table: NDArray[np.float64],
+) -> tuple[tuple[int, int, int, int], NDArray[np.bool_]]:
+    """No clear crop: the full-size crop hiding the least of the subject's saliency (under the
+    overlays, or outside the crop), nearest the plain crop among equals; and which overlays hide
+    at least BLOCKED_SHARE of it there. Positions tried: the edges `_clear_crop` tries, and 33
+    evenly spaced ones on each axis."""
     crop_w, crop_h = full[2] - full[0], full[3] - full[1]
     image_w, image_h = image_size
     sx, sy = size[0] / crop_w, size[1] / crop_h
-    lefts = _candidates(
-        full[0], 0, image_w - crop_w, subject[2], subject[0], padded[:, 0], padded[:, 2], sx
+    edges_x = _candidates(
+        full[0], 0, image_w - crop_w, subject[2], subject[0], exact[:, 0], exact[:, 2], sx
     )
-    tops = _candidates(
-        full[1], 0, image_h - crop_h, subject[3], subject[1], padded[:, 1], padded[:, 3], sy
+    edges_y = _candidates(
+        full[1], 0, image_h - crop_h, subject[3], subject[1], exact[:, 1], exact[:, 3], sy
     )
-    x0 = (subject[0] - lefts[:, None]) * sx
-    x1 = (subject[2] - lefts[:, None]) * sx
-    y0 = (subject[1] - tops[:, None]) * sy
-    y1 = (subject[3] - tops[:, None]) * sy
-    # under overlays: the subject's overlap with each (padded) overlay, summed
-    over_x = np.clip(
-        np.minimum(x1, padded[None, :, 2]) - np.maximum(x0, padded[None, :, 0]), 0, None
+    spread_x = np.rint(np.linspace(0, image_w - crop_w, 33)).astype(np.int64)
+    spread_y = np.rint(np.linspace(0, image_h - crop_h, 33)).astype(np.int64)
+    lefts = np.unique(np.concatenate([edges_x, spread_x]))
+    tops = np.unique(np.concatenate([edges_y, spread_y]))
+    fx, fy = (table.shape[1] - 1) / image_w, (table.shape[0] - 1) / image_h
+    left, top = lefts[:, None, None].astype(np.float64), tops[None, :, None].astype(np.float64)
+    # each overlay's box in source pixels, for every (left, top): (lefts, tops, overlays)
+    under = _mass(
+        table,
+        (left + exact[:, 0] / sx) * fx,
+        (top + exact[:, 1] / sy) * fy,
+        (left + exact[:, 2] / sx) * fx,
+        (top + exact[:, 3] / sy) * fy,
     )
-    over_y = np.clip(
-        np.minimum(y1, padded[None, :, 3]) - np.maximum(y0, padded[None, :, 1]), 0, None
-    )
-    covered = (over_x[:, None, :] * over_y[None, :, :]).sum(axis=2)
-    # cut off: the subject's area outside the output
-    seen_x = np.clip(np.minimum(x1, size[0]) - np.maximum(x0, 0), 0, None)[:, 0]
-    seen_y = np.clip(np.minimum(y1, size[1]) - np.maximum(y0, 0), 0, None)[:, 0]
-    whole = (x1 - x0)[0, 0] * (y1 - y0)[0, 0]
-    lost = covered + (whole - seen_x[:, None] * seen_y[None, :])
+    seen = _mass(table, left * fx, top * fy, (left + crop_w) * fx, (top + crop_h) * fy)[..., 0]
+    hidden = under.sum(axis=2) + (1.0 - seen)
     distance = np.abs(lefts - full[0])[:, None] * sx + np.abs(tops - full[1])[None, :] * sy
-    order = np.lexsort((distance.ravel(), np.round(lost.ravel(), 6)))
-    i, j = np.unravel_index(int(order[0]), lost.shape)
-    left, top = int(lefts[i]), int(tops[j])
-    return (left, top, left + crop_w, top + crop_h)
+    order = np.lexsort((distance.ravel(), np.round(hidden.ravel(), 6)))
+    i, j = np.unravel_index(int(order[0]), hidden.shape)
+    box = (int(lefts[i]), int(tops[j]), int(lefts[i]) + crop_w, int(tops[j]) + crop_h)
+    return box, np.asarray(under[i, j] >= BLOCKED_SHARE)
+
+
+def _mass(
+    table: NDArray[np.float64],
+    x0: NDArray[np.float64],
+    y0: NDArray[np.float64],
+    x1: NDArray[np.float64],
+    y1: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """The saliency inside boxes given in the analysis copy's pixels (any shape, broadcast),
+    edges rounded to whole pixels and clipped to the image, from its summed-area table."""
+    rows, cols = table.shape[0] - 1, table.shape[1] - 1
+    a = np.clip(np.rint(x0), 0, cols).astype(np.int64)
+    b = np.clip(np.rint(y0), 0, rows).astype(np.int64)
+    c = np.clip(np.rint(x1), 0, cols).astype(np.int64)
+    d = np.clip(np.rint(y1), 0, rows).astype(np.int64)
+    c, d = np.maximum(c, a), np.maximum(d, b)
+    return np.asarray(table[d, c] - table[b, c] - table[d, a] + table[b, a])
 
 
 def _placement(
     box: tuple[int, int, int, int],
     subject: _Box,
     size: tuple[int, int],
-    boxes: list[tuple[str, _Box]],
+    blocked: tuple[str, ...],
     moved: bool,
 ) -> Placement:
-    """The result for a chosen box: the subject in output pixels and the overlays on it (the
-    overlays' own boxes, without the gap: a subject only near one is not reported)."""
+    """The result for a chosen box, with the subject's box in output pixels."""
     sx, sy = size[0] / (box[2] - box[0]), size[1] / (box[3] - box[1])
     shown = (
         (subject[0] - box[0]) * sx,
@@ -749,9 +795,6 @@ def _placement(
         (subject[2] - box[0]) * sx,
         (subject[3] - box[1]) * sy,
     )
-    exact = np.array([b for _, b in boxes], dtype=np.float64)
-    hit = _hits(box, subject, size, exact)
-    blocked = tuple(dict.fromkeys(name for (name, _), h in zip(boxes, hit, strict=True) if h))
     return Placement(box, shown, blocked, moved)
 
 
