@@ -630,8 +630,12 @@ def captions_show(
             f"{shown(', '.join(member.consent_channels)) or 'none'}",
             soft_wrap=True,
         )
-        for name in channel or list(CHANNELS):
-            why_not = _not_postable(member, name, now, zone)
+        names = channel or list(CHANNELS)
+        reasons = {name: _not_postable(member, name, now, zone) for name in names}
+        for name, why_not in reasons.items():  # the state per channel, before any copy
+            state = f"[red]NOT POSTABLE[/]: {escape(why_not)}" if why_not else "postable"
+            out.print(f"  {name}: {state}", soft_wrap=True)
+        for name, why_not in reasons.items():
             if why_not and not ignore_consent:
                 out.rule(f"{name}: not postable")
                 out.print(

@@ -62,7 +62,11 @@ def test_a_channel_without_consent_gets_no_caption(
     capsys.readouterr()
     assert main(["captions", "show", "gen-000001"]) == 0
     shown = _sections(capsys.readouterr().out)
-    assert "consent: granted on 2025-01-01 07:00 WIB; channels: instagram" in shown["head"]
+    head = shown["head"]
+    assert "consent: granted on 2025-01-01 07:00 WIB; channels: instagram" in head
+    assert "instagram: postable" in head
+    assert "facebook: NOT POSTABLE: no consent for facebook" in head
+    assert "youtube: NOT POSTABLE: no consent for youtube" in head
     assert "#IndonesiaMelangkah" in shown["instagram"]
     for channel in ("facebook", "youtube"):
         assert shown[channel].startswith(f"{channel}: not postable")
