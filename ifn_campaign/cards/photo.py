@@ -727,9 +727,9 @@ def _least_hidden(
     table: NDArray[np.float64],
 ) -> tuple[tuple[int, int, int, int], NDArray[np.bool_]]:
     """No clear crop: the full-size crop hiding the least of the subject's saliency (under the
-    overlays, or outside the crop), nearest the plain crop among equals; and which overlays hide
-    at least BLOCKED_SHARE of it there. Positions tried: the edges `_clear_crop` tries, and 33
-    evenly spaced ones on each axis."""
+    overlays, or outside the crop; the one nearest the plain crop among those within
+    BLOCKED_SHARE of the least), and which overlays hide at least BLOCKED_SHARE of it there.
+    Positions tried: the edges `_clear_crop` tries, and 33 evenly spaced ones on each axis."""
     crop_w, crop_h = full[2] - full[0], full[3] - full[1]
     image_w, image_h = image_size
     sx, sy = size[0] / crop_w, size[1] / crop_h
@@ -756,8 +756,9 @@ def _least_hidden(
     seen = _mass(table, left * fx, top * fy, (left + crop_w) * fx, (top + crop_h) * fy)[..., 0]
     hidden = under.sum(axis=2) + (1.0 - seen)
     distance = np.abs(lefts - full[0])[:, None] * sx + np.abs(tops - full[1])[None, :] * sy
-    order = np.lexsort((distance.ravel(), np.round(hidden.ravel(), 6)))
-    i, j = np.unravel_index(int(order[0]), hidden.shape)
+    # hiding BLOCKED_SHARE more is no reason to move away from the plain crop
+    near_best = hidden <= float(hidden.min()) + BLOCKED_SHARE
+    i, j = np.unravel_index(int(np.argmin(np.where(near_best, distance, np.inf))), hidden.shape)
     box = (int(lefts[i]), int(tops[j]), int(lefts[i]) + crop_w, int(tops[j]) + crop_h)
     return box, np.asarray(under[i, j] >= BLOCKED_SHARE)
 

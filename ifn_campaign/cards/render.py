@@ -487,6 +487,8 @@ class _Canvas:
         for other in self.layers[at + 1 :]:
             if isinstance(other, BackgroundLayer | ScrimLayer) or not self._applies(other.when):
                 continue
+            if isinstance(other, ShapeLayer) and other.opacity <= 0:
+                continue  # drawn in no format's pixels (a panel only some formats show)
             if isinstance(other, ImageLayer) and (
                 other.source == layer.source or self._source(other.source) is None
             ):
