@@ -496,7 +496,7 @@ def _whole(source: photos.SourceImage) -> Image.Image:
     square or landscape, where a 9:16 cut of a shoe seen from the side keeps only its toe; on a
     studio background the continuation is seamless."""
     width, height = _STILL_SIZE
-    tall = min(height, _even(width * source.height / source.width))
+    tall = min(height, max(2, _even(width * source.height / source.width)))
     picture = np.asarray(photos.cover(source, width, tall)[0].convert("RGB"))
     top = round((height - HEIGHT) / 2 + PHOTO_CENTRE_Y - tall / 2)
     top = min(max(top, 0), height - tall)
@@ -506,17 +506,19 @@ def _whole(source: photos.SourceImage) -> Image.Image:
         line = rows.astype(np.float32).mean(axis=0, keepdims=True)
         return np.asarray(cv2.GaussianBlur(line, (0, 0), sigmaX=width / 24))
 
-    still = np.empty((height, width, 3), np.float32)
-    still[:top] = edge(picture[:feather])
-    still[top + tall :] = edge(picture[tall - feather :])
-    ramp = np.ones((tall, 1, 1), np.float32)
-    ramp[:feather, 0, 0] = np.linspace(0, 1, feather + 2, dtype=np.float32)[1:-1]
-    ramp[tall - feather :] = ramp[:feather][::-1]
-    under = np.empty((tall, width, 3), np.float32)
-    under[: tall // 2] = edge(picture[:feather])
-    under[tall // 2 :] = edge(picture[tall - feather :])
-    still[top : top + tall] = picture * ramp + under * (1 - ramp)
-    return Image.fromarray(np.rint(still).astype(np.uint8))
+    above, below = edge(picture[:feather]), edge(picture[tall - feather :])
+    still = np.empty((height, width, 3), np.uint8)
+    still[:top] = np.rint(above).astype(np.uint8)
+    still[top + tall :] = np.rint(below).astype(np.uint8)
+    still[top : top + tall] = picture
+    ramp = np.linspace(0, 1, feather + 2, dtype=np.float32)[1:-1, None, None]
+    for rows, line, weight in (
+        (slice(top, top + feather), above, ramp),
+        (slice(top + tall - feather, top + tall), below, ramp[::-1]),
+    ):
+        mixed = still[rows] * weight + line * (1 - weight)
+        still[rows] = np.rint(mixed).astype(np.uint8)
+    return Image.fromarray(still)
 
 
 def _cover(source: photos.SourceImage, width: int, height: int) -> Image.Image:
