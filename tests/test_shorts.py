@@ -190,8 +190,8 @@ def test_text_and_logo_layers_never_leave_the_safe_zone(index: int, brand: Brand
         x0, y0, x1, y1 = layer.reach()
         assert rect[0] <= x0 and rect[1] <= y0 and x1 <= rect[2] and y1 <= rect[3], layer.name
     outside = _outside(rect)
-    # as drawn, at frame times through every fade and rise and in between
-    for i in range(0, timeline.frames, 4):
+    # as drawn, at every frame's time
+    for i in range(timeline.frames):
         alpha = np.asarray(shorts.overlay_at(layers, timeline.time(i)).getchannel("A"))
         assert not alpha[outside].any(), f"frame {i}"
     # and something is shown: the name at the end of the photos, the logo at the end
@@ -206,13 +206,15 @@ def test_decoded_frames_outside_the_safe_zone_are_the_photos_alone(
     """Compare every decoded frame with the same Short made without text and logo layers:
     outside the safe rectangle only compression noise may differ; inside, the text is there."""
     outside = _outside(shorts.safe_rect())
-    worst, inside = 0.0, []
+    worst, largest, inside = 0.0, 0, []
     for with_text, photo_only in zip(_luma(short.path), _luma(bare), strict=True):
         diff = np.abs(with_text.astype(np.int16) - photo_only.astype(np.int16))
         worst = max(worst, float(np.percentile(diff[outside], 99.99)))
+        largest = max(largest, int(diff[outside].max()))
         inside.append(float(diff[~outside].mean()))
-    assert worst < 24, worst  # a text or logo pixel differs by 100 and more
-    assert max(inside) > 20  # the overlay is really in the frames compared
+    # measured: 5 and 14 levels of compression noise; a text or logo pixel differs by 100 and more
+    assert worst < 12 and largest < 48, (worst, largest)
+    assert max(inside) > 10  # the overlay is really in the frames compared
 
 
 def test_no_frame_has_black_edges(short: ShortVideo) -> None:
