@@ -33,7 +33,20 @@ from ifn_campaign.commands import publish as _publish  # noqa: F401  (registers 
 from ifn_campaign.commands import report as _report  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.commands import serve as _serve  # noqa: F401  (registers its commands)
-from ifn_campaign.commands.base import app, choices, err, one_of, out, settings, shown, unknown
+from ifn_campaign.commands.base import (
+    MEMBERS,
+    OPERATIONS,
+    SETUP,
+    App,
+    app,
+    choices,
+    err,
+    one_of,
+    out,
+    settings,
+    shown,
+    unknown,
+)
 from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.config import Settings
 from ifn_campaign.consent import ConsentState, consent_at, describe, promotable
@@ -58,16 +71,12 @@ from ifn_campaign.sync import SyncResult, sync_members
 if TYPE_CHECKING:
     from ifn_campaign.cards.batch import Batch
 
-db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
-sandbox_app = typer.Typer(
-    help="Local stand-ins for the registry and platforms.", no_args_is_help=True
-)
-app.add_typer(db_app, name="db")
-captions_app = typer.Typer(
-    help="Caption templates: check them, see a member's copy.", no_args_is_help=True
-)
-app.add_typer(sandbox_app, name="sandbox")
-app.add_typer(captions_app, name="captions")
+db_app = App(help="Create and migrate the database.", no_args_is_help=True)
+sandbox_app = App(help="Local stand-ins for the registry and platforms.", no_args_is_help=True)
+app.add_typer(db_app, name="db", rich_help_panel=SETUP)
+captions_app = App(help="Caption templates: check them, see a member's copy.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox", rich_help_panel=OPERATIONS)
+app.add_typer(captions_app, name="captions", rich_help_panel=MEMBERS)
 
 DEMO_PORT = 8765
 DEMO_WEEKS = 2
@@ -104,7 +113,7 @@ def db_upgrade() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Show the database's schema revision and whether it needs `db upgrade`."""
+    """The schema revision and whether `db upgrade` is needed."""
     url = settings().database.url
     current = store.current_revision(store.existing_engine(url))
     head = store.head_revision()
@@ -216,7 +225,7 @@ def print_summary(result: SyncResult, console: Console = out) -> None:
         console.print(escape(summary), soft_wrap=True)
 
 
-@app.command("sync")
+@app.command("sync", rich_help_panel=MEMBERS)
 def sync(
     full: Annotated[
         bool | None,
@@ -237,12 +246,15 @@ def sync(
     wait: Annotated[
         float,
         typer.Option(
-            help="With a Prefect server: seconds to wait for a running sync of the registry."
+            metavar="SECONDS",
+            help="With a Prefect server: seconds to wait for a running sync of the registry.",
         ),
     ] = 600,
 ) -> None:
-    """Sync member profiles and media from the IFN registry (never beside another sync of it
-    when a Prefect server is configured: it holds the same lock as the scheduled sync)."""
+    """Sync member profiles and media from the IFN registry.
+
+    Never beside another sync of the registry when a Prefect server is configured: it holds the
+    same lock as the scheduled sync."""
     from ifn_campaign.deployments import shared_sync_lock
 
     cfg = settings()
@@ -256,16 +268,21 @@ def sync(
     print_summary(result)
 
 
-@app.command("import-csv")
+@app.command("import-csv", rich_help_panel=MEMBERS)
 def import_csv(
     file: Annotated[
-        Path, typer.Argument(help="CSV export (UTF-8, comma or semicolon, lists split by |).")
+        Path,
+        typer.Argument(
+            metavar="FILE", help="CSV export (UTF-8, comma or semicolon, lists split by |)."
+        ),
     ],
     media: Annotated[
         bool, typer.Option(help="Fetch logos and photos of new or changed members.")
     ] = True,
 ) -> None:
-    """Import members from a staff spreadsheet export (columns: see the README)."""
+    """Import members from a staff spreadsheet export.
+
+    The columns are described in the README."""
     cfg = settings()
     source = CsvSource(file)
     unknown = source.unknown_columns()
@@ -275,7 +292,7 @@ def import_csv(
     print_summary(result)
 
 
-@app.command("members")
+@app.command("members", rich_help_panel=MEMBERS)
 def members(
     status: Annotated[
         str | None,
@@ -285,7 +302,7 @@ def members(
             callback=one_of("member status", STATUSES),
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    limit: Annotated[int, typer.Option(metavar="N", help="Rows to show.")] = 50,
     wide: Wide = False,
 ) -> None:
     """List stored members."""
@@ -321,12 +338,16 @@ def members(
     )
 
 
-@app.command("member")
+@app.command("member", rich_help_panel=MEMBERS)
 def member(
-    member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id, e.g. ifn-0007.")
+    ],
     wide: Wide = False,
 ) -> None:
-    """Show one member: profile, consent, media (with refusal reasons) and open quarantine."""
+    """One member: profile, consent, media and quarantine.
+
+    Media with the reasons any was refused; a newer version of the record in quarantine."""
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
         m = session.get(Member, member_id)
@@ -388,7 +409,7 @@ def member(
         out.print(f"[yellow]newer version quarantined:[/] {shown('; '.join(q.reasons))}")
 
 
-@app.command("quarantine")
+@app.command("quarantine", rich_help_panel=MEMBERS)
 def quarantine(
     all_: Annotated[bool, typer.Option("--all", help="Include records fixed since.")] = False,
     wide: Wide = False,
@@ -423,15 +444,17 @@ def quarantine(
     )
 
 
-@app.command("render")
+@app.command("render", rich_help_panel=MEMBERS)
 def render(
     member: Annotated[
-        list[str] | None, typer.Option("--member", "-m", help="Member id (repeatable).")
+        list[str] | None,
+        typer.Option("--member", "-m", metavar="MEMBER_ID", help="Member id (repeatable)."),
     ] = None,
     all_members: Annotated[bool, typer.Option("--all", help="Every promotable member.")] = False,
     template: Annotated[
         str | None,
         typer.Option(
+            metavar="NAME",
             help="Card template (default: cards.template).",
             callback=one_of("card template", _card_templates),
         ),
@@ -441,16 +464,20 @@ def render(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="Only this format (repeatable); default: all.",
             callback=one_of("card format", _card_formats),
         ),
     ] = None,
     png: Annotated[bool, typer.Option(help="PNG instead of JPEG.")] = False,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder for files and preview.html.")
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Folder for files and preview.html."),
     ] = None,
 ) -> None:
-    """Draw promo cards for members, every format, with an HTML preview sheet."""
+    """Draw promo cards for members, with an HTML preview.
+
+    Every format unless --format names some."""
     from ifn_campaign.cards.batch import promotable_ids, render_members
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.render import Renderer
@@ -558,7 +585,10 @@ def _caption_writer(cfg: Settings) -> Any:
 
 @captions_app.command("lint")
 def captions_lint() -> None:
-    """Render every caption template for every sample member and list each problem."""
+    """Check every caption template against the sample members.
+
+    Renders each template for every sample member and lists each problem with its template and
+    line."""
     from ifn_campaign.captions.lint import lint, template_files
     from ifn_campaign.sandbox.sample import sample_members
 
@@ -587,7 +617,9 @@ def captions_lint() -> None:
 
 @captions_app.command("show")
 def captions_show(
-    member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id, e.g. ifn-0007.")
+    ],
     channel: Annotated[
         list[str] | None,
         typer.Option(
@@ -614,8 +646,10 @@ def captions_show(
         ),
     ] = False,
 ) -> None:
-    """Print a member's captions as they would be posted, with what was left out and why, and
-    the member's consent per channel: no copy for a channel they cannot be posted on."""
+    """A member's captions as they would be posted.
+
+    With what was left out and why, and the member's consent per channel: no copy for a channel
+    they cannot be posted on."""
     cfg = settings()
     engine = store.open_store(cfg.database.url)
     writer = _caption_writer(cfg)
@@ -679,20 +713,22 @@ def _not_postable(member: Member, channel: str, now: datetime, zone: ZoneInfo) -
 
 @sandbox_app.command("registry")
 def sandbox_registry(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port (0: any free port).")] = 8765,
     generated: Annotated[
-        int | None, typer.Option(help="Serve N generated members instead of the sample.")
+        int | None,
+        typer.Option(metavar="N", help="Serve N generated members instead of the sample."),
     ] = None,
     fault: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="JSON",
             help='Inject a fault, as JSON: \'{"path": "/api/v1/members", "kind": "status", '
-            '"status": 429, "retry_after": 5, "times": 2}\'; kinds: slow, status, drop, truncate.'
+            '"status": 429, "retry_after": 5, "times": 2}\'; kinds: slow, status, drop, truncate.',
         ),
     ] = None,
 ) -> None:
-    """Serve the sample registry (or a generated one) on HTTP until interrupted."""
+    """Serve the sample (or a generated) registry until Ctrl+C."""
     import json
     from typing import get_args
 
@@ -722,16 +758,18 @@ def sandbox_registry(
             out.print("stopped")
 
 
-@app.command("demo")
+@app.command("demo", rich_help_panel=SETUP)
 def demo(
     data_dir: Annotated[
-        Path, typer.Option(help="Where the demo keeps its database and media.")
+        Path, typer.Option(metavar="DIR", help="Where the demo keeps its database and media.")
     ] = Path("var/demo"),
 ) -> None:
-    """The whole campaign on embedded defaults: the sample registry, SQLite, sync, cards, a plan
-    of the next two weeks, compose (cards, captions, Shorts), publishing the whole calendar to
-    the local platform sandboxes on a clock moved forward slot by slot, reconcile, and an HTML
-    report. Run it again: nothing is posted twice."""
+    """The whole campaign on embedded defaults, no account needed.
+
+    The sample registry, SQLite, sync, cards, a plan of the next two weeks, compose (cards,
+    captions, Shorts), publishing the whole calendar to the local platform sandboxes on a clock
+    moved forward slot by slot, reconcile, and an HTML report. Run it again: nothing is posted
+    twice."""
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()

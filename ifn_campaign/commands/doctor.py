@@ -7,17 +7,19 @@ from collections import Counter
 import typer
 from rich.text import Text
 
-from ifn_campaign.commands.base import app, config_file, out, settings
+from ifn_campaign.commands.base import SETUP, app, config_file, out, settings
 from ifn_campaign.doctor import Check, Status, failed, run_checks
 from ifn_campaign.errors import ConfigError
 
 STYLES: dict[Status, str] = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
-@app.command("doctor")
+@app.command("doctor", rich_help_panel=SETUP)
 def doctor() -> None:
-    """Check settings, database, accounts and their tokens, media host and Prefect before going
-    live; exit status 1 when a check fails (warnings do not fail)."""
+    """Check everything needed before going live.
+
+    Settings, database, accounts and their tokens, media host and Prefect, one line each; exit
+    status 1 when a check fails (warnings do not fail)."""
     try:
         cfg = settings()
     except ConfigError as exc:  # the one check that stops the others: nothing else can be read

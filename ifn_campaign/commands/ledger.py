@@ -14,34 +14,39 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from ifn_campaign import ledger, store, withdrawal
-from ifn_campaign.commands.base import app, choices, one_of, out, settings
+from ifn_campaign.commands.base import PUBLISH, REPORTS, App, app, choices, one_of, out, settings
 from ifn_campaign.commands.plan import STORED, local_day
 from ifn_campaign.commands.tables import Col, Fitted, Wide, fit, print_table, show
 from ifn_campaign.models import utcnow
 
-ledger_app = typer.Typer(
-    help="The features ledger: who was never featured, features per group, fairness gap.",
+ledger_app = App(
+    help="The features ledger: never featured, per group, the gap.\n\n"
+    "Who was never featured, features per province, category or actor type, and the fairness "
+    "gap.",
     no_args_is_help=True,
 )
-takedowns_app = typer.Typer(
-    help="Published posts to take down after a consent withdrawal (and marking them done).",
+takedowns_app = App(
+    help="Published posts to take down after a consent withdrawal.\n\n"
+    "Take them down by hand (Instagram has no delete API), then run "
+    "`ifn-campaign takedowns done POST_ID`.",
     invoke_without_command=True,
 )
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(takedowns_app, name="takedowns")
+app.add_typer(ledger_app, name="ledger", rich_help_panel=REPORTS)
+app.add_typer(takedowns_app, name="takedowns", rich_help_panel=PUBLISH)
 
 Campaign = Annotated[
-    str | None, typer.Option(help="Only features of this campaign.", callback=STORED)
+    str | None,
+    typer.Option(metavar="NAME", help="Only features of this campaign.", callback=STORED),
 ]
-Limit = Annotated[int, typer.Option(help="Rows to show.")]
+Limit = Annotated[int, typer.Option(metavar="N", help="Rows to show.")]
 # dates are checked as `plan --from` and `report --since` check theirs: one `error:` line
 Since = Annotated[
     str | None,
-    typer.Option(help="First day counted, YYYY-MM-DD (display time zone)."),
+    typer.Option(metavar="DATE", help="First day counted, YYYY-MM-DD (display time zone)."),
 ]
 Until = Annotated[
     str | None,
-    typer.Option(help="Last day counted, YYYY-MM-DD (display time zone)."),
+    typer.Option(metavar="DATE", help="Last day counted, YYYY-MM-DD (display time zone)."),
 ]
 LANGUAGES = ("en", "id")
 
@@ -77,9 +82,11 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
-@app.command("history")
+@app.command("history", rich_help_panel=REPORTS)
 def history(
-    member_id: Annotated[str, typer.Argument(help="Registry id, e.g. ifn-0007.")],
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id, e.g. ifn-0007.")
+    ],
     lang: Annotated[
         str,
         typer.Option(
@@ -90,7 +97,9 @@ def history(
     ] = "en",
     wide: Wide = False,
 ) -> None:
-    """A member's every post (all states, why picked, why cancelled) and features, newest first."""
+    """A member's every post and feature, newest first.
+
+    Every state, why each post was picked and why one was cancelled or taken down."""
     zone = _zone()
     abbr = _abbr(zone)
     with _session() as session:
@@ -163,7 +172,9 @@ def _waiting_table(title: str, rows: list[ledger.Waiting], zone: ZoneInfo, wide:
 
 @ledger_app.command("never-featured")
 def never_featured(campaign: Campaign = None, limit: Limit = 50, wide: Wide = False) -> None:
-    """Active, consenting members never featured (in a campaign), longest waiting first."""
+    """Members never featured, longest waiting first.
+
+    Active, consenting members never featured (in the campaign, with --campaign)."""
     with _session() as session:
         found = ledger.never_featured(session, campaign)
     where = f" in {escape(campaign)}" if campaign else ""
@@ -175,7 +186,9 @@ def never_featured(campaign: Campaign = None, limit: Limit = 50, wide: Wide = Fa
 
 @ledger_app.command("gap")
 def gap(campaign: Campaign = None, limit: Limit = 10, wide: Wide = False) -> None:
-    """The fairness gap: the eligible members who have waited longest for a feature."""
+    """The fairness gap: who has waited longest for a feature.
+
+    The eligible members (active, consenting, with a channel), longest waits first."""
     with _session() as session:
         found = ledger.fairness_gap(session, utcnow(), campaign, limit)
     if not found:
@@ -200,7 +213,10 @@ def by(
     until: Until = None,
     campaign: Campaign = None,
 ) -> None:
-    """Features per province, primary category or primary actor type over a period."""
+    """Features per province, category or actor type.
+
+    A member counts under their primary category and actor type; --since and --until bound the
+    period."""
     dimension = By(dimension_name)
     zone = _zone()
     start = local_day(since, zone, "--since") if since else None
@@ -231,8 +247,10 @@ def takedowns(
     all_: Annotated[bool, typer.Option("--all", help="Include posts already taken down.")] = False,
     wide: Wide = False,
 ) -> None:
-    """Published posts whose member withdrew consent for their channel: take them down by hand
-    (Instagram has no delete API), then run `ifn-campaign takedowns done POST_ID`."""
+    """Published posts to take down after a consent withdrawal.
+
+    The member withdrew consent for their channel: take them down by hand (Instagram has no
+    delete API), then run `ifn-campaign takedowns done POST_ID`."""
     if ctx.invoked_subcommand is not None:
         return
     zone = _zone()
@@ -268,7 +286,9 @@ def takedowns(
 
 @takedowns_app.command("done")
 def takedowns_done(
-    post_id: Annotated[int, typer.Argument(help="The post's id, as `takedowns` lists it.")],
+    post_id: Annotated[
+        int, typer.Argument(metavar="POST_ID", help="The post's id, as `takedowns` lists it.")
+    ],
 ) -> None:
     """Record that staff took a published post down."""
     zone = _zone()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.commands.base import app, choices, one_of, out, settings, unknown
+from ifn_campaign.commands.base import PLAN, app, choices, one_of, out, settings, unknown
 from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
@@ -136,22 +136,26 @@ def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool = F
     out.print(f"{escape(result.campaign)}: {counts}; {len(result.cancelled)} cancelled")
 
 
-@app.command("plan")
+@app.command("plan", rich_help_panel=PLAN)
 def plan(
     campaign: Annotated[
         list[str] | None,
         typer.Option(
             "--campaign",
+            metavar="NAME",
             help="Campaign name (repeatable); default: every campaign.",
             callback=ON_FILE,
         ),
     ] = None,
-    weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks ahead.")] = 4,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
+    ] = 4,
     start: Annotated[
-        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: today).")
+        str | None,
+        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Tie-break seed (default: the campaign's).")
+        int | None, typer.Option(metavar="N", help="Tie-break seed (default: the campaign's).")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; write nothing.")
@@ -159,7 +163,9 @@ def plan(
     english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
     wide: Wide = False,
 ) -> None:
-    """Create posts for the coming weeks, each with the reason for its pick, and print them."""
+    """Create posts for the coming weeks and print the picks.
+
+    Each post comes with the reason for its pick."""
     cfg = settings()
     campaigns = _campaigns(campaign)
     zone = _zone()
@@ -186,14 +192,17 @@ def plan(
         out.print("[yellow]dry run[/]: nothing was written")
 
 
-@app.command("calendar")
+@app.command("calendar", rich_help_panel=PLAN)
 def calendar(
     campaign: Annotated[
-        str | None, typer.Option(help="Only this campaign.", callback=STORED)
+        str | None, typer.Option(metavar="NAME", help="Only this campaign.", callback=STORED)
     ] = None,
-    weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks ahead.")] = 4,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
+    ] = 4,
     start: Annotated[
-        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: today).")
+        str | None,
+        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
     ] = None,
     all_states: Annotated[
         bool, typer.Option("--all", help="Include cancelled and failed posts.")
@@ -201,7 +210,9 @@ def calendar(
     english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
     wide: Wide = False,
 ) -> None:
-    """The posts in the coming weeks, every campaign and account together, in slot order."""
+    """The posts of the coming weeks, in slot order.
+
+    Every campaign and account together."""
     zone = _zone()
     begin = local_day(start, zone)
     end = begin + timedelta(weeks=weeks)
@@ -254,7 +265,7 @@ def calendar(
         out.print("no posts in this period: run `ifn-campaign plan`")
 
 
-@app.command("campaigns")
+@app.command("campaigns", rich_help_panel=PLAN)
 def campaigns(wide: Wide = False) -> None:
     """The campaigns on file, with their channels and slots."""
     rows = []
@@ -321,7 +332,9 @@ def _member(session: Session, member_id: str) -> Member:
     return found
 
 
-_CampaignOpt = Annotated[str, typer.Option("--campaign", help="Campaign name.", callback=ON_FILE)]
+_CampaignOpt = Annotated[
+    str, typer.Option("--campaign", metavar="NAME", help="Campaign name.", callback=ON_FILE)
+]
 _ChannelOpt = Annotated[
     str,
     typer.Option(
@@ -331,20 +344,29 @@ _ChannelOpt = Annotated[
         callback=one_of("channel", CHANNELS),
     ),
 ]
-_AtOpt = Annotated[str, typer.Option("--at", help="Slot time 'YYYY-MM-DD HH:MM' (campaign time).")]
-_AccountOpt = Annotated[str, typer.Option("--account", help="Account name.")]
+_AtOpt = Annotated[
+    str,
+    typer.Option("--at", metavar="TIME", help="Slot time 'YYYY-MM-DD HH:MM' (campaign time)."),
+]
+_AccountOpt = Annotated[str, typer.Option("--account", metavar="NAME", help="Account name.")]
 
 
-@app.command("pin")
+@app.command("pin", rich_help_panel=PLAN)
 def pin(
-    member_id: Annotated[str, typer.Argument(help="Registry id of the member to feature.")],
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id of the member to feature.")
+    ],
     campaign: _CampaignOpt,
     channel_name: _ChannelOpt,
     at: _AtOpt,
     account: _AccountOpt = "bpipi",
-    note: Annotated[str | None, typer.Option(help="Why (shown as the reason).")] = None,
+    note: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why (shown as the reason).")
+    ] = None,
 ) -> None:
-    """Feature this member in this slot; wins over the rotation (never over consent)."""
+    """Feature a member in a given slot.
+
+    A pin wins over the rotation (never over consent)."""
     chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
     slot_at = _slot_at(chosen, channel, account, at)
     engine = store.open_store(settings().database.url)
@@ -378,11 +400,13 @@ def pin(
     )
 
 
-@app.command("unpin")
+@app.command("unpin", rich_help_panel=PLAN)
 def unpin(
     campaign: _CampaignOpt, channel_name: _ChannelOpt, at: _AtOpt, account: _AccountOpt = "bpipi"
 ) -> None:
-    """Remove a staff pin; the planned post stays until the next `plan` (which keeps it)."""
+    """Remove a staff pin.
+
+    The planned post stays until the next `plan` (which keeps it)."""
     chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
     slot_at = _slot_at(chosen, channel, account, at)
     engine = store.open_store(settings().database.url)
@@ -402,19 +426,26 @@ def unpin(
     out.print(f"unpinned {chosen.name} {channel.value}/{account} at {at}")
 
 
-@app.command("exclude")
+@app.command("exclude", rich_help_panel=PLAN)
 def exclude(
-    member_id: Annotated[str, typer.Argument(help="Registry id.")],
-    reason: Annotated[str, typer.Option(help="Why (shown to staff and in replaced posts).")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Registry id.")],
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why (shown to staff and in replaced posts).")
+    ],
     campaign: Annotated[
         str | None,
-        typer.Option(help="Only this campaign (default: every campaign).", callback=ON_FILE),
+        typer.Option(
+            metavar="NAME", help="Only this campaign (default: every campaign).", callback=ON_FILE
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Until this date, YYYY-MM-DD (default: until lifted).")
+        str | None,
+        typer.Option(metavar="DATE", help="Until this date, YYYY-MM-DD (default: until lifted)."),
     ] = None,
 ) -> None:
-    """Keep a member out of the rotation; the next `plan` replaces their planned posts."""
+    """Keep a member out of the rotation.
+
+    The next `plan` replaces their planned posts."""
     if campaign is not None:
         _campaigns([campaign])
     end = None
@@ -442,15 +473,17 @@ def exclude(
     )
 
 
-@app.command("include")
+@app.command("include", rich_help_panel=PLAN)
 def include(
-    member_id: Annotated[str, typer.Argument(help="Registry id.")],
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Registry id.")],
     campaign: Annotated[
         str | None,
-        typer.Option(help="Only lift the exclusion from this campaign.", callback=STORED),
+        typer.Option(
+            metavar="NAME", help="Only lift the exclusion from this campaign.", callback=STORED
+        ),
     ] = None,
 ) -> None:
-    """Lift a member's exclusions (all of them, or one campaign's)."""
+    """Lift a member's exclusions (all, or one campaign's)."""
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
         _member(session, member_id)

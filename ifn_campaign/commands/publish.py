@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.captions.writer import CHANNELS
-from ifn_campaign.commands.base import app, choices, one_of, out, settings
+from ifn_campaign.commands.base import PUBLISH, App, app, choices, one_of, out, settings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.lifecycle import move, staff_actor
 from ifn_campaign.limits import gate_for
 from ifn_campaign.models import AccountState, Post, PostState, utcnow
 from ifn_campaign.publisher import Publisher, PublishReport, reconcile, take_down
 
-accounts_app = typer.Typer(help="Platform accounts: re-authorisation.", no_args_is_help=True)
-app.add_typer(accounts_app, name="accounts")
+accounts_app = App(help="Platform accounts: re-authorisation.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts", rich_help_panel=PUBLISH)
 
 
 def print_report(report: PublishReport) -> None:
@@ -46,9 +46,12 @@ def print_report(report: PublishReport) -> None:
     )
 
 
-@app.command("publish")
+@app.command("publish", rich_help_panel=PUBLISH)
 def publish() -> None:
-    """Publish every approved post that is due (Facebook and YouTube are scheduled natively)."""
+    """Publish every approved post that is due.
+
+    Instagram posts go out now; Facebook and YouTube posts are scheduled natively on the
+    platform. Cancelled or withdrawn posts already out are deleted first."""
     cfg = settings()
     engine = store.open_store(cfg.database.url)
     publisher = Publisher(engine, cfg, gate=gate_for(cfg))
@@ -63,9 +66,11 @@ def publish() -> None:
         out.print(f"{len(later.removed)} post(s) withdrawn meanwhile deleted on the platform")
 
 
-@app.command("reconcile")
+@app.command("reconcile", rich_help_panel=PUBLISH)
 def reconcile_command() -> None:
-    """Confirm scheduled posts went live, fetch missing links, notice posts removed."""
+    """Confirm scheduled posts went live; fetch missing links.
+
+    Also notices posts removed on the platform."""
     cfg = settings()
     engine = store.open_store(cfg.database.url)
     report = reconcile(Publisher(engine, cfg))
@@ -89,10 +94,14 @@ def reauthorised(
             callback=one_of("channel", CHANNELS),
         ),
     ],
-    account: Annotated[str, typer.Argument(help="Account name, e.g. bpipi.")],
-    by: Annotated[str | None, typer.Option("--by", help="Your name for the log.")] = None,
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account name, e.g. bpipi.")],
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="NAME", help="Your name for the log.")
+    ] = None,
 ) -> None:
-    """After storing a new token: publish to the account again and re-approve its posts."""
+    """Publish to an account again after storing a new token.
+
+    Its posts waiting for re-authorisation are approved again."""
     engine = store.open_store(settings().database.url)
     now = utcnow()
     actor = staff_actor(by)

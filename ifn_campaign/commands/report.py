@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.commands.base import REPORTS, app, out, settings
 from ifn_campaign.commands.plan import local_day
+from ifn_campaign.commands.tables import Col, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import utcnow
 from ifn_campaign.report import collect, window_text, write_html
@@ -24,22 +24,32 @@ DAYS_BACK = 30
 DAYS_AHEAD = 14
 
 
-@app.command("report")
+@app.command("report", rich_help_panel=REPORTS)
 def report(
     since: Annotated[
         str | None,
-        typer.Option(help=f"First day, YYYY-MM-DD (default: {DAYS_BACK} days ago)."),
+        typer.Option(
+            metavar="DATE", help=f"First day, YYYY-MM-DD (default: {DAYS_BACK} days ago)."
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help=f"Last day counted, YYYY-MM-DD (default: {DAYS_AHEAD} days ahead)."),
+        typer.Option(
+            metavar="DATE",
+            help=f"Last day counted, YYYY-MM-DD (default: {DAYS_AHEAD} days ahead).",
+        ),
     ] = None,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for index.html (cards are linked, not copied).")
+        Path,
+        typer.Option(
+            "--out", metavar="DIR", help="Folder for index.html (cards are linked, not copied)."
+        ),
     ] = Path("var/report"),
 ) -> None:
-    """The campaign report: every post in a period with its card, caption, reason, state, link
-    and failures with what to do, and the features ledger, as an HTML page."""
+    """The campaign report as an HTML page.
+
+    Every post in a period with its card, caption, reason, state, link and failures with what
+    to do, and the features ledger; a short summary is printed."""
     cfg = settings()
     zone = ZoneInfo(cfg.planner.display_timezone)
     today = local_day(None, zone)
@@ -60,17 +70,21 @@ def report(
         out.print("nothing was planned: no posts in this period")
     else:
         channels = list(found.by_channel)
-        table = Table(title=f"{len(found.posts)} posts by state and channel")
-        table.add_column("state")
-        for channel in channels:
-            table.add_column(escape(channel), justify="right")
-        table.add_column("total", justify="right")
+        rows = []
         for state, total in found.by_state.items():
             per = [
                 sum(1 for p in found.posts if p.state == state and p.channel == c) for c in channels
             ]
-            table.add_row(state, *(str(n) for n in per), str(total))
-        out.print(table)
+            rows.append((state, *(str(n) for n in per), str(total)))
+        print_table(
+            [
+                Col("state", keep=True),
+                *(Col(escape(channel), keep=True, justify="right") for channel in channels),
+                Col("total", keep=True, justify="right"),
+            ],
+            rows,
+            title=f"{len(found.posts)} posts by state and channel",
+        )
     if found.failures:
         out.print(
             f"[red]{len(found.failures)} post(s) waiting on staff[/]: what to do is in the "

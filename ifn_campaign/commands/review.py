@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.blocks import active_blocks, describe
 from ifn_campaign.captions.writer import CaptionWriter, check_edit
-from ifn_campaign.commands.base import app, out, settings
+from ifn_campaign.commands.base import PLAN, PUBLISH, App, app, out, settings
 from ifn_campaign.commands.plan import STORED, local_day
 from ifn_campaign.commands.tables import Col, print_table
 from ifn_campaign.errors import IFNError
@@ -36,9 +36,13 @@ from ifn_campaign.planner.budget import Budgets, limits_from
 from ifn_campaign.planner.campaign import load_campaigns
 
 _By = Annotated[
-    str | None, typer.Option("--by", help="Your name for the log (default: login name).")
+    str | None,
+    typer.Option("--by", metavar="NAME", help="Your name for the log (default: login name)."),
 ]
-_Ids = Annotated[list[int], typer.Argument(help="Post ids (see `ifn-campaign review`).")]
+_Ids = Annotated[
+    list[int], typer.Argument(metavar="POST_ID", help="Post ids (see `ifn-campaign review`).")
+]
+_Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (kept on the post).")]
 
 
 def _zone() -> ZoneInfo:
@@ -57,11 +61,17 @@ def _load(session: Session, ids: list[int]) -> list[Post]:
     return [posts[i] for i in ids]
 
 
-@app.command("compose")
+@app.command("compose", rich_help_panel=PLAN)
 def compose(
-    weeks: Annotated[int, typer.Option(min=1, max=104, help="Slots this many weeks ahead.")] = 2,
+    weeks: Annotated[
+        int,
+        typer.Option(min=1, max=104, metavar="N", help="Slots this many weeks ahead (1 to 104)."),
+    ] = 2,
 ) -> None:
-    """Draw the card and write the caption of every planned post in the coming weeks."""
+    """Draw cards and write captions for the planned posts.
+
+    Every planned post in the coming weeks; a campaign that approves its own posts approves
+    them."""
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.render import Renderer
     from ifn_campaign.cards.template import load_all
@@ -112,14 +122,16 @@ def compose(
     )
 
 
-@app.command("review")
+@app.command("review", rich_help_panel=PLAN)
 def review(
     campaign: Annotated[
-        str | None, typer.Option(help="Only this campaign.", callback=STORED)
+        str | None, typer.Option(metavar="NAME", help="Only this campaign.", callback=STORED)
     ] = None,
     english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
 ) -> None:
-    """Posts awaiting approval, with their card files, captions and the reason for each pick."""
+    """Posts awaiting approval: card, caption and reason.
+
+    Each with its card files, caption (and YouTube title) and the reason for its pick."""
     engine = store.open_store(settings().database.url)
     with Session(engine) as session:
         query = (
@@ -174,18 +186,19 @@ def _act(ids: list[int], to: str, actor: str, note: str | None) -> list[int]:
     return ids
 
 
-@app.command("approve")
+@app.command("approve", rich_help_panel=PLAN)
 def approve(
-    ids: Annotated[list[int] | None, typer.Argument(help="Post ids.")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(metavar="POST_ID", help="Post ids.")] = None,
     all_composed: Annotated[
         bool, typer.Option("--all", help="Every post awaiting review (of --campaign).")
     ] = False,
     campaign: Annotated[
-        str | None, typer.Option(help="With --all: only this campaign.", callback=STORED)
+        str | None,
+        typer.Option(metavar="NAME", help="With --all: only this campaign.", callback=STORED),
     ] = None,
     by: _By = None,
 ) -> None:
-    """Approve composed posts: they will be published at their slot."""
+    """Approve composed posts for publishing at their slot."""
     if all_composed:
         engine = store.open_store(settings().database.url)
         with Session(engine) as session:
@@ -202,23 +215,17 @@ def approve(
     out.print(f"approved {len(posts)} post(s): {', '.join(map(str, posts))}")
 
 
-@app.command("reject")
-def reject(
-    ids: _Ids,
-    reason: Annotated[str, typer.Option(help="Why (kept on the post).")],
-    by: _By = None,
-) -> None:
-    """Reject posts: they are cancelled with the reason, and the next `plan` refills the slot."""
+@app.command("reject", rich_help_panel=PLAN)
+def reject(ids: _Ids, reason: _Reason, by: _By = None) -> None:
+    """Reject posts; the next `plan` refills their slots.
+
+    They are cancelled with the reason."""
     posts = _act(ids, PostState.CANCELLED, staff_actor(by), f"ditolak staf / rejected: {reason}")
     out.print(f"rejected {len(posts)} post(s); run `ifn-campaign plan` to refill their slots")
 
 
-@app.command("cancel")
-def cancel(
-    ids: _Ids,
-    reason: Annotated[str, typer.Option(help="Why (kept on the post).")],
-    by: _By = None,
-) -> None:
+@app.command("cancel", rich_help_panel=PLAN)
+def cancel(ids: _Ids, reason: _Reason, by: _By = None) -> None:
     """Cancel posts that are not out yet."""
     posts = _act(ids, PostState.CANCELLED, staff_actor(by), f"dibatalkan / cancelled: {reason}")
     out.print(f"cancelled {len(posts)} post(s)")
@@ -238,17 +245,23 @@ def _refuse_half_sent(post: Post) -> None:
         )
 
 
-@app.command("edit-caption")
+@app.command("edit-caption", rich_help_panel=PLAN)
 def edit_caption(
-    post_id: Annotated[int, typer.Argument(help="Post id.")],
-    text: Annotated[str | None, typer.Option(help="The new caption (or --file).")] = None,
-    file: Annotated[
-        Path | None, typer.Option(help="Read the caption from this UTF-8 file.")
+    post_id: Annotated[int, typer.Argument(metavar="POST_ID", help="Post id.")],
+    text: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="The new caption (or --file).")
     ] = None,
-    title: Annotated[str | None, typer.Option(help="YouTube: the new title.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Read the caption from this UTF-8 file.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="YouTube: the new title.")
+    ] = None,
     by: _By = None,
 ) -> None:
-    """Replace a post's caption (and YouTube title), held to the platform's rules."""
+    """Replace a post's caption (and YouTube title).
+
+    The new text is held to the platform's rules."""
     if (text is None) == (file is None):
         raise IFNError("give the caption with --text or --file (one of them)")
     if file is not None:
@@ -289,14 +302,19 @@ def edit_caption(
     out.print(f"caption of post {post_id} replaced")
 
 
-@app.command("move")
+@app.command("move", rich_help_panel=PLAN)
 def move_post(
-    post_id: Annotated[int, typer.Argument(help="Post id.")],
-    at: Annotated[str, typer.Option("--at", help="New time 'YYYY-MM-DD HH:MM' (display zone).")],
+    post_id: Annotated[int, typer.Argument(metavar="POST_ID", help="Post id.")],
+    at: Annotated[
+        str,
+        typer.Option("--at", metavar="TIME", help="New time 'YYYY-MM-DD HH:MM' (display zone)."),
+    ],
     by: _By = None,
 ) -> None:
-    """Move a post not yet out to another time (free on its account, within the budget); a
-    missed post goes out at that time instead."""
+    """Move a post not yet out to another time.
+
+    The time must be free on its account and within the budget; a missed post goes out at that
+    time instead."""
     cfg = settings()
     zone = _zone()
     try:
@@ -365,9 +383,11 @@ def move_post(
     out.print(f"post {post_id} moved to {at}")
 
 
-@app.command("status")
+@app.command("status", rich_help_panel=PUBLISH)
 def status() -> None:
-    """The queue per account, and the posts that need staff, with what to do."""
+    """The queue per account, and posts that need staff.
+
+    Failed and missed posts and accounts waiting for re-authorisation, with what to do."""
     engine = store.open_store(settings().database.url)
     now = utcnow()
     with Session(engine) as session:
@@ -419,17 +439,21 @@ def status() -> None:
         out.print("no failed or missed posts and no account waiting for re-authorisation")
 
 
-missed_app = typer.Typer(
-    help="Posts the publisher held because it came round too late (and staff's decision).",
+missed_app = App(
+    help="Posts held back because their slot passed too long ago.\n\n"
+    "The publisher came round more than `publish.max_lateness` after the slot (an outage, a "
+    "re-authorisation): publish each now, move it, or cancel it.",
     invoke_without_command=True,
 )
-app.add_typer(missed_app, name="missed")
+app.add_typer(missed_app, name="missed", rich_help_panel=PUBLISH)
 
 
 @missed_app.callback()
 def missed(ctx: typer.Context) -> None:
-    """Posts not sent because their slot passed more than `publish.max_lateness` ago (an
-    outage, a re-authorisation): publish now, move, or cancel each."""
+    """Posts held back because their slot passed too long ago.
+
+    Not sent because their slot passed more than `publish.max_lateness` ago (an outage, a
+    re-authorisation): publish now, move, or cancel each."""
     if ctx.invoked_subcommand is not None:
         return
     engine = store.open_store(settings().database.url)
@@ -454,7 +478,9 @@ def missed(ctx: typer.Context) -> None:
 
 @missed_app.command("publish-now")
 def publish_now(ids: _Ids, by: _By = None) -> None:
-    """Send missed posts at the next publish run (their slot keeps its time for the record)."""
+    """Send missed posts at the next publish run.
+
+    Their slot keeps its time for the record."""
     engine = store.open_store(settings().database.url)
     now = utcnow()
     actor = staff_actor(by)

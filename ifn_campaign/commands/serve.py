@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
-from rich.table import Table
 
-from ifn_campaign.commands.base import app, config_file, err, out, settings
+from ifn_campaign.commands.base import OPERATIONS, app, config_file, err, out, settings
+from ifn_campaign.commands.tables import Col, Fitted, fit, show
 from ifn_campaign.config import PrefectSettings, Settings
 
 
@@ -25,21 +25,27 @@ def _schedule(cfg: Settings, flow_name: str, scheduled: bool) -> str:
     return f"{cron} ({cfg.schedules.timezone})" if cron else "run by hand (no schedule set)"
 
 
-def _table(cfg: Settings, title: str) -> Table:
+def _table(cfg: Settings, title: str) -> Fitted:
     from flows.deployments import DEPLOYMENTS
     from ifn_campaign.deployments import DEPLOYMENT_NAME
 
-    table = Table(title=title, caption="at once: one = a run that finds one going is cancelled")
-    table.add_column("deployment", no_wrap=True)
-    table.add_column("schedule", no_wrap=True)
-    table.add_column("at once")
-    for spec in DEPLOYMENTS:
-        table.add_row(
-            f"{spec.name}/{DEPLOYMENT_NAME}",
-            escape(_schedule(cfg, spec.name, spec.scheduled)),
-            "one" if spec.one_at_a_time else "any",
-        )
-    return table
+    return fit(
+        [
+            Col("deployment", keep=True),
+            Col("schedule", lines=0, min_width=20),  # a cron line and its zone, whole
+            Col("at once", keep=True),
+        ],
+        [
+            (
+                f"{spec.name}/{DEPLOYMENT_NAME}",
+                escape(_schedule(cfg, spec.name, spec.scheduled)),
+                "one" if spec.one_at_a_time else "any",
+            )
+            for spec in DEPLOYMENTS
+        ],
+        title=title,
+        caption="at once: one = a run that finds one going is cancelled",
+    )
 
 
 STOP_GRACE_SECONDS = 30.0
@@ -67,17 +73,19 @@ def _stop_within(grace: float) -> None:
     signal.signal(signal.SIGINT, on_sigint)
 
 
-@app.command("serve")
+@app.command("serve", rich_help_panel=OPERATIONS)
 def serve(
     port: Annotated[
-        int, typer.Option(help="Port of the local Prefect server, when one is started.")
+        int,
+        typer.Option(metavar="PORT", help="Port of the local Prefect server, when one is started."),
     ] = 4200,
     limit: Annotated[
-        int | None, typer.Option(help="Most flow runs at once (default: no limit).")
+        int | None, typer.Option(metavar="N", help="Most flow runs at once (default: no limit).")
     ] = None,
 ) -> None:
-    """Run the scheduled flows on this machine until stopped (Ctrl+C), with a local Prefect
-    server when none is configured."""
+    """Run the scheduled flows on this machine until Ctrl+C.
+
+    With a local Prefect server when none is configured."""
     import prefect
 
     from flows.deployments import DEPLOYMENTS
@@ -93,20 +101,22 @@ def serve(
 
         with get_client(sync_client=True) as client:
             ensure_limits(client, cfg)
-        out.print(_table(cfg, "Serving (Ctrl+C to stop)"))
+        show(_table(cfg, "Serving (Ctrl+C to stop)"))
         _stop_within(STOP_GRACE_SECONDS)
         prefect.serve(*deployments, limit=limit, print_starting_message=False)
     out.print("stopped; the schedules are paused until the next `ifn-campaign serve`")
 
 
-@app.command("deploy")
+@app.command("deploy", rich_help_panel=OPERATIONS)
 def deploy(
     pool: Annotated[
-        str | None, typer.Option(help="Work pool (default: prefect.work_pool).")
+        str | None, typer.Option(metavar="NAME", help="Work pool (default: prefect.work_pool).")
     ] = None,
 ) -> None:
-    """Register the deployments to a work pool on the configured Prefect server
-    (PREFECT_API_URL), creating the pool and the concurrency limits if missing."""
+    """Register the deployments to a Prefect work pool.
+
+    On the configured Prefect server (PREFECT_API_URL), creating the pool and the concurrency
+    limits if missing."""
     from flows.deployments import DEPLOYMENTS
     from ifn_campaign.deployments import register, runner_deployments
 
@@ -118,7 +128,7 @@ def deploy(
             raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--pool") from None
         cfg = cfg.model_copy(update={"prefect": chosen})
     done = register(runner_deployments(DEPLOYMENTS, cfg), cfg)
-    out.print(_table(cfg, f"Deployments on {escape(done.api_url)}, work pool {escape(done.pool)}"))
+    show(_table(cfg, f"Deployments on {escape(done.api_url)}, work pool {escape(done.pool)}"))
     if done.pool_created:
         out.print(f"work pool {escape(done.pool)} created (process workers)")
     out.print(f"concurrency limits: {escape(', '.join(done.limits))}")
