@@ -1,0 +1,493 @@
+"""The campaign report and the card preview sheet as staff see them: in a real browser.
+
+Playwright for Python drives Debian's `chromium` (/usr/bin/chromium; never a downloaded browser
+build, never `playwright install`). The pages are the demo's own: `ifn-campaign demo` runs in a
+temporary folder, then its database is given a post in every PostState and the report is made
+again the way the demo makes it. In each page, every element with text of its own must have a
+WCAG contrast of at least 4.5:1 against the background it is drawn on (computed in the page: the
+text colour, the ancestors' background colours and gradient stops, alpha and opacity composited),
+post panels stay light, and at a phone's width (390 px) nothing makes the page scroll sideways.
+Every request that is not file:// or 127.0.0.1 is blocked, and the pages make none.
+
+Screenshots (full pages at 1280 and 390 px, one panel per state; the preview sheet with its first
+SHEET_SHOT_MEMBERS members) go to tests/output/browser/ (git-ignored), to be looked at. Missing
+chromium or playwright FAILS the test (`make test` installs both); IFN_BROWSER_TESTS=0 skips it
+on a machine that cannot run a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.cli import DEMO_WEEKS
+from ifn_campaign.config import PlannerSettings
+from ifn_campaign.models import PostState, utcnow
+from ifn_campaign.report import collect, when, write_html
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.slow
+
+OUTPUT = Path(__file__).resolve().parent / "output" / "browser"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MIN_CONTRAST = 4.5  # WCAG AA for normal text; applied to every text, large or not
+DESKTOP, PHONE = 1280, 390
+SHOT_TIMEOUT_MS = 120_000
+# The demo's preview sheet (60 members, 360 cards) is some 66,000 px tall and a full-page shot of
+# it takes a minute: it is checked whole, and photographed with its first members only.
+SHEET_SHOT_MEMBERS = 4
+ZONE = PlannerSettings.model_fields["display_timezone"].default
+DEMO_CLOCK = "the demo's clock, moved forward"
+
+# Runs in the page. For every rendered element with a non-empty text node of its own: its text
+# colour and the colour behind it, found by walking from <html> down to the element over a white
+# canvas: each ancestor paints its background colour (alpha composited) and, for a gradient, one
+# of its stops (every stop is tried; the worst counts), and an ancestor's opacity mixes all it
+# paints, the text included, with what lies under it. A background image (url) cannot be judged
+# and is reported as such. Returns one row per element with the worst ratio.
+CONTRAST_JS = r"""
+() => {
+  const parse = (s) => {
+    const m = /rgba?\(([^)]*)\)/.exec(s || "");
+    if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(parseFloat);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, base) => [0, 1, 2].map((i) => top[i] * top[3] + base[i] * (1 - top[3]));
+  const mix = (a, b, t) => [0, 1, 2].map((i) => a[i] * t + b[i] * (1 - t));
+  const lin = (c) => {
+    c /= 255;
+    return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  };
+  const lum = (c) => 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const hex = (c) => "#" + c.map((v) => Math.round(v).toString(16).padStart(2, "0")).join("");
+  const paint = (chain, i, backdrop, text) => {
+    if (i === chain.length) return [[over(text, backdrop), backdrop]];
+    const style = getComputedStyle(chain[i]);
+    const image = style.backgroundImage;
+    if (image && image !== "none" && /url\(/.test(image)) throw new Error("image");
+    const colour = parse(style.backgroundColor);
+    const base = colour ? over(colour, backdrop) : backdrop;
+    const stops = image && image !== "none"
+      ? (image.match(/rgba?\([^)]*\)/g) || []).map(parse) : [];
+    const bases = stops.length ? stops.map((s) => over(s, base)) : [base];
+    const opacity = parseFloat(style.opacity);
+    const found = [];
+    for (const b of bases) {
+      for (const [fg, bg] of paint(chain, i + 1, b, text)) {
+        found.push([mix(fg, backdrop, opacity), mix(bg, backdrop, opacity)]);
+      }
+    }
+    return found;
+  };
+  const rows = [];
+  for (const el of [document.body, ...document.body.querySelectorAll("*")]) {
+    const own = [...el.childNodes]
+      .filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent).join("").replace(/\s+/g, " ").trim();
+    if (!own) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility !== "visible" || el.getClientRects().length === 0) continue;
+    const chain = [];
+    for (let a = el; a; a = a.parentElement) chain.unshift(a);
+    const row = {
+      tag: el.tagName.toLowerCase(),
+      classes: el.className && typeof el.className === "string" ? el.className : "",
+      panel: el.closest("article") ? el.closest("article").id : "",
+      text: own.slice(0, 80),
+    };
+    try {
+      const pairs = paint(chain, 0, [255, 255, 255], parse(style.color));
+      let worst = null;
+      for (const [fg, bg] of pairs) {
+        const r = ratio(fg, bg);
+        if (worst === null || r < worst.ratio) worst = { ratio: r, fg: hex(fg), bg: hex(bg) };
+      }
+      Object.assign(row, worst);
+    } catch (e) {
+      Object.assign(row, { ratio: 0, fg: style.color, bg: "a background image" });
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+"""
+
+
+@dataclass
+class Opened:
+    page: Page
+    blocked: list[str]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium under Playwright; missing either fails (IFN_BROWSER_TESTS=0 skips)."""
+    if os.environ.get("IFN_BROWSER_TESTS") == "0":
+        pytest.skip("IFN_BROWSER_TESTS=0: the browser checks are turned off on this machine")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(
+            "playwright is not installed: `make test` installs the dev extra (the Python "
+            "package only; it drives Debian's chromium, no browser download)"
+        )
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail(
+            "chromium is not installed: `apt-get install -y chromium` (Debian's package; "
+            "`make test` installs it), or set IFN_BROWSER_TESTS=0 to skip the browser checks"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _open(browser: Browser, page_file: Path, width: int) -> Opened:
+    """The page in a fresh context `width` px wide; requests off this machine are blocked and
+    recorded. Every <details> is opened so captions are checked too."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    blocked: list[str] = []
+
+    def guard(route: Any) -> None:
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme == "file" or (
+            parts.scheme in ("http", "https") and parts.hostname == "127.0.0.1"
+        ):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.goto(page_file.resolve().as_uri(), wait_until="load")
+    page.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    page.evaluate(
+        "() => Promise.all([...document.images].map((i) => { i.loading = 'eager';"
+        " return i.complete ? null : new Promise((ok) => { i.onload = i.onerror = ok; }); }))"
+    )
+    return Opened(page, blocked)
+
+
+def _contrast(page: Page) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = page.evaluate(CONTRAST_JS)
+    return rows
+
+
+def _low(rows: list[dict[str, Any]]) -> str:
+    bad = [r for r in rows if r["ratio"] < MIN_CONTRAST]
+    return "\n".join(
+        f"{r['ratio']:.2f}:1 {r['fg']} on {r['bg']} <{r['tag']} class='{r['classes']}'> "
+        f"{r['panel']} {r['text']!r}"
+        for r in bad
+    )
+
+
+def _sideways(page: Page) -> int:
+    """How many px the page is wider than the viewport (0: no sideways scrolling)."""
+    overflow: int = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return overflow
+
+
+# --- the checker itself ---------------------------------------------------------------------
+
+
+def _wcag(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
+    """WCAG 2.x contrast of two sRGB colours (0-255), to check the page's arithmetic."""
+
+    def luminance(c: tuple[float, ...]) -> float:
+        lin = [
+            v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c
+        ]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _over(top: tuple[float, ...], alpha: float, base: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(t * alpha + b * (1 - alpha) for t, b in zip(top, base, strict=True))
+
+
+def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
+    """The old bug (labels keeping their grey and dark colours on a dark-green panel) and faint
+    text are caught; alpha, opacity and gradient stops are composited as the browser does."""
+    white, ink, teal = (255, 255, 255), (26, 26, 31), (14, 74, 85)
+    page = browser.new_page()
+    try:
+        page.set_content(
+            """<body style="background:#fff;margin:0">
+            <article style="background:#3B6B3E;color:#fff"><h3 style="color:#07303A">Name</h3>
+              <small style="color:#5F5A53">ifn-0001</small><p>white on green</p></article>
+            <p style="color:#999">faint grey</p>
+            <div style="opacity:.3"><p style="color:#000">faded black</p></div>
+            <header style="background:linear-gradient(#fff,#0E4A55);color:#fff">
+              <p>half on white</p></header>
+            <p style="color:rgba(26,26,31,.5)">half-transparent ink</p>
+            <p style="color:#1A1A1F;background:rgba(14,74,85,.8)">ink on teal at 80 %</p>
+            <div style="background:#0E4A55"><p style="opacity:.9;color:#fff">white at 90 %</p></div>
+            </body>"""
+        )
+        rows = {r["text"]: r for r in _contrast(page)}
+    finally:
+        page.close()
+    assert rows["white on green"]["ratio"] == pytest.approx(6.25, abs=0.01)
+    assert rows["Name"]["ratio"] < 3 and rows["ifn-0001"]["ratio"] < 3  # the panel bug
+    assert rows["faint grey"]["ratio"] == pytest.approx(2.85, abs=0.01)
+    faded = _over((0, 0, 0), 0.3, white)
+    assert rows["faded black"]["ratio"] == pytest.approx(_wcag(faded, white), abs=0.01)
+    assert rows["half on white"]["ratio"] == pytest.approx(1.0)  # the worst stop counts
+    half_ink = _over(ink, 0.5, white)
+    assert rows["half-transparent ink"]["ratio"] == pytest.approx(_wcag(half_ink, white), abs=0.01)
+    behind = _over(teal, 0.8, white)
+    assert rows["ink on teal at 80 %"]["ratio"] == pytest.approx(_wcag(ink, behind), abs=0.01)
+    faded_white = _over(white, 0.9, teal)
+    assert rows["white at 90 %"]["ratio"] == pytest.approx(_wcag(faded_white, teal), abs=0.01)
+    flagged = _low(list(rows.values())).splitlines()
+    assert len(flagged) == 7 and not [f for f in flagged if "white on green" in f]
+    assert not [f for f in flagged if "white at 90 %" in f]
+
+
+# --- the demo's pages -----------------------------------------------------------------------
+
+
+@dataclass
+class Demo:
+    folder: Path  # var/demo of a fresh `ifn-campaign demo`
+    as_of: datetime  # the demo's clock after publishing: the end of its window
+    report: Path  # the report made again with a post in every state
+    posts: dict[str, int]  # state -> a post in that state
+
+
+# What staff read in a post waiting on them (the publisher writes such texts).
+TROUBLE = {
+    PostState.FAILED: (
+        "(#10) Application does not have permission for this action",
+        "give the token instagram_content_publish, then approve it again",
+    ),
+    PostState.NEEDS_REAUTH: (
+        "Error validating access token: the session has been invalidated",
+        "re-authorise the Facebook Page in Business Settings, then approve it again",
+    ),
+    PostState.MISSED: (
+        "its slot passed 9 h ago (publish.max_lateness 6 h)",
+        "ifn-campaign missed publish-now ID, move ID --at TIME, or cancel ID",
+    ),
+}
+
+
+def _every_state(db: Path) -> dict[str, int]:
+    """Give the demo's last posts every state but published (which the others keep), with the
+    fields such posts have: no card before composed, no link unless published, what happened
+    and what to do for the ones waiting on staff, a reason for the cancelled one, and one card
+    file gone (its placeholder is text too)."""
+    states = [s for s in PostState if s != PostState.PUBLISHED]
+    with sqlite3.connect(db) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM post ORDER BY slot_at, id")]
+        assert len(ids) > len(states), ids
+        chosen = dict(zip(states, ids[-len(states) :], strict=True))
+        for state, post_id in chosen.items():
+            error, action = TROUBLE.get(state, (None, None))
+            conn.execute(
+                "UPDATE post SET state = ?, permalink = NULL, published_at = NULL,"
+                " remote_id = NULL, last_error = ?, error_action = ?, cancel_reason = ?"
+                " WHERE id = ?",
+                (
+                    state.value,
+                    error,
+                    action,
+                    "dibatalkan / cancelled: double booked"
+                    if state == PostState.CANCELLED
+                    else None,
+                    post_id,
+                ),
+            )
+            conn.execute("DELETE FROM feature WHERE post_id = ?", (post_id,))
+            if state == PostState.PLANNED:
+                conn.execute(
+                    "UPDATE post SET card_path = NULL, thumbnail_path = NULL, caption = NULL,"
+                    " title = NULL WHERE id = ?",
+                    (post_id,),
+                )
+        conn.execute(
+            "UPDATE post SET card_path = ? WHERE id = ?",
+            (str(db.parent / "cards" / "gone.jpg"), chosen[PostState.COMPOSED]),
+        )
+        published = next(i for i in ids if i not in chosen.values())
+    return {str(k): v for k, v in chosen.items()} | {PostState.PUBLISHED.value: published}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`ifn-campaign demo` through the installed entry point, then a post in every state and
+    the report made again with the demo's clock, as `_demo_report` makes it."""
+    home = tmp_path_factory.mktemp("demo")
+    exe = Path(sys.executable).parent / "ifn-campaign"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IFN_")}
+    zone = ZoneInfo(ZONE)
+    day = utcnow().astimezone(zone).date()
+    run = subprocess.run(
+        [str(exe), "demo"], cwd=home, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    folder = home / "var" / "demo"
+    as_of = datetime.combine(day, time(), zone) + timedelta(weeks=DEMO_WEEKS)  # plan_stage's end
+    posts = _every_state(folder / "ifn-campaign.db")
+    # card paths are stored relative to where compose ran, as the publisher reads them
+    cwd = Path.cwd()
+    os.chdir(home)
+    try:
+        with Session(store.open_store(f"sqlite:///{folder / 'ifn-campaign.db'}")) as session:
+            report = collect(
+                session, since=as_of - timedelta(weeks=DEMO_WEEKS), until=as_of, as_of=as_of
+            )
+        page = write_html(
+            report,
+            home / "every-state",
+            display_timezone=ZONE,
+            made_at=datetime.now(UTC),
+            data_clock=DEMO_CLOCK,
+        )
+    finally:
+        os.chdir(cwd)
+    assert {p.state for p in report.posts} == set(PostState)
+    return Demo(folder, as_of, page, posts)
+
+
+def _shoot(page: Page, name: str) -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    target = OUTPUT / name
+    page.screenshot(path=str(target), full_page=True, timeout=SHOT_TIMEOUT_MS)
+    return target
+
+
+def test_the_demos_own_report_reads_well_and_names_its_clock(demo: Demo, browser: Browser) -> None:
+    """The page `ifn-campaign demo` wrote itself: every post published on the moved clock."""
+    opened = _open(browser, demo.folder / "report" / "index.html", DESKTOP)
+    try:
+        rows = _contrast(opened.page)
+        assert len(rows) > 100 and not _low(rows), _low(rows)
+        header = " ".join(opened.page.inner_text("header").split())
+        assert f"Data as of {when(demo.as_of, ZoneInfo(ZONE))} ({DEMO_CLOCK}); made on " in header
+        made = header.rsplit("made on ", 1)[1].rstrip(".")
+        assert made.endswith(" WIB") and made != when(demo.as_of, ZoneInfo(ZONE))
+        _shoot(opened.page, "demo-report-1280.png")
+        assert opened.blocked == []
+    finally:
+        opened.page.context.close()
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_every_state_reads_well_on_a_light_panel(demo: Demo, browser: Browser, width: int) -> None:
+    opened = _open(browser, demo.report, width)
+    page = opened.page
+    try:
+        rows = _contrast(page)
+        assert not _low(rows), f"text under {MIN_CONTRAST}:1 at {width} px:\n{_low(rows)}"
+        checked = {(r["panel"], r["classes"]) for r in rows}
+        for state in PostState:
+            panel = f"post-{demo.posts[state.value]}"
+            assert (panel, f"state state-{state.value}") in checked, (state, panel)
+            background = page.eval_on_selector(
+                f"#{panel}", "(e) => getComputedStyle(e).backgroundColor"
+            )
+            assert background == "rgb(255, 255, 255)", (state, background)  # panels stay light
+            badge = page.eval_on_selector(
+                f"#{panel} .state", "(e) => [e.offsetWidth, e.offsetHeight, e.textContent]"
+            )
+            assert badge[2] == state.value and badge[1] < 30 and badge[0] < 150, badge  # a pill
+        for state in (PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED):
+            error, action = TROUBLE[state]
+            panel = page.inner_text(f"#post-{demo.posts[state.value]}")
+            assert error in panel and action in panel
+        links = [r for r in rows if r["tag"] == "a"]
+        assert links and all(r["ratio"] >= MIN_CONTRAST for r in links)
+        assert _sideways(page) == 0, f"the page scrolls sideways at {width} px"
+        _shoot(page, f"report-every-state-{width}.png")
+        if width == DESKTOP:
+            for state in PostState:
+                page.locator(f"#post-{demo.posts[state.value]}").screenshot(
+                    path=str(OUTPUT / f"panel-{state.value}.png")
+                )
+        assert opened.blocked == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_the_demos_preview_sheet_reads_well(demo: Demo, browser: Browser, width: int) -> None:
+    sheet = demo.folder / "preview" / "preview.html"
+    opened = _open(browser, sheet, width)
+    page = opened.page
+    try:
+        rows = _contrast(page)
+        assert len(rows) > 50 and not _low(rows), _low(rows)
+        made = " ".join(page.inner_text("body > p").split())
+        assert made.endswith(" WIB.") and "UTC" not in made, made
+        broken = page.evaluate("() => [...document.images].filter((i) => !i.naturalWidth).length")
+        assert broken == 0
+        assert _sideways(page) == 0, f"the sheet scrolls sideways at {width} px"
+        page.evaluate(
+            "(n) => [...document.querySelectorAll('body > section')].slice(n)"
+            ".forEach((s) => s.remove())",
+            SHEET_SHOT_MEMBERS,
+        )
+        _shoot(page, f"preview-{width}.png")
+        assert opened.blocked == []
+    finally:
+        page.context.close()
+
+
+def test_a_page_reaching_off_this_machine_is_blocked(browser: Browser, tmp_path: Path) -> None:
+    """The route guard itself: a page asking for an outside font and image gets nothing."""
+    page_file = tmp_path / "outside.html"
+    page_file.write_text(
+        '<link rel="stylesheet" href="https://fonts.example.com/css">'
+        '<img src="http://203.0.113.9/x.png"><p>x</p>',
+        encoding="utf-8",
+    )
+    opened = _open(browser, page_file, PHONE)
+    try:
+        assert sorted(opened.blocked) == [
+            "http://203.0.113.9/x.png",
+            "https://fonts.example.com/css",
+        ]
+    finally:
+        opened.page.context.close()
