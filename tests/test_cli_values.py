@@ -5,6 +5,7 @@ string option must be added here, validated or named as free text."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,24 +231,43 @@ VALIDATED = {
 }
 
 
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A synced database; the campaigns on file are the bundled ones plus 'gone-campaign',
-    whose file is removed after an exclusion was stored for it."""
-    campaigns = tmp_path / "campaigns"
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Made once: a synced database and the campaigns on file, the bundled ones plus
+    'gone-campaign', whose file is removed after an exclusion was stored for it."""
+    folder = tmp_path_factory.mktemp("values")
+    campaigns = folder / "campaigns"
     shutil.copytree(CAMPAIGNS, campaigns)
     text = (campaigns / "sorotan-anggota.toml").read_text(encoding="utf-8")
     (campaigns / "gone-campaign.toml").write_text(
         text.replace('name = "sorotan-anggota"', 'name = "gone-campaign"'), encoding="utf-8"
     )
-    with RegistrySandbox(members=generate_members(3, seed=4)) as sandbox:
-        point_cli_at(sandbox, monkeypatch, tmp_path)
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        RegistrySandbox(members=generate_members(3, seed=4)) as sandbox,
+    ):
+        point_cli_at(sandbox, monkeypatch, folder)
         monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(campaigns))
         assert main(["db", "upgrade"]) == 0
         assert main(["sync", "--no-media"]) == 0
         assert main(["exclude", "gen-000002", "--reason", "x", "--campaign", "gone-campaign"]) == 0
-        (campaigns / "gone-campaign.toml").unlink()
-        yield tmp_path
+    (campaigns / "gone-campaign.toml").unlink()
+    yield folder
+
+
+@pytest.fixture
+def cli(synced: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A copy of the synced database for each test (some tests write), CLI pointed at it."""
+    for part in synced.glob("ifn.db*"):  # with its WAL, if the last writer left one
+        shutil.copy(part, tmp_path / part.name)
+    for key in list(os.environ):
+        if key.startswith("IFN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
+    monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(synced / "campaigns"))
+    monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
+    return tmp_path
 
 
 def _error(capsys: pytest.CaptureFixture[str], code: int) -> str:
