@@ -398,7 +398,7 @@ def _shoot(page: Page, name: str) -> Path:
     return target
 
 
-def test_the_demos_own_report_reads_well_and_names_its_clock(demo: Demo, browser: Browser) -> None:
+def test_the_demos_own_report_reads_well_and_names_its_clock(browser: Browser, demo: Demo) -> None:
     """The page `ifn-campaign demo` wrote itself: every post published on the moved clock."""
     opened = _open(browser, demo.folder / "report" / "index.html", DESKTOP)
     try:
@@ -415,7 +415,7 @@ def test_the_demos_own_report_reads_well_and_names_its_clock(demo: Demo, browser
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
-def test_every_state_reads_well_on_a_light_panel(demo: Demo, browser: Browser, width: int) -> None:
+def test_every_state_reads_well_on_a_light_panel(browser: Browser, demo: Demo, width: int) -> None:
     opened = _open(browser, demo.report, width)
     page = opened.page
     try:
@@ -452,7 +452,7 @@ def test_every_state_reads_well_on_a_light_panel(demo: Demo, browser: Browser, w
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
-def test_the_demos_preview_sheet_reads_well(demo: Demo, browser: Browser, width: int) -> None:
+def test_the_demos_preview_sheet_reads_well(browser: Browser, demo: Demo, width: int) -> None:
     sheet = demo.folder / "preview" / "preview.html"
     opened = _open(browser, sheet, width)
     page = opened.page
