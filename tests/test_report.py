@@ -37,6 +37,7 @@ from ifn_campaign.models import Feature, Member, Post, PostState
 from ifn_campaign.planner.plan import plan_campaign
 from ifn_campaign.publisher import Publisher
 from ifn_campaign.report import (
+    REPORT_TEMPLATES,
     CampaignReport,
     card_links,
     collect,
@@ -48,6 +49,7 @@ from ifn_campaign.report import (
 from ifn_campaign.sandbox.graph import GraphAccount
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
 from tests.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
+from tests.test_network_logo import contrast
 from tests.test_plan import LIMITS, OFF
 
 NOW = datetime.now(UTC)
@@ -277,6 +279,41 @@ def test_cards_are_linked_where_they_lie_and_a_missing_one_is_a_placeholder(
         assert f"[card]({uri})" in links
         assert Path(unquote(urlsplit(uri).path)).is_file()
     assert f"card file missing ({escape_markdown(missing.card_path or '')})" in links
+
+
+def test_a_state_colours_its_badge_never_a_panel() -> None:
+    """Every state has its colours, and a `.state-<state>` rule only sets colour variables: the
+    badge and the panel's edge use them, the panel stays white (a state once painted whole panels
+    dark green under grey and dark text). Badge text passes 4.5:1 on its badge. A check without
+    a browser; tests/test_pages_browser.py measures the rendered page."""
+    page = (REPORT_TEMPLATES / "report.html.j2").read_text(encoding="utf-8")
+    css = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    css = re.sub(r"\{%.*?%\}|\{\{.*?\}\}|/\*.*?\*/", "", css, flags=re.S)  # Jinja, comments
+    palette = {f"--{k.replace('_', '-')}": v for k, v in BrandKit.load().palette.items()}
+
+    def colour(value: str) -> str:
+        named = re.fullmatch(r"var\((--[a-z-]+)\)", value)
+        return palette[named.group(1)] if named else value
+
+    states: dict[str, dict[str, str]] = {}
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declared = dict(
+            (name.strip(), value.strip())
+            for name, value in (d.split(":", 1) for d in body.split(";") if d.strip())
+        )
+        named = re.findall(r"\.state-([a-z_]+)", selector)
+        if named:
+            assert all(name.startswith("--") for name in declared), (selector, declared)
+            for state in named:
+                states.setdefault(state, {}).update(declared)
+    assert set(states) == {s.value for s in PostState}
+    for state, declared in states.items():
+        fg, bg = colour(declared["--state-fg"]), colour(declared["--state-bg"])
+        assert contrast(fg, bg) >= 4.5, (state, fg, bg, contrast(fg, bg))
+        assert "--state-edge" in declared, state
+    article = re.search(r"\barticle \{([^}]*)\}", css)
+    assert article and "background: var(--panel)" in article.group(1)
+    assert "--panel: #FFFFFF" in css
 
 
 def test_hostile_member_text_is_escaped_in_html_and_markdown(
