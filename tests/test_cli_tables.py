@@ -30,6 +30,7 @@ from tests.conftest import point_cli_at
 from tests.test_withdrawal import add_member, add_post
 
 WIB = ZoneInfo("Asia/Jakarta")
+CARD = Path("/var/ifn/cards") / "ab" / f"{'ab' * 32}.jpg"
 WIDTHS = (80, 200)
 CAMPAIGN = """
 name = "sorotan-uji"
@@ -130,6 +131,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             slot_at=datetime(2026, 11, 6, 10, 0, tzinfo=UTC),
             cancel_reason="ditolak staf / rejected: " + LONG_REASON,
         )
+        composed = add_post(
+            s,
+            found.long_member,
+            PostState.COMPOSED,
+            campaign="sorotan-uji",
+            slot_at=datetime(2026, 11, 7, 12, 0, tzinfo=UTC),
+            card_path=str(CARD),
+            caption="Sepatu kulit asli dari Cibaduyut. #SorotanAnggotaIFN",
+        )
         gone = add_post(
             s,
             "ifn-gone",
@@ -143,7 +153,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         s.commit()
         cancel_disallowed(s, ["ifn-gone"], now + timedelta(days=1))
         s.commit()
-        for post_id in (out, cancelled):
+        for post_id in (out, cancelled, composed):
             post = s.get(Post, post_id)
             assert post is not None
             found.long_posts.append((post.id, _wib(post.slot_at), post.state))
@@ -349,6 +359,17 @@ def test_status_and_report(run: Callable[[list[str], int], str], world: World, w
     )
     _readable(text.rsplit("\nreport: ", 1)[0], width)  # the page's path is printed whole
     _row(text, "published")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_review(run: Callable[[list[str], int], str], world: World, width: int) -> None:
+    text = run(["review"], width)
+    post_id, slot, _ = world.long_posts[-1]
+    rule = _row(text, f"post {post_id}, ")
+    assert len(rule) == width and re.search(rf"post {post_id}, [A-Z][a-z]{{2}} {slot} ─", rule)
+    _row(text, world.long_member, "instagram/")
+    assert f"card: {CARD}" in text.splitlines()  # a path on one line, to copy
+    _readable(text.replace(f"card: {CARD}", ""), width)
 
 
 def test_sync_summary_fits_80_columns(world: World) -> None:

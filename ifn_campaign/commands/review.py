@@ -148,13 +148,14 @@ def review(
         return
     for post, name in rows:
         # the rule holds only what is short (a rule cuts a long title with an ellipsis); the
-        # member's name, which can be any length, wraps on the line below
+        # member's name, which can be any length, wraps on the line below, after the id
         out.rule(f"post {post.id}, {_when(post.slot_at)}")
-        out.print(f"{post.channel}/{escape(post.account)}: {escape(name)} ({post.member_id})")
+        out.print(f"{post.channel}/{escape(post.account)}, {post.member_id}: {escape(name)}")
         out.print(f"[dim]why:[/] {escape(post.reason_en if english else post.reason_id)}")
-        out.print(f"[dim]card:[/] {escape(post.card_path or '')}")
+        # a path on one line, never folded: staff copy it to open the card
+        out.print(f"[dim]card:[/] {escape(post.card_path or '')}", soft_wrap=True)
         if post.thumbnail_path:
-            out.print(f"[dim]thumbnail:[/] {escape(post.thumbnail_path)}")
+            out.print(f"[dim]thumbnail:[/] {escape(post.thumbnail_path)}", soft_wrap=True)
         if post.title:
             out.print(f"[dim]title:[/] {escape(post.title)}")
         out.print(escape(post.caption or ""), soft_wrap=True)
