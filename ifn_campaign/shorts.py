@@ -214,8 +214,8 @@ def member_short(
     _check_encoder(preset, crf, threads)
     brand = brand or _brand()
     timeline = member_timeline(len(member.photos), fps)
-    stills = _member_stills(member, brand)
     layers = overlay_layers(member, timeline, brand)
+    stills = _member_stills(member, brand, _avoid(layers))
     return _write(out, stills, timeline, layers, fps=fps, preset=preset, crf=crf, threads=threads)
 
 
@@ -443,16 +443,22 @@ class _Still:
         return cls.of_source(_source(frame, index), motion)
 
     @classmethod
-    def of_source(cls, source: photos.SourceImage, motion: _Motion) -> _Still:
-        """A picture covered to the still's size around its subject."""
-        return cls(_to_ycbcr(_cover(source, *_STILL_SIZE)), motion)
+    def of_source(
+        cls, source: photos.SourceImage, motion: _Motion, avoid: Sequence[photos.Overlay] = ()
+    ) -> _Still:
+        """A picture covered to the still's size around its subject, kept clear of `avoid`
+        (boxes in the still's pixels) when the crop can."""
+        image, _ = photos.cover(source, *_STILL_SIZE, avoid=avoid)
+        return cls(_to_ycbcr(image), motion)
 
     @classmethod
-    def of_photo(cls, source: photos.SourceImage, motion: _Motion) -> _Still:
-        """A member's photo: covered when it is tall; whole, on a blur of itself, when cutting it
-        to 9:16 would cut the product (see `_whole`)."""
+    def of_photo(
+        cls, source: photos.SourceImage, motion: _Motion, avoid: Sequence[photos.Overlay] = ()
+    ) -> _Still:
+        """A member's photo: covered (clear of the text plates) when it is tall; whole when
+        cutting it to 9:16 would cut the product (see `_whole`)."""
         if source.width / source.height < WHOLE_FROM_ASPECT:
-            return cls.of_source(source, motion)
+            return cls.of_source(source, motion, avoid)
         return cls(_to_ycbcr(_whole(source)), motion)
 
     def box(self, progress: float) -> tuple[float, float, float, float]:
@@ -497,7 +503,7 @@ def _whole(source: photos.SourceImage) -> Image.Image:
     studio background the continuation is seamless."""
     width, height = _STILL_SIZE
     tall = min(height, max(2, _even(width * source.height / source.width)))
-    picture = np.asarray(photos.cover(source, width, tall)[0].convert("RGB"))
+    picture = np.asarray(photos.cover(source, width, tall)[0].convert("RGB"))  # a resize
     top = round((height - HEIGHT) / 2 + PHOTO_CENTRE_Y - tall / 2)
     top = min(max(top, 0), height - tall)
     feather = min(FEATHER, tall // 4)
@@ -519,12 +525,6 @@ def _whole(source: photos.SourceImage) -> Image.Image:
         mixed = still[rows] * weight + line * (1 - weight)
         still[rows] = np.rint(mixed).astype(np.uint8)
     return Image.fromarray(still)
-
-
-def _cover(source: photos.SourceImage, width: int, height: int) -> Image.Image:
-    """The smart crop for a still. The seam for keeping the product clear of the text plates
-    (the lower part of the safe zone) once `cards.photo.cover` can avoid a box."""
-    return photos.cover(source, width, height)[0]
 
 
 def _source(frame: Frame, index: int) -> photos.SourceImage:
@@ -603,12 +603,28 @@ _YCBCR = (
 )
 
 
-def _member_stills(member: ShortMember, brand: BrandKit) -> list[_Still]:
-    """The member's photos (or a warm brand background when there is none), then the end frame."""
+def _avoid(layers: Sequence[OverlayLayer]) -> list[photos.Overlay]:
+    """Where the photos' text plates (the layers gone by the end frame) can be, in a still's
+    pixels, wherever the motion puts the still: for the smart crop to keep the product clear."""
+    width, height = _STILL_SIZE
+    dx, dy = (width - WIDTH) / 2, (height - HEIGHT) / 2  # the most any motion moves the still
+    return [
+        photos.Overlay(layer.name, (x0, y0, x1 + 2 * dx, y1 + 2 * dy))
+        for layer in layers
+        if layer.end is not None
+        for x0, y0, x1, y1 in [layer.reach()]
+    ]
+
+
+def _member_stills(
+    member: ShortMember, brand: BrandKit, avoid: Sequence[photos.Overlay] = ()
+) -> list[_Still]:
+    """The member's photos (tall ones kept clear of `avoid` when they can be; or a warm brand
+    background when there is no photo), then the end frame."""
     size = _STILL_SIZE
     if member.photos:
         body = [
-            _Still.of_photo(p, _MOTIONS[i % len(_MOTIONS)])
+            _Still.of_photo(p, _MOTIONS[i % len(_MOTIONS)], avoid)
             for i, p in enumerate(member.photos[:MAX_PHOTOS])
         ]
     else:

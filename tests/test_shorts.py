@@ -79,7 +79,8 @@ def short(
 def bare(member: ShortMember, brand: BrandKit, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same Short without its text and logo layers: the photo-only timeline."""
     timeline = shorts.member_timeline(len(member.photos))
-    stills = shorts._member_stills(member, brand)
+    avoid = shorts._avoid(shorts.overlay_layers(member, timeline, brand))
+    stills = shorts._member_stills(member, brand, avoid)
     out = tmp_path_factory.mktemp("bare") / "bare.mp4"
     shorts._write(out, stills, timeline, (), fps=FPS, preset=shorts.PRESET, crf=20, threads=2)
     return out
@@ -269,6 +270,28 @@ def test_photos_follow_one_another_with_crossfades(short: ShortVideo, bare: Path
     for i in (frame["first"], frame["second"]):
         step = np.abs(y[i] - y[i + 1]).mean()
         assert 0 < step < 2.0
+
+
+def test_a_tall_photo_is_cut_so_the_product_stays_clear_of_the_text(brand: BrandKit) -> None:
+    """Tall photos keep the smart crop, which moves the product out from under the plates
+    (square and landscape ones are shown whole, above them)."""
+    tall = Image.new("RGB", (1080, 2400), (235, 232, 228))
+    tall.paste((30, 30, 40), (300, 1150, 780, 1450))  # the product, a little below the middle
+    source = photos.SourceImage(tall, False, tall.size)
+    member = _member(photos=(source,))
+    avoid = shorts._avoid(shorts.overlay_layers(member, shorts.member_timeline(1), brand))
+    assert {o.name for o in avoid} == {"ribbon", "name", "place", "categories"}
+
+    def product(avoiding: list[photos.Overlay]) -> tuple[int, int]:
+        luma = shorts._Still.of_photo(source, shorts._MOTIONS[0], avoiding).planes[0]
+        rows = np.flatnonzero((luma < 80).any(axis=1))
+        return int(rows[0]), int(rows[-1])
+
+    name_top = min(o.box[1] for o in avoid if o.name != "ribbon")
+    ribbon_bottom = next(o.box[3] for o in avoid if o.name == "ribbon")
+    assert product([])[1] > name_top  # the plain smart crop puts it under the name
+    top, bottom = product(avoid)
+    assert ribbon_bottom < top and bottom < name_top
 
 
 def test_name_place_and_categories_build_up_one_after_another(
