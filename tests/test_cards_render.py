@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from ifn_campaign.cards import photo as photos
@@ -453,3 +455,23 @@ def test_the_network_logo_is_drawn_at_least_its_format_minimum(
                 (p_cols.max(), cols.max() + pad),
             ]:
                 assert abs(got - want) <= 1, (format_id, got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    width=st.integers(1, 5000),
+    height=st.integers(1, 5000),
+    fmt=st.sampled_from(sorted(formats())),
+)
+def test_the_blurred_ground_covers_any_photo_shape(width: int, height: int, fmt: str) -> None:
+    """The story's blurred ground is cut from photos of every shape (a 1x5000 strip, a 1500x1000
+    camera photo whose centred cut lands a float hair outside it) to the exact format size."""
+    size = (formats()[fmt].width, formats()[fmt].height)
+    source = photos.SourceImage(
+        image=Image.new("RGB", (width, height), (120, 80, 40)),
+        has_alpha=False,
+        original_size=(width, height),
+    )
+    ground = render_mod._blurred(source, size, radius=40.0, darken=0.3)
+    assert ground.size == size
+    assert ground.mode == "RGB"

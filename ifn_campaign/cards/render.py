@@ -856,7 +856,10 @@ def _blurred(
     small = (-(-size[0] // _BLUR_SCALE), -(-size[1] // _BLUR_SCALE))
     scale = min(width / small[0], height / small[1])
     cut_w, cut_h = small[0] * scale, small[1] * scale
-    box = ((width - cut_w) / 2, (height - cut_h) / 2, (width + cut_w) / 2, (height + cut_h) / 2)
+    # clamped: the cut is the whole side on one axis, and float rounding may put its edge a
+    # hair outside the image, which Pillow refuses ("box offset can't be negative")
+    left, top = max(0.0, (width - cut_w) / 2), max(0.0, (height - cut_h) / 2)
+    box = (left, top, min(float(width), left + cut_w), min(float(height), top + cut_h))
     image = source.image.convert("RGB") if source.image.mode != "RGB" else source.image
     image = image.resize(small, Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
     image = image.filter(ImageFilter.GaussianBlur(radius / _BLUR_SCALE))
