@@ -108,8 +108,8 @@ def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool = F
         [
             Col("slot", keep=True),
             Col("channel", 1, keep=True),
-            Col("member", min_width=16),  # the id first: a long name is cut, never the id
-            Col("reason", 2, min_width=16),
+            Col("member", min_width=20),  # the id first: a long name is cut, never the id
+            Col("reason", 2, min_width=20),
             Col("action", keep=True),
         ],
         [
@@ -253,9 +253,9 @@ def calendar(
             Col("slot", keep=True),
             Col("campaign", 3, keep=True),
             Col("channel", 1, keep=True),
-            Col("member", min_width=16),  # the id first: a long name is cut, never the id
+            Col("member", min_width=20),  # the id first: a long name is cut, never the id
             Col("state", keep=True),
-            Col("reason", 2, min_width=16),
+            Col("reason", 2, min_width=20),
         ],
         cells,
         title=f"Calendar {begin:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}",
