@@ -379,7 +379,7 @@ def test_the_page_says_when_it_was_made_and_when_its_data_clock_differs(
     time it was made, and the waits are measured on the data clock, not the wall clock."""
     from ifn_campaign.errors import IFNError
 
-    ahead = NOW + timedelta(days=12, hours=5)
+    ahead = NOW + timedelta(days=12)  # whole days: every wait grows by exactly 12
     with _session(scenario) as session:
         moved = collect(session, since=SINCE, until=UNTIL, as_of=ahead)
     made = NOW + timedelta(minutes=2)
