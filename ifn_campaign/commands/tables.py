@@ -104,7 +104,7 @@ def layout(
             break  # a console narrower than the essentials: rich squeezes what is left
         drop = max(droppable, key=lambda i: (columns[i].priority, i))
         shown.remove(drop)
-        dropped.insert(0, columns[drop].header)
+        dropped.append(columns[drop].header)
     widths = {i: floor[i] for i in shown}
     spare = width - _overhead(len(shown)) - sum(widths.values())
     growing = [i for i in shown if not columns[i].keep and widths[i] < natural[i]]
@@ -120,7 +120,7 @@ def layout(
             step = min(max(cell_len(columns[i].header) - widths[i], 0), spare)
             widths[i] += step
             spare -= step
-    dropped.sort(key=[c.header for c in columns].index)
+    dropped.sort(key=[c.header for c in columns].index)  # named in the table's order
     return Layout(shown, widths, dropped)
 
 
