@@ -102,7 +102,7 @@ def _show_time(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a %Y-%m-%d %H:%M} {label}"
 
 
-def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool = False) -> None:
+def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool | None = None) -> None:
     """The plan as a table: at 80 columns the reasons give way first (`--wide` shows them)."""
     print_table(
         [

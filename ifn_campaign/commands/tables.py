@@ -160,6 +160,7 @@ class Fitted:
     dropped: list[str]
     shortened: int
     wide: bool
+    offers_wide: bool  # the command has --wide; else the note points at a wider terminal
 
     def note(self, at: int) -> str | None:
         """One line for under the table: what the reader does not see, and how to see it."""
@@ -171,7 +172,8 @@ class Fitted:
             missing.append(f"{self.shortened} long {texts} cut short ({ELLIPSIS})")
         if not missing:
             return None
-        return f"at {at} columns: {'; '.join(missing)}; --wide shows all"
+        more = "--wide shows all" if self.offers_wide else "a wider terminal shows all"
+        return f"at {at} columns: {'; '.join(missing)}; {more}"
 
 
 def fit(
@@ -181,16 +183,17 @@ def fit(
     title: str | None = None,
     caption: str | None = None,
     show_header: bool = True,
-    wide: bool = False,
+    wide: bool | None = None,
     console: Console = out,
 ) -> Fitted:
-    """A rich Table of `rows` (rich markup strings or Text) fitted to the console's width."""
+    """A rich Table of `rows` (rich markup strings or Text) fitted to the console's width.
+    `wide` is the command's --wide (None: the command has none, e.g. the demo's tables)."""
     cells = [[console.render_str(c) if isinstance(c, str) else c for c in row] for row in rows]
     for row in cells:
         if len(row) != len(columns):
             raise ValueError(f"a row has {len(row)} cells for {len(columns)} columns")
     width = console.width
-    plan = layout(columns, cells, width, wide)
+    plan = layout(columns, cells, width, bool(wide))
     total = sum(plan.widths.values()) + _overhead(len(plan.shown))
     title_width = _widest_line(Text.from_markup(title)) if title else 0
     table = Table(
@@ -218,7 +221,9 @@ def fit(
                 shortened += cut
             shown_row.append(cell)
         table.add_row(*shown_row)
-    return Fitted(table, max(total, title_width), plan.dropped, shortened, wide)
+    return Fitted(
+        table, max(total, title_width), plan.dropped, shortened, bool(wide), wide is not None
+    )
 
 
 def print_table(
@@ -228,7 +233,7 @@ def print_table(
     title: str | None = None,
     caption: str | None = None,
     show_header: bool = True,
-    wide: bool = False,
+    wide: bool | None = None,
     console: Console = out,
 ) -> None:
     """Print a fitted table, and under it what was left out or shortened and how to see it."""
