@@ -538,8 +538,8 @@ def place(
 
     `avoid` is what will be drawn over the photo (text, ribbon, badge, chips, logo), in the photo
     box's pixels; a plain tuple is an overlay named "overlay". The plain smart crop (`crop_box`)
-    is kept when it already holds the whole subject (or no crop could) and leaves it clear, with
-    a gap of 1% of the shorter side.
+    is kept when it already leaves the subject's box clear, with a gap of 1% of the shorter side
+    (a faint edge of the subject it cuts off is under no overlay either).
     Otherwise the crop slides, then shrinks in 2.5% steps down to 1/MAX_ZOOM of its side (never
     enlarging the original past MAX_UPSCALE), and the first size that has a clear position wins,
     at the position nearest the plain crop: at each size every position a clear crop can start at
@@ -564,11 +564,7 @@ def place(
         return _placement(full, subject, size, (), False)
     gap = _GAP * min(width, height)
     padded = np.array([(b[0] - gap, b[1] - gap, b[2] + gap, b[3] + gap) for _, b in boxes])
-    fits = (
-        subject[2] - subject[0] <= full[2] - full[0]
-        and subject[3] - subject[1] <= full[3] - full[1]
-    )
-    if not _hits(full, subject, size, padded).any() and (not fits or _holds(full, subject)):
+    if not _hits(full, subject, size, padded).any():
         return _placement(full, subject, size, (), False)
     for crop_w, crop_h in _crop_sizes(img, full, size):
         box = _clear_crop(img.image.size, (crop_w, crop_h), focus, subject, size, padded)
@@ -580,16 +576,6 @@ def place(
     box, hidden = _least_hidden(img.image.size, full, subject, size, exact, table)
     blocked = tuple(dict.fromkeys(n for (n, _), h in zip(boxes, hidden, strict=True) if h))
     return _placement(box, subject, size, blocked, box != full)
-
-
-def _holds(box: tuple[int, int, int, int], subject: _Box) -> bool:
-    """Whether the whole subject is inside the crop box."""
-    return (
-        box[0] <= subject[0]
-        and box[1] <= subject[1]
-        and subject[2] <= box[2]
-        and subject[3] <= box[3]
-    )
 
 
 def _overlays(avoid: Sequence[Overlay | _Box], width: int, height: int) -> list[tuple[str, _Box]]:
