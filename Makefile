@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-cards bench-plan bench-publish bench-campaign goldens clean
+.PHONY: demo test lint format bench bench-cards bench-plan bench-publish bench-campaign bench-shorts goldens clean
 
 # The browser tests (tests/test_pages_browser.py) drive Debian's chromium through Playwright; it is
 # installed here when missing (as root, or with sudo), never a browser download. IFN_BROWSER_TESTS=0

@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,6 +56,7 @@ from ifn_campaign.cards.template import formats
 from ifn_campaign.cards.text import TextBlock, draw_text, fit_text
 from ifn_campaign.config import CaptionsSettings
 from ifn_campaign.errors import IFNError, ImageUnusable, VideoError
+from ifn_campaign.files import temporary_beside
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -339,14 +339,13 @@ def _temporary(out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.is_dir():
             raise VideoError(f"{out} is a directory, not a video file name", path=out)
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        # the umask's mode, not mkstemp's 0600, so a web server can serve the video
+        return temporary_beside(out, prefix=f".{out.name}.", suffix=".part")
     except OSError as exc:
         raise VideoError(
             f"cannot write to {out.parent}: {exc.strerror or exc}; choose a writable folder",
             path=out,
         ) from exc
-    os.close(fd)
-    return Path(name)
 
 
 # --------------------------------------------------------------------------------------------
