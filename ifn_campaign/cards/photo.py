@@ -515,8 +515,9 @@ class Overlay:
 @dataclass(frozen=True)
 class Placement:
     """Where `place` cuts an image: `box` in source pixels (for `cover`), the subject's box in
-    the output's pixels (None: no subject found), and the overlays it still overlaps (empty when
-    the subject is clear of them all). `moved` is True when the cut is not the plain smart crop."""
+    the output's pixels (None: no subject found), and the overlays still over the subject when no
+    crop could clear it (each over at least BLOCKED_SHARE of its saliency; empty: clear).
+    `moved` is True when the cut is not the plain smart crop."""
 
     box: tuple[int, int, int, int]
     subject: _Box | None
@@ -603,8 +604,8 @@ def _crop_sizes(
     # output pixels per pixel of the original file, for the full crop
     upscale = width / (full_w * img.original_size[0] / src_w)
     zoom_limit = min(MAX_ZOOM, max(1.0, MAX_UPSCALE / upscale))
-    sizes: list[tuple[int, int]] = []
-    step = 0
+    sizes: list[tuple[int, int]] = [(full_w, full[3] - full[1])]
+    step = 1
     while True:
         crop_w = _round(full_w * (1 - _ZOOM_STEP * step))
         if crop_w < 1 or full_w / crop_w > zoom_limit + 1e-9:
