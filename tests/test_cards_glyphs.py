@@ -206,3 +206,26 @@ def test_a_broken_font_file_is_a_clear_error(tmp_path: Path) -> None:
     broken.write_bytes(b"\x00\x01\x00\x00 not really a font")
     with pytest.raises(RenderError, match=r"Broken\.ttf"):
         glyphs.Face(broken, ())
+
+
+def test_synthetic_bold_is_bounded_and_measured_from_the_fonts(book: FontBook) -> None:
+    chain = book.chain("display", 800)
+    index = chain.index_of("鞋")
+    assert index is not None
+    path = chain.paths[index]
+    with pytest.raises(ValueError, match="embolden"):
+        glyphs.Face(path, (), embolden=0.5)
+    with pytest.raises(ValueError, match="embolden"):
+        glyphs.Face(path, (), embolden=float("nan"))
+    # the stems the weight is matched by: 丨 in the CJK face, l in the brand face (none: no glyph)
+    cjk = glyphs.stem_width(path, (), "丨")
+    assert cjk is not None and 0.05 < cjk < 0.12
+    assert glyphs.stem_width(path, (), "\U0001f45f") is None
+    latin_light = glyphs.stem_width(chain.paths[0], (("wght", 400.0),), "l")
+    latin_bold = glyphs.stem_width(chain.paths[0], (("wght", 800.0),), "l")
+    assert latin_light is not None and latin_bold is not None and latin_bold > 1.5 * latin_light
+    # the family's own font and fonts with a weight axis are never thickened
+    assert chain.embolden(0) == 0
+    arabic = chain.index_of("م")
+    assert arabic is not None and chain.embolden(arabic) == 0
+    assert book.chain("display", 400).embolden(index) == 0 < chain.embolden(index)
