@@ -61,6 +61,7 @@ bench-shorts: $(STAMP)
 # tests/golden/ (git diff) before committing.
 goldens: $(STAMP)
 	IFN_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_cards_render.py tests/test_captions.py -k golden
+	$(BIN)/python docs/make_images.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

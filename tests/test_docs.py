@@ -78,3 +78,11 @@ def test_links_stay_inside_the_repository(doc: Path) -> None:
         assert path.is_relative_to(ROOT), f"{doc.name} links outside the repository: {target}"
         assert path.exists(), f"{doc.name} links to a missing file: {target}"
     assert "../shared" not in text
+
+
+def test_the_readme_pictures_are_there_and_small() -> None:
+    """The README shows cards and a Shorts strip (issue 15), small enough for a clone."""
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README.replace("\n", " "))
+    assert len(pictures) >= 4
+    sizes = [(ROOT / p).stat().st_size for p in pictures]
+    assert sum(sizes) < 300_000, dict(zip(pictures, sizes, strict=True))
