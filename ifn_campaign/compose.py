@@ -28,7 +28,8 @@ from ifn_campaign.planner.campaign import Campaign
 SLIDE_TEMPLATE = "sorotan-foto"  # templates/cards/: a further photo as a carousel slide
 _PRODUCT_PHOTO = {"id": "foto produk", "en": "product photo"}
 
-# The card each channel posts, and YouTube's thumbnail; the Shorts video is made from the frame.
+# The card each channel posts (YouTube's is the Shorts frame, kept with the post for review),
+# and YouTube's thumbnail. The Short itself is made from the member's photos (shorts.py).
 CARD_FORMAT = {"instagram": "ig_portrait", "facebook": "fb_feed", "youtube": "shorts_frame"}
 THUMBNAIL_FORMAT = {"youtube": "yt_thumbnail"}
 
