@@ -186,6 +186,30 @@ def test_unchanged_cards_come_from_the_cache(
     assert not changed[0].cached and changed[0].path != first[0].path
 
 
+def test_a_cached_card_keeps_the_notes_its_layers_made(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    """Notes that come from drawing a layer (a name shortened to fit, a product under the
+    ribbon) are kept with the card: a renderer that finds the card in its cache, this one or a
+    new one on the same folder, reports them too; without them the card is drawn again."""
+    data = _data(name="Sepatu " * 43)  # too long for the name's box: shortened to fit
+    first = Renderer(brand, templates, tmp_path).render(data, "sorotan", ["ig_square", "story"])
+    assert all("business_name: text shortened to fit" in card.notes for card in first)
+    for renderer in (Renderer(brand, templates, tmp_path), Renderer(brand, templates, tmp_path)):
+        again = renderer.render(data, "sorotan", ["ig_square", "story"])
+        assert [c.cached for c in again] == [True, True]
+        assert [c.notes for c in again] == [c.notes for c in first]
+    stored = first[0].path.with_suffix(".notes.json")
+    for broken in (None, b"{not json", b'{"a": 1}'):
+        if broken is None:
+            stored.unlink()
+        else:
+            stored.write_bytes(broken)
+        [card] = Renderer(brand, templates, tmp_path).render(data, "sorotan", ["ig_square"])
+        assert not card.cached and card.notes == first[0].notes
+        assert stored.is_file()
+
+
 def test_png_on_request(brand: BrandKit, templates: dict, tmp_path: Path) -> None:
     [card] = Renderer(brand, templates, tmp_path).render(_data(), "sorotan", ["fb_feed"], png=True)
     with Image.open(card.path) as img:

@@ -219,8 +219,14 @@ class Renderer:
             low = upscale > LOW_RESOLUTION_UPSCALE
             if low:
                 notes.append(f"photo upscaled {upscale:.1f}x: low resolution")
-            cached = path.exists()
-            if not cached:
+            # a layer's notes ("text shortened to fit", "product under ...") come from drawing
+            # it: they are kept beside the card, and a card without them is drawn again
+            notes_path = path.with_suffix(".notes.json")
+            stored = _read_notes(notes_path) if path.exists() else None
+            cached = stored is not None
+            if stored is not None:
+                notes += stored
+            else:
                 layers = template.layers_for(format_id)
                 size = (fmt.width, fmt.height)
                 with self.stopwatch.phase("draw"):
@@ -243,6 +249,8 @@ class Renderer:
                 with self.stopwatch.phase("encode"):
                     encoded = _encode(image, fmt, png)
                 writes.append(self._files.submit(_write, path, encoded))
+                recorded = json.dumps(layer_notes, ensure_ascii=False).encode()
+                writes.append(self._files.submit(_write, notes_path, recorded))
             cards.append(
                 RenderedCard(
                     data.member_id,
@@ -919,6 +927,18 @@ def _encode(image: Image.Image, fmt: CardFormat, png: bool) -> bytes:
         if buf.tell() <= INSTAGRAM_MAX_BYTES or quality <= 60:
             return buf.getvalue()
         quality -= 5
+
+
+def _read_notes(path: Path) -> list[str] | None:
+    """The layer notes stored beside a cached card, or None when they are missing or unreadable
+    (the card is then drawn again, which writes them)."""
+    try:
+        notes = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        return None
+    return notes
 
 
 def _write(path: Path, data: bytes) -> None:
