@@ -3,10 +3,10 @@
 Playwright for Python drives Debian's `chromium` (/usr/bin/chromium; never a downloaded browser
 build, never `playwright install`). The pages are the demo's own: `ifn-campaign demo` runs in a
 temporary folder, then its database is given a post in every PostState and the report is made
-again the way the demo makes it. In each page, every element with text of its own must have a
-WCAG contrast of at least 4.5:1 against the background it is drawn on (computed in the page: the
-text colour, the ancestors' background colours and gradient stops, alpha and opacity composited),
-post panels stay light, and at a phone's width (390 px) nothing makes the page scroll sideways.
+again the way the demo makes it. In each page, every text (text nodes, generated content,
+markers, placeholders, alt text) must have a WCAG contrast of at least 4.5:1 against what is
+drawn under it (computed in the page: see CONTRAST_JS), post panels stay light, and at a phone's
+width (390 px) nothing makes the page scroll sideways.
 Every request that is not file:// or 127.0.0.1 is blocked, and the pages make none.
 
 Screenshots (full pages at 1280 and 390 px, one panel per state; the preview sheet with its first
@@ -55,6 +55,10 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PIXEL = (  # a 1x1 PNG: a photo under text
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 MIN_CONTRAST = 4.5  # WCAG AA for normal text; applied to every text, large or not
 DESKTOP, PHONE = 1280, 390
 SHOT_TIMEOUT_MS = 120_000
@@ -64,20 +68,43 @@ SHEET_SHOT_MEMBERS = 4
 ZONE = PlannerSettings.model_fields["display_timezone"].default
 DEMO_CLOCK = "the demo's clock, moved forward"
 
-# Runs in the page. For every rendered element with a non-empty text node of its own: its text
-# colour and the colour behind it, found by walking from <html> down to the element over a white
-# canvas: each ancestor paints its background colour (alpha composited) and, for a gradient, one
-# of its stops (every stop is tried; the worst counts), and an ancestor's opacity mixes all it
-# paints, the text included, with what lies under it. A background image (url) cannot be judged
-# and is reported as such. Returns one row per element with the worst ratio.
+# Runs in the page. Every piece of text gets one row with its worst ratio: each element's own
+# text nodes (every line, at its middle and both ends), generated content (::before, ::after),
+# list and <summary> markers, a placeholder, a form control's value, a broken image's alt text,
+# and ::first-letter/::first-line when they have a colour of their own. The colour behind text is
+# what the browser hit-tests under that point (document.elementsFromPoint, with pointer-events
+# forced on), so a positioned sibling's background counts, not only the ancestors': painted bottom
+# first over white, each layer's background colour alpha-composited and, for a gradient, each stop
+# tried; an ancestor's opacity mixes the text with it, any other layer is faded by its own. Text
+# over an image (<img>, <video>, <svg>, a url() background) cannot be judged: its ratio is 0. Any
+# CSS colour syntax is read through a canvas (an oklch() panel is not transparent). Text the
+# browser cannot point at (pseudo-elements, placeholders) is judged over its ancestors.
 CONTRAST_JS = r"""
 () => {
+  // --- colours: any CSS colour the page computes (rgb(), oklch(), color(srgb ...), lab() ...)
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
   const parse = (s) => {
-    const m = /rgba?\(([^)]*)\)/.exec(s || "");
-    if (!m) return null;
-    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(parseFloat);
-    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    if (!s) return null;
+    const m = /^rgba?\(([^()%]*)\)$/.exec(s.trim());
+    if (m) {
+      const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+      if (p.length >= 3 && p.every(Number.isFinite)) {
+        return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+      }
+    }
+    ctx.fillStyle = "#010203";
+    ctx.fillStyle = s;
+    if (ctx.fillStyle === "#010203" && !/^#010203$/i.test(s.trim())) throw new Error("colour " + s);
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillRect(0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2], d[3] / 255];
   };
+  const COLOUR = /(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch|color)\([^()]*\)/g;
+  const IMAGE = /url\(|image-set\(|cross-fade\(|element\(|paint\(/;
+  const REPLACED = new Set(["IMG", "VIDEO", "CANVAS", "IFRAME", "OBJECT", "EMBED", "svg"]);
   const over = (top, base) => [0, 1, 2].map((i) => top[i] * top[3] + base[i] * (1 - top[3]));
   const mix = (a, b, t) => [0, 1, 2].map((i) => a[i] * t + b[i] * (1 - t));
   const lin = (c) => {
@@ -90,53 +117,199 @@ CONTRAST_JS = r"""
     return (x + 0.05) / (y + 0.05);
   };
   const hex = (c) => "#" + c.map((v) => Math.round(v).toString(16).padStart(2, "0")).join("");
-  const paint = (chain, i, backdrop, text) => {
-    if (i === chain.length) return [[over(text, backdrop), backdrop]];
-    const style = getComputedStyle(chain[i]);
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "");
+
+  // What a layer paints at a point: its colour and, for a gradient, each stop (the worst one
+  // counts); an image (a url() background, <img>, <video>, <svg> ...) cannot be judged.
+  const fills = (style, e, pseudo) => {
     const image = style.backgroundImage;
-    if (image && image !== "none" && /url\(/.test(image)) throw new Error("image");
-    const colour = parse(style.backgroundColor);
-    const base = colour ? over(colour, backdrop) : backdrop;
-    const stops = image && image !== "none"
-      ? (image.match(/rgba?\([^)]*\)/g) || []).map(parse) : [];
-    const bases = stops.length ? stops.map((s) => over(s, base)) : [base];
-    const opacity = parseFloat(style.opacity);
-    const found = [];
-    for (const b of bases) {
-      for (const [fg, bg] of paint(chain, i + 1, b, text)) {
-        found.push([mix(fg, backdrop, opacity), mix(bg, backdrop, opacity)]);
-      }
+    if (image && image !== "none" && IMAGE.test(image)) {
+      throw new Error("image:" + name(e) + pseudo);
     }
-    return found;
+    if (!pseudo && REPLACED.has(e.tagName) && !(e.tagName === "IMG" && !e.naturalWidth)) {
+      throw new Error("image:" + name(e));
+    }
+    const colour = parse(style.backgroundColor) || [0, 0, 0, 0];
+    const stops = image && image !== "none" ? (image.match(COLOUR) || []).map(parse) : [];
+    return [colour, stops];
   };
-  const rows = [];
-  for (const el of [document.body, ...document.body.querySelectorAll("*")]) {
-    const own = [...el.childNodes]
-      .filter((n) => n.nodeType === Node.TEXT_NODE)
-      .map((n) => n.textContent).join("").replace(/\s+/g, " ").trim();
-    if (!own) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility !== "visible" || el.getClientRects().length === 0) continue;
-    const chain = [];
-    for (let a = el; a; a = a.parentElement) chain.unshift(a);
-    const row = {
-      tag: el.tagName.toLowerCase(),
-      classes: el.className && typeof el.className === "string" ? el.className : "",
-      panel: el.closest("article") ? el.closest("article").id : "",
-      text: own.slice(0, 80),
-    };
-    try {
-      const pairs = paint(chain, 0, [255, 255, 255], parse(style.color));
-      let worst = null;
-      for (const [fg, bg] of pairs) {
-        const r = ratio(fg, bg);
-        if (worst === null || r < worst.ratio) worst = { ratio: r, fg: hex(fg), bg: hex(bg) };
+  // Composite `layers` (bottom first: [element, style, pseudo, shared]) over white, every
+  // gradient stop tried. A layer that contains the text (`shared`: an ancestor or the element
+  // itself) opens an opacity group holding the text too; any other layer is faded by its own
+  // opacity and that of its ancestors the text does not share.
+  const composite = (layers, text) => {
+    const found = [];
+    const walk = (i, backdrop, groups) => {
+      if (i === layers.length) {
+        let fg = over(text, backdrop), bg = backdrop;
+        for (let g = groups.length - 1; g >= 0; g--) {
+          fg = mix(fg, groups[g][1], groups[g][0]);
+          bg = mix(bg, groups[g][1], groups[g][0]);
+        }
+        found.push([fg, bg]);
+        return;
       }
-      Object.assign(row, worst);
-    } catch (e) {
-      Object.assign(row, { ratio: 0, fg: style.color, bg: "a background image" });
+      const [e, style, pseudo, shared, fade] = layers[i];
+      const opacity = parseFloat(style.opacity);
+      const inner = shared && opacity < 1 ? [...groups, [opacity, backdrop]] : groups;
+      const alpha = shared ? 1 : fade;
+      const [colour, stops] = fills(style, e, pseudo);
+      const base = over([...colour.slice(0, 3), colour[3] * alpha], backdrop);
+      const bases = stops.length
+        ? stops.map((s) => over([...s.slice(0, 3), s[3] * alpha], base)) : [base];
+      for (const b of bases) walk(i + 1, b, inner);
+    };
+    walk(0, [255, 255, 255], []);
+    let worst = null;
+    for (const [fg, bg] of found) {
+      const r = ratio(fg, bg);
+      if (worst === null || r < worst.ratio) worst = { ratio: r, fg: hex(fg), bg: hex(bg) };
     }
-    rows.push(row);
+    return worst;
+  };
+  const ancestry = (e) => {
+    const chain = [];
+    for (let a = e; a; a = a.parentElement) chain.unshift(a);
+    return chain;
+  };
+  const shared = (e, target) => e === target || e.contains(target);
+  const fadeOf = (e, target) => {
+    let f = 1;
+    for (let a = e; a && !shared(a, target); a = a.parentElement) {
+      f *= parseFloat(getComputedStyle(a).opacity);
+    }
+    return f;
+  };
+  // The layers under a point of `e`'s text, from what the browser hit-tests there; null when
+  // the text is not what shows at that point (clipped, or under something else).
+  const under = (e, x, y) => {
+    const stack = document.elementsFromPoint(x, y);
+    const at = stack.indexOf(e);
+    if (at < 0) return null;
+    return stack.slice(at).reverse().map((l) =>
+      [l, getComputedStyle(l), "", shared(l, e), shared(l, e) ? 1 : fadeOf(l, e)]);
+  };
+  // The layers of `e`'s ancestors (for text the browser cannot point at: pseudo-elements,
+  // placeholders, points off screen).
+  const chainOf = (e) => ancestry(e).map((a) => [a, getComputedStyle(a), "", true, 1]);
+  const inView = (r) => r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0
+    && r.right <= innerWidth && r.bottom <= innerHeight;
+  const points = (r) => {
+    const y = (r.top + r.bottom) / 2;
+    const inset = Math.min(2, r.width / 2);
+    return [[(r.left + r.right) / 2, y], [r.left + inset, y], [r.right - inset, y]];
+  };
+
+  const rows = [];
+  const row = (e, what, text, colour, layersList) => {
+    const panel = e.closest("article");
+    const base = {
+      tag: e.tagName.toLowerCase(), what,
+      classes: typeof e.className === "string" ? e.className : "",
+      panel: panel ? panel.id : "", text: text.slice(0, 80),
+    };
+    let worst = null;
+    try {
+      const fg = parse(colour);
+      for (const layers of layersList) {
+        const w = composite(layers, fg);
+        if (worst === null || w.ratio < worst.ratio) worst = w;
+      }
+    } catch (err) {
+      const m = String(err.message);
+      const bg = m.startsWith("image:") ? "an image (" + m.slice(6) + ")" : m;
+      worst = { ratio: 0, fg: colour, bg };
+    }
+    rows.push(Object.assign(base, worst));
+  };
+  // hit testing must see every element, whatever its pointer-events
+  const guard = document.createElement("style");
+  guard.textContent = "*, *::before, *::after { pointer-events: auto !important;"
+    + " scroll-behavior: auto !important; }";
+  document.head.appendChild(guard);
+  const scrolled = [];
+  try {
+    for (const e of [document.body, ...document.body.querySelectorAll("*")]) {
+      const style = getComputedStyle(e);
+      const colour = e instanceof SVGElement ? style.fill : style.color;
+      // its own text: each line of each text node, at its middle and both ends
+      const nodes = [...e.childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+      const own = nodes.map((n) => n.textContent).join("").replace(/\s+/g, " ").trim();
+      if (own && style.visibility === "visible") {
+        const layersList = [];
+        let shown = false;
+        for (const n of nodes) {
+          const range = document.createRange();
+          range.selectNodeContents(n);
+          const count = range.getClientRects().length;
+          for (let i = 0; i < count; i++) {
+            let r = range.getClientRects()[i];
+            if (!r || r.width === 0 || r.height === 0) continue;
+            shown = true;
+            if (!inView(r)) {
+              e.scrollIntoView({ block: "center", inline: "center" });
+              scrolled.push(e);
+              r = range.getClientRects()[i];
+              if (!inView(r)) {
+                window.scrollBy(r.left + r.width / 2 - innerWidth / 2,
+                  r.top + r.height / 2 - innerHeight / 2);
+              }
+              r = range.getClientRects()[i];
+            }
+            for (const [x, y] of inView(r) ? points(r) : []) {
+              const layers = under(e, x, y);
+              if (layers) layersList.push(layers);
+            }
+          }
+        }
+        if (shown) row(e, "text", own, colour, layersList.length ? layersList : [chainOf(e)]);
+      }
+      if (style.visibility !== "visible" || style.display === "none") continue;
+      // text that is not a text node: generated content, markers, placeholders, values, alt
+      for (const pseudo of ["::before", "::after", "::marker"]) {
+        const ps = getComputedStyle(e, pseudo);
+        const content = ps.content;
+        let text = "";
+        if (pseudo === "::marker") {
+          if (style.display !== "list-item") continue;
+          if (style.listStyleImage !== "none") continue;
+          text = content && content !== "normal" && content !== "none" ? content
+            : style.listStyleType !== "none" ? style.listStyleType : "";
+        } else if (content && content !== "none" && content !== "normal" && ps.display !== "none") {
+          text = [...content.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]).join("")
+            + (/attr\(|counters?\(/.test(content) ? content : "");
+        }
+        if (!text.trim()) continue;
+        const layers = [...chainOf(e), [e, ps, pseudo, true, 1]];
+        row(e, pseudo, text, ps.color, [layers]);
+      }
+      const firstLetter = getComputedStyle(e, "::first-letter").color;
+      if (own && firstLetter !== style.color) {
+        row(e, "::first-letter", own, firstLetter, [chainOf(e)]);
+      }
+      const firstLine = getComputedStyle(e, "::first-line").color;
+      if (own && firstLine !== style.color) row(e, "::first-line", own, firstLine, [chainOf(e)]);
+      if ((e.tagName === "INPUT" || e.tagName === "TEXTAREA") && e.type !== "hidden") {
+        if (e.value) row(e, "value", e.value, style.color, [chainOf(e)]);
+        else if (e.placeholder) {
+          const faint = getComputedStyle(e, "::placeholder").color;
+          row(e, "::placeholder", e.placeholder, faint, [chainOf(e)]);
+        }
+      }
+      if (e.tagName === "SELECT" && e.selectedOptions.length) {
+        row(e, "value", e.selectedOptions[0].textContent, style.color, [chainOf(e)]);
+      }
+      if (e.tagName === "IMG" && e.alt && e.complete && !e.naturalWidth) {
+        row(e, "alt", e.alt, style.color, [chainOf(e)]);
+      }
+    }
+  } finally {
+    guard.remove();
+    for (const e of scrolled) {
+      for (let a = e; a; a = a.parentElement) [a.scrollLeft, a.scrollTop] = [0, 0];
+    }
+    window.scrollTo(0, 0);
   }
   return rows;
 }
@@ -214,7 +387,7 @@ def _low(rows: list[dict[str, Any]]) -> str:
     bad = [r for r in rows if r["ratio"] < MIN_CONTRAST]
     return "\n".join(
         f"{r['ratio']:.2f}:1 {r['fg']} on {r['bg']} <{r['tag']} class='{r['classes']}'> "
-        f"{r['panel']} {r['text']!r}"
+        f"{r['what']} {r['panel']} {r['text']!r}"
         for r in bad
     )
 
@@ -249,12 +422,21 @@ def _over(top: tuple[float, ...], alpha: float, base: tuple[float, ...]) -> tupl
 
 def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
     """The old bug (labels keeping their grey and dark colours on a dark-green panel) and faint
-    text are caught; alpha, opacity and gradient stops are composited as the browser does."""
+    text are caught; alpha, opacity and gradient stops are composited as the browser does; and
+    so is text that is not a text node or not over its ancestors: generated content, markers,
+    placeholders, a broken image's alt text, a link, text over a positioned sibling's background
+    (even one hit testing skips) or over a photo, colours in any CSS syntax."""
     white, ink, teal = (255, 255, 255), (26, 26, 31), (14, 74, 85)
     page = browser.new_page()
     try:
         page.set_content(
-            """<body style="background:#fff;margin:0">
+            """<style>
+              .tag::before { content: "BARU "; color: #aaa; }
+              .pill::after { content: "ok"; color: #fff; background: #0E4A55; }
+              input.faint::placeholder { color: #bbb; }
+              li.pale::marker { color: #ccc; }
+            </style>
+            <body style="background:#fff;margin:0">
             <article style="background:#3B6B3E;color:#fff"><h3 style="color:#07303A">Name</h3>
               <small style="color:#5F5A53">ifn-0001</small><p>white on green</p></article>
             <p style="color:#999">faint grey</p>
@@ -264,11 +446,26 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
             <p style="color:rgba(26,26,31,.5)">half-transparent ink</p>
             <p style="color:#1A1A1F;background:rgba(14,74,85,.8)">ink on teal at 80 %</p>
             <div style="background:#0E4A55"><p style="opacity:.9;color:#fff">white at 90 %</p></div>
-            </body>"""
+            <p class="tag">generated before</p>
+            <p class="pill">pill after</p>
+            <input class="faint" placeholder="faint placeholder">
+            <ul><li class="pale">pale marker</li></ul>
+            <p><a href="#x" style="color:#aaa">faint link</a></p>
+            <div style="position:relative;height:40px">
+              <div style="position:absolute;inset:0;background:#0E4A55;pointer-events:none"></div>
+              <p style="position:relative;margin:0;color:#1A1A1F">ink over a dark sibling</p></div>
+            <div style="position:relative;height:40px">
+              <img src="PIXEL" style="position:absolute;inset:0;height:40px">
+              <p style="position:relative;margin:0;color:#fff">white over a photo</p></div>
+            <div style="background:oklch(0.3 0.05 200)">
+              <p style="color:#1A1A1F">ink on oklch</p></div>
+            <img alt="a card that is gone" src="gone.jpg" style="color:#ccc">
+            </body>""".replace("PIXEL", PIXEL)
         )
-        rows = {r["text"]: r for r in _contrast(page)}
+        found = _contrast(page)
     finally:
         page.close()
+    rows = {r["text"]: r for r in found if r["what"] == "text"}
     assert rows["white on green"]["ratio"] == pytest.approx(6.25, abs=0.01)
     assert rows["Name"]["ratio"] < 3 and rows["ifn-0001"]["ratio"] < 3  # the panel bug
     assert rows["faint grey"]["ratio"] == pytest.approx(2.85, abs=0.01)
@@ -281,9 +478,20 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
     assert rows["ink on teal at 80 %"]["ratio"] == pytest.approx(_wcag(ink, behind), abs=0.01)
     faded_white = _over(white, 0.9, teal)
     assert rows["white at 90 %"]["ratio"] == pytest.approx(_wcag(faded_white, teal), abs=0.01)
-    flagged = _low(list(rows.values())).splitlines()
-    assert len(flagged) == 7 and not [f for f in flagged if "white on green" in f]
-    assert not [f for f in flagged if "white at 90 %" in f]
+    assert rows["faint link"]["ratio"] == pytest.approx(_wcag((170,) * 3, white), abs=0.01)
+    assert rows["ink over a dark sibling"]["ratio"] == pytest.approx(_wcag(ink, teal), abs=0.01)
+    assert rows["white over a photo"]["ratio"] == 0 and "image" in rows["white over a photo"]["bg"]
+    assert rows["ink on oklch"]["ratio"] < 2  # a dark panel in oklch is not transparent
+    other = {(r["what"], r["text"].strip()): r["ratio"] for r in found if r["what"] != "text"}
+    assert other[("::before", "BARU")] == pytest.approx(_wcag((170,) * 3, white), abs=0.01)
+    assert other[("::after", "ok")] == pytest.approx(_wcag(white, teal), abs=0.01)
+    assert other[("::placeholder", "faint placeholder")] < 2
+    assert other[("::marker", "disc")] < 2
+    assert other[("alt", "a card that is gone")] < 2
+    flagged = _low(found).splitlines()
+    assert len(flagged) == 15, "\n".join(flagged)
+    assert not [f for f in flagged if "white on green" in f or "white at 90 %" in f]
+    assert not [f for f in flagged if "'ok'" in f]
 
 
 # --- the demo's pages -----------------------------------------------------------------------
