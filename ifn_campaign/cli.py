@@ -297,8 +297,8 @@ def members(
     status: Annotated[
         str | None,
         typer.Option(
-            help="Only members with this status.",
-            metavar=choices(STATUSES),
+            help=f"Only members with this status: {', '.join(STATUSES)}.",
+            metavar="STATUS",
             callback=one_of("member status", STATUSES),
         ),
     ] = None,
@@ -625,8 +625,8 @@ def captions_show(
         typer.Option(
             "--channel",
             "-c",
-            help="instagram, facebook or youtube.",
-            metavar=choices(CHANNELS),
+            help="instagram, facebook or youtube (repeatable).",
+            metavar="CHANNEL",
             callback=one_of("channel", CHANNELS),
         ),
     ] = None,

@@ -113,3 +113,20 @@ def test_unwrap_keeps_paragraphs_and_joins_lines() -> None:
         "One line broken here.\n\nSecond paragraph."
     )
     assert base.unwrap(None) is None
+
+
+@pytest.mark.parametrize("path", _paths(), ids=lambda p: " ".join(p) or "root")
+def test_every_metavar_is_shown_whole_at_80_columns(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A value's label is read as one word: '[instagram|facebook|youtube]' in a 26-column
+    cell was folded into '[instagram|facebook|yout' and 'ube]' (rich breaks a word with no
+    space in it wherever the cell ends)."""
+    text = _help(list(path), monkeypatch, capsys)
+    command: Any = ROOT
+    for name in path:
+        command = command.commands[name]
+    lines = [re.sub(r"[│╭╮╰╯─]", " ", line) for line in text.splitlines()]
+    for param in command.params:
+        if param.metavar:
+            assert any(param.metavar in line for line in lines), (param.name, param.metavar)

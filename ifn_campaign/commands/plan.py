@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.commands.base import PLAN, app, choices, one_of, out, settings, unknown
+from ifn_campaign.commands.base import PLAN, app, one_of, out, settings, unknown
 from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
@@ -340,7 +340,7 @@ _ChannelOpt = Annotated[
     typer.Option(
         "--channel",
         help="instagram, facebook or youtube.",
-        metavar=choices(CHANNELS),
+        metavar="CHANNEL",
         callback=one_of("channel", CHANNELS),
     ),
 ]
