@@ -66,18 +66,78 @@ def _markdown_files() -> list[Path]:
     return sorted(p for p in ROOT.rglob("*.md") if not skip.intersection(p.relative_to(ROOT).parts))
 
 
+# Where a document links to another: [text](target "title"), [text]: target (a reference), and
+# <img src>, <a href> in markdown's HTML.
+_LINKS = (
+    re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)"),
+    re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)>?", re.MULTILINE),
+    re.compile(r"<(?:img|a|source)\b[^>]*?\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE),
+)
+
+
 @pytest.mark.parametrize("doc", _markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_links_stay_inside_the_repository(doc: Path) -> None:
     """A user has the repository, not our working notes: every relative link (and image) in the
-    docs resolves to a file inside it."""
+    docs resolves to a file inside it, however the link is written."""
     text = doc.read_text(encoding="utf-8")
-    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+    for target in [t for pattern in _LINKS for t in pattern.findall(text)]:
         if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
             continue  # an address on the web or an anchor on the same page
         path = (doc.parent / target.split("#")[0]).resolve()
         assert path.is_relative_to(ROOT), f"{doc.name} links outside the repository: {target}"
         assert path.exists(), f"{doc.name} links to a missing file: {target}"
     assert "../shared" not in text
+
+
+def test_the_link_patterns_find_every_form() -> None:
+    """The link check above sees titled, reference and HTML links, not only [text](path)."""
+    text = (
+        '[a](../shared/DESIGN.md "the design") [b](<docs/x.png>)\n'
+        "[c]: shared/PLATFORMS.md\n"
+        '<img src="docs/gone.png" width="300"> <a href="../x.md">x</a>'
+    )
+    found = [t for pattern in _LINKS for t in pattern.findall(text)]
+    assert sorted(found) == sorted(
+        ["../shared/DESIGN.md", "docs/x.png", "shared/PLATFORMS.md", "docs/gone.png", "../x.md"]
+    )
+
+
+def _text_files() -> list[Path]:
+    skip = {".venv", ".git", "node_modules", "var", "output", ".hypothesis", "__pycache__"}
+    kinds = {".py", ".md", ".toml", ".j2", ".txt", ".cfg", ".yaml", ".yml", ""}
+    return sorted(
+        p
+        for p in ROOT.rglob("*")
+        if p.is_file()
+        and p.suffix in kinds
+        and not skip.intersection(p.relative_to(ROOT).parts)
+        and not any(part.endswith(".egg-info") for part in p.parts)
+    )
+
+
+def test_every_document_named_is_in_the_repository() -> None:
+    """Code and docs that send a reader to a document ("the contract in DESIGN.md") name one the
+    user has: a path from the repository's root or the file's folder, or a file name found in it.
+    Our working notes (DESIGN.md, shared/PLATFORMS.md) are not shipped."""
+    names = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
+    missing = []
+    for file in _text_files():
+        if file == Path(__file__).resolve():
+            continue  # this file names the missing ones on purpose
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for match in re.finditer(r"(?<![\w/.:-])((?:\.{1,2}/)*[\w.-]*(?:/[\w.-]+)*\w\.md)\b", text):
+            named = match.group(1)
+            if text[max(0, match.start() - 3) : match.start()].endswith("://"):
+                continue
+            if "/" in named:
+                if not ((ROOT / named).exists() or (file.parent / named).exists()):
+                    missing.append(f"{file.relative_to(ROOT)}: {named}")
+            elif named not in names:
+                missing.append(f"{file.relative_to(ROOT)}: {named}")
+    assert not missing, "documents a user does not have:\n" + "\n".join(missing)
 
 
 def test_the_readme_pictures_are_there_and_small() -> None:

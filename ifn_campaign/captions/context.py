@@ -2,17 +2,19 @@
 
 Personal data (owner name, phone, WhatsApp, e-mail, owner photo) reaches a caption only when the
 member's consent record allows that field; otherwise the template gets an empty string and the
-omission is recorded, so a template asking for it still renders (UU PDP, DESIGN.md "consent
-first"). A handle becomes a mention only on a channel the member consented to. Consent counts
-only once in force at the caption's time (`ifn_campaign.consent`).
+omission is recorded, so a template asking for it still renders (UU PDP: consent first; README,
+"Ledger and consent withdrawals"). A handle becomes a mention only on a channel the member
+consented to. Consent counts only once in force at the caption's time (`ifn_campaign.consent`).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -160,12 +162,13 @@ class MemberView:
     @property
     def markets(self) -> list[str]:
         """Export markets (country names), or [] when the description shown names every one of
-        them already ('customers in Malaysia and Brunei' needs no 'Export markets' line)."""
-        names = self.export_markets
-        text = self.description.casefold()
-        if names and all(_names(name.removeprefix("the "), text) for name in names):
+        them already, by any name countries.toml knows ('pelanggan di Malaysia dan Brunei'
+        needs no 'Pasar ekspor: Malaysia dan Brunei Darussalam' line)."""
+        codes = self._member.export_markets
+        text = self.description
+        if codes and all(_mentions(text, code, self._lang) for code in codes):
             return []
-        return names
+        return self.export_markets
 
     @property
     def actor_types(self) -> list[str]:
@@ -291,6 +294,21 @@ def _names(name: str, text: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", text))
 
 
+def _mentions(text: str, code: str, lang: str) -> bool:
+    """Whether the text names the country: by CLDR's name, the caption's name or a short one
+    from countries.toml. A name in capitals (AS, UK) counts only as written: 'us' is a word."""
+    entry = _country_names(lang).get(code, {})
+    names = {_territories(lang).get(code, code), country(code, lang), *entry.get("also", [])}
+    folded = text.casefold()
+    for name in names:
+        if name.isupper():
+            if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w]|\.\w)", text):
+                return True
+        elif _names(name, folded):
+            return True
+    return False
+
+
 def _same_place(sentra: str, city: str) -> bool:
     """The sentra bears the city's own name ('Sidoarjo' in 'Kab. Sidoarjo'), so naming the
     city after it would say the name twice."""
@@ -350,8 +368,22 @@ def _territories(lang: str) -> dict[str, str]:
     return dict(Locale.parse(LOCALES.get(lang, "id_ID")).territories)
 
 
+COUNTRIES_FILE = Path(__file__).resolve().parents[2] / "templates" / "captions" / "countries.toml"
+
+
+@cache
+def _country_names(lang: str) -> dict[str, dict[str, Any]]:
+    """countries.toml's entries for the language: a caption's name and the short names."""
+    with COUNTRIES_FILE.open("rb") as fh:
+        table = tomllib.load(fh)
+    return dict(table.get("en" if lang == "en" else "id", {}))
+
+
 def country(code: str, lang: str = "id") -> str:
-    return _territories(lang).get(code, code)
+    """The country's name as a caption prints it: countries.toml's where CLDR's is a formal
+    one ('Hong Kong', not 'Hong Kong DAK Tiongkok'), else CLDR's ('Brunei Darussalam')."""
+    named = _country_names(lang).get(code, {}).get("name")
+    return str(named) if named else _territories(lang).get(code, code)
 
 
 def tanggal(moment: datetime | None, lang: str = "id") -> str:

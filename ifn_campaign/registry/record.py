@@ -342,7 +342,8 @@ class Consent(_Part):
 
 
 class MemberRecord(BaseModel):
-    """A registry member as the contract in DESIGN.md describes it, normalised."""
+    """A registry member as the contract describes it (README, "The registry contract"),
+    normalised."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
