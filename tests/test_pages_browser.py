@@ -22,9 +22,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -54,6 +56,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--no-pings",
+    "--dns-prefetch-disable",
+    # no host name resolves: nothing chromium does on its own (updates, prefetch, safe browsing)
+    # can reach a server, whatever the route guard sees; the tests' pages use file:// only
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 PIXEL = (  # a 1x1 PNG: a photo under text
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
@@ -700,3 +707,71 @@ def test_a_page_reaching_off_this_machine_is_blocked(browser: Browser, tmp_path:
         ]
     finally:
         opened.page.context.close()
+
+
+def test_chromium_resolves_no_host_name(browser: Browser) -> None:
+    """Below the route guard: with no route at all, a name (even localhost, which needs no
+    network) does not resolve, while 127.0.0.1 is reached."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<p>here</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        port = server.server_address[1]
+        page.goto(f"http://127.0.0.1:{port}/")
+        assert page.inner_text("p") == "here"
+        with pytest.raises(PlaywrightError, match="ERR_NAME_NOT_RESOLVED"):
+            page.goto(f"http://localhost:{port}/")
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("switch", ["on", "off"])
+def test_a_machine_without_chromium_fails_unless_turned_off(switch: str, tmp_path: Path) -> None:
+    """CI without chromium must go red, not skip quietly: the module run with a PATH that has
+    no chromium fails and says how to install it; IFN_BROWSER_TESTS=0 skips instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IFN_")}
+    env["PATH"] = str(Path(sys.executable).parent)  # the venv's tools, not /usr/bin/chromium
+    if switch == "off":
+        env["IFN_BROWSER_TESTS"] = "0"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "catches_what_it_must",
+            str(Path(__file__)),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    if switch == "on":
+        assert run.returncode != 0, run.stdout[-2000:]
+        assert "chromium is not installed" in run.stdout and "1 error" in run.stdout, run.stdout
+    else:
+        assert run.returncode == 0 and "1 skipped" in run.stdout, run.stdout[-2000:]
