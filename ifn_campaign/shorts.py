@@ -622,8 +622,9 @@ def _member_stills(
     background when there is no photo), then the end frame."""
     size = _STILL_SIZE
     if member.photos:
+        paper = brand.rgb("paper")
         body = [
-            _Still.of_photo(p, _MOTIONS[i % len(_MOTIONS)], avoid)
+            _Still.of_photo(_on(p, paper), _MOTIONS[i % len(_MOTIONS)], avoid)
             for i, p in enumerate(member.photos[:MAX_PHOTOS])
         ]
     else:
@@ -633,6 +634,16 @@ def _member_stills(
     start, end = brand.gradients["hero"]
     closing = _gradient(size, brand.rgb(start), brand.rgb(end), "vertical")
     return [*body, _Still(_to_ycbcr(closing), _HOLD)]
+
+
+def _on(source: photos.SourceImage, colour: tuple[int, int, int]) -> photos.SourceImage:
+    """A photo with transparency put on `colour` (the paper the cards put it on); an opaque one
+    as it is. Its transparent pixels hold any colour, often black, which the video would show."""
+    if not source.has_alpha:
+        return source
+    flat = Image.new("RGB", source.image.size, colour)
+    flat.paste(source.image, mask=source.image.getchannel("A"))
+    return photos.SourceImage(flat, False, source.original_size)
 
 
 # --------------------------------------------------------------------------------------------

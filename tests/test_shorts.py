@@ -9,6 +9,7 @@ edges, photos that move and crossfade, the network logo on the end frame, the sa
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import math
 import os
@@ -292,6 +293,27 @@ def test_a_tall_photo_is_cut_so_the_product_stays_clear_of_the_text(brand: Brand
     assert product([])[1] > name_top  # the plain smart crop puts it under the name
     top, bottom = product(avoid)
     assert ribbon_bottom < top and bottom < name_top
+
+
+def test_a_transparent_photo_stands_on_paper(brand: BrandKit) -> None:
+    """A product cut out on transparency (a PNG without background) shows on the brand's paper,
+    as on the cards, not on the black its transparent pixels happen to hold."""
+    cut_out = Image.new("RGBA", (1200, 1200), (0, 0, 0, 0))
+    cut_out.paste((120, 60, 30, 255), (300, 400, 900, 800))
+    source = photos.load_image(_png(cut_out), min_side=2036)
+    assert source.has_alpha
+    member = _member(photos=(source,))
+    avoid = shorts._avoid(shorts.overlay_layers(member, shorts.member_timeline(1), brand))
+    luma = shorts._member_stills(member, brand, avoid)[0].planes[0]
+    paper = shorts._to_ycbcr(Image.new("RGB", (2, 2), brand.rgb("paper")))[0][0, 0]
+    for corner in (luma[:8, :8], luma[:8, -8:], luma[-8:, :8], luma[-8:, -8:]):
+        assert abs(float(corner.mean()) - float(paper)) < 3
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def test_name_place_and_categories_build_up_one_after_another(
