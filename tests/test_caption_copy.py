@@ -312,6 +312,47 @@ def test_export_markets_the_description_names_are_not_listed_again() -> None:
     assert _view(named, "en").markets == []
 
 
+def test_a_market_the_description_names_by_its_short_name_is_not_listed_again() -> None:
+    """'Brunei' in the member's words is Brunei Darussalam: ifn-0021's Indonesian captions said
+    'Pelanggan kami tersebar hingga Malaysia dan Brunei.' and then 'Pasar ekspor: Malaysia dan
+    Brunei Darussalam.' The class: CLDR's formal name against the name people write."""
+    rasyid = SAMPLES["ifn-0021"]
+    for channel in CHANNELS:
+        for lang in ("id", "en"):
+            text = WRITER.write(rasyid, channel, lang).text
+            assert text.count("Brunei") == 1, (channel, lang, text)
+    for code, lang, says in [
+        ("US", "id", "Diekspor ke AS dan Malaysia."),
+        ("US", "id", "Pembeli kami dari Amerika dan Malaysia."),
+        ("US", "en", "Sold in the USA and Malaysia."),
+        ("GB", "id", "Dijual di Inggris dan Malaysia."),
+        ("GB", "en", "Sold in the UK and Malaysia."),
+        ("KR", "id", "Diekspor ke Korea dan Malaysia."),
+        ("AE", "en", "Sold in the UAE and Malaysia."),
+        ("AE", "id", "Dijual di UEA dan Malaysia."),
+        ("TR", "en", "Sold in Turkey and Malaysia."),
+    ]:
+        field = "description_en" if lang == "en" else "description_id"
+        member = _member(export_markets=[code, "MY"], **{field: says})
+        assert _view(member, lang).markets == [], (code, lang, says)
+    # an abbreviation counts only as written: 'us' is a pronoun, 'as' a word
+    us = _member(export_markets=["US"], description_en="Made for us by hand.")
+    assert _view(us, "en").markets == ["the United States"]
+    as_word = _member(export_markets=["US"], description_id="Sepatu as roda kuat.")
+    assert _view(as_word, "id").markets == ["Amerika Serikat"]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_country_names_read_as_a_copywriter_writes_them(lang: str) -> None:
+    """CLDR's formal names ('Hong Kong DAK Tiongkok', 'Myanmar (Burma)') are not caption copy."""
+    member = _member(export_markets=["HK", "MO", "MM", "PS"])
+    names = _view(member, lang).export_markets
+    assert names[:3] == ["Hong Kong", "Makau" if lang == "id" else "Macao", "Myanmar"]
+    assert names[3] == ("Palestina" if lang == "id" else "Palestine")
+    text = WRITER.write(member, "facebook", lang).text
+    assert "DAK" not in text and "SAR" not in text and "(" not in text.split("#")[0]
+
+
 # English captions are English -------------------------------------------------------------------
 
 
