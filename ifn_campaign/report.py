@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import ledger
@@ -134,7 +134,9 @@ class LedgerSummary:
 class CampaignReport:
     """Posts with slots in [since, until) (either end open when None), ordered by slot, with
     counts per state (pipeline order) and per channel, and the ledger for the same window, as of
-    the data clock `as_of`."""
+    the data clock `as_of`. `recorded_until` is the latest publication the database records
+    (any post, any feature): later than the wall clock only where the data was made on a clock
+    moved forward (the demo's), which the page then says."""
 
     since: datetime | None
     until: datetime | None
@@ -143,6 +145,7 @@ class CampaignReport:
     by_state: dict[str, int]
     by_channel: dict[str, int]
     ledger: LedgerSummary
+    recorded_until: datetime | None = None
 
     @property
     def failures(self) -> list[PostLine]:
@@ -200,7 +203,14 @@ def collect(
         never_featured=len(ledger.never_featured(session, now=as_of)),
         fairness_gap=ledger.fairness_gap(session, as_of, limit=GAP_ROWS),
     )
-    return CampaignReport(since, until, as_of, posts, by_state, by_channel, summary)
+    # the publisher never records a publication after its own clock: a later one was made on a
+    # clock moved forward
+    recorded = [
+        session.scalar(select(func.max(Post.published_at))),
+        session.scalar(select(func.max(Feature.featured_at))),
+    ]
+    recorded_until = max((m for m in recorded if m is not None), default=None)
+    return CampaignReport(since, until, as_of, posts, by_state, by_channel, summary, recorded_until)
 
 
 def _line(
@@ -483,7 +493,9 @@ def write_html(
 
     `made_at` is the wall clock the page is made at. When the report's data clock (`as_of`)
     is CLOCK_SLACK or more away from it, the page says both in one line, naming the data clock
-    with `data_clock` ("the demo's clock, moved forward") when given."""
+    with `data_clock` ("the demo's clock, moved forward") when given. When the data records a
+    publication CLOCK_SLACK or more after `made_at` (a report made on the wall clock over the
+    demo's data, whose clock ran ahead), the page says that instead."""
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.preview import html_environment
 
@@ -502,6 +514,8 @@ def write_html(
         for p in report.posts
     ]
     other_clock = abs(report.as_of - made_at) >= CLOCK_SLACK
+    recorded = report.recorded_until
+    ahead = recorded is not None and recorded - made_at >= CLOCK_SLACK and not other_clock
     led = report.ledger
     html = (
         html_environment(REPORT_TEMPLATES)
@@ -512,6 +526,7 @@ def write_html(
             made=when(made_at, zone),
             as_of=when(report.as_of, zone),
             data_clock=(data_clock or "the data's clock") if other_clock else None,
+            recorded_until=when(recorded, zone) if ahead and recorded else None,
             zone=display_timezone,
             zone_abbr=zone_abbr(zone, made_at),
             items=items,

@@ -407,8 +407,37 @@ def test_the_page_says_when_it_was_made_and_when_its_data_clock_differs(
 
     same = " ".join(_page(report, tmp_path / "same").split())  # one clock: no such line
     assert "Data as of" not in same and f"made {when(NOW, JAKARTA)}" in same
+    assert "Data recorded up to" not in same
     with pytest.raises(IFNError, match=r"made_at .* time zone"):
         write_html(report, tmp_path / "naive", display_timezone="UTC", made_at=datetime(2026, 1, 1))
+
+
+def test_a_wall_clock_page_over_data_from_a_moved_clock_says_so(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """`ifn-campaign report` after the demo: the page is made on the wall clock, but the demo
+    published on its clock moved weeks ahead. A page listing publications later than the time
+    it was made says so (once, with that time), instead of showing them without a word."""
+    with _session(scenario) as session:
+        latest = session.scalar(select(func.max(Post.published_at)))
+        assert latest is not None
+        made = latest - timedelta(hours=1)  # as if the publisher's clock ran an hour ahead
+        earlier = collect(session, since=SINCE, until=UNTIL, as_of=made)
+        after = collect(session, since=SINCE, until=UNTIL, as_of=latest)
+    assert earlier.recorded_until == latest
+    target = write_html(earlier, tmp_path / "w", display_timezone="Asia/Jakarta", made_at=made)
+    page = " ".join(html.unescape(target.read_text(encoding="utf-8")).split())
+    made_text = when(made, JAKARTA)
+    line = (
+        f"Data recorded up to {when(latest, JAKARTA)}, later than this page was made "
+        f"({made_text}): the data was made on a clock moved forward"
+    )
+    assert page.count(line) == 1 and "Data as of" not in page
+    assert page.split("</header>", 1)[0].count(made_text) == 1
+    # made once the publication happened: one clock, no such line
+    same = write_html(after, tmp_path / "s", display_timezone="Asia/Jakarta", made_at=latest)
+    same_page = same.read_text(encoding="utf-8")
+    assert "Data recorded up to" not in same_page and "Data as of" not in same_page
 
 
 def test_ledger_numbers_are_the_ledgers(scenario: Scenario, report: CampaignReport) -> None:
