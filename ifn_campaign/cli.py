@@ -292,6 +292,17 @@ def import_csv(
     print_summary(result)
 
 
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    """A stored (UTC) time in the display zone, as the plan, ledger and report print times: the
+    same sync printed as 06:58 here and 13:58 there would be two different moments to staff."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _abbr(zone: ZoneInfo) -> str:
+    """The zone's short name now ('WIB'), for a column's or value's label."""
+    return utcnow().astimezone(zone).tzname() or str(zone)
+
+
 @app.command("members", rich_help_panel=MEMBERS)
 def members(
     status: Annotated[
@@ -307,6 +318,7 @@ def members(
 ) -> None:
     """List stored members."""
     engine = store.open_store(settings().database.url)
+    zone = ZoneInfo(settings().planner.display_timezone)
     with Session(engine) as session:
         query = select(Member).order_by(Member.id).limit(limit)
         if status:
@@ -319,7 +331,7 @@ def members(
                 shown(m.province or ""),
                 shown(", ".join(m.actor_types)),
                 shown(m.status),
-                m.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+                _local(m.last_seen_at, zone),
             )
             for m in session.scalars(query)
         ]
@@ -330,7 +342,7 @@ def members(
             Col("province", 2, lines=1, min_width=10),
             Col("actor types", 3, min_width=10),
             Col("status", keep=True),
-            Col("last seen", 1, keep=True),
+            Col(f"last seen ({_abbr(zone)})", 1, keep=True),
         ],
         rows,
         title=f"Members ({total} stored)",
@@ -356,6 +368,7 @@ def member(
                 f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
             )
         now = utcnow()
+        zone = ZoneInfo(settings().planner.display_timezone)
         rows = {
             "status": f"{m.status}{'' if promotable(m, now) else ' (not promotable)'}",
             "actor types": ", ".join(m.actor_types),
@@ -363,10 +376,10 @@ def member(
             "place": ", ".join(p for p in (m.sentra, m.city, m.province) if p),
             "consent channels": ", ".join(m.consent_channels) or "none",
             "consent fields": ", ".join(m.consent_fields_allowed) or "none",
-            "consent": describe(m, now, ZoneInfo(settings().planner.display_timezone)),
-            "registry updated": str(m.updated_at),
-            "first seen": f"{m.first_seen_at:%Y-%m-%d %H:%M}",
-            "last seen": f"{m.last_seen_at:%Y-%m-%d %H:%M}",
+            "consent": describe(m, now, zone),
+            "registry updated": f"{_local(m.updated_at, zone)} {_abbr(zone)}",
+            "first seen": f"{_local(m.first_seen_at, zone)} {_abbr(zone)}",
+            "last seen": f"{_local(m.last_seen_at, zone)} {_abbr(zone)}",
         }
         query = select(MemberMedia).where(MemberMedia.member_id == m.id)
         media = [
@@ -416,6 +429,7 @@ def quarantine(
 ) -> None:
     """List quarantined records with every reason."""
     engine = store.open_store(settings().database.url)
+    zone = ZoneInfo(settings().planner.display_timezone)
     with Session(engine) as session:
         query = select(QuarantinedRecord).order_by(QuarantinedRecord.id)
         if not all_:
@@ -426,7 +440,7 @@ def quarantine(
                 shown(q.source),
                 shown(q.member_id or ""),
                 shown("; ".join(q.reasons)),
-                q.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+                _local(q.last_seen_at, zone),
             )
             for q in session.scalars(query)
         ]
@@ -436,7 +450,7 @@ def quarantine(
             Col("source", 2, lines=1, min_width=20),
             Col("member", keep=True),
             Col("reasons", lines=0, min_width=24),  # every reason, whole
-            Col("last seen", 1, keep=True),
+            Col(f"last seen ({_abbr(zone)})", 1, keep=True),
         ],
         rows,
         title="Quarantined records",

@@ -160,12 +160,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         taken = s.get(Post, gone)
         assert taken is not None and taken.takedown_requested_at is not None
         found.takedown = (gone, _wib(taken.takedown_requested_at))
-        found.members = [
-            (m.id, f"{m.last_seen_at:%Y-%m-%d %H:%M}")
-            for m in s.scalars(select(Member).order_by(Member.id))
+        found.members = [  # times in the display zone, as every other table prints them
+            (m.id, _wib(m.last_seen_at)) for m in s.scalars(select(Member).order_by(Member.id))
         ]
         found.quarantined = [
-            (q.id, q.member_id or "", f"{q.last_seen_at:%Y-%m-%d %H:%M}")
+            (q.id, q.member_id or "", _wib(q.last_seen_at))
             for q in s.scalars(
                 select(QuarantinedRecord).where(QuarantinedRecord.resolved_at.is_(None))
             )
@@ -241,7 +240,7 @@ def _header(text: str, *names: str) -> None:
 def test_members(run: Callable[[list[str], int], str], world: World, width: int) -> None:
     text = run(["members", "--limit", "200"], width)
     _readable(text, width)
-    _header(text, "id", "name", "status", "last seen")
+    _header(text, "id", "name", "status", "last seen (WIB)")
     for member_id, seen in world.members:
         _row(text, f"│ {member_id} ", seen)
     assert LONG_NAME.split()[0] in _row(text, world.long_member)
@@ -252,7 +251,15 @@ def test_member(run: Callable[[list[str], int], str], world: World, width: int) 
     member_id = next(m for m, _ in world.members if m.startswith("ifn-00"))
     text = run(["member", member_id], width)
     _readable(text, width)
-    _row(text, "first seen", "20")
+    with Session(store.open_store(f"sqlite:///{world.folder / 'ifn.db'}")) as s:
+        stored = s.get(Member, member_id)
+        assert stored is not None
+        # every time in the display zone, labelled: the registry's own time was printed as
+        # '2025-01-31 22:25:14+00:00' and first/last seen in UTC beside a consent time in WIB
+        _row(text, "first seen", _wib(stored.first_seen_at) + " WIB")
+        _row(text, "last seen", _wib(stored.last_seen_at) + " WIB")
+        _row(text, "registry updated", _wib(stored.updated_at) + " WIB")
+    assert "+00:00" not in text
     _header(text, "role", "#", "refused")
     assert "http://127.0.0.1" in text  # the media source, shortened at 80 but there
 
@@ -261,7 +268,7 @@ def test_member(run: Callable[[list[str], int], str], world: World, width: int) 
 def test_quarantine(run: Callable[[list[str], int], str], world: World, width: int) -> None:
     text = run(["quarantine"], width)
     _readable(text, width)
-    _header(text, "id", "member", "reasons", "last seen")
+    _header(text, "id", "member", "reasons", "last seen (WIB)")
     for _, member_id, seen in world.quarantined:
         _row(text, member_id, seen)
     assert ELLIPSIS not in text  # every reason whole: staff fix them in the registry
