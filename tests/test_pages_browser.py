@@ -775,3 +775,96 @@ def test_a_machine_without_chromium_fails_unless_turned_off(switch: str, tmp_pat
         assert "chromium is not installed" in run.stdout and "1 error" in run.stdout, run.stdout
     else:
         assert run.returncode == 0 and "1 skipped" in run.stdout, run.stdout[-2000:]
+
+
+# --- the set-up that installs chromium ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+_FAKE_APT = """#!/bin/sh
+echo "apt-get $*" >> "$LOG"
+case "$1" in update) : > "$LOG.updated"; exit 0;; esac
+[ -f "$LOG.updated" ] || exit 100  # a fresh image has no package lists yet
+: > "$BIN/chromium"
+exit 0
+"""
+_FAKE_SUDO = """#!/bin/sh
+echo "sudo $*" >> "$LOG"
+[ "$1" = -n ] && shift
+exec "$@"
+"""
+
+
+def _install_step(source: str, tmp_path: Path) -> str:
+    """The shell that installs chromium when missing: the Makefile's first recipe line of the
+    venv stamp as `make -n` prints it, or .ci/run's block."""
+    if source == "make":
+        make = shutil.which("make")
+        assert make, "make is missing (`make test` needs it)"
+        printed = subprocess.run(
+            [
+                make,
+                "-n",
+                "-C",
+                str(ROOT),
+                f"VENV={tmp_path / 'venv'}",
+                f"{tmp_path}/venv/.installed",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return printed.split("\nfi\n", 1)[0] + "\nfi\n"
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    start = script.index('if [ "${IFN_BROWSER_TESTS:-1}" != 0 ]')
+    return script[start : script.index("\nfi\n", start) + 4]
+
+
+@pytest.mark.parametrize("source", ["make", "ci"])
+@pytest.mark.parametrize(
+    "machine", ["user with sudo", "root", "user without sudo", "has chromium", "turned off"]
+)
+def test_the_set_up_installs_debians_chromium_when_missing(
+    source: str, machine: str, tmp_path: Path
+) -> None:
+    """From a fresh clone on a machine without chromium, `make` and .ci/run install Debian's
+    package with apt-get (updating the package lists when the first try finds none; as root, or
+    through sudo, which CI runs with -n so it never waits for a password), never a downloaded
+    browser build; without root or sudo they stop with the command to run. Run with stand-in
+    id, sudo and apt-get on a PATH of their own."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "log"
+    bin_dir.mkdir()
+    tools = {"apt-get": _FAKE_APT, "id": f"#!/bin/sh\necho {0 if machine == 'root' else 1000}\n"}
+    if machine == "user with sudo":
+        tools["sudo"] = _FAKE_SUDO
+    if machine == "has chromium":
+        tools["chromium"] = "#!/bin/sh\n"
+    for name, text in tools.items():
+        (bin_dir / name).write_text(text, encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    env = {"PATH": str(bin_dir), "LOG": str(log), "BIN": str(bin_dir), "HOME": str(tmp_path)}
+    if machine == "turned off":
+        env["IFN_BROWSER_TESTS"] = "0"
+    step = _install_step(source, tmp_path)
+    shell = (
+        ["/bin/sh", "-c", step]
+        if source == "make"
+        else ["/bin/bash", "-c", f"set -euo pipefail\n{step}"]
+    )
+    run = subprocess.run(shell, env=env, capture_output=True, text=True, timeout=60)
+    calls = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    assert not [c for c in calls if "playwright" in c or "wget" in c or "curl" in c]
+    if machine in ("has chromium", "turned off"):
+        assert run.returncode == 0 and calls == [], (calls, run.stderr)
+    elif machine == "user without sudo":
+        assert run.returncode != 0 and calls == []
+        assert "apt-get install -y chromium" in run.stderr and "not root" in run.stderr
+    else:
+        assert run.returncode == 0, run.stderr
+        assert (bin_dir / "chromium").exists()
+        sudo = {"root": "", "user with sudo": "sudo -n " if source == "ci" else "sudo "}[machine]
+        installs = [c for c in calls if c.startswith(sudo + "apt-get")]
+        assert installs == [
+            f"{sudo}apt-get install -y chromium",
+            f"{sudo}apt-get update",
+            f"{sudo}apt-get install -y chromium",
+        ], calls
