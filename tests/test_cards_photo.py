@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageDraw, ImageOps
 
 from ifn_campaign.cards import photo
 from ifn_campaign.cards.photo import (
+    REPORTED_SHARE,
     Overlay,
     SourceImage,
     contain,
@@ -1042,6 +1043,9 @@ def test_a_product_no_crop_can_clear_is_recorded_and_covered_least() -> None:
     placement = place(src, PORTRAIT, [RIBBON, TAGLINE])
     assert not placement.clear
     assert set(placement.blocked) <= {"ribbon", "tagline"} and placement.blocked
+    # each named overlay with the share of the boot it covers, none a sliver
+    assert len(placement.shares) == len(placement.blocked)
+    assert all(REPORTED_SHARE <= share <= 1 for share in placement.shares)
     out, _ = cover(src, *PORTRAIT, box=placement.box)
     shown = np.asarray(out.convert("L")) < 90
     naive = np.asarray(cover(src, *PORTRAIT)[0].convert("L")) < 90

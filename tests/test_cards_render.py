@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import time
 from pathlib import Path
 
@@ -499,3 +500,94 @@ def test_the_blurred_ground_covers_any_photo_shape(width: int, height: int, fmt:
     ground = render_mod._blurred(source, size, radius=40.0, darken=0.3)
     assert ground.size == size
     assert ground.mode == "RGB"
+
+
+# --- what the smart crop keeps the product clear of -----------------------------------------
+
+
+def test_an_overlay_is_what_its_layer_draws_not_the_box_it_may_take(
+    brand: BrandKit, templates: dict
+) -> None:
+    """The crop keeps the product clear of what each layer draws over the photo: the ribbon's
+    pill (narrower than its box), a one-line tagline at the foot of its two-line box, the
+    chips drawn, the logo on its plate. Each layer drawn alone on a plain ground changes
+    pixels only inside its overlay, and its overlay is no larger than what it changed."""
+    ground = BackgroundLayer(name="ground", type="background", fill={"color": "ink"})
+    data = _data(tagline="Sepatu kulit.")  # one short line in a box for two
+    for format_id in templates["sorotan"].formats:
+        fmt = formats()[format_id]
+        layers = templates["sorotan"].layers_for(format_id)
+        canvas = _Canvas(brand, data, fmt, Stopwatch(), {})
+        canvas.layers = layers
+        [photo] = [x for x in layers if x.name == "photo"]
+        px, py, _, _ = photo.box.pixels(fmt.width, fmt.height)
+        overlays = {o.name: o.box for o in canvas._overlays(photo)}
+        assert "tagline" in overlays, (format_id, overlays)
+        assert ("ribbon" in overlays) == (fmt.height > fmt.width * 0.8), format_id
+        bare = _drawn(brand, data, format_id, [ground])
+        for layer in layers:
+            if layer.name not in overlays or layer.type == "shape":
+                continue
+            alone = _drawn(brand, data, format_id, [ground, layer])
+            rows, cols = np.nonzero(np.abs(alone - bare).max(axis=2))
+            left, top, right, bottom = overlays[layer.name]
+            drawn = (cols.min() - px, rows.min() - py, cols.max() + 1 - px, rows.max() + 1 - py)
+            # inside (the overlay is clipped to the photo), and tight within a few pixels
+            assert left <= max(drawn[0], 0) and top <= max(drawn[1], 0), (layer.name, drawn)
+            assert right >= drawn[2] or right >= photo.box.pixels(fmt.width, fmt.height)[2]
+            assert bottom >= drawn[3] or bottom >= photo.box.pixels(fmt.width, fmt.height)[3]
+            assert left >= drawn[0] - 6 and top >= drawn[1] - 6, (format_id, layer.name)
+            assert right <= drawn[2] + 6 and bottom <= drawn[3] + 6, (format_id, layer.name)
+            box = layer.box.pixels(fmt.width, fmt.height)
+            if layer.name == "ribbon":
+                assert right - left < box[2] * 0.95  # the pill, not its box
+            if layer.name == "tagline" and format_id != "fb_feed":
+                assert bottom - top < box[3] * 0.7  # one line of two
+
+
+@pytest.mark.parametrize("format_id", ["story", "shorts_frame"])
+def test_the_platform_bars_are_overlays_of_the_photo(
+    brand: BrandKit, templates: dict, format_id: str
+) -> None:
+    """The product under Instagram's top bar or YouTube's button column is as hidden as under
+    the ribbon: the bands outside the safe zone that meet the photo are overlays too."""
+    fmt = formats()[format_id]
+    layers = templates["sorotan"].layers_for(format_id)
+    canvas = _Canvas(brand, _data(), fmt, Stopwatch(), {})
+    canvas.layers = layers
+    [photo] = [x for x in layers if x.name == "photo"]
+    px, py, _, _ = photo.box.pixels(fmt.width, fmt.height)
+    overlays = {o.name: o.box for o in canvas._overlays(photo)}
+    assert overlays["the platform's top bar"] == (-px, -py, fmt.width - px, fmt.safe.top - py)
+    if fmt.safe.right:
+        column = fmt.width - fmt.safe.right - px
+        assert overlays["the platform's button column"] == (
+            column,
+            -py,
+            fmt.width - px,
+            fmt.height - py,
+        )
+    assert "the platform's bottom bar" not in overlays  # the photo stops above it
+    for format_id in ("ig_portrait", "fb_feed"):  # no bars: none
+        canvas = _Canvas(brand, _data(), formats()[format_id], Stopwatch(), {})
+        canvas.layers = templates["sorotan"].layers_for(format_id)
+        [photo] = [x for x in canvas.layers if x.name == "photo"]
+        assert not [o for o in canvas._overlays(photo) if o.name.startswith("the platform")]
+
+
+def test_a_product_under_the_shorts_buttons_is_noted_with_how_much(
+    brand: BrandKit, templates: dict, tmp_path: Path
+) -> None:
+    """A pair of soles seen from above (ifn-0011's photo) cannot be cut clear of everything
+    on the Shorts frame: the note names what covers it, YouTube's button column included, each
+    with the share of the product it covers; a sliver (under REPORTED_SHARE) is not named."""
+    data = _data(photo="ifn-0011-1.jpg")
+    [card] = Renderer(brand, templates, tmp_path).render(data, "sorotan", ["shorts_frame"])
+    [note] = [n for n in card.notes if "product under" in n]
+    assert note.startswith("photo: product under ") and note.endswith("(no crop keeps it clear)")
+    named = dict(
+        (name, int(share))
+        for name, share in re.findall(r"([a-z_' ]+) \((\d+)%\)", note.split("under ", 1)[1])
+    )
+    assert "the platform's button column" in {k.strip() for k in named}, note
+    assert all(share >= photos.REPORTED_SHARE * 100 - 0.5 for share in named.values()), note

@@ -491,7 +491,10 @@ MAX_ZOOM = 1.5  # `place` may cut a box down to 1/1.5 of the largest one to clea
 MAX_UPSCALE = 2.0  # ... but never so far that the source is enlarged past this (low resolution)
 _ZOOM_STEP = 0.025  # crop widths tried: 100%, 97.5%, 95%, ... of the largest
 _GAP = 0.01  # room kept between subject and overlay, as a share of the photo box's shorter side
-BLOCKED_SHARE = 0.005  # an overlay over this share of the subject's saliency is reported
+BLOCKED_SHARE = 0.005  # hiding this much more of the subject is no reason to move the crop
+# an overlay over this share of the subject's saliency is reported: less is a sliver of an edge
+# (a pill over the tip of a strap), which staff would learn to ignore
+REPORTED_SHARE = 0.02
 _Box = tuple[float, float, float, float]
 
 
@@ -516,13 +519,15 @@ class Overlay:
 class Placement:
     """Where `place` cuts an image: `box` in source pixels (for `cover`), the subject's box in
     the output's pixels (None: no subject found), and the overlays still over the subject when no
-    crop could clear it (each over at least BLOCKED_SHARE of its saliency; empty: clear).
+    crop could clear it (each over at least REPORTED_SHARE of its saliency; empty: clear).
     `moved` is True when the cut is not the plain smart crop."""
 
     box: tuple[int, int, int, int]
     subject: _Box | None
     blocked: tuple[str, ...]
     moved: bool
+    # how much of the subject's saliency each of `blocked` covers (0..1), in the same order
+    shares: tuple[float, ...] = ()
 
     @property
     def clear(self) -> bool:
@@ -547,7 +552,7 @@ def place(
     is tried (the edges of the regions each overlay leaves free), so a clear crop is found
     whenever one of these sizes has one. The whole subject stays in the crop. When none is clear,
     the full-size crop that hides the least of the subject (under overlays or cut off, weighed by
-    its saliency) is kept, and `blocked` names the overlays over at least BLOCKED_SHARE of it: a
+    its saliency) is kept, and `blocked` names the overlays over at least REPORTED_SHARE of it: a
     box corner the product does not fill is not reported.
     """
     width, height = size
@@ -575,8 +580,18 @@ def place(
     assert table is not None  # a subject was found, so the image has saliency
     exact = np.array([b for _, b in boxes], dtype=np.float64)
     box, hidden = _least_hidden(img.image.size, full, subject, size, exact, table)
-    blocked = tuple(dict.fromkeys(n for (n, _), h in zip(boxes, hidden, strict=True) if h))
-    return _placement(box, subject, size, blocked, box != full)
+    under: dict[str, float] = {}
+    for (name, _), share in zip(boxes, hidden, strict=True):
+        under[name] = under.get(name, 0.0) + float(share)
+    blocked = {name: share for name, share in under.items() if share >= REPORTED_SHARE}
+    return _placement(
+        box,
+        subject,
+        size,
+        tuple(blocked),
+        box != full,
+        tuple(round(v, 4) for v in blocked.values()),
+    )
 
 
 def _overlays(avoid: Sequence[Overlay | _Box], width: int, height: int) -> list[tuple[str, _Box]]:
@@ -712,10 +727,10 @@ def _least_hidden(
     size: tuple[int, int],
     exact: NDArray[Any],
     table: NDArray[np.float64],
-) -> tuple[tuple[int, int, int, int], NDArray[np.bool_]]:
+) -> tuple[tuple[int, int, int, int], NDArray[np.float64]]:
     """No clear crop: the full-size crop hiding the least of the subject's saliency (under the
     overlays, or outside the crop; the one nearest the plain crop among those within
-    BLOCKED_SHARE of the least), and which overlays hide at least BLOCKED_SHARE of it there.
+    BLOCKED_SHARE of the least), and how much of it each overlay hides there.
     Positions tried: the edges `_clear_crop` tries, and 33 evenly spaced ones on each axis."""
     crop_w, crop_h = full[2] - full[0], full[3] - full[1]
     image_w, image_h = image_size
@@ -747,7 +762,7 @@ def _least_hidden(
     near_best = hidden <= float(hidden.min()) + BLOCKED_SHARE
     i, j = np.unravel_index(int(np.argmin(np.where(near_best, distance, np.inf))), hidden.shape)
     box = (int(lefts[i]), int(tops[j]), int(lefts[i]) + crop_w, int(tops[j]) + crop_h)
-    return box, np.asarray(under[i, j] >= BLOCKED_SHARE)
+    return box, np.asarray(under[i, j], dtype=np.float64)
 
 
 def _mass(
@@ -774,6 +789,7 @@ def _placement(
     size: tuple[int, int],
     blocked: tuple[str, ...],
     moved: bool,
+    shares: tuple[float, ...] = (),
 ) -> Placement:
     """The result for a chosen box, with the subject's box in output pixels."""
     sx, sy = size[0] / (box[2] - box[0]), size[1] / (box[3] - box[1])
@@ -783,7 +799,7 @@ def _placement(
         (subject[2] - box[0]) * sx,
         (subject[3] - box[1]) * sy,
     )
-    return Placement(box, shown, blocked, moved)
+    return Placement(box, shown, blocked, moved, shares)
 
 
 def _round(value: float) -> int:

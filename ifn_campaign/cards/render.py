@@ -41,7 +41,7 @@ from ifn_campaign.cards.template import (
     TextLayer,
     formats,
 )
-from ifn_campaign.cards.text import TextBlock, draw_text, fit_text, text_mask
+from ifn_campaign.cards.text import TextBlock, draw_text, fit_text, text_extent, text_mask
 from ifn_campaign.errors import RenderError
 from ifn_campaign.files import write_atomically
 
@@ -50,6 +50,12 @@ LOW_RESOLUTION_UPSCALE = 2.0
 INSTAGRAM_MAX_BYTES = 8 * 1024 * 1024
 _SUPERSAMPLE = 4
 _PILLS = 1024  # drawn badge and chip pills kept per renderer
+_BARS = {  # what a platform draws in each band outside a format's safe zone, for the notes
+    "top": "top bar",
+    "bottom": "bottom bar",
+    "left": "left edge",
+    "right": "button column",
+}
 _BLUR_SCALE = 8  # a blurred background photo is cut at 1/8 of the canvas, blurred, enlarged
 
 
@@ -457,20 +463,11 @@ class _Canvas:
                 image = self._cut(layer.source, source, w, h, self._overlays(layer), layer.name)
                 offset = (x, y)
             else:
-                pad = round(layer.pad * self.short)
-                inner = (max(1, w - 2 * pad), max(1, h - 2 * pad))
-                if layer.source.startswith("network_logo"):
-                    image = self.brand.contained(layer.source, *inner)
-                else:
-                    image, _ = photos.contain(source, *inner)
-                offset = (x + pad, y + pad)
+                image, offset = self._contained(layer, source)
         if layer.backdrop:
             plate = (x, y, w, h)
-            ink = image.getchannel("A").getbbox() if layer.fit == "contain" else None
-            if ink is not None:  # the plate hugs the fitted image, `pad` around it
-                pad = round(layer.pad * self.short)
-                left, top = offset[0] + ink[0] - pad, offset[1] + ink[1] - pad
-                plate = (left, top, ink[2] - ink[0] + 2 * pad, ink[3] - ink[1] + 2 * pad)
+            if layer.fit == "contain":
+                plate = self._backdrop(layer, image, offset) or plate
             self._rounded(plate, layer.backdrop, 1.0, layer.radius)
         if image.mode == "RGB" and not layer.radius:
             self.image.paste(image, offset)  # an opaque photo: a plain copy, no blending
@@ -485,10 +482,75 @@ class _Canvas:
                 width=width,
             )
 
+    def _contained(
+        self, layer: ImageLayer, source: photos.SourceImage
+    ) -> tuple[Image.Image, tuple[int, int]]:
+        """A `contain` image fitted inside its box less `pad` on each side, and where it goes."""
+        x, y, w, h = self._px(layer)
+        pad = round(layer.pad * self.short)
+        inner = (max(1, w - 2 * pad), max(1, h - 2 * pad))
+        if layer.source.startswith("network_logo"):
+            image = self.brand.contained(layer.source, *inner)
+        else:
+            image, _ = photos.contain(source, *inner)
+        return image, (x + pad, y + pad)
+
+    def _backdrop(
+        self, layer: ImageLayer, image: Image.Image, offset: tuple[int, int]
+    ) -> tuple[int, int, int, int] | None:
+        """The plate behind a contained image, (x, y, w, h): the image's opaque part with `pad`
+        around it; None when the image shows nothing."""
+        ink = (
+            image.getchannel("A").getbbox() if image.mode in ("RGBA", "LA") else (0, 0, *image.size)
+        )
+        if ink is None:
+            return None
+        pad = round(layer.pad * self.short)
+        left, top = offset[0] + ink[0] - pad, offset[1] + ink[1] - pad
+        return (left, top, ink[2] - ink[0] + 2 * pad, ink[3] - ink[1] + 2 * pad)
+
+    def _extent(self, layer: Any) -> tuple[int, int, int, int] | None:
+        """What a layer drawn over the photo covers, (x, y, w, h) on the canvas: the text's ink
+        or its plate, the badge's pill, the chips drawn, a contained image (on its plate), a
+        shape's box; not the box it may take (a one-line tagline at the foot of a two-line box
+        leaves the top line's photo uncovered). None when it draws nothing."""
+        if isinstance(layer, TextLayer):
+            fitted = self._fitted_text(layer)
+            if fitted is None:
+                return None
+            block, chain, box = fitted
+            if layer.plate is not None:
+                placed = self._plate_at(layer, layer.plate, block, chain, box)
+                return None if placed is None else placed[0]
+            rendered = text_extent(block, chain, box[2], box[3], layer.align, layer.valign)
+            if rendered is None:
+                return None
+            left, top, width, height = rendered
+            return (box[0] + left, box[1] + top, width, height)
+        if isinstance(layer, BadgeLayer):
+            found = self._badge_at(layer)
+            return None if found is None or found[1] is None else found[0]
+        if isinstance(layer, ChipsLayer):
+            left, pills, gap = self._chips_at(layer)
+            if not pills:
+                return None
+            _, y, _, h = self._px(layer)
+            return (left, y, sum(p[1] for p in pills) + gap * (len(pills) - 1), h)
+        if isinstance(layer, ImageLayer) and layer.fit == "contain":
+            source = self._source(layer.source)
+            if source is None:
+                return None
+            image, offset = self._contained(layer, source)
+            if layer.backdrop:
+                return self._backdrop(layer, image, offset)
+            return self._backdrop(layer.model_copy(update={"pad": 0}), image, offset)
+        return self._px(layer)
+
     def _overlays(self, layer: ImageLayer) -> tuple[photos.Overlay, ...]:
         """What this card draws over an image layer, in the layer box's pixels: every later
-        layer that shows something here (not a background, scrim or the same image) and
-        whose box meets it. The smart crop keeps the product clear of these."""
+        layer that shows something here (not a background, scrim or the same image), by what
+        it draws (`_extent`), where that meets the image. The smart crop keeps the product
+        clear of these."""
         x, y, w, h = self._px(layer)
         at = next((i for i, each in enumerate(self.layers) if each is layer), len(self.layers))
         found = []
@@ -509,9 +571,24 @@ class _Canvas:
                 isinstance(other, ChipsLayer) and not self.data.categories
             ):
                 continue
-            ox, oy, ow, oh = self._px(other)
+            extent = self._extent(other)
+            if extent is None:
+                continue
+            ox, oy, ow, oh = extent
             if ox < x + w and oy < y + h and ox + ow > x and oy + oh > y:
                 found.append(photos.Overlay(other.name, (ox - x, oy - y, ox + ow - x, oy + oh - y)))
+        # the platform's own bars and buttons cover the photo too (Stories, Shorts)
+        safe = self.fmt.safe
+        width, height = self.fmt.width, self.fmt.height
+        for side, depth, (bx0, by0, bx1, by1) in (
+            ("top", safe.top, (0, 0, width, safe.top)),
+            ("bottom", safe.bottom, (0, height - safe.bottom, width, height)),
+            ("left", safe.left, (0, 0, safe.left, height)),
+            ("right", safe.right, (width - safe.right, 0, width, height)),
+        ):
+            if depth and bx0 < x + w and by0 < y + h and bx1 > x and by1 > y:
+                band = (bx0 - x, by0 - y, bx1 - x, by1 - y)
+                found.append(photos.Overlay(f"the platform's {_BARS[side]}", band))
         return tuple(found)
 
     def _cut(
@@ -531,9 +608,12 @@ class _Canvas:
         if avoid:
             placement = photos.place(source, (w, h), avoid)
             if not placement.clear:
+                under = ", ".join(
+                    f"{over} ({share:.0%})"
+                    for over, share in zip(placement.blocked, placement.shares, strict=True)
+                )
                 self.notes.append(
-                    f"{layer or name}: product under {', '.join(placement.blocked)} "
-                    "(no crop keeps it clear)"
+                    f"{layer or name}: product under {under} (no crop keeps it clear)"
                 )
             if placement.moved:
                 moved = (f"{name} {placement.box}", w, h)
@@ -632,10 +712,15 @@ class _Canvas:
         with self.clock.phase("text"):
             self._fit_and_draw(layer)
 
-    def _fit_and_draw(self, layer: TextLayer) -> None:
+    def _fitted_text(
+        self, layer: TextLayer
+    ) -> tuple[TextBlock, Any, tuple[int, int, int, int]] | None:
+        """The layer's text fitted to its box (less a plate's padding): (block, font chain,
+        box); None when there is no text. `fit_text` is cached, so drawing and `_extent` share
+        one fit."""
         text = layer.text if layer.text is not None else self.data.text(layer.field or "")
         if not text:
-            return
+            return None
         x, y, w, h = self._px(layer)
         chain = self.brand.fonts.chain(layer.font, layer.weight)
         max_size = max(1, round(layer.max_size * self.short))
@@ -654,6 +739,13 @@ class _Canvas:
             line_spacing=layer.line_spacing,
             uppercase=layer.uppercase,
         )
+        return block, chain, (x, y, w, h)
+
+    def _fit_and_draw(self, layer: TextLayer) -> None:
+        fitted = self._fitted_text(layer)
+        if fitted is None:
+            return
+        block, chain, (x, y, w, h) = fitted
         if block.truncated:
             self.notes.append(f"{layer.name}: text shortened to fit")
         if block.dropped:
@@ -682,16 +774,10 @@ class _Canvas:
         """Text on a plate that hugs its ink: the plate is the ink's box plus the padding (in
         ems of the size the text got) on each side, placed in the layer's box by align and
         valign, and the ink is centred in it, so the padding is even left and right."""
-        mask = text_mask(block, chain, (block.width, block.height), align=layer.align)
-        ink = mask.getbbox()
-        if ink is None:
+        placed = self._plate_at(layer, plate, block, chain, box)
+        if placed is None:
             return
-        mask = mask.crop(ink)
-        x, y, w, h = box
-        width = min(w, mask.width + 2 * round(plate.pad_x * block.size))
-        height = min(h, mask.height + 2 * round(plate.pad_y * block.size))
-        left = {"left": x, "center": x + (w - width) // 2, "right": x + w - width}[layer.align]
-        top = {"top": y, "middle": y + (h - height) // 2, "bottom": y + h - height}[layer.valign]
+        (left, top, width, height), mask = placed
         radius = round(plate.radius * height)
         shape = (
             _rounded_mask((width, height), radius)
@@ -701,6 +787,28 @@ class _Canvas:
         self._fill_mask((left, top, width, height), plate.color, 1.0, shape)
         ink_at = (left + (width - mask.width) // 2, top + (height - mask.height) // 2)
         self._fill(layer.color, (*ink_at, ink_at[0] + mask.width, ink_at[1] + mask.height), mask)
+
+    def _plate_at(
+        self,
+        layer: TextLayer,
+        plate: Plate,
+        block: TextBlock,
+        chain: Any,
+        box: tuple[int, int, int, int],
+    ) -> tuple[tuple[int, int, int, int], Image.Image] | None:
+        """Where a text's plate goes, (x, y, w, h), and the text's ink cut to its box; None when
+        the text has no ink."""
+        mask = text_mask(block, chain, (block.width, block.height), align=layer.align)
+        ink = mask.getbbox()
+        if ink is None:
+            return None
+        mask = mask.crop(ink)
+        x, y, w, h = box
+        width = min(w, mask.width + 2 * round(plate.pad_x * block.size))
+        height = min(h, mask.height + 2 * round(plate.pad_y * block.size))
+        left = {"left": x, "center": x + (w - width) // 2, "right": x + w - width}[layer.align]
+        top = {"top": y, "middle": y + (h - height) // 2, "bottom": y + h - height}[layer.valign]
+        return (left, top, width, height), mask
 
     def _pill(
         self, label: str, height: int, size: int, layer: BadgeLayer | ChipsLayer, max_width: int
@@ -772,23 +880,37 @@ class _Canvas:
                 valign="middle",
             )
 
-    def _badge(self, layer: BadgeLayer) -> None:
+    def _badge_at(
+        self, layer: BadgeLayer
+    ) -> tuple[tuple[int, int, int, int], tuple[Any, int] | None] | None:
+        """The badge's pill, ((x, y, w, h), pill) with pill None when the label does not fit;
+        None when the member has no label."""
         if not self.data.actor_label:
-            return
+            return None
         x, y, w, h = self._px(layer)
-        fill = layer.fill or f"badge_{self.data.actor_type}"
-        if fill not in self.brand.palette:
-            fill = "primary"
         pill = self._pill(self.data.actor_label, h, round(layer.size * self.short), layer, w)
+        if pill is None:
+            return (x, y, 0, h), None
+        width = pill[1]
+        left = {"left": x, "center": x + (w - width) // 2, "right": x + w - width}[layer.align]
+        return (left, y, width, h), pill
+
+    def _badge(self, layer: BadgeLayer) -> None:
+        found = self._badge_at(layer)
+        if found is None:
+            return
+        (left, y, _, h), pill = found
         if pill is None:
             self.notes.append(f"{layer.name}: label does not fit")
             return
-        width = pill[1]
-        left = {"left": x, "center": x + (w - width) // 2, "right": x + w - width}[layer.align]
+        fill = layer.fill or f"badge_{self.data.actor_type}"
+        if fill not in self.brand.palette:
+            fill = "primary"
         self._draw_pill(pill, (left, y), h, layer, fill)
 
-    def _chips(self, layer: ChipsLayer) -> None:
-        x, y, w, h = self._px(layer)
+    def _chips_at(self, layer: ChipsLayer) -> tuple[int, list[tuple[Any, int]], int]:
+        """The chips that fit on the layer's line: (left edge, pills, gap between them)."""
+        x, _, w, h = self._px(layer)
         size = round(layer.size * self.short)
         gap = round(h * 0.25)
         pills: list[tuple[Any, int]] = []
@@ -800,6 +922,11 @@ class _Canvas:
             pills.append(pill)
             used += gap + pill[1]
         left = {"left": x, "center": x + (w - used) // 2, "right": x + w - used}[layer.align]
+        return left, pills, gap
+
+    def _chips(self, layer: ChipsLayer) -> None:
+        _, y, _, h = self._px(layer)
+        left, pills, gap = self._chips_at(layer)
         for pill in pills:
             self._draw_pill(pill, (left, y), h, layer, layer.fill)
             left += pill[1] + gap

@@ -880,6 +880,19 @@ def _render(
     return (mask.reduce(s) if s > 1 else mask), x0, y0
 
 
+def text_extent(
+    block: TextBlock, chain: FontChain, w: int, h: int, align: str = "left", valign: str = "top"
+) -> tuple[int, int, int, int] | None:
+    """Where `draw_text` puts the block's lines in a w x h box: (x, y, width, height) of the
+    area they take, relative to the box (what the text covers of anything under it); None when
+    nothing is drawn. Shares `draw_text`'s cached rendering."""
+    rendered = _render(block, chain, w, h, align, valign)
+    if rendered is None:
+        return None
+    mask, x0, y0 = rendered
+    return (x0, y0, mask.width, mask.height)
+
+
 def text_mask(
     block: TextBlock,
     chain: FontChain,
