@@ -454,11 +454,11 @@ class _Still:
     def of_photo(
         cls, source: photos.SourceImage, motion: _Motion, avoid: Sequence[photos.Overlay] = ()
     ) -> _Still:
-        """A member's photo: covered (clear of the text plates) when it is tall; whole when
-        cutting it to 9:16 would cut the product (see `_whole`)."""
+        """A member's photo: covered when it is tall, whole when cutting it to 9:16 would cut
+        the product (see `_whole`); either way clear of the text plates `avoid` when it can."""
         if source.width / source.height < WHOLE_FROM_ASPECT:
             return cls.of_source(source, motion, avoid)
-        return cls(_to_ycbcr(_whole(source)), motion)
+        return cls(_to_ycbcr(_whole(source, avoid)), motion)
 
     def box(self, progress: float) -> tuple[float, float, float, float]:
         """The part of the still the frame shows `progress` (0..1) of the way through the motion,
@@ -494,36 +494,99 @@ class _Still:
             )
 
 
-def _whole(source: photos.SourceImage) -> Image.Image:
-    """The whole photo across the still's width, centred at PHOTO_CENTRE_Y of the frame (above
-    the text plates), its top and bottom rows (softened sideways) continuing up and down to the
-    still's edges, and the photo blended into them over FEATHER px. Product photos are mostly
+def _whole(source: photos.SourceImage, avoid: Sequence[photos.Overlay] = ()) -> Image.Image:
+    """The whole photo across the still's width, its edges (softened along them) continuing to
+    the still's edges, and the photo blended into them over FEATHER px. Product photos are mostly
     square or landscape, where a 9:16 cut of a shoe seen from the side keeps only its toe; on a
-    studio background the continuation is seamless."""
+    studio background the continuation is seamless.
+
+    With `avoid` (the text plates' boxes in the still's pixels, wherever the motion puts them),
+    the product (`photos.subject_box`) is centred in the band between the plates above it and
+    those below, and the photo made smaller (continued sideways too) when the product at full
+    width would be taller than that band: a square photo across the width ran its product under
+    the ribbon and the name (issue 15). Without either, the photo is centred at PHOTO_CENTRE_Y.
+    """
     width, height = _STILL_SIZE
-    tall = min(height, max(2, _even(width * source.height / source.width)))
-    picture = np.asarray(photos.cover(source, width, tall)[0].convert("RGB"))  # a resize
-    top = round((height - HEIGHT) / 2 + PHOTO_CENTRE_Y - tall / 2)
-    top = min(max(top, 0), height - tall)
-    feather = min(FEATHER, tall // 4)
+    centre = (height - HEIGHT) / 2 + PHOTO_CENTRE_Y
+    scale = width / source.width
+    subject = photos.subject_box(source) if avoid else None
+    if subject is not None:
+        top, bottom = _band(avoid, centre)
+        room = max(bottom - top - 2 * _BAND_GAP, HEIGHT / 8)
+        scale = min(scale, room / ((subject[3] - subject[1]) * source.height))
+        centre = (top + bottom) / 2 - ((subject[1] + subject[3]) / 2 - 0.5) * source.height * scale
+    wide = min(width, max(2, _even(source.width * scale)))
+    tall = min(height, max(2, _even(source.height * scale)))
+    picture = np.asarray(photos.cover(source, wide, tall)[0].convert("RGB"))  # a resize
+    sides, ends = (math.inf, math.inf), (math.inf, math.inf)
+    if subject is not None:  # feather only where there is no product
+        sides = (subject[0] * wide, (1 - subject[2]) * wide)
+        ends = (subject[1] * tall, (1 - subject[3]) * tall)
+    if wide < width:
+        picture = _continue(picture, width, (width - wide) // 2, clear=sides, sideways=True)
+    start = round(centre - tall / 2)
+    if subject is None:
+        start = min(max(start, 0), height - tall)
+    return Image.fromarray(_continue(picture, height, start, clear=ends))
+
+
+_EDGE_ROWS = 6  # a continued edge is the mean of this many rows: more took in a product near it
+_BAND_GAP = 16  # pixels kept between a whole photo's product and the plates above and below it
+
+
+def _band(avoid: Sequence[photos.Overlay], centre: float) -> tuple[float, float]:
+    """The rows of the still between the plates above `centre` and those below it."""
+    height = _STILL_SIZE[1]
+    above = [o.box[3] for o in avoid if (o.box[1] + o.box[3]) / 2 < centre]
+    below = [o.box[1] for o in avoid if (o.box[1] + o.box[3]) / 2 >= centre]
+    return max(above, default=0), min(below, default=height)
+
+
+def _continue(
+    picture: NDArray[np.uint8],
+    length: int,
+    start: int,
+    *,
+    clear: tuple[float, float] = (math.inf, math.inf),
+    sideways: bool = False,
+) -> NDArray[np.uint8]:
+    """`picture` placed at row `start` of `length` rows (cut where it would stick out), its
+    first and last rows (the outermost _EDGE_ROWS averaged, softened along the rows) continuing
+    up and down to the ends, and the picture blended into them over FEATHER px, or over the
+    `clear` rows at its top and bottom that hold no product (so the product is not faded).
+    `sideways`: the same across columns."""
+    if sideways:
+        turned = np.ascontiguousarray(picture.transpose(1, 0, 2))
+        return np.ascontiguousarray(
+            _continue(turned, length, start, clear=clear).transpose(1, 0, 2)
+        )
+    if start < 0:  # cut where it sticks out, and so much less of it is clear
+        picture, start, clear = picture[-start:], 0, (clear[0] + start, clear[1])
+    if start + len(picture) > length:
+        clear = (clear[0], clear[1] - (start + len(picture) - length))
+        picture = picture[: length - start]
+    tall, across = picture.shape[:2]
+    first, last = (max(2, min(FEATHER, tall // 4, math.floor(c))) for c in clear)
 
     def edge(rows: NDArray[np.uint8]) -> NDArray[np.float32]:
         line = rows.astype(np.float32).mean(axis=0, keepdims=True)
-        return np.asarray(cv2.GaussianBlur(line, (0, 0), sigmaX=width / 24))
+        return np.asarray(cv2.GaussianBlur(line, (0, 0), sigmaX=across / 24))
 
-    above, below = edge(picture[:feather]), edge(picture[tall - feather :])
-    still = np.empty((height, width, 3), np.uint8)
-    still[:top] = np.rint(above).astype(np.uint8)
-    still[top + tall :] = np.rint(below).astype(np.uint8)
-    still[top : top + tall] = picture
-    ramp = np.linspace(0, 1, feather + 2, dtype=np.float32)[1:-1, None, None]
-    for rows, line, weight in (
-        (slice(top, top + feather), above, ramp),
-        (slice(top + tall - feather, top + tall), below, ramp[::-1]),
+    # the outermost rows: the background, mostly
+    above, below = edge(picture[: min(first, _EDGE_ROWS)]), edge(picture[-min(last, _EDGE_ROWS) :])
+    out = np.empty((length, across, 3), np.uint8)
+    out[:start] = np.rint(above).astype(np.uint8)
+    out[start + tall :] = np.rint(below).astype(np.uint8)
+    out[start : start + tall] = picture
+    for rows, line, feather, down in (
+        (slice(start, start + first), above, first, False),
+        (slice(start + tall - last, start + tall), below, last, True),
     ):
-        mixed = still[rows] * weight + line * (1 - weight)
-        still[rows] = np.rint(mixed).astype(np.uint8)
-    return Image.fromarray(still)
+        weight = np.linspace(0, 1, feather + 2, dtype=np.float32)[1:-1, None, None]
+        weight = weight[::-1] if down else weight
+        mixed = out[rows] * weight + line * (1 - weight)
+        out[rows] = np.rint(mixed).astype(np.uint8)
+    return out
 
 
 def _source(frame: Frame, index: int) -> photos.SourceImage:

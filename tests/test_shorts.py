@@ -261,7 +261,9 @@ def test_photos_follow_one_another_with_crossfades(short: ShortVideo, bare: Path
     neighbours = {frame["first"] + 1, frame["second"] + 1}
     y = _frames_at(bare, set(frame.values()) | neighbours)
     first, second, third = y[frame["first"]], y[frame["second"]], y[frame["third"]]
-    assert np.abs(first - second).mean() > 8 and np.abs(second - third).mean() > 8
+    products = slice(300, 1000)  # where the products stand, between the ribbon and the name
+    assert np.abs(first - second)[products].mean() > 8
+    assert np.abs(second - third)[products].mean() > 8
     # the crossfade is half of each, not a cut
     before, fade, after = y[frame["before"]], y[frame["fade"]], y[frame["after"]]
     halfway = np.abs(fade - (before + after) / 2).mean()
@@ -293,6 +295,53 @@ def test_a_tall_photo_is_cut_so_the_product_stays_clear_of_the_text(brand: Brand
     assert product([])[1] > name_top  # the plain smart crop puts it under the name
     top, bottom = product(avoid)
     assert ribbon_bottom < top and bottom < name_top
+
+
+def _product_still(
+    size: tuple[int, int], product: tuple[float, float, float, float], brand: BrandKit
+) -> tuple[np.ndarray, list[photos.Overlay]]:
+    """The first still's luma of a member whose one photo is `size` with a dark product filling
+    `product` (fractions of the photo) on a studio background, and the text plates' boxes."""
+    picture = Image.new("RGB", size, (235, 232, 228))
+    w, h = size
+    x0, y0, x1, y1 = product
+    picture.paste((30, 30, 40), (round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)))
+    member = _member(photos=(photos.SourceImage(picture, False, picture.size),))
+    avoid = shorts._avoid(shorts.overlay_layers(member, shorts.member_timeline(1), brand))
+    return shorts._member_stills(member, brand, avoid)[0].planes[0], avoid
+
+
+@pytest.mark.parametrize(
+    ("size", "product"),
+    [
+        ((1200, 1200), (0.15, 0.08, 0.85, 0.92)),  # a square photo the product fills
+        ((1600, 1200), (0.1, 0.1, 0.9, 0.9)),  # 4:3
+        ((1200, 1600), (0.2, 0.05, 0.8, 0.95)),  # 3:4, the first aspect shown whole
+        ((2000, 1000), (0.05, 0.3, 0.95, 0.7)),  # 2:1, a pair side by side
+        ((1500, 1200), (0.3, 0.02, 0.7, 0.3)),  # the product near the photo's top edge
+    ],
+)
+def test_a_whole_photo_keeps_the_product_clear_of_the_text(
+    size: tuple[int, int], product: tuple[float, float, float, float], brand: BrandKit
+) -> None:
+    """Square and landscape photos are shown whole; the product in them sits between the ribbon
+    and the name plate wherever the motion moves the still (issue 15: a sandal strap ran under
+    the plates), shown whole (its shape kept) and as large as that band allows."""
+    luma, avoid = _product_still(size, product, brand)
+    rows = np.flatnonzero((luma < 80).any(axis=1))
+    cols = np.flatnonzero((luma < 80).any(axis=0))
+    name_top = min(o.box[1] for o in avoid if o.name != "ribbon")
+    ribbon_bottom = next(o.box[3] for o in avoid if o.name == "ribbon")
+    assert ribbon_bottom < rows[0] and rows[-1] < name_top, (rows[0], rows[-1])
+    tall, wide = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    x0, y0, x1, y1 = product
+    assert abs(wide / tall - (x1 - x0) * size[0] / ((y1 - y0) * size[1])) < 0.03  # not cut
+    assert cols[0] > 0 and cols[-1] < luma.shape[1] - 1
+    # as large as the band between ribbon and name allows, or the whole width
+    assert tall > 0.85 * (name_top - ribbon_bottom) or wide > 0.85 * luma.shape[1] * (x1 - x0)
+    # and the still is covered: no black edge where the photo was made smaller
+    for edge in (luma[:4], luma[-4:], luma[:, :4], luma[:, -4:]):
+        assert edge.min() > 150
 
 
 def test_a_transparent_photo_stands_on_paper(brand: BrandKit) -> None:
