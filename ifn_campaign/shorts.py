@@ -993,24 +993,41 @@ def _plate(
     return image
 
 
+LINK_LINES = 4  # the most lines the profile link may take on the end frame
+_LINK_SIZES, _LINK_PAD = (26, 38), (26, 16)
+
+
+def _link_block(brand: BrandKit, link: str, width: int) -> TextBlock:
+    """The profile link fitted to `width` (the plate's padding inside it) on as few lines as it
+    needs: one when it fits at a readable size (a link broken mid-word reads badly), at most
+    LINK_LINES. A link cut with an ellipsis leads nowhere, so one that does not fit whole is a
+    VideoError naming the setting that makes it."""
+    for lines in range(1, LINK_LINES + 1):
+        block, _ = _fit(
+            brand, link, "label", "bold", _LINK_SIZES, width - 2 * _LINK_PAD[0], lines, 1.15
+        )
+        if not block.truncated and not block.dropped:
+            return block
+    raise VideoError(
+        f"the profile link {link[:60]!r}... ({len(link)} characters) does not fit whole on the "
+        f"Short's end frame in {LINK_LINES} lines: shorten captions.profile_url"
+    )
+
+
 def _link_plate(brand: BrandKit, link: str, width: int) -> Image.Image:
-    """The profile link on a paper plate: on one line when it fits at a readable size (a link
-    broken mid-word reads badly), else on two."""
-    sizes, pad = (26, 38), (26, 16)
-    one_line, _ = _fit(brand, link, "label", "bold", sizes, width - 2 * pad[0], 1, 1.15)
-    lines = 2 if one_line.truncated else 1
+    """The profile link on a paper plate, whole, on the lines `_link_block` chose."""
     return _plate(
         brand,
         link,
         "label",
         "bold",
-        sizes,
+        _LINK_SIZES,
         width,
         "ink",
         "paper",
         1.0,
-        pad=pad,
-        lines=lines,
+        pad=_LINK_PAD,
+        lines=len(_link_block(brand, link, width).lines),
         align="center",
     )
 

@@ -417,6 +417,40 @@ def test_end_frame_shows_the_network_logo_and_the_profile_link(
         assert last[box].max() - last[box].min() > 120, name
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ifn.kemenperin.go.id/anggota/ifn-0012",
+        "https://registry.industri-alas-kaki.kemenperin.go.id/direktori/anggota/profil/ifn-0012"
+        "?utm_source=youtube&utm_medium=shorts",
+        "https://ifn.kemenperin.go.id/anggota/"
+        + "sepatu-kulit-cibaduyut-sentosa-" * 3
+        + "ifn-0012",
+    ],
+)
+def test_the_profile_link_is_shown_whole(url: str, brand: BrandKit) -> None:
+    """The end frame's link is where people find the member: never cut with an ellipsis (a
+    link with tracking parameters was cut after two lines), on as few lines as it needs."""
+    member = _member(profile_url=url)
+    layers = shorts.overlay_layers(member, shorts.member_timeline(3), brand)
+    link = next(layer for layer in layers if layer.name == "profile_link")
+    left, _, right, _ = shorts.safe_rect()
+    width = right - shorts.MARGIN - shorts._even(left + shorts.MARGIN)  # as overlay_layers
+    block = shorts._link_block(brand, shorts._readable_link(url), width)
+    assert link.image.width <= width
+    assert "".join(block.lines) == url.removeprefix("https://")
+    assert not block.truncated and block.size >= 26
+    ink = np.asarray(link.image.convert("L"))  # dark letters on the paper plate
+    rows = np.flatnonzero((ink < 100).any(axis=1))
+    assert rows[-1] - rows[0] > block.line_height * (len(block.lines) - 1)
+
+
+def test_a_profile_link_too_long_to_show_is_refused(brand: BrandKit) -> None:
+    member = _member(profile_url="https://ifn.kemenperin.go.id/anggota/" + "x" * 400)
+    with pytest.raises(VideoError, match=r"captions\.profile_url"):
+        shorts.overlay_layers(member, shorts.member_timeline(3), brand)
+
+
 def test_a_member_with_one_photo_or_none_still_gets_a_full_short(
     brand: BrandKit, tmp_path: Path
 ) -> None:
