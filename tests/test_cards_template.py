@@ -334,6 +334,28 @@ def test_a_plate_is_checked_like_any_key(tmp_path: Path, body: str, key: str, me
     assert info.value.layer == "title" and info.value.key == key
 
 
+@pytest.mark.parametrize("source", ["logo", "network_logo", "network_logo_on_dark"])
+def test_a_logo_is_never_cropped(tmp_path: Path, source: str) -> None:
+    """`cover` fills the box by cutting the image: a logo would lose its edges (the network
+    logo its "IFN") while the least-size check, which measures the mark whole, passed."""
+    text = STORY + (
+        f'\n[[layers]]\nname = "mark"\ntype = "image"\nsource = "{source}"\nfit = "cover"\n'
+        "box = { x = 0.3, y = 0.3, w = 0.4, h = 0.1 }\n"
+    )
+    path = _write(tmp_path, text)
+    with pytest.raises(TemplateError, match="never cropped: set fit = 'contain'") as info:
+        load_template(path, PALETTE)
+    assert (info.value.file, info.value.layer) == (str(path), "mark")
+    # through an override too
+    text = STORY + (
+        f'\n[[layers]]\nname = "mark"\ntype = "image"\nsource = "{source}"\nfit = "contain"\n'
+        "box = { x = 0.3, y = 0.3, w = 0.4, h = 0.1 }\n"
+        '\n[overrides.shorts_frame]\nmark = { fit = "cover" }\n'
+    )
+    with pytest.raises(TemplateError, match="in format shorts_frame: a logo is shown whole"):
+        load_template(_write(tmp_path, text), PALETTE)
+
+
 def test_pad_is_for_contained_images(tmp_path: Path) -> None:
     text = STORY + (
         '\n[[layers]]\nname = "photo"\ntype = "image"\nsource = "photo"\npad = 0.01\n'

@@ -144,6 +144,10 @@ class ImageLayer(_Layer):
     def _pad_needs_contain(self) -> ImageLayer:
         if self.pad and self.fit != "contain":
             raise ValueError("pad keeps space around a contained image: set fit = 'contain'")
+        if self.source != "photo" and self.fit != "contain":
+            # `cover` crops to fill the box: the network logo lost its "IFN" and still passed
+            # the least-size check, which measures the mark whole
+            raise ValueError("a logo is shown whole, never cropped: set fit = 'contain'")
         return self
 
 
