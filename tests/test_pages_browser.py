@@ -515,7 +515,8 @@ class Demo:
 # What staff read in a post waiting on them (the publisher writes such texts).
 TROUBLE = {
     PostState.FAILED: (
-        "(#10) Application does not have permission for this action",
+        "(#10) Application does not have permission for this action: POST https://graph."
+        "facebook.com/v21.0/17841400000000000/media_publish?creation_id=17895000000000000000",
         "give the token instagram_content_publish, then approve it again",
     ),
     PostState.NEEDS_REAUTH: (
@@ -528,12 +529,15 @@ TROUBLE = {
     ),
 }
 
+LONG_NAME = "UD.SepatuKulitAsliPengrajinCibaduyutKotaBandungJawaBaratIndonesia"
+
 
 def _every_state(db: Path) -> dict[str, int]:
     """Give the demo's last posts every state but published (which the others keep), with the
     fields such posts have: no card before composed, no link unless published, what happened
-    and what to do for the ones waiting on staff, a reason for the cancelled one, and one card
-    file gone (its placeholder is text too)."""
+    and what to do for the ones waiting on staff (an error quoting a long URL), a reason for the
+    cancelled one, and one card file gone (its placeholder is text too). The member waiting on
+    re-authorisation gets a name with no break in it, as registries hold (LONG_NAME)."""
     states = [s for s in PostState if s != PostState.PUBLISHED]
     with sqlite3.connect(db) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM post ORDER BY slot_at, id")]
@@ -565,6 +569,11 @@ def _every_state(db: Path) -> dict[str, int]:
         conn.execute(
             "UPDATE post SET card_path = ? WHERE id = ?",
             (str(db.parent / "cards" / "gone.jpg"), chosen[PostState.COMPOSED]),
+        )
+        conn.execute(
+            "UPDATE member SET business_name = ? WHERE id = (SELECT member_id FROM post"
+            " WHERE id = ?)",
+            (LONG_NAME, chosen[PostState.NEEDS_REAUTH]),
         )
         published = next(i for i in ids if i not in chosen.values())
     return {str(k): v for k, v in chosen.items()} | {PostState.PUBLISHED.value: published}
