@@ -273,10 +273,37 @@ def city_name(city: str, lang: str) -> str:
     if lang != "en":
         return city
     if regency := _REGENCY.match(city):
-        return f"{regency['name']} Regency"
+        return f"{_compass_first(regency['name'])} Regency"
     if town := _CITY.match(city):
-        return town["name"]
-    return city
+        return _compass_first(town["name"])
+    return _compass_first(city)
+
+
+# Indonesian puts the compass word after the name, English before it: Jakarta Selatan is South
+# Jakarta, Kab. Bandung Barat West Bandung Regency (as the provinces: Jawa Barat, West Java)
+_COMPASS = {
+    "barat daya": "Southwest",
+    "barat laut": "Northwest",
+    "tenggara": "Southeast",
+    "timur laut": "Northeast",
+    "utara": "North",
+    "selatan": "South",
+    "barat": "West",
+    "timur": "East",
+    "tengah": "Central",
+    "pusat": "Central",
+}
+_COMPASS_AFTER = re.compile(
+    r"^(?P<name>.+?)\s+(?P<way>" + "|".join(_COMPASS) + r")$", re.IGNORECASE
+)
+
+
+def _compass_first(name: str) -> str:
+    """'Jakarta Selatan' -> 'South Jakarta'; a name without a compass word as it is."""
+    found = _COMPASS_AFTER.match(" ".join(name.split()))
+    if not found:
+        return name
+    return f"{_COMPASS[' '.join(found['way'].casefold().split())]} {found['name']}"
 
 
 def _core(name: str) -> str:
