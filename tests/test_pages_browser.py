@@ -83,8 +83,10 @@ DEMO_CLOCK = "the demo's clock, moved forward"
 # forced on), so a positioned sibling's background counts, not only the ancestors': painted bottom
 # first over white, each layer's background colour alpha-composited and, for a gradient, each stop
 # tried; an ancestor's opacity mixes the text with it, any other layer is faded by its own. Text
-# over an image (<img>, <video>, <svg>, a url() background) cannot be judged: its ratio is 0. Any
-# CSS colour syntax is read through a canvas (an oklch() panel is not transparent). Text the
+# over an image (<img>, <video>, <svg>, a url() background) or under a filter or blend mode
+# cannot be judged: its ratio is 0. Text is taken in the colour chromium paints it
+# (-webkit-text-fill-color; fill in SVG). Any CSS colour syntax is read through a canvas (an
+# oklch() panel is not transparent). Text the
 # browser cannot point at (pseudo-elements, placeholders) is judged over its ancestors.
 CONTRAST_JS = r"""
 () => {
@@ -129,6 +131,13 @@ CONTRAST_JS = r"""
   // What a layer paints at a point: its colour and, for a gradient, each stop (the worst one
   // counts); an image (a url() background, <img>, <video>, <svg> ...) cannot be judged.
   const fills = (style, e, pseudo) => {
+    for (const [effect, none] of [["filter", "none"], ["mixBlendMode", "normal"],
+      ["backdropFilter", "none"]]) {
+      if (style[effect] && style[effect] !== none) {
+        const what = effect + " " + style[effect] + " on " + name(e) + pseudo;
+        throw new Error("cannot judge: " + what);
+      }
+    }
     const image = style.backgroundImage;
     if (image && image !== "none" && IMAGE.test(image)) {
       throw new Error("image:" + name(e) + pseudo);
@@ -238,7 +247,9 @@ CONTRAST_JS = r"""
   try {
     for (const e of [document.body, ...document.body.querySelectorAll("*")]) {
       const style = getComputedStyle(e);
-      const colour = e instanceof SVGElement ? style.fill : style.color;
+      // chromium paints text in -webkit-text-fill-color (currentcolor unless set), SVG in fill
+      const colour = e instanceof SVGElement
+        ? style.fill : style.webkitTextFillColor || style.color;
       // its own text: each line of each text node, at its middle and both ends
       const nodes = [...e.childNodes]
         .filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
@@ -467,6 +478,8 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
             <div style="background:oklch(0.3 0.05 200)">
               <p style="color:#1A1A1F">ink on oklch</p></div>
             <img alt="a card that is gone" src="gone.jpg" style="color:#ccc">
+            <p style="color:#1A1A1F;-webkit-text-fill-color:#ccc">pale fill</p>
+            <div style="filter:invert(1)"><p style="color:#1A1A1F">inverted ink</p></div>
             </body>""".replace("PIXEL", PIXEL)
         )
         found = _contrast(page)
@@ -489,6 +502,8 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
     assert rows["ink over a dark sibling"]["ratio"] == pytest.approx(_wcag(ink, teal), abs=0.01)
     assert rows["white over a photo"]["ratio"] == 0 and "image" in rows["white over a photo"]["bg"]
     assert rows["ink on oklch"]["ratio"] < 2  # a dark panel in oklch is not transparent
+    assert rows["pale fill"]["ratio"] < 2  # chromium paints the fill colour, not `color`
+    assert rows["inverted ink"]["ratio"] == 0 and "filter" in rows["inverted ink"]["bg"]
     other = {(r["what"], r["text"].strip()): r["ratio"] for r in found if r["what"] != "text"}
     assert other[("::before", "BARU")] == pytest.approx(_wcag((170,) * 3, white), abs=0.01)
     assert other[("::after", "ok")] == pytest.approx(_wcag(white, teal), abs=0.01)
@@ -496,7 +511,7 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
     assert other[("::marker", "disc")] < 2
     assert other[("alt", "a card that is gone")] < 2
     flagged = _low(found).splitlines()
-    assert len(flagged) == 15, "\n".join(flagged)
+    assert len(flagged) == 17, "\n".join(flagged)
     assert not [f for f in flagged if "white on green" in f or "white at 90 %" in f]
     assert not [f for f in flagged if "'ok'" in f]
 
