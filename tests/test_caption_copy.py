@@ -353,6 +353,36 @@ def test_country_names_read_as_a_copywriter_writes_them(lang: str) -> None:
     assert "DAK" not in text and "SAR" not in text and "(" not in text.split("#")[0]
 
 
+def test_a_certificate_number_that_names_its_scheme_does_not_say_it_again() -> None:
+    """{'scheme': 'SNI', 'number': 'SNI 6449:2019'} read 'Sertifikasi: SNI SNI 6449:2019' (the
+    registry sandbox's generated members carry such certificates)."""
+    member = _member(
+        certifications=[
+            {"scheme": "SNI", "number": "SNI 6449:2019"},
+            {"scheme": "sni", "number": "SNI 7530:2019"},
+            {"scheme": "ISO 9001:2015", "number": "QMS/1/ID"},
+            {"scheme": "TKDN", "number": "TKDN-4051/2024"},
+            {"scheme": "SNI", "number": "SNIX-1"},  # another word: the scheme is said
+        ]
+    )
+    assert _view(member, "id").certifications == [
+        "SNI 6449:2019",
+        "SNI 7530:2019",
+        "ISO 9001:2015 QMS/1/ID",
+        "TKDN-4051/2024",
+        "SNI SNIX-1",
+    ]
+    both = _member(
+        certifications=[
+            {"scheme": "SNI", "number": "SNI 6449:2019"},
+            {"scheme": "SNI", "number": "SNI 7530:2019"},
+        ]
+    )
+    assert _view(both, "en").certifications == ["SNI 6449:2019", "SNI 7530:2019"]
+    text = WRITER.write(member, "facebook").text
+    assert "SNI SNI 6" not in text and "Sertifikasi: SNI 6449:2019, SNI 7530:2019" in text
+
+
 # English captions are English -------------------------------------------------------------------
 
 

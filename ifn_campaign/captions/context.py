@@ -206,17 +206,23 @@ class MemberView:
     @property
     def certifications(self) -> list[str]:
         """One item per scheme, its numbers together: 'ISO 9001:2015 (QMS/1/ID, QMS/2/ID)',
-        not the scheme's name twice; the same certificate listed twice counts once."""
+        not the scheme's name twice; the same certificate listed twice counts once; a number
+        that begins with its scheme's name stands alone ('SNI 6449:2019')."""
         numbers: dict[str, dict[str, None]] = {}
         for cert in self._member.certifications:
             scheme = " ".join(str(cert.get("scheme") or "").split())
             number = " ".join(str(cert.get("number") or "").split())
-            if scheme or number:
+            if scheme and re.match(rf"{re.escape(scheme)}(?!\w)", number, re.IGNORECASE):
+                # the number says it ('SNI 6449:2019', not 'SNI SNI 6449:2019'): an item alone
+                numbers.setdefault(f"\0{number.casefold()}", {}).setdefault(number)
+            elif scheme or number:
                 numbers.setdefault(scheme, {}).setdefault(number)
         items = []
         for scheme, found in numbers.items():
             listed = [n for n in found if n]
-            if len(listed) > 1 and scheme:
+            if scheme.startswith("\0"):
+                items.extend(listed)
+            elif len(listed) > 1 and scheme:
                 items.append(f"{scheme} ({', '.join(listed)})")
             else:
                 items.append(" ".join(p for p in (scheme, *listed) if p))
