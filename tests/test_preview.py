@@ -36,7 +36,7 @@ def _sheet(tmp_path: Path, **kwargs: object) -> str:
 
 def test_the_sheet_says_when_it_was_made_in_wib_by_default(tmp_path: Path) -> None:
     page = _sheet(tmp_path, made_at=MADE)
-    assert "1 cards, made Sun 2026-12-06 13:30 WIB." in page
+    assert "1 card, made Sun 2026-12-06 13:30 WIB." in page
     assert "UTC" not in page
     assert "&lt;b&gt;Sepatu&lt;/b&gt; Jaya" in page and "<b>Sepatu" not in page
     assert 'href="ifn-0002/sorotan-ig_portrait.jpg"' in page
@@ -50,7 +50,7 @@ def test_the_sheet_follows_the_configured_display_zone(tmp_path: Path) -> None:
 def test_the_sheet_defaults_to_the_wall_clock(tmp_path: Path) -> None:
     before = datetime.now(UTC)
     page = html.unescape(_sheet(tmp_path))
-    made = page.split("cards, made ", 1)[1].split(" WIB.", 1)[0]
+    made = page.split("card, made ", 1)[1].split(" WIB.", 1)[0]
     stamp = datetime.strptime(made, "%a %Y-%m-%d %H:%M")
     assert abs(stamp - before.replace(tzinfo=None, second=0, microsecond=0)).total_seconds() in (
         7 * 3600,
