@@ -7,9 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from ifn_campaign.cards.template import (
     TEMPLATES_DIR,
+    CardFormat,
+    SafeZone,
     formats,
     kept_clear,
     load_all,
@@ -354,6 +357,21 @@ def test_a_logo_is_never_cropped(tmp_path: Path, source: str) -> None:
     )
     with pytest.raises(TemplateError, match="in format shorts_frame: a logo is shown whole"):
         load_template(_write(tmp_path, text), PALETTE)
+
+
+def test_a_full_screen_vertical_format_says_where_the_platform_draws() -> None:
+    """A 9:16 format added without `safe` would let text sit under a platform's bars with no
+    check failing: it is refused until it says where they are (`safe = {}` for nowhere)."""
+    with pytest.raises(ValidationError, match="reel: a full-screen vertical format needs `safe`"):
+        CardFormat(id="reel", title="Reel", width=1080, height=1920)
+    assert CardFormat(id="reel", title="Reel", width=1080, height=1920, safe={}).safe_rect() == (
+        0,
+        0,
+        1080,
+        1920,
+    )
+    CardFormat(id="portrait", title="Feed 4:5", width=1080, height=1350)  # feed: none needed
+    assert all(f.safe != SafeZone() for f in formats().values() if f.height >= 1.7 * f.width)
 
 
 def test_pad_is_for_contained_images(tmp_path: Path) -> None:

@@ -61,6 +61,13 @@ class CardFormat(_Strict):
 
     @model_validator(mode="after")
     def _room_left(self) -> CardFormat:
+        if self.height >= 1.7 * self.width and "safe" not in self.model_fields_set:
+            # every platform that shows a full-screen vertical picture (Stories, Reels, Shorts,
+            # TikTok) draws its bars and buttons over it: say where, or `safe = {}` for nowhere
+            raise ValueError(
+                f"{self.id}: a full-screen vertical format needs `safe` (the pixels the "
+                "platform's bars and buttons cover at each edge)"
+            )
         if self.safe.left + self.safe.right >= self.width:
             raise ValueError(f"{self.id}: safe.left + safe.right leave no width")
         if self.safe.top + self.safe.bottom >= self.height:
