@@ -566,7 +566,7 @@ def _continue(
         clear = (clear[0], clear[1] - (start + len(picture) - length))
         picture = picture[: length - start]
     tall, across = picture.shape[:2]
-    first, last = (max(2, min(FEATHER, tall // 4, math.floor(c))) for c in clear)
+    first, last = (max(2, int(min(FEATHER, tall // 4, c))) for c in clear)
 
     def edge(rows: NDArray[np.uint8]) -> NDArray[np.float32]:
         line = rows.astype(np.float32).mean(axis=0, keepdims=True)

@@ -344,6 +344,21 @@ def test_a_whole_photo_keeps_the_product_clear_of_the_text(
         assert edge.min() > 150
 
 
+def test_a_whole_photo_without_plates_to_avoid_is_centred_across_the_width() -> None:
+    """No text plates to keep clear of (the plain encoder's case): the whole photo across the
+    width at PHOTO_CENTRE_Y, its edges continued."""
+    picture = Image.new("RGB", (1200, 1200), (235, 232, 228))
+    picture.paste((30, 30, 40), (0, 300, 1200, 900))  # a band across the whole width
+    still = shorts._Still.of_photo(
+        photos.SourceImage(picture, False, picture.size), shorts._MOTIONS[0]
+    )
+    luma = still.planes[0]
+    rows = np.flatnonzero((luma < 80).all(axis=1))
+    middle = (shorts._STILL_SIZE[1] - 1920) / 2 + shorts.PHOTO_CENTRE_Y
+    assert abs((rows[0] + rows[-1]) / 2 - middle) < 4
+    assert abs((rows[-1] - rows[0] + 1) - shorts._STILL_SIZE[0] / 2) < 4
+
+
 def test_a_transparent_photo_stands_on_paper(brand: BrandKit) -> None:
     """A product cut out on transparency (a PNG without background) shows on the brand's paper,
     as on the cards, not on the black its transparent pixels happen to hold."""
