@@ -697,8 +697,8 @@ def captions_show(
                 f"{name} ({escape(label)}{caption.lang}, {caption.template})",
                 style="red" if why_not else "rule.line",
             )
-            if caption.title:
-                out.print(f"[bold]{escape(caption.title)}[/]")
+            if caption.title:  # labelled as `review` does: piped to a file, bold is gone
+                out.print(f"title: [bold]{escape(caption.title)}[/]\n", soft_wrap=True)
             out.print(escape(caption.text), soft_wrap=True)
             if caption.tags:
                 out.print(f"tags: {escape(', '.join(caption.tags))}")

@@ -117,3 +117,23 @@ def test_withdrawn_future_and_inactive_members_show_why(
         shown = _sections(capsys.readouterr().out)
         assert f"no caption: {why}" in " ".join(shown["facebook"].split()), shown
         assert "#IndonesiaMelangkah" not in shown["facebook"]
+
+
+def test_the_youtube_title_is_labelled_as_review_labels_it(
+    cli: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped to a file the bold is gone: an unlabelled first line read as the description's."""
+    _set(
+        cli,
+        "gen-000001",
+        consent_channels=["instagram", "facebook", "youtube"],
+        consent_granted_at=datetime(2025, 1, 1, tzinfo=UTC),
+        consent_withdrawn_at=None,
+        status="active",
+    )
+    capsys.readouterr()
+    assert main(["captions", "show", "gen-000001", "-c", "youtube"]) == 0
+    body = _sections(capsys.readouterr().out)["youtube"].splitlines()
+    assert body[1].startswith("title: ") and "Sorotan Anggota IFN" in body[1], body
+    assert body[2] == "", body  # a blank line, then the description
+    assert any(line.startswith("tags: ") for line in body)
