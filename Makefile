@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-cards bench-plan bench-publish bench-campaign bench-shorts goldens clean
+.PHONY: demo test chromium lint format bench bench-cards bench-plan bench-publish bench-campaign bench-shorts goldens clean
 
-# The browser tests (tests/test_pages_browser.py) drive Debian's chromium through Playwright; it is
-# installed here when missing (as root, or with sudo), never a browser download. IFN_BROWSER_TESTS=0
-# skips both the install and those tests on a machine that cannot run a browser.
-$(STAMP): pyproject.toml
+# The browser tests (tests/test_pages_browser.py) drive Debian's chromium through Playwright: `make
+# test` installs the package when missing (as root, or with sudo), never a browser download; `make
+# demo` needs no browser. IFN_BROWSER_TESTS=0 skips both the install and those tests on a machine
+# that cannot run a browser.
+chromium:
 	@if [ "$${IFN_BROWSER_TESTS:-1}" != 0 ] && ! command -v chromium >/dev/null 2>&1; then \
 	  echo "chromium is missing (the browser tests drive Debian's chromium): installing it"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
@@ -18,6 +19,8 @@ $(STAMP): pyproject.toml
 	  $$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; } \
 	    || { echo "error: could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }; \
 	fi
+
+$(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -26,7 +29,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ifn-campaign demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

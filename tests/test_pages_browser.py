@@ -827,26 +827,30 @@ exec "$@"
 """
 
 
+def _make_n(target: str, tmp_path: Path) -> str:
+    """What `make TARGET` would run from a fresh clone (no venv yet), as `make -n` prints it."""
+    make = shutil.which("make")
+    assert make, "make is missing (`make test` needs it)"
+    return subprocess.run(
+        [make, "-n", "--no-print-directory", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", target],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_make_test_installs_chromium_and_make_demo_does_not(tmp_path: Path) -> None:
+    """The demo draws cards and writes pages; it needs no browser, so a newcomer's `make demo`
+    never asks for sudo to install one. `make test` does install it (its `chromium` step)."""
+    assert "apt-get install -y chromium" not in _make_n("demo", tmp_path)
+    assert "apt-get install -y chromium" in _make_n("test", tmp_path)
+
+
 def _install_step(source: str, tmp_path: Path) -> str:
-    """The shell that installs chromium when missing: the Makefile's first recipe line of the
-    venv stamp as `make -n` prints it, or .ci/run's block."""
+    """The shell that installs chromium when missing: the Makefile's `chromium` step (which
+    `make test` runs) as `make -n` prints it, or .ci/run's block."""
     if source == "make":
-        make = shutil.which("make")
-        assert make, "make is missing (`make test` needs it)"
-        printed = subprocess.run(
-            [
-                make,
-                "-n",
-                "-C",
-                str(ROOT),
-                f"VENV={tmp_path / 'venv'}",
-                f"{tmp_path}/venv/.installed",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return printed.split("\nfi\n", 1)[0] + "\nfi\n"
+        return _make_n("chromium", tmp_path)
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     start = script.index('if [ "${IFN_BROWSER_TESTS:-1}" != 0 ]')
     return script[start : script.index("\nfi\n", start) + 4]
