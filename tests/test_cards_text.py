@@ -233,6 +233,16 @@ def test_cjk_breaks_between_ideographs_but_not_before_closing_punctuation(
     assert block.lines[0] == "日本語のテキスト、"[: len(block.lines[0])]
 
 
+@pytest.mark.parametrize("text", ["Sepatu Hoki 鞋行", "Toko 泗水鞋业有限公司"])
+def test_the_last_cjk_character_never_stands_alone_on_a_line(chain: FontChain, text: str) -> None:
+    """A width that holds all but the last character of a CJK run: the run's last two go down
+    together ("Sepatu Hoki" / "鞋行"), never one character alone on the last line."""
+    width = one_line_width(chain, text[:-1], 40) + 1
+    block = fit_text(text, chain, width, 500, min_size=40, max_size=40, max_lines=4)
+    assert "".join(block.lines).replace(" ", "") == text.replace(" ", "")
+    assert len(block.lines) == 2 and block.lines[-1].strip() == text[-2:], block.lines
+
+
 # --- fitting ----------------------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ from ifn_campaign.cards.text import TextBlock, draw_text, fit_text, text_extent,
 from ifn_campaign.errors import RenderError
 from ifn_campaign.files import write_atomically
 
-RENDERER_VERSION = "4"  # bump whenever the same inputs would give other pixels
+RENDERER_VERSION = "5"  # bump whenever the same inputs would give other pixels
 LOW_RESOLUTION_UPSCALE = 2.0
 INSTAGRAM_MAX_BYTES = 8 * 1024 * 1024
 _SUPERSAMPLE = 4

@@ -511,12 +511,15 @@ def _is_cjk(ch: str) -> bool:
 
 @functools.lru_cache(maxsize=_CACHE)
 def _break_points(text: str) -> tuple[int, ...]:
-    """Positions where a line may end: after a space, and between CJK characters; plus the end."""
+    """Positions where a line may end: after a space, and between CJK characters (but never
+    before the last character of a CJK run, which would stand alone on its line: "Sepatu Hoki
+    鞋" over "行"); plus the end."""
     boundaries = {start for start, _ in grapheme_clusters(text)}
     points = []
     for p in range(1, len(text)):
         a, b = text[p - 1], text[p]
         after_space = a == " " and b != " "
+        last = p + 1 == len(text) or text[p + 1] in (" ", _NBSP) or not _is_cjk(text[p + 1])
         cjk = (
             p in boundaries
             and (_is_cjk(a) or _is_cjk(b))
@@ -524,6 +527,7 @@ def _break_points(text: str) -> tuple[int, ...]:
             and b not in (" ", _NBSP)
             and b not in _NO_BREAK_BEFORE
             and a not in _NO_BREAK_AFTER
+            and not (_is_cjk(a) and _is_cjk(b) and last)
         )
         if after_space or cjk:
             points.append(p)
