@@ -383,6 +383,20 @@ def test_a_certificate_number_that_names_its_scheme_does_not_say_it_again() -> N
     assert "SNI SNI 6" not in text and "Sertifikasi: SNI 6449:2019, SNI 7530:2019" in text
 
 
+def test_english_captions_name_a_certificate_scheme_in_english() -> None:
+    """ifn-0049's English caption read 'Certified: Sertifikat Halal ID35654294563096976.'"""
+    hoki = SAMPLES["ifn-0049"]
+    english = WRITER.write(hoki, "facebook", "en").text
+    assert "Certified: Halal certificate ID35654294563096976." in english
+    assert "Sertifikat" not in english
+    assert (
+        "Sertifikasi: Sertifikat Halal ID35654294563096976." in WRITER.write(hoki, "facebook").text
+    )
+    spaced = _member(certifications=[{"scheme": " sertifikat  HALAL ", "number": "ID1"}])
+    assert _view(spaced, "en").certifications == ["Halal certificate ID1"]
+    assert _view(spaced, "id").certifications == ["sertifikat HALAL ID1"]
+
+
 # English captions are English -------------------------------------------------------------------
 
 

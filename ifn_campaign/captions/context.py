@@ -210,7 +210,7 @@ class MemberView:
         that begins with its scheme's name stands alone ('SNI 6449:2019')."""
         numbers: dict[str, dict[str, None]] = {}
         for cert in self._member.certifications:
-            scheme = " ".join(str(cert.get("scheme") or "").split())
+            scheme = _scheme(" ".join(str(cert.get("scheme") or "").split()), self._lang)
             number = " ".join(str(cert.get("number") or "").split())
             if scheme and re.match(rf"{re.escape(scheme)}(?!\w)", number, re.IGNORECASE):
                 # the number says it ('SNI 6449:2019', not 'SNI SNI 6449:2019'): an item alone
@@ -410,6 +410,23 @@ def _country_names(lang: str) -> dict[str, dict[str, Any]]:
     with COUNTRIES_FILE.open("rb") as fh:
         table = tomllib.load(fh)
     return dict(table.get("en" if lang == "en" else "id", {}))
+
+
+CERTIFICATIONS_FILE = COUNTRIES_FILE.with_name("certifications.toml")
+
+
+@cache
+def _schemes(lang: str) -> dict[str, str]:
+    """certifications.toml's names for the language, keyed by the casefolded scheme."""
+    with CERTIFICATIONS_FILE.open("rb") as fh:
+        table = tomllib.load(fh).get(lang, {})
+    return {" ".join(k.split()).casefold(): " ".join(str(v).split()) for k, v in table.items()}
+
+
+def _scheme(scheme: str, lang: str) -> str:
+    """A certificate scheme as the caption's language names it ('Sertifikat Halal' is a
+    'Halal certificate' in English); a scheme the file does not list as written."""
+    return _schemes(lang).get(scheme.casefold(), scheme) if scheme else scheme
 
 
 def country(code: str, lang: str = "id") -> str:
