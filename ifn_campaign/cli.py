@@ -783,7 +783,10 @@ def demo(
     The sample registry, SQLite, sync, cards, a plan of the next two weeks, compose (cards,
     captions, Shorts), publishing the whole calendar to the local platform sandboxes on a clock
     moved forward slot by slot, reconcile, and an HTML report. Run it again: nothing is posted
-    twice."""
+    twice.
+
+    It writes DIR/ifn-campaign.toml and ends with `export IFN_CONFIG=...`: run that line, and
+    members, captions show, review, calendar, history and report look at the demo's data."""
     from ifn_campaign.sandbox.registry import RegistrySandbox
 
     cfg = settings()

@@ -130,3 +130,11 @@ def test_every_metavar_is_shown_whole_at_80_columns(
     for param in command.params:
         if param.metavar:
             assert any(param.metavar in line for line in lines), (param.name, param.metavar)
+
+
+def test_demo_help_says_how_to_look_at_its_data(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer reads `demo --help` before and after: the settings file and the export line."""
+    text = " ".join(_help(["demo"], monkeypatch, capsys).replace("│", " ").split())
+    assert "ifn-campaign.toml" in text and "export IFN_CONFIG=" in text
