@@ -79,15 +79,16 @@ DEMO_CLOCK = "the demo's clock, moved forward"
 # text nodes (every line, at its middle and both ends), generated content (::before, ::after),
 # list and <summary> markers, a placeholder, a form control's value, a broken image's alt text,
 # and ::first-letter/::first-line when they have a colour of their own. The colour behind text is
-# what the browser hit-tests under that point (document.elementsFromPoint, with pointer-events
-# forced on), so a positioned sibling's background counts, not only the ancestors': painted bottom
-# first over white, each layer's background colour alpha-composited and, for a gradient, each stop
-# tried; an ancestor's opacity mixes the text with it, any other layer is faded by its own. Text
-# over an image (<img>, <video>, <svg>, a url() background) or under a filter or blend mode
+# what the browser hit-tests at that point (document.elementsFromPoint, with pointer-events
+# forced on), so a positioned sibling's background counts, not only the ancestors': painted
+# bottom first over white, each layer's background colour alpha-composited and, for a gradient,
+# each stop tried; an ancestor's opacity mixes the text with it, any other layer is faded by its
+# own; a layer painted over the text (a scrim) covers text and background alike. Text over or
+# under an image (<img>, <video>, <svg>, a url() background), or under a filter or blend mode,
 # cannot be judged: its ratio is 0. Text is taken in the colour chromium paints it
 # (-webkit-text-fill-color; fill in SVG). Any CSS colour syntax is read through a canvas (an
-# oklch() panel is not transparent). Text the
-# browser cannot point at (pseudo-elements, placeholders) is judged over its ancestors.
+# oklch() panel is not transparent). Text the browser cannot point at (pseudo-elements,
+# placeholders) is judged over its ancestors.
 CONTRAST_JS = r"""
 () => {
   // --- colours: any CSS colour the page computes (rgb(), oklch(), color(srgb ...), lab() ...)
@@ -153,7 +154,8 @@ CONTRAST_JS = r"""
   // gradient stop tried. A layer that contains the text (`shared`: an ancestor or the element
   // itself) opens an opacity group holding the text too; any other layer is faded by its own
   // opacity and that of its ancestors the text does not share.
-  const composite = (layers, text) => {
+  const composite = (all, text) => {
+    const layers = all.filter((l) => !l[5]);
     const found = [];
     const walk = (i, backdrop, groups) => {
       if (i === layers.length) {
@@ -176,8 +178,19 @@ CONTRAST_JS = r"""
       for (const b of bases) walk(i + 1, b, inner);
     };
     walk(0, [255, 255, 255], []);
+    // what is painted over the text (a scrim, a positioned overlay) covers it and its
+    // background alike, each stop of a gradient tried
+    let pairs = found;
+    for (const [e, style, pseudo, , fade] of all.filter((l) => l[5])) {
+      const [colour, stops] = fills(style, e, pseudo);
+      const paint = (c, x) => over([...c.slice(0, 3), c[3] * fade], x);
+      pairs = pairs.flatMap(([fg, bg]) => {
+        const base = [paint(colour, fg), paint(colour, bg)];
+        return stops.length ? stops.map((s) => [paint(s, base[0]), paint(s, base[1])]) : [base];
+      });
+    }
     let worst = null;
-    for (const [fg, bg] of found) {
+    for (const [fg, bg] of pairs) {
       const r = ratio(fg, bg);
       if (worst === null || r < worst.ratio) worst = { ratio: r, fg: hex(fg), bg: hex(bg) };
     }
@@ -196,14 +209,17 @@ CONTRAST_JS = r"""
     }
     return f;
   };
-  // The layers under a point of `e`'s text, from what the browser hit-tests there; null when
-  // the text is not what shows at that point (clipped, or under something else).
+  // The layers at a point of `e`'s text, from what the browser hit-tests there (bottom first;
+  // the last ones, marked, are painted over the text); null when the text is clipped there.
   const under = (e, x, y) => {
     const stack = document.elementsFromPoint(x, y);
     const at = stack.indexOf(e);
     if (at < 0) return null;
-    return stack.slice(at).reverse().map((l) =>
-      [l, getComputedStyle(l), "", shared(l, e), shared(l, e) ? 1 : fadeOf(l, e)]);
+    const below = stack.slice(at).reverse().map((l) =>
+      [l, getComputedStyle(l), "", shared(l, e), shared(l, e) ? 1 : fadeOf(l, e), false]);
+    const above = stack.slice(0, at).reverse().map((l) =>
+      [l, getComputedStyle(l), "", false, fadeOf(l, e), true]);
+    return [...below, ...above];
   };
   // The layers of `e`'s ancestors (for text the browser cannot point at: pseudo-elements,
   // placeholders, points off screen).
@@ -487,6 +503,8 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
               <p style="color:#1A1A1F">ink on oklch</p></div>
             <img alt="a card that is gone" src="gone.jpg" style="color:#ccc">
             <p style="color:#1A1A1F;-webkit-text-fill-color:#ccc">pale fill</p>
+            <div style="position:relative"><p style="margin:0;color:#1A1A1F">ink under a scrim</p>
+              <div style="position:absolute;inset:0;background:rgba(14,74,85,.8)"></div></div>
             <div style="filter:invert(1)"><p style="color:#1A1A1F">inverted ink</p></div>
             </body>""".replace("PIXEL", PIXEL)
         )
@@ -511,6 +529,8 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
     assert rows["white over a photo"]["ratio"] == 0 and "image" in rows["white over a photo"]["bg"]
     assert rows["ink on oklch"]["ratio"] < 2  # a dark panel in oklch is not transparent
     assert rows["pale fill"]["ratio"] < 2  # chromium paints the fill colour, not `color`
+    scrim = _wcag(_over(teal, 0.8, ink), _over(teal, 0.8, white))  # painted over text and ground
+    assert rows["ink under a scrim"]["ratio"] == pytest.approx(scrim, abs=0.01)
     assert rows["inverted ink"]["ratio"] == 0 and "filter" in rows["inverted ink"]["bg"]
     other = {(r["what"], r["text"].strip()): r["ratio"] for r in found if r["what"] != "text"}
     assert other[("::before", "BARU")] == pytest.approx(_wcag((170,) * 3, white), abs=0.01)
@@ -519,7 +539,7 @@ def test_the_contrast_check_catches_what_it_must(browser: Browser) -> None:
     assert other[("::marker", "disc")] < 2
     assert other[("alt", "a card that is gone")] < 2
     flagged = _low(found).splitlines()
-    assert len(flagged) == 17, "\n".join(flagged)
+    assert len(flagged) == 18, "\n".join(flagged)
     assert not [f for f in flagged if "white on green" in f or "white at 90 %" in f]
     assert not [f for f in flagged if "'ok'" in f]
 
