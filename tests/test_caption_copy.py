@@ -397,6 +397,39 @@ def test_english_captions_name_a_certificate_scheme_in_english() -> None:
     assert _view(spaced, "id").certifications == ["sertifikat HALAL ID1"]
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_team_or_capacity_the_description_gives_is_not_given_again(
+    channel: str, lang: str
+) -> None:
+    """'Bengkel kecil dengan 12 tenaga kerja dan kapasitas 5.000 pasang per bulan.' was followed
+    by 'Berdiri sejak 2001, kini didukung 12 tenaga kerja dengan kapasitas 5.000 pasang per
+    bulan.': the class of 'sejak 1978' twice, for the team and the capacity."""
+    member = _member(
+        description_id="Bengkel kecil dengan 12 tenaga kerja dan kapasitas 5.000 pasang per bulan.",
+        description_en="A small workshop of 12 people making 5,000 pairs a month.",
+        capacity_pairs_per_month=5000,
+        employees=12,
+        year_founded=2001,
+    )
+    text = WRITER.write(member, channel, lang).text
+    assert len(re.findall(r"(?<![\d.,])5[.,]000(?!\d)", text)) == 1, text
+    assert len(re.findall(r"(?<![\d.,])12(?!\d)", text)) == 1, text
+    if channel != "youtube":  # the YouTube templates do not give the year
+        assert _count(2001, text) == 1, text
+    view = _view(member, lang)
+    assert view.capacity is None and view.team is None
+    assert view.capacity_pairs_per_month == 5000 and view.employees == 12  # the raw values stay
+    # a number the description gives for something else is not the team or the capacity
+    other = _member(
+        description_id="Minimal order 12 kodi, ukuran 5000.",
+        description_en="Minimum order 12 dozen, size 5,000.",
+        capacity_pairs_per_month=5000,
+        employees=12,
+    )
+    assert _view(other, lang).capacity == 5000 and _view(other, lang).team == 12
+
+
 # English captions are English -------------------------------------------------------------------
 
 

@@ -160,6 +160,20 @@ class MemberView:
         return year
 
     @property
+    def team(self) -> int | None:
+        """The number of people working there, or None when the description shown already gives
+        it ('12 tenaga kerja', '12 people'): said once, as `founded`."""
+        count = self._member.employees
+        return None if count is None or _says_count(self.description, count, _PEOPLE) else count
+
+    @property
+    def capacity(self) -> int | None:
+        """Pairs a month, or None when the description shown already gives them ('5.000 pasang',
+        '5,000 pairs'): said once, as `founded`."""
+        pairs = self._member.capacity_pairs_per_month
+        return None if pairs is None or _says_count(self.description, pairs, _PAIRS) else pairs
+
+    @property
     def markets(self) -> list[str]:
         """Export markets (country names), or [] when the description shown names every one of
         them already, by any name countries.toml knows ('pelanggan di Malaysia dan Brunei'
@@ -325,6 +339,31 @@ def _core(name: str) -> str:
 def _names(name: str, text: str) -> bool:
     """Whether the casefolded text names `name` as whole words."""
     return bool(re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", text))
+
+
+# what a count in a description counts: people, or pairs of footwear (a number shortly before)
+_PEOPLE = re.compile(
+    r"\b(?:tenaga kerja|karyawan|pekerja|perajin|penjahit|orang|people|employees|workers|staff"
+    r"|craftsmen|artisans)\b",
+    re.IGNORECASE,
+)
+_PAIRS = re.compile(r"\b(?:pasang|pairs)\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![\d]|[.,]\d)|(?<![\d.,])\d+(?![\d]|[.,]\d)"
+)
+
+
+def _says_count(text: str, value: int, unit: re.Pattern[str]) -> bool:
+    """Whether the text gives `value` (written 5000, 5.000 or 5,000) as a count of `unit`:
+    the unit's word within three words after the number ('12 tenaga kerja', '5.000 pasang
+    per bulan', '12 skilled people'); 'minimal order 12 kodi' is not a team of 12."""
+    for number in _NUMBER.finditer(text):
+        if int(re.sub(r"[.,]", "", number[0])) != value:
+            continue
+        after = " ".join(text[number.end() :].split()[:4])  # the number's next words
+        if unit.search(after):
+            return True
+    return False
 
 
 def _mentions(text: str, code: str, lang: str) -> bool:
