@@ -5,9 +5,10 @@ find them.
 four, the card's best photo first) one after another, each with a steady Ken Burns zoom or pan and
 half-second crossfades; the member's name, place and categories fading and rising in one after
 another on legible plates; then an end frame on the brand's teal with the network logo, the
-member's name and "Lihat profil lengkap di" with their registry profile link as text. A member
-with no usable photo gets a warm brand background with their logo (or initials) on a paper card,
-and the same build-up. The video is silent: no licensed track ships with the project.
+member's name and "Lihat profil lengkap di" with their registry profile link as text (the words
+and the pace are data: templates/shorts/short.toml). A member with no usable photo gets a warm
+brand background with their logo (or initials) on a paper card, and the same build-up. The video
+is silent: no licensed track ships with the project.
 
 Safe zone: every text and logo pixel lies inside the Shorts frame's safe rectangle
 (`templates/cards/formats.toml` `[shorts_frame] safe`: what YouTube's own buttons and captions
@@ -34,28 +35,30 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import av
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ifn_campaign.cards import photo as photos
 from ifn_campaign.cards.brand import BrandKit
 from ifn_campaign.cards.fonts import FontChain
 from ifn_campaign.cards.render import _gradient, _rounded_mask
-from ifn_campaign.cards.template import formats
+from ifn_campaign.cards.template import TEMPLATES_DIR, formats
 from ifn_campaign.cards.text import TextBlock, draw_text, fit_text
 from ifn_campaign.config import CaptionsSettings
-from ifn_campaign.errors import IFNError, ImageUnusable, VideoError
+from ifn_campaign.errors import IFNError, ImageUnusable, TemplateError, VideoError
 from ifn_campaign.files import temporary_beside
 
 if TYPE_CHECKING:
@@ -68,6 +71,7 @@ __all__ = [
     "MIN_SECONDS",
     "OverlayLayer",
     "ShortMember",
+    "ShortStyle",
     "ShortVideo",
     "make_short",
     "member_short",
@@ -77,6 +81,7 @@ __all__ = [
     "post_video",
     "safe_rect",
     "short_member",
+    "style",
     "video_folder",
 ]
 
@@ -91,11 +96,8 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 PRESET = "superfast"
 _LOOKAHEAD = 4  # frames made ahead of the encoder
 
-# The member Short's pace (seconds): each photo, the whole photo part, and the end frame.
-MAX_PHOTOS = 4
-PHOTO_SECONDS = 2.75
-BODY_SECONDS = (5.5, 11.0)  # the photo part (or the logo card) is at least, at most this long
-END_SECONDS = 3.5
+# The member Short's words and pace are data: templates/shorts/short.toml (ShortStyle).
+STYLE_FILE = TEMPLATES_DIR.parent / "shorts" / "short.toml"
 # Photos at least this wide for their height (3:4) are shown whole, centred this far down the
 # frame (pixels: the middle of what the safe zone leaves above the text), blended in over FEATHER
 WHOLE_FROM_ASPECT = 0.75
@@ -104,10 +106,6 @@ FEATHER = 48
 FADE = 0.45  # an overlay layer fades (and rises) in over this long
 RISE = 24  # pixels a layer rises while it fades in
 MARGIN = 48  # pixels between the safe rectangle's edges and anything we draw
-
-# The words on screen (Indonesian, like the cards).
-RIBBON = "Sorotan Anggota IFN"
-PROFILE_LEAD = "Lihat profil lengkap di"
 PROFILE_URL = CaptionsSettings.model_fields["profile_url"].default
 
 Frame = Path | Image.Image
@@ -142,6 +140,83 @@ class ShortMember:
     photos: tuple[photos.SourceImage, ...] = ()
     logo: photos.SourceImage | None = None
     initials: str = ""
+
+
+class ShortStyle(BaseModel):
+    """The member Short's words and pace (templates/shorts/short.toml, `style()`): what staff may
+    want to change without touching code. Figures that would make a Short outside 6..15 s or a
+    photo shorter than MIN_STILL_SECONDS are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ribbon: Annotated[str, Field(min_length=1, max_length=40)]
+    profile_lead: Annotated[str, Field(min_length=1, max_length=60)]
+    photo_seconds: Annotated[float, Field(ge=MIN_STILL_SECONDS, le=MAX_SECONDS)]
+    body_seconds: tuple[float, float]
+    end_seconds: Annotated[float, Field(ge=MIN_STILL_SECONDS, le=MAX_SECONDS)]
+    max_photos: Annotated[int, Field(ge=1, le=10)]
+
+    @model_validator(mode="after")
+    def _fits(self) -> ShortStyle:
+        least, most = self.body_seconds
+        if not 0 < least <= most:
+            raise ValueError("body_seconds must be [least, most] with 0 < least <= most")
+        for body in (least, most):
+            total = body + self.end_seconds - CROSSFADE
+            if not MIN_SECONDS <= total <= MAX_SECONDS:
+                raise ValueError(
+                    f"body_seconds {body:g} and end_seconds {self.end_seconds:g} make a "
+                    f"{total:g} s Short; a Short is {MIN_SECONDS:g} to {MAX_SECONDS:g} s"
+                )
+        shortest = (most + (self.max_photos - 1) * CROSSFADE) / self.max_photos
+        if shortest < MIN_STILL_SECONDS:
+            raise ValueError(
+                f"{self.max_photos} photos in body_seconds' {most:g} s show each for "
+                f"{shortest:.2f} s, under {MIN_STILL_SECONDS:g} s: fewer photos or a longer body"
+            )
+        return self
+
+
+def load_style(path: Path = STYLE_FILE) -> ShortStyle:
+    """The Short's words and pace from a TOML file ([words] and [pace]); a TemplateError naming
+    the file and the key for any mistake."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read: {exc}", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"not valid TOML: {exc}", file=str(path)) from None
+    flat: dict[str, Any] = {}
+    for section in ("words", "pace"):
+        values = data.pop(section, {})
+        if not isinstance(values, dict):
+            raise TemplateError("must be a table", file=str(path), key=section)
+        flat.update(values)
+    if data:
+        raise TemplateError(
+            "unknown section; use [words] and [pace]", file=str(path), key=next(iter(data))
+        )
+    try:
+        return ShortStyle(**flat)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or None
+        raise TemplateError(error["msg"], file=str(path), key=key) from None
+
+
+_STYLES: list[ShortStyle] = []
+
+
+def style() -> ShortStyle:
+    """templates/shorts/short.toml, read once per process."""
+    if not _STYLES:
+        _STYLES.append(load_style())
+    return _STYLES[0]
+
+
+_style = style  # for functions whose `style` argument hides it
 
 
 def safe_rect() -> tuple[int, int, int, int]:
@@ -203,8 +278,10 @@ def member_short(
     crf: int = 20,
     threads: int = 2,
     brand: BrandKit | None = None,
+    style: ShortStyle | None = None,
 ) -> ShortVideo:
-    """Write `member`'s Short to `out` (see the module docstring): 8 to 13.5 s, silent.
+    """Write `member`'s Short to `out` (see the module docstring), silent; its words and pace
+    from `style` (by default templates/shorts/short.toml: 8 to 13.5 s).
 
     Errors as `make_short`; a photo that cannot be used should have been left out by the caller
     (`short_member` does).
@@ -212,26 +289,31 @@ def member_short(
     if isinstance(fps, bool) or fps not in FPS_CHOICES:
         raise ValueError(f"fps must be one of {FPS_CHOICES}, not {fps!r}")
     _check_encoder(preset, crf, threads)
-    brand = brand or _brand()
-    timeline = member_timeline(len(member.photos), fps)
-    layers = overlay_layers(member, timeline, brand)
-    stills = _member_stills(member, brand, _avoid(layers))
+    brand, style = brand or _brand(), style or _style()
+    timeline = member_timeline(len(member.photos), fps, style)
+    layers = overlay_layers(member, timeline, brand, style)
+    stills = _member_stills(member, brand, _avoid(layers), style)
     return _write(out, stills, timeline, layers, fps=fps, preset=preset, crf=crf, threads=threads)
 
 
 def short_member(
-    session: Session, member_id: str, *, profile_url: str = PROFILE_URL
+    session: Session,
+    member_id: str,
+    *,
+    profile_url: str = PROFILE_URL,
+    style: ShortStyle | None = None,
 ) -> ShortMember:
     """A stored member as their Short shows them: the card's best photo first, then their other
-    usable photos in their order (up to MAX_PHOTOS), the logo, Indonesian labels, and the
-    registry profile link from `profile_url` (`captions.profile_url`, `{id}` the member id)."""
+    usable photos in their order (up to the style's max_photos), the logo, Indonesian labels,
+    and the registry profile link from `profile_url` (`captions.profile_url`, `{id}` the id)."""
     from ifn_campaign.cards.member_card import card_data, slides
 
+    most = (style or _style()).max_photos
     side = _even(HEIGHT * ZOOM)
     data = card_data(session, member_id, photo_side=side)
     found = [data.photo] if data.photo is not None else []
     if data.photo is not None:
-        found += [s.data.photo for s in slides(session, data, side=side, most=MAX_PHOTOS - 1)]
+        found += [s.data.photo for s in slides(session, data, side=side, most=most - 1)]
     try:
         link = profile_url.format(id=member_id)
     except (KeyError, IndexError, ValueError) as exc:
@@ -392,13 +474,15 @@ class _Timeline:
         return [(a, pa, 1.0 - weight), (b, pb, weight)]
 
 
-def member_timeline(photo_count: int, fps: int = 30) -> _Timeline:
-    """A member Short's stills: each photo (or one logo card when there is none) PHOTO_SECONDS,
-    the photo part held between BODY_SECONDS, then the end frame END_SECONDS."""
-    count = min(max(photo_count, 1), MAX_PHOTOS)
-    body = min(max(count * PHOTO_SECONDS, BODY_SECONDS[0]), BODY_SECONDS[1])
+def member_timeline(photo_count: int, fps: int = 30, style: ShortStyle | None = None) -> _Timeline:
+    """A member Short's stills (pace from `style`, by default templates/shorts/short.toml): each
+    photo (or one logo card when there is none) photo_seconds, the photo part held between
+    body_seconds, then the end frame end_seconds."""
+    pace = style or _style()
+    count = min(max(photo_count, 1), pace.max_photos)
+    body = min(max(count * pace.photo_seconds, pace.body_seconds[0]), pace.body_seconds[1])
     each = (body + (count - 1) * CROSSFADE) / count
-    return _Timeline.of((*(each,) * count, END_SECONDS), fps)
+    return _Timeline.of((*(each,) * count, pace.end_seconds), fps)
 
 
 def _smooth(x: float) -> float:
@@ -679,16 +763,19 @@ def _avoid(layers: Sequence[OverlayLayer]) -> list[photos.Overlay]:
 
 
 def _member_stills(
-    member: ShortMember, brand: BrandKit, avoid: Sequence[photos.Overlay] = ()
+    member: ShortMember,
+    brand: BrandKit,
+    avoid: Sequence[photos.Overlay] = (),
+    style: ShortStyle | None = None,
 ) -> list[_Still]:
-    """The member's photos (tall ones kept clear of `avoid` when they can be; or a warm brand
-    background when there is no photo), then the end frame."""
-    size = _STILL_SIZE
+    """The member's photos (up to the style's max_photos, kept clear of `avoid` when they can
+    be; or a warm brand background when there is no photo), then the end frame."""
+    size, most = _STILL_SIZE, (style or _style()).max_photos
     if member.photos:
         paper = brand.rgb("paper")
         body = [
             _Still.of_photo(_on(p, paper), _MOTIONS[i % len(_MOTIONS)], avoid)
-            for i, p in enumerate(member.photos[:MAX_PHOTOS])
+            for i, p in enumerate(member.photos[:most])
         ]
     else:
         start, end = brand.gradients["leather"]
@@ -759,14 +846,17 @@ def overlay_at(layers: Sequence[OverlayLayer], t: float) -> Image.Image:
 
 
 def overlay_layers(
-    member: ShortMember, timeline: _Timeline, brand: BrandKit | None = None
+    member: ShortMember,
+    timeline: _Timeline,
+    brand: BrandKit | None = None,
+    style: ShortStyle | None = None,
 ) -> list[OverlayLayer]:
     """The Short's text and logo layers, laid out inside the safe rectangle (less MARGIN):
     the ribbon, the member's logo card when there is no photo, then name, place and categories
     one after another at the bottom of the safe zone; at the end frame the network logo, the
-    name again, PROFILE_LEAD and the profile link. Raises VideoError if any would leave the safe
-    rectangle (a layout bug, never silently drawn)."""
-    brand = brand or _brand()
+    name again, the style's profile_lead and the profile link. Raises VideoError if any would
+    leave the safe rectangle (a layout bug, never silently drawn)."""
+    brand, words = brand or _brand(), style or _style()
     left, top, right, bottom = safe_rect()
     box = (_even(left + MARGIN), _even(top + MARGIN), right - MARGIN, bottom - MARGIN - RISE)
     width = box[2] - box[0]
@@ -774,13 +864,23 @@ def overlay_layers(
     body_end = end_at + CROSSFADE
     layers: list[OverlayLayer] = []
 
+    for key, text, family, weight, sizes, room in (
+        ("ribbon", words.ribbon.upper(), "label", "bold", (26, 30), width - 44),
+        ("profile_lead", words.profile_lead, "body", "medium", (30, 38), width),
+    ):  # the style's words are shown whole or not at all
+        if _fit(brand, text, family, weight, sizes, room, 1, 1.15)[0].truncated:
+            raise TemplateError(
+                f"{text!r} does not fit on one line of the Short ({room} px at {sizes[0]} px)",
+                file=str(STYLE_FILE),
+                key=key,
+            )
     ribbon = _plate(
         brand,
-        RIBBON.upper(),
+        words.ribbon.upper(),
         "label",
         "bold",
         (26, 30),
-        width // 2,
+        width,
         "on_primary",
         "primary",
         0.95,
@@ -866,7 +966,7 @@ def overlay_layers(
             "profile_lead",
             _text(
                 brand,
-                PROFILE_LEAD,
+                words.profile_lead,
                 "body",
                 "medium",
                 (30, 38),

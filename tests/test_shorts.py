@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign import shorts
 from ifn_campaign.cards import photo as photos
 from ifn_campaign.cards.brand import BrandKit
-from ifn_campaign.errors import IFNError, RenderError, VideoError
+from ifn_campaign.errors import IFNError, RenderError, TemplateError, VideoError
 from ifn_campaign.models import MediaAsset, Member, MemberMedia, Post
 from ifn_campaign.shorts import ShortMember, ShortVideo, make_short, member_short
 
@@ -147,8 +147,105 @@ def test_a_silent_vertical_h264_short_of_6_to_15_seconds(short: ShortVideo) -> N
 def test_every_member_gets_6_to_15_seconds(count: int) -> None:
     timeline = shorts.member_timeline(count, FPS)
     assert 6 <= timeline.duration <= 15
-    assert len(timeline.starts) == min(max(count, 1), shorts.MAX_PHOTOS) + 1  # and the end frame
-    assert timeline.lengths[-1] >= shorts.END_SECONDS - 1 / FPS
+    most = shorts.style().max_photos
+    assert len(timeline.starts) == min(max(count, 1), most) + 1  # and the end frame
+    assert timeline.lengths[-1] >= shorts.style().end_seconds - 1 / FPS
+
+
+# --------------------------------------------------------------------------------------------
+# the words and the pace are data (templates/shorts/short.toml)
+
+_STYLE = """
+[words]
+ribbon = "Sorotan Anggota IFN"
+profile_lead = "Lihat profil lengkap di"
+
+[pace]
+photo_seconds = 2.75
+body_seconds = [5.5, 11.0]
+end_seconds = 3.5
+max_photos = 4
+"""
+
+
+_TEN_SHORT = "body_seconds = [5.5, 9.0]\nend_seconds = 3.5\nmax_photos = 10"  # 1.35 s a photo
+
+
+def test_the_words_and_pace_come_from_the_template() -> None:
+    import tomllib
+
+    data = tomllib.loads(shorts.STYLE_FILE.read_text(encoding="utf-8"))
+    style = shorts.style()
+    assert style.ribbon == data["words"]["ribbon"]
+    assert style.profile_lead == data["words"]["profile_lead"]
+    assert style.end_seconds == data["pace"]["end_seconds"]
+    assert style.max_photos == data["pace"]["max_photos"]
+
+
+def test_a_changed_style_changes_the_short(tmp_path: Path, brand: BrandKit) -> None:
+    """Other words and pace in the file give other layers and another timeline."""
+    path = tmp_path / "short.toml"
+    path.write_text(
+        _STYLE.replace("Sorotan Anggota IFN", "Anggota Pilihan Jaringan Alas Kaki")
+        .replace("end_seconds = 3.5", "end_seconds = 4.5")
+        .replace("max_photos = 4", "max_photos = 2"),
+        encoding="utf-8",
+    )
+    changed = shorts.load_style(path)
+    usual = shorts.member_timeline(3, FPS)
+    timeline = shorts.member_timeline(3, FPS, changed)
+    assert len(timeline.starts) == 3 and len(usual.starts) == 4  # two photos and the end
+    assert abs(timeline.lengths[-1] - 4.5) < 1 / FPS
+    member = _member()
+    ribbon = {
+        name: next(layer for layer in layers if layer.name == "ribbon").image.width
+        for name, layers in (
+            ("usual", shorts.overlay_layers(member, usual, brand)),
+            ("changed", shorts.overlay_layers(member, timeline, brand, changed)),
+        )
+    }
+    assert ribbon["changed"] > ribbon["usual"] + 100  # the longer words, on a pill hugging them
+    stills = shorts._member_stills(member, brand, (), changed)
+    assert len(stills) == 3
+
+
+@pytest.mark.parametrize("key", ["ribbon", "profile_lead"])
+def test_words_too_long_for_one_line_are_refused(key: str, brand: BrandKit) -> None:
+    """The style's words are never cut with an ellipsis: too long for one line is an error."""
+    style = shorts.style().model_copy(update={key: "W" * 40})
+    member = _member()
+    with pytest.raises(TemplateError, match=f"short.toml, key '{key}'"):
+        shorts.overlay_layers(member, shorts.member_timeline(3, FPS, style), brand, style)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        (('ribbon = "Sorotan Anggota IFN"', 'ribbon = ""'), "ribbon", "at least 1"),
+        (("end_seconds = 3.5", "end_seconds = 9.0"), None, "a 19.5 s Short"),
+        (("body_seconds = [5.5, 11.0]", "body_seconds = [11.0, 5.5]"), None, "least <= most"),
+        (
+            ("body_seconds = [5.5, 11.0]\nend_seconds = 3.5\nmax_photos = 4", _TEN_SHORT),
+            None,
+            "under 1.5 s",
+        ),
+        (("max_photos = 4", "max_photos = 4\nmusic = true"), "music", "Extra inputs"),
+        (("[pace]", "[tempo]"), "tempo", "unknown section"),
+        (("photo_seconds = 2.75", "photo_seconds = 'slow'"), "photo_seconds", "number"),
+        (("[words]", "[words"), None, "not valid TOML"),
+    ],
+)
+def test_a_mistake_in_the_style_names_the_file_and_key(
+    change: tuple[str, str], key: str | None, message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "short.toml"
+    path.write_text(_STYLE.replace(*change), encoding="utf-8")
+    with pytest.raises(TemplateError) as caught:
+        shorts.load_style(path)
+    assert str(path) in str(caught.value) and message in str(caught.value)
+    if key:
+        assert f"key {key!r}" in str(caught.value)
+    assert shorts.load_style(shorts.STYLE_FILE) == shorts.style()  # the shipped file is fine
 
 
 def test_same_member_gives_the_same_bytes(
