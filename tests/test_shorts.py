@@ -275,10 +275,17 @@ def _members_to_check() -> list[ShortMember]:
             profile_url="https://registry.example.org/profil/anggota/" + "x" * 80,
         ),
         _member("ifn-0002", 2, business_name="مصنع الأحذية الإندونيسي", place=""),
+        _member(
+            "ifn-0001",
+            2,
+            business_name="万达鞋业 Sepatu 皮鞋工厂 👟🔥",
+            place="泗水, Jawa Timur",
+            categories=("Sandal 🩴", "サンダル", "Sepatu " * 12),
+        ),
     ]
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(7))
 def test_text_and_logo_layers_never_leave_the_safe_zone(index: int, brand: BrandKit) -> None:
     member = _members_to_check()[index]
     timeline = shorts.member_timeline(len(member.photos), FPS)
