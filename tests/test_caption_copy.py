@@ -323,7 +323,7 @@ def test_a_market_the_description_names_by_its_short_name_is_not_listed_again() 
             assert text.count("Brunei") == 1, (channel, lang, text)
     for code, lang, says in [
         ("US", "id", "Diekspor ke AS dan Malaysia."),
-        ("US", "id", "Pembeli kami dari Amerika dan Malaysia."),
+        ("US", "id", "Pembeli kami dari A.S. dan Malaysia."),
         ("US", "en", "Sold in the USA and Malaysia."),
         ("GB", "id", "Dijual di Inggris dan Malaysia."),
         ("GB", "en", "Sold in the UK and Malaysia."),
@@ -340,6 +340,11 @@ def test_a_market_the_description_names_by_its_short_name_is_not_listed_again() 
     assert _view(us, "en").markets == ["the United States"]
     as_word = _member(export_markets=["US"], description_id="Sepatu as roda kuat.")
     assert _view(as_word, "id").markets == ["Amerika Serikat"]
+    # another market that shares a word is not the country
+    latin = _member(export_markets=["US"], description_en="Sold across South America.")
+    assert _view(latin, "en").markets == ["the United States"]
+    latin = _member(export_markets=["US"], description_id="Dijual ke Amerika Latin.")
+    assert _view(latin, "id").markets == ["Amerika Serikat"]
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
