@@ -323,7 +323,11 @@ def members(
         query = select(Member).order_by(Member.id).limit(limit)
         if status:
             query = query.where(Member.status == status)
-        total = session.scalar(select(func.count()).select_from(Member))
+        total = session.scalar(select(func.count()).select_from(Member)) or 0
+        matching = total
+        if status:
+            counted = select(func.count()).select_from(Member).where(Member.status == status)
+            matching = session.scalar(counted) or 0
         rows = [
             (
                 shown(m.id),
@@ -345,9 +349,20 @@ def members(
             Col(f"last seen ({_abbr(zone)})", 1, keep=True),
         ],
         rows,
-        title=f"Members ({total} stored)",
+        title=_members_title(len(rows), matching, total, status),
         wide=wide,
     )
+
+
+def _members_title(shown_rows: int, matching: int, total: int, status: str | None) -> str:
+    """What the table holds: all of it, or the first N with the way to see more (50 rows under
+    'Members (66 stored)' read as the whole list)."""
+    if shown_rows < matching:
+        which = f" {status}" if status else ""
+        return f"Members: the first {shown_rows} of {matching}{which} (--limit N shows more)"
+    if status:
+        return f"Members: {matching} {status} of {total} stored"
+    return f"Members ({total} stored)"
 
 
 @app.command("member", rich_help_panel=MEMBERS)

@@ -246,6 +246,22 @@ def test_members(run: Callable[[list[str], int], str], world: World, width: int)
     assert LONG_NAME.split()[0] in _row(text, world.long_member)
 
 
+def test_members_says_when_the_limit_leaves_some_out(
+    run: Callable[[list[str], int], str], world: World
+) -> None:
+    """50 rows under 'Members (68 stored)' read as the whole list; the rest were left out
+    without a word."""
+    stored = len(world.members)
+    text = " ".join(run(["members", "--limit", "5"], 80).split())
+    assert f"Members: the first 5 of {stored} (--limit N shows more)" in text
+    text = " ".join(run(["members", "--status", "suspended", "--limit", "1"], 80).split())
+    assert re.search(r"Members: the first 1 of \d+ suspended \(--limit N shows more\)", text)
+    text = " ".join(run(["members", "--limit", str(stored)], 80).split())
+    assert f"Members ({stored} stored)" in text and "--limit" not in text
+    text = " ".join(run(["members", "--status", "deleted", "--limit", str(stored)], 80).split())
+    assert re.search(rf"Members: \d+ deleted of {stored} stored", text), text
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_member(run: Callable[[list[str], int], str], world: World, width: int) -> None:
     member_id = next(m for m, _ in world.members if m.startswith("ifn-00"))
