@@ -1106,7 +1106,12 @@ def _link_block(brand: BrandKit, link: str, width: int) -> TextBlock:
         block, _ = _fit(
             brand, link, "label", "bold", _LINK_SIZES, width - 2 * _LINK_PAD[0], lines, 1.15
         )
-        if not block.truncated and not block.dropped:
+        if block.dropped:
+            raise VideoError(
+                f"the profile link {link[:60]!r} has characters no font can draw "
+                f"({''.join(sorted(block.dropped))}): check captions.profile_url"
+            )
+        if not block.truncated:
             return block
     raise VideoError(
         f"the profile link {link[:60]!r}... ({len(link)} characters) does not fit whole on the "

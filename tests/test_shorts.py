@@ -564,9 +564,18 @@ def test_the_profile_link_is_shown_whole(url: str, brand: BrandKit) -> None:
     assert rows[-1] - rows[0] > block.line_height * (len(block.lines) - 1)
 
 
-def test_a_profile_link_too_long_to_show_is_refused(brand: BrandKit) -> None:
-    member = _member(profile_url="https://ifn.kemenperin.go.id/anggota/" + "x" * 400)
-    with pytest.raises(VideoError, match=r"captions\.profile_url"):
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://ifn.kemenperin.go.id/anggota/" + "x" * 400, "does not fit whole"),
+        ("https://ifn.kemenperin.go.id/anggota/\U00013000ifn-0012", "no font can draw"),
+    ],
+)
+def test_a_profile_link_that_cannot_be_shown_whole_is_refused(
+    url: str, message: str, brand: BrandKit
+) -> None:
+    member = _member(profile_url=url)
+    with pytest.raises(VideoError, match=rf"{message}.*captions\.profile_url"):
         shorts.overlay_layers(member, shorts.member_timeline(3), brand)
 
 
