@@ -41,11 +41,13 @@ from ifn_campaign.commands.base import (
     app,
     choices,
     err,
+    local_time,
     one_of,
     out,
     settings,
     shown,
     unknown,
+    zone_abbr,
 )
 from ifn_campaign.commands.tables import Col, Wide, print_table
 from ifn_campaign.config import Settings
@@ -292,17 +294,6 @@ def import_csv(
     print_summary(result)
 
 
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    """A stored (UTC) time in the display zone, as the plan, ledger and report print times: the
-    same sync printed as 06:58 here and 13:58 there would be two different moments to staff."""
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
-
-
-def _abbr(zone: ZoneInfo) -> str:
-    """The zone's short name now ('WIB'), for a column's or value's label."""
-    return utcnow().astimezone(zone).tzname() or str(zone)
-
-
 @app.command("members", rich_help_panel=MEMBERS)
 def members(
     status: Annotated[
@@ -335,7 +326,7 @@ def members(
                 shown(m.province or ""),
                 shown(", ".join(m.actor_types)),
                 shown(m.status),
-                _local(m.last_seen_at, zone),
+                local_time(m.last_seen_at, zone),
             )
             for m in session.scalars(query)
         ]
@@ -346,7 +337,7 @@ def members(
             Col("province", 2, lines=1, min_width=10),
             Col("actor types", 3, min_width=10),
             Col("status", keep=True),
-            Col(f"last seen ({_abbr(zone)})", 1, keep=True),
+            Col(f"last seen ({zone_abbr(zone)})", 1, keep=True),
         ],
         rows,
         title=_members_title(len(rows), matching, total, status),
@@ -392,9 +383,9 @@ def member(
             "consent channels": ", ".join(m.consent_channels) or "none",
             "consent fields": ", ".join(m.consent_fields_allowed) or "none",
             "consent": describe(m, now, zone),
-            "registry updated": f"{_local(m.updated_at, zone)} {_abbr(zone)}",
-            "first seen": f"{_local(m.first_seen_at, zone)} {_abbr(zone)}",
-            "last seen": f"{_local(m.last_seen_at, zone)} {_abbr(zone)}",
+            "registry updated": f"{local_time(m.updated_at, zone)} {zone_abbr(zone)}",
+            "first seen": f"{local_time(m.first_seen_at, zone)} {zone_abbr(zone)}",
+            "last seen": f"{local_time(m.last_seen_at, zone)} {zone_abbr(zone)}",
         }
         query = select(MemberMedia).where(MemberMedia.member_id == m.id)
         media = [
@@ -455,7 +446,7 @@ def quarantine(
                 shown(q.source),
                 shown(q.member_id or ""),
                 shown("; ".join(q.reasons)),
-                _local(q.last_seen_at, zone),
+                local_time(q.last_seen_at, zone),
             )
             for q in session.scalars(query)
         ]
@@ -465,7 +456,7 @@ def quarantine(
             Col("source", 2, lines=1, min_width=20),
             Col("member", keep=True),
             Col("reasons", lines=0, min_width=24),  # every reason, whole
-            Col(f"last seen ({_abbr(zone)})", 1, keep=True),
+            Col(f"last seen ({zone_abbr(zone)})", 1, keep=True),
         ],
         rows,
         title="Quarantined records",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -15,6 +17,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from ifn_campaign.config import Settings, config_path, load_settings
 from ifn_campaign.display import visible
 from ifn_campaign.errors import IFNError
+from ifn_campaign.models import utcnow
 
 # `--help` lists the commands in these panels, in this order: as staff use them. Every command
 # (and command group) names its panel with `rich_help_panel=`; ORDER sorts a panel's commands.
@@ -142,6 +145,17 @@ app = App(
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+
+
+def zone_abbr(zone: ZoneInfo) -> str:
+    """The display zone's short name now ('WIB'), for a column's or a time's label."""
+    return utcnow().astimezone(zone).tzname() or str(zone)
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored (UTC) time in the display zone, '2026-12-06 13:58'; '' for none. Every table
+    prints its times so: one sync read 06:58 in one table and 13:58 in another."""
+    return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 def shown(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,7 +14,18 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from ifn_campaign import ledger, store, withdrawal
-from ifn_campaign.commands.base import PUBLISH, REPORTS, App, app, choices, one_of, out, settings
+from ifn_campaign.commands.base import (
+    PUBLISH,
+    REPORTS,
+    App,
+    app,
+    choices,
+    local_time,
+    one_of,
+    out,
+    settings,
+    zone_abbr,
+)
 from ifn_campaign.commands.plan import STORED, local_day
 from ifn_campaign.commands.tables import Col, Fitted, Wide, fit, print_table, show
 from ifn_campaign.models import utcnow
@@ -70,16 +81,8 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().planner.display_timezone)
 
 
-def _abbr(zone: ZoneInfo) -> str:
-    return utcnow().astimezone(zone).tzname() or str(zone)
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _when(moment: datetime | None, zone: ZoneInfo) -> str:
-    return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 @app.command("history", rich_help_panel=REPORTS)
@@ -101,7 +104,7 @@ def history(
 
     Every state, why each post was picked and why one was cancelled or taken down."""
     zone = _zone()
-    abbr = _abbr(zone)
+    abbr = zone_abbr(zone)
     with _session() as session:
         entries = ledger.member_history(session, member_id)
     rows = []
@@ -110,18 +113,18 @@ def history(
         if e.cancel_reason:
             why += f"\ncancelled: {e.cancel_reason}"
         if e.taken_down_at:
-            why += f"\ntaken down {_when(e.taken_down_at, zone)}"
+            why += f"\ntaken down {local_time(e.taken_down_at, zone)}"
         elif e.takedown_requested_at:
-            why += f"\ntakedown requested {_when(e.takedown_requested_at, zone)}"
+            why += f"\ntakedown requested {local_time(e.takedown_requested_at, zone)}"
         rows.append(
             (
                 str(e.post_id),
-                _when(e.slot_at, zone),
+                local_time(e.slot_at, zone),
                 escape(e.campaign),
                 e.channel,
                 e.state,
                 escape(why),
-                _when(e.featured_at, zone),
+                local_time(e.featured_at, zone),
                 escape(e.permalink or ""),
             )
         )
@@ -144,7 +147,7 @@ def history(
 
 
 def _waiting_table(title: str, rows: list[ledger.Waiting], zone: ZoneInfo, wide: bool) -> Fitted:
-    abbr = _abbr(zone)
+    abbr = zone_abbr(zone)
     return fit(
         [
             Col("member", keep=True),
@@ -159,8 +162,8 @@ def _waiting_table(title: str, rows: list[ledger.Waiting], zone: ZoneInfo, wide:
                 escape(w.member_id),
                 escape(w.business_name),
                 escape(w.province or ""),
-                _when(w.last_featured_at, zone) or "never",
-                _when(w.waiting_since, zone),
+                local_time(w.last_featured_at, zone) or "never",
+                local_time(w.waiting_since, zone),
                 str(w.days),
             )
             for w in rows
@@ -254,7 +257,7 @@ def takedowns(
     if ctx.invoked_subcommand is not None:
         return
     zone = _zone()
-    abbr = _abbr(zone)
+    abbr = zone_abbr(zone)
     with _session() as session:
         found = withdrawal.takedowns(session, include_done=all_)
     title = f"{_n(len(found), 'published post')} to take down" + (" or taken down" if all_ else "")
@@ -278,9 +281,9 @@ def takedowns(
             t.channel,
             escape(t.account),
             escape(t.permalink or "(no permalink recorded)"),
-            _when(t.requested_at, zone),
+            local_time(t.requested_at, zone),
         ]
-        rows.append([*row, *([_when(t.taken_down_at, zone)] if all_ else [])])
+        rows.append([*row, *([local_time(t.taken_down_at, zone)] if all_ else [])])
     print_table(columns, rows, title=title, wide=wide)
 
 
@@ -295,8 +298,8 @@ def takedowns_done(
     with _session() as session:
         post, changed = withdrawal.mark_taken_down(session, post_id, utcnow())
         session.commit()
-        when = _when(post.taken_down_at, zone)
-    abbr = _abbr(zone)
+        when = local_time(post.taken_down_at, zone)
+    abbr = zone_abbr(zone)
     if changed:
         out.print(f"post {post_id} marked as taken down at {when} {abbr}")
     else:
