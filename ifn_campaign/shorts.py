@@ -33,13 +33,14 @@ Encoding goes through PyAV, whose wheels bundle FFmpeg and libx264: no system ff
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -95,6 +96,7 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 # superfast: a 13 s Short encodes in about 5 s on 2 cores, where veryfast took twice that
 PRESET = "superfast"
 _LOOKAHEAD = 4  # frames made ahead of the encoder
+_log = logging.getLogger(__name__)
 
 # The member Short's words and pace are data: templates/shorts/short.toml (ShortStyle).
 STYLE_FILE = TEMPLATES_DIR.parent / "shorts" / "short.toml"
@@ -115,7 +117,8 @@ _Float = NDArray[np.float32]
 
 @dataclass(frozen=True)
 class ShortVideo:
-    """A finished Short on disk; `seconds` is the exact video length (frames / fps)."""
+    """A finished Short on disk; `seconds` is the exact video length (frames / fps). `notes`
+    say which photos' product no cut could keep clear of the text (as a card's notes do)."""
 
     path: Path
     seconds: float
@@ -125,6 +128,7 @@ class ShortVideo:
     frames: int
     bytes: int
     sha256: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -292,8 +296,10 @@ def member_short(
     brand, style = brand or _brand(), style or _style()
     timeline = member_timeline(len(member.photos), fps, style)
     layers = overlay_layers(member, timeline, brand, style)
-    stills = _member_stills(member, brand, _avoid(layers), style)
-    return _write(out, stills, timeline, layers, fps=fps, preset=preset, crf=crf, threads=threads)
+    notes: list[str] = []
+    stills = _member_stills(member, brand, _avoid(layers), style, notes)
+    video = _write(out, stills, timeline, layers, fps=fps, preset=preset, crf=crf, threads=threads)
+    return replace(video, notes=tuple(notes))
 
 
 def short_member(
@@ -355,7 +361,10 @@ def post_video(
         raise IFNError(f"post {post.id} is not loaded from the database: cannot read its member")
     member = short_member(session, post.member_id, profile_url=profile_url)
     folder.mkdir(parents=True, exist_ok=True)
-    return member_short(member, folder / f"post-{post.id}.mp4").path
+    video = member_short(member, folder / f"post-{post.id}.mp4")
+    for note in video.notes:
+        _log.warning("post %s, Short of %s: %s", post.id, post.member_id, note)
+    return video.path
 
 
 def _check_encoder(preset: str, crf: int, threads: int) -> None:
@@ -527,22 +536,41 @@ class _Still:
 
     @classmethod
     def of_source(
-        cls, source: photos.SourceImage, motion: _Motion, avoid: Sequence[photos.Overlay] = ()
+        cls,
+        source: photos.SourceImage,
+        motion: _Motion,
+        avoid: Sequence[photos.Overlay] = (),
+        notes: list[str] | None = None,
     ) -> _Still:
         """A picture covered to the still's size around its subject, kept clear of `avoid`
-        (boxes in the still's pixels) when the crop can."""
-        image, _ = photos.cover(source, *_STILL_SIZE, avoid=avoid)
+        (boxes in the still's pixels) when the crop can; when it cannot, what covers the
+        product is added to `notes`."""
+        if not avoid:
+            return cls(_to_ycbcr(photos.cover(source, *_STILL_SIZE)[0]), motion)
+        placement = photos.place(source, _STILL_SIZE, avoid)
+        if not placement.clear and notes is not None:
+            notes.append(
+                ", ".join(
+                    f"{over} ({share:.0%})"
+                    for over, share in zip(placement.blocked, placement.shares, strict=True)
+                )
+            )
+        image, _ = photos.cover(source, *_STILL_SIZE, box=placement.box)
         return cls(_to_ycbcr(image), motion)
 
     @classmethod
     def of_photo(
-        cls, source: photos.SourceImage, motion: _Motion, avoid: Sequence[photos.Overlay] = ()
+        cls,
+        source: photos.SourceImage,
+        motion: _Motion,
+        avoid: Sequence[photos.Overlay] = (),
+        notes: list[str] | None = None,
     ) -> _Still:
         """A member's photo: covered when it is tall, whole when cutting it to 9:16 would cut
         the product (see `_whole`); either way clear of the text plates `avoid` when it can."""
         if source.width / source.height < WHOLE_FROM_ASPECT:
-            return cls.of_source(source, motion, avoid)
-        return cls(_to_ycbcr(_whole(source, avoid)), motion)
+            return cls.of_source(source, motion, avoid, notes)
+        return cls(_to_ycbcr(_whole(source, avoid)), motion)  # always clear
 
     def box(self, progress: float) -> tuple[float, float, float, float]:
         """The part of the still the frame shows `progress` (0..1) of the way through the motion,
@@ -767,16 +795,24 @@ def _member_stills(
     brand: BrandKit,
     avoid: Sequence[photos.Overlay] = (),
     style: ShortStyle | None = None,
+    notes: list[str] | None = None,
 ) -> list[_Still]:
     """The member's photos (up to the style's max_photos, kept clear of `avoid` when they can
-    be; or a warm brand background when there is no photo), then the end frame."""
+    be, `notes` told which cannot; or a warm brand background when there is no photo), then the
+    end frame."""
     size, most = _STILL_SIZE, (style or _style()).max_photos
     if member.photos:
         paper = brand.rgb("paper")
-        body = [
-            _Still.of_photo(_on(p, paper), _MOTIONS[i % len(_MOTIONS)], avoid)
-            for i, p in enumerate(member.photos[:most])
-        ]
+        body = []
+        for i, photo in enumerate(member.photos[:most]):
+            under: list[str] = []
+            body.append(
+                _Still.of_photo(_on(photo, paper), _MOTIONS[i % len(_MOTIONS)], avoid, under)
+            )
+            if notes is not None:
+                notes += [
+                    f"photo {i + 1}: product under {u} (no cut keeps it clear)" for u in under
+                ]
     else:
         start, end = brand.gradients["leather"]
         warm = _gradient(size, brand.rgb(start), brand.rgb(end), "diagonal")

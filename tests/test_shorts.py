@@ -401,6 +401,25 @@ def test_a_tall_photo_is_cut_so_the_product_stays_clear_of_the_text(brand: Brand
     assert ribbon_bottom < top and bottom < name_top
 
 
+def test_a_product_no_cut_can_clear_is_noted(brand: BrandKit, tmp_path: Path) -> None:
+    """A tall photo the product fills from top to bottom cannot be cut clear of the plates: the
+    Short is still made, and its notes say so (as a card's notes do); a clear one says nothing."""
+    tall = Image.new("RGB", (1000, 2000), (235, 232, 228))
+    tall.paste((30, 30, 40), (150, 100, 850, 1900))
+    filled = photos.SourceImage(tall, False, tall.size)
+    member = _member(photos=(filled,))
+    avoid = shorts._avoid(shorts.overlay_layers(member, shorts.member_timeline(1), brand))
+    notes: list[str] = []
+    shorts._member_stills(member, brand, avoid, notes=notes)
+    assert notes and notes[0].startswith("photo 1: product under ")
+    assert "name" in notes[0] and "no cut keeps it clear" in notes[0]
+    video = member_short(member, tmp_path / "noted.mp4", fps=24, brand=brand)
+    assert video.notes == tuple(notes)
+    clear: list[str] = []
+    shorts._member_stills(_member(), brand, avoid, notes=clear)
+    assert clear == []
+
+
 def _product_still(
     size: tuple[int, int], product: tuple[float, float, float, float], brand: BrandKit
 ) -> tuple[np.ndarray, list[photos.Overlay]]:
