@@ -19,11 +19,16 @@ and it always covers the whole frame. `overlay_layers` builds the text and logo 
 `make_short` is the plain encoder underneath: stills shown equally long with the same motion and
 crossfades and no overlay (the old card-only Short; the benchmark's baseline).
 
-How a frame is made: each still is covered (smart crop, `cards.photo.cover`) to 6% more than the
-frame once and converted once to BT.709 limited-range Y, Cb and Cr planes (4:2:0); every frame is
-then an affine resample (OpenCV, bilinear) of those planes, so the motion moves by fractions of a
-pixel. The overlay layers are converted once to premultiplied Y, Cb, Cr and alpha and blended into
-the planes over their own boxes only. Frames are made in a helper thread while the encoder works.
+The product stays clear of the text plates: a tall photo is cut by the smart crop
+(`cards.photo.cover` with the plates to avoid; `ShortVideo.notes` says when no cut can), a
+square or landscape one is shown whole with its product in the band between the ribbon and the
+name (`_whole`). A photo with transparency stands on the brand's paper.
+
+How a frame is made: each still is made once at 6% more than the frame and converted once to
+BT.709 limited-range Y, Cb and Cr planes (4:2:0); every frame is then an affine resample (OpenCV,
+bilinear) of those planes, so the motion moves by fractions of a pixel. The overlay layers are
+converted once to premultiplied Y, Cb, Cr and alpha and blended into the planes over their own
+boxes only. Frames are made in a helper thread while the encoder works.
 
 Determinism: no randomness and fixed encoder threads, so the same inputs and arguments give the
 same bytes (tested); the encoders are FFmpeg's, so another PyAV version may give other bytes.
