@@ -1183,7 +1183,7 @@ def _chips(brand: BrandKit, categories: Sequence[str], width: int) -> Image.Imag
     pills = []
     used = 0
     gap = 14
-    for label in categories[:3]:
+    for label in [c for c in categories if c.strip()][:3]:  # a blank label is no chip
         pill = _plate(
             brand,
             label,

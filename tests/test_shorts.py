@@ -420,6 +420,20 @@ def test_a_product_no_cut_can_clear_is_noted(brand: BrandKit, tmp_path: Path) ->
     assert clear == []
 
 
+def test_blank_categories_make_no_chips(brand: BrandKit) -> None:
+    timeline = shorts.member_timeline(1)
+    layers = {
+        tuple(cats): {
+            layer.name: layer
+            for layer in shorts.overlay_layers(_member(categories=cats), timeline, brand)
+        }
+        for cats in (("", " ", "Sepatu"), ("Sepatu",), ("", "\u3000"))
+    }
+    one = layers[("Sepatu",)]["categories"].image
+    assert layers[("", " ", "Sepatu")]["categories"].image.size == one.size
+    assert "categories" not in layers[("", "\u3000")]
+
+
 def _product_still(
     size: tuple[int, int], product: tuple[float, float, float, float], brand: BrandKit
 ) -> tuple[np.ndarray, list[photos.Overlay]]:
