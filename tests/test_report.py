@@ -151,7 +151,7 @@ def scenario(
             missing = session.get(Post, roles["missing_card"])
             assert missing is not None and missing.card_path
             Path(missing.card_path).unlink()
-        first = Publisher(engine, cfg).run()
+        first = Publisher(engine, cfg, clock=lambda: NOW).run()
         assert first.published == [roles["published"]] and not first.failed, first
         with Session(engine) as session:  # then the token loses its publishing permission
             failing = session.get(Post, roles["failed"])
@@ -162,7 +162,7 @@ def scenario(
         platforms.graph.add_token(
             account.token, [account.page_id, account.ig_user_id], scopes=["instagram_basic"]
         )
-        second = Publisher(engine, cfg).run()
+        second = Publisher(engine, cfg, clock=lambda: NOW).run()
         assert [pid for pid, _ in second.failed] == [roles["failed"]], second
         engine.dispose()
     yield Scenario(url, folder, roles, hostile_id)
