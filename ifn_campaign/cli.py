@@ -852,7 +852,7 @@ def demo(
     with Session(engine) as session:
         for line in demo_numbers(session, result.run, until):
             out.print(line, soft_wrap=True)
-    out.print("the other commands (members, review, calendar, ...) look at the demo's data after:")
+    out.print("to look at the demo's data with members, review, calendar, ..., run:")
     out.print(f"export IFN_CONFIG={config_file}", soft_wrap=True)
 
 
