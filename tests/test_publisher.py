@@ -4,6 +4,8 @@ a second run sends nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from ifn_campaign.lifecycle import move
 from ifn_campaign.models import Feature, Member, Post, PostState
 from ifn_campaign.publisher import Publisher, reconcile, take_down
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
+from ifn_campaign.shorts import post_video
 from ifn_campaign.withdrawal import cancel_disallowed
 from tests.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
 
@@ -49,11 +52,35 @@ def world(synced_db: Path, tmp_path: Path) -> Iterator[World]:  # noqa: F811
         engine.dispose()
 
 
+_video_cache: dict[str, Path] = {}
+
+
+def give_video(world: World, post_id: int) -> None:
+    """A real Short, made once per test process by `post_video` and copied: making one takes
+    about 5 s, and the publisher's tests are about sending it, not making it (test_shorts.py is)."""
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        if "video" not in _video_cache:
+            made = world.folder / "made"
+            _video_cache["video"] = post_video(post, made).rename(made / "shared-short.mp4")
+        target = world.folder / "videos" / f"post-{post_id}.mp4"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_video_cache["video"], target)
+        post.video_path = str(target)
+        session.commit()
+
+
 def approved_posts(
-    world: World, slots: dict[str, datetime], members: dict[str, str] | None = None
+    world: World,
+    slots: dict[str, datetime],
+    members: dict[str, str] | None = None,
+    *,
+    video: bool = True,
 ) -> dict[str, int]:
     """One composed and approved post per channel, for different members (or the given ones),
-    at the given slots."""
+    at the given slots; a YouTube post gets its Short unless `video` is False, when the publisher
+    has to make it."""
     brand = BrandKit.load()
     renderer = Renderer(brand, load_all(palette=brand.palette), world.settings.cards.cache_dir)
     now = datetime.now(UTC)
@@ -97,6 +124,8 @@ def approved_posts(
             assert post.state == PostState.COMPOSED, post.compose_notes
             move(session, post, PostState.APPROVED, actor="staff:test", now=now)
         session.commit()
+    if video and "youtube" in ids:
+        give_video(world, ids["youtube"])
     return ids
 
 
@@ -109,6 +138,7 @@ def test_publish_all_three_then_nothing_twice(world: World) -> None:
             "facebook": now + timedelta(days=2),
             "youtube": now + timedelta(hours=3),
         },
+        video=False,  # the publisher makes the Short itself when compose did not
     )
     publisher = Publisher(world.engine, world.settings)
     report = publisher.run()
@@ -132,6 +162,8 @@ def test_publish_all_three_then_nothing_twice(world: World) -> None:
     (video,) = youtube.videos()
     assert video.privacy_at(now) == "private" and video.status.get("publishAt")
     assert video.thumbnail  # the 1280x720 card
+    made = Path(yt.video_path or "")
+    assert made.is_file() and video.data_sha256 == hashlib.sha256(made.read_bytes()).hexdigest()
 
     calls = len(graph.requests) + len(youtube.requests)
     again = Publisher(world.engine, world.settings).run()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -33,9 +32,8 @@ from ifn_campaign.config import Settings
 from ifn_campaign.models import Feature, Post, PostEvent, PostState
 from ifn_campaign.publisher import CRASH_ENV, Publisher
 from ifn_campaign.sandbox.platforms import PlatformSandboxes
-from ifn_campaign.shorts import post_video
 from tests.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.test_publisher import World, approved_posts, give_video, world  # noqa: F401  (fixture)
 from tests.test_publisher_instagram import members_by_photos
 
 pytestmark = pytest.mark.slow
@@ -66,8 +64,6 @@ engine = store.open_store(settings.database.url)
 report = Publisher(engine, settings).run()
 print(json.dumps(dataclasses.asdict(report), default=str))
 """
-
-_video_cache: dict[str, Path] = {}
 
 
 def child_env(world: World, crash_at: str | None) -> dict[str, str]:
@@ -110,20 +106,6 @@ def run_publisher(world: World, crash_at: str | None = None) -> subprocess.Compl
         timeout=120,
         check=False,
     )
-
-
-def give_video(world: World, post_id: int) -> None:
-    """A Short made once per test session and copied (making one takes seconds)."""
-    with Session(world.engine) as session:
-        post = session.get(Post, post_id)
-        assert post is not None
-        if "video" not in _video_cache:
-            _video_cache["video"] = post_video(post, world.folder / "made")
-        target = world.folder / "videos" / f"post-{post_id}.mp4"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_video_cache["video"], target)
-        post.video_path = str(target)
-        session.commit()
 
 
 def lapse_claim(world: World, post_id: int) -> None:
