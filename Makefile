@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test chromium lint format bench bench-cards bench-plan bench-publish bench-campaign bench-shorts goldens clean
 
-# The browser tests (tests/test_pages_browser.py) drive Debian's chromium through Playwright: `make
+# The browser tests (tests/reports/test_pages_browser.py) drive Debian's chromium through Playwright: `make
 # test` installs the package when missing (as root, or with sudo), never a browser download; `make
 # demo` needs no browser. IFN_BROWSER_TESTS=0 skips both the install and those tests on a machine
 # that cannot run a browser.
@@ -20,10 +20,10 @@ chromium:
 	    || { echo "error: could not install chromium: run 'apt-get install -y chromium' as root" >&2; exit 1; }; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./sandbox
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -63,7 +63,7 @@ bench-shorts: $(STAMP)
 # Rewrite the golden cards and captions on purpose (after a template or brand change); look at
 # tests/golden/ (git diff) before committing.
 goldens: $(STAMP)
-	IFN_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_cards_render.py tests/test_captions.py -k golden
+	IFN_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/cards/test_render.py tests/captions/test_writer.py -k golden
 	$(BIN)/python docs/make_images.py
 
 clean:

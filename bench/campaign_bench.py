@@ -73,7 +73,7 @@ ARMS = ("direct", "flow")
 KIB = 1024
 SERVER_ARGS = ("--host", "127.0.0.1", "--port")
 WARM_UP = "from prefect import flow\nflow(name='bench-warm-up')(lambda: None)()"
-REGISTRY_COMMAND = (sys.executable, "-m", "ifn_campaign.cli", "sandbox", "registry")
+REGISTRY_COMMAND = (sys.executable, "-m", "ifn_campaign.cli.app", "sandbox", "registry")
 
 
 # --- measuring, in the arm's process --------------------------------------------------------
@@ -151,9 +151,9 @@ class Meter:
 def _compose_chunk_timed(post_ids: list[int], now: datetime) -> tuple[Any, float]:
     """compose_chunk in a worker process (reading the settings itself, like the flow's task),
     with the seconds spent making Shorts."""
-    from ifn_campaign import shorts
+    from ifn_campaign.cards import shorts
     from ifn_campaign.config import load_settings
-    from ifn_campaign.pipeline import compose_chunk
+    from ifn_campaign.orchestration.stages import compose_chunk
 
     real = shorts.post_video
     spent = [0.0]
@@ -251,9 +251,8 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
 
     from ifn_campaign import store
     from ifn_campaign.config import load_settings
-    from ifn_campaign.media import MediaFetcher
     from ifn_campaign.models import utcnow
-    from ifn_campaign.pipeline import (
+    from ifn_campaign.orchestration.stages import (
         ComposeSummary,
         chunked,
         compose_work,
@@ -261,9 +260,10 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
         publish_markdown,
         reconcile_markdown,
     )
-    from ifn_campaign.publisher import Publisher, reconcile, take_down
+    from ifn_campaign.publishing.publisher import Publisher, reconcile, take_down
     from ifn_campaign.registry.client import RegistryClient
-    from ifn_campaign.sync import sync_members
+    from ifn_campaign.registry.media import MediaFetcher
+    from ifn_campaign.registry.sync import sync_members
 
     stages: list[dict[str, Any]] = []
     outcomes: dict[str, dict[str, int]] = {}
@@ -331,8 +331,8 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
     with Meter(stages, REPORT):  # what flows.campaign renders for its artifacts
         from sqlalchemy.orm import Session
 
-        from ifn_campaign.pipeline import campaign_markdown
-        from ifn_campaign.report import card_links, collect, posts_table, summary_markdown
+        from ifn_campaign.orchestration.stages import campaign_markdown
+        from ifn_campaign.reports.campaign import card_links, collect, posts_table, summary_markdown
 
         cfg = load_settings()
         campaign_markdown(dict(outcomes))
@@ -431,13 +431,13 @@ def child(arm: str, out: Path, plan_weeks: int, compose_weeks: int) -> None:
     preload = ["flows.campaign"] if arm == "flow" else []
     for module in [
         *preload,
-        "ifn_campaign.pipeline",
-        "ifn_campaign.publisher",
-        "ifn_campaign.sync",
+        "ifn_campaign.orchestration.stages",
+        "ifn_campaign.publishing.publisher",
+        "ifn_campaign.registry.sync",
     ]:
         importlib.import_module(module)
     from ifn_campaign.config import load_settings
-    from ifn_campaign.sandbox.platforms import PlatformSandboxes
+    from ifn_sandbox.platforms import PlatformSandboxes
 
     imported = time.perf_counter() - started
     rss_start = _status_kib("VmRSS")

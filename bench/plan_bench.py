@@ -35,7 +35,7 @@ from ifn_campaign.planner.campaign import Campaign, load_campaigns
 from ifn_campaign.planner.eligibility import load_candidates
 from ifn_campaign.planner.plan import plan_campaign
 from ifn_campaign.planner.slots import campaign_slots
-from ifn_campaign.sandbox.sample import store_generated_members
+from ifn_sandbox.sample import store_generated_members
 
 START = datetime(2027, 1, 1, tzinfo=UTC)
 END = datetime(2028, 1, 1, tzinfo=UTC)

@@ -48,18 +48,18 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
+from ifn_campaign.cards.shorts import make_short
 from ifn_campaign.channels import instagram
 from ifn_campaign.channels.graph import GraphClient
 from ifn_campaign.channels.youtube import YouTubeClient
 from ifn_campaign.config import AccountSettings, Settings
 from ifn_campaign.models import Member, Post, PostState
-from ifn_campaign.publisher import Clients, Publisher, PublishReport
-from ifn_campaign.sandbox.graph import GraphAccount
-from ifn_campaign.sandbox.http import Fault, RequestRecord
-from ifn_campaign.sandbox.platforms import ACCOUNT, PlatformSandboxes
-from ifn_campaign.sandbox.sample import store_generated_members
+from ifn_campaign.publishing.publisher import Clients, Publisher, PublishReport
 from ifn_campaign.secrets import env_name
-from ifn_campaign.shorts import make_short
+from ifn_sandbox.graph import GraphAccount
+from ifn_sandbox.http import Fault, RequestRecord
+from ifn_sandbox.platforms import ACCOUNT, PlatformSandboxes
+from ifn_sandbox.sample import store_generated_members
 
 CAMPAIGN = "bench-publish"
 CHANNELS = ("instagram", "facebook", "youtube")

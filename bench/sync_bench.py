@@ -40,9 +40,9 @@ from sqlalchemy.engine import make_url
 
 from ifn_campaign import store
 from ifn_campaign.config import MediaSettings, RegistrySettings
-from ifn_campaign.media import MediaFetcher
 from ifn_campaign.registry.client import RegistryClient
-from ifn_campaign.sync import sync_members
+from ifn_campaign.registry.media import MediaFetcher
+from ifn_campaign.registry.sync import sync_members
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,7 +63,7 @@ def served(n: int, pids: list[int] | None = None) -> Iterator[str]:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "ifn_campaign.cli", "sandbox", "registry"),
+            *(sys.executable, "-m", "ifn_campaign.cli.app", "sandbox", "registry"),
             *("--port", str(port), "--generated", str(n)),
         ],
         stdout=subprocess.DEVNULL,
@@ -157,7 +157,7 @@ def serve_unique_images(port: int) -> None:
     """Serve /u/{index}/{name}: the sandbox's generated image `name` made unique by `index`."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from ifn_campaign.sandbox.registry import _generated_media
+    from ifn_sandbox.registry import _generated_media
 
     files = _generated_media()
 

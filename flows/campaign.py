@@ -33,8 +33,8 @@ from ifn_campaign import store
 from ifn_campaign.config import load_settings
 from ifn_campaign.errors import OrchestrationError
 from ifn_campaign.models import utcnow
-from ifn_campaign.pipeline import campaign_markdown
-from ifn_campaign.report import collect
+from ifn_campaign.orchestration.stages import campaign_markdown
+from ifn_campaign.reports.campaign import collect
 
 
 @flow(name="campaign", retries=0)

@@ -1,7 +1,8 @@
 """`compose`: cards, captions and Shorts for the planned posts of the coming weeks.
 
 The posts are cut into chunks (`prefect.chunk_size`). On this machine the chunks are drawn in a
-pool of plain worker processes (`ifn_campaign.pipeline.compose_chunks`): Prefect in each worker
+pool of plain worker processes (`ifn_campaign.orchestration.stages.compose_chunks`): Prefect in
+each worker
 and a task run per chunk would cost more than they show. On a Dask cluster
 (`prefect.dask_address`) each chunk is a Prefect task run by prefect-dask's task runner.
 """
@@ -15,10 +16,10 @@ from prefect import flow, get_run_logger, task
 
 from flows.artifacts import markdown_artifact
 from ifn_campaign.config import Settings, load_settings
-from ifn_campaign.deployments import dask_task_runner
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import utcnow
-from ifn_campaign.pipeline import (
+from ifn_campaign.orchestration.deployments import dask_task_runner
+from ifn_campaign.orchestration.stages import (
     ComposeSummary,
     chunked,
     compose_chunk,

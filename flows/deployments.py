@@ -1,7 +1,8 @@
 """The deployments: every scheduled flow once, with its cron string read from `[schedules]`.
 
 `ifn-campaign serve` runs them on this machine; `ifn-campaign deploy` registers them to a work
-pool (`ifn_campaign.deployments.register`). A new scheduled flow is one more line here and one
+pool (`ifn_campaign.orchestration.deployments.register`). A new scheduled flow is one more line
+here and one
 more `schedules.<flow name>` setting.
 """
 
@@ -13,7 +14,7 @@ from flows.plan import plan_campaign
 from flows.publish import publish_due, reconcile_posts
 from flows.report import report
 from flows.sync import sync_registry
-from ifn_campaign.deployments import Deployment
+from ifn_campaign.orchestration.deployments import Deployment
 
 DEPLOYMENTS: tuple[Deployment, ...] = (
     Deployment(sync_registry),  # the flow also holds the registry's sync lock

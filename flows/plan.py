@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger
 
 from flows.artifacts import markdown_artifact
 from ifn_campaign.config import load_settings
-from ifn_campaign.pipeline import plan_stage
+from ifn_campaign.orchestration.stages import plan_stage
 
 
 @flow(name="plan_campaign", retries=0)

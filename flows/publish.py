@@ -1,4 +1,4 @@
-"""`publish_due` and `reconcile`: thin Prefect flows over ifn_campaign.publisher.
+"""`publish_due` and `reconcile`: thin Prefect flows over ifn_campaign.publishing.publisher.
 
 `publish_due` runs every few minutes (Instagram has no native scheduling, so we publish at the
 slot ourselves); several runs or workers at once are safe (claims, see publisher.py).
@@ -18,9 +18,9 @@ from prefect.context import get_run_context
 from flows.artifacts import markdown_artifact
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
-from ifn_campaign.limits import gate_for
-from ifn_campaign.pipeline import publish_markdown, reconcile_markdown
-from ifn_campaign.publisher import Publisher, reconcile, take_down
+from ifn_campaign.orchestration.gates import gate_for
+from ifn_campaign.orchestration.stages import publish_markdown, reconcile_markdown
+from ifn_campaign.publishing.publisher import Publisher, reconcile, take_down
 
 
 def _worker() -> str:

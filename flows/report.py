@@ -1,6 +1,6 @@
 """`report`: the monthly campaign report, and the artifacts every campaign run leaves.
 
-The page (`ifn_campaign.report.write_html`) goes to `<out_dir>/<YYYY-MM>/index.html`; the
+The page (`ifn_campaign.reports.campaign.write_html`) goes to `<out_dir>/<YYYY-MM>/index.html`; the
 Prefect UI gets the summary (counts per state, failures with what to do, the ledger), a table of
 the posts (member, channel, time, reason, link) and links to the rendered cards.
 """
@@ -18,7 +18,7 @@ from flows.artifacts import markdown_artifact, table_artifact
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
 from ifn_campaign.models import utcnow
-from ifn_campaign.report import (
+from ifn_campaign.reports.campaign import (
     CampaignReport,
     card_links,
     collect,

@@ -1,7 +1,8 @@
 """`sync_registry`: the daily member sync as a Prefect flow, with a markdown summary artifact.
 
 Two syncs of one registry never overlap: the flow holds the source's global concurrency limit
-(`ifn_campaign.deployments.sync_lock`) for the whole sync, whichever deployment, `campaign` run
+(`ifn_campaign.orchestration.deployments.sync_lock`) for the whole sync, whichever deployment,
+`campaign` run
 or worker started it; a second one waits for it (up to `wait_seconds`), then syncs what changed.
 """
 
@@ -15,10 +16,10 @@ from prefect import flow, get_run_logger
 from flows.artifacts import markdown_artifact
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
-from ifn_campaign.deployments import sync_lock
-from ifn_campaign.media import MediaFetcher
+from ifn_campaign.orchestration.deployments import sync_lock
 from ifn_campaign.registry.client import RegistryClient
-from ifn_campaign.sync import sync_members
+from ifn_campaign.registry.media import MediaFetcher
+from ifn_campaign.registry.sync import sync_members
 
 
 @flow(name="sync_registry", retries=0)

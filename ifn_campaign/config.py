@@ -138,7 +138,7 @@ class CaptionsSettings(BaseModel):
     language: str = Field("id", pattern="^(id|en)$", description="Default caption language")
 
     def limits(self) -> Any:
-        from ifn_campaign.captions.limits import Limits
+        from ifn_campaign.captions.rules import Limits
 
         return Limits(
             instagram_hashtags=self.instagram_hashtags,

@@ -374,7 +374,8 @@ class YouTubeOutcomeUnknown(YouTubeError):
     video: the video may exist. Do not upload again; staff must check the channel."""
 
 
-# --- Videos: ifn_campaign.shorts --------------------------------------------------------------
+# --- Videos: ifn_campaign.cards.shorts
+# --------------------------------------------------------------
 #
 # RenderError
 # └── VideoError                a Short could not be made: a frame unusable, the output unwritable

@@ -108,7 +108,8 @@ class Member(SQLModel, table=True):
     # what the sync changed or left out of the registry's values, and why ("business_name: removed
     # 1 control character", "socials.instagram: not a handle, left out")
     notes: list[str] | None = Field(default=None, sa_column=Column(JSON))
-    # whether consent is in force at a given time, and the member promotable: ifn_campaign.consent
+    # whether consent is in force at a given time, and the member promotable:
+    # ifn_campaign.registry.consent
 
 
 class MediaAsset(SQLModel, table=True):

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from ifn_campaign import store
 from ifn_campaign.config import MediaSettings, RegistrySettings, Settings
-from ifn_campaign.sandbox.registry import RegistrySandbox
+from ifn_sandbox.registry import RegistrySandbox
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 # CI (`.ci/run`) explores the same examples every run, so a landing never hinges on a rare draw;

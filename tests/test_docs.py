@@ -10,7 +10,7 @@ import pytest
 import typer
 from pydantic import BaseModel
 
-from ifn_campaign.cli import app
+from ifn_campaign.cli.app import app
 from ifn_campaign.config import AccountSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,9 +28,9 @@ from ifn_campaign.cards.brand import BrandKit
 from ifn_campaign.cards.render import CardData, Renderer
 from ifn_campaign.cards.template import load_all
 from ifn_campaign.config import MediaSettings
-from ifn_campaign.media import MediaFetcher
-from ifn_campaign.sandbox.registry import RegistrySandbox
-from ifn_campaign.shorts import make_short
+from ifn_campaign.registry.media import MediaFetcher
+from ifn_sandbox.registry import RegistrySandbox
+from ifn_campaign.cards.shorts import make_short
 
 out = Path(sys.argv[1])
 media = Path(sys.argv[2])

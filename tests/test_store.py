@@ -42,7 +42,7 @@ def test_downgrade_to_base_and_up_again(db_url: str) -> None:
 
 def test_unmigrated_database_is_refused_with_what_to_run(db_url: str) -> None:
     store.make_engine(db_url).connect().close()  # an existing, empty database (a missing
-    # SQLite file is refused before: tests/test_cli_database.py)
+    # SQLite file is refused before: tests/cli/test_database.py)
     with pytest.raises(NotMigratedError, match="run `ifn-campaign db upgrade`"):
         store.open_store(db_url)
 

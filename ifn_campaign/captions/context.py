@@ -4,7 +4,8 @@ Personal data (owner name, phone, WhatsApp, e-mail, owner photo) reaches a capti
 member's consent record allows that field; otherwise the template gets an empty string and the
 omission is recorded, so a template asking for it still renders (UU PDP: consent first; README,
 "Ledger and consent withdrawals"). A handle becomes a mention only on a channel the member
-consented to. Consent counts only once in force at the caption's time (`ifn_campaign.consent`).
+consented to. Consent counts only once in force at the caption's time
+(`ifn_campaign.registry.consent`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
-from ifn_campaign.consent import ConsentState, consent_at
 from ifn_campaign.models import Member
+from ifn_campaign.registry.consent import ConsentState, consent_at
 from ifn_campaign.registry.record import vocabulary
 
 LOCALES = {"id": "id_ID", "en": "en_US"}

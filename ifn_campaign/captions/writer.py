@@ -31,7 +31,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ifn_campaign.captions import limits as rules
+from ifn_campaign.captions import rules
 from ifn_campaign.captions.context import MemberView, angka, country, daftar, tanggal
 from ifn_campaign.captions.hashtags import member_hashtags
 from ifn_campaign.errors import CaptionTemplateError

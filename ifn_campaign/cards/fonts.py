@@ -38,7 +38,7 @@ TEXT_ENGINE_VERSION = 3
 
 # Synthetic weight for static fallbacks (see FontChain.embolden): CJK stems are drawn this share of
 # the family's Latin stem at the same weight. Noto Sans CJK and Noto Sans, designed together, keep
-# about 0.9-0.95 (丨 against l, Regular and Bold alike); tests/test_cards_text.py measures it.
+# about 0.9-0.95 (丨 against l, Regular and Bold alike); tests/cards/test_text.py measures it.
 STEM_RATIO = 0.9
 _LATIN_STEM = "l"
 _CJK_STEM = "\u4e28"  # 丨, a single vertical stroke

@@ -60,7 +60,7 @@ def write_preview(
 ) -> Path:
     """preview.html in out_dir showing every card with its format and notes, saying when it was
     made (`made_at`, default now) in `display_timezone` (the settings' planner.display_timezone)."""
-    from ifn_campaign.report import when
+    from ifn_campaign.reports.campaign import when
 
     try:
         zone = ZoneInfo(display_timezone)

@@ -75,7 +75,7 @@ from zoneinfo import ZoneInfo
 import requests
 from urllib3.util import Retry
 
-from ifn_campaign.captions.limits import Limits, check_youtube
+from ifn_campaign.captions.rules import Limits, check_youtube
 from ifn_campaign.errors import (
     UploadSessionGone,
     YouTubeError,

@@ -1,7 +1,8 @@
 """Who may be featured on a channel, read in a few set-based queries so 10,000 members stay cheap.
 
 Eligible: an active member, with consent for the channel in force at the planner's clock (granted
-by then, not withdrawn: `ifn_campaign.consent`), a usable photo or at least a logo (the card needs
+by then, not withdrawn: `ifn_campaign.registry.consent`), a usable photo or at least a logo (the
+card needs
 one), and not excluded by staff. Cooldown, rotation and
 diversity are the rotation's business; this is what must hold whatever the rotation wants.
 """
@@ -15,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.consent import ConsentState, consent_at, starts_on
 from ifn_campaign.models import Exclusion, Member, MemberMedia, MemberStatus
+from ifn_campaign.registry.consent import ConsentState, consent_at, starts_on
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.errors import IFNError
-from ifn_campaign.lifecycle import move, record
 from ifn_campaign.models import LIVE_STATES, REPLANNABLE_STATES, Pin, Post, PostState
 from ifn_campaign.planner.budget import Budgets, Limit
 from ifn_campaign.planner.campaign import Campaign
 from ifn_campaign.planner.eligibility import excluded, load_candidates, load_exclusions
 from ifn_campaign.planner.rotation import Gap, Rotation
 from ifn_campaign.planner.slots import SkippedSlot, Slot, campaign_slots
+from ifn_campaign.posts.lifecycle import move, record
 
 Action = Literal["kept", "planned", "pinned", "replaced", "gap"]
 

@@ -40,7 +40,7 @@ from pydantic import (
     field_validator,
 )
 
-from ifn_campaign.media import url_refusal
+from ifn_campaign.registry.media import url_refusal
 
 SOURCE_ERRORS = "_source_errors"  # problems a source found in the raw row (e.g. a ragged CSV line)
 UNEXPECTED = "record: could not be validated"  # reason prefix when a validator itself failed

@@ -1,0 +1,1128 @@
+"""`ifn-campaign`: a thin door into the library. Parse, call, print; expected failures are one line.
+
+Every command loads the settings once (`--config`, IFN_CONFIG or ./ifn-campaign.toml, then IFN_...
+variables) and opens a migrated database; domain errors (`IFNError`) become `error: ...` on stderr
+and exit status 1, never a traceback. Any other exception does too, and its traceback goes to the
+log file (`log.file`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.cli import doctor as _doctor  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import ledger as _ledger  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import plan as _plan  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import publish as _publish  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import report as _report  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import review as _review  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import serve as _serve  # noqa: F401  (registers its commands)
+from ifn_campaign.cli.base import (
+    MEMBERS,
+    OPERATIONS,
+    SETUP,
+    App,
+    app,
+    choices,
+    err,
+    local_time,
+    one_of,
+    out,
+    settings,
+    shown,
+    unknown,
+    zone_abbr,
+)
+from ifn_campaign.cli.logfile import log_unexpected, redact, secret_values
+from ifn_campaign.cli.tables import Col, Wide, print_table
+from ifn_campaign.config import Settings
+from ifn_campaign.errors import IFNError
+from ifn_campaign.models import (
+    Member,
+    MemberMedia,
+    MemberStatus,
+    Post,
+    PostState,
+    QuarantinedRecord,
+    SyncRun,
+    utcnow,
+)
+from ifn_campaign.registry.client import RegistryClient
+from ifn_campaign.registry.consent import ConsentState, consent_at, describe, promotable
+from ifn_campaign.registry.csv_source import CsvSource
+from ifn_campaign.registry.media import MediaFetcher
+from ifn_campaign.registry.source import MemberSource
+from ifn_campaign.registry.sync import SyncResult, sync_members
+
+if TYPE_CHECKING:
+    from ifn_campaign.cards.batch import Batch
+
+db_app = App(help="Create and migrate the database.", no_args_is_help=True)
+sandbox_app = App(help="Local stand-ins for the registry and platforms.", no_args_is_help=True)
+app.add_typer(db_app, name="db", rich_help_panel=SETUP)
+captions_app = App(help="Caption templates: check them, see a member's copy.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox", rich_help_panel=OPERATIONS)
+app.add_typer(captions_app, name="captions", rich_help_panel=MEMBERS)
+
+DEMO_PORT = 8765
+DEMO_WEEKS = 2
+DEMO_CAMPAIGNS = Path(__file__).resolve().parents[2] / "assets" / "demo" / "campaigns"
+STATUSES = [s.value for s in MemberStatus]
+CHANNELS = ("instagram", "facebook", "youtube")  # as captions.writer.CHANNELS (imported lazily)
+LANGUAGES = ("id", "en")  # as captions.writer.LANGUAGES
+
+
+def _card_templates() -> list[str]:
+    """Card template names: the files in templates/cards (formats.toml is not one)."""
+    from ifn_campaign.cards.template import FORMATS_FILE, TEMPLATES_DIR
+
+    return sorted(p.stem for p in TEMPLATES_DIR.glob("*.toml") if p.name != FORMATS_FILE.name)
+
+
+def _card_formats() -> list[str]:
+    """Card format names, from templates/cards/formats.toml."""
+    from ifn_campaign.cards.template import formats
+
+    return list(formats())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to this version's schema."""
+    url = settings().database.url
+    before, after = store.upgrade(store.make_engine(url))
+    if before == after:
+        out.print(f"database {store.safe_url(url)} is up to date (revision {after})")
+    else:
+        out.print(f"database {store.safe_url(url)} migrated from {before or 'empty'} to {after}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """The schema revision and whether `db upgrade` is needed."""
+    url = settings().database.url
+    current = store.current_revision(store.existing_engine(url))
+    head = store.head_revision()
+    state = "up to date" if current == head else "needs `ifn-campaign db upgrade`"
+    out.print(f"{store.safe_url(url)}: revision {current or 'none'}, latest {head}: {state}")
+
+
+@contextmanager
+def _sync_progress(label: str) -> Iterator[tuple[Progress, int]]:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(label, total=None, status="starting")
+        yield progress, task
+
+
+def run_sync(
+    cfg: Settings,
+    source: MemberSource,
+    *,
+    full: bool | None,
+    fetch_media: bool,
+    resume: bool = True,
+) -> SyncResult:
+    """Sync with a live progress line; shared by `sync`, `import-csv` and `demo`."""
+    engine = store.open_store(cfg.database.url)
+    started = time.monotonic()
+    with _sync_progress(f"sync {source.name}") as (progress, task):
+        seen = 0
+
+        def on_page(run: SyncRun, records: int) -> None:
+            nonlocal seen
+            seen += records
+            rate = seen / max(time.monotonic() - started, 1e-6)
+            progress.update(
+                task,
+                advance=records,
+                status=(
+                    f"{run.pages} pages, {seen} records ({rate:.0f}/s): {run.new} new, "
+                    f"{run.updated} updated, {run.unchanged} unchanged, "
+                    f"{run.quarantined} quarantined, media {run.media_fetched} fetched"
+                ),
+            )
+
+        if isinstance(source, RegistryClient):  # show each wait above the progress line
+            source.on_retry = lambda msg: progress.console.print(
+                f"[yellow]registry:[/] {escape(msg)}"
+            )
+        fetcher = MediaFetcher(cfg.media) if fetch_media else None
+        try:
+            result = sync_members(
+                engine,
+                source,
+                fetcher,
+                full=full,
+                resume=resume,
+                media_workers=cfg.media.workers,
+                progress=on_page,
+            )
+        finally:
+            if fetcher:
+                fetcher.close()
+        progress.update(task, total=seen or 1, completed=seen or 1)
+    return result
+
+
+def print_summary(result: SyncResult, console: Console = out) -> None:
+    run = result.run
+    print_table(
+        [Col("", keep=True), Col("count", keep=True, justify="right")],
+        [(name.replace("_", " "), str(value)) for name, value in result.counts().items()],
+        title=f"Sync {run.id} ({run.mode}) of {shown(run.source)}: {run.status}",
+        console=console,
+    )
+    if result.quarantined:  # every reason, whole: this is what staff fix in the registry
+        print_table(
+            [Col("member", keep=True), Col("reasons", lines=0, min_width=24)],
+            [
+                (shown(entry.member_id or "(no id)"), shown("; ".join(entry.reasons)))
+                for entry in result.quarantined
+            ],
+            title="Quarantined records (not stored; fix them in the registry)",
+            console=console,
+        )
+    if result.media_refusals:
+        print_table(
+            [
+                Col("member", keep=True),
+                Col("reason", lines=0, min_width=20),
+                Col("url", 1, lines=1, min_width=24),
+            ],
+            [
+                (shown(member_id), shown(reason), shown(url))
+                for member_id, url, reason in result.media_refusals
+            ],
+            title="Media refused (the member is stored without them)",
+            console=console,
+        )
+    if result.withdrawn:
+        console.print(f"consent withdrawn by: {shown(', '.join(result.withdrawn))}")
+    if summary := result.withdrawal_summary():
+        console.print(escape(summary), soft_wrap=True)
+
+
+@app.command("sync", rich_help_panel=MEMBERS)
+def sync(
+    full: Annotated[
+        bool | None,
+        typer.Option(
+            "--full/--incremental",
+            help=(
+                "Full sync (also marks vanished members) or only changes since the last "
+                "sync. Default: incremental once a full sync has run."
+            ),
+        ),
+    ] = None,
+    media: Annotated[
+        bool, typer.Option(help="Fetch logos and photos of new or changed members.")
+    ] = True,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Do not resume an interrupted sync; start over.")
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="With a Prefect server: seconds to wait for a running sync of the registry.",
+        ),
+    ] = 600,
+) -> None:
+    """Sync member profiles and media from the IFN registry.
+
+    Never beside another sync of the registry when a Prefect server is configured: it holds the
+    same lock as the scheduled sync."""
+    from ifn_campaign.orchestration.deployments import shared_sync_lock
+
+    cfg = settings()
+    with (
+        RegistryClient(cfg.registry, cfg.registry_token()) as client,
+        shared_sync_lock(client.name, wait),
+    ):
+        result = run_sync(
+            cfg, client, full=full, fetch_media=media and cfg.sync.fetch_media, resume=not restart
+        )
+    print_summary(result)
+
+
+@app.command("import-csv", rich_help_panel=MEMBERS)
+def import_csv(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="CSV export (UTF-8, comma or semicolon, lists split by |)."
+        ),
+    ],
+    media: Annotated[
+        bool, typer.Option(help="Fetch logos and photos of new or changed members.")
+    ] = True,
+) -> None:
+    """Import members from a staff spreadsheet export.
+
+    The columns are described in the README."""
+    cfg = settings()
+    source = CsvSource(file)
+    unknown = source.unknown_columns()
+    if unknown:
+        err.print(f"[yellow]ignoring unknown columns:[/] {escape(', '.join(unknown))}")
+    result = run_sync(cfg, source, full=None, fetch_media=media and cfg.sync.fetch_media)
+    print_summary(result)
+
+
+@app.command("members", rich_help_panel=MEMBERS)
+def members(
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Only members with this status: {', '.join(STATUSES)}.",
+            metavar="STATUS",
+            callback=one_of("member status", STATUSES),
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="Rows to show.")] = 50,
+    wide: Wide = False,
+) -> None:
+    """List stored members."""
+    engine = store.open_store(settings().database.url)
+    zone = ZoneInfo(settings().planner.display_timezone)
+    with Session(engine) as session:
+        query = select(Member).order_by(Member.id).limit(limit)
+        if status:
+            query = query.where(Member.status == status)
+        total = session.scalar(select(func.count()).select_from(Member)) or 0
+        matching = total
+        if status:
+            counted = select(func.count()).select_from(Member).where(Member.status == status)
+            matching = session.scalar(counted) or 0
+        rows = [
+            (
+                shown(m.id),
+                shown(m.business_name),
+                shown(m.province or ""),
+                shown(", ".join(m.actor_types)),
+                shown(m.status),
+                local_time(m.last_seen_at, zone),
+            )
+            for m in session.scalars(query)
+        ]
+    print_table(
+        [
+            Col("id", keep=True),
+            Col("name"),
+            Col("province", 2, lines=1, min_width=10),
+            Col("actor types", 3, min_width=10),
+            Col("status", keep=True),
+            Col(f"last seen ({zone_abbr(zone)})", 1, keep=True),
+        ],
+        rows,
+        title=_members_title(len(rows), matching, total, status),
+        wide=wide,
+    )
+
+
+def _members_title(shown_rows: int, matching: int, total: int, status: str | None) -> str:
+    """What the table holds: all of it, or the first N with the way to see more (50 rows under
+    'Members (66 stored)' read as the whole list)."""
+    if shown_rows < matching:
+        which = f" {status}" if status else ""
+        return f"Members: the first {shown_rows} of {matching}{which} (--limit N shows more)"
+    if status:
+        return f"Members: {matching} {status} of {total} stored"
+    return f"Members ({total} stored)"
+
+
+@app.command("member", rich_help_panel=MEMBERS)
+def member(
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id, e.g. ifn-0007.")
+    ],
+    wide: Wide = False,
+) -> None:
+    """One member: profile, consent, media and quarantine.
+
+    Media with the reasons any was refused; a newer version of the record in quarantine."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        m = session.get(Member, member_id)
+        if m is None:
+            raise IFNError(
+                f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
+            )
+        now = utcnow()
+        zone = ZoneInfo(settings().planner.display_timezone)
+        rows = {
+            "status": f"{m.status}{'' if promotable(m, now) else ' (not promotable)'}",
+            "actor types": ", ".join(m.actor_types),
+            "categories": ", ".join(m.categories),
+            "place": ", ".join(p for p in (m.sentra, m.city, m.province) if p),
+            "consent channels": ", ".join(m.consent_channels) or "none",
+            "consent fields": ", ".join(m.consent_fields_allowed) or "none",
+            "consent": describe(m, now, zone),
+            "registry updated": f"{local_time(m.updated_at, zone)} {zone_abbr(zone)}",
+            "first seen": f"{local_time(m.first_seen_at, zone)} {zone_abbr(zone)}",
+            "last seen": f"{local_time(m.last_seen_at, zone)} {zone_abbr(zone)}",
+        }
+        query = select(MemberMedia).where(MemberMedia.member_id == m.id)
+        media = [
+            (
+                row.role,
+                str(row.position),
+                (row.asset_sha256 or "")[:12],
+                shown(f"{row.refused_reason}: {row.refused_detail}" if row.refused_reason else ""),
+                shown(row.source_url),
+            )
+            for row in session.scalars(query.order_by(MemberMedia.role, MemberMedia.position))
+        ]
+        open_quarantine = session.scalars(
+            select(QuarantinedRecord).where(
+                QuarantinedRecord.member_id == m.id, QuarantinedRecord.resolved_at.is_(None)
+            )
+        ).all()
+    print_table(
+        [Col("field", keep=True), Col("value", lines=0, min_width=20)],
+        [(field, shown(value)) for field, value in rows.items()],
+        title=f"{shown(m.business_name)} ({shown(m.id)})",
+        show_header=False,
+        wide=wide,
+    )
+    for note in m.notes or []:  # what the sync changed in or left out of the registry's values
+        out.print(f"[cyan]note:[/] {shown(note)}", soft_wrap=True)
+    print_table(
+        [
+            Col("role", keep=True),
+            Col("#", keep=True, justify="right"),
+            Col("stored", 1, keep=True),
+            Col("refused", lines=0, min_width=16),
+            Col("source", 2, lines=1, min_width=20),
+        ],
+        media,
+        title="Media",
+        wide=wide,
+    )
+    for q in open_quarantine:
+        out.print(f"[yellow]newer version quarantined:[/] {shown('; '.join(q.reasons))}")
+
+
+@app.command("quarantine", rich_help_panel=MEMBERS)
+def quarantine(
+    all_: Annotated[bool, typer.Option("--all", help="Include records fixed since.")] = False,
+    wide: Wide = False,
+) -> None:
+    """List quarantined records with every reason."""
+    engine = store.open_store(settings().database.url)
+    zone = ZoneInfo(settings().planner.display_timezone)
+    with Session(engine) as session:
+        query = select(QuarantinedRecord).order_by(QuarantinedRecord.id)
+        if not all_:
+            query = query.where(QuarantinedRecord.resolved_at.is_(None))
+        rows = [
+            (
+                str(q.id),
+                shown(q.source),
+                shown(q.member_id or ""),
+                shown("; ".join(q.reasons)),
+                local_time(q.last_seen_at, zone),
+            )
+            for q in session.scalars(query)
+        ]
+    print_table(
+        [
+            Col("id", keep=True, justify="right"),
+            Col("source", 2, lines=1, min_width=20),
+            Col("member", keep=True),
+            Col("reasons", lines=0, min_width=24),  # every reason, whole
+            Col(f"last seen ({zone_abbr(zone)})", 1, keep=True),
+        ],
+        rows,
+        title="Quarantined records",
+        wide=wide,
+    )
+
+
+@app.command("render", rich_help_panel=MEMBERS)
+def render(
+    member: Annotated[
+        list[str] | None,
+        typer.Option("--member", "-m", metavar="MEMBER_ID", help="Member id (repeatable)."),
+    ] = None,
+    all_members: Annotated[bool, typer.Option("--all", help="Every promotable member.")] = False,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Card template (default: cards.template).",
+            callback=one_of("card template", _card_templates),
+        ),
+    ] = None,
+    card_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Only this format (repeatable); default: all.",
+            callback=one_of("card format", _card_formats),
+        ),
+    ] = None,
+    png: Annotated[bool, typer.Option(help="PNG instead of JPEG.")] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Folder for files and preview.html."),
+    ] = None,
+) -> None:
+    """Draw promo cards for members, with an HTML preview.
+
+    Every format unless --format names some."""
+    from ifn_campaign.cards.batch import promotable_ids, render_members
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.render import Renderer
+    from ifn_campaign.cards.template import load_all
+
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    brand = BrandKit.load()
+    templates = load_all(palette=brand.palette)
+    name = template or cfg.cards.template
+    if name not in templates:  # cards.template names one that is not on file
+        raise unknown("card template", name, sorted(templates))
+    with Session(engine) as session:
+        ids = promotable_ids(session) if all_members else list(member or [])
+        if not ids:
+            raise IFNError("name members with --member ID (repeatable) or use --all")
+        renderer = Renderer(brand, templates, cfg.cards.cache_dir)
+        with _member_progress("render", len(ids)) as advance:
+            batch = render_members(
+                session, renderer, ids, name, card_format, png=png, on_member=advance
+            )
+        captions = _captions_for(session, list(batch.names))
+    _report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids), captions)
+
+
+@contextmanager
+def _member_progress(label: str, total: int) -> Iterator[Callable[[str], None]]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]{label}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed}/{task.total} members"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda _member_id: progress.advance(task)
+
+
+def _captions_for(session: Session, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each member's captions in the default language, shown under their cards in the preview."""
+    from ifn_campaign.captions.writer import CHANNELS
+
+    cfg = settings()
+    writer = _caption_writer(cfg)
+    shown: dict[str, list[tuple[str, str]]] = {}
+    for member_id in member_ids:
+        member = session.get(Member, member_id)
+        if member is None:
+            continue
+        for channel in CHANNELS:
+            try:
+                caption = writer.write(member, channel, cfg.captions.language)
+            except IFNError as exc:
+                shown.setdefault(member_id, []).append((channel, f"(no caption: {exc})"))
+                continue
+            text = f"{caption.title}\n\n{caption.text}" if caption.title else caption.text
+            shown.setdefault(member_id, []).append((f"{channel} caption", text))
+    return shown
+
+
+def _report_cards(
+    batch: Batch,
+    target: Path,
+    asked: int,
+    captions: dict[str, list[tuple[str, str]]] | None = None,
+) -> Path:
+    """Export the cards with a preview sheet and print what happened; the sheet's path."""
+    from ifn_campaign.cards.preview import export, write_preview
+
+    failures, cards = batch.failures, batch.cards
+    for member_id, message in failures:
+        err.print(f"[red]{member_id}:[/] {escape(message)}", soft_wrap=True)
+    if not cards:
+        raise IFNError(f"no card could be made ({len(failures)} of {asked} members failed)")
+    files = export(cards, target)
+    sheet = write_preview(
+        cards,
+        files,
+        batch.names,
+        target,
+        captions=captions,
+        display_timezone=settings().planner.display_timezone,
+    )
+    made = batch.drawn
+    out.print(f"{len(cards)} cards ({made} drawn, {len(cards) - made} from cache) in {target}")
+    shortened = 0
+    for card in cards:
+        for note in card.notes:
+            if note.endswith("text shortened to fit"):
+                shortened += 1  # routine for long taglines; the preview shows each
+            else:
+                out.print(f"[yellow]{card.member_id} {card.format}:[/] {escape(note)}")
+    if shortened:
+        out.print(f"{shortened} texts shortened to fit their box (see the preview)")
+    out.print(f"preview: {sheet}")
+    return sheet
+
+
+def _caption_writer(cfg: Settings) -> Any:
+    from ifn_campaign.captions.writer import CaptionWriter
+
+    return CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
+
+
+@captions_app.command("lint")
+def captions_lint() -> None:
+    """Check every caption template against the sample members.
+
+    Renders each template for every sample member and lists each problem with its template and
+    line."""
+    from ifn_campaign.captions.lint import lint, template_files
+    from ifn_sandbox.sample import sample_members
+
+    writer = _caption_writer(settings())
+    members = sample_members()
+    problems = lint(writer, members)
+    checked = len(template_files(writer))
+    if not problems:
+        out.print(f"{checked} caption templates checked against {len(members)} sample members: ok")
+        return
+    print_table(
+        [
+            Col("template", keep=True),
+            Col("line", keep=True, justify="right"),
+            Col("member", 1, keep=True),
+            Col("reason", lines=0, min_width=24),
+        ],
+        [
+            (escape(p.template), str(p.line or ""), escape(p.member or ""), escape(p.reason))
+            for p in problems
+        ],
+        title=f"{len(problems)} problems in caption templates",
+    )
+    raise IFNError(f"{len(problems)} problems in caption templates (listed above)")
+
+
+@captions_app.command("show")
+def captions_show(
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id, e.g. ifn-0007.")
+    ],
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            "-c",
+            help="instagram, facebook or youtube (repeatable).",
+            metavar="CHANNEL",
+            callback=one_of("channel", CHANNELS),
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            help="id or en (default: captions.language).",
+            metavar=choices(LANGUAGES),
+            callback=one_of("language", LANGUAGES),
+        ),
+    ] = None,
+    ignore_consent: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-consent",
+            help="Also print the copy for channels the member cannot be posted on (labelled).",
+        ),
+    ] = False,
+) -> None:
+    """A member's captions as they would be posted.
+
+    With what was left out and why, and the member's consent per channel: no copy for a channel
+    they cannot be posted on."""
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    writer = _caption_writer(cfg)
+    zone = ZoneInfo(cfg.planner.display_timezone)
+    now = utcnow()
+    with Session(engine) as session:
+        member = session.get(Member, member_id)
+        if member is None:
+            raise IFNError(f"no member {member_id!r} stored: check the id or run a sync")
+        out.print(
+            f"consent: {describe(member, now, zone)}; channels: "
+            f"{shown(', '.join(member.consent_channels)) or 'none'}",
+            soft_wrap=True,
+        )
+        names = channel or list(CHANNELS)
+        reasons = {name: _not_postable(member, name, now, zone) for name in names}
+        for name, why_not in reasons.items():  # the state per channel, before any copy
+            state = f"[red]NOT POSTABLE[/]: {escape(why_not)}" if why_not else "postable"
+            out.print(f"  {name}: {state}", soft_wrap=True)
+        for name, why_not in reasons.items():
+            if why_not and not ignore_consent:
+                out.rule(f"{name}: not postable")
+                out.print(
+                    f"no caption: {escape(why_not)} (--ignore-consent prints it anyway)",
+                    soft_wrap=True,
+                )
+                continue
+            caption = writer.write(member, name, lang or cfg.captions.language)
+            label = f"NOT POSTABLE: {why_not}; " if why_not else ""
+            out.rule(
+                f"{name} ({escape(label)}{caption.lang}, {caption.template})",
+                style="red" if why_not else "rule.line",
+            )
+            if caption.title:  # labelled as `review` does: piped to a file, bold is gone
+                out.print(f"title: [bold]{escape(caption.title)}[/]\n", soft_wrap=True)
+            out.print(escape(caption.text), soft_wrap=True)
+            if caption.tags:
+                out.print(f"tags: {escape(', '.join(caption.tags))}")
+            for field in caption.omitted:
+                out.print(f"[yellow]left out without consent:[/] {field}")
+            for cut in caption.cuts:
+                out.print(
+                    f"[yellow]shortened {cut.field} ({cut.reason}):[/] {escape(cut.removed[:80])}"
+                )
+            for violation in caption.violations:
+                out.print(f"[red]{violation.field}:[/] {escape(violation.reason)}")
+
+
+def _not_postable(member: Member, channel: str, now: datetime, zone: ZoneInfo) -> str | None:
+    """Why `member` cannot be posted on `channel` now, or None when they can (the decision is
+    consent.promotable's, the one rule the planner and the publisher follow too)."""
+    if promotable(member, now, channel):
+        return None
+    if member.status != MemberStatus.ACTIVE:
+        return f"member is {member.status}"
+    if consent_at(member, now) is not ConsentState.IN_FORCE:
+        said = describe(member, now, zone)  # "withdrawn on ...", "consent starts on ..."
+        return said if said.startswith("consent") else f"consent {said}"
+    return f"no consent for {channel}"
+
+
+@sandbox_app.command("registry")
+def sandbox_registry(
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port (0: any free port).")] = 8765,
+    generated: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Serve N generated members instead of the sample."),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="JSON",
+            help='Inject a fault, as JSON: \'{"path": "/api/v1/members", "kind": "status", '
+            '"status": 429, "retry_after": 5, "times": 2}\'; kinds: slow, status, drop, truncate.',
+        ),
+    ] = None,
+) -> None:
+    """Serve the sample (or a generated) registry until Ctrl+C."""
+    import json
+    from typing import get_args
+
+    from ifn_sandbox.http import FaultKind
+    from ifn_sandbox.registry import Fault, RegistrySandbox
+
+    kinds = get_args(FaultKind)
+    faults = []
+    for text in fault or []:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise IFNError(f"--fault {text!r}: not JSON: {exc}") from None
+        if isinstance(data, dict) and data.get("kind") not in kinds:
+            raise unknown("fault kind", str(data.get("kind")), kinds)
+        try:
+            faults.append(Fault.from_dict(data))
+        except (ValueError, TypeError) as exc:
+            raise IFNError(f"--fault {text!r}: {exc}") from None
+    with RegistrySandbox(host=host, port=port, generated=generated) as sandbox:
+        sandbox.faults.extend(faults)
+        out.print(f"registry sandbox on {sandbox.url} ({len(sandbox)} members; Ctrl+C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@app.command("demo", rich_help_panel=SETUP)
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(metavar="DIR", help="Where the demo keeps its database and media.")
+    ] = Path("var/demo"),
+) -> None:
+    """The whole campaign on embedded defaults, no account needed.
+
+    The sample registry, SQLite, sync, cards, a plan of the next two weeks, compose (cards,
+    captions, Shorts), publishing the whole calendar to the local platform sandboxes on a clock
+    moved forward slot by slot, reconcile, and an HTML report. Run it again: nothing is posted
+    twice.
+
+    It writes DIR/ifn-campaign.toml and ends with `export IFN_CONFIG=...`: run that line, and
+    members, captions show, review, calendar, history and report look at the demo's data."""
+    from ifn_sandbox.registry import RegistrySandbox
+
+    cfg = settings()
+    try:  # the default registry port keeps media URLs, and so the stored profiles, stable
+        sandbox = RegistrySandbox(port=DEMO_PORT).start()
+    except OSError:
+        err.print(
+            f"[yellow]port {DEMO_PORT} is busy[/]: media URLs change, members show as updated"
+        )
+        sandbox = RegistrySandbox().start()
+    try:
+        cfg = cfg.model_copy(
+            update={
+                "database": cfg.database.model_copy(
+                    update={"url": f"sqlite:///{data_dir / 'ifn-campaign.db'}"}
+                ),
+                "registry": cfg.registry.model_copy(
+                    update={"base_url": sandbox.url, "token": None, "token_secret_block": None}
+                ),
+                "media": cfg.media.model_copy(
+                    update={
+                        "dir": data_dir / "media",
+                        "allow_hosts": [sandbox.url.removeprefix("http://")],
+                    }
+                ),
+            }
+        )
+        err.print(f"sample registry on {sandbox.url}")
+        engine = store.make_engine(cfg.database.url)
+        before, after = store.upgrade(engine)
+        err.print(f"database {store.safe_url(cfg.database.url)}: {before or 'empty'} -> {after}")
+        with RegistryClient(cfg.registry) as client:
+            result = run_sync(cfg, client, full=True, fetch_media=True)
+    finally:
+        sandbox.stop()
+    print_summary(result)
+    with Session(engine) as session:
+        active = session.scalar(
+            select(func.count()).select_from(Member).where(Member.status == "active")
+        )
+    out.print(
+        f"{active} active members stored in {store.safe_url(cfg.database.url)}; "
+        f"media in {cfg.media.dir}"
+    )
+    _demo_cards(engine, data_dir)
+    cfg = cfg.model_copy(
+        update={
+            "planner": cfg.planner.model_copy(update={"campaigns_dir": DEMO_CAMPAIGNS}),
+            "cards": cfg.cards.model_copy(update={"cache_dir": data_dir / "cards"}),
+        }
+    )
+    config_file = _demo_settings(cfg, data_dir)
+    until = _demo_plan(cfg)
+    _demo_compose(cfg, until)
+    _demo_publish(engine, cfg, until)
+    _demo_report(engine, cfg, until, data_dir / "report")
+    with Session(engine) as session:
+        for line in demo_numbers(session, result.run, until):
+            out.print(line, soft_wrap=True)
+    out.print("to look at the demo's data with members, review, calendar, ..., run:")
+    out.print(f"export IFN_CONFIG={config_file}", soft_wrap=True)
+
+
+def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
+    """`<data_dir>/ifn-campaign.toml`: the demo's data (database, media, cards, preview and
+    campaigns, as absolute paths; no secrets) for the commands a newcomer tries next, which
+    otherwise look at ./var and find no database."""
+    import json
+
+    def where(path: Path | None) -> str:
+        return str(Path(path or ".").resolve())
+
+    db = make_url(cfg.database.url).database or ""
+    sections: dict[str, dict[str, str | list[str]]] = {
+        "database": {"url": f"sqlite:///{where(Path(db))}"},
+        "media": {"dir": where(cfg.media.dir), "allow_hosts": [f"127.0.0.1:{DEMO_PORT}"]},
+        "cards": {
+            "cache_dir": where(cfg.cards.cache_dir),
+            "preview_dir": where(data_dir / "preview"),
+        },
+        "planner": {"campaigns_dir": where(cfg.planner.campaigns_dir)},
+    }
+    path = data_dir / "ifn-campaign.toml"
+    lines = [
+        "# Written by `ifn-campaign demo`: the demo's data, for the commands you try next.",
+        f"# export IFN_CONFIG={path.resolve()}",
+    ]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]"]
+        # a JSON string or list of strings is a valid TOML value
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path.resolve()
+
+
+def demo_numbers(session: Session, run: SyncRun, as_of: datetime) -> list[str]:
+    """What the demo's counts mean, one line each, read from the data at `as_of` (a changed
+    sample registry explains itself): new, active, with cards, never featured."""
+    from collections import Counter
+
+    from ifn_campaign.cards.batch import promotable_ids
+    from ifn_campaign.models import Feature
+    from ifn_campaign.posts.ledger import never_featured
+
+    records = run.new + run.updated + run.unchanged + run.quarantined
+    new = (
+        f"{run.new} new: the registry sent {records} records, {run.quarantined} of them "
+        "quarantined (not stored, listed above)"
+    )
+    if run.updated or run.unchanged:
+        new += f", {run.updated} updated and {run.unchanged} unchanged since an earlier sync"
+    statuses = Counter(session.scalars(select(Member.status)))
+    total, active = sum(statuses.values()), statuses.pop(MemberStatus.ACTIVE, 0)
+    others = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    members = session.scalars(select(Member).where(Member.status == MemberStatus.ACTIVE)).all()
+    carded = set(promotable_ids(session))
+    withdrew = sorted(m.id for m in members if m.id not in carded)
+    not_yet = [
+        m for m in members if m.id in carded and consent_at(m, as_of) is not ConsentState.IN_FORCE
+    ]
+    cards = (
+        f"{len(carded)} with cards: the {active} active members less {len(withdrew)} who "
+        f"withdrew consent" + (f" ({', '.join(withdrew)})" if withdrew else "")
+    )
+    if not_yet:
+        cards += f"; {len(not_yet)} of them have no consent in force yet and are never posted"
+    consenting = {m.id for m in members if consent_at(m, as_of) is ConsentState.IN_FORCE}
+    featured = set(session.scalars(select(Feature.member_id).distinct())) & consenting
+    waiting = len(never_featured(session, now=as_of))
+    return [
+        new,
+        f"{active} active: {total} members stored, {total - active} of them not active"
+        + (f" ({others})" if others else ""),
+        cards,
+        f"{waiting} never featured: {len(consenting)} active members with consent in force, "
+        f"{len(featured)} of them featured by the posts published",
+    ]
+
+
+def _demo_plan(cfg: Settings) -> datetime:
+    """The demo campaign (assets/demo/campaigns) planned for two weeks from today, with the
+    reason for every pick; returns the end of the window."""
+    from zoneinfo import ZoneInfo
+
+    from ifn_campaign.cli.plan import print_plan
+    from ifn_campaign.orchestration.stages import plan_stage
+
+    summary = plan_stage(cfg, weeks=DEMO_WEEKS)
+    for result in summary.results:
+        if result.lines or result.skipped:
+            print_plan(result, ZoneInfo(cfg.planner.display_timezone), english=False)
+    for name, why in summary.failed:
+        err.print(f"[red]campaign {escape(name)} not planned:[/] {escape(why)}")
+    return summary.end
+
+
+def _demo_compose(cfg: Settings, until: datetime) -> None:
+    """Cards, captions and Shorts for the planned posts; the demo campaign approves them."""
+    from ifn_campaign.models import utcnow
+    from ifn_campaign.orchestration.stages import compose_chunk, compose_work
+
+    now = utcnow()
+    work = compose_work(cfg, now=now, until=until)
+    with _member_progress("compose", len(work)) as advance:
+        summary = compose_chunk(cfg, work, now=now, on_post=advance)
+    out.print(
+        f"{len(summary.composed)} posts composed ({len(summary.approved)} approved by the demo "
+        f"campaign), {len(summary.videos)} Shorts made, "
+        f"{len(summary.failed) + len(summary.video_failed)} failed"
+    )
+    for post_id, why in summary.failed + summary.video_failed:
+        err.print(f"[red]post {post_id}:[/] {escape(why)}", soft_wrap=True)
+
+
+def _demo_publish(engine: Engine, cfg: Settings, until: datetime) -> None:
+    """Every approved post of the window, published to the sandboxes on a clock moved from slot
+    to slot (Instagram at its slot, Facebook and YouTube scheduled natively), then reconciled."""
+    from ifn_campaign.cli.publish import print_report
+    from ifn_sandbox.platforms import PlatformSandboxes
+    from ifn_sandbox.timeline import publish_calendar
+
+    with PlatformSandboxes(cfg.cards.cache_dir) as platforms:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]publish[/] {task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def step(when: datetime, _report: object) -> None:
+                progress.update(task, description=f"clock at {when:%Y-%m-%d %H:%M} UTC")
+
+            timeline = publish_calendar(engine, cfg, platforms, until, on_step=step)
+        graph, youtube = platforms.graph, platforms.youtube
+        out.print(
+            f"platform sandboxes after {timeline.steps} publish runs: {len(graph.media())} "
+            f"Instagram posts, {len(graph.posts())} Facebook Page posts, "
+            f"{len(youtube.videos())} YouTube Shorts"
+        )
+    print_report(timeline.report)
+    reconciled = timeline.reconciled
+    if reconciled is not None:
+        out.print(
+            f"reconcile: {len(reconciled.went_live)} scheduled posts went live, "
+            f"{len(reconciled.problems)} problems"
+        )
+    if not timeline.posts:
+        with Session(engine) as session:
+            done = session.scalar(
+                select(func.count())
+                .select_from(Post)
+                .where(Post.state == PostState.PUBLISHED, Post.slot_at <= until)
+            )
+        out.print(
+            f"nothing new to publish: {done} posts of the window went out in an earlier run, "
+            "and nothing was sent twice"
+        )
+
+
+def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -> None:
+    """The window's posts as a table and as the HTML report (cards, captions, reasons, links)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from ifn_campaign.models import utcnow
+    from ifn_campaign.reports.campaign import collect, when, write_html
+
+    # publish_calendar moved the demo's clock forward to `until`: the data is as of then
+    with Session(engine) as session:
+        report = collect(
+            session, since=until - timedelta(weeks=DEMO_WEEKS), until=until, as_of=until
+        )
+    zone = cfg.planner.display_timezone
+    print_table(
+        [
+            Col("slot", keep=True),
+            Col("channel", 1, keep=True),
+            Col("member"),
+            Col("state", keep=True),
+            Col("link", 2, keep=True),  # a link is whole or not shown: the HTML report has it
+        ],
+        [
+            (
+                when(line.slot_at, ZoneInfo(zone)),
+                line.channel,
+                escape(line.business_name),
+                line.state,
+                escape(line.permalink or ""),
+            )
+            for line in report.posts
+        ],
+        title=f"The next {DEMO_WEEKS} weeks",
+    )
+    page = write_html(
+        report,
+        folder,
+        display_timezone=zone,
+        made_at=utcnow(),
+        data_clock="the demo's clock, moved forward",
+    )
+    out.print(f"report: {page.resolve()}", soft_wrap=True)
+
+
+def _demo_cards(engine: Engine, data_dir: Path) -> None:
+    """The next stage: every promotable member's cards, with a preview sheet to open."""
+    from ifn_campaign.cards.batch import promotable_ids, render_members
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.render import Renderer
+    from ifn_campaign.cards.template import load_all
+
+    brand = BrandKit.load()
+    templates = load_all(palette=brand.palette)
+    renderer = Renderer(brand, templates, data_dir / "cards")
+    with Session(engine) as session:
+        ids = promotable_ids(session)
+        with _member_progress("cards", len(ids)) as advance:
+            batch = render_members(session, renderer, ids, "sorotan", on_member=advance)
+        captions = _captions_for(session, list(batch.names))
+    _report_cards(batch, data_dir / "preview", len(ids), captions)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the CLI, turning expected failures into one line and a non-zero status."""
+    try:
+        app(
+            args=list(argv) if argv is not None else None,
+            prog_name="ifn-campaign",
+            standalone_mode=True,
+        )
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except IFNError as exc:  # its text may hold what a registry sent back, our token included
+        err.print(f"[bold red]error:[/] {escape(redact(str(exc), _secrets()))}", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]: run the same command again to resume")
+        return 130
+    except Exception as exc:  # a bug or a broken environment: never a traceback on the terminal
+        return _unexpected(exc, list(argv) if argv is not None else sys.argv[1:])
+    return 0
+
+
+def _secrets() -> set[str]:
+    """The secret values to blank in what is printed (the settings may be what is broken)."""
+    try:
+        return secret_values(settings())
+    except Exception:
+        return secret_values(None)
+
+
+def _unexpected(exc: Exception, args: list[str]) -> int:
+    """One `error:` line; the traceback goes to the log file, secrets blanked in both."""
+    try:
+        cfg: Settings | None = settings()
+    except Exception:  # the settings may be what is broken: log with the defaults
+        cfg = None
+    secrets = secret_values(cfg)
+    command = redact(" ".join(args), secrets)
+    message = redact(" ".join(str(exc).split()), secrets)[:300]
+    try:
+        where = f"traceback in {log_unexpected(exc, cfg, command)}"
+    except OSError as log_error:
+        where = f"no traceback kept: the log file cannot be written ({log_error.strerror})"
+    err.print(
+        f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(message)} ({where})",
+        soft_wrap=True,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,502 @@
+"""Planner commands: `plan`, `calendar`, `campaigns`, `pin` / `unpin`, `exclude` / `include`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.cli.base import PLAN, app, one_of, out, settings, unknown
+from ifn_campaign.cli.tables import Col, Wide, print_table
+from ifn_campaign.errors import IFNError
+from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
+from ifn_campaign.planner.budget import limits_from
+from ifn_campaign.planner.campaign import (
+    Campaign,
+    Channel,
+    default_campaigns_dir,
+    load_campaigns,
+)
+from ifn_campaign.planner.plan import PlanError, PlanResult, plan_campaigns
+from ifn_campaign.planner.slots import campaign_slots
+
+_STYLE = {
+    "planned": "green",
+    "pinned": "cyan",
+    "replaced": "yellow",
+    "kept": "dim",
+    "gap": "red",
+}
+
+
+def campaign_files() -> list[str]:
+    """The campaigns on file (`planner.campaigns_dir`), by name: a campaign's name is its file
+    name, so the names are read without loading the files (a broken one is reported by the
+    command that loads it, not by a typo check)."""
+    directory = settings().planner.campaigns_dir or default_campaigns_dir()
+    return sorted(path.stem for path in directory.glob("*.toml"))
+
+
+def campaign_names() -> list[str]:
+    """For filters over what is stored: the campaigns on file and every campaign the database
+    still holds posts, features, pins or exclusions of (a finished campaign whose file was
+    removed can still be looked at)."""
+    names = set(campaign_files())
+    engine = store.open_store(settings().database.url)
+    try:
+        with Session(engine) as session:
+            for column in (Post.campaign, Feature.campaign, Pin.campaign, Exclusion.campaign):
+                names.update(name for name in session.scalars(select(column).distinct()) if name)
+    finally:
+        engine.dispose()
+    return sorted(names)
+
+
+ON_FILE = one_of("campaign", campaign_files)
+STORED = one_of("campaign", campaign_names)
+CHANNELS = [c.value for c in Channel]
+
+
+def _campaigns(names: list[str] | None) -> list[Campaign]:
+    cfg = settings()
+    known = load_campaigns(cfg.planner.campaigns_dir)
+    if not names:
+        return list(known.values())
+    for name in names:
+        if name not in known:
+            raise unknown("campaign", name, known)
+    return [known[n] for n in names]
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings().planner.display_timezone)
+
+
+# Dates staff may give: far enough from datetime's limits that a window of 104 weeks, and its
+# conversion to UTC, can never overflow into a traceback.
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)
+
+
+def local_day(value: str | None, zone: ZoneInfo, option: str = "--from") -> datetime:
+    if value is None:
+        return datetime.combine(datetime.now(zone).date(), time(), zone)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise PlanError(f"{option} {value!r}: write a date as YYYY-MM-DD") from None
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise PlanError(f"{option} {value!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
+    return datetime.combine(day, time(), zone)
+
+
+def _show_time(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    label = local.tzname() if zone.key != "Asia/Jakarta" else "WIB"
+    return f"{local:%a %Y-%m-%d %H:%M} {label}"
+
+
+def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool | None = None) -> None:
+    """The plan as a table: at 80 columns the reasons give way first (`--wide` shows them)."""
+    print_table(
+        [
+            Col("slot", keep=True),
+            Col("channel", 1, keep=True),
+            Col("member", min_width=20),  # the id first: a long name is cut, never the id
+            Col("reason", 2, min_width=20),
+            Col("action", keep=True),
+        ],
+        [
+            (
+                _show_time(line.slot.at, zone),
+                f"{line.slot.channel.value}/{escape(line.slot.account)}",
+                f"{line.member_id} {escape(line.member_name or '')}" if line.member_id else "-",
+                escape(line.reason_en if english else line.reason_id),
+                f"[{_STYLE[line.action]}]{line.action}[/]",
+            )
+            for line in result.lines
+        ],
+        title=f"Plan: {escape(result.campaign)}",
+        wide=wide,
+    )
+    for skipped in result.skipped:
+        out.print(
+            f"[dim]skipped {skipped.local:%a %Y-%m-%d %H:%M} {skipped.channel.value}: "
+            f"{escape(skipped.reason_en if english else skipped.reason_id)}[/]"
+        )
+    counts = ", ".join(
+        f"{result.count(a)} {a}" for a in ("planned", "pinned", "replaced", "kept", "gap")
+    )
+    out.print(f"{escape(result.campaign)}: {counts}; {len(result.cancelled)} cancelled")
+
+
+@app.command("plan", rich_help_panel=PLAN)
+def plan(
+    campaign: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--campaign",
+            metavar="NAME",
+            help="Campaign name (repeatable); default: every campaign.",
+            callback=ON_FILE,
+        ),
+    ] = None,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
+    ] = 4,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Tie-break seed (default: the campaign's).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; write nothing.")
+    ] = False,
+    english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+    wide: Wide = False,
+) -> None:
+    """Create posts for the coming weeks and print the picks.
+
+    Each post comes with the reason for its pick."""
+    cfg = settings()
+    campaigns = _campaigns(campaign)
+    zone = _zone()
+    begin = local_day(start, zone)
+    end = begin + timedelta(weeks=weeks)
+    engine = store.open_store(cfg.database.url)
+    with Session(engine) as session:
+        try:
+            results = plan_campaigns(
+                session, campaigns, limits_from(cfg), begin, end, utcnow(), seed=seed
+            )
+        except IntegrityError:
+            session.rollback()
+            raise PlanError(
+                "another plan wrote to the same slots meanwhile; run `ifn-campaign plan` again"
+            ) from None
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    for result in results:
+        print_plan(result, zone, english, wide)
+    if dry_run:
+        out.print("[yellow]dry run[/]: nothing was written")
+
+
+@app.command("calendar", rich_help_panel=PLAN)
+def calendar(
+    campaign: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only this campaign.", callback=STORED)
+    ] = None,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
+    ] = 4,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
+    ] = None,
+    all_states: Annotated[
+        bool, typer.Option("--all", help="Include cancelled and failed posts.")
+    ] = False,
+    english: Annotated[bool, typer.Option("--english", help="Reasons in English.")] = False,
+    wide: Wide = False,
+) -> None:
+    """The posts of the coming weeks, in slot order.
+
+    Every campaign and account together."""
+    zone = _zone()
+    begin = local_day(start, zone)
+    end = begin + timedelta(weeks=weeks)
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        query = (
+            select(Post, Member.business_name)
+            .join(Member, Member.id == Post.member_id)
+            .where(Post.slot_at >= begin, Post.slot_at < end)
+            .order_by(Post.slot_at, Post.channel, Post.account, Post.id)
+        )
+        if campaign:
+            query = query.where(Post.campaign == campaign)
+        if not all_states:
+            query = query.where(Post.state.in_([s.value for s in LIVE_STATES]))
+        rows = session.execute(query).all()
+    cells = []
+    for post, name in rows:
+        reason = post.reason_en if english else post.reason_id
+        if post.cancel_reason:
+            reason = f"{escape(reason)} [dim]({escape(post.cancel_reason)})[/]"
+        else:
+            reason = escape(reason)
+        cells.append(
+            (
+                str(post.id),
+                _show_time(post.slot_at, zone),
+                escape(post.campaign),
+                f"{post.channel}/{escape(post.account)}",
+                f"{post.member_id} {escape(name)}",
+                post.state + (" (pin)" if post.pinned else ""),
+                reason,
+            )
+        )
+    print_table(
+        [
+            Col("post", keep=True, justify="right"),
+            Col("slot", keep=True),
+            Col("campaign", 3, keep=True),
+            Col("channel", 1, keep=True),
+            Col("member", min_width=20),  # the id first: a long name is cut, never the id
+            Col("state", keep=True),
+            Col("reason", 2, min_width=20),
+        ],
+        cells,
+        title=f"Calendar {begin:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}",
+        wide=wide,
+    )
+    if not rows:
+        out.print("no posts in this period: run `ifn-campaign plan`")
+
+
+@app.command("campaigns", rich_help_panel=PLAN)
+def campaigns(wide: Wide = False) -> None:
+    """The campaigns on file, with their channels and slots."""
+    rows = []
+    for c in _campaigns(None):
+        slots = "\n".join(  # a channel a line
+            f"{p.channel.value}/{p.account} "
+            + ", ".join(
+                f"{'/'.join(_DAY[d] for d in rule.days)} {rule.time:%H:%M}" for rule in p.slots
+            )
+            for p in c.channels
+        )
+        rows.append(
+            (
+                escape(c.name),
+                escape(c.title),
+                f"{c.start} to {c.end or 'open'}",
+                escape(slots),
+                f"{c.cooldown_days} d",
+                "auto" if c.auto_approve else "staff",
+            )
+        )
+    print_table(
+        [
+            Col("name", keep=True),
+            Col("title", 2),
+            Col("dates", 1, keep=True),
+            Col("channels and slots", lines=0, min_width=28),
+            Col("cooldown", 2, keep=True, justify="right"),
+            Col("approval", 2, keep=True),
+        ],
+        rows,
+        title="Campaigns",
+        wide=wide,
+    )
+
+
+_DAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _slot_at(campaign: Campaign, channel: Channel, account: str, when: str) -> datetime:
+    """The campaign's slot at local time `when`; an error lists the slots of that day."""
+    try:
+        local = datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=campaign.zone)
+    except ValueError:
+        raise PlanError(f"--at {when!r}: write the slot as 'YYYY-MM-DD HH:MM' (local)") from None
+    if not _FIRST_DAY <= local.date() <= _LAST_DAY:
+        raise PlanError(f"--at {when!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
+    day = datetime.combine(local.date(), time(), campaign.zone)
+    found = campaign_slots(campaign, day, day + timedelta(days=1)).slots
+    for slot in found:
+        if slot.channel == channel and slot.account == account and slot.local == local:
+            return slot.at
+    options = ", ".join(f"{s.local:%H:%M} {s.channel.value}/{s.account}" for s in found)
+    raise PlanError(
+        f"campaign {campaign.name!r} has no {channel.value}/{account} slot at {when}"
+        + (f"; that day it has: {options}" if options else "; it has no slots that day")
+    )
+
+
+def _member(session: Session, member_id: str) -> Member:
+    found = session.get(Member, member_id)
+    if found is None:
+        raise IFNError(f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`")
+    return found
+
+
+_CampaignOpt = Annotated[
+    str, typer.Option("--campaign", metavar="NAME", help="Campaign name.", callback=ON_FILE)
+]
+_ChannelOpt = Annotated[
+    str,
+    typer.Option(
+        "--channel",
+        help="instagram, facebook or youtube.",
+        metavar="CHANNEL",
+        callback=one_of("channel", CHANNELS),
+    ),
+]
+_AtOpt = Annotated[
+    str,
+    typer.Option("--at", metavar="TIME", help="Slot time 'YYYY-MM-DD HH:MM' (campaign time)."),
+]
+_AccountOpt = Annotated[str, typer.Option("--account", metavar="NAME", help="Account name.")]
+
+
+@app.command("pin", rich_help_panel=PLAN)
+def pin(
+    member_id: Annotated[
+        str, typer.Argument(metavar="MEMBER_ID", help="Registry id of the member to feature.")
+    ],
+    campaign: _CampaignOpt,
+    channel_name: _ChannelOpt,
+    at: _AtOpt,
+    account: _AccountOpt = "bpipi",
+    note: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why (shown as the reason).")
+    ] = None,
+) -> None:
+    """Feature a member in a given slot.
+
+    A pin wins over the rotation (never over consent)."""
+    chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
+    slot_at = _slot_at(chosen, channel, account, at)
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        member = _member(session, member_id)
+        existing = session.scalars(
+            select(Pin).where(
+                Pin.campaign == chosen.name,
+                Pin.channel == channel.value,
+                Pin.account == account,
+                Pin.slot_at == slot_at,
+            )
+        ).first()
+        if existing is None:
+            existing = Pin(
+                campaign=chosen.name,
+                channel=channel.value,
+                account=account,
+                slot_at=slot_at,
+                member_id=member.id,
+                created_at=utcnow(),
+            )
+            session.add(existing)
+        existing.member_id, existing.note = member.id, note
+        name = member.business_name
+        session.commit()
+    out.print(
+        f"pinned {escape(name)} ({member_id}) to {chosen.name} "
+        f"{channel.value}/{account} at {at}; run `ifn-campaign plan --campaign {chosen.name}` "
+        "to apply it"
+    )
+
+
+@app.command("unpin", rich_help_panel=PLAN)
+def unpin(
+    campaign: _CampaignOpt, channel_name: _ChannelOpt, at: _AtOpt, account: _AccountOpt = "bpipi"
+) -> None:
+    """Remove a staff pin.
+
+    The planned post stays until the next `plan` (which keeps it)."""
+    chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
+    slot_at = _slot_at(chosen, channel, account, at)
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        found = session.scalars(
+            select(Pin).where(
+                Pin.campaign == chosen.name,
+                Pin.channel == channel.value,
+                Pin.account == account,
+                Pin.slot_at == slot_at,
+            )
+        ).first()
+        if found is None:
+            raise PlanError(f"no pin on {chosen.name} {channel.value}/{account} at {at}")
+        session.delete(found)
+        session.commit()
+    out.print(f"unpinned {chosen.name} {channel.value}/{account} at {at}")
+
+
+@app.command("exclude", rich_help_panel=PLAN)
+def exclude(
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Registry id.")],
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why (shown to staff and in replaced posts).")
+    ],
+    campaign: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Only this campaign (default: every campaign).", callback=ON_FILE
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="Until this date, YYYY-MM-DD (default: until lifted)."),
+    ] = None,
+) -> None:
+    """Keep a member out of the rotation.
+
+    The next `plan` replaces their planned posts."""
+    if campaign is not None:
+        _campaigns([campaign])
+    end = None
+    if until is not None:
+        end = local_day(until, _zone(), "--until")
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        member = _member(session, member_id)
+        session.add(
+            Exclusion(
+                member_id=member.id,
+                campaign=campaign,
+                reason=reason,
+                until=end,
+                created_at=utcnow(),
+            )
+        )
+        name = member.business_name
+        session.commit()
+    scope = f"campaign {campaign}" if campaign else "every campaign"
+    out.print(
+        f"excluded {escape(name)} ({member_id}) from {scope}"
+        + (f" until {until}" if until else "")
+        + "; run `ifn-campaign plan` to replace their planned posts"
+    )
+
+
+@app.command("include", rich_help_panel=PLAN)
+def include(
+    member_id: Annotated[str, typer.Argument(metavar="MEMBER_ID", help="Registry id.")],
+    campaign: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Only lift the exclusion from this campaign.", callback=STORED
+        ),
+    ] = None,
+) -> None:
+    """Lift a member's exclusions (all, or one campaign's)."""
+    engine = store.open_store(settings().database.url)
+    with Session(engine) as session:
+        _member(session, member_id)
+        query = select(Exclusion).where(
+            Exclusion.member_id == member_id, Exclusion.lifted_at.is_(None)
+        )
+        if campaign is not None:
+            query = query.where(Exclusion.campaign == campaign)
+        rows = list(session.scalars(query))
+        if not rows:
+            raise IFNError(f"member {member_id!r} has no exclusion to lift")
+        now = utcnow()
+        for row in rows:
+            row.lifted_at = now
+        session.commit()
+    out.print(f"lifted {len(rows)} exclusion(s) of {member_id}")

@@ -1,0 +1,124 @@
+"""Publishing commands: `publish`, `reconcile`, `accounts reauthorised`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.captions.writer import CHANNELS
+from ifn_campaign.cli.base import PUBLISH, App, app, choices, one_of, out, settings
+from ifn_campaign.errors import IFNError
+from ifn_campaign.models import AccountState, Post, PostState, utcnow
+from ifn_campaign.orchestration.gates import gate_for
+from ifn_campaign.posts.lifecycle import move, staff_actor
+from ifn_campaign.publishing.publisher import Publisher, PublishReport, reconcile, take_down
+
+accounts_app = App(help="Platform accounts: re-authorisation.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts", rich_help_panel=PUBLISH)
+
+
+def print_report(report: PublishReport) -> None:
+    for post_id, why in report.failed:
+        out.print(f"[red]post {post_id} failed:[/] {escape(why)}", soft_wrap=True)
+    for post_id, why in report.needs_reauth:
+        out.print(f"[red]post {post_id} needs re-authorisation:[/] {escape(why)}", soft_wrap=True)
+    for post_id, why in report.retry_later:
+        out.print(f"[yellow]post {post_id} will be retried:[/] {escape(why)}", soft_wrap=True)
+    for post_id, why in report.missed:
+        out.print(
+            f"[red]post {post_id} missed:[/] {escape(why)}; see `ifn-campaign missed`",
+            soft_wrap=True,
+        )
+    for post_id in report.replaced:
+        out.print(f"post {post_id}: its earlier scheduled copy was deleted (moved or edited)")
+    for post_id, when in report.moved:
+        out.print(f"[yellow]post {post_id} moved to {when:%Y-%m-%d %H:%M} UTC[/] (limit reached)")
+    out.print(
+        f"{len(report.published)} published, {len(report.scheduled)} scheduled on the platform, "
+        f"{len(report.retry_later)} to retry, {len(report.failed)} failed, "
+        f"{len(report.needs_reauth)} need re-authorisation"
+    )
+
+
+@app.command("publish", rich_help_panel=PUBLISH)
+def publish() -> None:
+    """Publish every approved post that is due.
+
+    Instagram posts go out now; Facebook and YouTube posts are scheduled natively on the
+    platform. Cancelled or withdrawn posts already out are deleted first."""
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    publisher = Publisher(engine, cfg, gate=gate_for(cfg))
+    removed = take_down(publisher)  # cancelled posts already on a platform go first
+    for post_id, why in removed.problems:
+        out.print(f"[red]post {post_id} could not be taken down:[/] {escape(why)}", soft_wrap=True)
+    if removed.removed:
+        out.print(f"{len(removed.removed)} cancelled or withdrawn post(s) deleted on the platform")
+    print_report(publisher.run())
+    later = take_down(publisher)  # what the run cancelled (consent withdrawn at the last moment)
+    if later.removed:
+        out.print(f"{len(later.removed)} post(s) withdrawn meanwhile deleted on the platform")
+
+
+@app.command("reconcile", rich_help_panel=PUBLISH)
+def reconcile_command() -> None:
+    """Confirm scheduled posts went live; fetch missing links.
+
+    Also notices posts removed on the platform."""
+    cfg = settings()
+    engine = store.open_store(cfg.database.url)
+    report = reconcile(Publisher(engine, cfg))
+    for post_id, why in report.problems:
+        out.print(f"[yellow]post {post_id}:[/] {escape(why)}", soft_wrap=True)
+    for why, count in Counter(why for _, why in report.awaiting_reauth).items():
+        out.print(f"[yellow]{count} post(s) left alone:[/] {escape(why)}", soft_wrap=True)
+    out.print(
+        f"{len(report.went_live)} went live, {len(report.links)} links fetched, "
+        f"{len(report.removed)} removed on the platform"
+    )
+
+
+@accounts_app.command("reauthorised")
+def reauthorised(
+    channel: Annotated[
+        str,
+        typer.Argument(
+            help="instagram, facebook or youtube.",
+            metavar=choices(CHANNELS),
+            callback=one_of("channel", CHANNELS),
+        ),
+    ],
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account name, e.g. bpipi.")],
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="NAME", help="Your name for the log.")
+    ] = None,
+) -> None:
+    """Publish to an account again after storing a new token.
+
+    Its posts waiting for re-authorisation are approved again."""
+    engine = store.open_store(settings().database.url)
+    now = utcnow()
+    actor = staff_actor(by)
+    with Session(engine) as session:
+        state = session.get(AccountState, (channel, account))
+        if state is None or state.needs_reauth_since is None:
+            raise IFNError(f"{channel} account {account!r} is not waiting for re-authorisation")
+        state.needs_reauth_since, state.message = None, None
+        waiting = session.scalars(
+            select(Post).where(
+                Post.channel == channel,
+                Post.account == account,
+                Post.state == PostState.NEEDS_REAUTH,
+            )
+        ).all()
+        for post in waiting:
+            post.next_attempt_at = None
+            move(session, post, PostState.APPROVED, actor=actor, now=now, note="re-authorised")
+        session.commit()
+    out.print(f"{channel}/{account} re-authorised; {len(waiting)} post(s) approved again")

@@ -1,1 +1,0 @@
-"""The CLI's commands, one module per stage; `ifn_campaign.cli` assembles them."""

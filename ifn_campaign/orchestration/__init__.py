@@ -1,0 +1,1 @@
+"""How the stages run under Prefect: stages, deployments, the server, account gates, workers."""

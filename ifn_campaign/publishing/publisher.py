@@ -1,0 +1,1414 @@
+"""Publishing approved posts exactly once: claim, then one remote step at a time.
+
+Before every remote call the step about to run is committed (`post.publish_step`); every id that
+comes back (container, upload session, post, video) is committed the moment it arrives. A post
+found half-way (a crash, a lost answer, a released retry) resumes from its step and first asks the
+platform what happened: a container already PUBLISHED, a Page post already there, an upload
+session that already has the bytes. Nothing irreversible is ever sent twice blindly.
+
+Claims: a due post moves approved -> publishing with a compare-and-set on its state (and
+`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers never hold the same post; a claim older
+than `publish.lease_seconds` is taken over and reconciled like a crash.
+
+`IFN_TEST_CRASH_AT=<point>` kills the process with SIGKILL at that point (tests only: the crash
+matrix); points are `before:<step>`, `called:<step>` (the call returned, nothing stored yet) and
+`after:<step>`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
+from sqlalchemy.orm import Session
+
+from ifn_campaign.channels import facebook, instagram
+from ifn_campaign.channels.graph import GraphClient
+from ifn_campaign.channels.youtube import OAuthCredentials, TokenSource, YouTubeClient
+from ifn_campaign.config import AccountSettings, Settings
+from ifn_campaign.errors import (
+    ConfigError,
+    GraphContainerExpired,
+    GraphError,
+    GraphMediaFetchFailed,
+    GraphNotFound,
+    GraphOutcomeUnknown,
+    GraphPublishLimit,
+    GraphRateLimited,
+    GraphTokenInvalid,
+    GraphTransient,
+    IFNError,
+    UploadSessionGone,
+    YouTubeError,
+    YouTubeOutcomeUnknown,
+    YouTubeQuotaExceeded,
+    YouTubeReauthNeeded,
+    YouTubeTransient,
+    YouTubeUploadLimit,
+    YouTubeVideoNotFound,
+)
+from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
+from ifn_campaign.orchestration.gates import AccountGate, GateUnavailable
+from ifn_campaign.posts.ledger import record_feature
+from ifn_campaign.posts.lifecycle import REPLACE_MARGIN, miss, missed_by, move, note, record
+from ifn_campaign.posts.withdrawal import consent_refusal
+from ifn_campaign.publishing.blocks import (
+    APP,
+    account_key,
+    app_key,
+    block_for,
+    blocked_accounts,
+    describe,
+    record_block,
+)
+from ifn_campaign.publishing.media_host import public_url
+from ifn_campaign.secrets import secret
+
+_log = logging.getLogger(__name__)
+FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
+# a scheduled copy is live on the platform within minutes of its time, or it never goes out
+REPLACE_SETTLE = timedelta(minutes=5)
+CRASH_ENV = "IFN_TEST_CRASH_AT"
+
+
+@dataclass
+class PublishReport:
+    published: list[int] = field(default_factory=list)
+    scheduled: list[int] = field(default_factory=list)
+    retry_later: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    needs_reauth: list[tuple[int, str]] = field(default_factory=list)
+    moved: list[tuple[int, datetime]] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)
+    missed: list[tuple[int, str]] = field(default_factory=list)  # held for staff: too late
+
+
+class _ClaimLost(Exception):
+    """Another worker took the post over (our claim lapsed while we waited): leave it alone."""
+
+
+# steps after which nothing public can exist yet: a post resumed there may still be cancelled
+_NOTHING_PUBLIC = frozenset({"container", "items", "items_wait", "wait", "yt_session", "replace"})
+
+
+class _GiveUp(Exception):
+    """Over `publish.max_attempts` (failed tries and takeovers): the platform was asked what
+    the earlier attempts left, and the next remote step is not started."""
+
+
+class _Release(Exception):
+    """Give the post back (approved) to try again at `when`."""
+
+    def __init__(self, why: str, when: datetime) -> None:
+        super().__init__(why)
+        self.when = when
+
+
+def worker_name() -> str:
+    return f"publisher:{socket.gethostname()}:{os.getpid()}"
+
+
+class Clients:
+    """Platform clients per account, built from settings and secrets (tests point the URLs at
+    the sandboxes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._graph: dict[tuple[str, str], GraphClient] = {}
+        self._youtube: dict[str, YouTubeClient] = {}
+
+    def account(self, channel: str, name: str) -> AccountSettings:
+        found = self.settings.accounts.get(channel, {}).get(name)
+        if found is None:
+            raise ConfigError(
+                f"no {channel} account {name!r} in the settings: add [accounts.{channel}.{name}]"
+            )
+        return found
+
+    def graph(self, channel: str, name: str) -> GraphClient:
+        key = (channel, name)
+        if key not in self._graph:
+            account = self.account(channel, name)
+            if not account.token_secret:
+                raise ConfigError(f"accounts.{channel}.{name}.token_secret is not set")
+            base = (
+                self.settings.instagram.graph_url
+                if channel == "instagram"
+                else self.settings.facebook.graph_url
+            )
+            self._graph[key] = GraphClient(
+                base,
+                secret(account.token_secret),
+                usage_stop=self.settings.publish.usage_stop_percent,
+            )
+        return self._graph[key]
+
+    def graph_clients(self) -> list[tuple[tuple[str, str], GraphClient]]:
+        """The Graph clients made so far, by (channel, account)."""
+        return list(self._graph.items())
+
+    def youtube(self, name: str) -> YouTubeClient:
+        if name not in self._youtube:
+            account = self.account("youtube", name)
+            missing = [
+                key
+                for key in ("client_id", "client_secret_secret", "refresh_token_secret")
+                if not getattr(account, key)
+            ]
+            if missing:
+                raise ConfigError(f"accounts.youtube.{name}: set {', '.join(missing)}")
+            credentials = OAuthCredentials(
+                account.client_id or "",
+                secret(account.client_secret_secret or ""),
+                secret(account.refresh_token_secret or ""),
+            )
+            yt = self.settings.youtube
+            self._youtube[name] = YouTubeClient(
+                yt.api_url, yt.upload_url, TokenSource(yt.token_url, credentials)
+            )
+        return self._youtube[name]
+
+
+class Publisher:
+    """Publishes due approved posts; one instance per worker."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        clients: Clients | None = None,
+        worker: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        make_video: Callable[[Post, Path], Path] | None = None,
+        gate: AccountGate | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clients = clients or Clients(settings)
+        self.worker = worker or worker_name()
+        self.clock = clock
+        self.make_video = make_video or functools.partial(
+            _post_video, profile_url=settings.captions.profile_url
+        )
+        self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
+        # per-account limits across workers (limits.PrefectGate); None: this process alone
+        self.gate = gate
+        self._capped = False  # the post in hand is over max_attempts: reconcile, send nothing
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    def due(self, session: Session, now: datetime, limit: int | None = None) -> list[int]:
+        """Approved posts whose time has come (Facebook and YouTube early, for native
+        scheduling), and posts whose claim has lapsed, oldest slot first; at most `limit`
+        (`publish.max_posts`), and on PostgreSQL only those rows are locked (SKIP LOCKED), so
+        other workers take the next ones meanwhile."""
+        fb_horizon = now + timedelta(days=self.settings.facebook.schedule_max_days)
+        yt_horizon = now + timedelta(hours=self.settings.youtube.upload_ahead_hours)
+        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        blocked = (
+            select(AccountState.channel)
+            .where(
+                AccountState.channel == Post.channel,
+                AccountState.account == Post.account,
+                AccountState.needs_reauth_since.is_not(None),
+            )
+            .exists()
+        )
+        ready = or_(
+            (Post.channel == "instagram") & (Post.slot_at <= now),
+            (Post.channel == "facebook")
+            & (
+                (Post.slot_at <= now)
+                | ((Post.slot_at >= now + FB_SCHEDULE_MARGIN) & (Post.slot_at <= fb_horizon))
+            ),
+            (Post.channel == "youtube") & (Post.slot_at <= yt_horizon),
+        )
+        query = (
+            select(Post.id)
+            .where(
+                or_(
+                    (Post.state == PostState.APPROVED)
+                    # a moved or edited post's old platform copy goes at once, whatever the slot
+                    & (ready | Post.replaces_remote_id.is_not(None))
+                    & (Post.next_attempt_at.is_(None) | (Post.next_attempt_at <= now)),
+                    (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
+                ),
+                ~blocked,
+                ~tuple_(Post.channel, Post.account).in_(
+                    list(blocked_accounts(session, self.settings, now)) or [("", "")]
+                ),
+            )
+            .order_by(Post.slot_at, Post.id)
+            .limit(limit or self.settings.publish.max_posts)
+        )
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=Post)
+        return list(session.scalars(query))
+
+    def claim(self, session: Session, now: datetime, limit: int = 10) -> list[Post]:
+        """Take up to `limit` due posts in one short transaction: the rows are locked with
+        SKIP LOCKED on PostgreSQL while they are claimed, and each claim is a compare-and-set,
+        so two workers never hold the same post (on SQLite the single writer does the rest)."""
+        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        claimed: list[tuple[int, str | None, str, str | None]] = []
+        for post_id in self.due(session, now, limit):
+            fresh = session.execute(
+                update(Post)
+                .where(Post.id == post_id, Post.state == PostState.APPROVED)
+                .values(state=PostState.PUBLISHING, claimed_by=self.worker, claimed_at=now)
+            ).rowcount
+            if fresh == 1:
+                claimed.append((post_id, PostState.APPROVED, PostState.PUBLISHING, None))
+                continue
+            lapsed_claim = session.execute(
+                update(Post)
+                .where(
+                    Post.id == post_id,
+                    Post.state == PostState.PUBLISHING,
+                    Post.claimed_at < lapsed,
+                )
+                .values(
+                    claimed_by=self.worker,
+                    claimed_at=now,
+                    takeovers=Post.takeovers + 1,  # the vanished worker's try counts
+                    attempts=Post.attempts + 1,
+                )
+            ).rowcount
+            if lapsed_claim == 1:
+                note = self._takeover_note(session, post_id)
+                claimed.append((post_id, PostState.PUBLISHING, PostState.PUBLISHING, note))
+        record(session, claimed, actor=self.worker, now=now)
+        session.commit()
+        ids = [post_id for post_id, *_ in claimed]
+        return list(session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.slot_at)))
+
+    def _takeover_note(self, session: Session, post_id: int) -> str:
+        step, takeovers, attempts = session.execute(
+            select(Post.publish_step, Post.takeovers, Post.attempts).where(Post.id == post_id)
+        ).one()
+        return (
+            f"claim lapsed: taken over at step {step or 'start'} and reconciled "
+            f"(takeover {takeovers}, attempt {attempts} of {self.settings.publish.max_attempts})"
+        )
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self, batch: int = 10) -> PublishReport:
+        """Claim and publish due posts one at a time until none is left (or `max_posts`), so a
+        worker killed mid-post strands that post alone until its lease ends, never posts it had
+        not started. The account's slot (gate) is kept over up to `batch` consecutive posts of
+        one account, then let go of for other workers; one post's failure never stops the
+        others."""
+        report = PublishReport()
+        handled = 0
+        try:
+            with Session(self.engine) as session:
+                misses = 0
+                while handled < self.settings.publish.max_posts:
+                    posts = self.claim(session, self.clock(), 1)
+                    if not posts:
+                        # another worker took these first; stop only when nothing is due any more
+                        misses += 1
+                        if misses > 3 or not self.due(session, self.clock(), 1):
+                            session.rollback()
+                            break
+                        session.rollback()
+                        continue
+                    misses = 0
+                    self.publish(session, posts[0], report)
+                    self._keep_client_limits(session)
+                    handled += 1
+                    if handled % batch == 0:
+                        self._let_go()  # other workers may want the account
+        finally:
+            self._let_go()
+        return report
+
+    # --- platform blocks (blocks.py) ----------------------------------------------------------
+
+    def _keep_limit(
+        self, session: Session, channel: str, account: str, error: Exception | None
+    ) -> datetime | None:
+        """Store a rate limit or spent quota for every run and worker (Graph: the account, or
+        the app for an app-wide limit; YouTube's quota: the OAuth client's project) and defer
+        the posts it covers; returns when it ends (None: not a limit)."""
+        now = self.clock()
+        if isinstance(error, GraphRateLimited):
+            until = now + timedelta(seconds=error.retry_after or 300)
+            scope, code = error.scope, error.code
+        elif isinstance(error, YouTubeQuotaExceeded):
+            resets = error.resets_at if isinstance(error.resets_at, datetime) else None
+            until, scope, code = resets or now + timedelta(hours=1), APP, 403
+        else:
+            return None
+        key = (
+            app_key(self.settings, channel, account)
+            if scope == APP
+            else account_key(channel, account)
+        )
+        session.rollback()
+        record_block(session, scope, key, until, code=code, reason=str(error), now=now)
+        session.commit()
+        self._defer_blocked(session)
+        return until
+
+    def _keep_client_limits(self, session: Session) -> None:
+        """A limit a Graph client set itself from the usage headers (no error raised yet) is
+        stored too: the next run must not spend what is left of the budget."""
+        for (channel, account), client in self.clients.graph_clients():
+            error = client.blocked()
+            if error is not None:
+                self._keep_limit(session, channel, account, error)
+
+    def _defer_blocked(self, session: Session) -> None:
+        """Approved posts of a blocked account wait for the block's end, saying why."""
+        now = self.clock()
+        for (channel, account), block in blocked_accounts(session, self.settings, now).items():
+            session.execute(
+                update(Post)
+                .where(
+                    Post.channel == channel,
+                    Post.account == account,
+                    Post.state == PostState.APPROVED,
+                    Post.slot_at <= block.blocked_until,
+                    Post.next_attempt_at.is_(None) | (Post.next_attempt_at < block.blocked_until),
+                )
+                .values(next_attempt_at=block.blocked_until, last_error=describe(block))
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
+
+    def _let_go(self) -> None:
+        """Release the account slot the gate keeps over a batch's posts. A failure (the Prefect
+        server went away) is logged, not raised: the slot's lease runs out by itself, and the
+        posts already sent must still be reported."""
+        if self.gate is None:
+            return
+        try:
+            self.gate.release()
+        except Exception as exc:  # httpx, Prefect's own errors: nothing to do but say so
+            _log.warning("the account slot could not be released (its lease runs out): %s", exc)
+
+    def publish(self, session: Session, post: Post, report: PublishReport) -> None:
+        blocked = session.get(AccountState, (post.channel, post.account))
+        if blocked is not None and blocked.needs_reauth_since is not None:
+            # its token died (maybe for a post just before, in this batch): send nothing
+            why = (
+                f"not sent: the {post.channel} account {post.account!r} is waiting for "
+                f"re-authorisation ({blocked.message or 'its token was refused'})"
+            )
+            self._reauth(session, post, why, report)
+            return
+        member = session.get(Member, post.member_id)
+        gone = ("member no longer stored", True)
+        refusal = consent_refusal(member, post.channel, self.clock()) if member else gone
+        if refusal is not None and (
+            post.publish_step is None or post.publish_step in _NOTHING_PUBLIC
+        ):
+            self._withdrawn(session, post, refusal[0], report)
+            return
+        late = self._late(session, post)
+        if late is not None:
+            self._missed(session, post, late, report)
+            return
+        block = block_for(session, self.settings, post.channel, post.account, self.clock())
+        if block is not None:  # recorded by another worker since the claim: send nothing
+            self._release(session, post, describe(block), block.blocked_until, report, count=False)
+            return
+        found_at = post.publish_step
+        self._capped = post.attempts >= self.settings.publish.max_attempts
+        nothing_out = post.remote_id is None and (found_at is None or found_at in _NOTHING_PUBLIC)
+        if self._capped and nothing_out:
+            self._capped = False
+            self._gave_up(session, post, found_at, report)  # nothing of it can be out: no call
+            return
+        try:
+            with self.gate.hold(post.channel, post.account) if self.gate else nullcontext():
+                self._hold_claim(session, post)  # the wait may have outlasted the lease
+                self._send(session, post, report)
+            if refusal is not None:  # resumed past the point of no return: undo on the platform
+                self._withdrawn(session, post, refusal[0], report)
+        except _ClaimLost:
+            session.rollback()
+            report.retry_later.append((post.id or 0, "taken over by another worker"))
+        except _GiveUp:
+            self._gave_up(session, post, found_at, report)
+        except _Release as release:
+            self._release(session, post, str(release), release.when, report)
+        except GateUnavailable as exc:
+            self._release(session, post, str(exc), self.clock() + timedelta(minutes=1), report)
+        except (GraphTokenInvalid, YouTubeReauthNeeded) as exc:
+            self._reauth(session, post, str(exc), report)
+        except GraphPublishLimit as exc:
+            self._next_slot(session, post, str(exc), report)
+        except (GraphRateLimited, YouTubeQuotaExceeded) as exc:
+            until = self._keep_limit(session, post.channel, post.account, exc) or self.clock()
+            self._release(session, post, str(exc), until, report, count=False)
+        except (
+            GraphTransient,
+            GraphOutcomeUnknown,
+            YouTubeTransient,
+            requests.RequestException,
+        ) as exc:
+            # the step is stored: the next attempt asks the platform what happened first
+            backoff = timedelta(minutes=2 ** min(post.attempts, 6))
+            self._release(session, post, str(exc), self.clock() + backoff, report)
+        except GraphMediaFetchFailed as exc:
+            self._fail(
+                session,
+                post,
+                str(exc),
+                "check that publish.media_base_url serves the card folder to the internet, "
+                "then approve the post again",
+                report,
+            )
+        except YouTubeOutcomeUnknown as exc:
+            self._fail(
+                session,
+                post,
+                str(exc),
+                "look on the YouTube channel whether the video exists before approving again",
+                report,
+            )
+        except YouTubeUploadLimit as exc:
+            self._fail(
+                session,
+                post,
+                str(exc),
+                "the channel may not upload more videos for now: approve the post again "
+                "tomorrow (or move it to a later slot)",
+                report,
+            )
+        except (GraphError, YouTubeError, IFNError) as exc:
+            self._fail(
+                session, post, str(exc), "fix what the message says, then approve again", report
+            )
+        finally:
+            self._capped = False
+
+    def _send(self, session: Session, post: Post, report: PublishReport) -> None:
+        if post.replaces_remote_id is not None:
+            self._replace(session, post, report)
+            return
+        if post.channel == "instagram":
+            self._instagram(session, post)
+        elif post.channel == "facebook":
+            self._facebook(session, post)
+        elif post.channel == "youtube":
+            self._youtube(session, post)
+        else:
+            raise ConfigError(f"unknown channel {post.channel!r}")
+        if post.state == PostState.PUBLISHED:
+            report.published.append(post.id or 0)
+        elif post.state == PostState.SCHEDULED:
+            report.scheduled.append(post.id or 0)
+
+    # --- channels ----------------------------------------------------------------------------
+
+    def _hold_claim(self, session: Session, post: Post) -> None:
+        """Renew our claim by compare-and-set, or raise _ClaimLost if another worker holds it."""
+        held = session.execute(
+            update(Post)
+            .where(
+                Post.id == post.id,
+                Post.state == PostState.PUBLISHING,
+                Post.claimed_by == self.worker,
+            )
+            .values(claimed_at=self.clock())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if held != 1:
+            raise _ClaimLost(post.id)
+
+    def _step(self, session: Session, post: Post, step: str) -> None:
+        if self._capped:  # whatever the platform showed has been taken: start nothing new
+            raise _GiveUp(step)
+        self._hold_claim(session, post)
+        post.publish_step = step
+        session.commit()
+        _crash(f"before:{step}")
+
+    def _stored(self, session: Session, step: str) -> None:
+        session.commit()
+        _crash(f"after:{step}")
+
+    def _media_url(self, session: Session, post: Post) -> str:
+        if not post.card_path:
+            raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+        if post.media_url is None:
+            post.media_url = self._public(Path(post.card_path))
+            session.commit()
+        return post.media_url
+
+    def _public(self, path: Path) -> str:
+        return public_url(self.settings.publish.media_base_url, self.settings.cards.cache_dir, path)
+
+    def _instagram(self, session: Session, post: Post) -> None:
+        client = self.clients.graph("instagram", post.account)
+        ig_user = self.clients.account("instagram", post.account).ig_user_id or ""
+        caption = post.caption or ""
+        if post.remote_id is None and post.publish_step == "publish" and post.remote_container_id:
+            # media_publish may have gone out before the crash or the lost answer: ask first
+            status = instagram.container_status(client, post.remote_container_id)
+            if status.code == "PUBLISHED":
+                found = instagram.find_published(
+                    client, ig_user, caption=caption, since=self._since(post)
+                )
+                post.remote_id = found.id if found else None
+                self._done(
+                    session, post, client_permalink=lambda: found.permalink if found else None
+                )
+                return
+            if status.code in ("EXPIRED", "ERROR"):
+                why = "expired (24 h)" if status.code == "EXPIRED" else f"failed ({status.detail})"
+                self._drop_containers(session, post, f"container {post.remote_container_id} {why}")
+        if post.remote_id is None:
+            # the limit first: no container is made for a post that cannot go out now
+            self._spend_quota(client, post.account, ig_user)
+            self._drop_expired(session, post, client)
+            if post.remote_container_id is None:
+                if post.slides:
+                    children = self._carousel_items(session, post, client, ig_user)
+                    self._items_finished(session, post, client, children)
+                    self._step(session, post, "container")
+                    container = instagram.create_carousel_container(
+                        client, ig_user, children, caption
+                    )
+                else:
+                    url = self._media_url(session, post)
+                    self._step(session, post, "container")
+                    container = instagram.create_image_container(
+                        client,
+                        ig_user,
+                        url,
+                        caption,
+                        alt_text=post.alt_text,
+                        user_tags=_user_tags(post),
+                    )
+                _crash("called:container")
+                post.remote_container_id = container
+                self._stored(session, "container")
+            self._step(session, post, "wait")
+            status = self._finished(session, post, client, post.remote_container_id or "")
+            _crash("called:wait")
+            if status.code == "PUBLISHED":
+                self._step(session, post, "publish")
+                raise _Release("container already published: reconciling", self.clock())
+            _crash("after:wait")  # nothing to store: the container id already is
+            self._step(session, post, "publish")
+            try:
+                media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
+            except GraphContainerExpired as exc:  # refused: nothing went out
+                self._drop_containers(session, post, str(exc))
+                raise _Release("container expired: a new one is made", self.clock()) from None
+            _crash("called:publish")
+            post.remote_id = media_id
+            self._stored(session, "publish")
+        media = post.remote_id
+        self._done(
+            session,
+            post,
+            client_permalink=lambda: instagram.permalink(client, media) if media else None,
+        )
+
+    def _carousel_items(
+        self, session: Session, post: Post, client: GraphClient, ig_user: str
+    ) -> list[str]:
+        """One carousel item container per image (the card, then each slide), each id stored
+        as it arrives; a repeat after a crash makes only the missing ones (an orphan item is
+        harmless: nothing is published, it expires in 24 h)."""
+        images = [
+            (post.card_path or "", post.alt_text),
+            *[(slide["path"], slide.get("alt")) for slide in post.slides or []],
+        ][:10]
+        made = list(post.slide_container_ids or [])
+        for index, (path, alt) in enumerate(images[len(made) :], start=len(made)):
+            url = self._media_url(session, post) if index == 0 else self._public(Path(path))
+            self._step(session, post, "items")
+            item = instagram.create_image_container(
+                client,
+                ig_user,
+                url,
+                None,
+                alt_text=alt,
+                user_tags=_user_tags(post) if index == 0 else None,
+                is_carousel_item=True,
+            )
+            _crash("called:items")
+            made.append(item)
+            post.slide_container_ids = list(made)  # a new list: JSON columns track assignment
+            self._stored(session, "items")
+        return made
+
+    def _finished(
+        self,
+        session: Session,
+        post: Post,
+        client: GraphClient,
+        container: str,
+        timeout: float | None = None,
+    ) -> instagram.ContainerStatus:
+        """Wait (bounded, backing off) for FINISHED; an expired container is dropped so the
+        next attempt makes a new one, and one still IN_PROGRESS leaves the post to a later run
+        with its ids kept (GraphStillProcessing)."""
+        wait = self.settings.instagram.container_wait_seconds if timeout is None else timeout
+        try:
+            return instagram.wait_until_finished(client, container, timeout=wait)
+        except GraphContainerExpired as exc:
+            self._drop_containers(session, post, str(exc))
+            raise _Release("container expired: a new one is made", self.clock()) from None
+
+    def _items_finished(
+        self, session: Session, post: Post, client: GraphClient, items: list[str]
+    ) -> None:
+        """Instagram refuses a carousel whose items are not all FINISHED: wait for each, all
+        within one `instagram.container_wait_seconds` (an ERROR item fails the post)."""
+        deadline = time.monotonic() + self.settings.instagram.container_wait_seconds
+        self._step(session, post, "items_wait")
+        for item in items:
+            self._finished(session, post, client, item, max(0.0, deadline - time.monotonic()))
+
+    def _drop_expired(self, session: Session, post: Post, client: GraphClient) -> None:
+        """Containers live 24 h: a post held back longer (the publishing limit, a long retry)
+        gets new ones. The oldest stored container tells (items are made before their
+        carousel; an expired item makes the carousel useless too)."""
+        oldest = (post.slide_container_ids or [post.remote_container_id])[0]
+        if oldest is None:
+            return
+        status = instagram.container_status(client, oldest)
+        if status.code == "EXPIRED":
+            self._drop_containers(session, post, f"container {oldest} expired (24 h)")
+
+    def _drop_containers(self, session: Session, post: Post, why: str) -> None:
+        """Forget containers that can never be published; their ids stay in the post's log."""
+        old = [c for c in (post.remote_container_id, *(post.slide_container_ids or [])) if c]
+        note(
+            session,
+            post,
+            actor=self.worker,
+            now=self.clock(),
+            text=f"{why}; a new container is made (old: {', '.join(old) or 'none'})",
+        )
+        post.remote_container_id = post.slide_container_ids = None
+        post.publish_step = None
+        session.commit()
+
+    def _spend_quota(self, client: GraphClient, account: str, ig_user: str) -> None:
+        """Instagram's rolling publishing limit, read once per account per run and counted
+        down here (one call, not one per post); a publish refused anyway (2207042) still
+        moves the post to the next free hour."""
+        if account not in self._ig_quota:
+            quota = instagram.publishing_quota(client, ig_user)
+            self._ig_quota[account] = (quota.remaining, quota)
+        remaining, quota = self._ig_quota[account]
+        if remaining <= 0:
+            raise GraphPublishLimit(
+                f"Instagram publishing limit reached ({quota.total} posts in "
+                f"{quota.duration // 3600} h)"
+            )
+        self._ig_quota[account] = (remaining - 1, quota)
+
+    def _facebook(self, session: Session, post: Post) -> None:
+        client = self.clients.graph("facebook", post.account)
+        page = self.clients.account("facebook", post.account).page_id or ""
+        caption = post.caption or ""
+        now = self.clock()
+        native = post.slot_at >= now + FB_SCHEDULE_MARGIN
+        if post.remote_id is None and post.publish_step == "fb_post":
+            # look in both lists: the lost call may have scheduled it even if, by now, the slot
+            # is too close to schedule natively (it still waits on Facebook for its time)
+            waiting = facebook.find_scheduled(
+                client, page, caption=caption, scheduled_at=post.slot_at
+            )
+            native = native or (waiting is not None and post.slot_at > now)
+            post.remote_id = waiting or facebook.find_published_post(
+                client, page, caption=caption, since=self._since(post)
+            )
+            session.commit()
+        if post.remote_id is None:
+            upload = self.settings.facebook.photo_upload == "file"
+            # a file upload needs no public media host; Instagram always fetches by URL
+            url = None if upload else self._media_url(session, post)
+            if upload:
+                _check_upload(post)
+            self._step(session, post, "fb_post")
+            made = facebook.post_photo(
+                client,
+                page,
+                image_url=url,
+                image_path=post.card_path if upload else None,
+                caption=caption,
+                scheduled_at=post.slot_at if native else None,
+                now=now,
+                schedule_max_days=self.settings.facebook.schedule_max_days,
+            )
+            _crash("called:fb_post")
+            post.remote_id, post.remote_photo_id = made.post_id, made.photo_id
+            self._stored(session, "fb_post")
+        if native:
+            self._scheduled(session, post)
+            return
+        remote = post.remote_id
+        self._done(
+            session,
+            post,
+            client_permalink=lambda: facebook.read_back(client, remote).permalink_url,
+        )
+
+    def _youtube(self, session: Session, post: Post) -> None:
+        client = self.clients.youtube(post.account)
+        now = self.clock()
+        if post.remote_id is None:
+            if not post.video_path or not Path(post.video_path).is_file():
+                from ifn_campaign.cards.shorts import video_folder
+
+                folder = video_folder(Path(self.settings.cards.cache_dir))
+                post.video_path = str(self.make_video(post, folder))
+                session.commit()
+            video = Path(post.video_path)
+            snippet: dict[str, Any] = {
+                "title": post.title or "",
+                "description": post.caption or "",
+                "tags": list(post.tags or []),
+                "categoryId": self.settings.youtube.category_id,
+            }
+            status: dict[str, Any] = {"selfDeclaredMadeForKids": False}
+            if post.slot_at > now:
+                status |= {"privacyStatus": "private", "publishAt": post.slot_at}
+            else:
+                status |= {"privacyStatus": "public"}
+            fresh = post.upload_session_url is None
+            if fresh:
+                self._step(session, post, "yt_session")
+                session_url = client.start_upload(video, snippet, status)
+                _crash("called:yt_session")
+                post.upload_session_url = session_url
+                self._stored(session, "yt_session")
+            resource = self._upload(session, post, client, video, fresh=fresh)
+            _crash("called:yt_upload")
+            post.remote_id = str(resource["id"])
+            self._stored(session, "yt_upload")
+        if post.thumbnail_path and post.publish_step != "yt_done":
+            self._step(session, post, "yt_thumbnail")
+            refused = _set_thumbnail(client, post)
+            _crash("called:yt_thumbnail")
+            post.publish_step = "yt_done"
+            self._stored(session, "yt_thumbnail")
+            self._keep_limit(session, post.channel, post.account, refused)  # a spent quota
+        if post.slot_at > now:
+            self._scheduled(session, post)
+            return
+        self._done(session, post, client_permalink=lambda: _youtube_link(post.remote_id))
+
+    def _upload(
+        self, session: Session, post: Post, client: YouTubeClient, video: Path, *, fresh: bool
+    ) -> dict[str, Any]:
+        """The video resource once its bytes are all in. Over `publish.max_attempts` only the
+        session is asked (a read): an earlier try may have finished the upload, and that video
+        is the post; nothing more is sent."""
+        url = post.upload_session_url or ""
+        if self._capped:
+            try:
+                progress = client.resume_status(url, video.stat().st_size)
+            except UploadSessionGone:
+                raise _GiveUp("yt_upload") from None  # the session made no video
+            if not progress.done or progress.video is None:
+                raise _GiveUp("yt_upload")
+            return progress.video
+        self._step(session, post, "yt_upload")
+        try:
+            # a session opened just now holds nothing: no need to ask it first
+            return client.upload(url, video, fresh=fresh)
+        except UploadSessionGone:
+            post.upload_session_url = None  # no video was made: start a new session
+            session.commit()
+            raise _Release("upload session expired: starting over", self.clock()) from None
+
+    def _replace(self, session: Session, post: Post, report: PublishReport) -> None:
+        """Delete the copy scheduled before staff moved or edited the post, then give the post
+        back (approved) to go out like any other. If the old copy went live meanwhile, the
+        change came too late: that copy is the post, recorded as published."""
+        old = post.replaces_remote_id or ""
+        old_at, now = post.replaces_slot_at, self.clock()
+        if old_at is not None and old_at - REPLACE_MARGIN <= now < old_at + REPLACE_SETTLE:
+            # the old copy may be going out right now (staff changed the post in time, but
+            # this run comes late): a delete could cross the platform publishing it, and the
+            # new copy would go out as well. Look again once that moment has passed.
+            self._release(
+                session,
+                post,
+                f"the earlier copy {old} goes out at {old_at:%Y-%m-%d %H:%M} UTC: whether it "
+                "did is checked after that, before anything is deleted or sent",
+                old_at + REPLACE_SETTLE,
+                report,
+            )
+            return
+        self._step(session, post, "replace")
+        try:
+            live, link, live_at = _went_live(self, post.channel, post.account, old)
+        except (GraphNotFound, YouTubeVideoNotFound):
+            live, link, live_at = False, None, None  # gone (deleted by hand, or our lost answer)
+        if not live:
+            _delete(self, post, old)
+        _crash("called:replace")
+        post.replaces_remote_id = post.replaces_slot_at = None
+        if live:
+            post.remote_id = old
+            post.last_error = "moved or edited too late: the earlier copy had already gone out"
+            self._done(
+                session, post, client_permalink=functools.partial(_same, link), live_at=live_at
+            )
+            report.published.append(post.id or 0)
+            return
+        post.publish_step = None
+        post.claimed_by = post.claimed_at = None
+        move(
+            session,
+            post,
+            PostState.APPROVED,
+            actor=self.worker,
+            now=self.clock(),
+            note=f"the earlier copy {old} was deleted on {post.channel}",
+        )
+        self._stored(session, "replace")
+        report.replaced.append(post.id or 0)
+
+    # --- endings -----------------------------------------------------------------------------
+
+    def _since(self, post: Post) -> datetime:
+        # nothing goes out before its slot; the claim may be hours younger than the lost call
+        return min(post.claimed_at or self.clock(), post.slot_at) - timedelta(hours=1)
+
+    def _scheduled(self, session: Session, post: Post) -> None:
+        _thumbnail_left(post)
+        if post.state != PostState.SCHEDULED:
+            move(
+                session,
+                post,
+                PostState.SCHEDULED,
+                actor=self.worker,
+                now=self.clock(),
+                note="scheduled on the platform",
+            )
+        post.claimed_by = post.claimed_at = None
+        session.commit()
+
+    def _done(
+        self,
+        session: Session,
+        post: Post,
+        *,
+        client_permalink: Callable[[], str | None],
+        live_at: datetime | None = None,
+    ) -> None:
+        """Published: the ledger's time is `live_at`, the platform's own time for a post it
+        published on its schedule (reconcile may notice it hours later), else now."""
+        _thumbnail_left(post)
+        now = self.clock()
+        try:
+            post.permalink = client_permalink()
+        except (GraphError, YouTubeError, requests.RequestException) as exc:
+            post.last_error = f"published; the link could not be read yet: {exc}"
+        post.published_at = post.published_at or min(live_at or now, now)
+        move(session, post, PostState.PUBLISHED, actor=self.worker, now=now)
+        post.claimed_by = post.claimed_at = None
+        session.flush()
+        record_feature(session, post, post.published_at, post.permalink)
+        session.commit()
+
+    def _release(
+        self,
+        session: Session,
+        post: Post,
+        why: str,
+        when: datetime,
+        report: PublishReport,
+        *,
+        count: bool = True,
+    ) -> None:
+        """Back to approved until `when`; `count`: a try of the post (not a platform block)."""
+        session.rollback()
+        post.attempts += 1 if count else 0
+        # the outcome may be out there: the cap asks the platform first
+        unknown = post.publish_step in ("publish", "fb_post", "replace", "yt_upload")
+        if count and post.attempts >= self.settings.publish.max_attempts and not unknown:
+            self._fail(
+                session, post, why, "tried too often: check the account, then approve", report
+            )
+            return
+        post.next_attempt_at = when
+        post.last_error = why
+        post.claimed_by = post.claimed_at = None
+        move(session, post, PostState.APPROVED, actor=self.worker, now=self.clock(), note=why)
+        session.commit()
+        report.retry_later.append((post.id or 0, why))
+
+    def _fail(
+        self, session: Session, post: Post, why: str, action: str, report: PublishReport
+    ) -> None:
+        session.rollback()
+        if post.replaces_remote_id is not None:
+            action = (
+                f"{action}. The earlier copy {post.replaces_remote_id} is still scheduled on "
+                f"{post.channel}: delete it there if the new one will not go out"
+            )
+        post.last_error, post.error_action = why, action
+        post.claimed_by = post.claimed_at = None
+        _forget_containers(post)
+        move(session, post, PostState.FAILED, actor=self.worker, now=self.clock(), note=why)
+        session.commit()
+        report.failed.append((post.id or 0, why))
+
+    def _gave_up(
+        self, session: Session, post: Post, step: str | None, report: PublishReport
+    ) -> None:
+        """Over `publish.max_attempts`: failed with its history, unless the platform showed it
+        is already there (exactly once wins over the cap: recorded, the unfinished step left)."""
+        session.rollback()
+        where = f"at step {step or 'start'}"
+        history = (
+            f"taken over {post.takeovers} times {where} (its publisher died there)"
+            if post.takeovers
+            else f"tried {post.attempts} times, last {where}: {post.last_error or 'no answer'}"
+        )
+        why = f"gave up after {post.attempts} attempts: {history}"
+        if post.remote_id is None:
+            action = (
+                f"look on {post.channel} ({post.account}) whether the post is there; if not, "
+                "publish it by hand or approve it again once the cause is fixed (`ifn-campaign "
+                "status` and the post's events show each try)"
+            )
+            self._fail(session, post, why, action, report)
+            return
+        post.last_error = f"{why}; it is on {post.channel} ({post.remote_id}), so it counts"
+        if post.channel != "instagram" and post.slot_at > self.clock():
+            self._scheduled(session, post)
+            report.scheduled.append(post.id or 0)
+            return
+        self._done(session, post, client_permalink=functools.partial(_current_link, self, post))
+        report.published.append(post.id or 0)
+
+    def _late(self, session: Session, post: Post) -> timedelta | None:
+        """How late past `publish.max_lateness` a post with nothing of it sent yet is (None: on
+        time). A post found half-way may already be out: it goes on, to be reconciled."""
+        if post.remote_id is not None or post.replaces_remote_id is not None:
+            return None
+        if post.publish_step is not None and post.publish_step not in _NOTHING_PUBLIC:
+            return None
+        return missed_by(session, post, self.clock(), self.settings.publish.max_lateness)
+
+    def _missed(self, session: Session, post: Post, late: timedelta, report: PublishReport) -> None:
+        """Hold a post that would go out too late: nothing is sent, staff decide."""
+        limit = self.settings.publish.max_lateness
+        post.claimed_by = post.claimed_at = None
+        _forget_containers(post)  # any container expires before staff decide
+        miss(session, post, actor=self.worker, now=self.clock(), late=late, limit=limit)
+        session.commit()
+        report.missed.append((post.id or 0, post.last_error or ""))
+
+    def _withdrawn(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
+        """Consent first, also at the last moment: the member withdrew (or was suspended) after
+        the post was claimed. Nothing public yet: cancelled (an old scheduled copy it replaces
+        goes with `take_down`); already out: scheduled copies are cancelled and published ones
+        marked for takedown, like a withdrawal seen by the sync."""
+        session.rollback()
+        now = self.clock()
+        note = f"not published: {why}"
+        if post.state == PostState.PUBLISHED:
+            post.takedown_requested_at = post.takedown_requested_at or now
+            report.failed.append((post.id or 0, f"published, then taken down: {why}"))
+        else:
+            move(session, post, PostState.CANCELLED, actor=self.worker, now=now, note=note)
+            report.failed.append((post.id or 0, note))
+        post.claimed_by = post.claimed_at = None
+        session.commit()
+
+    def _reauth(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
+        session.rollback()
+        now = self.clock()
+        action = (
+            f"re-authorise the {post.channel} account {post.account!r}, store the new secret, "
+            f"then run `ifn-campaign accounts reauthorised {post.channel} {post.account}`"
+        )
+        post.last_error, post.error_action = why, action
+        post.claimed_by = post.claimed_at = None
+        _forget_containers(post)
+        move(session, post, PostState.NEEDS_REAUTH, actor=self.worker, now=now, note=why)
+        state = session.get(AccountState, (post.channel, post.account)) or AccountState(
+            channel=post.channel, account=post.account
+        )
+        if state.needs_reauth_since is None:  # keep the first refusal and its message
+            state.needs_reauth_since, state.message = now, why
+        session.add(state)
+        session.commit()
+        report.needs_reauth.append((post.id or 0, why))
+
+    def _next_slot(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
+        """Over the publishing limit: the post takes the next free hour on its account."""
+        session.rollback()
+        now = self.clock()
+        taken = set(
+            session.scalars(
+                select(Post.slot_at).where(
+                    Post.channel == post.channel,
+                    Post.account == post.account,
+                    Post.state.not_in([PostState.CANCELLED, PostState.FAILED]),
+                    Post.id != post.id,
+                )
+            )
+        )
+        candidate = max(post.slot_at, now).replace(minute=0, second=0, microsecond=0)
+        candidate += timedelta(hours=1)
+        while candidate in taken:
+            candidate += timedelta(hours=1)
+        note = f"{why}; moved from {post.slot_at.isoformat()} to {candidate.isoformat()}"
+        post.slot_at = candidate
+        post.claimed_by = post.claimed_at = None
+        post.last_error = why
+        move(session, post, PostState.APPROVED, actor=self.worker, now=now, note=note)
+        session.commit()
+        report.moved.append((post.id or 0, candidate))
+
+
+def _check_upload(post: Post) -> None:
+    card = Path(post.card_path or "")
+    if not post.card_path or not card.is_file():
+        raise IFNError(f"post {post.id}: its card {card} is missing: run `ifn-campaign compose`")
+    if card.stat().st_size > facebook.MAX_UPLOAD_BYTES:
+        raise IFNError(f"post {post.id}: its card {card.name} is over Facebook's 4 MB upload")
+
+
+def _forget_containers(post: Post) -> None:
+    """A post that failed before `media_publish` starts over when approved again: its
+    containers expire in 24 h, and an errored or expired one can never be published."""
+    if post.remote_id is None and post.publish_step != "publish":
+        post.remote_container_id = post.slide_container_ids = None
+
+
+def _user_tags(post: Post) -> list[instagram.UserTag] | None:
+    """The member's consented handle, tagged below the middle of the card (by the name)."""
+    return [instagram.UserTag(handle, 0.5, 0.75) for handle in post.user_tags or []] or None
+
+
+def _youtube_link(video_id: str | None) -> str | None:
+    return f"https://www.youtube.com/shorts/{video_id}" if video_id else None
+
+
+def _post_video(post: Post, folder: Path, *, profile_url: str) -> Path:
+    from ifn_campaign.cards.shorts import post_video  # PyAV loads only when a Short is made
+
+    return post_video(post, folder, profile_url=profile_url)
+
+
+def _crash(point: str) -> None:
+    if os.environ.get(CRASH_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class ReconcileReport:
+    went_live: list[int] = field(default_factory=list)
+    links: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    thumbnails: list[int] = field(default_factory=list)  # pending thumbnails set now
+    # posts of accounts whose token died, left alone until staff re-authorise: (post, what to do)
+    awaiting_reauth: list[tuple[int, str]] = field(default_factory=list)
+
+
+def reconcile(
+    publisher: Publisher, *, recent_days: int = 30, post_ids: Collection[int] | None = None
+) -> ReconcileReport:
+    """Confirm what the platforms did on their own: natively scheduled Facebook and YouTube
+    posts whose time has come went live (feature and link recorded), published posts still
+    lacking a link get it, and published posts of the last `recent_days` that the platform no
+    longer has are marked as removed. Reads only: nothing is ever posted from here. `post_ids`
+    narrows it to those posts (the demo: the posts its own sandboxes hold). Accounts awaiting
+    re-authorisation are not called at all, as the publisher does (their posts are listed)."""
+    report = ReconcileReport()
+    now = publisher.clock()
+    only = Post.id.in_(list(post_ids)) if post_ids is not None else true()
+    with Session(publisher.engine) as session:
+        waiting = _awaiting_reauth(session)
+        due = session.scalars(
+            select(Post)
+            .where(Post.state == PostState.SCHEDULED, Post.slot_at <= now, only)
+            .order_by(Post.slot_at)
+        ).all()
+        for post in _unblocked(publisher, session, _reachable(due, waiting, report), report):
+            try:
+                live, link, live_at = _went_live(
+                    publisher, post.channel, post.account, post.remote_id or ""
+                )
+            except (GraphError, YouTubeError, requests.RequestException) as exc:
+                publisher._keep_limit(session, post.channel, post.account, exc)
+                report.problems.append((post.id or 0, str(exc)))
+                session.rollback()
+                continue
+            if live:
+                publisher._done(
+                    session, post, client_permalink=functools.partial(_same, link), live_at=live_at
+                )
+                report.went_live.append(post.id or 0)
+        since = now - timedelta(days=recent_days)
+        published = session.scalars(
+            select(Post).where(
+                Post.state == PostState.PUBLISHED,
+                Post.published_at >= since,
+                Post.taken_down_at.is_(None),
+                Post.remote_id.is_not(None),
+                only,
+            )
+        ).all()
+        for post in _unblocked(publisher, session, _reachable(published, waiting, report), report):
+            try:
+                link = _current_link(publisher, post)
+            except (GraphNotFound, YouTubeVideoNotFound):
+                post.taken_down_at = now
+                post.last_error = f"no longer on {post.channel}: removed on the platform"
+                session.commit()
+                report.removed.append(post.id or 0)
+                continue
+            except (GraphError, YouTubeError, requests.RequestException) as exc:
+                publisher._keep_limit(session, post.channel, post.account, exc)
+                report.problems.append((post.id or 0, str(exc)))
+                continue
+            if link and link != post.permalink:
+                post.permalink = link
+                record_feature(session, post, post.published_at or now, link)
+                session.commit()
+                report.links.append(post.id or 0)
+        _retry_thumbnails(publisher, session, only, report)
+    return report
+
+
+def _unblocked(
+    publisher: Publisher, session: Session, posts: Collection[Post], report: ReconcileReport
+) -> Iterator[Post]:
+    """The posts whose account no platform block covers, looked up as each comes (a limit met
+    on one post stops the account's next ones); the others are reported, not called."""
+    for post in posts:
+        block = block_for(
+            session, publisher.settings, post.channel, post.account, publisher.clock()
+        )
+        if block is None:
+            yield post
+            continue
+        when = f"{block.blocked_until:%Y-%m-%d %H:%M} UTC"
+        report.problems.append((post.id or 0, f"not checked until {when}: {describe(block)}"))
+
+
+def _awaiting_reauth(session: Session) -> dict[tuple[str, str], str]:
+    """Accounts whose token died, with what staff do: calling them only repeats the refusal."""
+    return {
+        (state.channel, state.account): (
+            f"{state.channel} account {state.account!r} awaits re-authorisation: not called; "
+            "store a new token, then run "
+            f"`ifn-campaign accounts reauthorised {state.channel} {state.account}`"
+        )
+        for state in session.scalars(
+            select(AccountState).where(AccountState.needs_reauth_since.is_not(None))
+        )
+    }
+
+
+def _reachable(
+    posts: Collection[Post], waiting: dict[tuple[str, str], str], report: ReconcileReport
+) -> list[Post]:
+    """The posts whose account may be called; the others go to the report with the reason."""
+    for post in posts:
+        why = waiting.get((post.channel, post.account))
+        if why is not None:
+            report.awaiting_reauth.append((post.id or 0, why))
+    return [post for post in posts if (post.channel, post.account) not in waiting]
+
+
+# a thumbnail refused for these reasons is tried again by reconcile; any other refusal is final
+_THUMBNAIL_PASSING = (YouTubeTransient, YouTubeQuotaExceeded, YouTubeReauthNeeded)
+_THUMBNAIL_NOTE = "thumbnail not set"
+
+
+def _set_thumbnail(client: YouTubeClient, post: Post) -> YouTubeError | None:
+    """A thumbnail never fails its video: a passing refusal (5xx, rate limit, timeout, quota,
+    a token to renew) leaves it "pending" for reconcile, any other is "failed" with YouTube's
+    reason. The post's note says which, replacing an earlier thumbnail note. Returns the
+    passing refusal: a spent quota is kept as a platform block by the caller."""
+    notes = [n for n in post.compose_notes or [] if not n.startswith(_THUMBNAIL_NOTE)]
+    refused: YouTubeError | None = None
+    try:
+        client.set_thumbnail(post.remote_id or "", post.thumbnail_path or "")
+    except _THUMBNAIL_PASSING as exc:
+        refused = exc
+        post.thumbnail_state = "pending"
+        notes.append(f"{_THUMBNAIL_NOTE} yet: {exc}; retried by reconcile")
+    except (YouTubeError, OSError) as exc:  # OSError: the thumbnail file cannot be read
+        post.thumbnail_state = "failed"
+        notes.append(f"{_THUMBNAIL_NOTE}: {exc}")
+    else:
+        post.thumbnail_state = "set"
+    post.compose_notes = notes or None  # a new list: JSON columns track assignment
+    return refused
+
+
+def _thumbnail_left(post: Post) -> None:
+    """A video recorded without its thumbnail ever tried (a takeover over the attempt cap
+    records what is up and sends nothing more) is left "pending" for reconcile, not forgotten."""
+    if post.channel == "youtube" and post.thumbnail_path and post.thumbnail_state is None:
+        post.thumbnail_state = "pending"
+        why = "the publisher gave up before setting it; retried by reconcile"
+        post.compose_notes = [*(post.compose_notes or []), f"{_THUMBNAIL_NOTE} yet: {why}"]
+
+
+def _retry_thumbnails(
+    publisher: Publisher, session: Session, only: ColumnElement[bool], report: ReconcileReport
+) -> None:
+    """Pending thumbnails of videos still up, once each; an account whose quota or token
+    refused one is left for the next run, and one under a platform block (the quota spent
+    until midnight Pacific) is not called."""
+    pending = session.scalars(
+        select(Post)
+        .where(
+            Post.channel == "youtube",
+            Post.thumbnail_state == "pending",
+            Post.remote_id.is_not(None),
+            Post.thumbnail_path.is_not(None),
+            Post.taken_down_at.is_(None),
+            Post.state.in_([PostState.SCHEDULED, PostState.PUBLISHED]),
+            only,
+        )
+        .order_by(Post.id)
+    ).all()
+    held: set[str] = set()
+    for post in _unblocked(publisher, session, pending, report):
+        waiting = session.get(AccountState, ("youtube", post.account))
+        if post.account in held or (waiting is not None and waiting.needs_reauth_since):
+            continue
+        try:
+            refused = _set_thumbnail(publisher.clients.youtube(post.account), post)
+        except ConfigError as exc:
+            report.problems.append((post.id or 0, str(exc)))
+            continue
+        session.commit()
+        publisher._keep_limit(session, post.channel, post.account, refused)
+        if post.thumbnail_state == "set":
+            report.thumbnails.append(post.id or 0)
+        elif post.thumbnail_state == "pending":
+            held.add(post.account)
+
+
+def _same(value: str | None) -> str | None:
+    return value
+
+
+def _went_live(
+    publisher: Publisher, channel: str, account: str, remote_id: str
+) -> tuple[bool, str | None, datetime | None]:
+    """Whether a natively scheduled copy is public by now, its link, and when it went public
+    by the platform's clock (Facebook's scheduled or created time, YouTube's publishedAt)."""
+    if channel == "facebook":
+        state = facebook.read_back(publisher.clients.graph("facebook", account), remote_id)
+        return state.is_published, state.permalink_url, state.went_live_at
+    if channel == "youtube":
+        status = publisher.clients.youtube(account).video_status(remote_id)
+        public = status.privacy == "public"
+        return public, _youtube_link(remote_id), status.published_at if public else None
+    return False, None, None
+
+
+def _current_link(publisher: Publisher, post: Post) -> str | None:
+    remote = post.remote_id or ""
+    if post.channel == "instagram":
+        return instagram.permalink(publisher.clients.graph("instagram", post.account), remote)
+    if post.channel == "facebook":
+        client = publisher.clients.graph("facebook", post.account)
+        return facebook.read_back(client, remote).permalink_url
+    publisher.clients.youtube(post.account).video_status(remote)
+    return _youtube_link(remote)
+
+
+@dataclass
+class TakedownReport:
+    removed: list[int] = field(default_factory=list)
+    left_to_staff: list[int] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def take_down(publisher: Publisher) -> TakedownReport:
+    """Consent first, on the platforms too: a cancelled post that is already scheduled on
+    Facebook or YouTube is deleted there before its time, and a published one whose member
+    withdrew is deleted where the API allows (Facebook, YouTube). Instagram has no delete API:
+    those stay listed for staff (`ifn-campaign takedowns`). An account under a platform block or
+    awaiting re-authorisation is not called (more calls lengthen a block; a dead token only
+    repeats its refusal): its posts are reported and the next run deletes them."""
+    report = TakedownReport()
+    now = publisher.clock()
+    with Session(publisher.engine) as session:
+        waiting = _awaiting_reauth(session)
+        posts = session.scalars(
+            select(Post)
+            .where(
+                Post.remote_id.is_not(None) | Post.replaces_remote_id.is_not(None),
+                Post.taken_down_at.is_(None),
+                or_(
+                    Post.state == PostState.CANCELLED,
+                    (Post.state == PostState.PUBLISHED) & Post.takedown_requested_at.is_not(None),
+                ),
+            )
+            .order_by(Post.id)
+        ).all()
+        for post in posts:
+            if post.channel == "instagram":
+                report.left_to_staff.append(post.id or 0)
+                continue
+            held = _why_not_called(publisher, session, post, waiting)
+            if held is not None:
+                report.problems.append((post.id or 0, f"not taken down yet: {held}"))
+                continue
+            # a moved post cancelled before its old copy was replaced: that copy goes too
+            copies = [c for c in (post.remote_id, post.replaces_remote_id) if c]
+            try:
+                for copy in copies:
+                    _delete(publisher, post, copy)
+            except (GraphError, YouTubeError, IFNError, requests.RequestException) as exc:
+                report.problems.append((post.id or 0, str(exc)))
+                continue
+            post.taken_down_at = now
+            session.commit()
+            report.removed.append(post.id or 0)
+    return report
+
+
+def _why_not_called(
+    publisher: Publisher, session: Session, post: Post, waiting: dict[tuple[str, str], str]
+) -> str | None:
+    """Why this post's account must not be called now, or None when it may be."""
+    why = waiting.get((post.channel, post.account))
+    if why is not None:
+        return why
+    block = block_for(session, publisher.settings, post.channel, post.account, publisher.clock())
+    if block is None:
+        return None
+    return f"{describe(block)}; the next run after {block.blocked_until:%Y-%m-%d %H:%M} UTC tries"
+
+
+def _delete(publisher: Publisher, post: Post, remote_id: str) -> None:
+    try:
+        if post.channel == "facebook":
+            facebook.cancel(publisher.clients.graph("facebook", post.account), remote_id)
+        else:
+            publisher.clients.youtube(post.account).delete_video(remote_id)
+    except (GraphNotFound, YouTubeVideoNotFound):
+        pass  # already gone: by a person, or an earlier attempt whose answer was lost

@@ -1,0 +1,1 @@
+"""What staff read: the campaign report page and the markdown of Prefect artifacts."""

@@ -1,0 +1,304 @@
+"""The stages the flows run, without Prefect: planning every campaign on file, composing in chunks
+with one post's failure kept on that post, Shorts made ahead, and the summaries staff read."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.config import Settings
+from ifn_campaign.errors import ConfigError, StoreError, VideoError
+from ifn_campaign.models import Post, PostState
+from ifn_campaign.orchestration.stages import (
+    ComposeSummary,
+    campaign_markdown,
+    chunked,
+    compose_chunk,
+    compose_work,
+    plan_stage,
+    publish_markdown,
+)
+from ifn_campaign.publishing.publisher import PublishReport, TakedownReport
+from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def write_campaign(
+    folder: Path,
+    name: str,
+    at: datetime,
+    channels: tuple[str, ...] = ("instagram", "youtube"),
+    *,
+    auto_approve: bool = False,
+) -> None:
+    """A campaign file with one weekly slot per channel, on `at`'s weekday and time (WIB)."""
+    local = at.astimezone(WIB)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    text = [
+        f'name = "{name}"',
+        'title = "Pekan Uji"',
+        f"start = {(local - timedelta(days=30)).date().isoformat()}",
+        'holidays = "ignore"',
+        'hashtags = ["PekanUji"]',
+        f"auto_approve = {str(auto_approve).lower()}",
+    ]
+    for channel in channels:
+        text += ["", "[[channels]]", f'channel = "{channel}"', 'account = "bpipi"']
+        text += ["[[channels.slots]]", f'days = ["{day}"]', f'time = "{local:%H:%M}"']
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.toml").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def cfg(synced_db: Path, tmp_path: Path) -> Settings:  # noqa: F811
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
+        src.backup(dst)
+    return Settings(
+        database={"url": f"sqlite:///{tmp_path / 'ifn.db'}"},
+        media={"dir": synced_db / "media"},
+        cards={"cache_dir": tmp_path / "cards"},
+        planner={"campaigns_dir": tmp_path / "campaigns"},
+    )
+
+
+def _posts(cfg: Settings) -> list[Post]:
+    with Session(store.open_store(cfg.database.url)) as session:
+        return list(session.scalars(select(Post).order_by(Post.slot_at, Post.id)))
+
+
+def test_plan_stage_plans_each_campaign_and_lists_one_that_fails(
+    cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ifn_campaign.planner import plan
+    from ifn_campaign.planner.plan import PlanError
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "satu", soon)
+    write_campaign(cfg.planner.campaigns_dir, "dua", soon + timedelta(hours=1))
+    real = plan.plan_campaign
+
+    def flaky(session: Session, campaign: Any, *args: Any, **kwargs: Any) -> Any:
+        if campaign.name == "dua":
+            raise PlanError("the <b>dua</b> campaign broke")
+        return real(session, campaign, *args, **kwargs)
+
+    monkeypatch.setattr(plan, "plan_campaign", flaky)
+    summary = plan_stage(cfg, weeks=1)
+    assert [r.campaign for r in summary.results] == ["satu"]
+    assert summary.failed == [("dua", "the <b>dua</b> campaign broke")]
+    counts = summary.counts()
+    assert counts["planned"] == 2 and counts["failed_campaigns"] == 1
+    markdown = summary.markdown(WIB)
+    assert "| satu | 2 | 0 | 0 | 0 | 0 | 0 | 0 |" in markdown
+    assert "## Campaigns not planned" in markdown and "<b>" not in markdown
+    assert {p.campaign for p in _posts(cfg)} == {"satu"}  # nothing of the failed one is kept
+
+
+def test_plan_stage_stops_on_unusable_settings(cfg: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="campaigns directory not found"):
+        plan_stage(cfg, weeks=1)  # the folder was never made
+    gone = f"sqlite:///{tmp_path / 'no' / 'such.db'}"
+    broken = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": gone})})
+    with pytest.raises(StoreError):
+        plan_stage(broken, weeks=1)
+
+
+def test_compose_chunk_keeps_one_posts_failure_on_it_and_goes_on(
+    cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unforeseen error drawing one member's card fails that post only, with the reason in its
+    notes; the Short of the YouTube post is made ahead and stored like the publisher would."""
+    from ifn_campaign.cards import shorts
+    from ifn_campaign.posts import compose
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("instagram", "facebook", "youtube"))
+    plan_stage(cfg, weeks=1)
+    now = datetime.now(UTC)
+    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
+    posts = {p.channel: p for p in _posts(cfg)}
+    assert sorted(work) == sorted(p.id for p in posts.values())
+    broken_member = posts["facebook"].member_id
+    real_card_data = compose.card_data
+
+    def card_data(session: Session, member_id: str, **kwargs: Any) -> Any:
+        if member_id == broken_member:
+            raise RuntimeError("disk on fire")
+        return real_card_data(session, member_id, **kwargs)
+
+    made: list[int] = []
+
+    def post_video(post: Post, folder: Path, **_: object) -> Path:  # the real one takes ~5 s
+        assert post.card_path and Path(post.card_path).is_file()
+        made.append(post.id or 0)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"post-{post.id}.mp4").write_bytes(b"video")
+        return folder / f"post-{post.id}.mp4"
+
+    monkeypatch.setattr(compose, "card_data", card_data)
+    monkeypatch.setattr(shorts, "post_video", post_video)
+    summary = compose_chunk(cfg, work, now=now)
+    by_channel = {p.channel: p for p in _posts(cfg)}
+    fb, ig, yt = by_channel["facebook"], by_channel["instagram"], by_channel["youtube"]
+    assert summary.failed == [(fb.id, "cannot compose: RuntimeError: disk on fire")]
+    assert fb.state == PostState.PLANNED
+    assert fb.compose_notes == ["cannot compose: RuntimeError: disk on fire"]
+    assert sorted(summary.composed) == sorted([ig.id, yt.id])
+    assert ig.state == yt.state == PostState.COMPOSED
+    assert made == [yt.id] and summary.videos == [yt.id]
+    assert yt.video_path == str(cfg.cards.cache_dir / "videos" / f"post-{yt.id}.mp4")
+    # the next run has only the failed post left to do, and nothing to make twice
+    assert compose_work(cfg, now=now, until=now + timedelta(weeks=2)) == [fb.id]
+
+
+def test_a_short_that_cannot_be_made_is_noted_and_retried_next_time(
+    cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ifn_campaign.cards import shorts
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("youtube",))
+    plan_stage(cfg, weeks=1)
+    now = datetime.now(UTC)
+
+    def post_video(post: Post, folder: Path, **_: object) -> Path:
+        raise VideoError("the encoder failed: out of memory", path=folder)
+
+    monkeypatch.setattr(shorts, "post_video", post_video)
+    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
+    summary = compose_chunk(cfg, work, now=now)
+    (yt,) = _posts(cfg)
+    assert yt.state == PostState.COMPOSED and yt.video_path is None
+    ((post_id, why),) = summary.video_failed
+    assert post_id == yt.id and why.startswith("Shorts video not made yet: ")
+    assert "out of memory" in why and (yt.compose_notes or [])[-1] == why
+    assert compose_work(cfg, now=now, until=now + timedelta(weeks=2)) == [yt.id]
+    markdown = summary.markdown()
+    assert "## Shorts not made yet (the publisher tries again)" in markdown
+    assert "| 1 | 0 | 0 | 0 | 0 | 1 |" in markdown
+
+
+def test_chunks_summaries_and_markdown() -> None:
+    assert chunked([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert chunked([], 20) == []
+    merged = ComposeSummary.merge(
+        [ComposeSummary(composed=[1], videos=[1]), ComposeSummary(composed=[2], failed=[(3, "x")])]
+    )
+    assert merged.counts() == {
+        "composed": 2,
+        "approved": 0,
+        "failed": 1,
+        "skipped": 0,
+        "videos": 1,
+        "videos_failed": 0,
+    }
+    report = PublishReport(published=[1], failed=[(2, "Meta refused | <img src=x>")])
+    text = publish_markdown(report, TakedownReport(left_to_staff=[9]))
+    assert "| 1 | 0 | 0 | 0 | 1 | 0 | 0 |" in text
+    assert "\\<img" in text and "\\|" in text and "Left to staff to take down: 9" in text
+    run = campaign_markdown(
+        {"sync_registry": {"new": 3, "mode": "full"}, "compose": "StoreError: down"}
+    )
+    assert "| sync_registry | new 3 |" in run and "| compose | failed: StoreError: down |" in run
+
+
+# --- compose's worker processes --------------------------------------------------------------
+
+
+def _chunk_result(post_ids: list[int]) -> ComposeSummary:
+    """A stand-in for compose_chunk in a real worker process: what the worker does is the test."""
+    import os
+    import signal
+
+    from ifn_campaign.errors import TemplateError
+
+    if post_ids == [66]:
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-chunk (OOM killer, a crash)
+    if post_ids == [77]:
+        raise TemplateError("unknown layer type 'blob'", file="sorotan.toml", layer="x", key="type")
+    return ComposeSummary(composed=list(post_ids))
+
+
+def test_chunks_in_worker_processes_survive_a_killed_worker_and_keep_its_posts() -> None:
+    """A worker SIGKILLed mid-chunk: the chunks that finished count, the posts of the ones that
+    did not stay planned with the reason (nothing lost, nothing half-done), progress is told."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ifn_campaign.orchestration.stages import gather_chunks
+
+    chunks = [[1, 2], [66], [3]]
+    progress: list[tuple[int, int]] = []
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        first = pool.submit(_chunk_result, chunks[0])
+        first.result()  # done before the worker dies
+        futures = [first] + [pool.submit(_chunk_result, ids) for ids in chunks[1:]]
+        summary, stopped = gather_chunks(
+            chunks, [f.result for f in futures], lambda d, t: progress.append((d, t))
+        )
+    assert stopped is None
+    assert summary.composed == [1, 2]
+    assert [post_id for post_id, _ in summary.failed] == [66, 3]
+    assert all(
+        "the worker for this chunk failed: BrokenProcessPool" in why for _, why in summary.failed
+    )
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_an_error_that_stops_the_stage_comes_back_from_a_worker_whole() -> None:
+    """Unusable templates in a worker: the flow gets the same TemplateError (file, layer, key),
+    after the other chunks were counted."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ifn_campaign.errors import TemplateError
+    from ifn_campaign.orchestration.stages import gather_chunks
+
+    chunks = [[1], [77], [2]]
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_chunk_result, ids) for ids in chunks]
+        summary, stopped = gather_chunks(chunks, [f.result for f in futures])
+    assert sorted(summary.composed) == [1, 2] and summary.failed == []
+    assert isinstance(stopped, TemplateError)
+    assert (stopped.file, stopped.layer, stopped.key) == ("sorotan.toml", "x", "type")
+    assert str(stopped) == "sorotan.toml, layer 'x', key 'type': unknown layer type 'blob'"
+
+
+def test_compose_chunks_draws_in_two_processes_and_in_this_one(
+    cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers (spawned, settings from the environment) compose their chunks for real; with
+    one chunk the work stays in this process."""
+    from ifn_campaign.orchestration.stages import compose_chunks
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("instagram", "facebook"))
+    plan_stage(cfg, weeks=1)
+    now = datetime.now(UTC)
+    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
+    assert len(work) == 2
+    for key, value in {
+        "IFN_DATABASE__URL": cfg.database.url,
+        "IFN_MEDIA__DIR": str(cfg.media.dir),
+        "IFN_CARDS__CACHE_DIR": str(cfg.cards.cache_dir),
+        "IFN_PLANNER__CAMPAIGNS_DIR": str(cfg.planner.campaigns_dir),
+    }.items():
+        monkeypatch.setenv(key, value)
+    two = cfg.model_copy(update={"prefect": cfg.prefect.model_copy(update={"card_workers": 2})})
+    summary, stopped = compose_chunks(two, chunked(work, 1), now=now)
+    assert stopped is None and sorted(summary.composed) == sorted(work)
+    assert {p.state for p in _posts(cfg)} == {PostState.COMPOSED}
+    assert compose_chunks(cfg, [], now=now)[0].counts()["composed"] == 0

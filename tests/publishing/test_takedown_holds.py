@@ -1,0 +1,80 @@
+"""Takedowns leave an account alone while the platform blocks it or its token awaits
+re-authorisation (more calls lengthen a block, a dead token only repeats its refusal); the
+posts are reported and the first run after the block or the re-authorisation deletes them.
+Counted on the Graph sandbox over HTTP."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from ifn_campaign.models import AccountState, Post, PostState
+from ifn_campaign.publishing.blocks import ACCOUNT, account_key, record_block
+from ifn_campaign.publishing.publisher import Publisher, take_down
+from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
+from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+
+
+def _scheduled_then_cancelled(world: World, now: datetime) -> int:
+    post_id = approved_posts(world, {"facebook": now + timedelta(days=2)})["facebook"]
+    assert Publisher(world.engine, world.settings).run().scheduled == [post_id]
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.state = PostState.CANCELLED
+        session.commit()
+    return post_id
+
+
+def test_a_blocked_account_is_not_called_to_take_down_until_the_block_ends(world: World) -> None:
+    now = datetime.now(UTC)
+    post_id = _scheduled_then_cancelled(world, now)
+    until = now + timedelta(minutes=30)
+    with Session(world.engine) as session:
+        key = account_key("facebook", "bpipi")
+        record_block(session, ACCOUNT, key, until, code=32, reason="page limit", now=now)
+        session.commit()
+    graph = world.platforms.graph
+    calls = len(graph.requests)
+
+    held = take_down(Publisher(world.engine, world.settings, clock=lambda: now))
+
+    assert len(graph.requests) == calls  # not one call during the block
+    assert held.removed == []
+    ((pid, why),) = held.problems
+    assert pid == post_id and "not taken down yet" in why and "blocked" in why
+    assert len(graph.posts()) == 1
+
+    later = until + timedelta(seconds=1)
+    done = take_down(Publisher(world.engine, world.settings, clock=lambda: later))
+    assert done.removed == [post_id] and done.problems == []
+    assert graph.posts() == []
+
+
+def test_an_account_awaiting_reauthorisation_is_not_called_to_take_down(world: World) -> None:
+    now = datetime.now(UTC)
+    post_id = _scheduled_then_cancelled(world, now)
+    with Session(world.engine) as session:
+        session.add(
+            AccountState(
+                channel="facebook", account="bpipi", needs_reauth_since=now, message="token died"
+            )
+        )
+        session.commit()
+    graph = world.platforms.graph
+    calls = len(graph.requests)
+
+    held = take_down(Publisher(world.engine, world.settings))
+
+    assert len(graph.requests) == calls
+    ((pid, why),) = held.problems
+    assert pid == post_id and "awaits re-authorisation" in why
+    with Session(world.engine) as session:
+        state = session.get(AccountState, ("facebook", "bpipi"))
+        assert state is not None
+        state.needs_reauth_since = None
+        session.commit()
+    assert take_down(Publisher(world.engine, world.settings)).removed == [post_id]
+    assert graph.posts() == []
