@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ifn_campaign.channels.adapter import RemoteCopy, Sought
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import PAGE_PUBLISH, GraphClient, node_id
 from ifn_campaign.errors import GraphOutcomeUnknown, GraphRejected, ScheduleWindowError
 
 __all__ = [
     "SCHEDULE_MAX_DAYS",
     "SCHEDULE_MIN",
+    "FacebookPage",
     "PagePost",
     "PostState",
     "ScheduledPost",
@@ -286,3 +289,46 @@ def _describe(delta: timedelta) -> str:
     if seconds >= 3600:
         return f"{sign}{seconds / 3600:.1f} hours"
     return f"{sign}{seconds // 60} minutes"
+
+
+class FacebookPage:
+    """One Facebook Page as a `ChannelAdapter`: the Graph client (a Page token) and the Page id.
+    Publishing is `post_photo` (natively scheduled when the slot is far enough ahead)."""
+
+    channel = Channel.FACEBOOK
+    can_take_down = True
+
+    def __init__(self, client: GraphClient, page_id: str) -> None:
+        self.client = client
+        self.page_id = page_id
+
+    def __repr__(self) -> str:
+        return f"FacebookPage({self.page_id!r})"
+
+    def find(self, sought: Sought) -> RemoteCopy | None:
+        """The sought post among those waiting for their time (when it was scheduled), else
+        among the published ones since `sought.since`; both are looked at, as a lost call may
+        have scheduled it even when the slot is too close to schedule now."""
+        if sought.scheduled_at is not None:
+            waiting = find_scheduled(
+                self.client, self.page_id, caption=sought.caption, scheduled_at=sought.scheduled_at
+            )
+            if waiting is not None:
+                return RemoteCopy(waiting, live=False)
+        published = find_published_post(
+            self.client, self.page_id, caption=sought.caption, since=sought.since
+        )
+        return None if published is None else RemoteCopy(published, live=True)
+
+    def read_back(self, remote_id: str) -> RemoteCopy:
+        """Whether the post is public yet, its link and when it went public."""
+        state = read_back(self.client, remote_id)
+        return RemoteCopy(
+            remote_id,
+            live=state.is_published,
+            link=state.permalink_url,
+            live_at=state.went_live_at,
+        )
+
+    def take_down(self, remote_id: str) -> None:
+        cancel(self.client, remote_id)

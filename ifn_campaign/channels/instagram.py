@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ifn_campaign.channels.adapter import RemoteCopy, Sought
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import INSTAGRAM_PUBLISH, GraphClient, node_id
 from ifn_campaign.errors import (
     GraphContainerExpired,
@@ -38,6 +40,7 @@ from ifn_campaign.errors import (
 
 __all__ = [
     "ContainerStatus",
+    "InstagramAccount",
     "PublishedMedia",
     "Quota",
     "UserTag",
@@ -337,3 +340,38 @@ def _timestamp(raw: object) -> datetime | None:
         except ValueError:
             return None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class InstagramAccount:
+    """One Instagram professional account as a `ChannelAdapter`: the Graph client and the IG
+    user id. Publishing is the three steps above (the publisher records each); Instagram's API
+    has no delete, so `take_down` refuses and staff delete the post in the app."""
+
+    channel = Channel.INSTAGRAM
+    can_take_down = False
+
+    def __init__(self, client: GraphClient, ig_user_id: str) -> None:
+        self.client = client
+        self.ig_user_id = ig_user_id
+
+    def __repr__(self) -> str:
+        return f"InstagramAccount({self.ig_user_id!r})"
+
+    def find(self, sought: Sought) -> RemoteCopy | None:
+        """The published media with exactly the sought caption since `sought.since`."""
+        found = find_published(
+            self.client, self.ig_user_id, caption=sought.caption, since=sought.since
+        )
+        if found is None:
+            return None
+        return RemoteCopy(found.id, live=True, link=found.permalink, live_at=found.timestamp)
+
+    def read_back(self, remote_id: str) -> RemoteCopy:
+        """A media id exists only once published: live, with its permalink."""
+        return RemoteCopy(remote_id, live=True, link=permalink(self.client, remote_id))
+
+    def take_down(self, remote_id: str) -> None:
+        raise GraphRejected(
+            f"Instagram's API cannot delete media {remote_id}: delete the post in the Instagram "
+            "app (`ifn-campaign takedowns` lists it)"
+        )

@@ -76,6 +76,8 @@ import requests
 from urllib3.util import Retry
 
 from ifn_campaign.captions.rules import Limits, check_youtube
+from ifn_campaign.channels.adapter import RemoteCopy, Sought
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import (
     UploadSessionGone,
     YouTubeError,
@@ -101,8 +103,10 @@ __all__ = [
     "TokenSource",
     "UploadProgress",
     "VideoStatus",
+    "YouTubeChannel",
     "YouTubeClient",
     "quota_resets_at",
+    "shorts_link",
     "video_resource",
 ]
 
@@ -990,3 +994,51 @@ def _safe(url: str) -> str:
 def _param(url: str, name: str) -> str | None:
     values = parse_qs(urlsplit(url).query).get(name)
     return values[0] if values else None
+
+
+def shorts_link(video_id: str) -> str:
+    """The public link of a Short."""
+    return f"https://www.youtube.com/shorts/{video_id}"
+
+
+class YouTubeChannel:
+    """One YouTube channel as a `ChannelAdapter` over its `YouTubeClient`. Publishing is
+    `start_upload` then `upload` (natively scheduled with `publishAt`), the session URL stored
+    in between."""
+
+    channel = Channel.YOUTUBE
+    can_take_down = True
+
+    def __init__(self, client: YouTubeClient) -> None:
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"YouTubeChannel({self.client.api_url!r})"
+
+    def find(self, sought: Sought) -> RemoteCopy | None:
+        """The video the sought upload session became, or None: a video exists only once its
+        session has every byte, so the session is the one place to look (a session that is
+        gone made no video; without a session nothing was sent)."""
+        if not sought.upload_session_url or not sought.upload_size:
+            return None
+        try:
+            progress = self.client.resume_status(sought.upload_session_url, sought.upload_size)
+        except UploadSessionGone:
+            return None
+        if not progress.done or progress.video_id is None:
+            return None
+        return self.read_back(progress.video_id)
+
+    def read_back(self, remote_id: str) -> RemoteCopy:
+        """Public or still private (scheduled), its Shorts link, and when it went public."""
+        status = self.client.video_status(remote_id)
+        public = status.privacy == "public"
+        return RemoteCopy(
+            remote_id,
+            live=public,
+            link=shorts_link(remote_id),
+            live_at=status.published_at if public else None,
+        )
+
+    def take_down(self, remote_id: str) -> None:
+        self.client.delete_video(remote_id)

@@ -35,9 +35,10 @@ from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.channels import facebook, instagram
+from ifn_campaign.channels.clients import ChannelClients, channel_clients
 from ifn_campaign.channels.graph import GraphClient
-from ifn_campaign.channels.youtube import OAuthCredentials, TokenSource, YouTubeClient
-from ifn_campaign.config import AccountSettings, Settings
+from ifn_campaign.channels.youtube import YouTubeClient
+from ifn_campaign.config import Settings
 from ifn_campaign.errors import (
     ConfigError,
     GraphContainerExpired,
@@ -74,7 +75,6 @@ from ifn_campaign.publishing.blocks import (
     record_block,
 )
 from ifn_campaign.publishing.media_host import public_url
-from ifn_campaign.secrets import secret
 
 _log = logging.getLogger(__name__)
 FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
@@ -120,67 +120,6 @@ def worker_name() -> str:
     return f"publisher:{socket.gethostname()}:{os.getpid()}"
 
 
-class Clients:
-    """Platform clients per account, built from settings and secrets (tests point the URLs at
-    the sandboxes)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._graph: dict[tuple[str, str], GraphClient] = {}
-        self._youtube: dict[str, YouTubeClient] = {}
-
-    def account(self, channel: str, name: str) -> AccountSettings:
-        found = self.settings.accounts.get(channel, {}).get(name)
-        if found is None:
-            raise ConfigError(
-                f"no {channel} account {name!r} in the settings: add [accounts.{channel}.{name}]"
-            )
-        return found
-
-    def graph(self, channel: str, name: str) -> GraphClient:
-        key = (channel, name)
-        if key not in self._graph:
-            account = self.account(channel, name)
-            if not account.token_secret:
-                raise ConfigError(f"accounts.{channel}.{name}.token_secret is not set")
-            base = (
-                self.settings.instagram.graph_url
-                if channel == "instagram"
-                else self.settings.facebook.graph_url
-            )
-            self._graph[key] = GraphClient(
-                base,
-                secret(account.token_secret),
-                usage_stop=self.settings.publish.usage_stop_percent,
-            )
-        return self._graph[key]
-
-    def graph_clients(self) -> list[tuple[tuple[str, str], GraphClient]]:
-        """The Graph clients made so far, by (channel, account)."""
-        return list(self._graph.items())
-
-    def youtube(self, name: str) -> YouTubeClient:
-        if name not in self._youtube:
-            account = self.account("youtube", name)
-            missing = [
-                key
-                for key in ("client_id", "client_secret_secret", "refresh_token_secret")
-                if not getattr(account, key)
-            ]
-            if missing:
-                raise ConfigError(f"accounts.youtube.{name}: set {', '.join(missing)}")
-            credentials = OAuthCredentials(
-                account.client_id or "",
-                secret(account.client_secret_secret or ""),
-                secret(account.refresh_token_secret or ""),
-            )
-            yt = self.settings.youtube
-            self._youtube[name] = YouTubeClient(
-                yt.api_url, yt.upload_url, TokenSource(yt.token_url, credentials)
-            )
-        return self._youtube[name]
-
-
 class Publisher:
     """Publishes due approved posts; one instance per worker."""
 
@@ -189,7 +128,7 @@ class Publisher:
         engine: Engine,
         settings: Settings,
         *,
-        clients: Clients | None = None,
+        clients: ChannelClients | None = None,
         worker: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         make_video: Callable[[Post, Path], Path] | None = None,
@@ -197,7 +136,7 @@ class Publisher:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.clients = clients or Clients(settings)
+        self.clients = clients if clients is not None else channel_clients(settings)
         self.worker = worker or worker_name()
         self.clock = clock
         self.make_video = make_video or functools.partial(
