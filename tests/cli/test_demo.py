@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.cli.app import demo_numbers
 from ifn_campaign.models import MemberStatus, PostState
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import ConsentState, consent_at
 from ifn_campaign.registry.sync import sync_members
+from ifn_sandbox.demo import demo_numbers
 from ifn_sandbox.registry import RegistrySandbox
 from ifn_sandbox.sample import sample_members
 from tests.conftest import settings_for

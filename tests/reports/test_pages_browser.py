@@ -36,10 +36,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.cli.app import DEMO_WEEKS
 from ifn_campaign.config import PlannerSettings
 from ifn_campaign.models import PostState, utcnow
 from ifn_campaign.reports.campaign import collect, when, write_html
+from ifn_sandbox.demo import DEMO_WEEKS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
