@@ -1,7 +1,9 @@
 """Secrets by name: the environment first (IFN_SECRET_<NAME>), then a Prefect Secret block.
 
 Settings only ever hold a secret's name, so no file, log or database row holds its value; an error
-names where to put the secret, never what it is.
+names where to put the secret, never what it is. This module and the settings (`config.py`) are
+the only ones that read the process's environment; everything else is handed a `Secrets` lookup
+(by `ifn_campaign.wiring.Resources`) or the values it needs.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def read_so_far() -> frozenset[str]:
 
 
 def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The value of secret `name`: IFN_SECRET_<NAME> in `environ` (the process's environment by
+    default), else the Prefect Secret block `name`; `ConfigError` naming both places if neither
+    holds it."""
     env = os.environ if environ is None else environ
     value = env.get(env_name(name))
     if not value:
@@ -50,6 +55,42 @@ def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
             ) from None
     _READ.add(value)
     return value
+
+
+class Secrets:
+    """The one secret lookup, passed to whoever needs a secret (`Resources.secrets`): call it
+    with a name. `environ` stands in for the process's environment (tests, a child process)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+
+    def __call__(self, name: str) -> str:
+        return secret(name, self._environ)
+
+    def in_environment(self, name: str) -> bool:
+        """Whether IFN_SECRET_<NAME> is set (non-empty), so no Prefect server is asked."""
+        env = os.environ if self._environ is None else self._environ
+        return bool(env.get(env_name(name)))
+
+
+_SECRET_VARIABLE = re.compile(r"TOKEN|SECRET|PASSWORD", re.I)
+
+
+def values_in_environment(environ: Mapping[str, str] | None = None) -> set[str]:
+    """Secret values the environment holds, for the log file to blank: every IFN_ variable
+    whose name says token, secret or password, and the password in IFN_DATABASE__URL."""
+    from sqlalchemy.engine import make_url
+
+    env = os.environ if environ is None else environ
+    found = {v for k, v in env.items() if k.startswith("IFN_") and _SECRET_VARIABLE.search(k)}
+    url = env.get("IFN_DATABASE__URL", "")
+    try:
+        password = make_url(url).password if url else None
+    except Exception:  # not a URL: nothing to take from it
+        password = None
+    if password:
+        found.add(str(password))
+    return {v for v in found if v}
 
 
 # Query parameters that carry a token: Graph's debug_token takes the token it inspects only as

@@ -17,7 +17,6 @@ secrets are named, never shown, and database URLs go through `store.safe_url`.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 from collections.abc import Iterable, Mapping
@@ -59,7 +58,7 @@ from ifn_campaign.errors import (
 )
 from ifn_campaign.publishing.media_host import public_url
 from ifn_campaign.registry.media import address_refusal
-from ifn_campaign.secrets import env_name, secret
+from ifn_campaign.secrets import Secrets, env_name
 
 __all__ = [
     "CHANNELS",
@@ -345,25 +344,24 @@ def check_prefect(api_url: str | None) -> tuple[Check, bool | None]:
 
 
 class SecretReader:
-    """Secrets by name as the publisher reads them (`IFN_SECRET_<NAME>`, then a Prefect Secret
-    block), except that a Prefect server already found down is not asked for each one."""
+    """Secrets by name through the one lookup (`IFN_SECRET_<NAME>`, then a Prefect Secret block:
+    `ifn_campaign.secrets.Secrets`), except that a Prefect server already found down is not
+    asked for each one."""
 
-    def __init__(
-        self, prefect_reachable: bool | None, environ: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, prefect_reachable: bool | None, secrets: Secrets | None = None) -> None:
         self.prefect_reachable = prefect_reachable
-        self.environ = os.environ if environ is None else environ
+        self.secrets = secrets if secrets is not None else Secrets()
 
     def read(self, name: str) -> str:
         """The value, or `ConfigError` saying where it was looked for (never a value)."""
-        if self.environ.get(env_name(name)):
-            return secret(name, self.environ)
+        if self.secrets.in_environment(name):
+            return self.secrets(name)
         if self.prefect_reachable is False:
             raise ConfigError(
                 f"{env_name(name)} is not set and the Prefect server holding Secret blocks "
                 "does not answer"
             )
-        return secret(name, self.environ)
+        return self.secrets(name)
 
     def check(self, label: str, name: str, what: str) -> tuple[str | None, Check | None]:
         """(value, None), or (None, the failing check naming where to put the secret)."""
@@ -884,9 +882,11 @@ def run_checks(
     config_file: Path | None = None,
     prefect_url: str | None = _FROM_PREFECT,
     today: date | None = None,
+    secrets: Secrets | None = None,
 ) -> list[Check]:
     """Every check, in the order staff fix things: settings, campaigns, database, Prefect,
-    media host, then each account. `prefect_url` defaults to Prefect's own setting."""
+    media host, then each account. `prefect_url` defaults to Prefect's own setting; `secrets`
+    is the caller's lookup (`Resources.secrets`), by default one on the process's environment."""
     checks = check_settings(settings, config_file)
     checks += check_campaigns(settings, today)
     found, engine = check_database(settings.database.url)
@@ -896,7 +896,7 @@ def run_checks(
         prefect, reachable = check_prefect(url)
         checks.append(prefect)
         checks += check_media_host(settings)
-        checks += check_accounts(settings, SecretReader(reachable), engine)
+        checks += check_accounts(settings, SecretReader(reachable, secrets), engine)
     finally:
         if engine is not None:
             engine.dispose()
