@@ -15,14 +15,27 @@ IFNError                      root: the CLI prints its message on one line and e
 │   ├── ImageUnusable         a source image cannot be used; `reason` is a stable code
 │   └── CaptionTemplateError  a caption template is invalid (file, line)
 ├── LedgerError               an unknown member or post, or a post in the wrong state
-└── OrchestrationError        Prefect: no server to reach or start, a deployment or work pool
-                              not registered, or another sync holds the registry source
+├── OrchestrationError        Prefect: no server to reach or start, a deployment or work pool
+│                             not registered, or another sync holds the registry source
+└── ChannelError              Instagram, Facebook or YouTube refused or failed a call; one kind
+    │                         each (below), transport errors wrapped inside the clients;
+    │                         `action` says what staff do. Leaves: GraphError and YouTubeError
+    │                         subclasses (Meta's and Google's fields), listed further down
+    ├── ChannelTransient      passes by itself: try again later
+    │   └── ChannelBlocked    a rate limit or spent quota: stop calling until `blocked_until`
+    ├── ChannelOutcomeUnknown a creating call may have taken effect: reconcile before repeating
+    ├── ChannelNotFound       the copy (or upload session) is gone, or this account cannot see it
+    ├── ChannelReauthNeeded   the token is dead: staff re-authorise the account
+    └── ChannelRefused        refused for good, with the reason: fix it, then approve again
+        └── ChannelPublishLimit the account's rolling publishing limit: the next free hour
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 
 class IFNError(Exception):
@@ -132,7 +145,70 @@ class OrchestrationError(IFNError):
     """Prefect cannot do what a flow or `serve`/`deploy` needs: say which server and what next."""
 
 
+# --- Channels (Instagram, Facebook, YouTube): ifn_campaign.channels ------------------------------
+#
+# Every channel error is one of these kinds; the publisher maps kinds to outcomes in one table
+# (publishing/publisher.py, `_OUTCOMES`). The Graph and YouTube leaves below are also their kind.
+
+
+class ChannelError(IFNError):
+    """A channel refused or failed a call. `action`: what staff do about it (the publisher stores
+    it on a failed post). Never carries a token, a secret or an upload session id."""
+
+    action: str = "fix what the message says, then approve again"
+
+
+class ChannelTransient(ChannelError):
+    """It passes by itself (a 5xx, a lost connection, a rate limit): try again later. Calls that
+    may be repeated were already retried inside the client."""
+
+
+class ChannelBlocked(ChannelTransient):
+    """The platform says stop calling until a time (a rate limit, a spent daily quota), for the
+    account or, `scope` "app", for every account of the app or project: kept as a platform
+    block for every run and worker. `block_code` is the platform's code for the record."""
+
+    scope: str = "account"
+
+    def blocked_until(self, now: datetime) -> datetime:
+        """When calls may start again (an hour when the platform did not say)."""
+        return now + timedelta(hours=1)
+
+    @property
+    def block_code(self) -> int | None:
+        return None
+
+
+class ChannelOutcomeUnknown(ChannelError):
+    """A call that creates something may or may not have taken effect: ask the platform
+    (`ChannelAdapter.find`) before repeating it. `reconcilable` False: the platform offers no
+    way to ask, and staff must look."""
+
+    reconcilable: bool = True
+
+
+class ChannelNotFound(ChannelError):
+    """The copy (or upload session) does not exist any more, or this account cannot see it."""
+
+
+class ChannelReauthNeeded(ChannelError):
+    """The account's token is dead: staff re-authorise the account and store the new secret."""
+
+
+class ChannelRefused(ChannelError):
+    """Refused for good, with the platform's reason: the same call would fail the same way."""
+
+
+class ChannelPublishLimit(ChannelRefused):
+    """The account's rolling publishing limit is used up: the post moves to a later hour."""
+
+
 # --- Graph API (Instagram and Facebook Pages): ifn_campaign.channels -------------------------
+#
+# Each leaf is also its ChannelError kind: GraphTransient a ChannelTransient, GraphRateLimited a
+# ChannelBlocked, GraphOutcomeUnknown a ChannelOutcomeUnknown, GraphTokenInvalid a
+# ChannelReauthNeeded, GraphPublishLimit a ChannelPublishLimit, GraphNotFound a ChannelNotFound,
+# the others (and ScheduleWindowError) ChannelRefused.
 #
 # GraphError                    the Graph API failed; code, subcode, fbtrace_id, http_status, ...
 # ├── GraphTransient            codes 1, 2, HTTP 5xx, network: try again later (idempotent calls
@@ -151,7 +227,7 @@ class OrchestrationError(IFNError):
 # ScheduleWindowError           a Facebook schedule time outside 10 min .. schedule_max_days
 
 
-class GraphError(IFNError):
+class GraphError(ChannelError):
     """The Graph API refused or failed a call.
 
     `str(error)` is for staff: what happened and what to do. The attributes are Meta's error
@@ -188,7 +264,7 @@ class GraphError(IFNError):
         self.path = path
 
 
-class GraphTransient(GraphError):
+class GraphTransient(GraphError, ChannelTransient):
     """A temporary failure (codes 1, 2, HTTP 5xx, a lost connection): try again later.
     `retry_after`: seconds Meta asked us to wait, when it said so."""
 
@@ -197,19 +273,26 @@ class GraphTransient(GraphError):
         self.retry_after = retry_after
 
 
-class GraphRateLimited(GraphTransient):
+class GraphRateLimited(GraphTransient, ChannelBlocked):
     """A rate limit (4, 17, 32, 613, 80001, 80002). Meta says: stop calling, more calls make the
     block last longer. `retry_after` is in seconds (never None). `scope`: "app" when the whole
     app is limited (codes 4 and 17, `x-app-usage` at the stop), else "account"."""
 
     scope: str = "account"
 
+    def blocked_until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.retry_after or 300)
+
+    @property
+    def block_code(self) -> int | None:
+        return self.code
+
 
 class GraphStillProcessing(GraphTransient):
     """An Instagram container was still IN_PROGRESS when the wait ended: poll again later."""
 
 
-class GraphOutcomeUnknown(GraphError):
+class GraphOutcomeUnknown(GraphError, ChannelOutcomeUnknown):
     """A call that creates something may or may not have taken effect (timeout, dropped
     connection, a server error after the request arrived). Reconcile with the platform before
     anything else; repeating the call could post twice. `cause` is the transient answer, if any."""
@@ -219,11 +302,11 @@ class GraphOutcomeUnknown(GraphError):
         self.cause = cause
 
 
-class GraphTokenInvalid(GraphError):
+class GraphTokenInvalid(GraphError, ChannelReauthNeeded):
     """190: the token is expired or invalidated; staff must re-authorise the account."""
 
 
-class GraphPermissionMissing(GraphError):
+class GraphPermissionMissing(GraphError, ChannelRefused):
     """10 or 200-299: the token lacks `permissions` (a tuple of Meta permission names)."""
 
     def __init__(self, text: str, *, permissions: tuple[str, ...] = (), **kwargs: object) -> None:
@@ -231,38 +314,49 @@ class GraphPermissionMissing(GraphError):
         self.permissions = permissions
 
 
-class GraphPublishLimit(GraphError):
+class GraphPublishLimit(GraphError, ChannelPublishLimit):
     """Code 9 (2207042): the account's rolling 24 h publishing (or container) limit is used up."""
 
 
-class GraphMediaFetchFailed(GraphError):
+class GraphMediaFetchFailed(GraphError, ChannelRefused):
     """9004 / 2207052: Meta could not fetch the media at `url`."""
+
+    action = (
+        "check that publish.media_base_url serves the card folder to the internet, "
+        "then approve the post again"
+    )
 
     def __init__(self, text: str, *, url: str | None = None, **kwargs: object) -> None:
         super().__init__(text, **kwargs)  # type: ignore[arg-type]
         self.url = url
 
 
-class GraphContainerExpired(GraphError):
+class GraphContainerExpired(GraphError, ChannelRefused):
     """An Instagram container was not published within 24 h: make a new one (nothing went out)."""
 
 
-class GraphRejected(GraphError):
+class GraphRejected(GraphError, ChannelRefused):
     """Meta refused the call for good (policy, duplicate, spam, restricted account, image rules,
     bad parameters): retrying the same call will fail the same way."""
 
 
-class GraphNotFound(GraphRejected):
+class GraphNotFound(GraphRejected, ChannelNotFound):
     """100/33: the object does not exist (any more) or this token may not see it."""
 
 
-class ScheduleWindowError(IFNError):
+class ScheduleWindowError(ChannelRefused):
     """A Facebook post was to be scheduled outside 10 minutes .. schedule_max_days from now."""
 
 
 # --- YouTube Data API v3: ifn_campaign.channels.youtube --------------------------------------
 #
+# Each leaf is also its ChannelError kind: YouTubeTransient a ChannelTransient,
+# YouTubeQuotaExceeded a ChannelBlocked (scope "app"), YouTubeReauthNeeded a ChannelReauthNeeded,
+# YouTubeVideoNotFound and UploadSessionGone ChannelNotFound, YouTubeOutcomeUnknown a
+# ChannelOutcomeUnknown staff settle, the others ChannelRefused.
+#
 # YouTubeError                  YouTube or Google's token endpoint failed; status, reason, domain
+# ├── YouTubeRefused            refused, or an answer we cannot use (the message says which)
 # ├── YouTubeTransient          5xx, rate limits, no answer, still failing after every retry:
 # │   │                         try again later (an upload: the same session, see upload())
 # │   ├── YouTubeRateLimited    403 rateLimitExceeded / userRateLimitExceeded, 429, 5xx
@@ -277,7 +371,7 @@ class ScheduleWindowError(IFNError):
 # └── YouTubeOutcomeUnknown     the last chunk went out, then the session vanished: ask staff
 
 
-class YouTubeError(IFNError):
+class YouTubeError(ChannelError):
     """YouTube (or Google's OAuth endpoint) refused or failed a call. `status`, `reason` and
     `domain` come from Google's error body and are None when no answer arrived. Messages never
     contain a token, a client secret or an upload session id."""
@@ -297,7 +391,12 @@ class YouTubeError(IFNError):
         self.domain = domain
 
 
-class YouTubeTransient(YouTubeError):
+class YouTubeRefused(YouTubeError, ChannelRefused):
+    """YouTube or Google's token endpoint refused the call, or answered something unusable (no
+    session URL, no video id, an unreadable Range): the message says which."""
+
+
+class YouTubeTransient(YouTubeError, ChannelTransient):
     """Still failing after every retry, for reasons that pass: try again later. `attempts` is
     how many calls were made; `retry_after` the seconds Google asked for, when it said so."""
 
@@ -322,25 +421,40 @@ class YouTubeUnreachable(YouTubeTransient):
     """No answer (timeout, refused or dropped connection) after every retry."""
 
 
-class YouTubeReauthNeeded(YouTubeError):
+class YouTubeReauthNeeded(YouTubeError, ChannelReauthNeeded):
     """The refresh token is dead (`invalid_grant`): revoked, unused for 6 months, or older than
     7 days while the OAuth app is in testing mode. Staff must re-authorise the channel."""
 
 
-class YouTubeQuotaExceeded(YouTubeError):
+class YouTubeQuotaExceeded(YouTubeError, ChannelBlocked):
     """403 quotaExceeded: the project's daily units or upload bucket are spent. Never retried;
     nothing works again before `resets_at` (aware UTC: the next midnight in Los Angeles)."""
+
+    scope = "app"  # the OAuth client's project: every channel of it
 
     def __init__(self, message: str, *, resets_at: object, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.resets_at = resets_at
 
+    def blocked_until(self, now: datetime) -> datetime:
+        resets = self.resets_at if isinstance(self.resets_at, datetime) else None
+        return resets or now + timedelta(hours=1)
 
-class YouTubeUploadLimit(YouTubeError):
+    @property
+    def block_code(self) -> int | None:
+        return 403
+
+
+class YouTubeUploadLimit(YouTubeError, ChannelRefused):
     """400 uploadLimitExceeded: the channel may not upload more videos for now."""
 
+    action = (
+        "the channel may not upload more videos for now: approve the post again "
+        "tomorrow (or move it to a later slot)"
+    )
 
-class YouTubeInvalidMetadata(YouTubeError):
+
+class YouTubeInvalidMetadata(YouTubeError, ChannelRefused):
     """The video's metadata breaks a YouTube rule (found before calling, or by YouTube).
     `violations` lists (field, plain-language reason) pairs; `reason` is YouTube's code
     (invalidTitle, invalidDescription, invalidTags, invalidCategoryId, invalidPublishAt, ...)."""
@@ -352,11 +466,11 @@ class YouTubeInvalidMetadata(YouTubeError):
         self.violations = list(violations or [])
 
 
-class YouTubeThumbnailRefused(YouTubeError):
+class YouTubeThumbnailRefused(YouTubeError, ChannelRefused):
     """A custom thumbnail was not set: not a JPEG or PNG, over 2 MB, or refused by YouTube."""
 
 
-class YouTubeVideoNotFound(YouTubeError):
+class YouTubeVideoNotFound(YouTubeError, ChannelNotFound):
     """The video does not exist (any more), or this channel may not see it."""
 
     def __init__(self, message: str, *, video_id: str, **kwargs: object) -> None:
@@ -364,14 +478,17 @@ class YouTubeVideoNotFound(YouTubeError):
         self.video_id = video_id
 
 
-class UploadSessionGone(YouTubeError):
+class UploadSessionGone(YouTubeError, ChannelNotFound):
     """404/410 for a resumable upload session: it expired or never existed, and no video was
     made from it. Start over with a new session (`start_upload`)."""
 
 
-class YouTubeOutcomeUnknown(YouTubeError):
+class YouTubeOutcomeUnknown(YouTubeError, ChannelOutcomeUnknown):
     """The final chunk of an upload was sent, then the session answered 404/410 instead of the
     video: the video may exist. Do not upload again; staff must check the channel."""
+
+    reconcilable = False  # the session is gone: nothing left to ask
+    action = "look on the YouTube channel whether the video exists before approving again"
 
 
 # --- Videos: ifn_campaign.cards.shorts

@@ -86,6 +86,7 @@ from ifn_campaign.errors import (
     YouTubeQuotaExceeded,
     YouTubeRateLimited,
     YouTubeReauthNeeded,
+    YouTubeRefused,
     YouTubeThumbnailRefused,
     YouTubeUnreachable,
     YouTubeUploadLimit,
@@ -269,7 +270,7 @@ class TokenSource:
             )
         if error == "invalid_token":
             self.invalidate(token)
-        raise YouTubeError(
+        raise YouTubeRefused(
             f"Google's tokeninfo endpoint answered HTTP {status} ({error or 'no error code'})",
             status=status,
             reason=error or None,
@@ -315,13 +316,13 @@ class TokenSource:
                 f"Google's token endpoint answered HTTP {status}", status=status, reason=error
             )
         if error == "invalid_client":
-            raise YouTubeError(
+            raise YouTubeRefused(
                 "Google does not accept the OAuth client id/secret (invalid_client): check the "
                 f"client {c.client_id!r} in the Google Cloud console",
                 status=status,
                 reason=error,
             )
-        raise YouTubeError(
+        raise YouTubeRefused(
             f"Google's token endpoint answered HTTP {status} ({error or 'no error code'})",
             status=status,
             reason=error or None,
@@ -586,7 +587,7 @@ class YouTubeClient:
         )
         location = response.headers.get("Location", "")
         if not location.startswith(("https://", "http://")):
-            raise YouTubeError(
+            raise YouTubeRefused(
                 "YouTube opened an upload session but sent no session URL (Location)",
                 status=response.status_code,
             )
@@ -644,7 +645,7 @@ class YouTubeClient:
                     file.seek(start)
                     chunk = file.read(self.chunk_size)
                     if not chunk or start + len(chunk) > total:
-                        raise YouTubeError(
+                        raise YouTubeRefused(
                             f"the file {path.name} is not the {total} bytes announced "
                             "(it changed during the upload)"
                         )
@@ -777,7 +778,7 @@ class YouTubeClient:
         """The bearer token goes only to the upload host we were configured with."""
         ours, theirs = urlsplit(self.upload_url), urlsplit(session_url)
         if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
-            raise YouTubeError(
+            raise YouTubeRefused(
                 f"the upload session URL is not on {ours.scheme}://{ours.netloc}; refusing to "
                 "send the channel's token elsewhere"
             )
@@ -894,7 +895,7 @@ class YouTubeClient:
                 **context,
             )
         if status == 401:
-            raise YouTubeError(
+            raise YouTubeRefused(
                 "YouTube refused a freshly refreshed access token (401): check that the channel's "
                 "authorisation has the youtube.upload scope",
                 **context,
@@ -921,7 +922,7 @@ class YouTubeClient:
                 video_id=_param(video_id, "videoId") or _param(video_id, "id") or "",
                 **context,
             )
-        raise YouTubeError(
+        raise YouTubeRefused(
             f"YouTube answered HTTP {status} ({reason or 'no reason'}): {message}", **context
         )
 
@@ -966,7 +967,7 @@ def _progress(response: requests.Response, total: int) -> UploadProgress:
     if response.status_code in (200, 201):
         video = _json(response)
         if not isinstance(video, dict) or not isinstance(video.get("id"), str):
-            raise YouTubeError(
+            raise YouTubeRefused(
                 "YouTube finished the upload but its answer has no video id",
                 status=response.status_code,
             )
@@ -981,7 +982,7 @@ def _progress(response: requests.Response, total: int) -> UploadProgress:
             raise ValueError(header)
         received = int(last) + 1
     except ValueError:
-        raise YouTubeError(f"YouTube sent an unreadable Range header: {header[:60]!r}") from None
+        raise YouTubeRefused(f"YouTube sent an unreadable Range header: {header[:60]!r}") from None
     return UploadProgress(received=min(received, total), total=total)
 
 
