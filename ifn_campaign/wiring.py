@@ -3,7 +3,8 @@
 The CLI, the flows, `doctor` and the demo build one from the settings and hand it to the stages
 (`ifn_campaign.orchestration.stages`): the database engine (made once, disposed on close), the
 secret lookup (`IFN_SECRET_<NAME>`, then a Prefect Secret block: `ifn_campaign.secrets.Secrets`),
-the registry client and the publisher with its platform clients. Real and sandbox platforms
+the registry client, the channel clients (`channels.clients.channel_clients`) and the publisher
+that uses them. Real and sandbox platforms
 differ only in the settings given (their URLs) and the secrets the lookup finds.
 
     with Resources.load(config_path) as res:
@@ -25,6 +26,7 @@ from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.secrets import Secrets
 
 if TYPE_CHECKING:
+    from ifn_campaign.channels.clients import ChannelClients, Tuning
     from ifn_campaign.orchestration.gates import AccountGate
     from ifn_campaign.publishing.publisher import Publisher
     from ifn_campaign.registry.client import RegistryClient
@@ -42,6 +44,7 @@ class Resources:
         self.settings = settings
         self.secrets = secrets if secrets is not None else Secrets()
         self._engine: Engine | None = None
+        self._clients: ChannelClients | None = None
 
     @classmethod
     def load(cls, config_path: str | Path | None = None) -> Resources:
@@ -88,16 +91,35 @@ class Resources:
             return None
         return MediaFetcher(self.settings.media)
 
+    def channel_clients(self, tuning: Tuning | None = None) -> ChannelClients:
+        """The clients of every configured account (`channels.clients.channel_clients`, with
+        this secret lookup), made once and closed with these resources. `tuning` asks for
+        clients of their own with other timeouts (doctor's quick ones); the caller closes
+        those."""
+        from ifn_campaign.channels.clients import channel_clients
+
+        if tuning is not None:
+            return channel_clients(self.settings, self.secrets, tuning=tuning)
+        if self._clients is None:
+            self._clients = channel_clients(self.settings, self.secrets)
+        return self._clients
+
     def publisher(self, *, worker: str | None = None, gate: AccountGate | None = None) -> Publisher:
         """The publisher on this engine, with the platform clients of the settings' accounts."""
         from ifn_campaign.publishing.publisher import Publisher
 
-        return Publisher(self.engine, self.settings, worker=worker, gate=gate)
+        return Publisher(
+            self.engine, self.settings, clients=self.channel_clients(), worker=worker, gate=gate
+        )
 
     # --- lifetime ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Dispose the engine (its pooled connections); a later use makes a new one."""
+        """Close the channel clients and dispose the engine (its pooled connections); a later
+        use makes new ones."""
+        if self._clients is not None:
+            self._clients.close()
+            self._clients = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
