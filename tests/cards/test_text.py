@@ -12,13 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw
 
-from ifn_campaign.cards import glyphs
+from ifn_campaign.cards import bidi, glyphs
 from ifn_campaign.cards import text as text_mod
 from ifn_campaign.cards.fonts import FontBook, FontChain, coverage, grapheme_clusters, is_ignorable
 from ifn_campaign.cards.text import (
     ELLIPSIS,
     TextBlock,
-    bidi_levels,
     draw_text,
     fit_text,
     normalize_text,
@@ -340,9 +339,9 @@ def test_arabic_is_shaped_and_right_to_left(chain: FontChain) -> None:
 
 def test_bidi_levels_order_mixed_text(chain: FontChain) -> None:
     # LTR paragraph with an Arabic phrase and a number after it (UAX #9 reference behaviour)
-    assert bidi_levels("ab مر 12", False) == [0, 0, 0, 1, 1, 1, 2, 2]
+    assert bidi.levels("ab مر 12", False) == [0, 0, 0, 1, 1, 1, 2, 2]
     # RTL paragraph: the Latin name in parentheses keeps its brackets (rule N0)
-    assert bidi_levels("مر (ab) 1", True) == [1, 1, 1, 1, 2, 2, 1, 1, 2]
+    assert bidi.levels("مر (ab) 1", True) == [1, 1, 1, 1, 2, 2, 1, 1, 2]
     # visual order, left to right, of an Arabic line with a bracketed name and a year
     segments = text_mod._segments(chain, "مرحبا (Bandung) 2024", True)
     assert [(part, rtl) for _, part, rtl in segments] == [
