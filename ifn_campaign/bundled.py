@@ -51,5 +51,5 @@ def templates(*parts: str) -> Path:
 
 
 def assets(*parts: str) -> Path:
-    """A path under the shipped assets (`assets("brand", "fonts.toml")`, `assets("vocabulary.toml")`)."""
+    """A path under the shipped assets (`assets("brand", "fonts.toml")`, `assets("fonts")`)."""
     return shipped("ifn_campaign", "assets", checkout_levels=1).joinpath(*parts)

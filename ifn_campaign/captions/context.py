@@ -15,7 +15,6 @@ import tomllib
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache, cached_property
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
+from ifn_campaign import bundled
 from ifn_campaign.models import Member
 from ifn_campaign.registry.consent import ConsentState, consent_at
 from ifn_campaign.registry.record import vocabulary
@@ -441,7 +441,7 @@ def _territories(lang: str) -> dict[str, str]:
     return dict(Locale.parse(LOCALES.get(lang, "id_ID")).territories)
 
 
-COUNTRIES_FILE = Path(__file__).resolve().parents[2] / "templates" / "captions" / "countries.toml"
+COUNTRIES_FILE = bundled.templates("captions", "countries.toml")
 
 
 @cache

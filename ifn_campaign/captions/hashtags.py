@@ -16,9 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import TypeGuard
 
+from ifn_campaign import bundled
 from ifn_campaign.errors import CaptionTemplateError
 
-HASHTAGS_FILE = Path(__file__).resolve().parents[2] / "templates" / "captions" / "hashtags.toml"
+HASHTAGS_FILE = bundled.templates("captions", "hashtags.toml")
 MAX_HASHTAG_CHARS = 100  # including the "#"
 SECTIONS = ("categories", "provinces", "sentra", "actor_types")
 

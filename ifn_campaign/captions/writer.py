@@ -31,13 +31,14 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ifn_campaign import bundled
 from ifn_campaign.captions import rules
 from ifn_campaign.captions.context import MemberView, angka, country, daftar, tanggal
 from ifn_campaign.captions.hashtags import member_hashtags
 from ifn_campaign.errors import CaptionTemplateError
 from ifn_campaign.models import Member, utcnow
 
-CAPTIONS_DIR = Path(__file__).resolve().parents[2] / "templates" / "captions"
+CAPTIONS_DIR = bundled.templates("captions")
 CHANNELS = ("instagram", "facebook", "youtube")
 LANGUAGES = ("id", "en")
 TITLES_FILE = "titles.toml"  # campaign titles in other languages, next to the template folders

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from ifn_campaign import bundled
 from ifn_campaign.cards.fonts import FontBook
 from ifn_campaign.cards.photo import SourceImage, contain, load_image
 from ifn_campaign.errors import RenderError
 
-BRAND_DIR = Path(__file__).resolve().parents[2] / "assets" / "brand"
+BRAND_DIR = bundled.assets("brand")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 RGB = tuple[int, int, int]
 NETWORK_NAME = "Indonesia Footwear Network"

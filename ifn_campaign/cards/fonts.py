@@ -29,6 +29,7 @@ import PIL
 from fontTools.ttLib import TTFont
 from PIL import ImageFont, features
 
+from ifn_campaign import bundled
 from ifn_campaign.cards import glyphs
 from ifn_campaign.errors import RenderError
 
@@ -43,7 +44,7 @@ STEM_RATIO = 0.9
 _LATIN_STEM = "l"
 _CJK_STEM = "\u4e28"  # 丨, a single vertical stroke
 
-DEFAULT_FONTS_TOML = Path(__file__).resolve().parents[2] / "assets" / "brand" / "fonts.toml"
+DEFAULT_FONTS_TOML = bundled.assets("brand", "fonts.toml")
 
 WEIGHTS: Mapping[str, int] = {
     "thin": 100,

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-BRAND_DIR = Path(__file__).resolve().parents[2] / "assets" / "brand"
+from ifn_campaign import bundled
+
+BRAND_DIR = bundled.assets("brand")
 PALETTE_PATH = BRAND_DIR / "palette.toml"
 LOGO_PATH = BRAND_DIR / "network-logo.png"
 LOGO_ON_DARK_PATH = BRAND_DIR / "network-logo-on-dark.png"

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ifn_campaign import bundled
 from ifn_campaign.cards.render import RenderedCard
 from ifn_campaign.cards.template import formats
 from ifn_campaign.config import PlannerSettings
 from ifn_campaign.errors import IFNError
 
-PREVIEW_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "preview"
+PREVIEW_TEMPLATES = bundled.templates("preview")
 DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
 
 

@@ -19,10 +19,11 @@ from typing import Annotated, Any, Literal
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ifn_campaign import bundled
 from ifn_campaign.cards.network_logo import LOGO_PATH
 from ifn_campaign.errors import TemplateError
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "cards"
+TEMPLATES_DIR = bundled.templates("cards")
 FORMATS_FILE = TEMPLATES_DIR / "formats.toml"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
 )
 
+from ifn_campaign import bundled
 from ifn_campaign.errors import ConfigError
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
     "load_campaigns",
 ]
 
-CAMPAIGNS_DIR = Path(__file__).resolve().parents[2] / "templates" / "campaigns"
+CAMPAIGNS_DIR = bundled.templates("campaigns")
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 TEMPLATE_NAME = r"^[a-z][a-z0-9-]*$"  # as ifn_campaign.cards.template.template_path accepts
 HOLIDAY_CATEGORIES: tuple[str, ...] = tuple(holidays_lib.ID.supported_categories)

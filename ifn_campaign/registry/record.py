@@ -21,7 +21,6 @@ import tomllib
 import unicodedata
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 import phonenumbers
@@ -40,11 +39,12 @@ from pydantic import (
     field_validator,
 )
 
+from ifn_campaign import bundled
 from ifn_campaign.registry.media import url_refusal
 
 SOURCE_ERRORS = "_source_errors"  # problems a source found in the raw row (e.g. a ragged CSV line)
 UNEXPECTED = "record: could not be validated"  # reason prefix when a validator itself failed
-VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "assets" / "vocabulary.toml"
+VOCABULARY_FILE = bundled.assets("vocabulary.toml")
 # C0/C1 controls (except \t and \n, which are whitespace), zero-width space, BOM, the bidi marks,
 # embeddings, overrides and isolates. ZWNJ/ZWJ (U+200C/D) stay: emoji sequences and several
 # scripts need them.

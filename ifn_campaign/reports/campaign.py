@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ifn_campaign import bundled
 from ifn_campaign.config import PlannerSettings
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import Feature, Member, Post, PostState
@@ -54,7 +55,7 @@ __all__ = [
     "zone_abbr",
 ]
 
-REPORT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "report"
+REPORT_TEMPLATES = bundled.templates("report")
 DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
 # Where each state stands in the pipeline, in its order, and what (if anything) comes next.
 STATE_MEANING: dict[str, str] = {

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
+from ifn_sandbox.bundled import assets
 from ifn_sandbox.http import (
     Fault,
     FaultKind,
@@ -63,7 +64,7 @@ __all__ = [
     "serve",
 ]
 
-SAMPLE_REGISTRY = Path(__file__).resolve().parents[2] / "assets" / "sample_registry"
+SAMPLE_REGISTRY = assets("sample_registry")
 """The bundled sample registry: `members.json` and the `media/` it refers to."""
 
 GENERATED_MEDIA = ("gen-logo-0.png", "gen-logo-1.png", "gen-photo-0.jpg", "gen-photo-1.jpg")

@@ -29,6 +29,8 @@ from typing import Literal, TypeVar, cast
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
+from ifn_sandbox.bundled import assets
+
 __all__ = [
     "CATEGORIES",
     "ODD_PHOTOS",
@@ -45,7 +47,7 @@ Curve = tuple[Point, Point, Point]
 T = TypeVar("T")
 PhotoVariant = Literal["jpeg", "cmyk_jpeg", "grey_png", "palette_png", "exif_rotated_jpeg"]
 
-REGISTRY_DIR = Path(__file__).resolve().parents[2] / "assets" / "sample_registry"
+REGISTRY_DIR = assets("sample_registry")
 """Where the bundled registry lives in a source checkout."""
 
 CATEGORIES = (
