@@ -1,36 +1,90 @@
 """Every error ifn-campaign raises on purpose, one branch per boundary.
 
 ```
-IFNError                      root: the CLI prints its message on one line and exits non-zero
-├── ConfigError               the settings file or an IFN_... variable is wrong
-├── StoreError                the database cannot be used
-│   └── NotMigratedError      the schema is missing or behind: run `ifn-campaign db upgrade`
-├── RegistryError             the member registry (HTTP or CSV) failed as a whole
-│   ├── RegistryUnreachable   no answer after every retry
-│   └── RegistryResponseError an answer we cannot use (status, body)
-├── SourceFileError           a CSV export cannot be read at all
-├── MediaRefused              one media URL was not fetched; `reason` is a stable code
-├── RenderError               a card could not be made
-│   ├── TemplateError         a card template is invalid (file, layer, key)
-│   ├── ImageUnusable         a source image cannot be used; `reason` is a stable code
-│   └── CaptionTemplateError  a caption template is invalid (file, line)
-├── LedgerError               an unknown member or post, or a post in the wrong state
-├── OrchestrationError        Prefect: no server to reach or start, a deployment or work pool
-│                             not registered, or another sync holds the registry source
-└── ChannelError              Instagram, Facebook or YouTube refused or failed a call; one kind
-    │                         each (below), transport errors wrapped inside the clients;
-    │                         `action` says what staff do. Leaves: GraphError and YouTubeError
-    │                         subclasses (Meta's and Google's fields), listed further down
-    ├── ChannelTransient      passes by itself: try again later
-    │   └── ChannelBlocked    a rate limit or spent quota: stop calling until `blocked_until`
-    ├── ChannelOutcomeUnknown a creating call may have taken effect: reconcile before repeating
-    ├── ChannelNotFound       the copy (or upload session) is gone, or this account cannot see it
-    ├── ChannelReauthNeeded   the token is dead: staff re-authorise the account
-    └── ChannelRefused        refused for good, with the reason: fix it, then approve again
-        └── ChannelPublishLimit the account's rolling publishing limit: the next free hour
+IFNError                        root: the CLI prints its message on one line and exits non-zero
+├── ConfigError                 the settings file or an IFN_... variable is wrong
+├── NotInstalledError           a command needs an optional part that is not installed
+├── UsageError                  a command or a call was given something it cannot use
+│   ├── UnknownValueError       a value outside its closed set: `unknown X 'v'; valid: a, b`
+│   ├── InvalidValueError       a value in the wrong form or out of range; the form wanted
+│   └── OptionsError            options missing, or that do not go together: which to give
+├── FileAccessError             a file named to a command cannot be read or written
+├── StoreError                  the database cannot be used
+│   ├── DatabaseURLError        database.url does not parse, or its driver is not installed
+│   ├── DatabaseUnavailable     the database cannot be opened (no file, unreachable, refused)
+│   ├── MigrationFailed         `db upgrade` stopped on a database error
+│   └── NotMigratedError        the schema is missing or behind: run `ifn-campaign db upgrade`
+├── RegistryError               the member registry (HTTP or CSV) failed as a whole
+│   ├── RegistryUnreachable     no answer after every retry
+│   └── RegistryResponseError   an answer we cannot use (status, body)
+├── SourceFileError             a CSV export cannot be read at all
+├── MediaRefused                one media URL was not fetched; `reason` is a stable code
+├── RenderError                 a card or a Short could not be made
+│   ├── TemplateError           a card template is invalid (file, layer, key)
+│   ├── TemplateNotFound        no card template or format by that name; the known ones listed
+│   ├── NoTemplateFits          the member lacks what the template needs; no fallback applies
+│   ├── FontError               a font file, font family or fonts.toml cannot be used
+│   ├── BrandError              the brand palette is invalid, or a colour is not in it
+│   ├── TextLayoutError         text asked for an alignment or an image it cannot draw on
+│   ├── ImageUnusable           a source image cannot be used; `reason` is a stable code
+│   ├── CaptionTemplateError    a caption template is invalid (file, line)
+│   ├── VideoError              a Short: a frame unusable, the output unwritable
+│   └── NoCardMade              every card asked for failed (each failure printed above)
+├── ProblemsFound               a check listed its problems above (`captions lint`)
+├── CaptionRefused              a caption breaks a platform's rules; each one listed
+├── PlanError                   a plan or a move cannot be made as asked (range, campaign, room)
+├── LedgerError                 an unknown member, post or account, or one in the wrong state
+├── TransitionError             a move the post's state does not allow
+├── OrchestrationError          Prefect: no server to reach or start, a deployment or work pool
+│                               not registered, or another sync holds the registry source
+├── GateUnavailable             no slot in an account's Prefect limits within the wait
+├── MediaHostError              a card outside the served folder has no public URL
+└── ChannelError                Instagram, Facebook or YouTube refused or failed a call; one kind
+    │                           each, transport errors wrapped inside the clients; `action` says
+    │                           what staff do. Each Graph and YouTube class is "also" its kind
+    ├── ChannelTransient        passes by itself: try again later
+    │   └── ChannelBlocked      a rate limit or spent quota: stop calling until `blocked_until`
+    ├── ChannelOutcomeUnknown   a creating call may have taken effect: reconcile before repeating
+    ├── ChannelNotFound         the copy (or upload session) is gone, or this account cannot see it
+    ├── ChannelReauthNeeded     the token is dead: staff re-authorise the account
+    ├── ChannelRefused          refused for good, with the reason: fix it, then approve again
+    │   ├── ChannelPublishLimit the account's rolling publishing limit: the next free hour
+    │   └── ScheduleWindowError a Facebook schedule time outside 10 min .. schedule_max_days
+    ├── GraphError              the Graph API failed; code, subcode, fbtrace_id, http_status, ...
+    │   ├── GraphTransient      also ChannelTransient: codes 1, 2, HTTP 5xx, network: try later
+    │   │   │                   (idempotent calls were already retried inside the client)
+    │   │   ├── GraphRateLimited also ChannelBlocked: 4, 17, 32, 613, 80001, 80002: stop
+    │   │   │                   calling until `retry_after`
+    │   │   └── GraphStillProcessing a container is still IN_PROGRESS when the wait ended
+    │   ├── GraphOutcomeUnknown also ChannelOutcomeUnknown: a create call may or may not have
+    │   │                       happened: reconcile (`find_published`, ...), never repeat blindly
+    │   ├── GraphTokenInvalid   also ChannelReauthNeeded: 190, staff must re-authorise
+    │   ├── GraphPermissionMissing also ChannelRefused: 10, 200-299, the token lacks `permissions`
+    │   ├── GraphPublishLimit   also ChannelPublishLimit: 9 (2207042), the rolling 24 h limit
+    │   ├── GraphMediaFetchFailed also ChannelRefused: 9004 / 2207052, Meta could not fetch `url`
+    │   ├── GraphContainerExpired also ChannelRefused: an Instagram container not published in 24 h
+    │   └── GraphRejected       also ChannelRefused: anything else Meta refused (policy, spam, ...)
+    │       └── GraphNotFound   also ChannelNotFound: 100/33, the object is gone or hidden from us
+    └── YouTubeError            YouTube or Google's token endpoint failed; status, reason, domain
+        ├── YouTubeRefused      also ChannelRefused: refused, or an answer we cannot use
+        ├── YouTubeTransient    also ChannelTransient: 5xx, rate limits, no answer, after every
+        │   │                   retry: try again later (an upload: the same session)
+        │   ├── YouTubeRateLimited 403 rateLimitExceeded / userRateLimitExceeded, 429, 5xx
+        │   └── YouTubeUnreachable a timeout or lost connection on every attempt
+        ├── YouTubeReauthNeeded also ChannelReauthNeeded: invalid_grant, staff re-authorise
+        ├── YouTubeQuotaExceeded also ChannelBlocked: 403 quotaExceeded, until `resets_at` (UTC)
+        ├── YouTubeUploadLimit  also ChannelRefused: 400 uploadLimitExceeded, the channel's cap
+        ├── YouTubeInvalidMetadata also ChannelRefused: title, description, tags, ... refused
+        ├── YouTubeThumbnailRefused also ChannelRefused: not a JPEG/PNG, too large, or refused
+        ├── YouTubeVideoNotFound also ChannelNotFound: the video is gone or hidden from us
+        ├── UploadSessionGone   also ChannelNotFound: 404/410 on an upload session, start over
+        └── YouTubeOutcomeUnknown also ChannelOutcomeUnknown: the last chunk went out, then the
+                                session vanished: staff look on the channel
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
+Only leaves are raised: a class with classes under it is there to be caught, and
+tests/test_errors.py checks this tree against the classes and every raise in the package.
 """
 
 from __future__ import annotations
@@ -60,8 +114,51 @@ class ConfigError(IFNError):
     """Settings cannot be loaded or are invalid."""
 
 
+class NotInstalledError(IFNError):
+    """A command needs an optional part that is not installed (the sandboxes, a font package):
+    the message says what to install."""
+
+
+class UsageError(IFNError):
+    """A command or a function was given something it cannot use; nothing was changed."""
+
+
+class UnknownValueError(UsageError):
+    """An option or argument given a value outside its closed set (a typo such as `--lang fr`
+    or `--status activ` would otherwise print Indonesian, or an empty table, without a word)."""
+
+
+class InvalidValueError(UsageError):
+    """A value in the wrong form or out of range (a date, a time, a month, JSON, a time window,
+    a datetime without a time zone): the message names it and shows the form wanted."""
+
+
+class OptionsError(UsageError):
+    """Options missing, or given together where only one may be: the message says which to
+    give (ids or `--all`, `--text` or `--file`, `--by NAME`)."""
+
+
+class FileAccessError(IFNError):
+    """A file named to a command (a caption file, a report folder) cannot be read or written:
+    the message names the path and the system's reason."""
+
+
 class StoreError(IFNError):
     """The database is unreachable or unusable."""
+
+
+class DatabaseURLError(StoreError):
+    """`database.url` is not a SQLAlchemy URL, or no driver for it is installed."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be opened: no SQLite file there (`db upgrade` creates it), a server
+    that does not answer or refuses us. The message never shows the password."""
+
+
+class MigrationFailed(StoreError):
+    """`db upgrade` stopped on a database error; the message has it. Fix it and run it again
+    (each migration runs in a transaction where the database allows)."""
 
 
 class NotMigratedError(StoreError):
@@ -103,7 +200,36 @@ class MediaRefused(IFNError):
 
 
 class RenderError(IFNError):
-    """A card could not be made."""
+    """A card (or a Short) could not be made."""
+
+
+class TemplateNotFound(RenderError):
+    """No card template by that name, or the template has no such format: the message lists
+    the known ones."""
+
+
+class NoTemplateFits(RenderError):
+    """The member lacks what the template requires (a photo, a logo) and no fallback template
+    applies: add the media, or choose another template."""
+
+
+class FontError(RenderError):
+    """A font file cannot be read, a family is not defined, or fonts.toml is invalid: the
+    message names the file and the key."""
+
+
+class BrandError(RenderError):
+    """The brand palette cannot be read or is invalid, or a colour is neither #RRGGBB nor a
+    name in it."""
+
+
+class TextLayoutError(RenderError):
+    """Text was asked for an alignment it does not know, or to be drawn on an image mode it
+    cannot draw on (templates are checked before this; a direct caller is wrong)."""
+
+
+class NoCardMade(RenderError):
+    """Every card asked for failed; each member's reason was printed above."""
 
 
 class TemplateError(RenderError):
@@ -137,12 +263,39 @@ class CaptionTemplateError(RenderError):
         self.line = line
 
 
+class ProblemsFound(IFNError):
+    """A check (`captions lint`) found problems and listed them above: fix them, run it again."""
+
+
+class CaptionRefused(IFNError):
+    """A caption breaks a platform's rules (length, hashtags, title): each one is listed."""
+
+
+class PlanError(IFNError):
+    """The plan cannot be made as asked (bad range, unknown campaign), or a post cannot move to
+    the slot asked for (taken, or no room left in the account's limits there)."""
+
+
 class LedgerError(IFNError):
-    """A ledger or takedown request cannot be done: unknown member or post, or wrong state."""
+    """A ledger or takedown request cannot be done: an unknown member, post or account, or one
+    in the wrong state (no card yet, no exclusion to lift, not waiting for re-authorisation)."""
+
+
+class TransitionError(IFNError):
+    """A move the post's state does not allow (e.g. approving a published post)."""
 
 
 class OrchestrationError(IFNError):
     """Prefect cannot do what a flow or `serve`/`deploy` needs: say which server and what next."""
+
+
+class GateUnavailable(IFNError):
+    """No slot in an account's limits within the wait (or the limits are missing): the post
+    waits for a later run; nothing was sent."""
+
+
+class MediaHostError(IFNError):
+    """A card that is not under the published folder cannot be given a public URL."""
 
 
 # --- Channels (Instagram, Facebook, YouTube): ifn_campaign.channels ------------------------------
@@ -209,22 +362,6 @@ class ChannelPublishLimit(ChannelRefused):
 # ChannelBlocked, GraphOutcomeUnknown a ChannelOutcomeUnknown, GraphTokenInvalid a
 # ChannelReauthNeeded, GraphPublishLimit a ChannelPublishLimit, GraphNotFound a ChannelNotFound,
 # the others (and ScheduleWindowError) ChannelRefused.
-#
-# GraphError                    the Graph API failed; code, subcode, fbtrace_id, http_status, ...
-# ├── GraphTransient            codes 1, 2, HTTP 5xx, network: try again later (idempotent calls
-# │   │                         were already retried inside the client)
-# │   ├── GraphRateLimited      4, 17, 32, 613, 80001, 80002: stop calling until `retry_after`
-# │   └── GraphStillProcessing  a container is still IN_PROGRESS when the wait ended
-# ├── GraphOutcomeUnknown       a create call may or may not have happened: reconcile, never
-# │                             repeat blindly (`find_published`, `find_scheduled`, ...)
-# ├── GraphTokenInvalid         190: staff must re-authorise the account
-# ├── GraphPermissionMissing    10, 200-299: the token lacks `permissions`
-# ├── GraphPublishLimit         9 (2207042): the rolling 24 h publishing limit is used up
-# ├── GraphMediaFetchFailed     9004 / 2207052: Meta could not fetch `url`
-# ├── GraphContainerExpired     an Instagram container was not published within 24 h
-# └── GraphRejected             anything else Meta refused (policy, duplicate, spam, image, ...)
-#     └── GraphNotFound         100/33: the object is gone or this token cannot see it
-# ScheduleWindowError           a Facebook schedule time outside 10 min .. schedule_max_days
 
 
 class GraphError(ChannelError):
@@ -354,21 +491,6 @@ class ScheduleWindowError(ChannelRefused):
 # YouTubeQuotaExceeded a ChannelBlocked (scope "app"), YouTubeReauthNeeded a ChannelReauthNeeded,
 # YouTubeVideoNotFound and UploadSessionGone ChannelNotFound, YouTubeOutcomeUnknown a
 # ChannelOutcomeUnknown staff settle, the others ChannelRefused.
-#
-# YouTubeError                  YouTube or Google's token endpoint failed; status, reason, domain
-# ├── YouTubeRefused            refused, or an answer we cannot use (the message says which)
-# ├── YouTubeTransient          5xx, rate limits, no answer, still failing after every retry:
-# │   │                         try again later (an upload: the same session, see upload())
-# │   ├── YouTubeRateLimited    403 rateLimitExceeded / userRateLimitExceeded, 429, 5xx
-# │   └── YouTubeUnreachable    a timeout or lost connection on every attempt
-# ├── YouTubeReauthNeeded       invalid_grant: staff must re-authorise the channel
-# ├── YouTubeQuotaExceeded      403 quotaExceeded: nothing more today; `resets_at` (UTC)
-# ├── YouTubeUploadLimit        400 uploadLimitExceeded: the channel's own upload cap
-# ├── YouTubeInvalidMetadata    title, description, tags, category, privacy or publishAt refused
-# ├── YouTubeThumbnailRefused   not a JPEG/PNG, too large, or refused by YouTube
-# ├── YouTubeVideoNotFound      the video does not exist (any more) or this channel cannot see it
-# ├── UploadSessionGone         404/410 on an upload session: no video was made, start over
-# └── YouTubeOutcomeUnknown     the last chunk went out, then the session vanished: ask staff
 
 
 class YouTubeError(ChannelError):
@@ -491,11 +613,7 @@ class YouTubeOutcomeUnknown(YouTubeError, ChannelOutcomeUnknown):
     action = "look on the YouTube channel whether the video exists before approving again"
 
 
-# --- Videos: ifn_campaign.cards.shorts
-# --------------------------------------------------------------
-#
-# RenderError
-# └── VideoError                a Short could not be made: a frame unusable, the output unwritable
+# --- Videos: ifn_campaign.cards.shorts ------------------------------------------------------
 
 
 class VideoError(RenderError):

@@ -15,7 +15,7 @@ from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from ifn_campaign.config import Settings, config_path, load_settings
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import UnknownValueError
 from ifn_campaign.models import utcnow
 from ifn_campaign.registry.display import visible
 
@@ -197,11 +197,6 @@ def settings() -> Settings:
     if _state.settings is None:
         _state.settings = load_settings(_state.config)
     return _state.settings
-
-
-class UnknownValueError(IFNError):
-    """An option or argument given a value outside its closed set (a typo such as `--lang fr`
-    or `--status activ` would otherwise print Indonesian, or an empty table, without a word)."""
 
 
 def unknown(what: str, value: str, valid: Iterable[str]) -> UnknownValueError:

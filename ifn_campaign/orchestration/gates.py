@@ -20,12 +20,7 @@ from typing import Protocol
 import httpx
 
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import ConfigError, IFNError
-
-
-class GateUnavailable(IFNError):
-    """No slot in an account's limits within the wait (or the limits are missing): the post
-    waits for a later run; nothing was sent."""
+from ifn_campaign.errors import ConfigError, GateUnavailable
 
 
 class AccountGate(Protocol):

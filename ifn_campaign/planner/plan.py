@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import PlanError
 from ifn_campaign.models import LIVE_STATES, REPLANNABLE_STATES, Pin, Post, PostState
 from ifn_campaign.planner.budget import Budgets, Limit
 from ifn_campaign.planner.campaign import Campaign
@@ -27,10 +27,6 @@ from ifn_campaign.planner.slots import SkippedSlot, Slot, campaign_slots
 from ifn_campaign.posts.lifecycle import move, record
 
 Action = Literal["kept", "planned", "pinned", "replaced", "gap"]
-
-
-class PlanError(IFNError):
-    """The plan cannot be made as asked (bad range, unknown campaign)."""
 
 
 @dataclass(frozen=True)

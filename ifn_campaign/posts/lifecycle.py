@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import TransitionError
 from ifn_campaign.models import Post, PostEvent, PostState
 
 S = PostState
@@ -53,10 +53,6 @@ _STAFF_DECIDES = frozenset({S.FAILED, S.NEEDS_REAUTH, S.MISSED})
 # live, then delete it, and the platform could publish it in between (the old text going out and
 # then the new one as well). Thirty minutes leaves the publisher (every 5 minutes) six runs.
 REPLACE_MARGIN = timedelta(minutes=30)
-
-
-class TransitionError(IFNError):
-    """A move the post's state does not allow (e.g. approving a published post)."""
 
 
 def staff_actor(name: str | None = None) -> str:

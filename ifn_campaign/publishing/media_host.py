@@ -14,11 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ifn_campaign.errors import IFNError
-
-
-class MediaHostError(IFNError):
-    """A card that is not under the published folder cannot be given a public URL."""
+from ifn_campaign.errors import MediaHostError
 
 
 def public_url(base_url: str, root: Path, path: Path) -> str:
