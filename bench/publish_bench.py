@@ -14,11 +14,11 @@ posts/s, API calls per post per platform (the sandboxes' request logs, grouped b
 slept in the Graph and YouTube clients (usage-header pauses, i.e. rate limits, and retry
 backoff) and in the Instagram container poll, and posts deferred by a limit.
 
-Baseline, same run: the minimum calls for one post of each kind made with plain `requests`
-against the same sandboxes (PLATFORMS.md: Instagram create, one status poll, media_publish,
-permalink; Facebook photos, plus a read-back of the permalink when published at once; YouTube
-start a resumable session, PUT the file in one piece, thumbnails.set; the OAuth token once per
-process, not per post), so the floor of a run is latency x minimum calls.
+Baseline, same run: the minimum calls for one post of each kind made with plain `requests` against
+the same sandboxes (docs/reference/platforms.md: Instagram create, one status poll, media_publish,
+permalink; Facebook photos, plus a read-back of the permalink when published at once; YouTube start
+a resumable session, PUT the file in one piece, thumbnails.set; the OAuth token once per process,
+not per post), so the floor of a run is latency x minimum calls.
 
 Run: `make bench-publish`, or e.g. `.venv/bin/python bench/publish_bench.py --posts 300
 --publishers 1 2`.
@@ -70,7 +70,8 @@ FORMATS = {  # compose.py's formats (templates/cards/formats.toml sizes)
     "yt_thumbnail": (1280, 720),
 }
 VARIANTS = 4  # distinct files per format
-PUBLISH_QUOTA = 50  # Instagram's strict default (PLATFORMS.md), sandbox and settings alike
+# Instagram's strict default (docs/reference/platforms.md), sandbox and settings alike
+PUBLISH_QUOTA = 50
 
 
 # --- setup ------------------------------------------------------------------------------------

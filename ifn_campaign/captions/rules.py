@@ -1,6 +1,6 @@
 """Each platform's text rules as data and pure functions: count, check, shorten.
 
-The numbers come from ifn_campaign/channels/PLATFORMS.md; where Meta's own pages disagree the
+The numbers come from docs/reference/platforms.md; where Meta's own pages disagree the
 strict value is the default and the number is a field of `Limits`, so a setting can loosen it
 without code.
 Nothing here knows about templates or members: the caption writer renders text, then asks these

@@ -42,7 +42,7 @@ CAPTIONS_DIR = bundled.templates("captions")
 CHANNELS = ("instagram", "facebook", "youtube")
 LANGUAGES = ("id", "en")
 TITLES_FILE = "titles.toml"  # campaign titles in other languages, next to the template folders
-ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (ifn_campaign/channels/PLATFORMS.md)
+ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (docs/reference/platforms.md)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

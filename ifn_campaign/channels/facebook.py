@@ -42,7 +42,7 @@ __all__ = [
 
 SCHEDULE_MIN = timedelta(minutes=10)
 SCHEDULE_MAX_DAYS = 30
-"""PLATFORMS.md: CONFIGURABLE (one reference says 75), strict default 30."""
+"""docs/reference/platforms.md: CONFIGURABLE (one reference says 75), strict default 30."""
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 

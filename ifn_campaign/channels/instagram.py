@@ -1,11 +1,11 @@
 """Instagram content publishing, one Graph call per function, for a publisher that records an
 intent before each call and stores each id as soon as it arrives.
 
-A feed post is three steps (PLATFORMS.md): `create_image_container` (or several carousel items,
-each waited for with `wait_until_finished`, then `create_carousel_container`: Instagram refuses a
-carousel whose items are not FINISHED) -> `wait_until_finished` -> `publish`, then `permalink`.
-A container not published within 24 h is EXPIRED (`GraphContainerExpired`, also from `publish`):
-nothing went out, make a new one (new items too for a carousel).
+A feed post is three steps (docs/reference/platforms.md): `create_image_container` (or several
+carousel items, each waited for with `wait_until_finished`, then `create_carousel_container`:
+Instagram refuses a carousel whose items are not FINISHED) -> `wait_until_finished` -> `publish`,
+then `permalink`. A container not published within 24 h is EXPIRED (`GraphContainerExpired`, also
+from `publish`): nothing went out, make a new one (new items too for a carousel).
 
 What is safe to repeat:
 - `container_status`, `wait_until_finished`, `permalink`, `publishing_quota`, `find_published`

@@ -45,10 +45,10 @@ retried here); `YouTubeUploadLimit` the channel's cap, try on a later day; `YouT
 `YouTubeReauthNeeded` the post waits in needs_reauth until staff re-authorise the channel;
 `YouTubeInvalidMetadata` fix the title, description, tags or schedule.
 
-There is no `find_video`: PLATFORMS.md (and so the sandbox) covers neither `search.list` nor
-the uploads playlist, and the session URL already answers "did it become a video?".
-Note Google's own rule: videos uploaded by an unverified API project created after 2020-07-28
-are locked to private until the project passes Google's audit.
+There is no `find_video`: docs/reference/platforms.md (and so the sandbox) covers neither
+`search.list` nor the uploads playlist, and the session URL already answers "did it become a
+video?". Note Google's own rule: videos uploaded by an unverified API project created after
+2020-07-28 are locked to private until the project passes Google's audit.
 
 Secrets: access tokens, the refresh token and the client secret are never logged, never in an
 exception message or a repr; log lines and messages show the session URL without its upload id.
@@ -377,12 +377,13 @@ def video_resource(
     """The video resource for `videos.insert`, or `YouTubeInvalidMetadata` naming every rule
     broken. No network call.
 
-    Checks YouTube's own rules (PLATFORMS.md, counted as `captions.limits` counts them): title
-    1-100 characters, description at most 5,000 bytes of UTF-8, no `<` or `>` in either, tags at
-    most 500 characters as YouTube counts them, `categoryId` a string of digits, `privacyStatus`
-    given and one of public, unlisted, private, `publishAt` only with private and with a time
-    zone (an aware datetime is turned into RFC 3339 UTC; a past time is allowed and publishes at
-    once). The editorial cap on the number of tags belongs to the caption writer, not here.
+    Checks YouTube's own rules (docs/reference/platforms.md, counted as `captions.limits` counts
+    them): title 1-100 characters, description at most 5,000 bytes of UTF-8, no `<` or `>` in
+    either, tags at most 500 characters as YouTube counts them, `categoryId` a string of digits,
+    `privacyStatus` given and one of public, unlisted, private, `publishAt` only with private and
+    with a time zone (an aware datetime is turned into RFC 3339 UTC; a past time is allowed and
+    publishes at once). The editorial cap on the number of tags belongs to the caption writer, not
+    here.
     """
     limits = limits or Limits()
     problems: list[tuple[str, str]] = []

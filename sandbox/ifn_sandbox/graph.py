@@ -1,5 +1,5 @@
 """A local Graph API (Instagram content publishing and Facebook Page posts) that follows
-ifn_campaign/channels/PLATFORMS.md strictly, for the publishers' tests and the demo.
+docs/reference/platforms.md strictly, for the publishers' tests and the demo.
 
 One server answers both platforms, with or without a version prefix (`/v25.0/...`, `/v26.0/...`,
 or none; any other version is refused). What it does, like the real service:
@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 GRAPH_VERSIONS = ("v25.0", "v26.0")
-"""The versions PLATFORMS.md was written against; others are refused."""
+"""The versions docs/reference/platforms.md was written against; others are refused."""
 
 ALL_SCOPES = frozenset(
     {
@@ -392,11 +392,12 @@ class _Node:
 
 
 class GraphSandbox(Sandbox):
-    """Instagram content publishing and Facebook Page posts on loopback, per PLATFORMS.md.
+    """Instagram content publishing and Facebook Page posts on loopback, per
+    docs/reference/platforms.md.
 
-    Every numeric rule marked CONFIGURABLE in PLATFORMS.md is a keyword with the strict value
-    as default. Inspect state with `containers()`, `media()`, `posts()`, `usage()`; change it
-    with `add_token`, `invalidate_token`, `expire_token`, `advance`; inject failures with
+    Every numeric rule marked CONFIGURABLE in docs/reference/platforms.md is a keyword with the
+    strict value as default. Inspect state with `containers()`, `media()`, `posts()`, `usage()`;
+    change it with `add_token`, `invalidate_token`, `expire_token`, `advance`; inject failures with
     `faults.add(...)`, `error_fault(...)` and `rate_limit_fault(...)`.
     """
 

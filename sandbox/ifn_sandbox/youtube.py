@@ -1,5 +1,5 @@
 """A local YouTube Data API v3 (resumable video upload, videos.list, thumbnails.set) and Google
-OAuth token endpoint that follow ifn_campaign/channels/PLATFORMS.md strictly, for the publishers'
+OAuth token endpoint that follow docs/reference/platforms.md strictly, for the publishers'
 tests and the demo.
 
 - `POST /token` (`grant_type=refresh_token`, `client_id`, `client_secret`, `refresh_token`) gives
@@ -36,8 +36,8 @@ with YouTubeSandbox(clock=lambda: T0) as yt:
     yt.revoke(yt.channels[0].refresh_token)              # -> invalid_grant from now on
 ```
 
-Served over plain HTTP: google-api-python-client would need TLS (see PLATFORMS.md); a
-requests-based client needs nothing more.
+Served over plain HTTP: google-api-python-client would need TLS (see
+docs/reference/platforms.md); a requests-based client needs nothing more.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ class UploadSession:
 
 class YouTubeSandbox(Sandbox):
     """YouTube resumable uploads, videos.list, thumbnails.set and the OAuth token endpoint on
-    loopback, per PLATFORMS.md.
+    loopback, per docs/reference/platforms.md.
 
     Inspect with `videos()`, `sessions()`, `quota_used()`, `uploads_used()`; change state with
     `issue_access_token`, `revoke`, `expire_access_tokens`, `advance`; inject failures with

@@ -1,5 +1,5 @@
-"""The Graph API sandbox follows PLATFORMS.md over real sockets: Instagram publishing, Page posts,
-tokens, limits, usage headers and injected faults."""
+"""The Graph API sandbox follows docs/reference/platforms.md over real sockets: Instagram
+publishing, Page posts, tokens, limits, usage headers and injected faults."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The YouTube sandbox follows PLATFORMS.md over real sockets: OAuth refresh, resumable uploads
-with chunks, resumes and broken connections, metadata rules, scheduling, thumbnails, quota."""
+"""The YouTube sandbox follows docs/reference/platforms.md over real sockets: OAuth refresh,
+resumable uploads with chunks, resumes and broken connections, metadata rules, scheduling,
+thumbnails, quota."""
 
 from __future__ import annotations
 
