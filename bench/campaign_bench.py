@@ -154,6 +154,7 @@ def _compose_chunk_timed(post_ids: list[int], now: datetime) -> tuple[Any, float
     from ifn_campaign.cards import shorts
     from ifn_campaign.config import load_settings
     from ifn_campaign.orchestration.stages import compose_chunk
+    from ifn_campaign.wiring import Resources
 
     real = shorts.post_video
     spent = [0.0]
@@ -167,7 +168,8 @@ def _compose_chunk_timed(post_ids: list[int], now: datetime) -> tuple[Any, float
 
     shorts.post_video = post_video  # type: ignore[assignment]
     try:
-        return compose_chunk(load_settings(), post_ids, now=now), spent[0]
+        with Resources(load_settings()) as res:
+            return compose_chunk(res, post_ids, now=now), spent[0]
     finally:
         shorts.post_video = real  # type: ignore[assignment]
 
@@ -261,9 +263,9 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
         reconcile_markdown,
     )
     from ifn_campaign.publishing.publisher import Publisher, reconcile, take_down
-    from ifn_campaign.registry.client import RegistryClient
     from ifn_campaign.registry.media import MediaFetcher
     from ifn_campaign.registry.sync import sync_members
+    from ifn_campaign.wiring import Resources
 
     stages: list[dict[str, Any]] = []
     outcomes: dict[str, dict[str, int]] = {}
@@ -275,7 +277,7 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
         engine = store.open_store(cfg.database.url)
         fetcher = MediaFetcher(cfg.media) if cfg.sync.fetch_media else None
         try:
-            with RegistryClient(cfg.registry, cfg.registry_token()) as client:
+            with Resources(cfg).registry_client() as client:
                 result = sync_members(
                     engine, client, fetcher, full=True, media_workers=cfg.media.workers
                 )
@@ -287,7 +289,7 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
 
     with Meter(stages, "plan_campaign"):
         cfg = load_settings()
-        plan = plan_stage(cfg, weeks=plan_weeks)
+        plan = plan_stage(Resources(cfg), weeks=plan_weeks)
         plan.markdown(ZoneInfo(cfg.planner.display_timezone))
         outcomes["plan_campaign"] = plan.counts()
 
@@ -295,7 +297,7 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
         cfg = load_settings()
         now = utcnow()
         chunks = chunked(
-            compose_work(cfg, now=now, until=now + timedelta(weeks=compose_weeks)),
+            compose_work(Resources(cfg), now=now, until=now + timedelta(weeks=compose_weeks)),
             cfg.prefect.chunk_size,
         )
         # as card_task_runner: one process per core (or prefect.card_workers), at most one per

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
-from sqlalchemy.orm import Session
 
 from flows.artifacts import markdown_artifact
 from flows.compose import compose
@@ -29,12 +27,10 @@ from flows.plan import plan_campaign
 from flows.publish import publish_due, reconcile_posts
 from flows.report import report_artifacts
 from flows.sync import sync_registry
-from ifn_campaign import store
-from ifn_campaign.config import load_settings
 from ifn_campaign.errors import OrchestrationError
 from ifn_campaign.models import utcnow
-from ifn_campaign.orchestration.stages import campaign_markdown
-from ifn_campaign.reports.campaign import collect
+from ifn_campaign.orchestration.stages import campaign_markdown, window_report
+from ifn_campaign.wiring import Resources
 
 
 @flow(name="campaign", retries=0)
@@ -77,17 +73,9 @@ async def campaign(
 def _window_artifacts(weeks: int, config_path: str | None) -> None:
     """The posts from yesterday to the end of the compose window: a table (member, channel,
     time, reason, link) and links to their cards, next to the stage summary."""
-    cfg = load_settings(Path(config_path) if config_path else None)
     now = utcnow()
-    engine = store.open_store(cfg.database.url)
-    try:
-        with Session(engine) as session:
-            window = collect(
-                session,
-                since=now - timedelta(days=1),
-                until=now + timedelta(weeks=weeks),
-                as_of=now,
-            )
-    finally:
-        engine.dispose()
-    report_artifacts(window, cfg.planner.display_timezone, "campaign-window")
+    with Resources.load(config_path) as res:
+        window = window_report(
+            res, since=now - timedelta(days=1), until=now + timedelta(weeks=weeks), now=now
+        )
+    report_artifacts(window, res.settings.planner.display_timezone, "campaign-window")

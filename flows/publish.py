@@ -1,4 +1,4 @@
-"""`publish_due` and `reconcile`: thin Prefect flows over ifn_campaign.publishing.publisher.
+"""`publish_due` and `reconcile`: thin Prefect flows over the publish and reconcile stages.
 
 `publish_due` runs every few minutes (Instagram has no native scheduling, so we publish at the
 slot ourselves); several runs or workers at once are safe (claims, see publisher.py).
@@ -9,21 +9,23 @@ Each leaves a markdown summary artifact (`publish-summary`, `reconcile-summary`)
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 
 from flows.artifacts import markdown_artifact
-from ifn_campaign import store
-from ifn_campaign.config import load_settings
-from ifn_campaign.orchestration.gates import gate_for
-from ifn_campaign.orchestration.stages import publish_markdown, reconcile_markdown
-from ifn_campaign.publishing.publisher import Publisher, reconcile, take_down
+from ifn_campaign.orchestration.stages import (
+    publish_markdown,
+    publish_stage,
+    reconcile_markdown,
+    reconcile_stage,
+)
+from ifn_campaign.wiring import Resources
 
 
 def _worker() -> str:
+    """The actor the publisher records: this flow run."""
     try:
         return f"flow:{get_run_context().flow_run.id}"  # type: ignore[union-attr]
     except Exception:  # outside a flow run (tests calling .fn)
@@ -34,20 +36,9 @@ def _worker() -> str:
 def publish_due(config_path: str | None = None) -> dict[str, Any]:
     """Publish every approved post that is due; returns what happened to each."""
     logger = get_run_logger()
-    cfg = load_settings(Path(config_path) if config_path else None)
-    engine = store.open_store(cfg.database.url)
-    try:
-        # per-account limits held around each post, shared by every worker on the Prefect server
-        publisher = Publisher(engine, cfg, worker=_worker(), gate=gate_for(cfg))
-        removed = take_down(publisher)  # consent first: cancelled posts leave the platforms first
-        report = publisher.run()
-        # and what this run cancelled (consent withdrawn at the last moment) goes at once
-        later = take_down(publisher)
-    finally:
-        engine.dispose()
-    removed.removed += later.removed
-    removed.problems += later.problems
-    removed.left_to_staff += later.left_to_staff
+    with Resources.load(config_path) as res:
+        run = publish_stage(res, worker=_worker())
+    report, removed = run.report, run.removed
     for post_id, why in removed.problems:
         logger.error("post %s could not be taken down: %s", post_id, why)
     for post_id, why in report.failed:
@@ -69,12 +60,8 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
 @flow(name="reconcile", retries=0)
 def reconcile_posts(config_path: str | None = None) -> dict[str, Any]:
     """Confirm scheduled posts went live, fetch missing links, notice removed posts."""
-    cfg = load_settings(Path(config_path) if config_path else None)
-    engine = store.open_store(cfg.database.url)
-    try:
-        report = reconcile(Publisher(engine, cfg, worker=_worker()))
-    finally:
-        engine.dispose()
+    with Resources.load(config_path) as res:
+        report = reconcile_stage(res, worker=_worker())
     markdown_artifact(
         key="reconcile-summary", markdown=reconcile_markdown(report), description="Reconcile"
     )

@@ -12,21 +12,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
-from sqlalchemy.orm import Session
 
 from flows.artifacts import markdown_artifact, table_artifact
-from ifn_campaign import store
-from ifn_campaign.config import load_settings
 from ifn_campaign.models import utcnow
+from ifn_campaign.orchestration.stages import report_stage
 from ifn_campaign.reports.campaign import (
     CampaignReport,
     card_links,
-    collect,
     month_window,
     posts_table,
     summary_markdown,
-    write_html,
 )
+from ifn_campaign.wiring import Resources
 
 
 def report_artifacts(report: CampaignReport, display_timezone: str, key: str) -> None:
@@ -49,18 +46,14 @@ def report(
     month: str | None = None, out_dir: str = "var/report", config_path: str | None = None
 ) -> dict[str, Any]:
     """The report of `month` (YYYY-MM; default: last month) as a page and as artifacts."""
-    cfg = load_settings(Path(config_path) if config_path else None)
-    zone = cfg.planner.display_timezone
     now = utcnow()
-    since, until = month_window(month, ZoneInfo(zone), now)
-    engine = store.open_store(cfg.database.url)
-    try:
-        with Session(engine) as session:
-            made = collect(session, since=since, until=until, as_of=now)
-    finally:
-        engine.dispose()
-    label = since.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
-    page = write_html(made, Path(out_dir) / label, display_timezone=zone, made_at=utcnow())
+    with Resources.load(config_path) as res:
+        zone = res.settings.planner.display_timezone
+        since, until = month_window(month, ZoneInfo(zone), now)
+        label = since.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+        made, page = report_stage(
+            res, since=since, until=until, out_dir=Path(out_dir) / label, now=now
+        )
     report_artifacts(made, zone, "report")
     get_run_logger().info("report %s: %s posts, page %s", label, len(made.posts), page)
     return {"month": label, "posts": len(made.posts), "page": str(page)}

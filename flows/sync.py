@@ -2,24 +2,21 @@
 
 Two syncs of one registry never overlap: the flow holds the source's global concurrency limit
 (`ifn_campaign.orchestration.deployments.sync_lock`) for the whole sync, whichever deployment,
-`campaign` run
-or worker started it; a second one waits for it (up to `wait_seconds`), then syncs what changed.
+`campaign` run or worker started it; a second one waits for it (up to `wait_seconds`), then
+syncs what changed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 
 from flows.artifacts import markdown_artifact
-from ifn_campaign import store
-from ifn_campaign.config import load_settings
+from ifn_campaign.models import SyncRun
 from ifn_campaign.orchestration.deployments import sync_lock
-from ifn_campaign.registry.client import RegistryClient
-from ifn_campaign.registry.media import MediaFetcher
-from ifn_campaign.registry.sync import sync_members
+from ifn_campaign.orchestration.stages import sync_stage
+from ifn_campaign.wiring import Resources
 
 
 @flow(name="sync_registry", retries=0)
@@ -28,10 +25,8 @@ def sync_registry(
 ) -> dict[str, Any]:
     """Sync members from the registry; returns the run's counts."""
     logger = get_run_logger()
-    cfg = load_settings(Path(config_path) if config_path else None)
-    engine = store.open_store(cfg.database.url)
 
-    def on_page(run: Any, records: int) -> None:
+    def on_page(run: SyncRun, records: int) -> None:
         logger.info(
             "page %s: %s records (%s new, %s updated, %s unchanged, %s quarantined so far)",
             run.pages,
@@ -42,23 +37,15 @@ def sync_registry(
             run.quarantined,
         )
 
-    fetcher = MediaFetcher(cfg.media) if cfg.sync.fetch_media else None
-    try:
-        with (
-            RegistryClient(cfg.registry, cfg.registry_token(), on_retry=logger.warning) as client,
-            sync_lock(client.name, wait_seconds),
-        ):
-            result = sync_members(
-                engine,
-                client,
-                fetcher,
-                full=full,
-                media_workers=cfg.media.workers,
-                progress=on_page,
-            )
-    finally:
-        if fetcher is not None:
-            fetcher.close()
+    with Resources.load(config_path) as res:
+        result = sync_stage(
+            res,
+            full=full,
+            lock=sync_lock,
+            wait_seconds=wait_seconds,
+            progress=on_page,
+            on_retry=logger.warning,
+        )
     markdown_artifact(
         key="sync-summary",
         markdown=result.markdown(),

@@ -1,9 +1,10 @@
 """Settings: one TOML file, every key overridable by an `IFN_...` environment variable.
 
-Read once (`load_settings`) and passed in; nothing else reads the environment. Nested keys use a
-double underscore: `registry.page_size` is `IFN_REGISTRY__PAGE_SIZE`. Secrets (the registry token,
-later platform tokens) are accepted only from the environment or a Prefect Secret block, never from
-the file, so a committed or shared config can never leak one.
+Read once (`load_settings`) and passed in; nothing else reads the environment but the secret
+lookup (`ifn_campaign.secrets`). Nested keys use a double underscore: `registry.page_size` is
+`IFN_REGISTRY__PAGE_SIZE`. Secrets (the registry token, platform tokens) are accepted only from
+the environment or a Prefect Secret block, never from the file, so a committed or shared config
+can never leak one.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ class RegistrySettings(BaseModel):
         None, description="Bearer token; environment only (IFN_REGISTRY__TOKEN)"
     )
     token_secret_block: str | None = Field(
-        None, description="Name of a Prefect Secret block holding the bearer token"
+        None,
+        description="Name of the secret holding the bearer token, read as every secret is: "
+        "IFN_SECRET_<NAME>, else the Prefect Secret block of that name",
     )
     page_size: int = Field(200, ge=1, le=500, description="Members per page (1..500)")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
@@ -381,23 +384,6 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _DictSource(settings_cls, cls._toml_data))
-
-    def registry_token(self) -> str | None:
-        """The bearer token from the environment, else from the named Prefect Secret block."""
-        if self.registry.token is not None:
-            return self.registry.token.get_secret_value()
-        if self.registry.token_secret_block:
-            from ifn_campaign.secrets import prefect_secret
-
-            try:
-                value = prefect_secret(self.registry.token_secret_block)
-            except Exception as exc:  # Prefect raises ValueError, httpx errors, ...
-                raise ConfigError(
-                    f"cannot load Prefect Secret block {self.registry.token_secret_block!r}: "
-                    f"{type(exc).__name__}"
-                ) from None
-            return str(value)
-        return None
 
 
 class _DictSource(PydanticBaseSettingsSource):

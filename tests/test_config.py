@@ -8,6 +8,7 @@ import pytest
 
 from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.errors import ConfigError
+from ifn_campaign.wiring import Resources
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assets" / "ifn-campaign.example.toml"
 
@@ -50,7 +51,7 @@ def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_token_comes_from_the_environment_and_stays_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IFN_REGISTRY__TOKEN", "tok-123456")
     s = load_settings()
-    assert s.registry_token() == "tok-123456"
+    assert Resources(s).registry_token() == "tok-123456"
     assert "tok-123456" not in repr(s) and "tok-123456" not in str(s.model_dump())
 
 

@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +45,7 @@ from ifn_campaign.cli.base import (
     local_time,
     one_of,
     out,
+    resources,
     settings,
     shown,
     unknown,
@@ -62,12 +63,14 @@ from ifn_campaign.models import (
     SyncRun,
     utcnow,
 )
+from ifn_campaign.orchestration.stages import sync_stage
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import ConsentState, consent_at, describe, promotable
 from ifn_campaign.registry.csv_source import CsvSource
-from ifn_campaign.registry.media import MediaFetcher
 from ifn_campaign.registry.source import MemberSource
-from ifn_campaign.registry.sync import SyncResult, sync_members
+from ifn_campaign.registry.sync import SyncResult
+from ifn_campaign.secrets import values_in_environment
+from ifn_campaign.wiring import Resources
 
 if TYPE_CHECKING:
     from ifn_campaign.cards.batch import Batch
@@ -136,17 +139,27 @@ def _sync_progress(label: str) -> Iterator[tuple[Progress, int]]:
 
 
 def run_sync(
-    cfg: Settings,
-    source: MemberSource,
+    res: Resources,
+    source: MemberSource | None = None,
     *,
     full: bool | None,
     fetch_media: bool,
     resume: bool = True,
+    wait: float = 600,
 ) -> SyncResult:
-    """Sync with a live progress line; shared by `sync`, `import-csv` and `demo`."""
-    engine = store.open_store(cfg.database.url)
+    """The sync stage with a live progress line; shared by `sync` (the configured registry,
+    holding the lock the scheduled sync holds when a Prefect server is configured, up to
+    `wait` seconds), `import-csv` and `demo` (their own `source`)."""
+    from ifn_campaign.orchestration.deployments import shared_sync_lock
+
+    _ = res.engine  # the database first: a missing one is one error line, before any progress
     started = time.monotonic()
-    with _sync_progress(f"sync {source.name}") as (progress, task):
+    with ExitStack() as held:
+        lock = None
+        if source is None:
+            source = held.enter_context(res.registry_client())
+            lock = shared_sync_lock
+        progress, task = held.enter_context(_sync_progress(f"sync {source.name}"))
         seen = 0
 
         def on_page(run: SyncRun, records: int) -> None:
@@ -167,20 +180,16 @@ def run_sync(
             source.on_retry = lambda msg: progress.console.print(
                 f"[yellow]registry:[/] {escape(msg)}"
             )
-        fetcher = MediaFetcher(cfg.media) if fetch_media else None
-        try:
-            result = sync_members(
-                engine,
-                source,
-                fetcher,
-                full=full,
-                resume=resume,
-                media_workers=cfg.media.workers,
-                progress=on_page,
-            )
-        finally:
-            if fetcher:
-                fetcher.close()
+        result = sync_stage(
+            res,
+            source=source,
+            full=full,
+            fetch_media=fetch_media,
+            resume=resume,
+            lock=lock,
+            wait_seconds=wait,
+            progress=on_page,
+        )
         progress.update(task, total=seen or 1, completed=seen or 1)
     return result
 
@@ -253,16 +262,7 @@ def sync(
 
     Never beside another sync of the registry when a Prefect server is configured: it holds the
     same lock as the scheduled sync."""
-    from ifn_campaign.orchestration.deployments import shared_sync_lock
-
-    cfg = settings()
-    with (
-        RegistryClient(cfg.registry, cfg.registry_token()) as client,
-        shared_sync_lock(client.name, wait),
-    ):
-        result = run_sync(
-            cfg, client, full=full, fetch_media=media and cfg.sync.fetch_media, resume=not restart
-        )
+    result = run_sync(resources(), full=full, fetch_media=media, resume=not restart, wait=wait)
     print_summary(result)
 
 
@@ -281,12 +281,11 @@ def import_csv(
     """Import members from a staff spreadsheet export.
 
     The columns are described in the README."""
-    cfg = settings()
     source = CsvSource(file)
     unknown = source.unknown_columns()
     if unknown:
         err.print(f"[yellow]ignoring unknown columns:[/] {escape(', '.join(unknown))}")
-    result = run_sync(cfg, source, full=None, fetch_media=media and cfg.sync.fetch_media)
+    result = run_sync(resources(), source, full=None, fetch_media=media)
     print_summary(result)
 
 
@@ -304,7 +303,7 @@ def members(
     wide: Wide = False,
 ) -> None:
     """List stored members."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     zone = ZoneInfo(settings().planner.display_timezone)
     with Session(engine) as session:
         query = select(Member).order_by(Member.id).limit(limit)
@@ -362,7 +361,7 @@ def member(
     """One member: profile, consent, media and quarantine.
 
     Media with the reasons any was refused; a newer version of the record in quarantine."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         m = session.get(Member, member_id)
         if m is None:
@@ -430,7 +429,7 @@ def quarantine(
     wide: Wide = False,
 ) -> None:
     """List quarantined records with every reason."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     zone = ZoneInfo(settings().planner.display_timezone)
     with Session(engine) as session:
         query = select(QuarantinedRecord).order_by(QuarantinedRecord.id)
@@ -500,7 +499,7 @@ def render(
     from ifn_campaign.cards.template import load_all
 
     cfg = settings()
-    engine = store.open_store(cfg.database.url)
+    engine = resources().engine
     brand = BrandKit.load()
     templates = load_all(palette=brand.palette)
     name = template or cfg.cards.template
@@ -667,7 +666,7 @@ def captions_show(
     With what was left out and why, and the member's consent per channel: no copy for a channel
     they cannot be posted on."""
     cfg = settings()
-    engine = store.open_store(cfg.database.url)
+    engine = resources().engine
     writer = _caption_writer(cfg)
     zone = ZoneInfo(cfg.planner.display_timezone)
     now = utcnow()
@@ -807,9 +806,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _secrets() -> set[str]:
     """The secret values to blank in what is printed (the settings may be what is broken)."""
     try:
-        return secret_values(settings())
+        return secret_values(settings(), values_in_environment())
     except Exception:
-        return secret_values(None)
+        return secret_values(None, values_in_environment())
 
 
 def _unexpected(exc: Exception, args: list[str]) -> int:
@@ -818,11 +817,12 @@ def _unexpected(exc: Exception, args: list[str]) -> int:
         cfg: Settings | None = settings()
     except Exception:  # the settings may be what is broken: log with the defaults
         cfg = None
-    secrets = secret_values(cfg)
+    environment = values_in_environment()
+    secrets = secret_values(cfg, environment)
     command = redact(" ".join(args), secrets)
     message = redact(" ".join(str(exc).split()), secrets)[:300]
     try:
-        where = f"traceback in {log_unexpected(exc, cfg, command)}"
+        where = f"traceback in {log_unexpected(exc, cfg, command, environment)}"
     except OSError as log_error:
         where = f"no traceback kept: the log file cannot be written ({log_error.strerror})"
     err.print(

@@ -1,7 +1,9 @@
-"""What every command shares: the Typer app, the consoles and the settings loaded once."""
+"""What every command shares: the Typer app, the consoles, the settings loaded once and the
+`Resources` built from them (engine, secrets, clients), closed when the command ends."""
 
 from __future__ import annotations
 
+import getpass
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -17,7 +19,9 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from ifn_campaign.config import Settings, config_path, load_settings
 from ifn_campaign.errors import UnknownValueError
 from ifn_campaign.models import utcnow
+from ifn_campaign.posts.lifecycle import staff_actor
 from ifn_campaign.registry.display import visible
+from ifn_campaign.wiring import Resources
 
 # `--help` lists the commands in these panels, in this order: as staff use them. Every command
 # (and command group) names its panel with `rich_help_panel=`; ORDER sorts a panel's commands.
@@ -167,6 +171,7 @@ def shown(text: str) -> str:
 class _State:
     config: Path | None = None
     settings: Settings | None = None
+    resources: Resources | None = None
 
 
 _state = _State()
@@ -174,6 +179,7 @@ _state = _State()
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -184,8 +190,10 @@ def _root(
         ),
     ] = None,
 ) -> None:
+    close_resources()
     _state.config = config
     _state.settings = None
+    ctx.call_on_close(close_resources)  # the engine and clients go when the command ends
 
 
 def config_file() -> Path | None:
@@ -197,6 +205,33 @@ def settings() -> Settings:
     if _state.settings is None:
         _state.settings = load_settings(_state.config)
     return _state.settings
+
+
+def resources() -> Resources:
+    """The command's `Resources` (engine, secrets, clients), built from `settings()` once."""
+    if _state.resources is None:
+        _state.resources = Resources(settings())
+    return _state.resources
+
+
+def close_resources() -> None:
+    """Dispose the command's engine and close its clients (Typer calls it at the end)."""
+    if _state.resources is not None:
+        _state.resources.close()
+        _state.resources = None
+
+
+def login_name() -> str:
+    """Who runs the command, by the login name (`--by` names someone else)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name, no passwd entry: a container's odd user
+        return "unknown"
+
+
+def staff(by: str | None) -> str:
+    """The actor a staff command records: 'staff:<--by, else the login name>'."""
+    return staff_actor(by or login_name())
 
 
 def unknown(what: str, value: str, valid: Iterable[str]) -> UnknownValueError:

@@ -7,7 +7,7 @@ from collections import Counter
 import typer
 from rich.text import Text
 
-from ifn_campaign.cli.base import SETUP, app, config_file, out, settings
+from ifn_campaign.cli.base import SETUP, app, config_file, out, resources, settings
 from ifn_campaign.errors import ConfigError
 from ifn_campaign.orchestration.doctor import Check, Status, failed, run_checks
 
@@ -25,7 +25,7 @@ def doctor() -> None:
     except ConfigError as exc:  # the one check that stops the others: nothing else can be read
         checks = [Check("settings", "fail", str(exc), "correct the file or the IFN_ variable")]
     else:
-        checks = run_checks(cfg, config_file=config_file())
+        checks = run_checks(cfg, config_file=config_file(), secrets=resources().secrets)
     for check in checks:
         # Text, not markup: messages quote URLs and [accounts...] tables verbatim; soft_wrap
         # keeps each check on one line whatever the terminal's width.

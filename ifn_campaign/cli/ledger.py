@@ -13,7 +13,6 @@ import typer
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from ifn_campaign import store
 from ifn_campaign.cli.base import (
     PUBLISH,
     REPORTS,
@@ -23,6 +22,7 @@ from ifn_campaign.cli.base import (
     local_time,
     one_of,
     out,
+    resources,
     settings,
     zone_abbr,
 )
@@ -74,7 +74,7 @@ DIMENSIONS = [b.value for b in By]
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    with Session(store.open_store(settings().database.url)) as session:
+    with resources().session() as session:
         yield session
 
 

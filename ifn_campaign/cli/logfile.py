@@ -9,9 +9,8 @@ query parameters) never reach the file or the terminal.
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -24,24 +23,19 @@ LOGGER = "ifn_campaign.cli.app"
 BLANK = "[redacted]"
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
 _BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
-_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD", re.I)
 _MIN_SECRET = 4  # shorter values would blank ordinary words
 
 
-def secret_values(settings: Settings | None, environ: Mapping[str, str] | None = None) -> set[str]:
-    """Every secret value this process may hold: settings, IFN_ variables that name one, and
-    every secret read so far (account tokens from Prefect Secret blocks are in no variable)."""
-    env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if k.startswith("IFN_") and _SECRET_NAME.search(k)}
-    found |= read_so_far()
-    urls = [env.get("IFN_DATABASE__URL", "")]
+def secret_values(settings: Settings | None, environment: Iterable[str] = ()) -> set[str]:
+    """Every secret value this process may hold: the settings' (registry token, database
+    password), `environment`'s (what `secrets.values_in_environment` found in IFN_ variables)
+    and every secret read so far (account tokens from Prefect Secret blocks are in no variable)."""
+    found = set(environment) | read_so_far()
     if settings is not None:
         if settings.registry.token is not None:
             found.add(settings.registry.token.get_secret_value())
-        urls.append(settings.database.url)
-    for url in urls:
         try:
-            password = make_url(url).password if url else None
+            password = make_url(settings.database.url).password
         except Exception:  # not a URL: nothing to take from it
             password = None
         if password:
@@ -70,15 +64,18 @@ class _Redacting(logging.Formatter):
         return redact(super().format(record), self.secrets)
 
 
-def log_unexpected(exc: BaseException, settings: Settings | None, command: str) -> Path:
-    """Append `exc` with its traceback to the log file; returns the file's path."""
+def log_unexpected(
+    exc: BaseException, settings: Settings | None, command: str, secrets: Iterable[str] = ()
+) -> Path:
+    """Append `exc` with its traceback to the log file, `secrets` (and what `secret_values`
+    finds in the settings) blanked; returns the file's path."""
     config = settings.log if settings is not None else LogSettings()
     path = config.file
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(
         path, maxBytes=config.max_bytes, backupCount=config.backups, encoding="utf-8"
     )
-    handler.setFormatter(_Redacting(secret_values(settings)))
+    handler.setFormatter(_Redacting(secret_values(settings, secrets)))
     logger = logging.getLogger(LOGGER)
     logger.propagate = False  # a handler on the root logger would print it to the terminal
     logger.addHandler(handler)

@@ -9,22 +9,20 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ifn_campaign import store
-from ifn_campaign.cli.base import PLAN, app, one_of, out, settings, unknown
+from ifn_campaign.cli.base import PLAN, app, one_of, out, resources, settings, unknown
 from ifn_campaign.cli.tables import Col, Wide, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
-from ifn_campaign.planner.budget import limits_from
+from ifn_campaign.orchestration.stages import plan_stage
 from ifn_campaign.planner.campaign import (
     Campaign,
     Channel,
     default_campaigns_dir,
     load_campaigns,
 )
-from ifn_campaign.planner.plan import PlanError, PlanResult, plan_campaigns
+from ifn_campaign.planner.plan import PlanError, PlanResult
 from ifn_campaign.planner.slots import campaign_slots
 
 _STYLE = {
@@ -49,13 +47,9 @@ def campaign_names() -> list[str]:
     still holds posts, features, pins or exclusions of (a finished campaign whose file was
     removed can still be looked at)."""
     names = set(campaign_files())
-    engine = store.open_store(settings().database.url)
-    try:
-        with Session(engine) as session:
-            for column in (Post.campaign, Feature.campaign, Pin.campaign, Exclusion.campaign):
-                names.update(name for name in session.scalars(select(column).distinct()) if name)
-    finally:
-        engine.dispose()
+    with resources().session() as session:
+        for column in (Post.campaign, Feature.campaign, Pin.campaign, Exclusion.campaign):
+            names.update(name for name in session.scalars(select(column).distinct()) if name)
     return sorted(names)
 
 
@@ -165,31 +159,25 @@ def plan(
 ) -> None:
     """Create posts for the coming weeks and print the picks.
 
-    Each post comes with the reason for its pick."""
-    cfg = settings()
-    campaigns = _campaigns(campaign)
+    Each post comes with the reason for its pick; a campaign that cannot be planned is named
+    with the reason, and the others are planned."""
     zone = _zone()
-    begin = local_day(start, zone)
-    end = begin + timedelta(weeks=weeks)
-    engine = store.open_store(cfg.database.url)
-    with Session(engine) as session:
-        try:
-            results = plan_campaigns(
-                session, campaigns, limits_from(cfg), begin, end, utcnow(), seed=seed
-            )
-        except IntegrityError:
-            session.rollback()
-            raise PlanError(
-                "another plan wrote to the same slots meanwhile; run `ifn-campaign plan` again"
-            ) from None
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-    for result in results:
+    summary = plan_stage(
+        resources(),
+        weeks=weeks,
+        start=local_day(start, zone),
+        campaigns=campaign or None,
+        seed=seed,
+        dry_run=dry_run,
+    )
+    for result in summary.results:
         print_plan(result, zone, english, wide)
     if dry_run:
         out.print("[yellow]dry run[/]: nothing was written")
+    if summary.failed:
+        raise PlanError(
+            "; ".join(f"campaign {name} not planned: {why}" for name, why in summary.failed)
+        )
 
 
 @app.command("calendar", rich_help_panel=PLAN)
@@ -216,7 +204,7 @@ def calendar(
     zone = _zone()
     begin = local_day(start, zone)
     end = begin + timedelta(weeks=weeks)
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         query = (
             select(Post, Member.business_name)
@@ -369,7 +357,7 @@ def pin(
     A pin wins over the rotation (never over consent)."""
     chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
     slot_at = _slot_at(chosen, channel, account, at)
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         member = _member(session, member_id)
         existing = session.scalars(
@@ -409,7 +397,7 @@ def unpin(
     The planned post stays until the next `plan` (which keeps it)."""
     chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
     slot_at = _slot_at(chosen, channel, account, at)
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         found = session.scalars(
             select(Pin).where(
@@ -451,7 +439,7 @@ def exclude(
     end = None
     if until is not None:
         end = local_day(until, _zone(), "--until")
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         member = _member(session, member_id)
         session.add(
@@ -484,7 +472,7 @@ def include(
     ] = None,
 ) -> None:
     """Lift a member's exclusions (all, or one campaign's)."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         _member(session, member_id)
         query = select(Exclusion).where(

@@ -10,14 +10,13 @@ from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign import store
 from ifn_campaign.captions.writer import CHANNELS
-from ifn_campaign.cli.base import PUBLISH, App, app, choices, one_of, out, settings
+from ifn_campaign.cli.base import PUBLISH, App, app, choices, one_of, out, resources, staff
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import AccountState, Post, PostState, utcnow
-from ifn_campaign.orchestration.gates import gate_for
-from ifn_campaign.posts.lifecycle import move, staff_actor
-from ifn_campaign.publishing.publisher import Publisher, PublishReport, reconcile, take_down
+from ifn_campaign.orchestration.stages import publish_stage, reconcile_stage
+from ifn_campaign.posts.lifecycle import move
+from ifn_campaign.publishing.publisher import PublishReport
 
 accounts_app = App(help="Platform accounts: re-authorisation.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts", rich_help_panel=PUBLISH)
@@ -52,18 +51,18 @@ def publish() -> None:
 
     Instagram posts go out now; Facebook and YouTube posts are scheduled natively on the
     platform. Cancelled or withdrawn posts already out are deleted first."""
-    cfg = settings()
-    engine = store.open_store(cfg.database.url)
-    publisher = Publisher(engine, cfg, gate=gate_for(cfg))
-    removed = take_down(publisher)  # cancelled posts already on a platform go first
+    run = publish_stage(resources())
+    removed = run.removed
     for post_id, why in removed.problems:
         out.print(f"[red]post {post_id} could not be taken down:[/] {escape(why)}", soft_wrap=True)
     if removed.removed:
         out.print(f"{len(removed.removed)} cancelled or withdrawn post(s) deleted on the platform")
-    print_report(publisher.run())
-    later = take_down(publisher)  # what the run cancelled (consent withdrawn at the last moment)
-    if later.removed:
-        out.print(f"{len(later.removed)} post(s) withdrawn meanwhile deleted on the platform")
+    if removed.left_to_staff:
+        out.print(
+            f"{len(removed.left_to_staff)} post(s) to take down by hand: "
+            "see `ifn-campaign takedowns`"
+        )
+    print_report(run.report)
 
 
 @app.command("reconcile", rich_help_panel=PUBLISH)
@@ -71,9 +70,7 @@ def reconcile_command() -> None:
     """Confirm scheduled posts went live; fetch missing links.
 
     Also notices posts removed on the platform."""
-    cfg = settings()
-    engine = store.open_store(cfg.database.url)
-    report = reconcile(Publisher(engine, cfg))
+    report = reconcile_stage(resources())
     for post_id, why in report.problems:
         out.print(f"[yellow]post {post_id}:[/] {escape(why)}", soft_wrap=True)
     for why, count in Counter(why for _, why in report.awaiting_reauth).items():
@@ -102,9 +99,9 @@ def reauthorised(
     """Publish to an account again after storing a new token.
 
     Its posts waiting for re-authorisation are approved again."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     now = utcnow()
-    actor = staff_actor(by)
+    actor = staff(by)
     with Session(engine) as session:
         state = session.get(AccountState, (channel, account))
         if state is None or state.needs_reauth_since is None:

@@ -10,15 +10,13 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from sqlalchemy.orm import Session
 
-from ifn_campaign import store
-from ifn_campaign.cli.base import REPORTS, app, out, settings
+from ifn_campaign.cli.base import REPORTS, app, out, resources, settings
 from ifn_campaign.cli.plan import local_day
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.errors import IFNError
-from ifn_campaign.models import utcnow
-from ifn_campaign.reports.campaign import collect, window_text, write_html
+from ifn_campaign.orchestration.stages import report_stage
+from ifn_campaign.reports.campaign import window_text
 
 DAYS_BACK = 30
 DAYS_AHEAD = 14
@@ -60,10 +58,8 @@ def report(
     )
     if end <= start:
         raise IFNError(f"--until ({until}) is before --since ({since}): nothing to report")
-    now = utcnow()  # the data clock and the page's made-at are both the wall clock here
-    with Session(store.open_store(cfg.database.url)) as session:
-        found = collect(session, since=start, until=end, as_of=now)
-    page = write_html(found, out_dir, display_timezone=cfg.planner.display_timezone, made_at=now)
+    # the data clock and the page's made-at are both the wall clock here
+    found, page = report_stage(resources(), since=start, until=end, out_dir=out_dir)
 
     out.print(f"campaign report: {window_text(found, zone)}")
     if not found.posts:

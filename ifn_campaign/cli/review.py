@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -15,15 +15,14 @@ from rich.progress import BarColumn, Progress, TextColumn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign import store
-from ifn_campaign.captions.writer import CaptionWriter, check_edit
-from ifn_campaign.cli.base import PLAN, PUBLISH, App, app, out, settings
+from ifn_campaign.captions.writer import check_edit
+from ifn_campaign.cli.base import PLAN, PUBLISH, App, app, out, resources, settings, staff
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
+from ifn_campaign.orchestration.stages import compose_stage
 from ifn_campaign.planner.budget import Budgets, limits_from
-from ifn_campaign.planner.campaign import load_campaigns
 from ifn_campaign.posts.lifecycle import (
     TransitionError,
     can_move,
@@ -31,7 +30,6 @@ from ifn_campaign.posts.lifecycle import (
     note,
     release_missed,
     reopen,
-    staff_actor,
 )
 from ifn_campaign.publishing.blocks import active_blocks, describe
 
@@ -68,58 +66,38 @@ def compose(
         typer.Option(min=1, max=104, metavar="N", help="Slots this many weeks ahead (1 to 104)."),
     ] = 2,
 ) -> None:
-    """Draw cards and write captions for the planned posts.
+    """Draw cards, write captions and make Shorts for the coming posts.
 
-    Every planned post in the coming weeks; a campaign that approves its own posts approves
+    Every planned post in the coming weeks, and the Short of every YouTube post that has none
+    yet (as the scheduled compose does); a campaign that approves its own posts approves
     them."""
-    from ifn_campaign.cards.brand import BrandKit
-    from ifn_campaign.cards.render import Renderer
-    from ifn_campaign.cards.template import load_all
-    from ifn_campaign.posts.compose import compose_posts
-
-    cfg = settings()
-    engine = store.open_store(cfg.database.url)
-    brand = BrandKit.load()
-    renderer = Renderer(brand, load_all(palette=brand.palette), cfg.cards.cache_dir)
-    writer = CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
-    campaigns = load_campaigns(cfg.planner.campaigns_dir)
-    now = utcnow()
-    with (
-        Session(engine) as session,
-        Progress(
-            TextColumn("compose"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            console=out,
-            transient=True,
-        ) as progress,
-    ):
-        due = session.scalars(
-            select(Post.id).where(
-                Post.state == PostState.PLANNED,
-                Post.slot_at > now,
-                Post.slot_at < now + timedelta(weeks=weeks),
-            )
-        ).all()
-        task = progress.add_task("compose", total=len(due))
-        result = compose_posts(
-            session,
-            renderer,
-            writer,
-            campaigns,
-            now,
-            post_ids=due,
-            on_post=lambda _: progress.advance(task),
+    with Progress(
+        TextColumn("compose"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=out,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("compose", total=None)
+        run = compose_stage(
+            resources(),
+            weeks=weeks,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    result = run.summary
     for post_id, reason in result.failed:
-        out.print(f"[red]post {post_id}:[/] {escape(reason)}")
+        out.print(f"[red]post {post_id}:[/] {escape(reason)}", soft_wrap=True)
+    for post_id, reason in result.video_failed:
+        out.print(f"[yellow]post {post_id}:[/] {escape(reason)}", soft_wrap=True)
     for post_id, reason in result.skipped:
-        out.print(f"[yellow]post {post_id} skipped:[/] {escape(reason)}")
+        out.print(f"[yellow]post {post_id} skipped:[/] {escape(reason)}", soft_wrap=True)
     out.print(
         f"{len(result.composed)} composed ({len(result.approved)} approved automatically), "
-        f"{len(result.failed)} failed, {len(result.skipped)} skipped; "
-        "review them with `ifn-campaign review`"
+        f"{len(result.failed)} failed, {len(result.skipped)} skipped, "
+        f"{len(result.videos)} Shorts made; review them with `ifn-campaign review`"
     )
+    if run.stopped is not None:
+        raise run.stopped
 
 
 @app.command("review", rich_help_panel=PLAN)
@@ -132,7 +110,7 @@ def review(
     """Posts awaiting approval: card, caption and reason.
 
     Each with its card files, caption (and YouTube title) and the reason for its pick."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         query = (
             select(Post, Member.business_name)
@@ -169,7 +147,7 @@ def review(
 
 def _act(ids: list[int], to: str, actor: str, note: str | None) -> list[int]:
     """Move every post or none: one refused move stops the whole selection."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     now = utcnow()
     with Session(engine) as session:
         posts = _load(session, ids)
@@ -201,7 +179,7 @@ def approve(
 ) -> None:
     """Approve composed posts for publishing at their slot."""
     if all_composed:
-        engine = store.open_store(settings().database.url)
+        engine = resources().engine
         with Session(engine) as session:
             query = select(Post.id).where(Post.state == PostState.COMPOSED)
             if campaign:
@@ -212,7 +190,7 @@ def approve(
             return
     if not ids:
         raise IFNError("name the posts to approve, or use --all")
-    posts = _act(ids, PostState.APPROVED, staff_actor(by), None)
+    posts = _act(ids, PostState.APPROVED, staff(by), None)
     out.print(f"approved {len(posts)} post(s): {', '.join(map(str, posts))}")
 
 
@@ -221,14 +199,14 @@ def reject(ids: _Ids, reason: _Reason, by: _By = None) -> None:
     """Reject posts; the next `plan` refills their slots.
 
     They are cancelled with the reason."""
-    posts = _act(ids, PostState.CANCELLED, staff_actor(by), f"ditolak staf / rejected: {reason}")
+    posts = _act(ids, PostState.CANCELLED, staff(by), f"ditolak staf / rejected: {reason}")
     out.print(f"rejected {len(posts)} post(s); run `ifn-campaign plan` to refill their slots")
 
 
 @app.command("cancel", rich_help_panel=PLAN)
 def cancel(ids: _Ids, reason: _Reason, by: _By = None) -> None:
     """Cancel posts that are not out yet."""
-    posts = _act(ids, PostState.CANCELLED, staff_actor(by), f"dibatalkan / cancelled: {reason}")
+    posts = _act(ids, PostState.CANCELLED, staff(by), f"dibatalkan / cancelled: {reason}")
     out.print(f"cancelled {len(posts)} post(s)")
 
 
@@ -272,9 +250,9 @@ def edit_caption(
             raise IFNError(f"cannot read {file}: {exc}") from None
     assert text is not None
     cfg = settings()
-    engine = store.open_store(cfg.database.url)
+    engine = resources().engine
     now = utcnow()
-    actor = staff_actor(by)
+    actor = staff(by)
     with Session(engine) as session:
         (post,) = _load(session, [post_id])
         if post.state not in (PostState.COMPOSED, PostState.APPROVED, PostState.SCHEDULED):
@@ -326,8 +304,8 @@ def move_post(
     now = utcnow()
     if new_at <= now:
         raise IFNError(f"--at {at}: that time has passed")
-    engine = store.open_store(cfg.database.url)
-    actor = staff_actor(by)
+    engine = resources().engine
+    actor = staff(by)
     with Session(engine) as session:
         (post,) = _load(session, [post_id])
         movable = (
@@ -389,7 +367,7 @@ def status() -> None:
     """The queue per account, and posts that need staff.
 
     Failed and missed posts and accounts waiting for re-authorisation, with what to do."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     now = utcnow()
     with Session(engine) as session:
         future = session.execute(
@@ -457,7 +435,7 @@ def missed(ctx: typer.Context) -> None:
     re-authorisation): publish now, move, or cancel each."""
     if ctx.invoked_subcommand is not None:
         return
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     with Session(engine) as session:
         found = session.execute(
             select(Post, Member.business_name)
@@ -482,9 +460,9 @@ def publish_now(ids: _Ids, by: _By = None) -> None:
     """Send missed posts at the next publish run.
 
     Their slot keeps its time for the record."""
-    engine = store.open_store(settings().database.url)
+    engine = resources().engine
     now = utcnow()
-    actor = staff_actor(by)
+    actor = staff(by)
     with Session(engine) as session:
         for post in _load(session, ids):
             release_missed(session, post, actor=actor, now=now)

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,15 +43,25 @@ def server_answers(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _child_env(environ: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The environment of a server we start: `environ` without PREFECT_API_URL (the server is
+    the API, it points nowhere), or None to inherit this process's as it is."""
+    if environ is None:
+        return None
+    return {k: v for k, v in environ.items() if k != "PREFECT_API_URL"}
+
+
 @contextmanager
 def prefect_api(
     port: int = 4200,
     *,
     log: Path | None = None,
     say: Callable[[str], None] = lambda _: None,
+    environ: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """The API URL to serve against, for the duration of the block (see the module docstring);
-    Prefect's settings point at it meanwhile, so flows, limits and `serve` all use it."""
+    Prefect's settings point at it meanwhile, so flows, limits and `serve` all use it. A server
+    started here gets `environ` (without PREFECT_API_URL), else this process's environment."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = configured_api()
@@ -80,7 +90,7 @@ def prefect_api(
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
+            env=_child_env(environ),
             start_new_session=True,  # Ctrl+C reaches us; we stop the server in order
         )
     _started.append(process)

@@ -1,11 +1,13 @@
-"""The pipeline's stages as the scheduled runs do them: plan, compose (in chunks), and the
+"""The pipeline's stages: sync, plan, compose (in chunks), publish, reconcile and report, and the
 markdown summaries every stage leaves for staff.
 
-Each stage takes the settings, works through every campaign or post it concerns and returns a
-summary (counts, and each failure with its reason) that renders as markdown for the Prefect UI.
-One post's failure is recorded on that post and the others go on; a stage that cannot proceed at
-all (settings, card templates, the database) raises an `IFNError` that says so. Nothing here
-imports Prefect: `flows/` wraps these functions, and tests call them directly.
+Each stage takes the `Resources` of the run (settings, engine, secrets, clients), works through
+every member, campaign or post it concerns and returns a summary (counts, and each failure with
+its reason) that renders as markdown for the Prefect UI. One post's failure is recorded on that
+post and the others go on; a stage that cannot proceed at all (settings, card templates, the
+database) raises an `IFNError` that says so. The flows (`flows/`) and the CLI's commands are thin
+doors over these same functions, so the two cannot drift. Nothing here imports Prefect; tests
+call the stages directly.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -20,31 +23,44 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ifn_campaign import store
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import IFNError, StoreError
-from ifn_campaign.models import Post, PostState, utcnow
+from ifn_campaign.models import Post, PostState, SyncRun, utcnow
 from ifn_campaign.orchestration.worker_pool import WorkerPool
 from ifn_campaign.reports.markdown import escape_markdown as _md
+from ifn_campaign.wiring import Resources
 
 if TYPE_CHECKING:
     from ifn_campaign.planner.plan import PlanResult
     from ifn_campaign.publishing.publisher import PublishReport, ReconcileReport, TakedownReport
+    from ifn_campaign.registry.source import MemberSource
+    from ifn_campaign.registry.sync import SyncResult
+    from ifn_campaign.reports.campaign import CampaignReport
 
 __all__ = [
+    "ComposeRun",
     "ComposeSummary",
     "PlanSummary",
+    "PublishRun",
     "campaign_markdown",
     "chunked",
     "compose_chunk",
+    "compose_stage",
     "compose_work",
     "plan_stage",
     "publish_markdown",
+    "publish_stage",
     "reconcile_markdown",
+    "reconcile_stage",
+    "report_stage",
+    "sync_stage",
+    "window_report",
 ]
+
+SyncLock = Callable[[str, float], AbstractContextManager[None]]
 
 _VIDEO_STATES = (PostState.COMPOSED, PostState.APPROVED)
 
@@ -54,6 +70,50 @@ def _database_failed(stage: str, exc: SQLAlchemyError) -> StoreError:
         f"{stage}: the database failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
         "check database.url and that the server is up, then run the stage again"
     )
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+
+def sync_stage(
+    res: Resources,
+    *,
+    source: MemberSource | None = None,
+    full: bool | None = None,
+    fetch_media: bool = True,
+    resume: bool = True,
+    lock: SyncLock | None = None,
+    wait_seconds: float = 3600,
+    progress: Callable[[SyncRun, int], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> SyncResult:
+    """Sync members from `source`, by default the configured registry (with its token from the
+    secret lookup, `on_retry` told of each wait); media are fetched when `fetch_media` and
+    `sync.fetch_media` allow. `lock(source name, wait_seconds)` is held for the whole sync: the
+    flows pass `deployments.sync_lock`, the CLI `shared_sync_lock`, so two syncs of one
+    registry never overlap. `progress(run, records)` after each page."""
+    from ifn_campaign.registry.sync import sync_members
+
+    engine = res.engine  # the database first: nothing is fetched without it
+    fetcher = res.media_fetcher(fetch_media)
+    try:
+        with ExitStack() as held:
+            if source is None:
+                source = held.enter_context(res.registry_client(on_retry))
+            if lock is not None:
+                held.enter_context(lock(source.name, wait_seconds))
+            return sync_members(
+                engine,
+                source,
+                fetcher,
+                full=full,
+                resume=resume,
+                media_workers=res.settings.media.workers,
+                progress=progress,
+            )
+    finally:
+        if fetcher is not None:
+            fetcher.close()
 
 
 # --- plan --------------------------------------------------------------------------------------
@@ -112,43 +172,71 @@ class PlanSummary:
         return "\n".join(lines) + "\n"
 
 
-def plan_stage(cfg: Settings, *, weeks: int = 4, now: datetime | None = None) -> PlanSummary:
-    """Plan every campaign on file for `weeks` from today (in `planner.display_timezone`).
+def plan_stage(
+    res: Resources,
+    *,
+    weeks: int = 4,
+    start: datetime | None = None,
+    campaigns: Sequence[str] | None = None,
+    seed: int | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> PlanSummary:
+    """Plan the campaigns on file (`campaigns` names some; default: all) for `weeks` from
+    `start` (default: today's midnight in `planner.display_timezone`).
 
-    Campaigns are planned one after the other, each in its own transaction, so each sees the
-    posts the others put on shared accounts; one that cannot be planned is listed and the rest
-    go on. Unreadable campaign files or a failing database stop the stage.
+    Campaigns are planned one after the other, so each sees the posts the others put on shared
+    accounts; each is committed on its own, and one that cannot be planned is listed and the
+    rest go on. A dry run plans the same way and writes nothing (one transaction, rolled back at
+    the end). Unreadable campaign files, an unknown campaign name or a failing database stop the
+    stage.
     """
     from ifn_campaign.planner.budget import limits_from
     from ifn_campaign.planner.campaign import load_campaigns
-    from ifn_campaign.planner.plan import plan_campaign
+    from ifn_campaign.planner.plan import PlanError, plan_campaign
 
     if weeks < 1:
-        raise IFNError(f"plan {weeks} weeks ahead? give at least 1")
-    engine = store.open_store(cfg.database.url)
-    campaigns = load_campaigns(cfg.planner.campaigns_dir)
+        raise PlanError(f"plan {weeks} weeks ahead? give at least 1")
+    cfg = res.settings
+    engine = res.engine  # the database first: nothing is planned without it
+    on_file = load_campaigns(cfg.planner.campaigns_dir)
+    for name in campaigns or ():
+        if name not in on_file:  # the CLI's wording for a refused value
+            raise PlanError(f"unknown campaign {name!r}; valid: {', '.join(on_file) or 'none'}")
+    chosen = [on_file[name] for name in campaigns] if campaigns else list(on_file.values())
     zone = ZoneInfo(cfg.planner.display_timezone)
     now = now or utcnow()
-    start = datetime.combine(now.astimezone(zone).date(), time(), zone)
+    start = start or datetime.combine(now.astimezone(zone).date(), time(), zone)
     summary = PlanSummary(start, start + timedelta(weeks=weeks))
     limits = limits_from(cfg)
     try:
         with Session(engine) as session:
-            for campaign in campaigns.values():
+            for campaign in chosen:
                 try:
-                    result = plan_campaign(session, campaign, limits, start, summary.end, now)
-                    session.commit()
+                    result = plan_campaign(
+                        session, campaign, limits, start, summary.end, now, seed=seed
+                    )
+                    if dry_run:
+                        session.flush()  # the next campaign sees these posts; nothing is kept
+                    else:
+                        session.commit()
                 except SQLAlchemyError:
                     raise
                 except IFNError as exc:
-                    session.rollback()
+                    if not dry_run:
+                        session.rollback()
                     summary.failed.append((campaign.name, str(exc)))
                     continue
                 summary.results.append(result)
+            if dry_run:
+                session.rollback()
+    except IntegrityError:
+        raise PlanError(
+            "another plan wrote to the same slots meanwhile; plan again "
+            "(`ifn-campaign plan`, or the next scheduled run)"
+        ) from None
     except SQLAlchemyError as exc:
         raise _database_failed("plan", exc) from exc
-    finally:
-        engine.dispose()
     return summary
 
 
@@ -221,12 +309,11 @@ def _needs_video(post: Post) -> bool:
     )
 
 
-def compose_work(cfg: Settings, *, now: datetime, until: datetime) -> list[int]:
+def compose_work(res: Resources, *, now: datetime, until: datetime) -> list[int]:
     """Posts with a slot between `now` and `until` that compose has work on: planned ones (card
     and caption), and composed or approved YouTube posts whose Short is not made yet."""
-    engine = store.open_store(cfg.database.url)
     try:
-        with Session(engine) as session:
+        with res.session() as session:
             in_window = (Post.slot_at > now) & (Post.slot_at < until)
             planned = session.scalars(
                 select(Post.id).where(Post.state == PostState.PLANNED, in_window)
@@ -246,8 +333,6 @@ def compose_work(cfg: Settings, *, now: datetime, until: datetime) -> list[int]:
             return [row[0] for row in order]
     except SQLAlchemyError as exc:
         raise _database_failed("compose", exc) from exc
-    finally:
-        engine.dispose()
 
 
 def _note(session: Session, post_id: int, text: str) -> None:
@@ -260,7 +345,7 @@ def _note(session: Session, post_id: int, text: str) -> None:
 
 
 def compose_chunk(
-    cfg: Settings,
+    res: Resources,
     post_ids: Sequence[int],
     *,
     now: datetime,
@@ -269,9 +354,10 @@ def compose_chunk(
     """Compose the planned posts among `post_ids` (card, caption, auto-approval) and make the
     Shorts of the YouTube ones, each post committed on its own.
 
-    Runs in a worker process or on a Dask worker, so it opens everything itself from `cfg`. A post
-    that cannot be composed, or whose Short cannot be made, keeps the reason in its notes and the
-    chunk goes on; unusable settings or card templates, or a failing database, raise.
+    Runs in this process, a worker process or on a Dask worker, each with its own `Resources`.
+    A post that cannot be composed, or whose Short cannot be made, keeps the reason in its notes
+    and the chunk goes on; unusable settings or card templates, or a failing database, raise.
+    `on_post(post_id)` before each post, for progress.
     """
     from ifn_campaign.captions.writer import CaptionWriter
     from ifn_campaign.cards.brand import BrandKit
@@ -281,7 +367,8 @@ def compose_chunk(
     from ifn_campaign.planner.campaign import load_campaigns
     from ifn_campaign.posts.compose import compose_posts
 
-    engine = store.open_store(cfg.database.url)
+    cfg = res.settings
+    engine = res.engine
     brand = BrandKit.load()
     renderer = Renderer(brand, load_all(palette=brand.palette), cfg.cards.cache_dir)
     writer = CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
@@ -324,8 +411,6 @@ def compose_chunk(
                 summary.videos.append(post_id)
     except SQLAlchemyError as exc:
         raise _database_failed("compose", exc) from exc
-    finally:
-        engine.dispose()
     return summary
 
 
@@ -335,14 +420,11 @@ def compose_workers(cfg: Settings, jobs: int) -> int:
     return min(cfg.prefect.card_workers or os.cpu_count() or 1, max(jobs, 1))
 
 
-def _compose_in_worker(
-    config_path: str | None, post_ids: list[int], now: datetime
-) -> ComposeSummary:
-    """compose_chunk in a worker process, which reads the settings itself."""
-    from ifn_campaign.config import load_settings
-
-    settings = load_settings(Path(config_path) if config_path else None)
-    return compose_chunk(settings, post_ids, now=now)
+def compose_in_worker(settings: Settings, post_ids: list[int], now: datetime) -> ComposeSummary:
+    """compose_chunk in a worker process (or on a Dask worker), with Resources of its own from
+    the settings it was handed."""
+    with Resources(settings) as res:
+        return compose_chunk(res, post_ids, now=now)
 
 
 def gather_chunks(
@@ -371,27 +453,153 @@ def gather_chunks(
 
 
 def compose_chunks(
-    cfg: Settings,
+    res: Resources,
     chunks: Sequence[Sequence[int]],
     *,
     now: datetime,
-    config_path: str | None = None,
     on_chunk: Callable[[int, int], None] | None = None,
+    on_post: Callable[[int], None] | None = None,
 ) -> tuple[ComposeSummary, IFNError | None]:
     """Compose every chunk on this machine, in `compose_workers` plain worker processes
-    (`WorkerPool`) that read the settings from `config_path` and the environment; see
-    `gather_chunks` for the result. Prefect stays out of the workers: importing it there and a
-    task run per chunk cost the campaign about 2 s (bench/RESULTS.md)."""
-    workers = compose_workers(cfg, len(chunks))
+    (`WorkerPool`), each handed the settings; see `gather_chunks` for the result. With one
+    worker the chunks are composed in this process (and `on_post` is told of each post).
+    Prefect stays out of the workers: importing it there and a task run per chunk cost the
+    campaign about 2 s (bench/RESULTS.md)."""
+    workers = compose_workers(res.settings, len(chunks))
     if workers <= 1:
-        results = [functools.partial(compose_chunk, cfg, ids, now=now) for ids in chunks]
+        results = [
+            functools.partial(compose_chunk, res, ids, now=now, on_post=on_post) for ids in chunks
+        ]
         return gather_chunks(chunks, results, on_chunk)
     with WorkerPool(workers) as pool:  # workers die with this process; a lost chunk runs again
-        results = [pool.submit(_compose_in_worker, config_path, list(ids), now) for ids in chunks]
+        results = [pool.submit(compose_in_worker, res.settings, list(ids), now) for ids in chunks]
         return gather_chunks(chunks, results, on_chunk)
 
 
-# --- publish and reconcile -----------------------------------------------------------------
+# Composes the chunks elsewhere (a Dask cluster: `flows.compose`): (settings, chunks, now,
+# on_chunk) -> the merged summary and the error that stopped the stage, as `compose_chunks`.
+ChunkRunner = Callable[
+    [Settings, list[list[int]], datetime, Callable[[int, int], None]],
+    tuple[ComposeSummary, IFNError | None],
+]
+
+
+@dataclass
+class ComposeRun:
+    """One compose stage: what it did, in how many chunks, and the error that stopped it (the
+    caller reports the summary, then raises it)."""
+
+    summary: ComposeSummary
+    chunks: int
+    stopped: IFNError | None = None
+
+
+def compose_stage(
+    res: Resources,
+    *,
+    weeks: int = 2,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    runner: ChunkRunner | None = None,
+) -> ComposeRun:
+    """Compose every planned post with a slot in the coming `weeks` and make the Shorts of
+    YouTube posts that have none yet (`compose_work`), in chunks of `prefect.chunk_size`: in
+    worker processes on this machine, or through `runner` (a Dask cluster).
+
+    `progress(posts_done, posts_total)` as the work goes (after each chunk; after each post
+    when the chunks are composed in this process)."""
+    now = now or utcnow()
+    work = compose_work(res, now=now, until=now + timedelta(weeks=weeks))
+    chunks = chunked(work, res.settings.prefect.chunk_size)
+    ends = [sum(len(c) for c in chunks[:i]) for i in range(len(chunks) + 1)]
+    told = started = 0
+
+    def tell(done: int) -> None:
+        nonlocal told
+        if progress is not None and done > told:
+            told = done
+            progress(done, len(work))
+
+    def on_post(_: int) -> None:  # the post before this one is done
+        nonlocal started
+        tell(started)
+        started += 1
+
+    def on_chunk(done: int, _total: int) -> None:
+        tell(ends[done])
+
+    if runner is not None:
+        summary, stopped = runner(res.settings, chunks, now, on_chunk)
+    else:
+        summary, stopped = compose_chunks(res, chunks, now=now, on_chunk=on_chunk, on_post=on_post)
+    return ComposeRun(summary, len(chunks), stopped)
+
+
+# --- publish, reconcile and report ---------------------------------------------------------
+
+
+@dataclass
+class PublishRun:
+    """One publish stage: the run's report and the take-downs before and after it, merged."""
+
+    report: PublishReport
+    removed: TakedownReport
+
+
+def publish_stage(res: Resources, *, worker: str | None = None) -> PublishRun:
+    """Publish every approved post that is due. Consent first: cancelled or withdrawn posts
+    already on a platform are taken down before the run, and what the run itself cancelled
+    (consent withdrawn at the last moment) after it. With a Prefect server, each account's
+    limits are held around each post across every worker (`gates.gate_for`)."""
+    from ifn_campaign.orchestration.gates import gate_for
+    from ifn_campaign.publishing.publisher import take_down
+
+    publisher = res.publisher(worker=worker, gate=gate_for(res.settings))
+    removed = take_down(publisher)
+    report = publisher.run()
+    later = take_down(publisher)
+    removed.removed += later.removed
+    removed.problems += later.problems
+    removed.left_to_staff += later.left_to_staff
+    return PublishRun(report, removed)
+
+
+def reconcile_stage(res: Resources, *, worker: str | None = None) -> ReconcileReport:
+    """Confirm natively scheduled posts went live, fetch missing links, notice removed posts
+    (`publisher.reconcile`: reads only, posts nothing)."""
+    from ifn_campaign.publishing.publisher import reconcile
+
+    return reconcile(res.publisher(worker=worker))
+
+
+def window_report(
+    res: Resources, *, since: datetime, until: datetime, now: datetime | None = None
+) -> CampaignReport:
+    """The campaign report of the slots in [since, until), its waits measured at `now`."""
+    from ifn_campaign.reports.campaign import collect
+
+    with res.session() as session:
+        return collect(session, since=since, until=until, as_of=now or utcnow())
+
+
+def report_stage(
+    res: Resources,
+    *,
+    since: datetime,
+    until: datetime,
+    out_dir: Path,
+    now: datetime | None = None,
+) -> tuple[CampaignReport, Path]:
+    """The campaign report of [since, until) as a page, `out_dir/index.html`; the report and
+    the page's path."""
+    from ifn_campaign.reports.campaign import write_html
+
+    now = now or utcnow()
+    made = window_report(res, since=since, until=until, now=now)
+    page = write_html(
+        made, out_dir, display_timezone=res.settings.planner.display_timezone, made_at=now
+    )
+    return made, page
 
 
 def _rows(title: str, rows: Sequence[tuple[int, object]], head: str = "reason") -> list[str]:

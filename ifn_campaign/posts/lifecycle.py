@@ -11,8 +11,6 @@ staff can always see how a post got where it is. Actors are "staff:<name>", "flo
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -55,13 +53,8 @@ _STAFF_DECIDES = frozenset({S.FAILED, S.NEEDS_REAUTH, S.MISSED})
 REPLACE_MARGIN = timedelta(minutes=30)
 
 
-def staff_actor(name: str | None = None) -> str:
-    """'staff:<name>': the given name, else the login name."""
-    if not name:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):
-            name = os.environ.get("USER") or "unknown"
+def staff_actor(name: str) -> str:
+    """'staff:<name>': the name the caller knows (the CLI: `--by`, else the login name)."""
     return f"staff:{name}"
 
 

@@ -36,6 +36,7 @@ from ifn_campaign.errors import IFNError
 from ifn_campaign.models import Member, MemberStatus, Post, PostState, SyncRun
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import ConsentState, consent_at
+from ifn_campaign.wiring import Resources
 from ifn_sandbox.bundled import assets
 from ifn_sandbox.http import FaultKind
 from ifn_sandbox.registry import Fault, RegistrySandbox
@@ -105,8 +106,8 @@ def run(data_dir: Path) -> None:
         engine = store.make_engine(cfg.database.url)
         before, after = store.upgrade(engine)
         err.print(f"database {store.safe_url(cfg.database.url)}: {before or 'empty'} -> {after}")
-        with RegistryClient(cfg.registry) as client:
-            result = run_sync(cfg, client, full=True, fetch_media=True)
+        with Resources(cfg) as res, RegistryClient(cfg.registry) as client:
+            result = run_sync(res, client, full=True, fetch_media=True)
     finally:
         sandbox.stop()
     print_summary(result)
@@ -221,7 +222,8 @@ def _demo_plan(cfg: Settings) -> datetime:
     from ifn_campaign.cli.plan import print_plan
     from ifn_campaign.orchestration.stages import plan_stage
 
-    summary = plan_stage(cfg, weeks=DEMO_WEEKS)
+    with Resources(cfg) as res:
+        summary = plan_stage(res, weeks=DEMO_WEEKS)
     for result in summary.results:
         if result.lines or result.skipped:
             print_plan(result, ZoneInfo(cfg.planner.display_timezone), english=False)
@@ -236,9 +238,10 @@ def _demo_compose(cfg: Settings, until: datetime) -> None:
     from ifn_campaign.orchestration.stages import compose_chunk, compose_work
 
     now = utcnow()
-    work = compose_work(cfg, now=now, until=until)
-    with _member_progress("compose", len(work)) as advance:
-        summary = compose_chunk(cfg, work, now=now, on_post=advance)
+    with Resources(cfg) as res:
+        work = compose_work(res, now=now, until=until)
+        with _member_progress("compose", len(work)) as advance:
+            summary = compose_chunk(res, work, now=now, on_post=advance)
     out.print(
         f"{len(summary.composed)} posts composed ({len(summary.approved)} approved by the demo "
         f"campaign), {len(summary.videos)} Shorts made, "
