@@ -13,7 +13,7 @@ from PIL import Image
 from ifn_campaign import bundled
 from ifn_campaign.cards.fonts import FontBook
 from ifn_campaign.cards.photo import SourceImage, contain, load_image
-from ifn_campaign.errors import RenderError
+from ifn_campaign.errors import BrandError
 
 BRAND_DIR = bundled.assets("brand")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -46,12 +46,12 @@ class BrandKit:
         try:
             data = tomllib.loads(palette_file.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise RenderError(f"brand palette {palette_file}: {exc}") from None
+            raise BrandError(f"brand palette {palette_file}: {exc}") from None
         gradients_raw = data.pop("gradients", {})
         palette = {k: v for k, v in data.items() if isinstance(v, str)}
         for name, value in palette.items():
             if not _HEX.match(value):
-                raise RenderError(
+                raise BrandError(
                     f"brand palette {palette_file}: {name} = {value!r} is not #RRGGBB"
                 )
         gradients: dict[str, tuple[str, str]] = {}
@@ -59,7 +59,7 @@ class BrandKit:
             if not (
                 isinstance(stops, list) and len(stops) == 2 and all(s in palette for s in stops)
             ):
-                raise RenderError(
+                raise BrandError(
                     f"brand palette {palette_file}: gradient {name} must be two palette names"
                 )
             gradients[name] = (stops[0], stops[1])
@@ -75,7 +75,7 @@ class BrandKit:
         """A palette name or #RRGGBB as an RGB triple."""
         value = self.palette.get(colour, colour)
         if not _HEX.match(value):
-            raise RenderError(f"colour {colour!r} is neither #RRGGBB nor in the brand palette")
+            raise BrandError(f"colour {colour!r} is neither #RRGGBB nor in the brand palette")
         return hex_rgb(value)
 
     def source(self, name: str) -> SourceImage:

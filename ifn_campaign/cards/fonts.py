@@ -31,7 +31,7 @@ from PIL import ImageFont, features
 
 from ifn_campaign import bundled
 from ifn_campaign.cards import glyphs
-from ifn_campaign.errors import RenderError
+from ifn_campaign.errors import FontError
 
 # Bump when a change to fonts.py, glyphs.py or text.py can move a pixel: it is part of
 # FontBook.fingerprint.
@@ -124,7 +124,7 @@ def _face_info(path: Path) -> tuple[frozenset[int], tuple[tuple[str, float, floa
                 for a in (font["fvar"].axes if "fvar" in font else ())
             )
     except Exception as exc:  # any parse failure means the file is not a usable font
-        raise RenderError(f"cannot read font {path}: {exc}") from exc
+        raise FontError(f"cannot read font {path}: {exc}") from exc
     return cmap, axes
 
 
@@ -397,12 +397,12 @@ class FontBook:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise RenderError(f"cannot read font configuration {path}: {exc}") from exc
+            raise FontError(f"cannot read font configuration {path}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise RenderError(f"{path}: invalid TOML: {exc}") from exc
+            raise FontError(f"{path}: invalid TOML: {exc}") from exc
         families_raw = data.get("families")
         if not isinstance(families_raw, dict) or not families_raw:
-            raise RenderError(f"{path}: key 'families' must hold at least one [families.NAME]")
+            raise FontError(f"{path}: key 'families' must hold at least one [families.NAME]")
         families = {
             str(name): _parse_source(spec, path, f"families.{name}")
             for name, spec in families_raw.items()
@@ -410,13 +410,13 @@ class FontBook:
         fallback_raw = data.get("fallback", {})
         chain_raw = fallback_raw.get("chain", []) if isinstance(fallback_raw, dict) else None
         if not isinstance(chain_raw, list):
-            raise RenderError(f"{path}: key 'fallback.chain' must be a list of fonts")
+            raise FontError(f"{path}: key 'fallback.chain' must be a list of fonts")
         fallback = tuple(
             _parse_source(spec, path, f"fallback.chain[{i}]") for i, spec in enumerate(chain_raw)
         )
         unknown = set(data) - {"families", "fallback"}
         if unknown:
-            raise RenderError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+            raise FontError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
         book = cls(path, families, fallback)
         for name, source in families.items():  # fail at load on a missing family package
             book._resolve(source, 400, f"families.{name}")
@@ -445,7 +445,7 @@ class FontBook:
             for weight in sorted(set(WEIGHTS.values())):
                 try:
                     paths.append(self._resolve(src, weight, "fingerprint"))
-                except RenderError:
+                except FontError:
                     continue
         for path in dict.fromkeys(paths):
             digest.update(f"\0{path.name}\0{_file_digest(path)}".encode())
@@ -460,9 +460,9 @@ class FontBook:
         try:
             resolved = source.resolve(weight)
         except fontpkg.FontpkgError as exc:
-            raise RenderError(f"{self.path}, key {key!r}: {source.describe()}: {exc}") from exc
+            raise FontError(f"{self.path}, key {key!r}: {source.describe()}: {exc}") from exc
         if not resolved.is_file():
-            raise RenderError(f"{self.path}, key {key!r}: font file {resolved} does not exist")
+            raise FontError(f"{self.path}, key {key!r}: font file {resolved} does not exist")
         return resolved
 
     def chain(self, family: str, weight: int | str) -> FontChain:
@@ -470,11 +470,11 @@ class FontBook:
         source = self._families.get(family)
         if source is None:
             known = ", ".join(self._families)
-            raise RenderError(f"unknown font family {family!r}: {self.path} defines {known}")
+            raise FontError(f"unknown font family {family!r}: {self.path} defines {known}")
         try:
             value = parse_weight(weight)
         except ValueError as exc:
-            raise RenderError(f"font family {family!r} ({self.path}): {exc}") from exc
+            raise FontError(f"font family {family!r} ({self.path}): {exc}") from exc
         key = (family, value)
         chain = self._chains.get(key)
         if chain is None:
@@ -495,31 +495,31 @@ def _parse_source(spec: Any, path: Path, key: str) -> FontSource:
     """One font entry of fonts.toml: exactly one of fontpkg, package + file, or path."""
     where = f"{path}, key {key!r}"
     if not isinstance(spec, dict):
-        raise RenderError(f'{where}: expected a table such as {{fontpkg = "Noto Sans"}}')
+        raise FontError(f'{where}: expected a table such as {{fontpkg = "Noto Sans"}}')
     kinds = [k for k in ("fontpkg", "package", "path") if k in spec]
     if len(kinds) != 1:
-        raise RenderError(f"{where}: give exactly one of fontpkg, package (with file) or path")
+        raise FontError(f"{where}: give exactly one of fontpkg, package (with file) or path")
     allowed = {"fontpkg": {"fontpkg", "style"}, "package": {"package", "file"}, "path": {"path"}}
     extra = set(spec) - allowed[kinds[0]]
     if extra:
-        raise RenderError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        raise FontError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
     values = {k: v for k, v in spec.items()}
     for k, v in values.items():
         if not isinstance(v, str) or not v.strip():
-            raise RenderError(f"{where}: {k} must be a non-empty string")
+            raise FontError(f"{where}: {k} must be a non-empty string")
     if kinds[0] == "fontpkg":
         style = values.get("style", "normal")
         return FontSource("fontpkg", values["fontpkg"], style=style)
     if kinds[0] == "package":
         if "file" not in values:
-            raise RenderError(f"{where}: package needs a file")
+            raise FontError(f"{where}: package needs a file")
         module, file = values["package"], values["file"]
         if not module.replace(".", "_").isidentifier() or "/" in file or "\\" in file:
-            raise RenderError(f"{where}: package must be a module name and file a bare file name")
+            raise FontError(f"{where}: package must be a module name and file a bare file name")
         try:
             base = Path(str(importlib.resources.files(module)))
         except ModuleNotFoundError as exc:
-            raise RenderError(f"{where}: package {module!r} is not installed") from exc
+            raise FontError(f"{where}: package {module!r} is not installed") from exc
         return FontSource("package", f"{module}/{file}", path=base / file)
     resolved = (path.parent / values["path"]).resolve()
     return FontSource("path", str(resolved), path=resolved)

@@ -32,7 +32,7 @@ import numpy as np
 import uharfbuzz as hb
 from numpy.typing import NDArray
 
-from ifn_campaign.errors import RenderError
+from ifn_campaign.errors import FontError
 
 # Outlines only: an embedded bitmap strike would draw some sizes differently from the rest.
 _LOAD_FLAGS = freetype.FT_LOAD_DEFAULT | freetype.FT_LOAD_NO_BITMAP
@@ -94,7 +94,7 @@ class Face:
                     self._ft.set_var_design_coords([value for _, value in axes])
             blob = hb.Blob.from_file_path(str(path))
         except (freetype.FT_Exception, OSError) as exc:
-            raise RenderError(f"cannot load font {path}: {exc}") from exc
+            raise FontError(f"cannot load font {path}: {exc}") from exc
         self._hb_face = hb.Face(blob)
         self._size = 0
         self._fonts: dict[int, hb.Font] = {}
@@ -159,7 +159,7 @@ class Face:
                     _thicken(slot, min(full, room), full // 2)
                 slot.render(freetype.FT_RENDER_MODE_NORMAL)
             except freetype.FT_Exception as exc:
-                raise RenderError(
+                raise FontError(
                     f"font {self.path.name}: glyph {gid} at {size} px: {exc}"
                 ) from exc
             pixels = _pixels(slot.bitmap)
@@ -271,7 +271,7 @@ def stem_width(path: Path, axes: tuple[tuple[str, float], ...], char: str) -> fl
             ft.load_char(char, freetype.FT_LOAD_NO_HINTING | freetype.FT_LOAD_NO_BITMAP)
             box = ft.glyph.outline.get_bbox()
         except (freetype.FT_Exception, OSError) as exc:
-            raise RenderError(f"cannot load font {path}: {exc}") from exc
+            raise FontError(f"cannot load font {path}: {exc}") from exc
     return (box.xMax - box.xMin) / 64 / 1000
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.cards import photo as photos
 from ifn_campaign.cards.render import CardData
-from ifn_campaign.errors import ImageUnusable, RenderError
+from ifn_campaign.errors import ImageUnusable, LedgerError
 from ifn_campaign.models import MediaAsset, MediaRole, Member, MemberMedia
 from ifn_campaign.registry.record import vocabulary
 
@@ -43,7 +43,7 @@ def card_data(session: Session, member_id: str, *, photo_side: int = 1920) -> Ca
     """Everything a card needs about one member; unusable images are noted, never fatal."""
     member = session.get(Member, member_id)
     if member is None:
-        raise RenderError(f"no member {member_id!r} stored: check the id or run a sync")
+        raise LedgerError(f"no member {member_id!r} stored: check the id or run a sync")
     words = vocabulary()
     actor = member.actor_types[0] if member.actor_types else None
     rows = session.execute(

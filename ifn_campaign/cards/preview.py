@@ -16,7 +16,7 @@ from ifn_campaign import bundled
 from ifn_campaign.cards.render import RenderedCard
 from ifn_campaign.cards.template import formats
 from ifn_campaign.config import PlannerSettings
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import ConfigError, InvalidValueError
 
 PREVIEW_TEMPLATES = bundled.templates("preview")
 DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
@@ -66,10 +66,12 @@ def write_preview(
     try:
         zone = ZoneInfo(display_timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise IFNError(f"preview: unknown time zone {display_timezone!r}") from None
+        raise ConfigError(f"preview: unknown time zone {display_timezone!r}") from None
     moment = made_at or datetime.now(UTC)
     if moment.tzinfo is None:
-        raise IFNError(f"preview made_at {moment} has no time zone: give an aware datetime")
+        raise InvalidValueError(
+            f"preview made_at {moment} has no time zone: give an aware datetime"
+        )
     env = html_environment(PREVIEW_TEMPLATES)
     members: dict[str, dict[str, object]] = {}
     known = formats()

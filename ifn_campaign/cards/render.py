@@ -42,7 +42,7 @@ from ifn_campaign.cards.template import (
     formats,
 )
 from ifn_campaign.cards.text import TextBlock, draw_text, fit_text, text_extent, text_mask
-from ifn_campaign.errors import RenderError
+from ifn_campaign.errors import NoTemplateFits, TemplateNotFound
 from ifn_campaign.files import write_atomically
 
 RENDERER_VERSION = "5"  # bump whenever the same inputs would give other pixels
@@ -154,7 +154,7 @@ class Renderer:
         while not self._satisfied(template, data):
             seen.append(template.name)
             if not template.fallback or template.fallback in seen:
-                raise RenderError(
+                raise NoTemplateFits(
                     f"member {data.member_id} has no usable {template.requires} for template "
                     f"{template.name!r} and no fallback applies"
                 )
@@ -162,9 +162,9 @@ class Renderer:
         return template
 
     def template(self, name: str) -> CardTemplate:
-        """A template by name, or a RenderError listing the known ones."""
+        """A template by name, or a TemplateNotFound listing the known ones."""
         if name not in self.templates:
-            raise RenderError(f"no card template {name!r}; known: {', '.join(self.templates)}")
+            raise TemplateNotFound(f"no card template {name!r}; known: {', '.join(self.templates)}")
         return self.templates[name]
 
     @staticmethod
@@ -214,7 +214,7 @@ class Renderer:
         for format_id in wanted:
             fmt = known.get(format_id)
             if fmt is None or format_id not in template.formats:
-                raise RenderError(
+                raise TemplateNotFound(
                     f"template {template.name!r} has no format {format_id!r}; "
                     f"it has {', '.join(template.formats)}"
                 )

@@ -64,7 +64,14 @@ from ifn_campaign.cards.render import _gradient, _rounded_mask
 from ifn_campaign.cards.template import TEMPLATES_DIR, formats
 from ifn_campaign.cards.text import TextBlock, draw_text, fit_text
 from ifn_campaign.config import CaptionsSettings
-from ifn_campaign.errors import IFNError, ImageUnusable, TemplateError, VideoError
+from ifn_campaign.errors import (
+    ConfigError,
+    ImageUnusable,
+    InvalidValueError,
+    LedgerError,
+    TemplateError,
+    VideoError,
+)
 from ifn_campaign.files import temporary_beside
 
 if TYPE_CHECKING:
@@ -328,7 +335,7 @@ def short_member(
     try:
         link = profile_url.format(id=member_id)
     except (KeyError, IndexError, ValueError) as exc:
-        raise IFNError(
+        raise ConfigError(
             f"captions.profile_url {profile_url!r} is not a link template with {{id}}: {exc}"
         ) from None
     return ShortMember(
@@ -360,10 +367,12 @@ def post_video(
     from sqlalchemy.orm import object_session
 
     if not post.card_path:
-        raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+        raise LedgerError(f"post {post.id} has no card: run `ifn-campaign compose`")
     session = session or object_session(post)
     if session is None:
-        raise IFNError(f"post {post.id} is not loaded from the database: cannot read its member")
+        raise InvalidValueError(
+            f"post {post.id} is not loaded from the database: cannot read its member"
+        )
     member = short_member(session, post.member_id, profile_url=profile_url)
     folder.mkdir(parents=True, exist_ok=True)
     video = member_short(member, folder / f"post-{post.id}.mp4")

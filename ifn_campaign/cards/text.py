@@ -28,7 +28,7 @@ from PIL import Image
 
 from ifn_campaign.cards import bidi
 from ifn_campaign.cards.fonts import FontChain, grapheme_clusters, is_ignorable
-from ifn_campaign.errors import RenderError
+from ifn_campaign.errors import TextLayoutError
 
 ELLIPSIS = "…"
 _NBSP = "\u00a0"
@@ -666,9 +666,11 @@ def _resolve_align(align: str, valign: str, rtl: bool) -> str:
     elif align == "end":
         align = "left" if rtl else "right"
     if align not in ("left", "center", "right"):
-        raise RenderError(f"unknown text align {align!r}: use left, center, right, start or end")
+        raise TextLayoutError(
+            f"unknown text align {align!r}: use left, center, right, start or end"
+        )
     if valign not in ("top", "middle", "bottom"):
-        raise RenderError(f"unknown text valign {valign!r}: use top, middle or bottom")
+        raise TextLayoutError(f"unknown text valign {valign!r}: use top, middle or bottom")
     return align
 
 
@@ -778,7 +780,7 @@ def draw_text(
     outside the box can change; a fill with alpha blends (RGBA images are composited "over").
     """
     if image.mode not in ("RGB", "RGBA"):
-        raise RenderError(f"draw_text needs an RGB or RGBA image, not {image.mode}")
+        raise TextLayoutError(f"draw_text needs an RGB or RGBA image, not {image.mode}")
     x, y, w, h = box
     rendered = _render(block, chain, w, h, align, valign)
     if rendered is None:
