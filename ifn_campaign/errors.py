@@ -11,7 +11,7 @@ IFNError                        root: the CLI prints its message on one line and
 ├── FileAccessError             a file named to a command cannot be read or written
 ├── StoreError                  the database cannot be used
 │   ├── DatabaseURLError        database.url does not parse, or its driver is not installed
-│   ├── DatabaseUnavailable     the database cannot be opened (no file, unreachable, refused)
+│   ├── DatabaseUnavailable     the database cannot be opened, or failed under a stage
 │   ├── MigrationFailed         `db upgrade` stopped on a database error
 │   └── NotMigratedError        the schema is missing or behind: run `ifn-campaign db upgrade`
 ├── RegistryError               the member registry (HTTP or CSV) failed as a whole
@@ -152,8 +152,9 @@ class DatabaseURLError(StoreError):
 
 
 class DatabaseUnavailable(StoreError):
-    """The database cannot be opened: no SQLite file there (`db upgrade` creates it), a server
-    that does not answer or refuses us. The message never shows the password."""
+    """The database cannot be opened (no SQLite file there: `db upgrade` creates it; a server
+    that does not answer or refuses us), or failed under a stage: check `database.url` and the
+    server, then run it again. The message never shows the password."""
 
 
 class MigrationFailed(StoreError):

@@ -14,7 +14,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from ifn_campaign.errors import NotMigratedError, StoreError
+from ifn_campaign.errors import (
+    DatabaseUnavailable,
+    DatabaseURLError,
+    MigrationFailed,
+    NotMigratedError,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,7 +40,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"database URL {url!r} is not a SQLAlchemy URL") from None
+        raise DatabaseURLError(f"database URL {url!r} is not a SQLAlchemy URL") from None
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
@@ -50,7 +55,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
-        raise StoreError(f"no driver for {safe_url(url)}: {exc}") from None
+        raise DatabaseURLError(f"no driver for {safe_url(url)}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -95,7 +100,7 @@ def current_revision(engine: Engine) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
         detail = getattr(exc, "orig", None) or exc
-        raise StoreError(
+        raise DatabaseUnavailable(
             f"cannot open database {shown_url(engine)}: "
             f"{type(exc).__name__}: {str(detail).strip().splitlines()[0]}"
         ) from None
@@ -107,7 +112,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     try:
         command.upgrade(_alembic_config(engine), revision)
     except SQLAlchemyError as exc:
-        raise StoreError(f"migration failed: {type(exc).__name__}: {exc}") from None
+        raise MigrationFailed(f"migration failed: {type(exc).__name__}: {exc}") from None
     return before, current_revision(engine) or ""
 
 
@@ -127,11 +132,11 @@ NO_DATABASE_HINT = "run `ifn-campaign db upgrade` to create it, then `ifn-campai
 DEMO_CONFIG = Path("var/demo/ifn-campaign.toml")  # what `ifn-campaign demo` writes
 
 
-def _no_database(path: Path) -> StoreError:
+def _no_database(path: Path) -> DatabaseUnavailable:
     hint = NO_DATABASE_HINT
     if DEMO_CONFIG.is_file():  # a newcomer after `make demo` most likely wants its data
         hint += f"; for the demo's data: export IFN_CONFIG={DEMO_CONFIG.absolute()}"
-    return StoreError(f"no database at {path.absolute()}; {hint}")
+    return DatabaseUnavailable(f"no database at {path.absolute()}; {hint}")
 
 
 def existing_engine(url: str) -> Engine:
@@ -142,7 +147,7 @@ def existing_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"database URL {url!r} is not a SQLAlchemy URL") from None
+        raise DatabaseURLError(f"database URL {url!r} is not a SQLAlchemy URL") from None
     db = parsed.database
     if (
         parsed.get_backend_name() != "sqlite"

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import IFNError, StoreError
+from ifn_campaign.errors import DatabaseUnavailable, IFNError
 from ifn_campaign.models import Post, PostState, SyncRun, utcnow
 from ifn_campaign.orchestration.worker_pool import WorkerPool
 from ifn_campaign.reports.markdown import escape_markdown as _md
@@ -65,8 +65,8 @@ SyncLock = Callable[[str, float], AbstractContextManager[None]]
 _VIDEO_STATES = (PostState.COMPOSED, PostState.APPROVED)
 
 
-def _database_failed(stage: str, exc: SQLAlchemyError) -> StoreError:
-    return StoreError(
+def _database_failed(stage: str, exc: SQLAlchemyError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
         f"{stage}: the database failed ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
         "check database.url and that the server is up, then run the stage again"
     )
