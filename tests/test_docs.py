@@ -1,69 +1,253 @@
-"""Docs cannot drift: every command and every setting is in the README and the example file."""
+"""Docs cannot drift: the site builds strictly, and every command, option, setting and table of the
+code is in its generated reference; every link resolves, every path the docs name exists, and the
+README stays a five-minute read.
+
+The site is built once per module (a few seconds) with the repository's own mkdocs.yml, and the
+checks read the rendered HTML, so a reference page that the build hook left incomplete fails here.
+The commands, settings and tables are walked here independently of the hook (docs/hooks.py).
+"""
 
 from __future__ import annotations
 
+import functools
+import html
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import typer
 from pydantic import BaseModel
+from sqlmodel import SQLModel
 
+import ifn_campaign.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from ifn_campaign.cli.app import app
 from ifn_campaign.config import AccountSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 EXAMPLE = (ROOT / "assets" / "ifn-campaign.example.toml").read_text(encoding="utf-8")
+DOCS = ROOT / "docs"
+SKIP_DIRS = {".venv", ".git", "node_modules", "var", "site", ".hypothesis", "__pycache__"}
+SKIP_DIRS |= {".pytest_cache", ".ruff_cache"}  # tools' caches, not documents
+# Product docs link outside the repository only to the platforms' public developer docs.
+PUBLIC_DOC_HOSTS = {"developers.facebook.com", "developers.google.com"}
 
 
-def _commands() -> list[str]:
-    found: list[str] = []
+# -- the built site ---------------------------------------------------------------------------
 
-    def walk(cmd: Any, path: list[str]) -> None:
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, [*path, name])
-        else:
-            found.append(" ".join(path))
 
-    walk(typer.main.get_command(app), [])
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site as `make docs` builds it (strict: a broken link, anchor or page fails)."""
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=240,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr}{result.stdout}"
+    return out
+
+
+@functools.cache
+def _page(site: Path, name: str) -> str:
+    return (site / name / "index.html").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _text(fragment: str) -> str:
+    """What a reader sees of some HTML: tags dropped, entities decoded, spaces collapsed."""
+    inline = re.sub(r"</?(?:code|a|em|strong|span|bdi|kbd)\b[^>]*>", "", fragment)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
+
+
+_HEADING = re.compile(r"<h([1-6])[^>]*>(.*?)</h\1>", re.DOTALL)
+
+
+@functools.cache
+def _sections(page: str) -> dict[str, str]:
+    """Heading text -> the text under it, up to the next heading (the headerlink '¶' dropped)."""
+    marks = list(_HEADING.finditer(page))
+    found = {}
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(page)
+        found[_text(mark.group(2)).rstrip("¶").strip()] = _text(page[mark.end() : end])
     return found
 
 
-def _settings() -> list[tuple[str, str]]:
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _commands() -> Iterator[tuple[str, Any, Any]]:
+    """(path, command, context) for every command and command group of the CLI."""
+    root = typer.main.get_command(app)
+
+    def walk(cmd: Any, ctx: Any, path: list[str]) -> Iterator[tuple[str, Any, Any]]:
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            if sub.hidden:
+                continue
+            sub_ctx = typer.Context(sub, info_name=name, parent=ctx)
+            yield " ".join([*path, name]), sub, sub_ctx
+            yield from walk(sub, sub_ctx, [*path, name])
+
+    yield from walk(root, typer.Context(root, info_name="ifn-campaign"), [])
+
+
+COMMANDS = {path: (cmd, ctx) for path, cmd, ctx in _commands()}
+
+
+def test_the_cli_has_commands_to_check() -> None:
+    assert {"sync", "db upgrade", "ledger gap", "captions show", "demo"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_is_in_the_reference(site: Path, command: str) -> None:
+    """Every command and group has help, and its section in the command reference gives that help
+    and every argument and option, as `--help` names them."""
+    cmd, ctx = COMMANDS[command]
+    assert cmd.help and cmd.help.strip(), f"`ifn-campaign {command}` has no help text"
+    sections = _sections(_page(site, "reference/commands"))
+    title = f"ifn-campaign {command}"
+    assert title in sections, f"{title} is not in docs' command reference"
+    section = sections[title]
+    first_line = " ".join(cmd.help.strip().split("\n\n")[0].split()).replace("`", "")
+    assert first_line in section
+    for param in cmd.get_params(ctx):
+        if param.name == "help":
+            continue
+        names = [*param.opts, *param.secondary_opts]
+        if param.param_type_name == "argument":  # by its metavar, as --help shows it
+            names = [param.get_help_record(ctx)[0]]
+        for name in names:
+            assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", section), (
+                f"{title}: {name} is not in its reference section"
+            )
+
+
+def test_the_reference_follows_the_help_panels(site: Path) -> None:
+    """Commands appear under their `--help` panel, panels in the order `--help` shows them."""
+    from ifn_campaign.cli.base import ORDER
+
+    page = _page(site, "reference/commands")
+    headings = [_text(m.group(2)).rstrip("¶").strip() for m in _HEADING.finditer(page)]
+    at = {heading: i for i, heading in enumerate(headings)}
+    panels = [panel for panel in ORDER if panel in at]
+    assert panels == list(ORDER), "a --help panel has no section"
+    assert [at[p] for p in panels] == sorted(at[p] for p in panels)
+    for i, panel in enumerate(panels):
+        end = at[panels[i + 1]] if i + 1 < len(panels) else len(headings)
+        for name in ORDER[panel]:
+            if name in COMMANDS:
+                assert at[panel] < at[f"ifn-campaign {name}"] < end, f"{name} not under {panel}"
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def _settings() -> list[tuple[str, str, Any]]:
     keys = []
     for section, field in Settings.model_fields.items():
         if section == "accounts":  # channel -> name -> AccountSettings, documented per key below
-            keys += [("accounts.<channel>.<name>", key) for key in AccountSettings.model_fields]
+            keys += [
+                ("accounts.<channel>.<name>", key, f)
+                for key, f in AccountSettings.model_fields.items()
+            ]
             continue
         model = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
         assert isinstance(model, BaseModel)
-        keys += [(section, key) for key in type(model).model_fields]
+        keys += [(section, key, f) for key, f in type(model).model_fields.items()]
     return keys
 
 
-@pytest.mark.parametrize("command", _commands())
-def test_command_is_documented(command: str) -> None:
-    assert f"`ifn-campaign {command}" in README
+SETTINGS = _settings()
 
 
-@pytest.mark.parametrize("section,key", _settings(), ids=lambda v: str(v))
-def test_setting_is_documented(section: str, key: str) -> None:
-    assert f"`{section}.{key}`" in README
+@pytest.mark.parametrize("section,key,field", SETTINGS, ids=lambda v: str(v)[:40])
+def test_setting_is_in_the_reference(site: Path, section: str, key: str, field: Any) -> None:
+    """Every setting has its key, description and `IFN_` variable in the settings reference, and a
+    line (or a commented one) in the example settings file."""
+    page = _text(_page(site, "reference/settings"))
+    assert f"{section}.{key}" in page
+    assert field.description, f"{section}.{key} has no description"
+    assert " ".join(field.description.split()).replace("`", "") in page
     if section.startswith("accounts."):  # accounts live in the file; secrets only by name
         assert f"\n{key} =" in EXAMPLE or f"# {key} =" in EXAMPLE
         return
-    assert f"IFN_{section.upper()}__{key.upper()}" in README
+    assert f"IFN_{section.upper()}__{key.upper()}" in page
     if key != "token":  # a secret is never shown in the settings file
         assert f"\n{key} =" in EXAMPLE or f"# {key} =" in EXAMPLE
 
 
+# -- data model -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", sorted(SQLModel.metadata.tables))
+def test_table_is_in_the_data_model(site: Path, table: str) -> None:
+    """Every table has a section in the data-model reference listing each of its columns."""
+    sections = _sections(_page(site, "reference/data-model"))
+    assert table in sections, f"table {table} is not in the data model"
+    for column in SQLModel.metadata.tables[table].columns:
+        assert re.search(rf"(?<!\w){re.escape(column.name)}(?!\w)", sections[table]), (
+            f"{table}.{column.name} is not in the data model"
+        )
+
+
+# -- links and paths --------------------------------------------------------------------------
+
+
+def test_every_link_in_the_site_resolves(site: Path) -> None:
+    """Every relative link of every page leads to a file of the site, and its anchor to an id on
+    that page (mkdocs checks the markdown's links; this also covers generated and theme ones)."""
+    ids: dict[Path, set[str]] = {}
+
+    def anchors(page: Path) -> set[str]:
+        if page not in ids:
+            text = page.read_text(encoding="utf-8")
+            ids[page] = set(re.findall(r'\bid="([^"]+)"', text))
+        return ids[page]
+
+    broken = []
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for href in re.findall(r'<a\b[^>]*?\bhref="([^"]*)"', text):
+            href = html.unescape(href)
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith("//"):
+                continue
+            if not parts.path:
+                target = page
+            elif parts.path.startswith("/"):  # the 404 page links from the site's root
+                target = (site / unquote(parts.path).lstrip("/")).resolve()
+            else:
+                target = (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)}: {href}")
+            elif (
+                parts.fragment
+                and target.suffix == ".html"
+                and unquote(parts.fragment) not in anchors(target)
+            ):
+                broken.append(f"{page.relative_to(site)}: {href} (no such anchor)")
+    assert not broken, "broken links in the site:\n" + "\n".join(broken)
+
+
 def _markdown_files() -> list[Path]:
-    skip = {".venv", ".git", "node_modules", "var"}
-    return sorted(p for p in ROOT.rglob("*.md") if not skip.intersection(p.relative_to(ROOT).parts))
+    return sorted(
+        p for p in ROOT.rglob("*.md") if not SKIP_DIRS.intersection(p.relative_to(ROOT).parts)
+    )
 
 
 # Where a document links to another: [text](target "title"), [text]: target (a reference), and
@@ -78,11 +262,16 @@ _LINKS = (
 @pytest.mark.parametrize("doc", _markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_links_stay_inside_the_repository(doc: Path) -> None:
     """A user has the repository, not our working notes: every relative link (and image) in the
-    docs resolves to a file inside it, however the link is written."""
+    docs resolves to a file inside it, however the link is written; the only addresses on the web
+    are the platforms' public developer docs."""
     text = doc.read_text(encoding="utf-8")
     for target in [t for pattern in _LINKS for t in pattern.findall(text)]:
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
-            continue  # an address on the web or an anchor on the same page
+        if target.startswith("#"):
+            continue  # an anchor on the same page
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+            host = urlsplit(target).hostname
+            assert host in PUBLIC_DOC_HOSTS, f"{doc.name} links outside the repository: {target}"
+            continue
         path = (doc.parent / target.split("#")[0]).resolve()
         assert path.is_relative_to(ROOT), f"{doc.name} links outside the repository: {target}"
         assert path.exists(), f"{doc.name} links to a missing file: {target}"
@@ -102,8 +291,44 @@ def test_the_link_patterns_find_every_form() -> None:
     )
 
 
+# A path of the repository written in the docs: `ifn_campaign/posts/lifecycle.py`, `templates/`.
+_REPO_PATH = re.compile(
+    r"`((?:ifn_campaign|sandbox|flows|templates|assets|tests|bench|docs|\.ci)/[^`\s]*)`"
+)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_path_the_docs_name_exists(doc: Path) -> None:
+    """A file or folder the docs send a reader to is there: a module moved by a refactor fails
+    here until its page follows. Patterns (`<campaign>`, `*`) are not paths."""
+    missing = [
+        named
+        for named in _REPO_PATH.findall(doc.read_text(encoding="utf-8"))
+        if not re.search(r"[<>*{}]|\.\.\.|…", named) and not (ROOT / named.rstrip("/")).exists()
+    ]
+    assert not missing, f"{doc.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
+def test_the_layout_table_lists_every_package() -> None:
+    """The package layout page has a line for every package and module of `ifn_campaign/`."""
+    layout = (DOCS / "reference" / "layout.md").read_text(encoding="utf-8")
+    parts = [
+        p.name + ("/" if p.is_dir() else "")
+        for p in (ROOT / "ifn_campaign").iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and p.name != "__init__.py")
+    ]
+    assert len(parts) >= 10
+    missing = [part for part in parts if f"`ifn_campaign/{part}`" not in layout]
+    assert not missing, f"docs/reference/layout.md has no line for {missing}"
+
+
 def _text_files() -> list[Path]:
-    skip = {".venv", ".git", "node_modules", "var", "output", ".hypothesis", "__pycache__"}
+    skip = SKIP_DIRS | {"output"}
     kinds = {".py", ".md", ".toml", ".j2", ".txt", ".cfg", ".yaml", ".yml", ""}
     return sorted(
         p
@@ -133,11 +358,28 @@ def test_every_document_named_is_in_the_repository() -> None:
             if text[max(0, match.start() - 3) : match.start()].endswith("://"):
                 continue
             if "/" in named:
+                if file.name == "mkdocs.yml" and (DOCS / named).exists():
+                    continue  # the site's navigation names pages inside docs/
                 if not ((ROOT / named).exists() or (file.parent / named).exists()):
                     missing.append(f"{file.relative_to(ROOT)}: {named}")
             elif named not in names:
                 missing.append(f"{file.relative_to(ROOT)}: {named}")
     assert not missing, "documents a user does not have:\n" + "\n".join(missing)
+
+
+# -- the README -------------------------------------------------------------------------------
+
+
+def test_the_readme_is_a_five_minute_read() -> None:
+    """Under 8 KB: what it is, the two set-up commands, how to run the tests (CI runs `make
+    test`, .ci/run) and where the docs are; the rest lives in the site."""
+    assert len(README.encode("utf-8")) < 8 * 1024
+    assert "make demo" in README and "make test" in README
+    commands = re.findall(r"^make (\w+)\s", README, re.MULTILINE)
+    assert commands[:2] == ["demo", "test"], "the set-up block gives the two commands first"
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "mkdocs serve" in README and "](docs/" in README
+    assert "](docs/reference/layout.md)" in README
 
 
 def test_the_readme_pictures_are_there_and_small() -> None:
