@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Enum,
     Index,
     Integer,
     Text,
@@ -27,6 +28,8 @@ from sqlalchemy import (
     text,
 )
 from sqlmodel import Field, SQLModel
+
+from ifn_campaign.channels.channel import Channel
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -52,6 +55,22 @@ def utcnow() -> datetime:
 
 def _time(nullable: bool = True, **kw: Any) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, **kw))
+
+
+def _channel(table: str, primary_key: bool = False) -> Any:
+    """A channel column: VARCHAR(16) holding the name (`Channel`'s value), with a CHECK
+    `ck_<table>_channel` that only the enum's names go in (migration 0008); read back as
+    `Channel`, and a name outside it is refused before it is sent."""
+    kind = Enum(
+        Channel,
+        native_enum=False,
+        create_constraint=True,
+        name=f"ck_{table}_channel",
+        length=16,
+        values_callable=lambda e: [member.value for member in e],
+        validate_strings=True,
+    )
+    return Field(sa_column=Column(kind, primary_key=primary_key, nullable=False))
 
 
 def _json(default: Any) -> Any:
@@ -277,7 +296,7 @@ class Post(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     campaign: str = Field(max_length=64, index=True)
-    channel: str = Field(max_length=16)
+    channel: Channel = _channel("post")
     account: str = Field(max_length=64)
     slot_at: datetime = _time(nullable=False)
     member_id: str = Field(foreign_key="member.id", max_length=64)
@@ -346,7 +365,7 @@ class AccountState(SQLModel, table=True):
 
     __tablename__ = "account_state"
 
-    channel: str = Field(primary_key=True, max_length=16)
+    channel: Channel = _channel("account_state", primary_key=True)
     account: str = Field(primary_key=True, max_length=64)
     needs_reauth_since: datetime | None = _time()
     message: str | None = Field(default=None, sa_column=Column(Text))
@@ -391,7 +410,7 @@ class Feature(SQLModel, table=True):
     post_id: int = Field(foreign_key="post.id", unique=True)
     member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
     campaign: str = Field(max_length=64, index=True)
-    channel: str = Field(max_length=16)
+    channel: Channel = _channel("feature")
     account: str = Field(max_length=64)
     featured_at: datetime = _time(nullable=False, index=True)
     permalink: str | None = Field(default=None, sa_column=Column(Text))
@@ -406,7 +425,7 @@ class Pin(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     campaign: str = Field(max_length=64)
-    channel: str = Field(max_length=16)
+    channel: Channel = _channel("pin")
     account: str = Field(max_length=64)
     slot_at: datetime = _time(nullable=False)
     member_id: str = Field(foreign_key="member.id", max_length=64, index=True)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.config import Settings
 from ifn_campaign.models import PlatformBlock
 
@@ -30,8 +31,8 @@ def account_key(channel: str, account: str) -> str:
 def app_key(settings: Settings, channel: str, account: str) -> str:
     """The app whose limits the account shares: its Meta app, or its YouTube OAuth client."""
     found = settings.accounts.get(channel, {}).get(account)
-    if channel == "youtube":
-        return f"youtube:{(found.client_id if found else None) or 'default'}"
+    if channel == Channel.YOUTUBE:
+        return f"{Channel.YOUTUBE}:{(found.client_id if found else None) or 'default'}"
     return f"graph:{(found.app_id if found else None) or 'default'}"
 
 

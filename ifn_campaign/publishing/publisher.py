@@ -10,9 +10,12 @@ Claims: a due post moves approved -> publishing with a compare-and-set on its st
 `FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers never hold the same post; a claim older
 than `publish.lease_seconds` is taken over and reconciled like a crash.
 
-`IFN_TEST_CRASH_AT=<point>` kills the process with SIGKILL at that point (tests only: the crash
-matrix); points are `before:<step>`, `called:<step>` (the call returned, nothing stored yet) and
-`after:<step>`.
+Errors: every channel failure arrives as a `ChannelError` kind (the clients wrap transport
+errors), and `Publisher._settle` maps each kind to what becomes of the post, in one table.
+
+`Publisher.reached` (None in production) is called at each point of a post's steps, so tests can
+stop the process there (the crash matrix kills it with SIGKILL); points are `before:<step>`,
+`called:<step>` (the call returned, nothing stored yet) and `after:<step>`.
 """
 
 from __future__ import annotations
@@ -20,45 +23,38 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
 import socket
 import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
 from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.channels import facebook, instagram
+from ifn_campaign.channels.adapter import Sought
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.clients import ChannelClients, channel_clients
 from ifn_campaign.channels.graph import GraphClient
-from ifn_campaign.channels.youtube import YouTubeClient
+from ifn_campaign.channels.youtube import YouTubeClient, shorts_link
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import (
+    ChannelBlocked,
+    ChannelError,
+    ChannelNotFound,
+    ChannelOutcomeUnknown,
+    ChannelPublishLimit,
+    ChannelReauthNeeded,
+    ChannelTransient,
     ConfigError,
     GraphContainerExpired,
-    GraphError,
-    GraphMediaFetchFailed,
-    GraphNotFound,
-    GraphOutcomeUnknown,
     GraphPublishLimit,
-    GraphRateLimited,
-    GraphTokenInvalid,
-    GraphTransient,
     IFNError,
     UploadSessionGone,
-    YouTubeError,
-    YouTubeOutcomeUnknown,
-    YouTubeQuotaExceeded,
-    YouTubeReauthNeeded,
-    YouTubeTransient,
-    YouTubeUploadLimit,
-    YouTubeVideoNotFound,
 )
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
 from ifn_campaign.orchestration.gates import AccountGate, GateUnavailable
@@ -80,7 +76,6 @@ _log = logging.getLogger(__name__)
 FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
 # a scheduled copy is live on the platform within minutes of its time, or it never goes out
 REPLACE_SETTLE = timedelta(minutes=5)
-CRASH_ENV = "IFN_TEST_CRASH_AT"
 
 
 @dataclass
@@ -133,6 +128,7 @@ class Publisher:
         clock: Callable[[], datetime] = utcnow,
         make_video: Callable[[Post, Path], Path] | None = None,
         gate: AccountGate | None = None,
+        reached: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -146,6 +142,9 @@ class Publisher:
         # per-account limits across workers (limits.PrefectGate); None: this process alone
         self.gate = gate
         self._capped = False  # the post in hand is over max_attempts: reconcile, send nothing
+        self.reached = reached
+        """Called with each point of a post's steps (`before:<step>`, `called:<step>`,
+        `after:<step>`); tests stop the process there. None: nothing is called."""
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -157,7 +156,8 @@ class Publisher:
         fb_horizon = now + timedelta(days=self.settings.facebook.schedule_max_days)
         yt_horizon = now + timedelta(hours=self.settings.youtube.upload_ahead_hours)
         lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
-        blocked = (
+        blocked = list(blocked_accounts(session, self.settings, now))
+        waiting = (
             select(AccountState.channel)
             .where(
                 AccountState.channel == Post.channel,
@@ -167,13 +167,13 @@ class Publisher:
             .exists()
         )
         ready = or_(
-            (Post.channel == "instagram") & (Post.slot_at <= now),
-            (Post.channel == "facebook")
+            (Post.channel == Channel.INSTAGRAM) & (Post.slot_at <= now),
+            (Post.channel == Channel.FACEBOOK)
             & (
                 (Post.slot_at <= now)
                 | ((Post.slot_at >= now + FB_SCHEDULE_MARGIN) & (Post.slot_at <= fb_horizon))
             ),
-            (Post.channel == "youtube") & (Post.slot_at <= yt_horizon),
+            (Post.channel == Channel.YOUTUBE) & (Post.slot_at <= yt_horizon),
         )
         query = (
             select(Post.id)
@@ -185,10 +185,8 @@ class Publisher:
                     & (Post.next_attempt_at.is_(None) | (Post.next_attempt_at <= now)),
                     (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
                 ),
-                ~blocked,
-                ~tuple_(Post.channel, Post.account).in_(
-                    list(blocked_accounts(session, self.settings, now)) or [("", "")]
-                ),
+                ~waiting,
+                ~tuple_(Post.channel, Post.account).in_(blocked) if blocked else true(),
             )
             .order_by(Post.slot_at, Post.id)
             .limit(limit or self.settings.publish.max_posts)
@@ -284,15 +282,10 @@ class Publisher:
         """Store a rate limit or spent quota for every run and worker (Graph: the account, or
         the app for an app-wide limit; YouTube's quota: the OAuth client's project) and defer
         the posts it covers; returns when it ends (None: not a limit)."""
-        now = self.clock()
-        if isinstance(error, GraphRateLimited):
-            until = now + timedelta(seconds=error.retry_after or 300)
-            scope, code = error.scope, error.code
-        elif isinstance(error, YouTubeQuotaExceeded):
-            resets = error.resets_at if isinstance(error.resets_at, datetime) else None
-            until, scope, code = resets or now + timedelta(hours=1), APP, 403
-        else:
+        if not isinstance(error, ChannelBlocked):
             return None
+        now = self.clock()
+        until, scope, code = error.blocked_until(now), error.scope, error.block_code
         key = (
             app_key(self.settings, channel, account)
             if scope == APP
@@ -389,67 +382,42 @@ class Publisher:
             self._release(session, post, str(release), release.when, report)
         except GateUnavailable as exc:
             self._release(session, post, str(exc), self.clock() + timedelta(minutes=1), report)
-        except (GraphTokenInvalid, YouTubeReauthNeeded) as exc:
-            self._reauth(session, post, str(exc), report)
-        except GraphPublishLimit as exc:
-            self._next_slot(session, post, str(exc), report)
-        except (GraphRateLimited, YouTubeQuotaExceeded) as exc:
-            until = self._keep_limit(session, post.channel, post.account, exc) or self.clock()
-            self._release(session, post, str(exc), until, report, count=False)
-        except (
-            GraphTransient,
-            GraphOutcomeUnknown,
-            YouTubeTransient,
-            requests.RequestException,
-        ) as exc:
-            # the step is stored: the next attempt asks the platform what happened first
-            backoff = timedelta(minutes=2 ** min(post.attempts, 6))
-            self._release(session, post, str(exc), self.clock() + backoff, report)
-        except GraphMediaFetchFailed as exc:
-            self._fail(
-                session,
-                post,
-                str(exc),
-                "check that publish.media_base_url serves the card folder to the internet, "
-                "then approve the post again",
-                report,
-            )
-        except YouTubeOutcomeUnknown as exc:
-            self._fail(
-                session,
-                post,
-                str(exc),
-                "look on the YouTube channel whether the video exists before approving again",
-                report,
-            )
-        except YouTubeUploadLimit as exc:
-            self._fail(
-                session,
-                post,
-                str(exc),
-                "the channel may not upload more videos for now: approve the post again "
-                "tomorrow (or move it to a later slot)",
-                report,
-            )
-        except (GraphError, YouTubeError, IFNError) as exc:
-            self._fail(
-                session, post, str(exc), "fix what the message says, then approve again", report
-            )
+        except IFNError as exc:
+            self._settle(session, post, exc, report)
         finally:
             self._capped = False
+
+    def _settle(self, session: Session, post: Post, exc: IFNError, report: PublishReport) -> None:
+        """What becomes of a post whose step failed, by the error's kind: the one table."""
+        match exc:
+            case ChannelReauthNeeded():  # the account waits for staff; its posts send nothing
+                self._reauth(session, post, str(exc), report)
+            case ChannelPublishLimit():  # the rolling limit: the next free hour
+                self._next_slot(session, post, str(exc), report)
+            case ChannelBlocked():  # kept for every worker; not a try of the post
+                until = self._keep_limit(session, post.channel, post.account, exc) or self.clock()
+                self._release(session, post, str(exc), until, report, count=False)
+            case ChannelTransient() | ChannelOutcomeUnknown(reconcilable=True):
+                # the step is stored: the next attempt asks the platform what happened first
+                backoff = timedelta(minutes=2 ** min(post.attempts, 6))
+                self._release(session, post, str(exc), self.clock() + backoff, report)
+            case ChannelError():  # refused, not found, or an outcome only staff can settle
+                self._fail(session, post, str(exc), exc.action, report)
+            case _:  # ours (no card, a missing account): the message says what to fix
+                self._fail(session, post, str(exc), ChannelError.action, report)
 
     def _send(self, session: Session, post: Post, report: PublishReport) -> None:
         if post.replaces_remote_id is not None:
             self._replace(session, post, report)
             return
-        if post.channel == "instagram":
-            self._instagram(session, post)
-        elif post.channel == "facebook":
-            self._facebook(session, post)
-        elif post.channel == "youtube":
-            self._youtube(session, post)
-        else:
+        steps = {
+            Channel.INSTAGRAM: self._instagram,
+            Channel.FACEBOOK: self._facebook,
+            Channel.YOUTUBE: self._youtube,
+        }
+        if post.channel not in steps:
             raise ConfigError(f"unknown channel {post.channel!r}")
+        steps[Channel(post.channel)](session, post)
         if post.state == PostState.PUBLISHED:
             report.published.append(post.id or 0)
         elif post.state == PostState.SCHEDULED:
@@ -478,11 +446,15 @@ class Publisher:
         self._hold_claim(session, post)
         post.publish_step = step
         session.commit()
-        _crash(f"before:{step}")
+        self._at(f"before:{step}")
 
     def _stored(self, session: Session, step: str) -> None:
         session.commit()
-        _crash(f"after:{step}")
+        self._at(f"after:{step}")
+
+    def _at(self, point: str) -> None:
+        if self.reached is not None:
+            self.reached(point)
 
     def _media_url(self, session: Session, post: Post) -> str:
         if not post.card_path:
@@ -496,20 +468,17 @@ class Publisher:
         return public_url(self.settings.publish.media_base_url, self.settings.cards.cache_dir, path)
 
     def _instagram(self, session: Session, post: Post) -> None:
-        client = self.clients.graph("instagram", post.account)
-        ig_user = self.clients.account("instagram", post.account).ig_user_id or ""
+        client = self.clients.graph(Channel.INSTAGRAM, post.account)
+        ig_user = self.clients.account(Channel.INSTAGRAM, post.account).ig_user_id or ""
         caption = post.caption or ""
         if post.remote_id is None and post.publish_step == "publish" and post.remote_container_id:
             # media_publish may have gone out before the crash or the lost answer: ask first
             status = instagram.container_status(client, post.remote_container_id)
             if status.code == "PUBLISHED":
-                found = instagram.find_published(
-                    client, ig_user, caption=caption, since=self._since(post)
-                )
-                post.remote_id = found.id if found else None
-                self._done(
-                    session, post, client_permalink=lambda: found.permalink if found else None
-                )
+                adapter = self.clients[Channel.INSTAGRAM, post.account]
+                found = adapter.find(Sought(caption, self._since(post)))
+                post.remote_id = found.remote_id if found else None
+                self._done(session, post, client_permalink=lambda: found.link if found else None)
                 return
             if status.code in ("EXPIRED", "ERROR"):
                 why = "expired (24 h)" if status.code == "EXPIRED" else f"failed ({status.detail})"
@@ -537,23 +506,23 @@ class Publisher:
                         alt_text=post.alt_text,
                         user_tags=_user_tags(post),
                     )
-                _crash("called:container")
+                self._at("called:container")
                 post.remote_container_id = container
                 self._stored(session, "container")
             self._step(session, post, "wait")
             status = self._finished(session, post, client, post.remote_container_id or "")
-            _crash("called:wait")
+            self._at("called:wait")
             if status.code == "PUBLISHED":
                 self._step(session, post, "publish")
                 raise _Release("container already published: reconciling", self.clock())
-            _crash("after:wait")  # nothing to store: the container id already is
+            self._at("after:wait")  # nothing to store: the container id already is
             self._step(session, post, "publish")
             try:
                 media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
             except GraphContainerExpired as exc:  # refused: nothing went out
                 self._drop_containers(session, post, str(exc))
                 raise _Release("container expired: a new one is made", self.clock()) from None
-            _crash("called:publish")
+            self._at("called:publish")
             post.remote_id = media_id
             self._stored(session, "publish")
         media = post.remote_id
@@ -586,7 +555,7 @@ class Publisher:
                 user_tags=_user_tags(post) if index == 0 else None,
                 is_carousel_item=True,
             )
-            _crash("called:items")
+            self._at("called:items")
             made.append(item)
             post.slide_container_ids = list(made)  # a new list: JSON columns track assignment
             self._stored(session, "items")
@@ -661,21 +630,19 @@ class Publisher:
         self._ig_quota[account] = (remaining - 1, quota)
 
     def _facebook(self, session: Session, post: Post) -> None:
-        client = self.clients.graph("facebook", post.account)
-        page = self.clients.account("facebook", post.account).page_id or ""
+        client = self.clients.graph(Channel.FACEBOOK, post.account)
+        page = self.clients.account(Channel.FACEBOOK, post.account).page_id or ""
         caption = post.caption or ""
         now = self.clock()
         native = post.slot_at >= now + FB_SCHEDULE_MARGIN
         if post.remote_id is None and post.publish_step == "fb_post":
             # look in both lists: the lost call may have scheduled it even if, by now, the slot
             # is too close to schedule natively (it still waits on Facebook for its time)
-            waiting = facebook.find_scheduled(
-                client, page, caption=caption, scheduled_at=post.slot_at
+            found = self.clients[Channel.FACEBOOK, post.account].find(
+                Sought(caption, self._since(post), scheduled_at=post.slot_at)
             )
-            native = native or (waiting is not None and post.slot_at > now)
-            post.remote_id = waiting or facebook.find_published_post(
-                client, page, caption=caption, since=self._since(post)
-            )
+            native = native or (found is not None and not found.live and post.slot_at > now)
+            post.remote_id = found.remote_id if found else None
             session.commit()
         if post.remote_id is None:
             upload = self.settings.facebook.photo_upload == "file"
@@ -694,7 +661,7 @@ class Publisher:
                 now=now,
                 schedule_max_days=self.settings.facebook.schedule_max_days,
             )
-            _crash("called:fb_post")
+            self._at("called:fb_post")
             post.remote_id, post.remote_photo_id = made.post_id, made.photo_id
             self._stored(session, "fb_post")
         if native:
@@ -733,24 +700,28 @@ class Publisher:
             if fresh:
                 self._step(session, post, "yt_session")
                 session_url = client.start_upload(video, snippet, status)
-                _crash("called:yt_session")
+                self._at("called:yt_session")
                 post.upload_session_url = session_url
                 self._stored(session, "yt_session")
             resource = self._upload(session, post, client, video, fresh=fresh)
-            _crash("called:yt_upload")
+            self._at("called:yt_upload")
             post.remote_id = str(resource["id"])
             self._stored(session, "yt_upload")
         if post.thumbnail_path and post.publish_step != "yt_done":
             self._step(session, post, "yt_thumbnail")
             refused = _set_thumbnail(client, post)
-            _crash("called:yt_thumbnail")
+            self._at("called:yt_thumbnail")
             post.publish_step = "yt_done"
             self._stored(session, "yt_thumbnail")
             self._keep_limit(session, post.channel, post.account, refused)  # a spent quota
         if post.slot_at > now:
             self._scheduled(session, post)
             return
-        self._done(session, post, client_permalink=lambda: _youtube_link(post.remote_id))
+        self._done(
+            session,
+            post,
+            client_permalink=lambda: shorts_link(post.remote_id) if post.remote_id else None,
+        )
 
     def _upload(
         self, session: Session, post: Post, client: YouTubeClient, video: Path, *, fresh: bool
@@ -798,11 +769,11 @@ class Publisher:
         self._step(session, post, "replace")
         try:
             live, link, live_at = _went_live(self, post.channel, post.account, old)
-        except (GraphNotFound, YouTubeVideoNotFound):
+        except ChannelNotFound:
             live, link, live_at = False, None, None  # gone (deleted by hand, or our lost answer)
         if not live:
             _delete(self, post, old)
-        _crash("called:replace")
+        self._at("called:replace")
         post.replaces_remote_id = post.replaces_slot_at = None
         if live:
             post.remote_id = old
@@ -859,7 +830,7 @@ class Publisher:
         now = self.clock()
         try:
             post.permalink = client_permalink()
-        except (GraphError, YouTubeError, requests.RequestException) as exc:
+        except ChannelError as exc:
             post.last_error = f"published; the link could not be read yet: {exc}"
         post.published_at = post.published_at or min(live_at or now, now)
         move(session, post, PostState.PUBLISHED, actor=self.worker, now=now)
@@ -933,7 +904,7 @@ class Publisher:
             self._fail(session, post, why, action, report)
             return
         post.last_error = f"{why}; it is on {post.channel} ({post.remote_id}), so it counts"
-        if post.channel != "instagram" and post.slot_at > self.clock():
+        if post.channel != Channel.INSTAGRAM and post.slot_at > self.clock():
             self._scheduled(session, post)
             report.scheduled.append(post.id or 0)
             return
@@ -1042,19 +1013,10 @@ def _user_tags(post: Post) -> list[instagram.UserTag] | None:
     return [instagram.UserTag(handle, 0.5, 0.75) for handle in post.user_tags or []] or None
 
 
-def _youtube_link(video_id: str | None) -> str | None:
-    return f"https://www.youtube.com/shorts/{video_id}" if video_id else None
-
-
 def _post_video(post: Post, folder: Path, *, profile_url: str) -> Path:
     from ifn_campaign.cards.shorts import post_video  # PyAV loads only when a Short is made
 
     return post_video(post, folder, profile_url=profile_url)
-
-
-def _crash(point: str) -> None:
-    if os.environ.get(CRASH_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -1092,7 +1054,7 @@ def reconcile(
                 live, link, live_at = _went_live(
                     publisher, post.channel, post.account, post.remote_id or ""
                 )
-            except (GraphError, YouTubeError, requests.RequestException) as exc:
+            except ChannelError as exc:
                 publisher._keep_limit(session, post.channel, post.account, exc)
                 report.problems.append((post.id or 0, str(exc)))
                 session.rollback()
@@ -1115,13 +1077,13 @@ def reconcile(
         for post in _unblocked(publisher, session, _reachable(published, waiting, report), report):
             try:
                 link = _current_link(publisher, post)
-            except (GraphNotFound, YouTubeVideoNotFound):
+            except ChannelNotFound:
                 post.taken_down_at = now
                 post.last_error = f"no longer on {post.channel}: removed on the platform"
                 session.commit()
                 report.removed.append(post.id or 0)
                 continue
-            except (GraphError, YouTubeError, requests.RequestException) as exc:
+            except ChannelError as exc:
                 publisher._keep_limit(session, post.channel, post.account, exc)
                 report.problems.append((post.id or 0, str(exc)))
                 continue
@@ -1175,25 +1137,26 @@ def _reachable(
     return [post for post in posts if (post.channel, post.account) not in waiting]
 
 
-# a thumbnail refused for these reasons is tried again by reconcile; any other refusal is final
-_THUMBNAIL_PASSING = (YouTubeTransient, YouTubeQuotaExceeded, YouTubeReauthNeeded)
+# a thumbnail refused for these reasons is tried again by reconcile (a spent quota is a
+# ChannelBlocked, so transient too); any other refusal is final
+_THUMBNAIL_PASSING = (ChannelTransient, ChannelReauthNeeded)
 _THUMBNAIL_NOTE = "thumbnail not set"
 
 
-def _set_thumbnail(client: YouTubeClient, post: Post) -> YouTubeError | None:
+def _set_thumbnail(client: YouTubeClient, post: Post) -> ChannelError | None:
     """A thumbnail never fails its video: a passing refusal (5xx, rate limit, timeout, quota,
     a token to renew) leaves it "pending" for reconcile, any other is "failed" with YouTube's
     reason. The post's note says which, replacing an earlier thumbnail note. Returns the
     passing refusal: a spent quota is kept as a platform block by the caller."""
     notes = [n for n in post.compose_notes or [] if not n.startswith(_THUMBNAIL_NOTE)]
-    refused: YouTubeError | None = None
+    refused: ChannelError | None = None
     try:
         client.set_thumbnail(post.remote_id or "", post.thumbnail_path or "")
     except _THUMBNAIL_PASSING as exc:
         refused = exc
         post.thumbnail_state = "pending"
         notes.append(f"{_THUMBNAIL_NOTE} yet: {exc}; retried by reconcile")
-    except (YouTubeError, OSError) as exc:  # OSError: the thumbnail file cannot be read
+    except (ChannelError, OSError) as exc:  # OSError: the thumbnail file cannot be read
         post.thumbnail_state = "failed"
         notes.append(f"{_THUMBNAIL_NOTE}: {exc}")
     else:
@@ -1205,7 +1168,7 @@ def _set_thumbnail(client: YouTubeClient, post: Post) -> YouTubeError | None:
 def _thumbnail_left(post: Post) -> None:
     """A video recorded without its thumbnail ever tried (a takeover over the attempt cap
     records what is up and sends nothing more) is left "pending" for reconcile, not forgotten."""
-    if post.channel == "youtube" and post.thumbnail_path and post.thumbnail_state is None:
+    if post.channel == Channel.YOUTUBE and post.thumbnail_path and post.thumbnail_state is None:
         post.thumbnail_state = "pending"
         why = "the publisher gave up before setting it; retried by reconcile"
         post.compose_notes = [*(post.compose_notes or []), f"{_THUMBNAIL_NOTE} yet: {why}"]
@@ -1220,7 +1183,7 @@ def _retry_thumbnails(
     pending = session.scalars(
         select(Post)
         .where(
-            Post.channel == "youtube",
+            Post.channel == Channel.YOUTUBE,
             Post.thumbnail_state == "pending",
             Post.remote_id.is_not(None),
             Post.thumbnail_path.is_not(None),
@@ -1232,7 +1195,7 @@ def _retry_thumbnails(
     ).all()
     held: set[str] = set()
     for post in _unblocked(publisher, session, pending, report):
-        waiting = session.get(AccountState, ("youtube", post.account))
+        waiting = session.get(AccountState, (Channel.YOUTUBE, post.account))
         if post.account in held or (waiting is not None and waiting.needs_reauth_since):
             continue
         try:
@@ -1257,25 +1220,15 @@ def _went_live(
 ) -> tuple[bool, str | None, datetime | None]:
     """Whether a natively scheduled copy is public by now, its link, and when it went public
     by the platform's clock (Facebook's scheduled or created time, YouTube's publishedAt)."""
-    if channel == "facebook":
-        state = facebook.read_back(publisher.clients.graph("facebook", account), remote_id)
-        return state.is_published, state.permalink_url, state.went_live_at
-    if channel == "youtube":
-        status = publisher.clients.youtube(account).video_status(remote_id)
-        public = status.privacy == "public"
-        return public, _youtube_link(remote_id), status.published_at if public else None
-    return False, None, None
+    copy = publisher.clients[Channel(channel), account].read_back(remote_id)
+    return copy.live, copy.link, copy.live_at
 
 
 def _current_link(publisher: Publisher, post: Post) -> str | None:
-    remote = post.remote_id or ""
-    if post.channel == "instagram":
-        return instagram.permalink(publisher.clients.graph("instagram", post.account), remote)
-    if post.channel == "facebook":
-        client = publisher.clients.graph("facebook", post.account)
-        return facebook.read_back(client, remote).permalink_url
-    publisher.clients.youtube(post.account).video_status(remote)
-    return _youtube_link(remote)
+    """The link of a published copy; `ChannelNotFound` when the platform no longer has it."""
+    return (
+        publisher.clients[Channel(post.channel), post.account].read_back(post.remote_id or "").link
+    )
 
 
 @dataclass
@@ -1309,7 +1262,7 @@ def take_down(publisher: Publisher) -> TakedownReport:
             .order_by(Post.id)
         ).all()
         for post in posts:
-            if post.channel == "instagram":
+            if not publisher.clients[Channel(post.channel), post.account].can_take_down:
                 report.left_to_staff.append(post.id or 0)
                 continue
             held = _why_not_called(publisher, session, post, waiting)
@@ -1321,7 +1274,7 @@ def take_down(publisher: Publisher) -> TakedownReport:
             try:
                 for copy in copies:
                     _delete(publisher, post, copy)
-            except (GraphError, YouTubeError, IFNError, requests.RequestException) as exc:
+            except IFNError as exc:  # a ChannelError of any kind, or a missing account
                 report.problems.append((post.id or 0, str(exc)))
                 continue
             post.taken_down_at = now
@@ -1344,10 +1297,6 @@ def _why_not_called(
 
 
 def _delete(publisher: Publisher, post: Post, remote_id: str) -> None:
-    try:
-        if post.channel == "facebook":
-            facebook.cancel(publisher.clients.graph("facebook", post.account), remote_id)
-        else:
-            publisher.clients.youtube(post.account).delete_video(remote_id)
-    except (GraphNotFound, YouTubeVideoNotFound):
-        pass  # already gone: by a person, or an earlier attempt whose answer was lost
+    # already gone (ChannelNotFound): by a person, or an earlier attempt whose answer was lost
+    with suppress(ChannelNotFound):
+        publisher.clients[Channel(post.channel), post.account].take_down(remote_id)
