@@ -19,7 +19,14 @@ from ifn_campaign.captions.writer import check_edit
 from ifn_campaign.cli.base import PLAN, PUBLISH, App, app, out, resources, settings, staff
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, print_table
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import (
+    CaptionRefused,
+    FileAccessError,
+    InvalidValueError,
+    LedgerError,
+    OptionsError,
+    PlanError,
+)
 from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
 from ifn_campaign.orchestration.stages import compose_stage
 from ifn_campaign.planner.budget import Budgets, limits_from
@@ -55,7 +62,7 @@ def _load(session: Session, ids: list[int]) -> list[Post]:
     posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(ids)))}
     missing = [str(i) for i in ids if i not in posts]
     if missing:
-        raise IFNError(f"no post {', '.join(missing)}: see `ifn-campaign calendar`")
+        raise LedgerError(f"no post {', '.join(missing)}: see `ifn-campaign calendar`")
     return [posts[i] for i in ids]
 
 
@@ -66,7 +73,7 @@ def compose(
         typer.Option(min=1, max=104, metavar="N", help="Slots this many weeks ahead (1 to 104)."),
     ] = 2,
 ) -> None:
-    """Draw cards, write captions and make Shorts for the coming posts.
+    """Make cards, captions and Shorts for the coming posts.
 
     Every planned post in the coming weeks, and the Short of every YouTube post that has none
     yet (as the scheduled compose does); a campaign that approves its own posts approves
@@ -189,7 +196,7 @@ def approve(
             out.print("nothing awaits review")
             return
     if not ids:
-        raise IFNError("name the posts to approve, or use --all")
+        raise OptionsError("name the posts to approve, or use --all")
     posts = _act(ids, PostState.APPROVED, staff(by), None)
     out.print(f"approved {len(posts)} post(s): {', '.join(map(str, posts))}")
 
@@ -242,12 +249,12 @@ def edit_caption(
 
     The new text is held to the platform's rules."""
     if (text is None) == (file is None):
-        raise IFNError("give the caption with --text or --file (one of them)")
+        raise OptionsError("give the caption with --text or --file (one of them)")
     if file is not None:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise IFNError(f"cannot read {file}: {exc}") from None
+            raise FileAccessError(f"cannot read {file}: {exc}") from None
     assert text is not None
     cfg = settings()
     engine = resources().engine
@@ -265,7 +272,7 @@ def edit_caption(
             post.channel, text, cfg.captions.limits(), title=new_title, tags=post.tags or []
         )
         if problems:
-            raise IFNError(
+            raise CaptionRefused(
                 f"caption refused for {post.channel}: "
                 + "; ".join(f"{p.field}: {p.reason}" for p in problems)
             )
@@ -299,11 +306,11 @@ def move_post(
     try:
         new_at = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
     except ValueError:
-        raise IFNError(f"--at {at!r}: write the time as 'YYYY-MM-DD HH:MM'") from None
+        raise InvalidValueError(f"--at {at!r}: write the time as 'YYYY-MM-DD HH:MM'") from None
     local_day(new_at.date().isoformat(), zone)  # the same date range checks as --from
     now = utcnow()
     if new_at <= now:
-        raise IFNError(f"--at {at}: that time has passed")
+        raise InvalidValueError(f"--at {at}: that time has passed")
     engine = resources().engine
     actor = staff(by)
     with Session(engine) as session:
@@ -330,7 +337,7 @@ def move_post(
             )
         ).first()
         if taken is not None:
-            raise IFNError(f"post {taken} already holds {post.channel}/{post.account} at {at}")
+            raise PlanError(f"post {taken} already holds {post.channel}/{post.account} at {at}")
         budgets = Budgets(limits_from(cfg))
         budgets.load(
             (p.channel, p.account, p.slot_at)
@@ -344,7 +351,7 @@ def move_post(
             )
         )
         if not budgets.account(post.channel, post.account).fits(new_at):
-            raise IFNError(f"{post.channel}/{post.account} has no room left around {at}")
+            raise PlanError(f"{post.channel}/{post.account} has no room left around {at}")
         before = post.slot_at
         if post.state == PostState.SCHEDULED:
             reopen(session, post, actor=actor, now=now, why=f"moved to {new_at.isoformat()}")
