@@ -2,8 +2,8 @@
 
 Personal data (owner name, phone, WhatsApp, e-mail, owner photo) reaches a caption only when the
 member's consent record allows that field; otherwise the template gets an empty string and the
-omission is recorded, so a template asking for it still renders (UU PDP: consent first; README,
-"Ledger and consent withdrawals"). A handle becomes a mention only on a channel the member
+omission is recorded, so a template asking for it still renders (UU PDP: consent first;
+docs/explanation/consent.md). A handle becomes a mention only on a channel the member
 consented to. Consent counts only once in force at the caption's time
 (`ifn_campaign.registry.consent`).
 """

@@ -1,5 +1,5 @@
-"""HTTP client for the registry contract (README, "The registry contract"): cursor pages, retries,
-one error per failure.
+"""HTTP client for the registry contract (docs/reference/registry-contract.md): cursor pages,
+retries, one error per failure.
 
 The retry loop is ours rather than urllib3's `Retry` because a page can also fail while its body
 is being read (a dropped or truncated response), which urllib3 cannot retry, and because staff

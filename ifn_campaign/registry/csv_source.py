@@ -185,7 +185,7 @@ class CsvSource:
             found = ", ".join(fields)[:200] or "nothing"
             raise SourceFileError(
                 f"{self.path}: header has no 'id' column (found: {found});"
-                " see the README for the columns"
+                " see docs/reference/registry-contract.md (the CSV format) for the columns"
             )
         # Empty header cells (a spreadsheet's trailing columns) may repeat; names may not.
         duplicates = sorted({f for f in fields if f and fields.count(f) > 1})

@@ -342,7 +342,7 @@ class Consent(_Part):
 
 
 class MemberRecord(BaseModel):
-    """A registry member as the contract describes it (README, "The registry contract"),
+    """A registry member as the contract describes it (docs/reference/registry-contract.md),
     normalised."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -256,7 +256,7 @@ def _start_run(session: Session, source: MemberSource, full: bool | None, resume
     ).all()
     for run in runs:
         # Its process is gone: one sync per source at a time (a Prefect concurrency limit in
-        # production; see the README).
+        # production; see docs/reference/flows.md).
         if run.status == SyncRunStatus.RUNNING:
             run.status = SyncRunStatus.INTERRUPTED
             run.finished_at = now

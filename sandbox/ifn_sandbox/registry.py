@@ -1,5 +1,5 @@
-"""A local IFN registry that follows the registry contract (README, "The registry contract"), for
-the demo and the tests.
+"""A local IFN registry that follows the registry contract (docs/reference/registry-contract.md),
+for the demo and the tests.
 
 It serves the bundled sample registry (or a generated one of any size) over real HTTP on loopback,
 and can misbehave on purpose (slow answers, error statuses, dropped connections, truncated bodies)
