@@ -2,10 +2,11 @@
 
 The repository keeps them at its top (`templates/`, `assets/`) as the sources; a wheel build maps
 the ones production needs into the package (`ifn_campaign/_bundled/templates`,
-`ifn_campaign/_bundled/assets`, pyproject.toml), so an install outside the checkout finds them
-through `importlib.resources`. An editable install or the source tree has no `_bundled`: there
-they are read from the checkout. A user's own templates and campaigns still override these from
-the settings (`cards.templates_dir`, `planner.campaigns_dir`, `captions.templates_dir`, ...).
+`ifn_campaign/_bundled/assets`: pyproject.toml and hatch_build.py), so an install outside the
+checkout finds them through `importlib.resources`. An editable install or the source tree has no
+`_bundled`: there they are read from the checkout. What a user keeps elsewhere is a setting that
+overrides these (`planner.campaigns_dir` for campaigns); the functions that read templates take
+the directory as an argument, these paths being only their defaults.
 
 The sandbox distribution (`ifn_sandbox`) ships its own data the same way, through `shipped`.
 """

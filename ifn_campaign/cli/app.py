@@ -54,7 +54,14 @@ from ifn_campaign.cli.base import (
 from ifn_campaign.cli.logfile import log_unexpected, redact, secret_values
 from ifn_campaign.cli.tables import Col, Wide, print_table
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import (
+    IFNError,
+    LedgerError,
+    NoCardMade,
+    NotInstalledError,
+    OptionsError,
+    ProblemsFound,
+)
 from ifn_campaign.models import (
     Member,
     MemberMedia,
@@ -365,7 +372,7 @@ def member(
     with Session(engine) as session:
         m = session.get(Member, member_id)
         if m is None:
-            raise IFNError(
+            raise LedgerError(
                 f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
             )
         now = utcnow()
@@ -508,7 +515,7 @@ def render(
     with Session(engine) as session:
         ids = promotable_ids(session) if all_members else list(member or [])
         if not ids:
-            raise IFNError("name members with --member ID (repeatable) or use --all")
+            raise OptionsError("name members with --member ID (repeatable) or use --all")
         renderer = Renderer(brand, templates, cfg.cards.cache_dir)
         with _member_progress("render", len(ids)) as advance:
             batch = render_members(
@@ -567,7 +574,7 @@ def _report_cards(
     for member_id, message in failures:
         err.print(f"[red]{member_id}:[/] {escape(message)}", soft_wrap=True)
     if not cards:
-        raise IFNError(f"no card could be made ({len(failures)} of {asked} members failed)")
+        raise NoCardMade(f"no card could be made ({len(failures)} of {asked} members failed)")
     files = export(cards, target)
     sheet = write_preview(
         cards,
@@ -627,7 +634,7 @@ def captions_lint() -> None:
         ],
         title=f"{len(problems)} problems in caption templates",
     )
-    raise IFNError(f"{len(problems)} problems in caption templates (listed above)")
+    raise ProblemsFound(f"{len(problems)} problems in caption templates (listed above)")
 
 
 @captions_app.command("show")
@@ -673,7 +680,7 @@ def captions_show(
     with Session(engine) as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise IFNError(f"no member {member_id!r} stored: check the id or run a sync")
+            raise LedgerError(f"no member {member_id!r} stored: check the id or run a sync")
         out.print(
             f"consent: {describe(member, now, zone)}; channels: "
             f"{shown(', '.join(member.consent_channels)) or 'none'}",
@@ -776,7 +783,7 @@ def _sandbox(module: str, command: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name != "ifn_sandbox" and not (exc.name or "").startswith("ifn_sandbox."):
             raise
-        raise IFNError(
+        raise NotInstalledError(
             f"{command} needs the sandboxes, which are not installed: install "
             "ifn-campaign-sandbox (from a checkout: pip install ./sandbox)"
         ) from None
