@@ -197,9 +197,13 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
         return self._youtube[name]
 
     def close(self) -> None:
-        """Close the HTTP sessions of the Graph clients made so far."""
+        """Close the HTTP sessions of the clients made so far."""
         for client in self._graph.values():
             client.close()
+        for youtube in self._youtube.values():
+            youtube.close()
+        for tokens in self._tokens.values():
+            tokens.close()
 
     def __enter__(self) -> ChannelClients:
         return self

@@ -189,6 +189,7 @@ class TokenSource:
         self.token_url = token_url
         self._credentials = credentials
         self.clock: Clock = clock or _utc_now
+        self._owns_session = session is None
         self._session = session or requests.Session()
         self._timeout = timeout
         self._margin = margin
@@ -203,6 +204,11 @@ class TokenSource:
             f"TokenSource({self.token_url!r}, client_id={self._credentials.client_id!r}, "
             f"cached={self._token is not None})"
         )
+
+    def close(self) -> None:
+        """Close the HTTP session if this token source made it."""
+        if self._owns_session:
+            self._session.close()
 
     @property
     def expires_at(self) -> datetime | None:

@@ -6,10 +6,11 @@ from, and a Prefect server for the schedules. Each check returns `Check`s (ok, w
 what to do next) and prints nothing, so the CLI and a flow can show them their own way; a warning
 never fails the run.
 
-The platform checks go through the publisher's own clients (`GraphClient`, `TokenSource`) at the
-configured URLs, so the sandboxes answer in tests and Meta and Google in production, and they
-only read: `debug_token` and one object read per Graph account, one token refresh and Google's
-tokeninfo per YouTube channel; nothing costs YouTube quota.
+The platform checks go through the publisher's own clients, built by the same function
+(`channels.clients.channel_clients`, quick to give up) at the configured URLs, so the sandboxes
+answer in tests and Meta and Google in production, and they only read: `debug_token` and one
+object read per Graph account, one token refresh and Google's tokeninfo per YouTube channel;
+nothing costs YouTube quota.
 
 No message ever holds a secret: tokens stay inside the clients (their errors are scrubbed),
 secrets are named, never shown, and database URLs go through `store.safe_url`.
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,14 +36,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.channels.graph import (
-    INSTAGRAM_PUBLISH,
-    PAGE_PUBLISH,
-    TOKEN_SUBCODES,
-    GraphClient,
-    node_id,
-)
-from ifn_campaign.channels.youtube import OAuthCredentials, TokenInfo, TokenSource
+from ifn_campaign.channels.channel import Channel
+from ifn_campaign.channels.clients import QUICK, ChannelClients, channel_clients, graph_url
+from ifn_campaign.channels.graph import INSTAGRAM_PUBLISH, PAGE_PUBLISH, TOKEN_SUBCODES, node_id
+from ifn_campaign.channels.youtube import TokenInfo
 from ifn_campaign.config import AccountSettings, Settings
 from ifn_campaign.errors import (
     ConfigError,
@@ -80,12 +78,12 @@ __all__ = [
 ]
 
 Status = Literal["ok", "warn", "fail"]
-CHANNELS = ("instagram", "facebook", "youtube")
+CHANNELS = tuple(Channel)
 LABELS: Mapping[Status, str] = {"ok": "ok", "warn": "warn", "fail": "FAIL"}
 
 GRAPH_PERMISSIONS: Mapping[str, tuple[str, ...]] = {
-    "instagram": INSTAGRAM_PUBLISH,
-    "facebook": PAGE_PUBLISH,
+    Channel.INSTAGRAM: INSTAGRAM_PUBLISH,
+    Channel.FACEBOOK: PAGE_PUBLISH,
 }
 """What each Graph channel's token must hold (a missing one fails, named)."""
 INSTAGRAM_PAGE_PERMISSIONS = ("pages_read_engagement", "pages_show_list")
@@ -101,8 +99,6 @@ YOUTUBE_MANAGE_SCOPES = frozenset(
 )
 """Any of these lets the publisher read a video's status and delete a withdrawn one."""
 YOUTUBE_GRANT = f"{_GOOGLE}youtube.upload and {_GOOGLE}youtube"
-
-_TIMEOUT = (5.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -351,9 +347,15 @@ class SecretReader:
     def __init__(self, prefect_reachable: bool | None, secrets: Secrets | None = None) -> None:
         self.prefect_reachable = prefect_reachable
         self.secrets = secrets if secrets is not None else Secrets()
+        self._found: dict[str, str] = {}  # a check reads a secret, then its client does
 
     def read(self, name: str) -> str:
         """The value, or `ConfigError` saying where it was looked for (never a value)."""
+        if name not in self._found:
+            self._found[name] = self._look_up(name)
+        return self._found[name]
+
+    def _look_up(self, name: str) -> str:
         if self.secrets.in_environment(name):
             return self.secrets(name)
         if self.prefect_reachable is False:
@@ -398,7 +400,8 @@ def check_media_host(settings: Settings) -> list[Check]:
     card = _sample_card(root)
     url = public_url(base, root, card) if card else base.rstrip("/") + "/"
     try:
-        with requests.get(url, stream=True, timeout=_TIMEOUT) as response:
+        timeout = (QUICK.connect_timeout, QUICK.graph_read_timeout)
+        with requests.get(url, stream=True, timeout=timeout) as response:
             status = response.status_code
             kind = (response.headers.get("Content-Type") or "").split(";")[0].strip()
             length = response.headers.get("Content-Length")
@@ -457,7 +460,7 @@ def _public_host_check(settings: Settings, name: str, host: str) -> list[Check]:
     the sandboxes."""
     real = sorted(
         {
-            urlsplit(_graph_url(settings, channel)).hostname or ""
+            urlsplit(graph_url(settings, Channel(channel))).hostname or ""
             for channel, _, _ in configured_accounts(settings)
             if channel in GRAPH_PERMISSIONS
         }
@@ -526,32 +529,54 @@ def _host_refusal(host: str) -> str | None:
 def check_accounts(
     settings: Settings, secrets: SecretReader, engine: Engine | None = None
 ) -> list[Check]:
-    """Every configured account against its platform; accounts the publisher has set aside for
-    re-authorisation are named too."""
+    """Every configured account against its platform, through clients built as the publisher's
+    are; accounts the publisher has set aside for re-authorisation are named too."""
     waiting = _waiting_accounts(engine)
     checks: list[Check] = []
-    for channel, name, account in configured_accounts(settings):
-        since = waiting.get((channel, name))
-        if channel in GRAPH_PERMISSIONS:
-            found = check_graph_account(settings, channel, name, account, secrets)
-        elif channel == "youtube":
-            found = check_youtube_account(settings, name, account, secrets)
-        else:
-            continue  # named by check_settings
-        checks += found
-        if since is not None:
-            label = f"{channel}/{name}"
-            token_ok = not any(c.status == "fail" for c in found)
-            checks.append(
-                _fail(
-                    label,
-                    f"the publisher has left this account alone since {since:%Y-%m-%d %H:%M} UTC "
-                    f"(its token died){'; the token works now' if token_ok else ''}",
-                    f"{'' if token_ok else 'store a working token, then '}run "
-                    f"`ifn-campaign accounts reauthorised {channel} {name}`",
+    with channel_clients(settings, secrets.read, tuning=QUICK) as clients:
+        for channel, name, account in configured_accounts(settings):
+            if channel in GRAPH_PERMISSIONS:
+                found = check_graph_account(
+                    settings, channel, name, account, secrets, clients=clients
                 )
-            )
+            elif channel == Channel.YOUTUBE:
+                found = check_youtube_account(settings, name, account, secrets, clients=clients)
+            else:
+                continue  # named by check_settings
+            checks += found + _waiting_check(waiting, channel, name, found)
     return checks
+
+
+@contextmanager
+def _clients_for(
+    settings: Settings, secrets: SecretReader, clients: ChannelClients | None
+) -> Iterator[ChannelClients]:
+    """The caller's clients, or ones made for this check alone (closed after it), built as the
+    publisher's are but quick to give up."""
+    if clients is not None:
+        yield clients
+        return
+    with channel_clients(settings, secrets.read, tuning=QUICK) as made:
+        yield made
+
+
+def _waiting_check(
+    waiting: Mapping[tuple[str, str], datetime], channel: str, name: str, found: list[Check]
+) -> list[Check]:
+    """The failing check of an account the publisher leaves alone (its token died), if it is."""
+    since = waiting.get((channel, name))
+    if since is None:
+        return []
+    token_ok = not any(c.status == "fail" for c in found)
+    return [
+        _fail(
+            f"{channel}/{name}",
+            f"the publisher has left this account alone since {since:%Y-%m-%d %H:%M} UTC "
+            f"(its token died){'; the token works now' if token_ok else ''}",
+            f"{'' if token_ok else 'store a working token, then '}run "
+            f"`ifn-campaign accounts reauthorised {channel} {name}`",
+        )
+    ]
 
 
 def check_graph_account(
@@ -560,12 +585,15 @@ def check_graph_account(
     name: str,
     account: AccountSettings,
     secrets: SecretReader,
+    *,
+    clients: ChannelClients | None = None,
 ) -> list[Check]:
     """An Instagram or Facebook account: its ids and token secret are set, Meta accepts the
     token (`debug_token`), it holds the permissions publishing needs, it is a Page token for
     the configured Page (Facebook), and it can read the configured account or Page."""
     label = f"{channel}/{name}"
-    id_key = "ig_user_id" if channel == "instagram" else "page_id"
+    channel = Channel(channel)
+    id_key = "ig_user_id" if channel == Channel.INSTAGRAM else "page_id"
     missing = [key for key in (id_key, "token_secret") if not getattr(account, key)]
     if missing:
         return [
@@ -587,18 +615,10 @@ def check_graph_account(
     if token is None:
         return [missing_secret] if missing_secret else []
     renew = _renew_graph(channel, secret_name)
-    base = _graph_url(settings, channel)
+    base = graph_url(settings, channel)
     checks: list[Check] = []
-    with GraphClient(
-        base,
-        token,
-        connect_timeout=_TIMEOUT[0],
-        read_timeout=_TIMEOUT[1],
-        retries=1,
-        backoff_factor=0.2,
-        backoff_max=2.0,
-        jitter=0.1,
-    ) as client:
+    with _clients_for(settings, secrets, clients) as source:
+        client = source.graph(channel, name)
         summary: list[str] = []
         try:
             data: dict[str, Any] | None = client.debug_token()
@@ -623,8 +643,8 @@ def check_graph_account(
                 code = "190" + (f"/{subcode}" if subcode else "")
                 return [_fail(label, f"token refused: {why} (code {code})", renew)]
             checks += _graph_token_checks(label, channel, account, data, renew, summary)
-        what = "Instagram account" if channel == "instagram" else "Page"
-        fields = "id,username" if channel == "instagram" else "id,name"
+        what = "Instagram account" if channel == Channel.INSTAGRAM else "Page"
+        fields = "id,username" if channel == Channel.INSTAGRAM else "id,name"
         try:
             node = client.get(f"/{object_id}", fields=fields)
         except GraphNotFound:
@@ -635,7 +655,7 @@ def check_graph_account(
                     f"correct {id_key}"
                     + (
                         ", and link the Instagram account to the token's Page"
-                        if channel == "instagram"
+                        if channel == Channel.INSTAGRAM
                         else ", or store the token of that Page"
                     ),
                 )
@@ -657,7 +677,7 @@ def check_graph_account(
 
 def _renew_graph(channel: str, secret_name: str, granting: str | None = None) -> str:
     """The fix for a dead or short-handed Graph token: reconnect, store the new Page token."""
-    what = " (the Page and its Instagram account)" if channel == "instagram" else ""
+    what = " (the Page and its Instagram account)" if channel == Channel.INSTAGRAM else ""
     grant = f" granting {granting}" if granting else ""
     return (
         f"a Page admin reconnects the app{what}{grant} in Meta Business settings; store the "
@@ -688,7 +708,7 @@ def _graph_token_checks(
                 _renew_graph(channel, str(account.token_secret), ", ".join(missing)),
             )
         )
-    if channel == "instagram" and not scopes & set(INSTAGRAM_PAGE_PERMISSIONS):
+    if channel == Channel.INSTAGRAM and not scopes & set(INSTAGRAM_PAGE_PERMISSIONS):
         checks.append(
             _warn(
                 label,
@@ -697,7 +717,7 @@ def _graph_token_checks(
                 "grant one when the app is next reconnected",
             )
         )
-    if channel == "facebook":
+    if channel == Channel.FACEBOOK:
         profile = str(data.get("profile_id") or "")
         if kind and kind != "PAGE":
             checks.append(
@@ -771,7 +791,12 @@ def _graph_code(exc: GraphError) -> str:
 
 
 def check_youtube_account(
-    settings: Settings, name: str, account: AccountSettings, secrets: SecretReader
+    settings: Settings,
+    name: str,
+    account: AccountSettings,
+    secrets: SecretReader,
+    *,
+    clients: ChannelClients | None = None,
 ) -> list[Check]:
     """A YouTube channel: client id and secret names set, Google refreshes its token, and the
     token holds the scopes uploading, reading status and deleting need (tokeninfo)."""
@@ -806,7 +831,8 @@ def check_youtube_account(
         f"the channel owner authorises the app again (scopes {YOUTUBE_GRANT}); store the new "
         f"refresh token as {env_name(refresh_name)} or Prefect Secret block {refresh_name!r}"
     )
-    found = _youtube_token_info(settings, label, account, client_secret, refresh, reauthorise)
+    with _clients_for(settings, secrets, clients) as source:
+        found = _youtube_token_info(settings, source, label, name, account, reauthorise)
     if isinstance(found, Check):
         return [*checks, found]
     return _youtube_scope_checks(label, found, reauthorise) + checks
@@ -814,45 +840,39 @@ def check_youtube_account(
 
 def _youtube_token_info(
     settings: Settings,
+    clients: ChannelClients,
     label: str,
+    name: str,
     account: AccountSettings,
-    client_secret: str,
-    refresh: str,
     reauthorise: str,
 ) -> TokenInfo | Check:
     """Refresh the channel's token and ask tokeninfo about it, or the failing check."""
     yt = settings.youtube
-    with requests.Session() as session:
-        tokens = TokenSource(
-            yt.token_url,
-            OAuthCredentials(str(account.client_id), client_secret, refresh),
-            session=session,
-            timeout=_TIMEOUT,
+    tokens = clients.token_source(name)
+    try:
+        return tokens.info(yt.tokeninfo_url)
+    except YouTubeReauthNeeded:
+        return _fail(
+            label,
+            "Google refused the refresh token (invalid_grant: revoked, unused for 6 months, "
+            "or older than 7 days while the OAuth app is in testing mode)",
+            reauthorise,
         )
-        try:
-            return tokens.info(yt.tokeninfo_url)
-        except YouTubeReauthNeeded:
+    except YouTubeTransient as exc:
+        return _fail(
+            label,
+            f"Google does not answer ({exc.message})",
+            "check the network and youtube.token_url / youtube.tokeninfo_url",
+        )
+    except YouTubeError as exc:
+        if exc.reason == "invalid_client":
             return _fail(
                 label,
-                "Google refused the refresh token (invalid_grant: revoked, unused for 6 months, "
-                "or older than 7 days while the OAuth app is in testing mode)",
-                reauthorise,
+                "Google does not accept the OAuth client id or secret (invalid_client)",
+                f"check client_id and the secret {account.client_secret_secret!r} against "
+                "the Google Cloud console",
             )
-        except YouTubeTransient as exc:
-            return _fail(
-                label,
-                f"Google does not answer ({exc.message})",
-                "check the network and youtube.token_url / youtube.tokeninfo_url",
-            )
-        except YouTubeError as exc:
-            if exc.reason == "invalid_client":
-                return _fail(
-                    label,
-                    "Google does not accept the OAuth client id or secret (invalid_client)",
-                    f"check client_id and the secret {account.client_secret_secret!r} against "
-                    "the Google Cloud console",
-                )
-            return _fail(label, exc.message, "run `ifn-campaign doctor` again later")
+        return _fail(label, exc.message, "run `ifn-campaign doctor` again later")
 
 
 def _youtube_scope_checks(label: str, info: TokenInfo, reauthorise: str) -> list[Check]:
@@ -909,10 +929,6 @@ def failed(checks: Iterable[Check]) -> bool:
 
 
 # --- small helpers --------------------------------------------------------------------------
-
-
-def _graph_url(settings: Settings, channel: str) -> str:
-    return settings.instagram.graph_url if channel == "instagram" else settings.facebook.graph_url
 
 
 def _display_url(url: str) -> str:
