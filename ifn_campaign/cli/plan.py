@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.cli.base import PLAN, app, one_of, out, resources, settings, unknown
 from ifn_campaign.cli.tables import Col, Wide, print_table
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import LedgerError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
 from ifn_campaign.orchestration.stages import plan_stage
 from ifn_campaign.planner.campaign import (
@@ -316,7 +316,9 @@ def _slot_at(campaign: Campaign, channel: Channel, account: str, when: str) -> d
 def _member(session: Session, member_id: str) -> Member:
     found = session.get(Member, member_id)
     if found is None:
-        raise IFNError(f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`")
+        raise LedgerError(
+            f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
+        )
     return found
 
 
@@ -482,7 +484,7 @@ def include(
             query = query.where(Exclusion.campaign == campaign)
         rows = list(session.scalars(query))
         if not rows:
-            raise IFNError(f"member {member_id!r} has no exclusion to lift")
+            raise LedgerError(f"member {member_id!r} has no exclusion to lift")
         now = utcnow()
         for row in rows:
             row.lifted_at = now

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.captions.writer import CHANNELS
 from ifn_campaign.cli.base import PUBLISH, App, app, choices, one_of, out, resources, staff
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import LedgerError
 from ifn_campaign.models import AccountState, Post, PostState, utcnow
 from ifn_campaign.orchestration.stages import publish_stage, reconcile_stage
 from ifn_campaign.posts.lifecycle import move
@@ -105,7 +105,7 @@ def reauthorised(
     with Session(engine) as session:
         state = session.get(AccountState, (channel, account))
         if state is None or state.needs_reauth_since is None:
-            raise IFNError(f"{channel} account {account!r} is not waiting for re-authorisation")
+            raise LedgerError(f"{channel} account {account!r} is not waiting for re-authorisation")
         state.needs_reauth_since, state.message = None, None
         waiting = session.scalars(
             select(Post).where(

@@ -14,7 +14,7 @@ from rich.markup import escape
 from ifn_campaign.cli.base import REPORTS, app, out, resources, settings
 from ifn_campaign.cli.plan import local_day
 from ifn_campaign.cli.tables import Col, print_table
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import InvalidValueError
 from ifn_campaign.orchestration.stages import report_stage
 from ifn_campaign.reports.campaign import window_text
 
@@ -57,7 +57,7 @@ def report(
         timedelta(days=1)
     )
     if end <= start:
-        raise IFNError(f"--until ({until}) is before --since ({since}): nothing to report")
+        raise InvalidValueError(f"--until ({until}) is before --since ({since}): nothing to report")
     # the data clock and the page's made-at are both the wall clock here
     found, page = report_stage(resources(), since=start, until=end, out_dir=out_dir)
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import bundled
 from ifn_campaign.config import PlannerSettings
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import FileAccessError, InvalidValueError
 from ifn_campaign.models import Feature, Member, Post, PostState
 from ifn_campaign.posts import ledger
 from ifn_campaign.posts.ledger import Dimension, Tally, Waiting
@@ -166,9 +166,11 @@ def collect(
     the demo's clock after it published its calendar)."""
     for name, moment in (("since", since), ("until", until), ("as_of", as_of)):
         if moment is not None and moment.tzinfo is None:
-            raise IFNError(f"report {name} {moment} has no time zone: give an aware datetime")
+            raise InvalidValueError(
+                f"report {name} {moment} has no time zone: give an aware datetime"
+            )
     if since is not None and until is not None and until <= since:
-        raise IFNError(f"the report window ends ({until}) before it starts ({since})")
+        raise InvalidValueError(f"the report window ends ({until}) before it starts ({since})")
     query = (
         select(
             Post,
@@ -263,7 +265,7 @@ def month_window(month: str | None, zone: ZoneInfo, now: datetime) -> tuple[date
         try:
             start = datetime.strptime(month, "%Y-%m").date()
         except ValueError:
-            raise IFNError(f"month {month!r}: write it as YYYY-MM") from None
+            raise InvalidValueError(f"month {month!r}: write it as YYYY-MM") from None
     end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     return (
         datetime.combine(start, time(), zone).astimezone(UTC),
@@ -502,7 +504,9 @@ def write_html(
     from ifn_campaign.cards.preview import html_environment
 
     if made_at.tzinfo is None:
-        raise IFNError(f"report made_at {made_at} has no time zone: give an aware datetime")
+        raise InvalidValueError(
+            f"report made_at {made_at} has no time zone: give an aware datetime"
+        )
     zone = ZoneInfo(display_timezone)
     items: list[dict[str, Any]] = [
         {
@@ -556,5 +560,5 @@ def write_html(
         out_dir.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise IFNError(f"cannot write the report to {out_dir}: {exc}") from None
+        raise FileAccessError(f"cannot write the report to {out_dir}: {exc}") from None
     return target

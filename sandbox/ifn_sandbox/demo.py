@@ -32,7 +32,7 @@ from ifn_campaign.cli.app import (
 from ifn_campaign.cli.base import err, out, settings, unknown
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import IFNError
+from ifn_campaign.errors import InvalidValueError
 from ifn_campaign.models import Member, MemberStatus, Post, PostState, SyncRun
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import ConsentState, consent_at
@@ -57,13 +57,13 @@ def serve_registry(host: str, port: int, generated: int | None, fault: list[str]
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise IFNError(f"--fault {text!r}: not JSON: {exc}") from None
+            raise InvalidValueError(f"--fault {text!r}: not JSON: {exc}") from None
         if isinstance(data, dict) and data.get("kind") not in kinds:
             raise unknown("fault kind", str(data.get("kind")), kinds)
         try:
             faults.append(Fault.from_dict(data))
         except (ValueError, TypeError) as exc:
-            raise IFNError(f"--fault {text!r}: {exc}") from None
+            raise InvalidValueError(f"--fault {text!r}: {exc}") from None
     with RegistrySandbox(host=host, port=port, generated=generated) as sandbox:
         sandbox.faults.extend(faults)
         out.print(f"registry sandbox on {sandbox.url} ({len(sandbox)} members; Ctrl+C to stop)")
