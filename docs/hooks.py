@@ -11,6 +11,7 @@ A page asks for a generated part with a marker line of its own, `<!-- generated:
   default, `IFN_` variable and description.
 - `data-model`: every table and column of `SQLModel.metadata`, with the indexes and the values
   of the state enums in `ifn_campaign.models`.
+- `errors`: the error tree that `ifn_campaign/errors.py` draws in its docstring.
 
 An unknown marker fails the build, so a typo cannot leave a page silently empty.
 """
@@ -364,10 +365,26 @@ def data_model_markdown() -> str:
     return "\n".join(lines)
 
 
+# -- errors -----------------------------------------------------------------------------------
+
+
+def errors_markdown() -> str:
+    """The error tree as `ifn_campaign/errors.py` draws it in its docstring (a test there keeps
+    the drawing and the classes in step)."""
+    from ifn_campaign import errors
+
+    doc = inspect.cleandoc(errors.__doc__ or "")
+    match = re.search(r"```\n(.*?)\n```", doc, re.DOTALL)
+    if match is None:
+        raise ValueError("ifn_campaign/errors.py: its docstring no longer draws the error tree")
+    return "```text\n" + match.group(1) + "\n```\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "commands": commands_markdown,
     "settings": settings_markdown,
     "data-model": data_model_markdown,
+    "errors": errors_markdown,
 }
 
 

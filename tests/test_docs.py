@@ -201,6 +201,23 @@ def test_table_is_in_the_data_model(site: Path, table: str) -> None:
         )
 
 
+def test_the_error_tree_is_in_the_architecture_page(site: Path) -> None:
+    """The architecture page shows the error tree as errors.py draws it: every error class."""
+    from ifn_campaign import errors
+
+    page = _text(_page(site, "explanation/architecture"))
+    classes = [
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type)
+        and issubclass(value, errors.IFNError)
+        and value.__module__ == errors.__name__
+    ]
+    assert len(classes) > 20
+    missing = [name for name in classes if not re.search(rf"\b{name}\b", page)]
+    assert not missing, f"the architecture page's error tree lacks {missing}"
+
+
 # -- links and paths --------------------------------------------------------------------------
 
 
