@@ -35,11 +35,12 @@ from ifn_campaign import bundled
 from ifn_campaign.captions import rules
 from ifn_campaign.captions.context import MemberView, angka, country, daftar, tanggal
 from ifn_campaign.captions.hashtags import member_hashtags
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import CaptionTemplateError
 from ifn_campaign.models import Member, utcnow
 
 CAPTIONS_DIR = bundled.templates("captions")
-CHANNELS = ("instagram", "facebook", "youtube")
+CHANNELS = tuple(Channel)
 LANGUAGES = ("id", "en")
 TITLES_FILE = "titles.toml"  # campaign titles in other languages, next to the template folders
 ALT_TEXT_CHARS = 1000  # Instagram's alt_text limit (docs/reference/platforms.md)
@@ -144,9 +145,9 @@ class CaptionWriter:
             name, {"member": view, "campaign": shown, "slot": slot, "lang": lang}
         )
         cap = {
-            "instagram": self.limits.instagram_hashtags,
-            "facebook": self.limits.facebook_hashtags,
-            "youtube": self.limits.youtube_tags_max,
+            Channel.INSTAGRAM: self.limits.instagram_hashtags,
+            Channel.FACEBOOK: self.limits.facebook_hashtags,
+            Channel.YOUTUBE: self.limits.youtube_tags_max,
         }[channel]
         hashtags = member_hashtags(
             member.categories,
@@ -157,11 +158,11 @@ class CaptionWriter:
             cap,
         )
         caption = Caption(channel, lang, name, "", hashtags=hashtags, omitted=omitted, notes=notes)
-        if channel == "youtube":
+        if channel == Channel.YOUTUBE:
             self._youtube(caption, blocks, view.name)
         else:
             self._post(caption, blocks, view.name)
-        if channel == "instagram":
+        if channel == Channel.INSTAGRAM:
             alt = " ".join(blocks.get("alt_text", "").split())
             caption.alt_text, _ = rules.shorten(alt, ALT_TEXT_CHARS)
             handle = view.mention()  # the same consent rule as the caption's @mention
@@ -198,7 +199,7 @@ class CaptionWriter:
             raise CaptionTemplateError(message, file=name, line=line) from None
 
     def _post(self, caption: Caption, blocks: dict[str, str], member_name: str) -> None:
-        instagram = caption.channel == "instagram"
+        instagram = caption.channel == Channel.INSTAGRAM
         limit = self.limits.instagram_chars if instagram else self.limits.facebook_chars
         cap = self.limits.instagram_hashtags if instagram else self.limits.facebook_hashtags
         body, footer = blocks.get("body", ""), blocks.get("footer", "")
@@ -353,10 +354,10 @@ def check_edit(
     tags: list[str] | None = None,
 ) -> list[rules.Violation]:
     """Staff's own caption for one post, held to the same platform rules as a template's."""
-    if channel == "instagram":
+    if channel == Channel.INSTAGRAM:
         return rules.check_instagram(text, limits)
-    if channel == "facebook":
+    if channel == Channel.FACEBOOK:
         return rules.check_facebook(text, limits)
-    if channel == "youtube":
+    if channel == Channel.YOUTUBE:
         return rules.check_youtube(title, text, tags or [], limits)
     raise ValueError(f"unknown channel {channel!r}")

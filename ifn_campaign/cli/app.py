@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.cli import doctor as _doctor  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import ledger as _ledger  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import plan as _plan  # noqa: F401  (registers its commands)
@@ -90,7 +91,7 @@ app.add_typer(sandbox_app, name="sandbox", rich_help_panel=OPERATIONS)
 app.add_typer(captions_app, name="captions", rich_help_panel=MEMBERS)
 
 STATUSES = [s.value for s in MemberStatus]
-CHANNELS = ("instagram", "facebook", "youtube")  # as captions.writer.CHANNELS (imported lazily)
+CHANNELS = tuple(Channel)
 LANGUAGES = ("id", "en")  # as captions.writer.LANGUAGES
 
 

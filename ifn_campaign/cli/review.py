@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.captions.writer import check_edit
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.cli.base import PLAN, PUBLISH, App, app, out, resources, settings, staff
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, print_table
@@ -280,7 +281,7 @@ def edit_caption(
         if post.state == PostState.SCHEDULED:
             reopen(session, post, actor=actor, now=now, why="caption edited")
         post.caption = text
-        if post.channel == "youtube":
+        if post.channel == Channel.YOUTUBE:
             post.title = new_title
         post.caption_edited_by = actor
         note(session, post, actor=actor, now=now, text="caption edited")

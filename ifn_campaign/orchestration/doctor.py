@@ -91,11 +91,16 @@ INSTAGRAM_PAGE_PERMISSIONS = ("pages_read_engagement", "pages_show_list")
 
 _GOOGLE = "https://www.googleapis.com/auth/"
 YOUTUBE_UPLOAD_SCOPES = frozenset(
-    _GOOGLE + s for s in ("youtube.upload", "youtube", "youtube.force-ssl", "youtubepartner")
+    {
+        f"{_GOOGLE}youtube.upload",
+        f"{_GOOGLE}youtube",
+        f"{_GOOGLE}youtube.force-ssl",
+        f"{_GOOGLE}youtubepartner",
+    }
 )
 """Any of these lets videos.insert and thumbnails.set run."""
 YOUTUBE_MANAGE_SCOPES = frozenset(
-    _GOOGLE + s for s in ("youtube", "youtube.force-ssl", "youtubepartner")
+    {f"{_GOOGLE}youtube", f"{_GOOGLE}youtube.force-ssl", f"{_GOOGLE}youtubepartner"}
 )
 """Any of these lets the publisher read a video's status and delete a withdrawn one."""
 YOUTUBE_GRANT = f"{_GOOGLE}youtube.upload and {_GOOGLE}youtube"

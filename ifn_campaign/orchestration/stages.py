@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import DatabaseUnavailable, IFNError
 from ifn_campaign.models import Post, PostState, SyncRun, utcnow
@@ -302,7 +303,7 @@ def chunked(ids: Sequence[int], size: int) -> list[list[int]]:
 
 def _needs_video(post: Post) -> bool:
     return (
-        post.channel == "youtube"
+        post.channel == Channel.YOUTUBE
         and post.state in _VIDEO_STATES
         and post.remote_id is None
         and not (post.video_path and Path(post.video_path).is_file())
@@ -320,7 +321,7 @@ def compose_work(res: Resources, *, now: datetime, until: datetime) -> list[int]
             ).all()
             waiting = session.scalars(
                 select(Post).where(
-                    Post.channel == "youtube",
+                    Post.channel == Channel.YOUTUBE,
                     Post.state.in_([s.value for s in _VIDEO_STATES]),
                     Post.remote_id.is_(None),
                     in_window,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.config import Settings
 
 DAY = timedelta(hours=24)
@@ -38,9 +39,9 @@ def limits_from(settings: Settings) -> dict[str, Limit | None]:
     """Per channel; None means no cap."""
     fb = settings.facebook.posts_per_24h
     return {
-        "instagram": Limit(settings.instagram.posts_per_24h),
-        "facebook": Limit(fb) if fb > 0 else None,
-        "youtube": Limit(settings.youtube.uploads_per_day, PACIFIC),
+        Channel.INSTAGRAM: Limit(settings.instagram.posts_per_24h),
+        Channel.FACEBOOK: Limit(fb) if fb > 0 else None,
+        Channel.YOUTUBE: Limit(settings.youtube.uploads_per_day, PACIFIC),
     }
 
 

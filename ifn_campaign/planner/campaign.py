@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from ifn_campaign import bundled
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import ConfigError
 
 __all__ = [
@@ -71,12 +72,6 @@ DAY_NAMES: dict[str, int] = {
     "jum'at": 4,
     "ahad": 6,
 }
-
-
-class Channel(StrEnum):
-    INSTAGRAM = "instagram"
-    FACEBOOK = "facebook"
-    YOUTUBE = "youtube"
 
 
 class HolidayRule(StrEnum):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign.captions.writer import CampaignInfo, CaptionWriter
 from ifn_campaign.cards.member_card import card_data, slides
 from ifn_campaign.cards.render import CardData, Renderer, photo_side
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import Member, Post, PostState
 from ifn_campaign.planner.campaign import Campaign
@@ -30,8 +31,12 @@ _PRODUCT_PHOTO = {"id": "foto produk", "en": "product photo"}
 
 # The card each channel posts (YouTube's is the Shorts frame, kept with the post for review),
 # and YouTube's thumbnail. The Short itself is made from the member's photos (shorts.py).
-CARD_FORMAT = {"instagram": "ig_portrait", "facebook": "fb_feed", "youtube": "shorts_frame"}
-THUMBNAIL_FORMAT = {"youtube": "yt_thumbnail"}
+CARD_FORMAT = {
+    Channel.INSTAGRAM: "ig_portrait",
+    Channel.FACEBOOK: "fb_feed",
+    Channel.YOUTUBE: "shorts_frame",
+}
+THUMBNAIL_FORMAT = {Channel.YOUTUBE: "yt_thumbnail"}
 
 
 @dataclass
@@ -126,14 +131,14 @@ def _compose(
     post.low_resolution = any(card.low_resolution for card in cards.values())
     post.caption = caption.text
     post.title = caption.title or None
-    post.tags = list(caption.tags) if post.channel == "youtube" else None
+    post.tags = list(caption.tags) if post.channel == Channel.YOUTUBE else None
     post.caption_lang = caption.lang
     notes = [note for card in cards.values() for note in card.notes]
     notes += [f"caption: left out {o}" for o in caption.omitted]
     notes += [f"caption: {cut.field} shortened ({cut.reason})" for cut in caption.cuts]
     if post.low_resolution:
         notes.insert(0, "photo upscaled more than 2x: low resolution")
-    if post.channel == "instagram":
+    if post.channel == Channel.INSTAGRAM:
         post.alt_text = caption.alt_text or None
         post.user_tags = caption.user_tags or None
         post.slides = _slides(session, renderer, data, member, campaign.language) or None

@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from ifn_campaign import bundled
+from ifn_campaign.channels.channel import Channel as ChannelName
 from ifn_campaign.registry.media import url_refusal
 
 SOURCE_ERRORS = "_source_errors"  # problems a source found in the raw row (e.g. a ragged CSV line)
@@ -287,7 +288,8 @@ UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_time), AfterValidator(_u
 Slug = Annotated[str, BeforeValidator(slug), Field(min_length=1, max_length=64)]
 SlugList = Annotated[list[Slug], BeforeValidator(_listify)]
 Object = BeforeValidator(_objectify)
-Channel = Literal["instagram", "facebook", "youtube"]
+Channel = Literal[tuple(member.value for member in ChannelName)]  # type: ignore[valid-type]
+"""A channel a member consents to: the names of `ifn_campaign.channels.channel.Channel`."""
 
 
 class _Part(BaseModel):
@@ -310,9 +312,9 @@ Handle = Annotated[str | None, BeforeValidator(clean_text)]
 
 
 class Socials(_Part):
-    instagram: Annotated[Handle, AfterValidator(_handle_on("instagram"))] = None
-    facebook: Annotated[Handle, AfterValidator(_handle_on("facebook"))] = None
-    youtube: Annotated[Handle, AfterValidator(_handle_on("youtube"))] = None
+    instagram: Annotated[Handle, AfterValidator(_handle_on(ChannelName.INSTAGRAM))] = None
+    facebook: Annotated[Handle, AfterValidator(_handle_on(ChannelName.FACEBOOK))] = None
+    youtube: Annotated[Handle, AfterValidator(_handle_on(ChannelName.YOUTUBE))] = None
     tiktok: Annotated[Handle, AfterValidator(_handle_on("tiktok"))] = None
     marketplaces: Annotated[
         list[Annotated[str, BeforeValidator(_as_sent), AfterValidator(_http_url)]],
