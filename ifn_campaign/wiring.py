@@ -4,8 +4,8 @@ The CLI, the flows, `doctor` and the demo build one from the settings and hand i
 (`ifn_campaign.orchestration.stages`): the database engine (made once, disposed on close), the
 secret lookup (`IFN_SECRET_<NAME>`, then a Prefect Secret block: `ifn_campaign.secrets.Secrets`),
 the registry client, the channel clients (`channels.clients.channel_clients`) and the publisher
-that uses them. Real and sandbox platforms
-differ only in the settings given (their URLs) and the secrets the lookup finds.
+that uses them. Real and sandbox platforms differ only in the settings given (their URLs) and
+the secrets the lookup finds.
 
     with Resources.load(config_path) as res:
         summary = plan_stage(res, weeks=4)
