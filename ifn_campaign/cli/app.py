@@ -288,7 +288,7 @@ def import_csv(
 ) -> None:
     """Import members from a staff spreadsheet export.
 
-    The columns are described in the README."""
+    The columns are described in docs/reference/registry-contract.md (the CSV format)."""
     source = CsvSource(file)
     unknown = source.unknown_columns()
     if unknown:

@@ -1,6 +1,6 @@
 """`ifn-campaign doctor`: is this installation ready to publish for real?
 
-Going live is configuration only (README, "Going live"): accounts with their ids and secret
+Going live is configuration only (docs/how-to/go-live.md): accounts with their ids and secret
 names, the secrets themselves, a migrated database, a media host the platforms can fetch cards
 from, and a Prefect server for the schedules. Each check returns `Check`s (ok, warn or fail, with
 what to do next) and prints nothing, so the CLI and a flow can show them their own way; a warning
@@ -174,7 +174,7 @@ def check_settings(settings: Settings, config_file: Path | None = None) -> list[
                 "accounts",
                 "no accounts configured: nothing can be published",
                 "add [accounts.<channel>.<name>] tables with ids and secret names "
-                "(README: Going live)",
+                "(docs/how-to/add-account.md)",
             )
         )
     return checks
@@ -209,8 +209,8 @@ def check_campaigns(settings: Settings, today: date | None = None) -> list[Check
         _fail(
             f"{channel}/{account}",
             f"not configured, but campaign(s) {', '.join(names)} post on it",
-            f"add [accounts.{channel}.{account}] (README: Going live) or change the campaigns' "
-            "account",
+            f"add [accounts.{channel}.{account}] (docs/how-to/add-account.md) or change the "
+            "campaigns' account",
         )
         for (channel, account), names in sorted(unconfigured.items(), key=lambda kv: _order(kv[0]))
     ]
@@ -605,7 +605,8 @@ def check_graph_account(
             _fail(
                 label,
                 f"{', '.join(missing)} not set",
-                f"add {' and '.join(missing)} to [accounts.{channel}.{name}] (README: Going live)",
+                f"add {' and '.join(missing)} to [accounts.{channel}.{name}] "
+                "(docs/how-to/add-account.md)",
             )
         ]
     object_id = str(getattr(account, id_key))
@@ -813,7 +814,8 @@ def check_youtube_account(
             _fail(
                 label,
                 f"{', '.join(missing)} not set",
-                f"add {' and '.join(missing)} to [accounts.youtube.{name}] (README: Going live)",
+                f"add {' and '.join(missing)} to [accounts.youtube.{name}] "
+                "(docs/how-to/add-account.md)",
             )
         ]
     checks: list[Check] = []

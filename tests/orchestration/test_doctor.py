@@ -291,10 +291,10 @@ def test_wrong_account_id_and_missing_keys(setup: Setup) -> None:
         "FAIL instagram/bpipi: the token cannot see Instagram account 17841499999999999 -> "
         "correct ig_user_id, and link the Instagram account to the token's Page",
         "FAIL facebook/bpipi: token_secret not set -> add token_secret to "
-        "[accounts.facebook.bpipi] (README: Going live)",
+        "[accounts.facebook.bpipi] (docs/how-to/add-account.md)",
         "FAIL youtube/bpipi: client_secret_secret, refresh_token_secret not set -> add "
         "client_secret_secret and refresh_token_secret to [accounts.youtube.bpipi] "
-        "(README: Going live)",
+        "(docs/how-to/add-account.md)",
     ]
     assert [c.line() for c in check_settings(settings) if c.status != "ok"] == [
         "warn accounts.tiktok: 'tiktok' is not a channel ifn-campaign publishes to (instagram, "
@@ -307,7 +307,7 @@ def test_campaigns_need_configured_accounts() -> None:
     after_ramadan = datetime(2027, 4, 1).date()  # only the weekly campaign is not over
     assert [c.line() for c in check_campaigns(settings, today=after_ramadan)] == [
         f"FAIL {channel}/bpipi: not configured, but campaign(s) sorotan-anggota post on it -> add "
-        f"[accounts.{channel}.bpipi] (README: Going live) or change the campaigns' account"
+        f"[accounts.{channel}.bpipi] (docs/how-to/add-account.md) or change the campaigns' account"
         for channel in ("facebook", "youtube")
     ]
     before = [c.line() for c in check_campaigns(settings, today=datetime(2026, 11, 25).date())]
@@ -317,7 +317,7 @@ def test_campaigns_need_configured_accounts() -> None:
     )
     assert check_settings(Settings())[-1].line() == (
         "warn accounts: no accounts configured: nothing can be published -> add "
-        "[accounts.<channel>.<name>] tables with ids and secret names (README: Going live)"
+        "[accounts.<channel>.<name>] tables with ids and secret names (docs/how-to/add-account.md)"
     )
 
 
