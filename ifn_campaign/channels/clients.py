@@ -97,10 +97,25 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
     # --- the mapping: every configured account ----------------------------------------------
 
     def __getitem__(self, key: tuple[Channel, str]) -> ChannelAdapter:
+        """The account's adapter; `ConfigError` (what to add to the settings) when there is no
+        such account, as an account a post names must be configured."""
         channel, name = Channel(key[0]), key[1]
         if (channel, name) not in self._adapters:
             self._adapters[channel, name] = self._adapter(channel, name)
         return self._adapters[channel, name]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 2 or key[0] not in set(Channel):
+            return False
+        return key[1] in self.settings.accounts.get(key[0], {})
+
+    def get(  # type: ignore[override]
+        self, key: tuple[Channel, str], default: ChannelAdapter | None = None
+    ) -> ChannelAdapter | None:
+        """The account's adapter, or `default` when the settings name no such account."""
+        if key not in self:
+            return default
+        return self[key]
 
     def __iter__(self) -> Iterator[tuple[Channel, str]]:
         for channel in Channel:
