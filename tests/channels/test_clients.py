@@ -5,6 +5,7 @@ post on the sandboxes over loopback."""
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
