@@ -261,6 +261,20 @@ def test_every_link_in_the_site_resolves(site: Path) -> None:
     assert not broken, "broken links in the site:\n" + "\n".join(broken)
 
 
+def test_the_site_reaches_nothing_outside(site: Path) -> None:
+    """The built pages load nothing from the web (no web fonts, no theme links) and link out only
+    to the platforms' public developer docs."""
+    outside = {
+        f"{page.relative_to(site)}: {url}"
+        for page in site.rglob("*.html")
+        for url in re.findall(
+            r"""\b(?:href|src)=["']((?:https?:)?//[^"']+)""", page.read_text(encoding="utf-8")
+        )
+        if urlsplit(url).hostname not in PUBLIC_DOC_HOSTS
+    }
+    assert not outside, "the site reaches outside:\n" + "\n".join(sorted(outside))
+
+
 def _markdown_files() -> list[Path]:
     return sorted(
         p for p in ROOT.rglob("*.md") if not SKIP_DIRS.intersection(p.relative_to(ROOT).parts)
