@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.cli.base import PLAN, app, one_of, out, resources, settings, unknown
 from ifn_campaign.cli.tables import Col, Wide, print_table
-from ifn_campaign.errors import LedgerError
+from ifn_campaign.errors import LedgerError, PlanError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
 from ifn_campaign.orchestration.stages import plan_stage
 from ifn_campaign.planner.campaign import (
@@ -22,7 +22,7 @@ from ifn_campaign.planner.campaign import (
     default_campaigns_dir,
     load_campaigns,
 )
-from ifn_campaign.planner.plan import PlanError, PlanResult
+from ifn_campaign.planner.plan import PlanResult
 from ifn_campaign.planner.slots import campaign_slots
 
 _STYLE = {

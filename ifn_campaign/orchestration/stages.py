@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import DatabaseUnavailable, IFNError
+from ifn_campaign.errors import DatabaseUnavailable, IFNError, PlanError
 from ifn_campaign.models import Post, PostState, SyncRun, utcnow
 from ifn_campaign.orchestration.worker_pool import WorkerPool
 from ifn_campaign.reports.markdown import escape_markdown as _md
@@ -194,7 +194,7 @@ def plan_stage(
     """
     from ifn_campaign.planner.budget import limits_from
     from ifn_campaign.planner.campaign import load_campaigns
-    from ifn_campaign.planner.plan import PlanError, plan_campaign
+    from ifn_campaign.planner.plan import plan_campaign
 
     if weeks < 1:
         raise PlanError(f"plan {weeks} weeks ahead? give at least 1")
