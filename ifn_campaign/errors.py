@@ -83,8 +83,9 @@ IFNError                        root: the CLI prints its message on one line and
 ```
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
-Only leaves are raised: a class with classes under it is there to be caught, and
-tests/test_errors.py checks this tree against the classes and every raise in the package.
+Only leaves are raised: a class with classes under it is there to be caught (the one exception:
+GraphTransient and GraphRejected, raised as their kind's catch-all inside the Graph client).
+tests/test_errors.py checks this tree against the classes, and every raise in the package.
 """
 
 from __future__ import annotations
