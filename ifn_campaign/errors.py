@@ -84,7 +84,7 @@ IFNError                        root: the CLI prints its message on one line and
 
 Errors say what to do next and carry their context; none of them ever includes a secret.
 Only leaves are raised: a class with classes under it is there to be caught (the one exception:
-GraphTransient and GraphRejected, raised as their kind's catch-all inside the Graph client).
+GraphTransient and GraphRejected, raised as their kind's catch-all by the Graph channels).
 tests/test_errors.py checks this tree against the classes, and every raise in the package.
 """
 
