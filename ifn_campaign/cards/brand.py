@@ -51,9 +51,7 @@ class BrandKit:
         palette = {k: v for k, v in data.items() if isinstance(v, str)}
         for name, value in palette.items():
             if not _HEX.match(value):
-                raise BrandError(
-                    f"brand palette {palette_file}: {name} = {value!r} is not #RRGGBB"
-                )
+                raise BrandError(f"brand palette {palette_file}: {name} = {value!r} is not #RRGGBB")
         gradients: dict[str, tuple[str, str]] = {}
         for name, stops in gradients_raw.items():
             if not (

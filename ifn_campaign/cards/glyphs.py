@@ -159,9 +159,7 @@ class Face:
                     _thicken(slot, min(full, room), full // 2)
                 slot.render(freetype.FT_RENDER_MODE_NORMAL)
             except freetype.FT_Exception as exc:
-                raise FontError(
-                    f"font {self.path.name}: glyph {gid} at {size} px: {exc}"
-                ) from exc
+                raise FontError(f"font {self.path.name}: glyph {gid} at {size} px: {exc}") from exc
             pixels = _pixels(slot.bitmap)
             rows, width = (0, 0) if pixels is None else pixels.shape
             found = Glyph(pixels, slot.bitmap_left, slot.bitmap_top)
