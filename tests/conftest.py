@@ -3,20 +3,33 @@ and the registry sandbox on a free loopback port."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.config import MediaSettings, RegistrySettings, Settings
+from ifn_campaign.cli import base
+from ifn_campaign.cli.app import main
+from ifn_campaign.config import Settings
+from ifn_sandbox.platforms import PlatformSandboxes
 from ifn_sandbox.registry import RegistrySandbox
+from ifn_sandbox.sample import store_generated_members
+from tests.support.cli import point_cli_at
+from tests.support.demo import DemoRun, run_demo
+from tests.support.planning import NOW
+from tests.support.publishing import World
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 # CI (`.ci/run`) explores the same examples every run, so a landing never hinges on a rare draw;
@@ -39,27 +52,62 @@ def _loopback_only(self: socket.socket, address: object) -> object:
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 
 
+def worker_id(config: pytest.Config) -> str:
+    """This xdist worker's id (gw0, gw1, ...), or "master" in a run without workers."""
+    workerinput: dict[str, str] = getattr(config, "workerinput", {})
+    return workerinput.get("workerid", "master")
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ifn.db'}"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema on the test PostgreSQL, dropped afterwards."""
+@pytest.fixture(scope="session")
+def pg_database(pytestconfig: pytest.Config) -> Iterator[Engine]:
+    """This xdist worker's own PostgreSQL database, test_<worker> on the IFN_TEST_DATABASE_URL
+    server (test_master without xdist): workers never share a catalog, so one worker's DDL
+    cannot block or deadlock another's. Dropped at the end of the session unless another test
+    session on the same server is still connected to it (that session drops it when it ends)."""
     if not PG_URL:
         pytest.skip("IFN_TEST_DATABASE_URL not set")
+    server = make_url(PG_URL)
+    name = f"test_{worker_id(pytestconfig)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.scalar() is None:
+            try:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except DBAPIError as exc:  # another session made it a moment ago
+                if getattr(exc.orig, "sqlstate", None) != "42P04":  # duplicate_database
+                    raise
+    engine = create_engine(server.set(database=name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55006":  # object_in_use: not ours
+                    raise
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: Engine) -> Iterator[str]:
+    """A fresh schema in this worker's PostgreSQL database, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
+    with pg_database.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = pg_database.url.update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with admin.begin() as conn:
+        with pg_database.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,32 +141,75 @@ def registry() -> Iterator[RegistrySandbox]:
         yield sandbox
 
 
-def settings_for(
-    sandbox: RegistrySandbox, db_url: str, media_dir: Path, **registry: object
-) -> Settings:
-    """Settings pointing at a sandbox, with fast retries so fault tests stay quick."""
-    host_port = sandbox.url.removeprefix("http://")
-    return Settings(
-        database={"url": db_url},
-        registry=RegistrySettings(
-            base_url=sandbox.url,
-            backoff_factor=0.01,
-            backoff_jitter=0.01,
-            read_timeout=5,
-            **registry,  # type: ignore[arg-type]
-        ),
-        media=MediaSettings(dir=media_dir, allow_hosts=[host_port]),
-    )
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on a database holding 12 generated members, two months before the planner's NOW."""
+    with Session(engine) as s:
+        store_generated_members(s, 12, now=NOW - timedelta(days=60))
+        s.commit()
+        yield s
 
 
-def point_cli_at(sandbox: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Run the CLI in tmp_path against this sandbox, with no IFN_ setting leaking in."""
+@pytest.fixture(scope="session")
+def synced_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The sample registry synced once per test process (with media, ~2 s of CPU and more of
+    waiting, which some twenty modules used to repeat each); each test works on a copy of the
+    database (`world`, `workdir`) and only reads the media."""
+    folder = tmp_path_factory.mktemp("synced")
+    env = dict(os.environ)
+    try:
+        with RegistrySandbox() as sandbox, pytest.MonkeyPatch.context() as mp:
+            point_cli_at(sandbox, mp, folder)
+            assert main(["db", "upgrade"]) == 0
+            assert main(["sync"]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    yield folder
+
+
+@pytest.fixture
+def world(synced_db: Path, tmp_path: Path) -> Iterator[World]:
+    """A copy of the synced database and the platform sandboxes, with settings for both."""
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
+        src.backup(dst)
+    url = f"sqlite:///{tmp_path / 'ifn.db'}"
+    base = Settings(database={"url": url}, media={"dir": synced_db / "media"})
+    with PlatformSandboxes(tmp_path / "cards", container_ready_after=0.0) as platforms:
+        engine = store.open_store(url)
+        yield World(engine, platforms.settings(base), platforms, tmp_path)
+        engine.dispose()
+
+
+@pytest.fixture
+def workdir(synced_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI run in tmp_path on a copy of the synced database (its media read in place)."""
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
+        src.backup(dst)  # WAL mode: a file copy could miss the last pages
     for key in list(os.environ):
         if key.startswith("IFN_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
-    monkeypatch.setenv("IFN_REGISTRY__BASE_URL", sandbox.url)
-    monkeypatch.setenv("IFN_MEDIA__DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("IFN_MEDIA__ALLOW_HOSTS", f'["{sandbox.url.removeprefix("http://")}"]')
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(synced_db / "media"))
     monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
+    monkeypatch.setattr(base.out, "width", 250)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> DemoRun:
+    """`ifn-campaign demo` run once per test session, whichever xdist worker asks first (under a
+    file lock in the session's shared temp folder; the others wait and read what it left). Its
+    folder is shared: read it, or copy it before changing anything."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id(pytestconfig) != "master":  # a worker's basetemp is in the session's one
+        root = root.parent
+    saved = root / "demo-run.json"
+    with (root / "demo-run.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not saved.exists():
+            home = root / "demo-run"
+            home.mkdir()
+            run_demo(home).save(saved)
+    return DemoRun.load(saved)
