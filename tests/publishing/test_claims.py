@@ -12,7 +12,6 @@ tests/publishing/test_crash.py) and the sandboxes over loopback.
   every call made during it, as Meta's does.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 import functools
@@ -29,10 +28,8 @@ from sqlalchemy.orm import Session
 from ifn_campaign.models import PlatformBlock, Post, PostState
 from ifn_campaign.publishing.publisher import Publisher, reconcile
 from ifn_sandbox.http import Fault
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_crash import SCRIPT, child_env, lapse_claim, run_publisher
-from tests.publishing.test_errors import IG, TOKEN, approved, aware, load, youtube_post
-from tests.publishing.test_publisher import World, world  # noqa: F401  (fixture)
+from tests.support.crash import SCRIPT, child_env, lapse_claim, run_publisher
+from tests.support.publishing import IG, TOKEN, World, approved, aware, load, youtube_post
 
 pytestmark = pytest.mark.slow
 
@@ -334,7 +331,7 @@ def test_a_finished_youtube_upload_is_recorded_even_over_the_cap(world: World) -
     """Killed after the last chunk was answered, before the video id was stored; the takeover
     is over the cap at once (max_attempts 1). The upload session is asked (a read) and says
     the video exists: recorded, not failed with its id lost."""
-    from tests.publishing.test_crash import give_video
+    from tests.support.publishing import give_video
 
     now = datetime.now(UTC)
     (post_id,) = approved(world, "youtube", [now + timedelta(hours=3)])

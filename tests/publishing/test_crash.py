@@ -9,15 +9,11 @@ run and the rerun the post's claim is moved into the past by more than `publish.
 (the lease passing), since the claim of a crashed worker is only taken over once it lapses.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +26,10 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.config import Settings
 from ifn_campaign.models import Feature, Post, PostEvent, PostState
-from ifn_campaign.publishing.publisher import CRASH_ENV, Publisher
+from ifn_campaign.publishing.publisher import Publisher
 from ifn_sandbox.platforms import PlatformSandboxes
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_instagram_posts import members_by_photos
-from tests.publishing.test_publisher import World, approved_posts, give_video, world  # noqa: F401  (fixture)
+from tests.support.crash import lapse_claim, run_publisher
+from tests.support.publishing import World, approved_posts, give_video, members_by_photos
 
 pytestmark = pytest.mark.slow
 
@@ -51,70 +46,6 @@ CASES = [
     for step in steps
     for when in ("before", "called", "after")
 ]
-LEASE = 60
-
-SCRIPT = """
-import dataclasses, json
-from ifn_campaign import store
-from ifn_campaign.config import load_settings
-from ifn_campaign.publishing.publisher import Publisher
-
-settings = load_settings()
-engine = store.open_store(settings.database.url)
-report = Publisher(engine, settings).run()
-print(json.dumps(dataclasses.asdict(report), default=str))
-"""
-
-
-def child_env(world: World, crash_at: str | None) -> dict[str, str]:
-    """The environment of a publisher process: the sandboxes' secrets (IFN_SECRET_*, put in
-    os.environ by PlatformSandboxes) and settings as IFN_* variables, nothing else of ours."""
-    s = world.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IFN_")}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("IFN_SECRET_")})
-    accounts = {
-        channel: {name: a.model_dump(exclude_none=True) for name, a in named.items()}
-        for channel, named in s.accounts.items()
-    }
-    env |= {
-        "IFN_CONFIG": str(world.folder / "none.toml"),
-        "IFN_DATABASE__URL": s.database.url,
-        "IFN_MEDIA__DIR": str(s.media.dir),
-        "IFN_CARDS__CACHE_DIR": str(s.cards.cache_dir),
-        "IFN_INSTAGRAM__GRAPH_URL": s.instagram.graph_url,
-        "IFN_FACEBOOK__GRAPH_URL": s.facebook.graph_url,
-        "IFN_YOUTUBE__API_URL": s.youtube.api_url,
-        "IFN_YOUTUBE__UPLOAD_URL": s.youtube.upload_url,
-        "IFN_YOUTUBE__TOKEN_URL": s.youtube.token_url,
-        "IFN_PUBLISH__MEDIA_BASE_URL": s.publish.media_base_url,
-        "IFN_PUBLISH__LEASE_SECONDS": str(LEASE),
-        "IFN_ACCOUNTS": json.dumps(accounts),
-    }
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    return env
-
-
-def run_publisher(world: World, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    (world.folder / "none.toml").write_text("")
-    return subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=child_env(world, crash_at),
-        cwd=world.folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def lapse_claim(world: World, post_id: int) -> None:
-    """The lease passes: the crashed worker's claim is older than lease_seconds."""
-    with Session(world.engine) as session:
-        post = session.get(Post, post_id)
-        assert post is not None and post.claimed_at is not None
-        post.claimed_at -= timedelta(seconds=LEASE + 5)
-        session.commit()
 
 
 def remote_count(world: World, channel: str, post: Post) -> list[str]:
@@ -217,7 +148,10 @@ def late_world(synced_db: Path, tmp_path: Path) -> Iterator[tuple[World, list[ti
         src.backup(dst)
     url = f"sqlite:///{tmp_path / 'ifn.db'}"
     base = Settings(database={"url": url}, media={"dir": synced_db / "media"})
-    clock = lambda: datetime.now(UTC) + shift[0]  # noqa: E731
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + shift[0]
+
     with PlatformSandboxes(tmp_path / "cards", container_ready_after=0.0, clock=clock) as p:
         engine = store.open_store(url)
         yield World(engine, p.settings(base), p, tmp_path), shift

@@ -2,7 +2,6 @@
 injected faults: the post ends in a state staff understand (with what happened and what to do),
 nothing is retried in a loop, nothing is sent twice, and no token ever reaches a message."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 import hashlib
@@ -10,95 +9,34 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.captions.writer import CaptionWriter
-from ifn_campaign.cards.brand import BrandKit
-from ifn_campaign.cards.render import Renderer
-from ifn_campaign.cards.template import load_all
 from ifn_campaign.cli.app import main
 from ifn_campaign.config import Settings
-from ifn_campaign.models import AccountState, Feature, Member, Post, PostEvent, PostState
-from ifn_campaign.posts.compose import compose_posts
-from ifn_campaign.posts.lifecycle import move
+from ifn_campaign.models import AccountState, Feature, Post, PostEvent, PostState
 from ifn_campaign.publishing.publisher import Publisher, PublishReport
 from ifn_sandbox.graph import GraphAccount
 from ifn_sandbox.http import Fault
 from ifn_sandbox.platforms import SECRETS, PlatformSandboxes
 from ifn_sandbox.registry import RegistrySandbox
-from tests.conftest import point_cli_at
-from tests.posts.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_crash import give_video
-from tests.publishing.test_publisher import World, world  # noqa: F401  (fixture)
-
-IG = GraphAccount().ig_user_id
-TOKEN = GraphAccount().token
-
-
-def approved(world: World, channel: str, slots: list[datetime]) -> list[int]:
-    """Composed and approved posts on one channel, one member each, at these slots."""
-    brand = BrandKit.load()
-    renderer = Renderer(brand, load_all(palette=brand.palette), world.settings.cards.cache_dir)
-    now = datetime.now(UTC)
-    c = campaign(channels=[{"channel": channel, "slots": [{"days": ["mon"], "time": "09:00"}]}])
-    with Session(world.engine) as session:
-        members = session.scalars(
-            select(Member)
-            .where(Member.status == "active", Member.consent_withdrawn_at.is_(None))
-            .order_by(Member.id)
-        ).all()
-        usable = [m for m in members if channel in (m.consent_channels or [])]
-        assert len(usable) >= len(slots)
-        posts = [
-            Post(
-                campaign=c.name,
-                channel=channel,
-                account="bpipi",
-                slot_at=at,
-                member_id=member.id,
-                template="sorotan",
-                reason_id="uji",
-                reason_en="test",
-                state_changed_at=now,
-                created_at=now,
-            )
-            for at, member in zip(slots, usable, strict=False)
-        ]
-        session.add_all(posts)
-        session.commit()
-        ids = [p.id or 0 for p in posts]
-        compose_posts(
-            session, renderer, CaptionWriter(), {c.name: c}, now - timedelta(days=1), post_ids=ids
-        )
-        for post in session.scalars(select(Post).where(Post.id.in_(ids))):
-            assert post.state == PostState.COMPOSED, post.compose_notes
-            move(session, post, PostState.APPROVED, actor="staff:test", now=now)
-        session.commit()
-    return ids
-
-
-def load(world: World, post_id: int) -> tuple[Post, list[PostEvent]]:
-    with Session(world.engine, expire_on_commit=False) as session:
-        post = session.get(Post, post_id)
-        assert post is not None
-        events = session.scalars(
-            select(PostEvent).where(PostEvent.post_id == post_id).order_by(PostEvent.id)
-        ).all()
-        return post, list(events)
-
-
-def aware(moment: datetime | None) -> datetime:
-    assert moment is not None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
+from tests.support.cli import point_cli_at
+from tests.support.publishing import (
+    IG,
+    TOKEN,
+    World,
+    approved,
+    aware,
+    load,
+    next_pacific_midnight,
+    youtube_post,
+)
 
 # --- Graph ------------------------------------------------------------------------------------
 
@@ -290,18 +228,6 @@ def test_facebook_missing_permission_is_named(world: World) -> None:
 
 
 # --- YouTube ----------------------------------------------------------------------------------
-
-
-def next_pacific_midnight(now: datetime) -> datetime:
-    la = ZoneInfo("America/Los_Angeles")
-    day = now.astimezone(la).date() + timedelta(days=1)
-    return datetime.combine(day, time(0), tzinfo=la).astimezone(UTC)
-
-
-def youtube_post(world: World, slot: datetime) -> int:
-    (post_id,) = approved(world, "youtube", [slot])
-    give_video(world, post_id)
-    return post_id
 
 
 def test_youtube_quota_exceeded_waits_for_midnight_pacific(world: World) -> None:

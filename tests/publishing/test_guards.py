@@ -2,7 +2,6 @@
 worker waited is never used, a half-sent post cannot be edited, and a missing upload file fails
 its post only."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -14,9 +13,7 @@ from ifn_campaign.cli.app import main
 from ifn_campaign.models import Member, Post, PostState
 from ifn_campaign.posts.lifecycle import reopen
 from ifn_campaign.publishing.publisher import Publisher, PublishReport, take_down
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
-from tests.publishing.test_reschedule import cli  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved_posts
 
 
 def withdraw(world: World, post_id: int) -> None:

@@ -2,7 +2,6 @@
 member's other photos, alt text on every image, the member's consented handle tagged on the
 card, and the publishing limit read once per run rather than before every post."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 import json
@@ -10,34 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.config import Settings
-from ifn_campaign.models import MediaRole, Member, MemberMedia, Post, PostEvent, PostState
+from ifn_campaign.models import Member, Post, PostEvent, PostState
 from ifn_campaign.publishing.publisher import Publisher
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
-
-
-def members_by_photos(world: World) -> dict[int, list[str]]:
-    """Promotable Instagram members by how many stored (usable) photos they have."""
-    with Session(world.engine) as session:
-        rows = session.execute(
-            select(Member, func.count(MemberMedia.asset_sha256))
-            .join(MemberMedia, MemberMedia.member_id == Member.id, isouter=True)
-            .where(
-                Member.status == "active",
-                Member.consent_withdrawn_at.is_(None),
-                MemberMedia.role == MediaRole.PHOTO,
-            )
-            .group_by(Member.id)
-        ).all()
-    found: dict[int, list[str]] = {}
-    for member, photos in rows:
-        if "instagram" in (member.consent_channels or []):
-            found.setdefault(int(photos), []).append(member.id)
-    return found
+from tests.support.publishing import World, approved_posts, members_by_photos
 
 
 def set_handle(world: World, member_id: str, handle: str | None) -> None:

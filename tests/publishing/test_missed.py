@@ -2,7 +2,6 @@
 `publish.max_lateness`; past it, it is `missed` and nothing is sent until staff decide: publish
 now, move, or cancel. Natively scheduled posts are not late. Counted on the sandboxes over HTTP."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 import os
@@ -21,9 +20,7 @@ from ifn_campaign.posts.lifecycle import TransitionError, release_missed
 from ifn_campaign.posts.withdrawal import cancel_disallowed
 from ifn_campaign.publishing.publisher import Publisher
 from ifn_campaign.reports.campaign import collect, summary_markdown
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_errors import approved, load, youtube_post
-from tests.publishing.test_publisher import World, world  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved, load, youtube_post
 
 LATE = timedelta(hours=7)  # past the default cut-off of 6 hours
 

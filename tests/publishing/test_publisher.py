@@ -5,128 +5,16 @@ a second run sends nothing."""
 from __future__ import annotations
 
 import hashlib
-import shutil
-import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign import store
-from ifn_campaign.captions.writer import CaptionWriter
-from ifn_campaign.cards.brand import BrandKit
-from ifn_campaign.cards.render import Renderer
-from ifn_campaign.cards.shorts import post_video
-from ifn_campaign.cards.template import load_all
-from ifn_campaign.config import Settings
 from ifn_campaign.models import Feature, Member, Post, PostState
-from ifn_campaign.posts.compose import compose_posts
-from ifn_campaign.posts.lifecycle import move
 from ifn_campaign.posts.withdrawal import cancel_disallowed
 from ifn_campaign.publishing.publisher import Publisher, reconcile, take_down
-from ifn_sandbox.platforms import PlatformSandboxes
-from tests.posts.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
-
-
-@dataclass
-class World:
-    engine: Engine
-    settings: Settings
-    platforms: PlatformSandboxes
-    folder: Path
-
-
-@pytest.fixture
-def world(synced_db: Path, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
-        src.backup(dst)
-    url = f"sqlite:///{tmp_path / 'ifn.db'}"
-    base = Settings(database={"url": url}, media={"dir": synced_db / "media"})
-    with PlatformSandboxes(tmp_path / "cards", container_ready_after=0.0) as platforms:
-        engine = store.open_store(url)
-        yield World(engine, platforms.settings(base), platforms, tmp_path)
-        engine.dispose()
-
-
-_video_cache: dict[str, Path] = {}
-
-
-def give_video(world: World, post_id: int) -> None:
-    """A real Short, made once per test process by `post_video` and copied: making one takes
-    about 5 s, and the publisher's tests are about sending it, not making it (test_shorts.py is)."""
-    with Session(world.engine) as session:
-        post = session.get(Post, post_id)
-        assert post is not None
-        if "video" not in _video_cache:
-            made = world.folder / "made"
-            _video_cache["video"] = post_video(post, made).rename(made / "shared-short.mp4")
-        target = world.folder / "videos" / f"post-{post_id}.mp4"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_video_cache["video"], target)
-        post.video_path = str(target)
-        session.commit()
-
-
-def approved_posts(
-    world: World,
-    slots: dict[str, datetime],
-    members: dict[str, str] | None = None,
-    *,
-    video: bool = True,
-) -> dict[str, int]:
-    """One composed and approved post per channel, for different members (or the given ones),
-    at the given slots; a YouTube post gets its Short unless `video` is False, when the publisher
-    has to make it."""
-    brand = BrandKit.load()
-    renderer = Renderer(brand, load_all(palette=brand.palette), world.settings.cards.cache_dir)
-    now = datetime.now(UTC)
-    c = campaign(
-        channels=[{"channel": ch, "slots": [{"days": ["mon"], "time": "09:00"}]} for ch in slots]
-    )
-    ids: dict[str, int] = {}
-    with Session(world.engine) as session:
-        stored = session.scalars(
-            select(Member).where(Member.status == "active", Member.consent_withdrawn_at.is_(None))
-        ).all()
-        usable = [m for m in stored if set(slots) <= set(m.consent_channels or [])]
-        if members:
-            usable = [next(m for m in stored if m.id == members[ch]) for ch in slots]
-        for (channel, at), member in zip(slots.items(), usable, strict=False):
-            post = Post(
-                campaign=c.name,
-                channel=channel,
-                account="bpipi",
-                slot_at=at,
-                member_id=member.id,
-                template="sorotan",
-                reason_id="uji",
-                reason_en="test",
-                state_changed_at=now,
-                created_at=now,
-            )
-            session.add(post)
-            session.flush()
-            ids[channel] = post.id or 0
-        session.commit()
-        compose_posts(
-            session,
-            renderer,
-            CaptionWriter(),
-            {c.name: c},
-            now - timedelta(days=1),
-            post_ids=list(ids.values()),
-        )
-        for post in session.scalars(select(Post).where(Post.id.in_(list(ids.values())))):
-            assert post.state == PostState.COMPOSED, post.compose_notes
-            move(session, post, PostState.APPROVED, actor="staff:test", now=now)
-        session.commit()
-    if video and "youtube" in ids:
-        give_video(world, ids["youtube"])
-    return ids
+from tests.support.publishing import World, approved_posts
 
 
 def test_publish_all_three_then_nothing_twice(world: World) -> None:

@@ -2,7 +2,6 @@
 dead token is not offered to the platform once per post (15 refused calls for one token), and
 the report says which posts wait and what staff do. Counted on the sandboxes over HTTP."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,9 +12,7 @@ from ifn_campaign.models import AccountState, Post, PostState
 from ifn_campaign.orchestration.stages import reconcile_markdown
 from ifn_campaign.publishing.publisher import Publisher, reconcile
 from ifn_sandbox.platforms import SECRETS
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_errors import TOKEN, approved, youtube_post
-from tests.publishing.test_publisher import World, world  # noqa: F401  (fixture)
+from tests.support.publishing import TOKEN, World, approved, youtube_post
 
 
 def _states(world: World, ids: list[int]) -> set[str]:

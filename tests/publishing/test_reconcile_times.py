@@ -2,7 +2,6 @@
 `scheduled_publish_time` / `created_time`, YouTube's `publishedAt`), not when `reconcile`
 happened to notice them: a report period must count a feature in the hour it went live."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -12,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.models import Feature, Post, PostState
 from ifn_campaign.publishing.publisher import Publisher, reconcile
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved_posts
 
 
 def test_reconcile_an_hour_late_records_the_platforms_time(world: World) -> None:

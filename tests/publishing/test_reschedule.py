@@ -2,10 +2,8 @@
 deleted before the new one is scheduled, so exactly one copy (the new time, the new text) is
 ever there; a change that comes after the old copy went live is recorded, not doubled."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,22 +14,9 @@ from ifn_campaign.cli.app import main
 from ifn_campaign.models import Post, PostState
 from ifn_campaign.posts.lifecycle import REPLACE_MARGIN
 from ifn_campaign.publishing.publisher import Publisher, take_down
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved_posts
 
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-@pytest.fixture
-def cli(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    """The staff CLI on the world's database (it needs nothing else to move or edit)."""
-    for key in [k for k in os.environ if k.startswith("IFN_") and "SECRET" not in k]:
-        monkeypatch.delenv(key)
-    (world.folder / "none.toml").write_text("")
-    monkeypatch.setenv("IFN_CONFIG", str(world.folder / "none.toml"))
-    monkeypatch.setenv("IFN_DATABASE__URL", world.settings.database.url)
-    monkeypatch.chdir(world.folder)
-    return world
 
 
 def scheduled(world: World, slots: dict[str, datetime]) -> dict[str, Post]:

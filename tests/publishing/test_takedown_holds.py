@@ -3,7 +3,6 @@ re-authorisation (more calls lengthen a block, a dead token only repeats its ref
 posts are reported and the first run after the block or the re-authorisation deletes them.
 Counted on the Graph sandbox over HTTP."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,8 +12,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign.models import AccountState, Post, PostState
 from ifn_campaign.publishing.blocks import ACCOUNT, account_key, record_block
 from ifn_campaign.publishing.publisher import Publisher, take_down
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved_posts
 
 
 def _scheduled_then_cancelled(world: World, now: datetime) -> int:

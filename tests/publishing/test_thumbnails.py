@@ -3,7 +3,6 @@ connection, quotaExceeded) is kept "pending" and set by a later reconcile; one r
 is "failed" with YouTube's reason; the video goes out either way. Over HTTP against the YouTube
 sandbox's fault injection."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,8 +16,7 @@ from ifn_campaign.models import PlatformBlock, Post, PostState
 from ifn_campaign.publishing.publisher import Publisher, reconcile
 from ifn_sandbox.http import Fault
 from ifn_sandbox.youtube import YouTubeSandbox
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved_posts
 
 THUMBNAILS = "/upload/youtube/v3/thumbnails/set"
 ATTEMPTS = 5  # the client's 4 retries and the first call
