@@ -4,66 +4,19 @@ counted across campaigns, and slots near midnight WIB stored on the right UTC da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifn_campaign.config import Settings
 from ifn_campaign.models import Exclusion, Member, MemberMedia, Pin, Post, PostState
 from ifn_campaign.planner.budget import limits_from
-from ifn_campaign.planner.campaign import Campaign
-from ifn_campaign.planner.plan import PlanError, PlanResult, plan_campaign, plan_campaigns
-from ifn_sandbox.sample import store_generated_members
-
-NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-START = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday
-OFF = {"category": 0, "province": 0, "actor_type": 0}
-LIMITS = limits_from(Settings())
-
-
-def campaign(name: str = "sorotan", **overrides: Any) -> Campaign:
-    data: dict[str, Any] = {
-        "name": name,
-        "title": "Sorotan",
-        "start": date(2026, 11, 1),
-        "holidays": "ignore",
-        "cooldown_days": 0,
-        "channels": [
-            {"channel": "instagram", "slots": [{"days": ["tue", "thu"], "time": "19:00"}]},
-            {"channel": "facebook", "slots": [{"days": ["wed"], "time": "18:30"}]},
-        ],
-        "diversity": {"max_in_a_row": OFF, "max_per_week": OFF},
-    }
-    data.update(overrides)
-    return Campaign.model_validate(data, context={"source": "toml"})
-
-
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    with Session(engine) as s:
-        store_generated_members(s, 12, now=NOW - timedelta(days=60))
-        s.commit()
-        yield s
-
-
-def plan(s: Session, c: Campaign, weeks: int = 2, **kw: Any) -> PlanResult:
-    result = plan_campaign(
-        s, c, kw.pop("limits", LIMITS), START, START + timedelta(weeks=weeks), NOW, **kw
-    )
-    s.commit()
-    return result
-
-
-def live(s: Session) -> list[Post]:
-    return list(
-        s.scalars(select(Post).where(Post.state != PostState.CANCELLED).order_by(Post.slot_at))
-    )
+from ifn_campaign.planner.plan import PlanError, plan_campaign, plan_campaigns
+from tests.support.planning import LIMITS, NOW, START, campaign, live, plan
 
 
 def test_plan_writes_posts_with_reasons_in_utc(session: Session) -> None:

@@ -20,7 +20,7 @@ from ifn_campaign.planner.campaign import Campaign
 from ifn_campaign.planner.plan import plan_campaign
 from ifn_campaign.planner.slots import campaign_slots
 from ifn_sandbox.sample import store_generated_members
-from tests.planner.test_plan import LIMITS
+from tests.support.planning import LIMITS
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 START = datetime(2026, 11, 30, tzinfo=UTC)

@@ -5,91 +5,22 @@ refusals."""
 from __future__ import annotations
 
 import io
-import os
-import sqlite3
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ifn_campaign import store
-from ifn_campaign.captions.writer import CaptionWriter
-from ifn_campaign.cards.brand import BrandKit
-from ifn_campaign.cards.render import Renderer
-from ifn_campaign.cards.template import load_all
-from ifn_campaign.cli import base
 from ifn_campaign.cli.app import main
 from ifn_campaign.models import MediaAsset, Member, MemberMedia, Post, PostEvent, PostState
 from ifn_campaign.planner.campaign import Campaign
 from ifn_campaign.planner.plan import plan_campaign
 from ifn_campaign.posts.compose import compose_posts
 from ifn_campaign.posts.lifecycle import TransitionError, move
-from ifn_sandbox.registry import RegistrySandbox
-from tests.conftest import point_cli_at
-from tests.planner.test_plan import LIMITS
-
-NOW = datetime.now(UTC)
-
-
-def campaign(**overrides: Any) -> Campaign:
-    data: dict[str, Any] = {
-        "name": "uji",
-        "title": "Pekan Uji",
-        "start": (NOW - timedelta(days=30)).date(),
-        "holidays": "ignore",
-        "hashtags": ["PekanUji"],
-        "channels": [
-            {"channel": "instagram", "slots": [{"days": ["tue", "thu"], "time": "19:00"}]},
-            {"channel": "youtube", "slots": [{"days": ["fri"], "time": "17:00"}]},
-        ],
-    }
-    data.update(overrides)
-    return Campaign.model_validate(data, context={"source": "toml"})
-
-
-@pytest.fixture(scope="module")
-def synced_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The sample registry synced once (with media); each test works on a copy."""
-    folder = tmp_path_factory.mktemp("synced")
-    env = dict(os.environ)
-    try:
-        with RegistrySandbox() as sandbox, pytest.MonkeyPatch.context() as mp:
-            point_cli_at(sandbox, mp, folder)
-            assert main(["db", "upgrade"]) == 0
-            assert main(["sync"]) == 0
-    finally:
-        os.environ.clear()
-        os.environ.update(env)
-    yield folder
-
-
-@pytest.fixture
-def workdir(synced_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
-        src.backup(dst)  # WAL mode: a file copy could miss the last pages
-    for key in list(os.environ):
-        if key.startswith("IFN_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
-    monkeypatch.setenv("IFN_MEDIA__DIR", str(synced_db / "media"))
-    monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
-    monkeypatch.setattr(base.out, "width", 250)
-    return tmp_path
-
-
-def _session(workdir: Path) -> Session:
-    return Session(store.open_store(f"sqlite:///{workdir / 'ifn.db'}"))
-
-
-def _tools(workdir: Path) -> tuple[Renderer, CaptionWriter]:
-    brand = BrandKit.load()
-    return Renderer(brand, load_all(palette=brand.palette), workdir / "cards"), CaptionWriter()
+from tests.support.planning import LIMITS
+from tests.support.publishing import NOW, _session, _tools, campaign
 
 
 def _plan_and_compose(workdir: Path, c: Campaign) -> list[Post]:

@@ -18,7 +18,7 @@ from ifn_campaign.posts.ledger import (
     never_featured,
     record_feature,
 )
-from tests.posts.test_withdrawal import add_member, add_post
+from tests.support.ledger import add_member, add_post
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
