@@ -24,17 +24,9 @@ from ifn_campaign.posts.compose import compose_posts
 from ifn_campaign.posts.withdrawal import cancel_disallowed, consent_refusal
 from ifn_campaign.publishing.publisher import Publisher
 from ifn_campaign.registry.consent import ConsentState, consent_at, in_force_clause
-from tests.planner.test_plan import LIMITS, NOW, START, live, plan
-from tests.planner.test_plan import campaign as plan_campaign_of
-from tests.planner.test_plan import session as plan_session  # noqa: F401  (fixture)
-from tests.posts.test_compose_review import (  # noqa: F401  (fixtures)
-    _session,
-    _tools,
-    campaign,
-    synced_db,
-    workdir,
-)
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.support.planning import LIMITS, NOW, START, live, plan
+from tests.support.planning import campaign as plan_campaign_of
+from tests.support.publishing import World, _session, _tools, approved_posts, campaign
 
 FUTURE = datetime(2099, 1, 1, tzinfo=UTC)  # 07:00 WIB
 
@@ -64,7 +56,7 @@ _times = st.datetimes(
     channels=st.lists(st.sampled_from(["instagram", "facebook", "youtube"]), unique=True),
 )
 def test_every_decider_agrees_with_the_one_rule(
-    plan_session: Session,  # noqa: F811
+    session: Session,
     granted: datetime | None,
     withdrawn: datetime | None,
     at: datetime,
@@ -72,19 +64,19 @@ def test_every_decider_agrees_with_the_one_rule(
 ) -> None:
     """Planner, withdrawal sweep (and so the publisher), captions and the ledger's SQL all say
     what `consent_at` says, for any grant and withdrawal time seen from any moment."""
-    member = plan_session.scalars(select(Member).order_by(Member.id)).first()
+    member = session.scalars(select(Member).order_by(Member.id)).first()
     assert member is not None
     member.consent_granted_at, member.consent_withdrawn_at = granted, withdrawn
     member.consent_channels = channels
     member.consent_fields_allowed = ["owner_name"]
     member.owner_name = "Ibu Sari"
-    plan_session.commit()
+    session.commit()
     state = consent_at(member, at)
     expected = state is ConsentState.IN_FORCE
     if granted is not None and withdrawn is None:
         assert expected == (granted <= at)  # from granted_at on, never before
-    (candidate,) = load_candidates(plan_session, [member.id], at)
-    sql = plan_session.scalar(select(Member.id).where(Member.id == member.id, in_force_clause(at)))
+    (candidate,) = load_candidates(session, [member.id], at)
+    sql = session.scalar(select(Member.id).where(Member.id == member.id, in_force_clause(at)))
     assert (sql is not None) == expected
     view = MemberView(member, "instagram", "id", [], "{id}", at)
     assert (view.owner_name == "Ibu Sari") == expected
@@ -98,15 +90,15 @@ def test_every_decider_agrees_with_the_one_rule(
 
 
 def test_future_consent_is_not_planned_and_a_pin_says_when_it_starts(
-    plan_session: Session,  # noqa: F811
+    session: Session,
 ) -> None:
-    members = plan_session.scalars(select(Member).order_by(Member.id)).all()
+    members = session.scalars(select(Member).order_by(Member.id)).all()
     later, pinned = members[0], members[1]
-    _future(plan_session, later.id)
-    _future(plan_session, pinned.id)
-    first = plan(plan_session, plan_campaign_of(), weeks=1)
+    _future(session, later.id)
+    _future(session, pinned.id)
+    first = plan(session, plan_campaign_of(), weeks=1)
     slot = first.lines[0].slot
-    plan_session.add(
+    session.add(
         Pin(
             campaign="sorotan",
             channel=slot.channel.value,
@@ -116,31 +108,31 @@ def test_future_consent_is_not_planned_and_a_pin_says_when_it_starts(
             created_at=NOW,
         )
     )
-    plan_session.commit()
-    again = plan(plan_session, plan_campaign_of(), weeks=4)
-    assert {p.member_id for p in live(plan_session)}.isdisjoint({later.id, pinned.id})
+    session.commit()
+    again = plan(session, plan_campaign_of(), weeks=4)
+    assert {p.member_id for p in live(session)}.isdisjoint({later.id, pinned.id})
     line = next(line for line in again.lines if line.slot.at == slot.at)
     assert line.member_id != pinned.id
     assert "consent starts on 2099-01-01 07:00 WIB" in line.reason_en
 
 
 def test_the_planner_judges_consent_at_its_own_clock_not_the_wall_clock(
-    plan_session: Session,  # noqa: F811
+    session: Session,
 ) -> None:
     """Consent from a day after NOW (2026, long past on the wall clock): not plannable at NOW,
     plannable when the planner's clock has passed it."""
-    member = plan_session.scalars(select(Member).order_by(Member.id)).first()
+    member = session.scalars(select(Member).order_by(Member.id)).first()
     assert member is not None
-    _future(plan_session, member.id, NOW + timedelta(days=1))
-    others = plan_session.scalars(select(Member.id).where(Member.id != member.id)).all()
-    plan_session.execute(update(Member).where(Member.id.in_(others)).values(consent_channels=[]))
-    plan_session.commit()
+    _future(session, member.id, NOW + timedelta(days=1))
+    others = session.scalars(select(Member.id).where(Member.id != member.id)).all()
+    session.execute(update(Member).where(Member.id.in_(others)).values(consent_channels=[]))
+    session.commit()
     c = plan_campaign_of()
-    early = plan_campaign(plan_session, c, LIMITS, START, START + timedelta(weeks=1), NOW)
+    early = plan_campaign(session, c, LIMITS, START, START + timedelta(weeks=1), NOW)
     assert all(line.member_id is None for line in early.lines)
-    plan_session.rollback()
+    session.rollback()
     later = NOW + timedelta(days=2)
-    late = plan_campaign(plan_session, c, LIMITS, START, START + timedelta(weeks=1), later)
+    late = plan_campaign(session, c, LIMITS, START, START + timedelta(weeks=1), later)
     assert {line.member_id for line in late.lines} == {member.id}
 
 
@@ -148,16 +140,16 @@ def test_the_planner_judges_consent_at_its_own_clock_not_the_wall_clock(
 
 
 def test_a_record_moving_consent_into_the_future_cancels_queued_posts(
-    plan_session: Session,  # noqa: F811
+    session: Session,
 ) -> None:
-    plan(plan_session, plan_campaign_of(), weeks=1)
-    post = live(plan_session)[0]
-    _future(plan_session, post.member_id)
-    report = cancel_disallowed(plan_session, [post.member_id], NOW)
-    plan_session.commit()
+    plan(session, plan_campaign_of(), weeks=1)
+    post = live(session)[0]
+    _future(session, post.member_id)
+    report = cancel_disallowed(session, [post.member_id], NOW)
+    session.commit()
     assert [c.post_id for c in report.cancelled] == [post.id]
     assert "consent starts on 2099-01-01 07:00 WIB" in report.cancelled[0].reason
-    plan_session.refresh(post)
+    session.refresh(post)
     assert post.state == PostState.CANCELLED
 
 
@@ -165,7 +157,7 @@ def test_a_record_moving_consent_into_the_future_cancels_queued_posts(
 
 
 def test_compose_refuses_a_post_whose_member_consent_now_starts_later(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
 ) -> None:
     renderer, writer = _tools(workdir)
     c = campaign()
@@ -184,7 +176,7 @@ def test_compose_refuses_a_post_whose_member_consent_now_starts_later(
 
 
 def test_captions_leave_out_personal_data_before_consent_starts(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
 ) -> None:
     with _session(workdir) as session:
         member = session.scalars(
@@ -207,7 +199,7 @@ def test_captions_leave_out_personal_data_before_consent_starts(
 
 
 def test_publisher_refuses_at_the_last_moment_when_consent_now_starts_later(
-    world: World,  # noqa: F811
+    world: World,
 ) -> None:
     now = datetime.now(UTC)
     ids = approved_posts(world, {"instagram": now - timedelta(minutes=1)})
@@ -226,7 +218,7 @@ def test_publisher_refuses_at_the_last_moment_when_consent_now_starts_later(
         assert "consent starts on 2099-01-01 07:00 WIB" in (post.cancel_reason or "")
 
 
-def test_publisher_uses_its_clock_for_consent(world: World) -> None:  # noqa: F811
+def test_publisher_uses_its_clock_for_consent(world: World) -> None:
     """Consent from an hour ahead of the wall clock: a publisher whose clock says two hours on
     publishes (the wall-clock case is the test above)."""
     now = datetime.now(UTC)
@@ -244,7 +236,7 @@ def test_publisher_uses_its_clock_for_consent(world: World) -> None:  # noqa: F8
 
 
 def test_member_and_ledger_show_when_consent_starts(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with _session(workdir) as session:

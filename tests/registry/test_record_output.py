@@ -18,7 +18,7 @@ from ifn_campaign.cards.render import Renderer
 from ifn_campaign.cards.template import load_all
 from ifn_campaign.models import Member
 from ifn_campaign.registry.record import MemberRecord, parse_record
-from tests.registry.test_record import BASE, with_changes
+from tests.support.records import BASE, with_changes
 
 NOW = datetime(2026, 1, 5, 3, tzinfo=UTC)
 LONG = with_changes(

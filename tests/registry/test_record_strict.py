@@ -15,15 +15,7 @@ from hypothesis import strategies as st
 
 from ifn_campaign.registry.media import url_refusal
 from ifn_campaign.registry.record import MemberRecord, parse_record, record_id
-from tests.registry.test_record import (
-    BASE,
-    FULL,
-    TEXT_FIELDS,
-    _inject,
-    reasons,
-    valid,
-    with_changes,
-)
+from tests.support.records import BASE, FULL, TEXT_FIELDS, _inject, reasons, valid, with_changes
 
 # Every string the contract has, nested ones included (list items by index 0).
 ALL_TEXT = [*TEXT_FIELDS, "actor_types.0", "categories.0", "consent.channels.0", "updated_at"]

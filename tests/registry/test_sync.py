@@ -28,10 +28,10 @@ from ifn_campaign.models import (
 )
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import promotable
-from ifn_campaign.registry.media import MediaFetcher
 from ifn_campaign.registry.sync import SyncResult, sync_members
 from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
-from tests.conftest import settings_for
+from tests.support.registry import settings_for
+from tests.support.sync import CLI, _cli_env, _sync, state
 
 BROKEN: list[Any] = [
     {"id": "bad-1", "business_name": "  ", "actor_types": ["brand"], "status": "active"},
@@ -42,36 +42,6 @@ BROKEN: list[Any] = [
 
 def _members(n: int = 12) -> list[dict[str, Any]]:
     return generate_members(n, seed=7)
-
-
-def _sync(settings: Settings, *, full: bool | None = None, media: bool = True) -> SyncResult:
-    engine = store.open_store(settings.database.url)
-    fetcher = MediaFetcher(settings.media) if media else None
-    try:
-        with RegistryClient(settings.registry, sleep=lambda _s: None) as client:
-            return sync_members(engine, client, fetcher, full=full)
-    finally:
-        if fetcher:
-            fetcher.close()
-        engine.dispose()
-
-
-def state(engine: Engine) -> dict[str, Any]:
-    """Everything a sync decides, without the timestamps of when it decided it."""
-    with Session(engine) as s:
-        return {
-            "members": sorted(
-                (m.id, m.content_hash, m.status, m.business_name) for m in s.scalars(select(Member))
-            ),
-            "media": sorted(
-                (m.member_id, m.role, m.position, m.asset_sha256 or "", m.refused_reason or "")
-                for m in s.scalars(select(MemberMedia))
-            ),
-            "quarantine": sorted(
-                (q.payload_hash, q.member_id or "", tuple(q.reasons), q.resolved_at is None)
-                for q in s.scalars(select(QuarantinedRecord))
-            ),
-        }
 
 
 @pytest.fixture
@@ -353,22 +323,6 @@ def test_resume_with_a_cursor_the_registry_no_longer_accepts_starts_over(
     store.upgrade(store.make_engine(ref_url))
     _sync(settings_for(sandbox, ref_url, tmp_path / "ref-media", page_size=5))
     assert state(store.make_engine(ref_url)) == state(engine)
-
-
-def _cli_env(sb: RegistrySandbox, db_url: str, tmp_path: Path, page_size: int) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "IFN_DATABASE__URL": db_url,
-        "IFN_REGISTRY__BASE_URL": sb.url,
-        "IFN_REGISTRY__PAGE_SIZE": str(page_size),
-        "IFN_MEDIA__DIR": str(tmp_path / "media"),
-        "IFN_MEDIA__ALLOW_HOSTS": f'["{sb.url.removeprefix("http://")}"]',
-    }
-    env.pop("IFN_CONFIG", None)
-    return env
-
-
-CLI = [sys.executable, "-m", "ifn_campaign.cli.app"]
 
 
 def _kill_after_pages(env: dict[str, str], engine: Engine, pages: int) -> None:

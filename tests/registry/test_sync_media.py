@@ -29,7 +29,8 @@ from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.media import MediaFetcher
 from ifn_campaign.registry.sync import SyncResult, sync_members
 from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
-from tests.registry.test_sync import CLI, _cli_env, _sync, settings_for, state
+from tests.support.registry import settings_for
+from tests.support.sync import CLI, _cli_env, _sync, state
 
 TRICKLE = "trickle.jpg"
 

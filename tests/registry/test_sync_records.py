@@ -23,7 +23,7 @@ from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.media import MediaFetcher
 from ifn_campaign.registry.sync import COUNT_FIELDS, SyncResult, sync_members
 from ifn_sandbox.registry import RegistrySandbox, generate_members
-from tests.conftest import settings_for
+from tests.support.registry import settings_for
 
 
 def _sync(settings: Settings, *, media: bool = True) -> SyncResult:
