@@ -18,6 +18,7 @@ from ifn_campaign.cards.network_logo import (
     main,
     png_bytes,
 )
+from tests.support.colour import contrast
 
 HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 CLAIM = re.compile(r"\b(\w+) on (\w+) (\d+\.\d+):1")
@@ -35,22 +36,6 @@ REQUIRED = {
     "badge_producer",
     "scrim",
 }
-
-
-def _luminance(hex_colour: str) -> float:
-    """WCAG 2.x relative luminance of an sRGB colour."""
-    channels = []
-    for i in (1, 3, 5):
-        c = int(hex_colour[i : i + 2], 16) / 255
-        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
-    r, g, b = channels
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio between two colours, >= 1."""
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 @pytest.fixture(scope="module")

@@ -49,9 +49,9 @@ from ifn_campaign.reports.campaign import (
 from ifn_campaign.reports.markdown import escape_markdown
 from ifn_sandbox.graph import GraphAccount
 from ifn_sandbox.platforms import PlatformSandboxes
-from tests.cards.test_network_logo import contrast
-from tests.planner.test_plan import LIMITS, OFF
-from tests.posts.test_compose_review import campaign, synced_db  # noqa: F401  (fixture)
+from tests.support.colour import contrast
+from tests.support.planning import LIMITS, OFF
+from tests.support.publishing import campaign
 
 NOW = datetime.now(UTC)
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -78,7 +78,7 @@ def _session(scenario: Scenario) -> Session:
 
 @pytest.fixture(scope="module")
 def scenario(
-    synced_db: Path,  # noqa: F811
+    synced_db: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Scenario]:
     folder = tmp_path_factory.mktemp("report")

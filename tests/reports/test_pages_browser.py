@@ -37,9 +37,10 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.config import PlannerSettings
-from ifn_campaign.models import PostState, utcnow
+from ifn_campaign.models import PostState
 from ifn_campaign.reports.campaign import collect, when, write_html
 from ifn_sandbox.demo import DEMO_WEEKS
+from tests.support.demo import DemoRun, run_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -623,21 +624,20 @@ def _every_state(db: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """`ifn-campaign demo` through the installed entry point, then a post in every state and
-    the report made again with the demo's clock, as `_demo_report` makes it."""
-    exe = Path(sys.executable).parent / "ifn-campaign"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IFN_")}
-    zone = ZoneInfo(ZONE)
-    for _ in range(2):  # a run across midnight WIB plans from a day we cannot know: run again
-        home = tmp_path_factory.mktemp("demo")
-        day = utcnow().astimezone(zone).date()
-        run = subprocess.run(
-            [str(exe), "demo"], cwd=home, env=env, capture_output=True, text=True, timeout=240
-        )
+def demo(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`ifn-campaign demo` through the installed entry point (the session's run, copied), then a
+    post in every state and the report made again with the demo's clock, as `_demo_report`
+    makes it."""
+    run = demo_run
+    assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-2000:])
+    home = tmp_path_factory.mktemp("demo")
+    if run.day_before == run.day_after:
+        shutil.copytree(run.home, home, dirs_exist_ok=True)
+    else:  # a run across midnight WIB plans from a day we cannot know: run again
+        run = run_demo(home, timeout=240)
         assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-2000:])
-        if utcnow().astimezone(zone).date() == day:
-            break
+    day = run.day_before
+    zone = ZoneInfo(ZONE)
     folder = home / "var" / "demo"
     as_of = datetime.combine(day, time(), zone) + timedelta(weeks=DEMO_WEEKS)  # plan_stage's end
     posts = _every_state(folder / "ifn-campaign.db")
