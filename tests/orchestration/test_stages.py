@@ -7,7 +7,6 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -22,44 +21,18 @@ from ifn_campaign.orchestration.stages import (
     campaign_markdown,
     chunked,
     compose_chunk,
+    compose_stage,
     compose_work,
     plan_stage,
     publish_markdown,
 )
 from ifn_campaign.publishing.publisher import PublishReport, TakedownReport
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-
-WIB = ZoneInfo("Asia/Jakarta")
-
-
-def write_campaign(
-    folder: Path,
-    name: str,
-    at: datetime,
-    channels: tuple[str, ...] = ("instagram", "youtube"),
-    *,
-    auto_approve: bool = False,
-) -> None:
-    """A campaign file with one weekly slot per channel, on `at`'s weekday and time (WIB)."""
-    local = at.astimezone(WIB)
-    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
-    text = [
-        f'name = "{name}"',
-        'title = "Pekan Uji"',
-        f"start = {(local - timedelta(days=30)).date().isoformat()}",
-        'holidays = "ignore"',
-        'hashtags = ["PekanUji"]',
-        f"auto_approve = {str(auto_approve).lower()}",
-    ]
-    for channel in channels:
-        text += ["", "[[channels]]", f'channel = "{channel}"', 'account = "bpipi"']
-        text += ["[[channels.slots]]", f'days = ["{day}"]', f'time = "{local:%H:%M}"']
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.toml").write_text("\n".join(text) + "\n", encoding="utf-8")
+from ifn_campaign.wiring import Resources
+from tests.support.orchestration import WIB, _chunk_result, write_campaign
 
 
 @pytest.fixture
-def cfg(synced_db: Path, tmp_path: Path) -> Settings:  # noqa: F811
+def cfg(synced_db: Path, tmp_path: Path) -> Settings:
     with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
         src.backup(dst)
     return Settings(
@@ -93,7 +66,7 @@ def test_plan_stage_plans_each_campaign_and_lists_one_that_fails(
         return real(session, campaign, *args, **kwargs)
 
     monkeypatch.setattr(plan, "plan_campaign", flaky)
-    summary = plan_stage(cfg, weeks=1)
+    summary = plan_stage(Resources(cfg), weeks=1)
     assert [r.campaign for r in summary.results] == ["satu"]
     assert summary.failed == [("dua", "the <b>dua</b> campaign broke")]
     counts = summary.counts()
@@ -106,11 +79,62 @@ def test_plan_stage_plans_each_campaign_and_lists_one_that_fails(
 
 def test_plan_stage_stops_on_unusable_settings(cfg: Settings, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="campaigns directory not found"):
-        plan_stage(cfg, weeks=1)  # the folder was never made
+        plan_stage(Resources(cfg), weeks=1)  # the folder was never made
     gone = f"sqlite:///{tmp_path / 'no' / 'such.db'}"
     broken = cfg.model_copy(update={"database": cfg.database.model_copy(update={"url": gone})})
     with pytest.raises(StoreError):
-        plan_stage(broken, weeks=1)
+        plan_stage(Resources(broken), weeks=1)
+
+
+def test_plan_stage_dry_run_and_chosen_campaigns(cfg: Settings) -> None:
+    """A dry run plans what the real run plans and writes nothing; named campaigns are the only
+    ones planned, and a name not on file stops the stage (the CLI's `--campaign`)."""
+    from ifn_campaign.planner.plan import PlanError
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "satu", soon)
+    write_campaign(cfg.planner.campaigns_dir, "dua", soon + timedelta(hours=1))
+    dry = plan_stage(Resources(cfg), weeks=1, dry_run=True)
+    assert [r.campaign for r in dry.results] == ["dua", "satu"]  # by name
+    assert _posts(cfg) == []
+    chosen = plan_stage(Resources(cfg), weeks=1, campaigns=["dua"])
+    assert [r.campaign for r in chosen.results] == ["dua"]
+    assert {p.campaign for p in _posts(cfg)} == {"dua"}
+    real = plan_stage(Resources(cfg), weeks=1)
+    assert real.counts()["planned"] + real.counts()["kept"] == dry.counts()["planned"]
+    with pytest.raises(PlanError, match="unknown campaign 'tiga'; valid: "):
+        plan_stage(Resources(cfg), weeks=1, campaigns=["tiga"])
+
+
+def test_compose_stage_composes_the_window_and_tells_progress(
+    cfg: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process (one worker): progress after each post, in posts, up to all of them;
+    the summary, the chunk count and no error."""
+    from ifn_campaign.cards import shorts
+
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    assert cfg.planner.campaigns_dir is not None
+    write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("instagram", "facebook", "youtube"))
+    one = cfg.model_copy(
+        update={"prefect": cfg.prefect.model_copy(update={"card_workers": 1, "chunk_size": 2})}
+    )
+    plan_stage(Resources(one), weeks=1)
+
+    def post_video(post: Post, folder: Path, **_: object) -> Path:  # the real one takes ~5 s
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"post-{post.id}.mp4").write_bytes(b"video")
+        return folder / f"post-{post.id}.mp4"
+
+    monkeypatch.setattr(shorts, "post_video", post_video)
+    told: list[tuple[int, int]] = []
+    with Resources(one) as res:
+        run = compose_stage(res, weeks=2, progress=lambda done, total: told.append((done, total)))
+    assert run.stopped is None and run.chunks == 2
+    assert run.summary.counts()["composed"] == 3 and run.summary.counts()["videos"] == 1
+    assert told == [(1, 3), (2, 3), (3, 3)]
+    assert {p.state for p in _posts(cfg)} == {PostState.COMPOSED}
 
 
 def test_compose_chunk_keeps_one_posts_failure_on_it_and_goes_on(
@@ -124,9 +148,9 @@ def test_compose_chunk_keeps_one_posts_failure_on_it_and_goes_on(
     soon = datetime.now(UTC) + timedelta(hours=3)
     assert cfg.planner.campaigns_dir is not None
     write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("instagram", "facebook", "youtube"))
-    plan_stage(cfg, weeks=1)
+    plan_stage(Resources(cfg), weeks=1)
     now = datetime.now(UTC)
-    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
+    work = compose_work(Resources(cfg), now=now, until=now + timedelta(weeks=2))
     posts = {p.channel: p for p in _posts(cfg)}
     assert sorted(work) == sorted(p.id for p in posts.values())
     broken_member = posts["facebook"].member_id
@@ -148,7 +172,7 @@ def test_compose_chunk_keeps_one_posts_failure_on_it_and_goes_on(
 
     monkeypatch.setattr(compose, "card_data", card_data)
     monkeypatch.setattr(shorts, "post_video", post_video)
-    summary = compose_chunk(cfg, work, now=now)
+    summary = compose_chunk(Resources(cfg), work, now=now)
     by_channel = {p.channel: p for p in _posts(cfg)}
     fb, ig, yt = by_channel["facebook"], by_channel["instagram"], by_channel["youtube"]
     assert summary.failed == [(fb.id, "cannot compose: RuntimeError: disk on fire")]
@@ -159,7 +183,7 @@ def test_compose_chunk_keeps_one_posts_failure_on_it_and_goes_on(
     assert made == [yt.id] and summary.videos == [yt.id]
     assert yt.video_path == str(cfg.cards.cache_dir / "videos" / f"post-{yt.id}.mp4")
     # the next run has only the failed post left to do, and nothing to make twice
-    assert compose_work(cfg, now=now, until=now + timedelta(weeks=2)) == [fb.id]
+    assert compose_work(Resources(cfg), now=now, until=now + timedelta(weeks=2)) == [fb.id]
 
 
 def test_a_short_that_cannot_be_made_is_noted_and_retried_next_time(
@@ -170,21 +194,21 @@ def test_a_short_that_cannot_be_made_is_noted_and_retried_next_time(
     soon = datetime.now(UTC) + timedelta(hours=3)
     assert cfg.planner.campaigns_dir is not None
     write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("youtube",))
-    plan_stage(cfg, weeks=1)
+    plan_stage(Resources(cfg), weeks=1)
     now = datetime.now(UTC)
 
     def post_video(post: Post, folder: Path, **_: object) -> Path:
         raise VideoError("the encoder failed: out of memory", path=folder)
 
     monkeypatch.setattr(shorts, "post_video", post_video)
-    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
-    summary = compose_chunk(cfg, work, now=now)
+    work = compose_work(Resources(cfg), now=now, until=now + timedelta(weeks=2))
+    summary = compose_chunk(Resources(cfg), work, now=now)
     (yt,) = _posts(cfg)
     assert yt.state == PostState.COMPOSED and yt.video_path is None
     ((post_id, why),) = summary.video_failed
     assert post_id == yt.id and why.startswith("Shorts video not made yet: ")
     assert "out of memory" in why and (yt.compose_notes or [])[-1] == why
-    assert compose_work(cfg, now=now, until=now + timedelta(weeks=2)) == [yt.id]
+    assert compose_work(Resources(cfg), now=now, until=now + timedelta(weeks=2)) == [yt.id]
     markdown = summary.markdown()
     assert "## Shorts not made yet (the publisher tries again)" in markdown
     assert "| 1 | 0 | 0 | 0 | 0 | 1 |" in markdown
@@ -215,20 +239,6 @@ def test_chunks_summaries_and_markdown() -> None:
 
 
 # --- compose's worker processes --------------------------------------------------------------
-
-
-def _chunk_result(post_ids: list[int]) -> ComposeSummary:
-    """A stand-in for compose_chunk in a real worker process: what the worker does is the test."""
-    import os
-    import signal
-
-    from ifn_campaign.errors import TemplateError
-
-    if post_ids == [66]:
-        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-chunk (OOM killer, a crash)
-    if post_ids == [77]:
-        raise TemplateError("unknown layer type 'blob'", file="sorotan.toml", layer="x", key="type")
-    return ComposeSummary(composed=list(post_ids))
 
 
 def test_chunks_in_worker_processes_survive_a_killed_worker_and_keep_its_posts() -> None:
@@ -279,26 +289,21 @@ def test_an_error_that_stops_the_stage_comes_back_from_a_worker_whole() -> None:
 def test_compose_chunks_draws_in_two_processes_and_in_this_one(
     cfg: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two workers (spawned, settings from the environment) compose their chunks for real; with
-    one chunk the work stays in this process."""
+    """Two workers (spawned, handed the settings: not the environment's, which names another
+    database here) compose their chunks for real; with one chunk the work stays in this
+    process."""
     from ifn_campaign.orchestration.stages import compose_chunks
 
     soon = datetime.now(UTC) + timedelta(hours=3)
     assert cfg.planner.campaigns_dir is not None
     write_campaign(cfg.planner.campaigns_dir, "uji", soon, ("instagram", "facebook"))
-    plan_stage(cfg, weeks=1)
+    plan_stage(Resources(cfg), weeks=1)
     now = datetime.now(UTC)
-    work = compose_work(cfg, now=now, until=now + timedelta(weeks=2))
+    work = compose_work(Resources(cfg), now=now, until=now + timedelta(weeks=2))
     assert len(work) == 2
-    for key, value in {
-        "IFN_DATABASE__URL": cfg.database.url,
-        "IFN_MEDIA__DIR": str(cfg.media.dir),
-        "IFN_CARDS__CACHE_DIR": str(cfg.cards.cache_dir),
-        "IFN_PLANNER__CAMPAIGNS_DIR": str(cfg.planner.campaigns_dir),
-    }.items():
-        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("IFN_DATABASE__URL", "sqlite:////nonexistent/not-this-one.db")
     two = cfg.model_copy(update={"prefect": cfg.prefect.model_copy(update={"card_workers": 2})})
-    summary, stopped = compose_chunks(two, chunked(work, 1), now=now)
+    summary, stopped = compose_chunks(Resources(two), chunked(work, 1), now=now)
     assert stopped is None and sorted(summary.composed) == sorted(work)
     assert {p.state for p in _posts(cfg)} == {PostState.COMPOSED}
-    assert compose_chunks(cfg, [], now=now)[0].counts()["composed"] == 0
+    assert compose_chunks(Resources(cfg), [], now=now)[0].counts()["composed"] == 0
