@@ -33,7 +33,6 @@ from ifn_campaign.orchestration.deployments import (
     sync_lock_name,
 )
 from ifn_campaign.orchestration.prefect_server import server_answers
-from tests.publishing.test_publisher import synced_db, world  # noqa: F401  (fixtures)
 
 PG_URL = os.environ.get("IFN_TEST_DATABASE_URL")
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -284,7 +283,7 @@ def test_deploy_registers_schedules_to_a_work_pool(
     } == {(19, 0)}
 
 
-def _due_instagram_posts(world: Any, count: int) -> list[int]:  # noqa: F811
+def _due_instagram_posts(world: Any, count: int) -> list[int]:
     """`count` approved Instagram posts of different members, all due now."""
     from ifn_campaign.captions.writer import CaptionWriter
     from ifn_campaign.cards.brand import BrandKit
@@ -293,7 +292,7 @@ def _due_instagram_posts(world: Any, count: int) -> list[int]:  # noqa: F811
     from ifn_campaign.models import Member, Post, PostState
     from ifn_campaign.posts.compose import compose_posts
     from ifn_campaign.posts.lifecycle import move
-    from tests.posts.test_compose_review import campaign
+    from tests.support.publishing import campaign
 
     brand = BrandKit.load()
     renderer = Renderer(brand, load_all(palette=brand.palette), world.settings.cards.cache_dir)
@@ -336,7 +335,7 @@ def _due_instagram_posts(world: Any, count: int) -> list[int]:  # noqa: F811
 @pytest.mark.slow
 def test_two_workers_publish_each_due_post_once(
     api: str,
-    world: Any,  # noqa: F811
+    world: Any,
     tmp_path: Path,
 ) -> None:
     """Three runs of publish_due at once, on two process workers: every due post goes out,

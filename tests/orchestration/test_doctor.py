@@ -343,15 +343,15 @@ def test_missing_secret_with_prefect_down(cli: Setup, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.slow
-def test_prefect_server_and_a_secret_block(setup: Setup) -> None:
+def test_prefect_server_and_a_secret_block(
+    setup: Setup, prefect_server_for_this_test: None
+) -> None:
     """On a real Prefect server: /health answers, and a token kept only in a Secret block works."""
     from prefect.blocks.system import Secret
-    from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
-        Secret(value=SECRETS[GRAPH_SECRET]).save(GRAPH_SECRET, overwrite=True)
-        with secret_env(GRAPH_SECRET, None):
-            checks = run_checks(setup.settings)
+    Secret(value=SECRETS[GRAPH_SECRET]).save(GRAPH_SECRET, overwrite=True)
+    with secret_env(GRAPH_SECRET, None):
+        checks = run_checks(setup.settings)
     assert not failed(checks), "\n".join(c.line() for c in checks)
     prefect = [c for c in checks if c.name.startswith("prefect ")]
     assert len(prefect) == 1 and prefect[0].status == "ok"

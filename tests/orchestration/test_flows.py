@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ifn_campaign import store
+from ifn_campaign.wiring import Resources
 from ifn_sandbox.registry import RegistrySandbox, generate_members
-from tests.publishing.test_publisher import approved_posts, synced_db, world  # noqa: F401  (fixtures)
+from tests.support.publishing import approved_posts
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def test_sync_flow_runs_and_writes_artifact(
@@ -77,15 +69,15 @@ def test_registry_token_from_a_prefect_secret_block(
     for key in [k for k in os.environ if k.startswith("IFN_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("IFN_REGISTRY__TOKEN_SECRET_BLOCK", "ifn-registry-token")
-    assert load_settings().registry_token() == "tok-from-block-123"
+    assert Resources(load_settings()).registry_token() == "tok-from-block-123"
     monkeypatch.setenv("IFN_REGISTRY__TOKEN_SECRET_BLOCK", "no-such-block")
     with pytest.raises(ConfigError, match="no-such-block"):
-        load_settings().registry_token()
+        Resources(load_settings()).registry_token()
 
 
 def test_publish_and_reconcile_flows_with_a_secret_block(
     prefect_server: None,
-    world: Any,  # noqa: F811  (the fixture imported above)
+    world: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The flows publish through settings from the environment; the Graph token comes from a
@@ -234,7 +226,7 @@ def test_campaign_runs_every_stage_in_order(
     from ifn_campaign.secrets import env_name
     from ifn_sandbox.graph import GraphAccount
     from ifn_sandbox.platforms import PlatformSandboxes
-    from tests.orchestration.test_stages import write_campaign
+    from tests.support.orchestration import write_campaign
 
     soon = datetime.now(UTC) + timedelta(hours=3)
     write_campaign(tmp_path / "campaigns", "uji", soon, ("facebook", "youtube"), auto_approve=True)
@@ -328,7 +320,7 @@ def test_campaign_goes_on_past_a_failed_stage_and_ends_failed_naming_it(
 @pytest.mark.filterwarnings("ignore:Couldn't detect a suitable IP address:RuntimeWarning")
 def test_compose_on_a_dask_cluster(
     prefect_server: None,
-    synced_db: Path,  # noqa: F811
+    synced_db: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -338,8 +330,9 @@ def test_compose_on_a_dask_cluster(
 
     import flows.compose
     from ifn_campaign.config import load_settings
+    from ifn_campaign.orchestration import stages
     from ifn_campaign.orchestration.stages import plan_stage
-    from tests.orchestration.test_stages import write_campaign
+    from tests.support.orchestration import write_campaign
 
     with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
         src.backup(dst)
@@ -351,8 +344,8 @@ def test_compose_on_a_dask_cluster(
     monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
     monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(tmp_path / "campaigns"))
     monkeypatch.setenv("IFN_PREFECT__CHUNK_SIZE", "1")
-    plan_stage(load_settings(), weeks=1)
-    real = flows.compose.compose_chunk
+    plan_stage(Resources(load_settings()), weeks=1)
+    real = stages.compose_chunk
     seen = tmp_path / "ran-on-dask"  # the task is sent by value: a file, not a list, tells
 
     def compose_chunk(*args: Any, **kwargs: Any) -> Any:
@@ -365,7 +358,7 @@ def test_compose_on_a_dask_cluster(
             log.write(where)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(flows.compose, "compose_chunk", compose_chunk)
+    monkeypatch.setattr(stages, "compose_chunk", compose_chunk)
     monkeypatch.setattr(
         "ifn_campaign.cards.shorts.post_video", lambda post, folder, **_: Path(post.card_path)
     )
@@ -380,7 +373,7 @@ def test_compose_on_a_dask_cluster(
 
 def test_compose_fails_as_a_whole_only_when_it_cannot_proceed(
     prefect_server: None,
-    synced_db: Path,  # noqa: F811
+    synced_db: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -393,7 +386,7 @@ def test_compose_fails_as_a_whole_only_when_it_cannot_proceed(
     from ifn_campaign.config import load_settings
     from ifn_campaign.errors import ConfigError
     from ifn_campaign.orchestration.stages import plan_stage
-    from tests.orchestration.test_stages import write_campaign
+    from tests.support.orchestration import write_campaign
 
     with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(tmp_path / "ifn.db") as dst:
         src.backup(dst)
@@ -404,7 +397,7 @@ def test_compose_fails_as_a_whole_only_when_it_cannot_proceed(
     monkeypatch.setenv("IFN_MEDIA__DIR", str(synced_db / "media"))
     monkeypatch.setenv("IFN_CARDS__CACHE_DIR", str(tmp_path / "cards"))
     monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(tmp_path / "campaigns"))
-    assert plan_stage(load_settings(), weeks=1).counts()["planned"] == 2
+    assert plan_stage(Resources(load_settings()), weeks=1).counts()["planned"] == 2
     shutil.rmtree(tmp_path / "campaigns")
     with pytest.raises(ConfigError, match="campaigns directory not found"):
         compose(weeks=2)

@@ -2,11 +2,9 @@
 and updated from the settings, and two publishers at once never have more of one account's posts
 in flight than `publish.account_concurrency` (the control run without the gate does)."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.publishing.test_publisher)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
@@ -20,19 +18,9 @@ from ifn_campaign.orchestration.gates import (
 )
 from ifn_campaign.publishing.publisher import Publisher
 from ifn_sandbox.http import Fault
-from tests.posts.test_compose_review import synced_db  # noqa: F401  (fixture)
-from tests.publishing.test_instagram_posts import members_by_photos
-from tests.publishing.test_publisher import World, approved_posts, world  # noqa: F401  (fixture)
+from tests.support.publishing import World, approved_posts, members_by_photos
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def read_limits(names: list[str]) -> dict[str, tuple[int, float]]:

@@ -16,7 +16,7 @@ import pytest
 
 from ifn_campaign.orchestration.stages import ComposeSummary, gather_chunks
 from ifn_campaign.orchestration.worker_pool import WorkerPool
-from tests.orchestration.test_stages import _chunk_result
+from tests.support.orchestration import _chunk_result, _slow
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,11 +28,6 @@ def _dies_the_first_time(marker: str, post_ids: list[int]) -> ComposeSummary:
         Path(marker).touch()
         os.kill(os.getpid(), signal.SIGKILL)
     return ComposeSummary(composed=list(post_ids))
-
-
-def _slow(seconds: float) -> int:
-    time.sleep(seconds)
-    return os.getpid()
 
 
 def test_a_chunk_lost_with_its_worker_runs_again(tmp_path: Path) -> None:
@@ -115,7 +110,7 @@ def test_workers_exit_when_their_parent_is_killed() -> None:
         import sys, time
         sys.path.insert(0, sys.argv[1])
         from ifn_campaign.orchestration.worker_pool import WorkerPool
-        from tests.orchestration.test_worker_pool import _slow
+        from tests.support.orchestration import _slow
         pool = WorkerPool(2)
         for _ in range(6):
             pool.submit(_slow, 60.0)
