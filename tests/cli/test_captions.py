@@ -15,7 +15,7 @@ from ifn_campaign import store
 from ifn_campaign.cli.app import main
 from ifn_campaign.models import Member, utcnow
 from ifn_sandbox.registry import RegistrySandbox, generate_members
-from tests.conftest import point_cli_at
+from tests.support.cli import point_cli_at
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from PIL import Image
 
 from ifn_campaign.cli.app import main
 from ifn_sandbox.registry import RegistrySandbox
-from tests.conftest import point_cli_at
+from tests.support.cli import point_cli_at
 
 
 @pytest.fixture

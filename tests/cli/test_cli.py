@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +17,8 @@ import typer
 from ifn_campaign.cli.app import app, main
 from ifn_campaign.config import load_settings
 from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
-from tests.conftest import point_cli_at
+from tests.support.cli import point_cli_at
+from tests.support.demo import DemoRun, demo_env
 
 
 def _commands() -> list[list[str]]:
@@ -118,13 +119,13 @@ def test_import_csv(
 
 
 @pytest.mark.slow
-def test_console_script_demo_twice(tmp_path: Path) -> None:
-    """The README's main job through the installed entry point, run twice in a row."""
+def test_console_script_demo_twice(demo_run: DemoRun, tmp_path: Path) -> None:
+    """The README's main job through the installed entry point, run twice in a row: the first
+    run is the session's (`demo_run`, which other modules read too), the second runs on a copy
+    of its folder."""
     exe = Path(sys.executable).parent / "ifn-campaign"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IFN_")}
-    first = subprocess.run(
-        [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
+    env = demo_env()
+    first, home = demo_run, demo_run.home
     assert first.returncode == 0, first.stderr
     text = " ".join(first.stdout.split())
     assert "active members stored" in text
@@ -138,7 +139,7 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     )
     assert sent is not None and int(sent.group(1)) + int(sent.group(2)) == n, text[-3000:]
     assert f"reconcile: {sent.group(2)} scheduled posts went live, 0 problems" in text
-    report = tmp_path / "var" / "demo" / "report" / "index.html"
+    report = home / "var" / "demo" / "report" / "index.html"
     assert f"report: {report}" in text and report.stat().st_size > 0
     # natively scheduled posts count in the window at the time they went live, not reconcile's
     assert f"{n} features in this window" in " ".join(report.read_text().split())
@@ -146,13 +147,11 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     # its numbers explained, and the settings file that points the other commands at its data
     assert re.search(r"\d+ active: 66 members stored, \d+ of them not active", text)
     assert re.search(r"\d+ never featured: \d+ active members with consent in force", text)
-    settings_file = tmp_path / "var" / "demo" / "ifn-campaign.toml"
+    settings_file = home / "var" / "demo" / "ifn-campaign.toml"
     assert first.stdout.rstrip().splitlines()[-1] == f"export IFN_CONFIG={settings_file}"
     demo_settings = load_settings(settings_file)
-    assert (
-        demo_settings.database.url == f"sqlite:///{tmp_path / 'var' / 'demo' / 'ifn-campaign.db'}"
-    )
-    assert demo_settings.cards.cache_dir == tmp_path / "var" / "demo" / "cards"
+    assert demo_settings.database.url == f"sqlite:///{home / 'var' / 'demo' / 'ifn-campaign.db'}"
+    assert demo_settings.cards.cache_dir == home / "var" / "demo" / "cards"
     assert demo_settings.planner.campaigns_dir is not None
     assert (demo_settings.planner.campaigns_dir / "sorotan-demo.toml").is_file()
     elsewhere = tmp_path / "elsewhere"  # a newcomer's next command, from any folder
@@ -170,8 +169,10 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     assert "Members: the first 50 of 63 active (--limit N shows more)" in listed, listed
     assert "ifn-0001" in members.stdout
     assert list(elsewhere.iterdir()) == []  # no database or folder made where it ran
+    again_home = tmp_path / "again"  # the shared run stays as it is for its other readers
+    shutil.copytree(home, again_home)
     second = subprocess.run(
-        [str(exe), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        [str(exe), "demo"], cwd=again_home, env=env, capture_output=True, text=True, timeout=300
     )
     assert second.returncode == 0, second.stderr
     again = " ".join(second.stdout.split())
@@ -180,11 +181,11 @@ def test_console_script_demo_twice(tmp_path: Path) -> None:
     assert f"sorotan-demo: 0 planned, 0 pinned, 0 replaced, {n} kept" in again
     assert "0 published, 0 scheduled on the platform" in again
     assert f"nothing new to publish: {n} posts of the window went out in an earlier run" in again
-    with sqlite3.connect(tmp_path / "var" / "demo" / "ifn-campaign.db") as db:
+    with sqlite3.connect(again_home / "var" / "demo" / "ifn-campaign.db") as db:
         states = db.execute("SELECT state, taken_down_at FROM post").fetchall()
     # the second run's fresh sandboxes hold none of them: not a reason to call them removed
     assert states == [("published", None)] * n
-    assert (tmp_path / "var" / "demo" / "ifn-campaign.db").exists()
+    assert (again_home / "var" / "demo" / "ifn-campaign.db").exists()
 
 
 def test_token_never_printed(

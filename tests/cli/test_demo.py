@@ -19,8 +19,8 @@ from ifn_campaign.registry.sync import sync_members
 from ifn_sandbox.demo import demo_numbers
 from ifn_sandbox.registry import RegistrySandbox
 from ifn_sandbox.sample import sample_members
-from tests.conftest import settings_for
-from tests.posts.test_withdrawal import add_post
+from tests.support.ledger import add_post
+from tests.support.registry import settings_for
 
 AS_OF = datetime(2026, 12, 20, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from ifn_campaign.cli.app import main
 from ifn_campaign.models import Post, PostState
 from ifn_campaign.posts.withdrawal import cancel_disallowed
 from ifn_sandbox.registry import RegistrySandbox
-from tests.conftest import point_cli_at
-from tests.posts.test_withdrawal import add_member, add_post
+from tests.support.cli import point_cli_at
+from tests.support.ledger import add_member, add_post
 
 
 def _day(n: int, hour: int = 10) -> datetime:

@@ -26,8 +26,8 @@ from ifn_campaign.cli.tables import ELLIPSIS, Col, fit, layout, print_table, sho
 from ifn_campaign.models import Member, Post, PostState, QuarantinedRecord
 from ifn_campaign.posts.withdrawal import cancel_disallowed
 from ifn_sandbox.registry import RegistrySandbox
-from tests.conftest import point_cli_at
-from tests.posts.test_withdrawal import add_member, add_post
+from tests.support.cli import point_cli_at
+from tests.support.ledger import add_member, add_post
 
 WIB = ZoneInfo("Asia/Jakarta")
 CARD = Path("/var/ifn/cards") / "ab" / f"{'ab' * 32}.jpg"

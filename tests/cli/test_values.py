@@ -16,7 +16,7 @@ import typer
 
 from ifn_campaign.cli.app import app, main
 from ifn_sandbox.registry import RegistrySandbox, generate_members
-from tests.conftest import point_cli_at
+from tests.support.cli import point_cli_at
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "templates" / "campaigns"
 ON_FILE = "gone-campaign, harbolnas-1212, ramadan-2027, sorotan-anggota"
