@@ -29,11 +29,6 @@ SAMPLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def book() -> FontBook:
-    return FontBook.load()
-
-
 def run_of(chain: FontChain, text: str) -> tuple[int, str]:
     """The font of the chain that draws `text` (each sample is one font's, spaces aside)."""
     fonts = {index for index, part in chain.runs(text) if part.strip()}

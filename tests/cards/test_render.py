@@ -39,11 +39,6 @@ UPDATE = os.environ.get("IFN_UPDATE_GOLDENS") == "1"
 
 
 @pytest.fixture(scope="module")
-def brand() -> BrandKit:
-    return BrandKit.load()
-
-
-@pytest.fixture(scope="module")
 def templates(brand: BrandKit) -> dict:
     return load_all(palette=brand.palette)
 

@@ -38,11 +38,6 @@ NOW = datetime(2026, 12, 6, tzinfo=UTC)
 FPS = 30
 
 
-@pytest.fixture(scope="module")
-def brand() -> BrandKit:
-    return BrandKit.load()
-
-
 def _member(member_id: str = "ifn-0002", photo_count: int = 3, **changes: object) -> ShortMember:
     """A sample registry member with its photos and logo, as `short_member` gives it."""
     found = tuple(

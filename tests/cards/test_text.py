@@ -36,11 +36,6 @@ BG = (255, 255, 255)
 
 
 @pytest.fixture(scope="module")
-def book() -> FontBook:
-    return FontBook.load()
-
-
-@pytest.fixture(scope="module")
 def chain(book: FontBook) -> FontChain:
     return book.chain("body", "regular")
 
