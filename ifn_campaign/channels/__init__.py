@@ -1,1 +1,4 @@
-"""Publishing channels: the Graph API client, Instagram and Facebook Page operations."""
+"""The channels posts go to: the `Channel` enum (channel.py), the adapter interface every channel
+implements (adapter.py: find, read back, take down), the one place their clients are built
+(clients.py), the Graph API transport (graph.py) with Instagram's and Facebook's operations on
+it, and the YouTube Data API client (youtube.py). Every failure is a `ChannelError` kind."""
