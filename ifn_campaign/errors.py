@@ -49,7 +49,8 @@ IFNError                        root: the CLI prints its message on one line and
     ├── ChannelReauthNeeded     the token is dead: staff re-authorise the account
     ├── ChannelRefused          refused for good, with the reason: fix it, then approve again
     │   ├── ChannelPublishLimit the account's rolling publishing limit: the next free hour
-    │   └── ScheduleWindowError a Facebook schedule time outside 10 min .. schedule_max_days
+    │   ├── ScheduleWindowError a Facebook schedule time outside 10 min .. schedule_max_days
+    │   └── UploadTooLarge      a file over the platform's upload size (a Facebook photo: 4 MB)
     ├── GraphError              the Graph API failed; code, subcode, fbtrace_id, http_status, ...
     │   ├── GraphTransient      also ChannelTransient: codes 1, 2, HTTP 5xx, network: try later
     │   │   │                   (idempotent calls were already retried inside the client)
@@ -356,6 +357,11 @@ class ChannelRefused(ChannelError):
 
 class ChannelPublishLimit(ChannelRefused):
     """The account's rolling publishing limit is used up: the post moves to a later hour."""
+
+
+class UploadTooLarge(ChannelRefused):
+    """A file is over what the platform takes in one upload (a Facebook photo: 4 MB), found
+    before anything was sent: make the file smaller."""
 
 
 # --- Graph API (Instagram and Facebook Pages): ifn_campaign.channels -------------------------

@@ -54,7 +54,9 @@ from ifn_campaign.errors import (
     GraphContainerExpired,
     GraphPublishLimit,
     IFNError,
+    LedgerError,
     UploadSessionGone,
+    UploadTooLarge,
 )
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
 from ifn_campaign.orchestration.gates import AccountGate, GateUnavailable
@@ -458,7 +460,7 @@ class Publisher:
 
     def _media_url(self, session: Session, post: Post) -> str:
         if not post.card_path:
-            raise IFNError(f"post {post.id} has no card: run `ifn-campaign compose`")
+            raise LedgerError(f"post {post.id} has no card: run `ifn-campaign compose`")
         if post.media_url is None:
             post.media_url = self._public(Path(post.card_path))
             session.commit()
@@ -996,9 +998,9 @@ class Publisher:
 def _check_upload(post: Post) -> None:
     card = Path(post.card_path or "")
     if not post.card_path or not card.is_file():
-        raise IFNError(f"post {post.id}: its card {card} is missing: run `ifn-campaign compose`")
+        raise LedgerError(f"post {post.id}: its card {card} is missing: run `ifn-campaign compose`")
     if card.stat().st_size > facebook.MAX_UPLOAD_BYTES:
-        raise IFNError(f"post {post.id}: its card {card.name} is over Facebook's 4 MB upload")
+        raise UploadTooLarge(f"post {post.id}: its card {card.name} is over Facebook's 4 MB upload")
 
 
 def _forget_containers(post: Post) -> None:

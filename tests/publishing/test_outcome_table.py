@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -135,3 +136,33 @@ def test_each_kind_has_one_outcome(
     elif listed == "retry_later":  # a try: backed off, the step kept for reconciling
         assert post.attempts == 1
         assert post.next_attempt_at is not None
+
+
+@pytest.mark.parametrize("problem", ["too large", "missing"])
+def test_a_card_facebook_cannot_take_fails_before_anything_is_sent(
+    world: World, problem: str
+) -> None:
+    """Uploaded as a file, a Facebook card over 4 MB or gone from disk fails the post before its
+    step is recorded: nothing is sent, and the message says what to do."""
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, Channel.FACEBOOK, [now - timedelta(minutes=1)])
+    post, _ = load(world, post_id)
+    card = Path(post.card_path or "")
+    if problem == "missing":
+        card.unlink()
+    else:
+        card.write_bytes(b"\xff\xd8\xff" + bytes(4 * 1024 * 1024))
+    facebook = world.settings.facebook.model_copy(update={"photo_upload": "file"})
+    settings = world.settings.model_copy(update={"facebook": facebook})
+
+    report = Publisher(world.engine, settings).run()
+
+    assert [pid for pid, _ in report.failed] == [post_id]
+    post, _ = load(world, post_id)
+    assert post.state == PostState.FAILED and post.publish_step is None
+    expected = (
+        "over Facebook's 4 MB upload" if problem == "too large" else "run `ifn-campaign compose`"
+    )
+    assert expected in (post.last_error or "")
+    assert post.error_action == DEFAULT_ACTION
+    assert world.platforms.graph.posts() == []
