@@ -21,7 +21,13 @@ from pathlib import Path
 from ifn_campaign.channels.adapter import RemoteCopy, Sought
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import PAGE_PUBLISH, GraphClient, node_id
-from ifn_campaign.errors import GraphOutcomeUnknown, GraphRejected, ScheduleWindowError
+from ifn_campaign.errors import (
+    GraphOutcomeUnknown,
+    GraphRejected,
+    InvalidValueError,
+    ScheduleWindowError,
+    UploadTooLarge,
+)
 
 __all__ = [
     "SCHEDULE_MAX_DAYS",
@@ -128,10 +134,10 @@ def post_photo(
         path = Path(image_path)
         kind = _IMAGE_TYPES.get(path.suffix.lower())
         if kind is None:
-            raise ValueError(f"{path.name}: upload a .jpg, .jpeg or .png file")
+            raise InvalidValueError(f"{path.name}: upload a .jpg, .jpeg or .png file")
         content = path.read_bytes()
         if len(content) > MAX_UPLOAD_BYTES:
-            raise ValueError(f"{path.name}: {len(content)} bytes; upload at most 4 MB")
+            raise UploadTooLarge(f"{path.name}: {len(content)} bytes; upload at most 4 MB")
         files = {"source": (path.name, content, kind)}
     else:
         data["url"] = str(image_url)

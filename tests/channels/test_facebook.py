@@ -21,7 +21,9 @@ from ifn_campaign.errors import (
     GraphPermissionMissing,
     GraphRejected,
     GraphTokenInvalid,
+    InvalidValueError,
     ScheduleWindowError,
+    UploadTooLarge,
 )
 from ifn_sandbox.graph import GraphAccount, GraphSandbox
 from ifn_sandbox.http import Fault
@@ -97,8 +99,13 @@ def test_photo_upload_is_multipart_source(
     assert (stored.id, stored.image_size) == (post.post_id, len(image("PNG")))
     with pytest.raises(ValueError, match="exactly one"):
         facebook.post_photo(client, PAGE, caption="x", now=T0)
-    with pytest.raises(ValueError, match=r"\.png"):
+    with pytest.raises(InvalidValueError, match=r"\.png"):
         facebook.post_photo(client, PAGE, image_path=tmp_path / "card.gif", caption="x", now=T0)
+    big = tmp_path / "big.png"
+    big.write_bytes(image("PNG") + bytes(facebook.MAX_UPLOAD_BYTES))
+    with pytest.raises(UploadTooLarge, match=r"big\.png: \d+ bytes; upload at most 4 MB"):
+        facebook.post_photo(client, PAGE, image_path=big, caption="x", now=T0)
+    assert len(graph.requests.matching(f"/v25.0/{PAGE}/photos", "POST")) == 1
 
 
 def test_scheduled_photo_lists_reads_back_publishes_and_cancels(
