@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -67,25 +67,35 @@ def sqlite_url(tmp_path: Path) -> str:
 def pg_database(pytestconfig: pytest.Config) -> Iterator[Engine]:
     """This xdist worker's own PostgreSQL database, test_<worker> on the IFN_TEST_DATABASE_URL
     server (test_master without xdist): workers never share a catalog, so one worker's DDL
-    cannot block or deadlock another's. Dropped at the end of the session unless another test
-    session on the same server is still connected to it (that session drops it when it ends)."""
+    cannot block or deadlock another's. A connection to it stays open for the whole session, so
+    another test session on the same server ending meanwhile cannot drop it under our tests
+    (DROP DATABASE refuses while anyone is connected); at the end it is dropped unless another
+    session is still connected to it (that one drops it when it ends)."""
     if not PG_URL:
         pytest.skip("IFN_TEST_DATABASE_URL not set")
     server = make_url(PG_URL)
     name = f"test_{worker_id(pytestconfig)}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if exists.scalar() is None:
+    engine = create_engine(server.set(database=name))
+    keeper: Connection | None = None
+    for _ in range(5):  # another session may drop it between our CREATE and our connect
+        with admin.connect() as conn:
             try:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-            except DBAPIError as exc:  # another session made it a moment ago
+            except DBAPIError as exc:  # there already (left by a killed run, or in use)
                 if getattr(exc.orig, "sqlstate", None) != "42P04":  # duplicate_database
                     raise
-    engine = create_engine(server.set(database=name))
+        try:
+            keeper = engine.connect()
+            break
+        except DBAPIError as exc:  # libpq gives no SQLSTATE for a failed connection
+            if f'database "{name}" does not exist' not in str(exc.orig):
+                raise
+    assert keeper is not None, f"database {name} kept disappearing"
     try:
         yield engine
     finally:
+        keeper.close()
         engine.dispose()
         with admin.connect() as conn:
             try:
