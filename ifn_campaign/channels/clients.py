@@ -129,12 +129,20 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
         match channel:
             case Channel.INSTAGRAM:
                 ig_user = self.account(channel, name).ig_user_id or ""
-                return InstagramAccount(self.graph(channel, name), ig_user)
+                wait = self.settings.instagram.container_wait_seconds
+                return InstagramAccount(self.graph(channel, name), ig_user, container_wait=wait)
             case Channel.FACEBOOK:
                 page = self.account(channel, name).page_id or ""
-                return FacebookPage(self.graph(channel, name), page)
+                fb = self.settings.facebook
+                return FacebookPage(
+                    self.graph(channel, name),
+                    page,
+                    upload_file=fb.photo_upload == "file",
+                    schedule_max_days=fb.schedule_max_days,
+                )
             case Channel.YOUTUBE:
-                return YouTubeChannel(self.youtube(name))
+                category = self.settings.youtube.category_id
+                return YouTubeChannel(self.youtube(name), category_id=category)
 
     # --- accounts and transports ------------------------------------------------------------
 

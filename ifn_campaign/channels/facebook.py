@@ -18,18 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ifn_campaign.channels.adapter import RemoteCopy, Sought
+from ifn_campaign.channels.adapter import Outgoing, RemoteCopy, Sent, Sought, Steps
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import PAGE_PUBLISH, GraphClient, node_id
 from ifn_campaign.errors import (
     GraphOutcomeUnknown,
     GraphRejected,
     InvalidValueError,
+    LedgerError,
     ScheduleWindowError,
     UploadTooLarge,
 )
 
 __all__ = [
+    "SCHEDULE_MARGIN",
     "SCHEDULE_MAX_DAYS",
     "SCHEDULE_MIN",
     "FacebookPage",
@@ -47,6 +49,9 @@ __all__ = [
 ]
 
 SCHEDULE_MIN = timedelta(minutes=10)
+SCHEDULE_MARGIN = timedelta(minutes=15)
+"""What a publisher schedules natively: a slot at least this far ahead (Facebook wants 10
+minutes from when the request arrives, and the request takes time)."""
 SCHEDULE_MAX_DAYS = 30
 """docs/reference/platforms.md: CONFIGURABLE (one reference says 75), strict default 30."""
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -267,6 +272,19 @@ def find_published_post(
     return None
 
 
+def _check_upload(outgoing: Outgoing) -> None:
+    """The card must be there and within Facebook's 4 MB, or nothing is sent."""
+    card = Path(outgoing.card_path or "")
+    if not outgoing.card_path or not card.is_file():
+        raise LedgerError(
+            f"{outgoing.name}: its card {card} is missing: run `ifn-campaign compose`"
+        )
+    if card.stat().st_size > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(
+            f"{outgoing.name}: its card {card.name} is over Facebook's 4 MB upload"
+        )
+
+
 def _graph_time(raw: object) -> datetime | None:
     """Graph's "2026-11-25T03:00:02+0000"."""
     if not isinstance(raw, str):
@@ -299,14 +317,59 @@ def _describe(delta: timedelta) -> str:
 
 class FacebookPage:
     """One Facebook Page as a `ChannelAdapter`: the Graph client (a Page token) and the Page id.
-    Publishing is `post_photo` (natively scheduled when the slot is far enough ahead)."""
+    Publishing is `post_photo` (natively scheduled when the slot is far enough ahead), the
+    card fetched from its public URL or, with `upload_file`, sent as the file itself."""
 
     channel = Channel.FACEBOOK
     can_take_down = True
 
-    def __init__(self, client: GraphClient, page_id: str) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        page_id: str,
+        *,
+        upload_file: bool = False,
+        schedule_max_days: int = SCHEDULE_MAX_DAYS,
+    ) -> None:
         self.client = client
         self.page_id = page_id
+        self.upload_file = upload_file
+        self.schedule_max_days = schedule_max_days
+
+    def publish(self, outgoing: Outgoing, steps: Steps) -> Sent:
+        """One photo post, scheduled natively when the slot is `SCHEDULE_MARGIN` or more
+        ahead. Found at `fb_post` without a post id, the Page is asked first (scheduled and
+        published lists): the photo is never posted twice."""
+        now = outgoing.now
+        native = outgoing.slot_at >= now + SCHEDULE_MARGIN
+        if steps.recorded("remote_id") is None and steps.recorded("publish_step") == "fb_post":
+            # look in both lists: the lost call may have scheduled it even if, by now, the slot
+            # is too close to schedule natively (it still waits on Facebook for its time)
+            found = self.find(
+                Sought(outgoing.caption, outgoing.since, scheduled_at=outgoing.slot_at)
+            )
+            native = native or (found is not None and not found.live and outgoing.slot_at > now)
+            steps.remember(remote_id=found.remote_id if found else None)
+        if steps.recorded("remote_id") is None:
+            # a file upload needs no public media host; Instagram always fetches by URL
+            url = None if self.upload_file else steps.media_url()
+            if self.upload_file:
+                _check_upload(outgoing)
+            steps.step("fb_post")
+            made = post_photo(
+                self.client,
+                self.page_id,
+                image_url=url,
+                image_path=outgoing.card_path if self.upload_file else None,
+                caption=outgoing.caption,
+                scheduled_at=outgoing.slot_at if native else None,
+                now=now,
+                schedule_max_days=self.schedule_max_days,
+            )
+            steps.called("fb_post")
+            steps.remember("fb_post", remote_id=made.post_id, remote_photo_id=made.photo_id)
+        remote = steps.recorded("remote_id")
+        return Sent(live=not native, link=lambda: read_back(self.client, remote).permalink_url)
 
     def __repr__(self) -> str:
         return f"FacebookPage({self.page_id!r})"

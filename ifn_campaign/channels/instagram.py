@@ -27,13 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ifn_campaign.channels.adapter import RemoteCopy, Sought
+from ifn_campaign.channels.adapter import Again, Outgoing, RemoteCopy, Sent, Sought, Steps
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import INSTAGRAM_PUBLISH, GraphClient, node_id
 from ifn_campaign.errors import (
     GraphContainerExpired,
     GraphMediaFetchFailed,
     GraphOutcomeUnknown,
+    GraphPublishLimit,
     GraphRejected,
     GraphStillProcessing,
 )
@@ -328,6 +329,11 @@ def _id(answer: dict[str, object], what: str) -> str:
     return value
 
 
+def _tags(outgoing: Outgoing) -> list[UserTag] | None:
+    """The member's consented handles, tagged below the middle of the card (by the name)."""
+    return [UserTag(handle, 0.5, 0.75) for handle in outgoing.user_tags] or None
+
+
 def _timestamp(raw: object) -> datetime | None:
     """Instagram's "2026-11-25T03:00:02+0000"."""
     if not isinstance(raw, str):
@@ -344,15 +350,162 @@ def _timestamp(raw: object) -> datetime | None:
 
 class InstagramAccount:
     """One Instagram professional account as a `ChannelAdapter`: the Graph client and the IG
-    user id. Publishing is the three steps above (the publisher records each); Instagram's API
-    has no delete, so `take_down` refuses and staff delete the post in the app."""
+    user id. Publishing is the three steps above, each recorded by the publisher's `Steps`
+    (`container_wait`: how long one run waits for a container to be FINISHED); Instagram's
+    API has no delete, so `take_down` refuses and staff delete the post in the app."""
 
     channel = Channel.INSTAGRAM
     can_take_down = False
 
-    def __init__(self, client: GraphClient, ig_user_id: str) -> None:
+    def __init__(
+        self, client: GraphClient, ig_user_id: str, *, container_wait: float = 300
+    ) -> None:
         self.client = client
         self.ig_user_id = ig_user_id
+        self.container_wait = container_wait
+
+    def publish(self, outgoing: Outgoing, steps: Steps) -> Sent:
+        """Container (a carousel's items first, each FINISHED) -> FINISHED -> media_publish ->
+        permalink. Found at `publish` without a media id, the container's status says whether
+        media_publish went out, and `find` gives its id: it is never sent twice."""
+        client = self.client
+        container = steps.recorded("remote_container_id")
+        if (
+            steps.recorded("remote_id") is None
+            and steps.recorded("publish_step") == "publish"
+            and container
+        ):
+            # media_publish may have gone out before the crash or the lost answer: ask first
+            status = container_status(client, container)
+            if status.code == "PUBLISHED":
+                found = self.find(Sought(outgoing.caption, outgoing.since))
+                steps.remember(remote_id=found.remote_id if found else None)
+                return Sent(live=True, link=lambda: found.link if found else None)
+            if status.code in ("EXPIRED", "ERROR"):
+                why = "expired (24 h)" if status.code == "EXPIRED" else f"failed ({status.detail})"
+                self._drop(steps, f"container {container} {why}")
+        if steps.recorded("remote_id") is None:
+            # the limit first: no container is made for a post that cannot go out now
+            self._spend_quota(steps)
+            self._drop_expired(steps)
+            if steps.recorded("remote_container_id") is None:
+                if outgoing.slides:
+                    children = self._carousel_items(outgoing, steps)
+                    self._items_finished(steps, children)
+                    steps.step("container")
+                    made = create_carousel_container(
+                        client, self.ig_user_id, children, outgoing.caption
+                    )
+                else:
+                    url = steps.media_url()
+                    steps.step("container")
+                    made = create_image_container(
+                        client,
+                        self.ig_user_id,
+                        url,
+                        outgoing.caption,
+                        alt_text=outgoing.alt_text,
+                        user_tags=_tags(outgoing),
+                    )
+                steps.called("container")
+                steps.remember("container", remote_container_id=made)
+            container = steps.recorded("remote_container_id") or ""
+            steps.step("wait")
+            status = self._finished(steps, container)
+            steps.called("wait")
+            if status.code == "PUBLISHED":
+                steps.step("publish")
+                raise Again("container already published: reconciling")
+            steps.remember("wait")  # nothing to store: the container id already is
+            steps.step("publish")
+            try:
+                media_id = publish(client, self.ig_user_id, container)
+            except GraphContainerExpired as exc:  # refused: nothing went out
+                self._drop(steps, str(exc))
+                raise Again("container expired: a new one is made") from None
+            steps.called("publish")
+            steps.remember("publish", remote_id=media_id)
+        media = steps.recorded("remote_id")
+        return Sent(live=True, link=lambda: permalink(client, media) if media else None)
+
+    def _carousel_items(self, outgoing: Outgoing, steps: Steps) -> list[str]:
+        """One carousel item container per image (the card, then each slide), each id stored
+        as it arrives; a repeat after a crash makes only the missing ones (an orphan item is
+        harmless: nothing is published, it expires in 24 h)."""
+        images = [(outgoing.card_path or "", outgoing.alt_text), *outgoing.slides][:10]
+        made = list(steps.recorded("slide_container_ids") or [])
+        for index, (path, alt) in enumerate(images[len(made) :], start=len(made)):
+            url = steps.media_url() if index == 0 else steps.media_url(path)
+            steps.step("items")
+            item = create_image_container(
+                self.client,
+                self.ig_user_id,
+                url,
+                None,
+                alt_text=alt,
+                user_tags=_tags(outgoing) if index == 0 else None,
+                is_carousel_item=True,
+            )
+            steps.called("items")
+            made.append(item)
+            # a new list: JSON columns track assignment
+            steps.remember("items", slide_container_ids=list(made))
+        return made
+
+    def _finished(
+        self, steps: Steps, container: str, timeout: float | None = None
+    ) -> ContainerStatus:
+        """Wait (bounded, backing off) for FINISHED; an expired container is dropped so the
+        next attempt makes a new one, and one still IN_PROGRESS leaves the post to a later run
+        with its ids kept (GraphStillProcessing)."""
+        wait = self.container_wait if timeout is None else timeout
+        try:
+            return wait_until_finished(self.client, container, timeout=wait)
+        except GraphContainerExpired as exc:
+            self._drop(steps, str(exc))
+            raise Again("container expired: a new one is made") from None
+
+    def _items_finished(self, steps: Steps, items: list[str]) -> None:
+        """Instagram refuses a carousel whose items are not all FINISHED: wait for each, all
+        within one `container_wait` (an ERROR item fails the post)."""
+        deadline = time.monotonic() + self.container_wait
+        steps.step("items_wait")
+        for item in items:
+            self._finished(steps, item, max(0.0, deadline - time.monotonic()))
+
+    def _drop_expired(self, steps: Steps) -> None:
+        """Containers live 24 h: a post held back longer (the publishing limit, a long retry)
+        gets new ones. The oldest stored container tells (items are made before their
+        carousel; an expired item makes the carousel useless too)."""
+        oldest = (steps.recorded("slide_container_ids") or [steps.recorded("remote_container_id")])[
+            0
+        ]
+        if oldest is None:
+            return
+        if container_status(self.client, oldest).code == "EXPIRED":
+            self._drop(steps, f"container {oldest} expired (24 h)")
+
+    @staticmethod
+    def _drop(steps: Steps, why: str) -> None:
+        """Forget containers that can never be published; their ids stay in the post's log."""
+        steps.forget(
+            f"{why}; a new container is made", "remote_container_id", "slide_container_ids"
+        )
+
+    def _spend_quota(self, steps: Steps) -> None:
+        """Instagram's rolling publishing limit, read once per account per publisher run and
+        counted down here (one call, not one per post); a publish refused anyway (2207042)
+        still moves the post to the next free hour."""
+        if "quota" not in steps.kept:
+            quota = publishing_quota(self.client, self.ig_user_id)
+            steps.kept["quota"] = (quota.remaining, quota)
+        remaining, quota = steps.kept["quota"]
+        if remaining <= 0:
+            raise GraphPublishLimit(
+                f"Instagram publishing limit reached ({quota.total} posts in "
+                f"{quota.duration // 3600} h)"
+            )
+        steps.kept["quota"] = (remaining - 1, quota)
 
     def __repr__(self) -> str:
         return f"InstagramAccount({self.ig_user_id!r})"

@@ -76,9 +76,10 @@ import requests
 from urllib3.util import Retry
 
 from ifn_campaign.captions.rules import Limits, check_youtube
-from ifn_campaign.channels.adapter import RemoteCopy, Sought
+from ifn_campaign.channels.adapter import Again, Outgoing, RemoteCopy, Sent, Sought, Steps
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import (
+    ChannelError,
     UploadSessionGone,
     YouTubeError,
     YouTubeInvalidMetadata,
@@ -1012,13 +1013,76 @@ def shorts_link(video_id: str) -> str:
 class YouTubeChannel:
     """One YouTube channel as a `ChannelAdapter` over its `YouTubeClient`. Publishing is
     `start_upload` then `upload` (natively scheduled with `publishAt`), the session URL stored
-    in between."""
+    in between, then the thumbnail; videos go in `category_id`."""
 
     channel = Channel.YOUTUBE
     can_take_down = True
 
-    def __init__(self, client: YouTubeClient) -> None:
+    def __init__(self, client: YouTubeClient, *, category_id: str = "22") -> None:
         self.client = client
+        self.category_id = category_id
+
+    def publish(self, outgoing: Outgoing, steps: Steps) -> Sent:
+        """Upload session -> the bytes -> the thumbnail; private with `publishAt` when the
+        slot is ahead (YouTube makes it public then). A stored session is asked how far it
+        got, so the bytes are never sent twice and no second video is made."""
+        client = self.client
+        if steps.recorded("remote_id") is None:
+            video = steps.video()
+            snippet: dict[str, Any] = {
+                "title": outgoing.title,
+                "description": outgoing.caption,
+                "tags": list(outgoing.tags),
+                "categoryId": self.category_id,
+            }
+            status: dict[str, Any] = {"selfDeclaredMadeForKids": False}
+            if outgoing.slot_at > outgoing.now:
+                status |= {"privacyStatus": "private", "publishAt": outgoing.slot_at}
+            else:
+                status |= {"privacyStatus": "public"}
+            fresh = steps.recorded("upload_session_url") is None
+            if fresh:
+                steps.step("yt_session")
+                session_url = client.start_upload(video, snippet, status)
+                steps.called("yt_session")
+                steps.remember("yt_session", upload_session_url=session_url)
+            resource = self._upload(steps, video, fresh=fresh)
+            steps.called("yt_upload")
+            steps.remember("yt_upload", remote_id=str(resource["id"]))
+        video_id: str | None = steps.recorded("remote_id")
+        if outgoing.thumbnail_path and steps.recorded("publish_step") != "yt_done":
+            steps.step("yt_thumbnail")
+            refused: Exception | None = None
+            try:
+                client.set_thumbnail(video_id or "", outgoing.thumbnail_path)
+            except (ChannelError, OSError) as exc:  # OSError: the file cannot be read
+                refused = exc
+            steps.called("yt_thumbnail")
+            steps.aside("yt_thumbnail", refused)
+        return Sent(
+            live=outgoing.slot_at <= outgoing.now,
+            link=lambda: shorts_link(video_id) if video_id else None,
+        )
+
+    def _upload(self, steps: Steps, video: Path, *, fresh: bool) -> dict[str, Any]:
+        """The video resource once its bytes are all in. Over the attempt cap only the
+        session is asked (a read): an earlier try may have finished the upload, and that video
+        is the post; nothing more is sent."""
+        url = steps.recorded("upload_session_url") or ""
+        if steps.capped:
+            try:
+                progress = self.client.resume_status(url, video.stat().st_size)
+            except UploadSessionGone:
+                progress = None  # the session made no video
+            if progress is not None and progress.done and progress.video is not None:
+                return progress.video
+        steps.step("yt_upload")  # over the cap, this refuses: nothing more is sent
+        try:
+            # a session opened just now holds nothing: no need to ask it first
+            return self.client.upload(url, video, fresh=fresh)
+        except UploadSessionGone:
+            steps.remember(upload_session_url=None)  # no video was made: a new session
+            raise Again("upload session expired: starting over") from None
 
     def __repr__(self) -> str:
         return f"YouTubeChannel({self.client.api_url!r})"

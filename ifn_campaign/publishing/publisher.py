@@ -6,6 +6,11 @@ found half-way (a crash, a lost answer, a released retry) resumes from its step 
 platform what happened: a container already PUBLISHED, a Page post already there, an upload
 session that already has the bytes. Nothing irreversible is ever sent twice blindly.
 
+Each channel's own sequence (Instagram's containers, Facebook's photo post, YouTube's upload
+session and thumbnail) is its adapter's `publish` (channels/adapter.py); the publisher hands it a
+`Steps` recorder over the claimed post (`_Record`) and keeps the claim, the consent and lateness
+checks, the gates, the outcome table and the endings.
+
 Claims: a due post moves approved -> publishing with a compare-and-set on its state (and
 `FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers never hold the same post; a claim older
 than `publish.lease_seconds` is taken over and reconciled like a crash.
@@ -24,7 +29,6 @@ import functools
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
@@ -35,12 +39,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
-from ifn_campaign.channels import facebook, instagram
-from ifn_campaign.channels.adapter import Sought
+from ifn_campaign.channels import facebook
+from ifn_campaign.channels.adapter import Again, Outgoing
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.clients import ChannelClients, channel_clients
-from ifn_campaign.channels.graph import GraphClient
-from ifn_campaign.channels.youtube import YouTubeClient, shorts_link
+from ifn_campaign.channels.youtube import YouTubeClient
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import (
     ChannelBlocked,
@@ -51,12 +54,8 @@ from ifn_campaign.errors import (
     ChannelReauthNeeded,
     ChannelTransient,
     ConfigError,
-    GraphContainerExpired,
-    GraphPublishLimit,
     IFNError,
     LedgerError,
-    UploadSessionGone,
-    UploadTooLarge,
 )
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
 from ifn_campaign.orchestration.gates import AccountGate, GateUnavailable
@@ -75,7 +74,7 @@ from ifn_campaign.publishing.blocks import (
 from ifn_campaign.publishing.media_host import public_url
 
 _log = logging.getLogger(__name__)
-FB_SCHEDULE_MARGIN = timedelta(minutes=15)  # Facebook wants >= 10 min; the request takes time
+FB_SCHEDULE_MARGIN = facebook.SCHEDULE_MARGIN  # what FacebookPage.publish schedules natively
 # a scheduled copy is live on the platform within minutes of its time, or it never goes out
 REPLACE_SETTLE = timedelta(minutes=5)
 
@@ -140,7 +139,8 @@ class Publisher:
         self.make_video = make_video or functools.partial(
             _post_video, profile_url=settings.captions.profile_url
         )
-        self._ig_quota: dict[str, tuple[int, instagram.Quota]] = {}
+        # what each account's adapter keeps over this publisher's run (`Steps.kept`)
+        self._kept: dict[tuple[str, str], dict[str, Any]] = {}
         # per-account limits across workers (limits.PrefectGate); None: this process alone
         self.gate = gate
         self._capped = False  # the post in hand is over max_attempts: reconcile, send nothing
@@ -412,14 +412,17 @@ class Publisher:
         if post.replaces_remote_id is not None:
             self._replace(session, post, report)
             return
-        steps = {
-            Channel.INSTAGRAM: self._instagram,
-            Channel.FACEBOOK: self._facebook,
-            Channel.YOUTUBE: self._youtube,
-        }
-        if post.channel not in steps:
+        if post.channel not in set(Channel):
             raise ConfigError(f"unknown channel {post.channel!r}")
-        steps[Channel(post.channel)](session, post)
+        adapter = self.clients[Channel(post.channel), post.account]
+        try:
+            sent = adapter.publish(self._outgoing(post), _Record(self, session, post))
+        except Again as again:
+            raise _Release(str(again), self.clock()) from None
+        if sent.live:
+            self._done(session, post, client_permalink=sent.link)
+        else:
+            self._scheduled(session, post)
         if post.state == PostState.PUBLISHED:
             report.published.append(post.id or 0)
         elif post.state == PostState.SCHEDULED:
@@ -458,6 +461,23 @@ class Publisher:
         if self.reached is not None:
             self.reached(point)
 
+    def _outgoing(self, post: Post) -> Outgoing:
+        """What the adapter sends, read from the post once, with the clock at the start."""
+        return Outgoing(
+            name=f"post {post.id}",
+            caption=post.caption or "",
+            slot_at=post.slot_at,
+            now=self.clock(),
+            since=self._since(post),
+            card_path=post.card_path,
+            alt_text=post.alt_text,
+            slides=tuple((slide["path"], slide.get("alt")) for slide in post.slides or []),
+            user_tags=tuple(post.user_tags or []),
+            title=post.title or "",
+            tags=tuple(post.tags or []),
+            thumbnail_path=post.thumbnail_path,
+        )
+
     def _media_url(self, session: Session, post: Post) -> str:
         if not post.card_path:
             raise LedgerError(f"post {post.id} has no card: run `ifn-campaign compose`")
@@ -468,286 +488,6 @@ class Publisher:
 
     def _public(self, path: Path) -> str:
         return public_url(self.settings.publish.media_base_url, self.settings.cards.cache_dir, path)
-
-    def _instagram(self, session: Session, post: Post) -> None:
-        client = self.clients.graph(Channel.INSTAGRAM, post.account)
-        ig_user = self.clients.account(Channel.INSTAGRAM, post.account).ig_user_id or ""
-        caption = post.caption or ""
-        if post.remote_id is None and post.publish_step == "publish" and post.remote_container_id:
-            # media_publish may have gone out before the crash or the lost answer: ask first
-            status = instagram.container_status(client, post.remote_container_id)
-            if status.code == "PUBLISHED":
-                adapter = self.clients[Channel.INSTAGRAM, post.account]
-                found = adapter.find(Sought(caption, self._since(post)))
-                post.remote_id = found.remote_id if found else None
-                self._done(session, post, client_permalink=lambda: found.link if found else None)
-                return
-            if status.code in ("EXPIRED", "ERROR"):
-                why = "expired (24 h)" if status.code == "EXPIRED" else f"failed ({status.detail})"
-                self._drop_containers(session, post, f"container {post.remote_container_id} {why}")
-        if post.remote_id is None:
-            # the limit first: no container is made for a post that cannot go out now
-            self._spend_quota(client, post.account, ig_user)
-            self._drop_expired(session, post, client)
-            if post.remote_container_id is None:
-                if post.slides:
-                    children = self._carousel_items(session, post, client, ig_user)
-                    self._items_finished(session, post, client, children)
-                    self._step(session, post, "container")
-                    container = instagram.create_carousel_container(
-                        client, ig_user, children, caption
-                    )
-                else:
-                    url = self._media_url(session, post)
-                    self._step(session, post, "container")
-                    container = instagram.create_image_container(
-                        client,
-                        ig_user,
-                        url,
-                        caption,
-                        alt_text=post.alt_text,
-                        user_tags=_user_tags(post),
-                    )
-                self._at("called:container")
-                post.remote_container_id = container
-                self._stored(session, "container")
-            self._step(session, post, "wait")
-            status = self._finished(session, post, client, post.remote_container_id or "")
-            self._at("called:wait")
-            if status.code == "PUBLISHED":
-                self._step(session, post, "publish")
-                raise _Release("container already published: reconciling", self.clock())
-            self._at("after:wait")  # nothing to store: the container id already is
-            self._step(session, post, "publish")
-            try:
-                media_id = instagram.publish(client, ig_user, post.remote_container_id or "")
-            except GraphContainerExpired as exc:  # refused: nothing went out
-                self._drop_containers(session, post, str(exc))
-                raise _Release("container expired: a new one is made", self.clock()) from None
-            self._at("called:publish")
-            post.remote_id = media_id
-            self._stored(session, "publish")
-        media = post.remote_id
-        self._done(
-            session,
-            post,
-            client_permalink=lambda: instagram.permalink(client, media) if media else None,
-        )
-
-    def _carousel_items(
-        self, session: Session, post: Post, client: GraphClient, ig_user: str
-    ) -> list[str]:
-        """One carousel item container per image (the card, then each slide), each id stored
-        as it arrives; a repeat after a crash makes only the missing ones (an orphan item is
-        harmless: nothing is published, it expires in 24 h)."""
-        images = [
-            (post.card_path or "", post.alt_text),
-            *[(slide["path"], slide.get("alt")) for slide in post.slides or []],
-        ][:10]
-        made = list(post.slide_container_ids or [])
-        for index, (path, alt) in enumerate(images[len(made) :], start=len(made)):
-            url = self._media_url(session, post) if index == 0 else self._public(Path(path))
-            self._step(session, post, "items")
-            item = instagram.create_image_container(
-                client,
-                ig_user,
-                url,
-                None,
-                alt_text=alt,
-                user_tags=_user_tags(post) if index == 0 else None,
-                is_carousel_item=True,
-            )
-            self._at("called:items")
-            made.append(item)
-            post.slide_container_ids = list(made)  # a new list: JSON columns track assignment
-            self._stored(session, "items")
-        return made
-
-    def _finished(
-        self,
-        session: Session,
-        post: Post,
-        client: GraphClient,
-        container: str,
-        timeout: float | None = None,
-    ) -> instagram.ContainerStatus:
-        """Wait (bounded, backing off) for FINISHED; an expired container is dropped so the
-        next attempt makes a new one, and one still IN_PROGRESS leaves the post to a later run
-        with its ids kept (GraphStillProcessing)."""
-        wait = self.settings.instagram.container_wait_seconds if timeout is None else timeout
-        try:
-            return instagram.wait_until_finished(client, container, timeout=wait)
-        except GraphContainerExpired as exc:
-            self._drop_containers(session, post, str(exc))
-            raise _Release("container expired: a new one is made", self.clock()) from None
-
-    def _items_finished(
-        self, session: Session, post: Post, client: GraphClient, items: list[str]
-    ) -> None:
-        """Instagram refuses a carousel whose items are not all FINISHED: wait for each, all
-        within one `instagram.container_wait_seconds` (an ERROR item fails the post)."""
-        deadline = time.monotonic() + self.settings.instagram.container_wait_seconds
-        self._step(session, post, "items_wait")
-        for item in items:
-            self._finished(session, post, client, item, max(0.0, deadline - time.monotonic()))
-
-    def _drop_expired(self, session: Session, post: Post, client: GraphClient) -> None:
-        """Containers live 24 h: a post held back longer (the publishing limit, a long retry)
-        gets new ones. The oldest stored container tells (items are made before their
-        carousel; an expired item makes the carousel useless too)."""
-        oldest = (post.slide_container_ids or [post.remote_container_id])[0]
-        if oldest is None:
-            return
-        status = instagram.container_status(client, oldest)
-        if status.code == "EXPIRED":
-            self._drop_containers(session, post, f"container {oldest} expired (24 h)")
-
-    def _drop_containers(self, session: Session, post: Post, why: str) -> None:
-        """Forget containers that can never be published; their ids stay in the post's log."""
-        old = [c for c in (post.remote_container_id, *(post.slide_container_ids or [])) if c]
-        note(
-            session,
-            post,
-            actor=self.worker,
-            now=self.clock(),
-            text=f"{why}; a new container is made (old: {', '.join(old) or 'none'})",
-        )
-        post.remote_container_id = post.slide_container_ids = None
-        post.publish_step = None
-        session.commit()
-
-    def _spend_quota(self, client: GraphClient, account: str, ig_user: str) -> None:
-        """Instagram's rolling publishing limit, read once per account per run and counted
-        down here (one call, not one per post); a publish refused anyway (2207042) still
-        moves the post to the next free hour."""
-        if account not in self._ig_quota:
-            quota = instagram.publishing_quota(client, ig_user)
-            self._ig_quota[account] = (quota.remaining, quota)
-        remaining, quota = self._ig_quota[account]
-        if remaining <= 0:
-            raise GraphPublishLimit(
-                f"Instagram publishing limit reached ({quota.total} posts in "
-                f"{quota.duration // 3600} h)"
-            )
-        self._ig_quota[account] = (remaining - 1, quota)
-
-    def _facebook(self, session: Session, post: Post) -> None:
-        client = self.clients.graph(Channel.FACEBOOK, post.account)
-        page = self.clients.account(Channel.FACEBOOK, post.account).page_id or ""
-        caption = post.caption or ""
-        now = self.clock()
-        native = post.slot_at >= now + FB_SCHEDULE_MARGIN
-        if post.remote_id is None and post.publish_step == "fb_post":
-            # look in both lists: the lost call may have scheduled it even if, by now, the slot
-            # is too close to schedule natively (it still waits on Facebook for its time)
-            found = self.clients[Channel.FACEBOOK, post.account].find(
-                Sought(caption, self._since(post), scheduled_at=post.slot_at)
-            )
-            native = native or (found is not None and not found.live and post.slot_at > now)
-            post.remote_id = found.remote_id if found else None
-            session.commit()
-        if post.remote_id is None:
-            upload = self.settings.facebook.photo_upload == "file"
-            # a file upload needs no public media host; Instagram always fetches by URL
-            url = None if upload else self._media_url(session, post)
-            if upload:
-                _check_upload(post)
-            self._step(session, post, "fb_post")
-            made = facebook.post_photo(
-                client,
-                page,
-                image_url=url,
-                image_path=post.card_path if upload else None,
-                caption=caption,
-                scheduled_at=post.slot_at if native else None,
-                now=now,
-                schedule_max_days=self.settings.facebook.schedule_max_days,
-            )
-            self._at("called:fb_post")
-            post.remote_id, post.remote_photo_id = made.post_id, made.photo_id
-            self._stored(session, "fb_post")
-        if native:
-            self._scheduled(session, post)
-            return
-        remote = post.remote_id
-        self._done(
-            session,
-            post,
-            client_permalink=lambda: facebook.read_back(client, remote).permalink_url,
-        )
-
-    def _youtube(self, session: Session, post: Post) -> None:
-        client = self.clients.youtube(post.account)
-        now = self.clock()
-        if post.remote_id is None:
-            if not post.video_path or not Path(post.video_path).is_file():
-                from ifn_campaign.cards.shorts import video_folder
-
-                folder = video_folder(Path(self.settings.cards.cache_dir))
-                post.video_path = str(self.make_video(post, folder))
-                session.commit()
-            video = Path(post.video_path)
-            snippet: dict[str, Any] = {
-                "title": post.title or "",
-                "description": post.caption or "",
-                "tags": list(post.tags or []),
-                "categoryId": self.settings.youtube.category_id,
-            }
-            status: dict[str, Any] = {"selfDeclaredMadeForKids": False}
-            if post.slot_at > now:
-                status |= {"privacyStatus": "private", "publishAt": post.slot_at}
-            else:
-                status |= {"privacyStatus": "public"}
-            fresh = post.upload_session_url is None
-            if fresh:
-                self._step(session, post, "yt_session")
-                session_url = client.start_upload(video, snippet, status)
-                self._at("called:yt_session")
-                post.upload_session_url = session_url
-                self._stored(session, "yt_session")
-            resource = self._upload(session, post, client, video, fresh=fresh)
-            self._at("called:yt_upload")
-            post.remote_id = str(resource["id"])
-            self._stored(session, "yt_upload")
-        if post.thumbnail_path and post.publish_step != "yt_done":
-            self._step(session, post, "yt_thumbnail")
-            refused = _set_thumbnail(client, post)
-            self._at("called:yt_thumbnail")
-            post.publish_step = "yt_done"
-            self._stored(session, "yt_thumbnail")
-            self._keep_limit(session, post.channel, post.account, refused)  # a spent quota
-        if post.slot_at > now:
-            self._scheduled(session, post)
-            return
-        self._done(
-            session,
-            post,
-            client_permalink=lambda: shorts_link(post.remote_id) if post.remote_id else None,
-        )
-
-    def _upload(
-        self, session: Session, post: Post, client: YouTubeClient, video: Path, *, fresh: bool
-    ) -> dict[str, Any]:
-        """The video resource once its bytes are all in. Over `publish.max_attempts` only the
-        session is asked (a read): an earlier try may have finished the upload, and that video
-        is the post; nothing more is sent."""
-        url = post.upload_session_url or ""
-        if self._capped:
-            try:
-                progress = client.resume_status(url, video.stat().st_size)
-            except UploadSessionGone:
-                raise _GiveUp("yt_upload") from None  # the session made no video
-            if not progress.done or progress.video is None:
-                raise _GiveUp("yt_upload")
-            return progress.video
-        self._step(session, post, "yt_upload")
-        try:
-            # a session opened just now holds nothing: no need to ask it first
-            return client.upload(url, video, fresh=fresh)
-        except UploadSessionGone:
-            post.upload_session_url = None  # no video was made: start a new session
-            session.commit()
-            raise _Release("upload session expired: starting over", self.clock()) from None
 
     def _replace(self, session: Session, post: Post, report: PublishReport) -> None:
         """Delete the copy scheduled before staff moved or edited the post, then give the post
@@ -995,14 +735,6 @@ class Publisher:
         report.moved.append((post.id or 0, candidate))
 
 
-def _check_upload(post: Post) -> None:
-    card = Path(post.card_path or "")
-    if not post.card_path or not card.is_file():
-        raise LedgerError(f"post {post.id}: its card {card} is missing: run `ifn-campaign compose`")
-    if card.stat().st_size > facebook.MAX_UPLOAD_BYTES:
-        raise UploadTooLarge(f"post {post.id}: its card {card.name} is over Facebook's 4 MB upload")
-
-
 def _forget_containers(post: Post) -> None:
     """A post that failed before `media_publish` starts over when approved again: its
     containers expire in 24 h, and an errored or expired one can never be published."""
@@ -1010,15 +742,101 @@ def _forget_containers(post: Post) -> None:
         post.remote_container_id = post.slide_container_ids = None
 
 
-def _user_tags(post: Post) -> list[instagram.UserTag] | None:
-    """The member's consented handle, tagged below the middle of the card (by the name)."""
-    return [instagram.UserTag(handle, 0.5, 0.75) for handle in post.user_tags or []] or None
-
-
 def _post_video(post: Post, folder: Path, *, profile_url: str) -> Path:
     from ifn_campaign.cards.shorts import post_video  # PyAV loads only when a Short is made
 
     return post_video(post, folder, profile_url=profile_url)
+
+
+class _Record:
+    """`Steps` over one claimed post and its session: what an adapter's `publish` records
+    through. Each step is committed before it runs (the claim renewed, nothing begun over the
+    attempt cap), each id the moment it arrives; `Publisher.reached` is called at each point."""
+
+    def __init__(self, publisher: Publisher, session: Session, post: Post) -> None:
+        self.publisher = publisher
+        self.session = session
+        self.post = post
+
+    @property
+    def capped(self) -> bool:
+        return self.publisher._capped
+
+    @property
+    def kept(self) -> dict[str, Any]:
+        return self.publisher._kept.setdefault((self.post.channel, self.post.account), {})
+
+    def step(self, name: str) -> None:
+        self.publisher._step(self.session, self.post, name)
+
+    def called(self, name: str) -> None:
+        self.publisher._at(f"called:{name}")
+
+    def remember(self, name: str | None = None, **values: Any) -> None:
+        for key, value in values.items():
+            if key not in _REMEMBERED:
+                raise ValueError(f"an adapter cannot store {key!r} on a post")
+            setattr(self.post, key, value)
+        if name is None:
+            self.session.commit()
+        else:
+            self.publisher._stored(self.session, name)
+
+    def recorded(self, key: str) -> Any:
+        if key not in _REMEMBERED and key != "publish_step":
+            raise ValueError(f"a post records no {key!r} for its adapter")
+        return getattr(self.post, key)
+
+    def forget(self, why: str, *keys: str) -> None:
+        old: list[str] = []
+        for key in keys:
+            value = self.recorded(key)
+            old += value if isinstance(value, list) else [value] if value else []
+            setattr(self.post, key, None)
+        note(
+            self.session,
+            self.post,
+            actor=self.publisher.worker,
+            now=self.publisher.clock(),
+            text=f"{why} (old: {', '.join(old) or 'none'})",
+        )
+        self.post.publish_step = None
+        self.session.commit()
+
+    def media_url(self, path: str | None = None) -> str:
+        if path is None:
+            return self.publisher._media_url(self.session, self.post)
+        return self.publisher._public(Path(path))
+
+    def video(self) -> Path:
+        post = self.post
+        if not post.video_path or not Path(post.video_path).is_file():
+            from ifn_campaign.cards.shorts import video_folder
+
+            folder = video_folder(Path(self.publisher.settings.cards.cache_dir))
+            post.video_path = str(self.publisher.make_video(post, folder))
+            self.session.commit()
+        return Path(post.video_path)
+
+    def aside(self, name: str, refused: Exception | None) -> None:
+        """The thumbnail's outcome on the post ("set", "pending" for reconcile, "failed"),
+        the step done (`yt_done`), and a spent quota kept as a platform block."""
+        passing = _thumbnail_outcome(self.post, refused)
+        self.post.publish_step = "yt_done"
+        self.publisher._stored(self.session, name)
+        self.publisher._keep_limit(self.session, self.post.channel, self.post.account, passing)
+
+
+# what adapters store on a post through `Steps.remember` (and read back with `recorded`)
+_REMEMBERED = frozenset(
+    {
+        "remote_id",
+        "remote_container_id",
+        "slide_container_ids",
+        "remote_photo_id",
+        "upload_session_url",
+    }
+)
 
 
 @dataclass
@@ -1150,21 +968,32 @@ def _set_thumbnail(client: YouTubeClient, post: Post) -> ChannelError | None:
     a token to renew) leaves it "pending" for reconcile, any other is "failed" with YouTube's
     reason. The post's note says which, replacing an earlier thumbnail note. Returns the
     passing refusal: a spent quota is kept as a platform block by the caller."""
-    notes = [n for n in post.compose_notes or [] if not n.startswith(_THUMBNAIL_NOTE)]
-    refused: ChannelError | None = None
+    refused: Exception | None = None
     try:
         client.set_thumbnail(post.remote_id or "", post.thumbnail_path or "")
-    except _THUMBNAIL_PASSING as exc:
-        refused = exc
-        post.thumbnail_state = "pending"
-        notes.append(f"{_THUMBNAIL_NOTE} yet: {exc}; retried by reconcile")
     except (ChannelError, OSError) as exc:  # OSError: the thumbnail file cannot be read
+        refused = exc
+    return _thumbnail_outcome(post, refused)
+
+
+def _thumbnail_outcome(post: Post, refused: Exception | None) -> ChannelError | None:
+    """Record a thumbnail's outcome on the post (state and note, as `_set_thumbnail` says);
+    returns the refusal when it is a passing one, for the caller to keep a spent quota."""
+    notes = [n for n in post.compose_notes or [] if not n.startswith(_THUMBNAIL_NOTE)]
+    passing: ChannelError | None = None
+    if isinstance(refused, _THUMBNAIL_PASSING):
+        passing = refused
+        post.thumbnail_state = "pending"
+        notes.append(f"{_THUMBNAIL_NOTE} yet: {refused}; retried by reconcile")
+    elif isinstance(refused, ChannelError | OSError):
         post.thumbnail_state = "failed"
-        notes.append(f"{_THUMBNAIL_NOTE}: {exc}")
+        notes.append(f"{_THUMBNAIL_NOTE}: {refused}")
+    elif refused is not None:
+        raise refused
     else:
         post.thumbnail_state = "set"
     post.compose_notes = notes or None  # a new list: JSON columns track assignment
-    return refused
+    return passing
 
 
 def _thumbnail_left(post: Post) -> None:
