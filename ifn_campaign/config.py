@@ -114,6 +114,18 @@ class LogSettings(BaseModel):
     backups: int = Field(5, ge=1, le=100, description="Rotated files kept (.1 ... .N)")
 
 
+class TemplatesSettings(BaseModel):
+    """A user's own templates, kept outside the install so an upgrade never overwrites them."""
+
+    dir: Path | None = Field(
+        None,
+        description="Folder of your own templates, laid out as the shipped ones (cards/, "
+        "captions/, report/, preview/, shorts/, campaigns/): each file there is used instead of "
+        "the shipped file of the same path, every other file stays the shipped one. Unset: only "
+        "the shipped templates. planner.campaigns_dir, when set, replaces the campaigns instead",
+    )
+
+
 class CardsSettings(BaseModel):
     """Where promo cards are drawn and previewed."""
 
@@ -164,7 +176,9 @@ class PlannerSettings(BaseModel):
     """Where campaigns live and how plans are shown."""
 
     campaigns_dir: Path | None = Field(
-        None, description="Campaign files (*.toml); the bundled templates/campaigns by default"
+        None,
+        description="Folder holding every campaign file (*.toml), used alone; unset: the shipped "
+        "campaigns, each replaced or joined by the file of that name in templates.dir/campaigns",
     )
     display_timezone: str = Field(
         "Asia/Jakarta", description="Time zone for showing slots (stored in UTC)"
@@ -361,6 +375,7 @@ class Settings(BaseSettings):
     media: MediaSettings = Field(default_factory=MediaSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    templates: TemplatesSettings = Field(default_factory=TemplatesSettings)
     cards: CardsSettings = Field(default_factory=CardsSettings)
     captions: CaptionsSettings = Field(default_factory=CaptionsSettings)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)

@@ -40,12 +40,14 @@ class LintProblem:
 
 
 def template_files(writer: CaptionWriter) -> list[tuple[str, str, str]]:
-    """(campaign folder, channel, language) of every caption template on disk."""
-    found = []
-    for path in sorted(writer.directory.glob("*/*.j2")):
-        channel, _, lang = path.stem.partition(".")
-        found.append((path.parent.name, channel, lang))
-    return found
+    """(campaign folder, channel, language) of every caption template on disk: the writer's
+    folder's and the user's (templates.dir/captions) together."""
+    found = set()
+    for folder in writer.search_path:
+        for path in folder.glob("*/*.j2"):
+            channel, _, lang = path.stem.partition(".")
+            found.add((path.parent.name, channel, lang))
+    return sorted(found)
 
 
 def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
@@ -62,10 +64,11 @@ def lint(writer: CaptionWriter, members: Sequence[Member]) -> list[LintProblem]:
             add(LintProblem(name, None, f"unknown channel {channel!r} in the file name"))
             continue
         try:
-            source = (writer.directory / name).read_text(encoding="utf-8")
+            path = writer.source(name) or writer.directory / name
+            source = path.read_text(encoding="utf-8")
             writer.env.parse(source, name=name, filename=name)
         except TemplateSyntaxError as exc:
-            add(LintProblem(name, exc.lineno, exc.message or "syntax error"))
+            add(LintProblem(writer.shown(name), exc.lineno, exc.message or "syntax error"))
             continue
         except (OSError, UnicodeDecodeError) as exc:
             add(LintProblem(name, None, f"cannot read: {exc}"))

@@ -15,11 +15,11 @@ import dataclasses
 import re
 import tomllib
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import (
     FileSystemLoader,
@@ -34,10 +34,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from ifn_campaign import bundled
 from ifn_campaign.captions import rules
 from ifn_campaign.captions.context import MemberView, angka, country, daftar, tanggal
-from ifn_campaign.captions.hashtags import member_hashtags
+from ifn_campaign.captions.hashtags import HASHTAGS_FILE, load_hashtag_table, member_hashtags
 from ifn_campaign.channels.channel import Channel
-from ifn_campaign.errors import CaptionTemplateError
+from ifn_campaign.errors import CaptionTemplateError, IFNError
 from ifn_campaign.models import Member, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ifn_campaign.config import Settings
 
 CAPTIONS_DIR = bundled.templates("captions")
 CHANNELS = tuple(Channel)
@@ -77,6 +82,28 @@ class Caption:
     user_tags: list[str] = field(default_factory=list)
 
 
+def preview_captions(
+    writer: CaptionWriter, session: Session, member_ids: Sequence[str], lang: str
+) -> dict[str, list[tuple[str, str]]]:
+    """Each member's captions on every channel in `lang`, as (label, text) pairs to show under
+    their cards on a preview sheet; a caption that cannot be written is shown as why not, so one
+    broken template does not hide the other cards."""
+    shown: dict[str, list[tuple[str, str]]] = {}
+    for member_id in member_ids:
+        member = session.get(Member, member_id)
+        if member is None:
+            continue
+        for channel in CHANNELS:
+            try:
+                caption = writer.write(member, channel, lang)
+            except IFNError as exc:
+                shown.setdefault(member_id, []).append((channel, f"(no caption: {exc})"))
+                continue
+            text = f"{caption.title}\n\n{caption.text}" if caption.title else caption.text
+            shown.setdefault(member_id, []).append((f"{channel} caption", text))
+    return shown
+
+
 def clean(text: str) -> str:
     """No control characters, no trailing spaces, at most one blank line in a row."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -93,26 +120,59 @@ class CaptionWriter:
         *,
         profile_url: str = "https://ifn.kemenperin.go.id/anggota/{id}",
         directory: Path = CAPTIONS_DIR,
+        templates_dir: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`templates_dir` (the settings' templates.dir): its `captions/` files are used instead
+        of those of the same path in `directory`, template by template (titles.toml and
+        hashtags.toml too); the others stay `directory`'s."""
         self.limits = limits or rules.Limits()
         self.clock = clock  # consent is judged at `write(at=...)`, else at this clock
         self.profile_url = profile_url
         self.directory = directory
+        own = templates_dir / "captions" if templates_dir is not None else None
+        self.search_path = [own, directory] if own is not None and own.is_dir() else [directory]
         self.env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(directory),
+            loader=FileSystemLoader(self.search_path),
             undefined=StrictUndefined,
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
         )
         self.env.filters.update(tanggal=_tanggal, angka=_angka, negara=_negara, daftar=_daftar)
-        self.titles = campaign_titles(directory / TITLES_FILE)
+        titles = self.source(TITLES_FILE) or directory / TITLES_FILE
+        self.titles = campaign_titles(titles, self.shown(TITLES_FILE))
+        hashtags = self.source(HASHTAGS_FILE.name) if own is not None else None
+        self.hashtag_table = load_hashtag_table(hashtags) if hashtags is not None else None
+
+    @classmethod
+    def from_settings(cls, cfg: Settings) -> CaptionWriter:
+        """The writer the settings describe (limits, profile link, the user's templates), the
+        same for every caller: compose, the CLI and the demo."""
+        return cls(
+            cfg.captions.limits(),
+            profile_url=cfg.captions.profile_url,
+            templates_dir=cfg.templates.dir,
+        )
+
+    def source(self, name: str) -> Path | None:
+        """The file `name` (relative to the captions folder) is read from: the first folder of
+        the search path that has it."""
+        for folder in self.search_path:
+            if (folder / name).is_file():
+                return folder / name
+        return None
+
+    def shown(self, name: str) -> str:
+        """How an error names a template: a user's file by its full path (so staff know it is
+        theirs, not the shipped one), a shipped one by its name under the captions folder."""
+        path = self.source(name)
+        return str(path) if path is not None and path != self.directory / name else name
 
     def template_name(self, campaign: str, channel: str, lang: str) -> str:
         for folder in (campaign, "default"):
             name = f"{folder}/{channel}.{lang}.j2"
-            if (self.directory / name).is_file():
+            if self.source(name) is not None:
                 return name
         raise CaptionTemplateError(
             f"no caption template for {channel} in {lang!r}", file=f"{campaign}/{channel}.{lang}.j2"
@@ -156,6 +216,7 @@ class CaptionWriter:
             member.actor_types,
             campaign.hashtags,
             cap,
+            self.hashtag_table,
         )
         caption = Caption(channel, lang, name, "", hashtags=hashtags, omitted=omitted, notes=notes)
         if channel == Channel.YOUTUBE:
@@ -184,10 +245,12 @@ class CaptionWriter:
             }
         except TemplateSyntaxError as exc:
             raise CaptionTemplateError(
-                exc.message or str(exc), file=name, line=exc.lineno
+                exc.message or str(exc), file=self.shown(name), line=exc.lineno
             ) from None
         except TemplateNotFound as exc:
-            raise CaptionTemplateError(f"template {exc.name} not found", file=name) from None
+            raise CaptionTemplateError(
+                f"template {exc.name} not found", file=self.shown(name)
+            ) from None
         except Exception as exc:  # a template error, or a Python one (`name + 1`) in a template
             try:  # rendering blocks directly skips Jinja's traceback rewriting: ask for it
                 self.env.handle_exception()
@@ -196,7 +259,7 @@ class CaptionWriter:
             else:  # pragma: no cover  (handle_exception always raises)
                 line = None
             message = str(exc) if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
-            raise CaptionTemplateError(message, file=name, line=line) from None
+            raise CaptionTemplateError(message, file=self.shown(name), line=line) from None
 
     def _post(self, caption: Caption, blocks: dict[str, str], member_name: str) -> None:
         instagram = caption.channel == Channel.INSTAGRAM
@@ -321,25 +384,27 @@ def _daftar(context: Any, items: Any) -> str:
     return daftar(items, context.get("lang", "id"))
 
 
-def campaign_titles(path: Path) -> dict[str, dict[str, str]]:
+def campaign_titles(path: Path, shown: str | None = None) -> dict[str, dict[str, str]]:
     """Campaign titles by language, from titles.toml; no file, no translations. A malformed
-    file is a CaptionTemplateError naming it, as a broken template would be."""
+    file is a CaptionTemplateError naming it (as `shown`, else its file name), as a broken
+    template would be."""
+    label = shown or path.name
     if not path.is_file():
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CaptionTemplateError(f"cannot read campaign titles: {exc}", file=path.name) from None
+        raise CaptionTemplateError(f"cannot read campaign titles: {exc}", file=label) from None
     titles: dict[str, dict[str, str]] = {}
     for lang, table in data.items():
         if lang not in LANGUAGES or not isinstance(table, dict):
             raise CaptionTemplateError(
-                f"[{lang}] is not a language table (one of {', '.join(LANGUAGES)})", file=path.name
+                f"[{lang}] is not a language table (one of {', '.join(LANGUAGES)})", file=label
             )
         for source, title in table.items():
             if not isinstance(title, str) or not title.strip():
                 raise CaptionTemplateError(
-                    f"[{lang}] {source!r}: the title must be a non-empty string", file=path.name
+                    f"[{lang}] {source!r}: the title must be a non-empty string", file=label
                 )
         titles[lang] = {source: " ".join(title.split()) for source, title in table.items()}
     return titles

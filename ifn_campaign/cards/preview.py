@@ -8,28 +8,55 @@ import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+from jinja2 import TemplateError as JinjaTemplateError
 
 from ifn_campaign import bundled
 from ifn_campaign.cards.render import RenderedCard
 from ifn_campaign.cards.template import formats
 from ifn_campaign.config import PlannerSettings
-from ifn_campaign.errors import ConfigError, InvalidValueError
+from ifn_campaign.errors import ConfigError, InvalidValueError, TemplateError
 
 PREVIEW_TEMPLATES = bundled.templates("preview")
 DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
 
 
-def html_environment(folder: Path) -> Environment:
-    """Jinja for the staff-facing HTML pages in `folder` (this sheet, the campaign report):
-    autoescaped, because names, captions and reasons are member-supplied data."""
+def html_environment(folders: Path | Sequence[Path]) -> Environment:
+    """Jinja for the staff-facing HTML pages in `folders` (this sheet, the campaign report; a
+    user's folder before the shipped one, `bundled.template_dirs`): autoescaped, because names,
+    captions and reasons are member-supplied data."""
     return Environment(
-        loader=FileSystemLoader(folder),
+        loader=FileSystemLoader(folders),
         autoescape=select_autoescape(["html", "j2"]),
         keep_trailing_newline=True,
     )
+
+
+def render_page(folders: Path | Sequence[Path], name: str, **variables: Any) -> str:
+    """The page `name` rendered from `folders`; a template that cannot be used (a user's
+    restyled page with a slip in it) is a TemplateError naming its file and line, not a Jinja
+    traceback."""
+    env = html_environment(folders)
+    try:
+        template = env.get_template(name)
+    except TemplateSyntaxError as exc:
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        raise TemplateError(f"{where}{exc.message}", file=exc.filename or name) from None
+    except TemplateNotFound:
+        raise TemplateError("page template not found", file=name) from None
+    try:
+        return template.render(**variables)
+    except JinjaTemplateError as exc:
+        raise TemplateError(str(exc), file=template.filename or name) from None
 
 
 def export(cards: Sequence[RenderedCard], out_dir: Path) -> list[Path]:
@@ -58,9 +85,11 @@ def write_preview(
     *,
     display_timezone: str = DISPLAY_TIMEZONE,
     made_at: datetime | None = None,
+    templates_dir: Path | None = None,
 ) -> Path:
     """preview.html in out_dir showing every card with its format and notes, saying when it was
-    made (`made_at`, default now) in `display_timezone` (the settings' planner.display_timezone)."""
+    made (`made_at`, default now) in `display_timezone` (the settings' planner.display_timezone);
+    `templates_dir/preview/cards.html.j2` (the settings' templates.dir), when there, restyles it."""
     from ifn_campaign.reports.campaign import when
 
     try:
@@ -72,7 +101,6 @@ def write_preview(
         raise InvalidValueError(
             f"preview made_at {moment} has no time zone: give an aware datetime"
         )
-    env = html_environment(PREVIEW_TEMPLATES)
     members: dict[str, dict[str, object]] = {}
     known = formats()
     for card, path in zip(cards, files, strict=True):
@@ -96,7 +124,9 @@ def write_preview(
                 "notes": card.notes,
             }
         )
-    html = env.get_template("cards.html.j2").render(
+    html = render_page(
+        bundled.template_dirs("preview", templates_dir),
+        "cards.html.j2",
         title=title,
         cards=cards,
         members=list(members.values()),

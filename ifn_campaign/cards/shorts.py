@@ -55,8 +55,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from ifn_campaign import bundled
 from ifn_campaign.cards import photo as photos
 from ifn_campaign.cards.brand import BrandKit
 from ifn_campaign.cards.fonts import FontChain
@@ -164,6 +165,7 @@ class ShortStyle(BaseModel):
     photo shorter than MIN_STILL_SECONDS are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _source: str = PrivateAttr(default=str(STYLE_FILE))  # the file errors name
 
     ribbon: Annotated[str, Field(min_length=1, max_length=40)]
     profile_lead: Annotated[str, Field(min_length=1, max_length=60)]
@@ -215,11 +217,13 @@ def load_style(path: Path = STYLE_FILE) -> ShortStyle:
             "unknown section; use [words] and [pace]", file=str(path), key=next(iter(data))
         )
     try:
-        return ShortStyle(**flat)
+        made = ShortStyle(**flat)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or None
         raise TemplateError(error["msg"], file=str(path), key=key) from None
+    made._source = str(path)
+    return made
 
 
 _STYLES: list[ShortStyle] = []
@@ -356,13 +360,20 @@ def video_folder(cards_dir: Path) -> Path:
 
 
 def post_video(
-    post: Post, folder: Path, *, profile_url: str = PROFILE_URL, session: Session | None = None
+    post: Post,
+    folder: Path,
+    *,
+    profile_url: str = PROFILE_URL,
+    session: Session | None = None,
+    templates_dir: Path | None = None,
 ) -> Path:
     """Make a composed YouTube post's Short as `folder/post-<id>.mp4`; the file's path.
 
     One maker for both callers: the compose stage makes it ahead of time, the publisher makes it
     only when the file is missing at upload time, so both produce the same file. The member is
-    read through `session`, by default the one the post is loaded in.
+    read through `session`, by default the one the post is loaded in. Its words and pace are
+    `templates_dir/shorts/short.toml` (the settings' templates.dir) when there, else the shipped
+    style.
     """
     from sqlalchemy.orm import object_session
 
@@ -375,7 +386,9 @@ def post_video(
         )
     member = short_member(session, post.member_id, profile_url=profile_url)
     folder.mkdir(parents=True, exist_ok=True)
-    video = member_short(member, folder / f"post-{post.id}.mp4")
+    own = bundled.template_file("shorts", STYLE_FILE.name, user=templates_dir)
+    chosen = load_style(own) if own != STYLE_FILE else None
+    video = member_short(member, folder / f"post-{post.id}.mp4", style=chosen)
     for note in video.notes:
         _log.warning("post %s, Short of %s: %s", post.id, post.member_id, note)
     return video.path
@@ -921,7 +934,7 @@ def overlay_layers(
         if _fit(brand, text, family, weight, sizes, room, 1, 1.15)[0].truncated:
             raise TemplateError(
                 f"{text!r} does not fit on one line of the Short ({room} px at {sizes[0]} px)",
-                file=str(STYLE_FILE),
+                file=words._source,
                 key=key,
             )
     ribbon = _plate(

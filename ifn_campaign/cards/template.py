@@ -499,12 +499,29 @@ def template_path(name: str, directory: Path = TEMPLATES_DIR) -> Path:
     return directory / f"{name}.toml"
 
 
+def template_files(templates_dir: Path | None = None) -> dict[str, Path]:
+    """The card template files by name: the shipped ones, each replaced or joined by the file of
+    that name in `templates_dir/cards` (the settings' templates.dir). formats.toml is not one:
+    the platforms' sizes are the product's, never a user's."""
+    found = bundled.template_files("cards", "*.toml", templates_dir)
+    return {Path(name).stem: path for name, path in found.items() if name != FORMATS_FILE.name}
+
+
 def load_all(
-    directory: Path = TEMPLATES_DIR, palette: dict[str, str] | None = None
+    directory: Path | None = None,
+    palette: dict[str, str] | None = None,
+    *,
+    templates_dir: Path | None = None,
 ) -> dict[str, CardTemplate]:
-    """Every template in the directory (formats.toml excluded), checking fallbacks exist."""
+    """Every template (formats.toml excluded), checking fallbacks exist: those in `directory`
+    when given, else the shipped ones with the user's from `templates_dir/cards` in their place
+    (`template_files`)."""
+    if directory is None:
+        paths = list(template_files(templates_dir).values())
+    else:
+        paths = sorted(directory.glob("*.toml"))
     templates = {}
-    for path in sorted(directory.glob("*.toml")):
+    for path in paths:
         if path == FORMATS_FILE or path.name == FORMATS_FILE.name:
             continue
         template = load_template(path, palette)

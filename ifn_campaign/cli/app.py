@@ -96,10 +96,11 @@ LANGUAGES = ("id", "en")  # as captions.writer.LANGUAGES
 
 
 def _card_templates() -> list[str]:
-    """Card template names: the files in templates/cards (formats.toml is not one)."""
-    from ifn_campaign.cards.template import FORMATS_FILE, TEMPLATES_DIR
+    """Card template names: the files in templates/cards and the user's templates.dir/cards
+    (formats.toml is not one)."""
+    from ifn_campaign.cards.template import template_files
 
-    return sorted(p.stem for p in TEMPLATES_DIR.glob("*.toml") if p.name != FORMATS_FILE.name)
+    return sorted(template_files(settings().templates.dir))
 
 
 def _card_formats() -> list[str]:
@@ -501,6 +502,7 @@ def render(
     """Draw promo cards for members, with an HTML preview.
 
     Every format unless --format names some."""
+    from ifn_campaign.captions.writer import preview_captions
     from ifn_campaign.cards.batch import promotable_ids, render_members
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.render import Renderer
@@ -509,7 +511,7 @@ def render(
     cfg = settings()
     engine = resources().engine
     brand = BrandKit.load()
-    templates = load_all(palette=brand.palette)
+    templates = load_all(palette=brand.palette, templates_dir=cfg.templates.dir)
     name = template or cfg.cards.template
     if name not in templates:  # cards.template names one that is not on file
         raise unknown("card template", name, sorted(templates))
@@ -518,16 +520,19 @@ def render(
         if not ids:
             raise OptionsError("name members with --member ID (repeatable) or use --all")
         renderer = Renderer(brand, templates, cfg.cards.cache_dir)
-        with _member_progress("render", len(ids)) as advance:
+        with member_progress("render", len(ids)) as advance:
             batch = render_members(
                 session, renderer, ids, name, card_format, png=png, on_member=advance
             )
-        captions = _captions_for(session, list(batch.names))
-    _report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids), captions)
+        writer = _caption_writer(cfg)
+        captions = preview_captions(writer, session, list(batch.names), cfg.captions.language)
+    report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids), captions)
 
 
 @contextmanager
-def _member_progress(label: str, total: int) -> Iterator[Callable[[str], None]]:
+def member_progress(label: str, total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr counting members, advanced by the callable it yields (a stage's
+    `on_member`): the CLI's display, also used by the demo."""
     with Progress(
         SpinnerColumn(),
         TextColumn(f"[bold]{label}"),
@@ -540,35 +545,14 @@ def _member_progress(label: str, total: int) -> Iterator[Callable[[str], None]]:
         yield lambda _member_id: progress.advance(task)
 
 
-def _captions_for(session: Session, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """Each member's captions in the default language, shown under their cards in the preview."""
-    from ifn_campaign.captions.writer import CHANNELS
-
-    cfg = settings()
-    writer = _caption_writer(cfg)
-    shown: dict[str, list[tuple[str, str]]] = {}
-    for member_id in member_ids:
-        member = session.get(Member, member_id)
-        if member is None:
-            continue
-        for channel in CHANNELS:
-            try:
-                caption = writer.write(member, channel, cfg.captions.language)
-            except IFNError as exc:
-                shown.setdefault(member_id, []).append((channel, f"(no caption: {exc})"))
-                continue
-            text = f"{caption.title}\n\n{caption.text}" if caption.title else caption.text
-            shown.setdefault(member_id, []).append((f"{channel} caption", text))
-    return shown
-
-
-def _report_cards(
+def report_cards(
     batch: Batch,
     target: Path,
     asked: int,
     captions: dict[str, list[tuple[str, str]]] | None = None,
 ) -> Path:
-    """Export the cards with a preview sheet and print what happened; the sheet's path."""
+    """Export the cards with a preview sheet and print what happened; the sheet's path. The
+    CLI's display of a render batch, also used by the demo."""
     from ifn_campaign.cards.preview import export, write_preview
 
     failures, cards = batch.failures, batch.cards
@@ -584,6 +568,7 @@ def _report_cards(
         target,
         captions=captions,
         display_timezone=settings().planner.display_timezone,
+        templates_dir=settings().templates.dir,
     )
     made = batch.drawn
     out.print(f"{len(cards)} cards ({made} drawn, {len(cards) - made} from cache) in {target}")
@@ -603,7 +588,7 @@ def _report_cards(
 def _caption_writer(cfg: Settings) -> Any:
     from ifn_campaign.captions.writer import CaptionWriter
 
-    return CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
+    return CaptionWriter.from_settings(cfg)
 
 
 @captions_app.command("lint")

@@ -11,17 +11,13 @@ from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.cli.base import PLAN, app, one_of, out, resources, settings, unknown
 from ifn_campaign.cli.tables import Col, Wide, print_table
-from ifn_campaign.errors import LedgerError, PlanError
+from ifn_campaign.errors import ConfigError, LedgerError, PlanError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
 from ifn_campaign.orchestration.stages import plan_stage
-from ifn_campaign.planner.campaign import (
-    Campaign,
-    Channel,
-    default_campaigns_dir,
-    load_campaigns,
-)
+from ifn_campaign.planner.campaign import Campaign, campaign_paths, load_campaigns
 from ifn_campaign.planner.plan import PlanResult
 from ifn_campaign.planner.slots import campaign_slots
 
@@ -38,8 +34,12 @@ def campaign_files() -> list[str]:
     """The campaigns on file (`planner.campaigns_dir`), by name: a campaign's name is its file
     name, so the names are read without loading the files (a broken one is reported by the
     command that loads it, not by a typo check)."""
-    directory = settings().planner.campaigns_dir or default_campaigns_dir()
-    return sorted(path.stem for path in directory.glob("*.toml"))
+    cfg = settings()
+    try:
+        found = campaign_paths(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
+    except ConfigError:  # no such folder: no campaigns on file (the loading command says why)
+        return []
+    return sorted(found)
 
 
 def campaign_names() -> list[str]:
@@ -60,7 +60,7 @@ CHANNELS = [c.value for c in Channel]
 
 def _campaigns(names: list[str] | None) -> list[Campaign]:
     cfg = settings()
-    known = load_campaigns(cfg.planner.campaigns_dir)
+    known = load_campaigns(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
     if not names:
         return list(known.values())
     for name in names:

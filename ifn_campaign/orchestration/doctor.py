@@ -187,7 +187,9 @@ def check_campaigns(settings: Settings, today: date | None = None) -> list[Check
 
     today = today or datetime.now(UTC).date()
     try:
-        campaigns = load_campaigns(settings.planner.campaigns_dir)
+        campaigns = load_campaigns(
+            settings.planner.campaigns_dir, templates_dir=settings.templates.dir
+        )
     except ConfigError as exc:
         return [_fail("campaigns", str(exc), "correct the campaign file")]
     running = [c for c in campaigns.values() if c.end is None or c.end >= today]  # or to come

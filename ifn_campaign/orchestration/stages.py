@@ -200,7 +200,7 @@ def plan_stage(
         raise PlanError(f"plan {weeks} weeks ahead? give at least 1")
     cfg = res.settings
     engine = res.engine  # the database first: nothing is planned without it
-    on_file = load_campaigns(cfg.planner.campaigns_dir)
+    on_file = load_campaigns(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
     for name in campaigns or ():
         if name not in on_file:  # the CLI's wording for a refused value
             raise PlanError(f"unknown campaign {name!r}; valid: {', '.join(on_file) or 'none'}")
@@ -371,9 +371,10 @@ def compose_chunk(
     cfg = res.settings
     engine = res.engine
     brand = BrandKit.load()
-    renderer = Renderer(brand, load_all(palette=brand.palette), cfg.cards.cache_dir)
-    writer = CaptionWriter(cfg.captions.limits(), profile_url=cfg.captions.profile_url)
-    campaigns = load_campaigns(cfg.planner.campaigns_dir)
+    templates = load_all(palette=brand.palette, templates_dir=cfg.templates.dir)
+    renderer = Renderer(brand, templates, cfg.cards.cache_dir)
+    writer = CaptionWriter.from_settings(cfg)
+    campaigns = load_campaigns(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
     videos = video_folder(cfg.cards.cache_dir)
     summary = ComposeSummary()
     try:
@@ -399,7 +400,12 @@ def compose_chunk(
                     continue
                 try:
                     post.video_path = str(
-                        post_video(post, videos, profile_url=cfg.captions.profile_url)
+                        post_video(
+                            post,
+                            videos,
+                            profile_url=cfg.captions.profile_url,
+                            templates_dir=cfg.templates.dir,
+                        )
                     )
                     session.commit()
                 except SQLAlchemyError:
@@ -598,7 +604,11 @@ def report_stage(
     now = now or utcnow()
     made = window_report(res, since=since, until=until, now=now)
     page = write_html(
-        made, out_dir, display_timezone=res.settings.planner.display_timezone, made_at=now
+        made,
+        out_dir,
+        display_timezone=res.settings.planner.display_timezone,
+        made_at=now,
+        templates_dir=res.settings.templates.dir,
     )
     return made, page
 

@@ -38,12 +38,12 @@ from ifn_campaign.errors import ConfigError
 __all__ = [
     "CAMPAIGNS_DIR",
     "Campaign",
-    "Channel",
     "ChannelPlan",
     "DateRange",
     "Diversity",
     "HolidayRule",
     "SlotRule",
+    "campaign_paths",
     "default_campaigns_dir",
     "load_campaign",
     "load_campaigns",
@@ -381,10 +381,26 @@ def load_campaign(path: Path) -> Campaign:
     return campaign
 
 
-def load_campaigns(directory: Path | None = None) -> dict[str, Campaign]:
-    """Every campaign in the directory (templates/campaigns by default), sorted by name."""
-    directory = default_campaigns_dir() if directory is None else directory
+def campaign_paths(
+    directory: Path | None = None, *, templates_dir: Path | None = None
+) -> dict[str, Path]:
+    """The campaign files by campaign name. `directory` (the settings' planner.campaigns_dir),
+    when given, holds every campaign and is used alone, so a campaign can be dropped; else the
+    shipped campaigns, each replaced or joined by the file of that name in
+    `templates_dir/campaigns` (the settings' templates.dir)."""
+    if directory is None:
+        found = bundled.template_files("campaigns", "*.toml", templates_dir)
+        return {Path(name).stem: path for name, path in found.items()}
     if not directory.is_dir():
         raise ConfigError(f"{directory}: campaigns directory not found")
-    campaigns = [load_campaign(path) for path in directory.glob("*.toml")]
+    return {path.stem: path for path in sorted(directory.glob("*.toml"))}
+
+
+def load_campaigns(
+    directory: Path | None = None, *, templates_dir: Path | None = None
+) -> dict[str, Campaign]:
+    """Every campaign (`campaign_paths`), sorted by name; a broken file is a ConfigError naming
+    it."""
+    paths = campaign_paths(directory, templates_dir=templates_dir)
+    campaigns = [load_campaign(path) for path in paths.values()]
     return {c.name: c for c in sorted(campaigns, key=lambda c: c.name)}

@@ -491,6 +491,7 @@ def write_html(
     display_timezone: str,
     made_at: datetime,
     data_clock: str | None = None,
+    templates_dir: Path | None = None,
 ) -> Path:
     """Write `out_dir/index.html` (creating the folder) and return its path: the gallery of
     every post's card with its caption, reason, state, link and failure, then the ledger.
@@ -499,9 +500,12 @@ def write_html(
     is CLOCK_SLACK or more away from it, the page says both in one line, naming the data clock
     with `data_clock` ("the demo's clock, moved forward") when given. When the data records a
     publication CLOCK_SLACK or more after `made_at` (a report made on the wall clock over the
-    demo's data, whose clock ran ahead), the page says that instead."""
+    demo's data, whose clock ran ahead), the page says that instead.
+
+    `templates_dir/report/report.html.j2` (the settings' templates.dir), when there, restyles
+    the page; a slip in it is a TemplateError naming that file."""
     from ifn_campaign.cards.brand import BrandKit
-    from ifn_campaign.cards.preview import html_environment
+    from ifn_campaign.cards.preview import render_page
 
     if made_at.tzinfo is None:
         raise InvalidValueError(
@@ -523,37 +527,35 @@ def write_html(
     recorded = report.recorded_until
     ahead = recorded is not None and recorded - made_at >= CLOCK_SLACK and not other_clock
     led = report.ledger
-    html = (
-        html_environment(REPORT_TEMPLATES)
-        .get_template("report.html.j2")
-        .render(
-            report=report,
-            window=window_text(report, zone),
-            made=when(made_at, zone),
-            as_of=when(report.as_of, zone),
-            data_clock=(data_clock or "the data's clock") if other_clock else None,
-            recorded_until=when(recorded, zone) if ahead and recorded else None,
-            zone=display_timezone,
-            zone_abbr=zone_abbr(zone, made_at),
-            items=items,
-            failures=[item for item in items if item["post"].needs_staff],
-            states=[(s, n, STATE_MEANING.get(s, "")) for s, n in report.by_state.items()],
-            ledger=led,
-            tallies=[
-                ("Provinsi / Province", led.by_province),
-                ("Kategori utama / Primary category", led.by_category),
-                ("Jenis pelaku utama / Primary actor type", led.by_actor_type),
-            ],
-            gap=[
-                {
-                    "wait": w,
-                    "last": when(w.last_featured_at, zone) if w.last_featured_at else None,
-                    "since": when(w.waiting_since, zone),
-                }
-                for w in led.fairness_gap
-            ],
-            palette=BrandKit.load().palette,
-        )
+    html = render_page(
+        bundled.template_dirs("report", templates_dir),
+        "report.html.j2",
+        report=report,
+        window=window_text(report, zone),
+        made=when(made_at, zone),
+        as_of=when(report.as_of, zone),
+        data_clock=(data_clock or "the data's clock") if other_clock else None,
+        recorded_until=when(recorded, zone) if ahead and recorded else None,
+        zone=display_timezone,
+        zone_abbr=zone_abbr(zone, made_at),
+        items=items,
+        failures=[item for item in items if item["post"].needs_staff],
+        states=[(s, n, STATE_MEANING.get(s, "")) for s, n in report.by_state.items()],
+        ledger=led,
+        tallies=[
+            ("Provinsi / Province", led.by_province),
+            ("Kategori utama / Primary category", led.by_category),
+            ("Jenis pelaku utama / Primary actor type", led.by_actor_type),
+        ],
+        gap=[
+            {
+                "wait": w,
+                "last": when(w.last_featured_at, zone) if w.last_featured_at else None,
+                "since": when(w.waiting_since, zone),
+            }
+            for w in led.fairness_gap
+        ],
+        palette=BrandKit.load().palette,
     )
     target = out_dir / "index.html"
     try:

@@ -22,13 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.cli.app import (
-    _captions_for,
-    _member_progress,
-    _report_cards,
-    print_summary,
-    run_sync,
-)
+from ifn_campaign.cli.app import member_progress, print_summary, report_cards, run_sync
 from ifn_campaign.cli.base import err, out, settings, unknown
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.config import Settings
@@ -38,8 +32,8 @@ from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import ConsentState, consent_at
 from ifn_campaign.wiring import Resources
 from ifn_sandbox.bundled import assets
-from ifn_sandbox.http import FaultKind
-from ifn_sandbox.registry import Fault, RegistrySandbox
+from ifn_sandbox.http import Fault, FaultKind
+from ifn_sandbox.registry import RegistrySandbox
 
 __all__ = ["DEMO_CAMPAIGNS", "DEMO_PORT", "DEMO_WEEKS", "demo_numbers", "run", "serve_registry"]
 
@@ -240,7 +234,7 @@ def _demo_compose(cfg: Settings, until: datetime) -> None:
     now = utcnow()
     with Resources(cfg) as res:
         work = compose_work(res, now=now, until=until)
-        with _member_progress("compose", len(work)) as advance:
+        with member_progress("compose", len(work)) as advance:
             summary = compose_chunk(res, work, now=now, on_post=advance)
     out.print(
         f"{len(summary.composed)} posts composed ({len(summary.approved)} approved by the demo "
@@ -343,17 +337,20 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
 
 def _demo_cards(engine: Engine, data_dir: Path) -> None:
     """The next stage: every promotable member's cards, with a preview sheet to open."""
+    from ifn_campaign.captions.writer import CaptionWriter, preview_captions
     from ifn_campaign.cards.batch import promotable_ids, render_members
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.render import Renderer
     from ifn_campaign.cards.template import load_all
 
+    cfg = settings()
     brand = BrandKit.load()
     templates = load_all(palette=brand.palette)
     renderer = Renderer(brand, templates, data_dir / "cards")
     with Session(engine) as session:
         ids = promotable_ids(session)
-        with _member_progress("cards", len(ids)) as advance:
+        with member_progress("cards", len(ids)) as advance:
             batch = render_members(session, renderer, ids, "sorotan", on_member=advance)
-        captions = _captions_for(session, list(batch.names))
-    _report_cards(batch, data_dir / "preview", len(ids), captions)
+        writer = CaptionWriter.from_settings(cfg)
+        captions = preview_captions(writer, session, list(batch.names), cfg.captions.language)
+    report_cards(batch, data_dir / "preview", len(ids), captions)
