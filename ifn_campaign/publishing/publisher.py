@@ -54,11 +54,12 @@ from ifn_campaign.errors import (
     ChannelReauthNeeded,
     ChannelTransient,
     ConfigError,
+    GateUnavailable,
     IFNError,
     LedgerError,
 )
 from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
-from ifn_campaign.orchestration.gates import AccountGate, GateUnavailable
+from ifn_campaign.orchestration.gates import AccountGate
 from ifn_campaign.posts.ledger import record_feature
 from ifn_campaign.posts.lifecycle import REPLACE_MARGIN, miss, missed_by, move, note, record
 from ifn_campaign.posts.withdrawal import consent_refusal
@@ -137,7 +138,9 @@ class Publisher:
         self.worker = worker or worker_name()
         self.clock = clock
         self.make_video = make_video or functools.partial(
-            _post_video, profile_url=settings.captions.profile_url
+            _post_video,
+            profile_url=settings.captions.profile_url,
+            templates_dir=settings.templates.dir,
         )
         # what each account's adapter keeps over this publisher's run (`Steps.kept`)
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}
@@ -742,10 +745,11 @@ def _forget_containers(post: Post) -> None:
         post.remote_container_id = post.slide_container_ids = None
 
 
-def _post_video(post: Post, folder: Path, *, profile_url: str) -> Path:
+def _post_video(post: Post, folder: Path, *, profile_url: str, templates_dir: Path | None) -> Path:
+    """The Short as compose makes it (the same words and pace: the user's templates.dir too)."""
     from ifn_campaign.cards.shorts import post_video  # PyAV loads only when a Short is made
 
-    return post_video(post, folder, profile_url=profile_url)
+    return post_video(post, folder, profile_url=profile_url, templates_dir=templates_dir)
 
 
 class _Record:
