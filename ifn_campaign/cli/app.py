@@ -40,7 +40,7 @@ from ifn_campaign.cli.base import (
     OPERATIONS,
     SETUP,
     App,
-    app,
+    app,  # re-exported on purpose: `cli.app.app` is the app with every command registered
     choices,
     err,
     local_time,

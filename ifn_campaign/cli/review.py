@@ -27,12 +27,12 @@ from ifn_campaign.errors import (
     LedgerError,
     OptionsError,
     PlanError,
+    TransitionError,
 )
 from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
 from ifn_campaign.orchestration.stages import compose_stage
 from ifn_campaign.planner.budget import Budgets, limits_from
 from ifn_campaign.posts.lifecycle import (
-    TransitionError,
     can_move,
     move,
     note,

@@ -19,7 +19,8 @@ from functools import lru_cache
 
 import holidays as holidays_lib
 
-from ifn_campaign.planner.campaign import Campaign, Channel, HolidayRule
+from ifn_campaign.channels.channel import Channel
+from ifn_campaign.planner.campaign import Campaign, HolidayRule
 
 __all__ = ["SkippedSlot", "Slot", "SlotCalendar", "campaign_slots", "holiday_names"]
 

@@ -71,14 +71,13 @@ from ifn_campaign.registry.sync_media import (
     NOT_FETCHED_YET,
     PENDING,
     TO_FETCH,
-    TRANSIENT_MEDIA_REASONS,
     MediaStage,
     escaped,
 )
 from ifn_campaign.registry.sync_media import storable as _storable
 from ifn_campaign.reports.markdown import escape_markdown as _md
 
-__all__ = ["TRANSIENT_MEDIA_REASONS", "QuarantineEntry", "SyncResult", "sync_members"]
+__all__ = ["QuarantineEntry", "SyncResult", "sync_members"]
 
 # Changing the validation code or the vocabulary changes every fingerprint: all records are
 # validated again on the next sync.

@@ -6,7 +6,7 @@ and can misbehave on purpose (slow answers, error statuses, dropped connections,
 so the sync client is tested against the failures it has to survive. It is a plain
 `ThreadingHTTPServer` because dropping a connection or cutting a body short needs the socket;
 the server, the faults and the request log live in `ifn_sandbox.http`, shared with the
-platform sandboxes, and are importable from here as before.
+platform sandboxes: import `Fault` and the rest from there.
 
 ```python
 with RegistrySandbox(members=[...]) as registry:
@@ -39,12 +39,7 @@ from urllib.parse import parse_qs, quote, unquote
 from ifn_sandbox.bundled import assets
 from ifn_sandbox.http import (
     Fault,
-    FaultKind,
-    FaultList,
-    Headers,
     Request,
-    RequestLog,
-    RequestRecord,
     Response,
     Sandbox,
     json_response,
@@ -53,13 +48,7 @@ from ifn_sandbox.http import (
 __all__ = [
     "GENERATED_MEDIA",
     "SAMPLE_REGISTRY",
-    "Fault",
-    "FaultKind",
-    "FaultList",
-    "Headers",
     "RegistrySandbox",
-    "RequestLog",
-    "RequestRecord",
     "generate_members",
     "serve",
 ]

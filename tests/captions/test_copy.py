@@ -37,7 +37,8 @@ from ifn_campaign.captions.writer import (
 from ifn_campaign.errors import CaptionTemplateError
 from ifn_campaign.models import Member
 from ifn_campaign.registry.record import MemberRecord, parse_record, vocabulary
-from ifn_sandbox.sample import SAMPLE_REGISTRY, member_from_record, sample_members
+from ifn_sandbox.registry import SAMPLE_REGISTRY
+from ifn_sandbox.sample import member_from_record, sample_members
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "captions"
 SAMPLES = {m.id: m for m in sample_members()}

@@ -16,7 +16,8 @@ import typer
 
 from ifn_campaign.cli.app import app, main
 from ifn_campaign.config import load_settings
-from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox, generate_members
 from tests.support.cli import point_cli_at
 from tests.support.demo import DemoRun, demo_env
 
@@ -262,7 +263,7 @@ def test_sandbox_registry_command_serves_and_injects_faults(tmp_path: Path) -> N
 def test_sync_shows_each_retry(
     env: RegistrySandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ifn_sandbox.registry import Fault
+    from ifn_sandbox.http import Fault
 
     env.faults.add(Fault(path="/api/v1/members", kind="status", status=429, retry_after=0))
     assert main(["db", "upgrade"]) == 0

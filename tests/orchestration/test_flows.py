@@ -135,7 +135,7 @@ def test_two_syncs_of_one_registry_never_overlap(
     from flows.sync import sync_registry
     from ifn_campaign.errors import OrchestrationError
     from ifn_campaign.models import SyncRun
-    from ifn_sandbox.registry import Fault
+    from ifn_sandbox.http import Fault
 
     with RegistrySandbox(generated=6, seed=3) as sandbox:
         url = _env_for(monkeypatch, sandbox, tmp_path, IFN_REGISTRY__PAGE_SIZE="2")
@@ -296,7 +296,7 @@ def test_campaign_goes_on_past_a_failed_stage_and_ends_failed_naming_it(
     """The registry down for the whole run: the sync fails, the later stages still run (in the
     async flow's worker thread, with their artifacts), and the run ends failed naming the sync."""
     from ifn_campaign.errors import OrchestrationError
-    from ifn_sandbox.registry import Fault
+    from ifn_sandbox.http import Fault
 
     with RegistrySandbox(generated=3, seed=5) as sandbox:
         _env_for(monkeypatch, sandbox, tmp_path, IFN_REGISTRY__RETRIES="0")

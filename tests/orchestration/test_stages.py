@@ -51,8 +51,8 @@ def _posts(cfg: Settings) -> list[Post]:
 def test_plan_stage_plans_each_campaign_and_lists_one_that_fails(
     cfg: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ifn_campaign.errors import PlanError
     from ifn_campaign.planner import plan
-    from ifn_campaign.planner.plan import PlanError
 
     soon = datetime.now(UTC) + timedelta(hours=3)
     assert cfg.planner.campaigns_dir is not None
@@ -89,7 +89,7 @@ def test_plan_stage_stops_on_unusable_settings(cfg: Settings, tmp_path: Path) ->
 def test_plan_stage_dry_run_and_chosen_campaigns(cfg: Settings) -> None:
     """A dry run plans what the real run plans and writes nothing; named campaigns are the only
     ones planned, and a name not on file stops the stage (the CLI's `--campaign`)."""
-    from ifn_campaign.planner.plan import PlanError
+    from ifn_campaign.errors import PlanError
 
     soon = datetime.now(UTC) + timedelta(hours=3)
     assert cfg.planner.campaigns_dir is not None

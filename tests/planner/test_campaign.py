@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import ConfigError
 from ifn_campaign.planner.campaign import (
     DAY_NAMES,
     Campaign,
-    Channel,
     ChannelPlan,
     DateRange,
     HolidayRule,

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifn_campaign.config import Settings
+from ifn_campaign.errors import PlanError
 from ifn_campaign.models import Exclusion, Member, MemberMedia, Pin, Post, PostState
 from ifn_campaign.planner.budget import limits_from
-from ifn_campaign.planner.plan import PlanError, plan_campaign, plan_campaigns
+from ifn_campaign.planner.plan import plan_campaign, plan_campaigns
 from tests.support.planning import LIMITS, NOW, START, campaign, live, plan
 
 

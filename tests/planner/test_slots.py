@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ifn_campaign.planner.campaign import Campaign, Channel, default_campaigns_dir, load_campaign
+from ifn_campaign.channels.channel import Channel
+from ifn_campaign.planner.campaign import Campaign, default_campaigns_dir, load_campaign
 from ifn_campaign.planner.slots import Slot, SlotCalendar, campaign_slots, holiday_names
 
 UTC = dt.UTC

@@ -14,11 +14,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from ifn_campaign.cli.app import main
+from ifn_campaign.errors import TransitionError
 from ifn_campaign.models import MediaAsset, Member, MemberMedia, Post, PostEvent, PostState
 from ifn_campaign.planner.campaign import Campaign
 from ifn_campaign.planner.plan import plan_campaign
 from ifn_campaign.posts.compose import compose_posts
-from ifn_campaign.posts.lifecycle import TransitionError, move
+from ifn_campaign.posts.lifecycle import move
 from tests.support.planning import LIMITS
 from tests.support.publishing import NOW, _session, _tools, campaign
 

@@ -34,7 +34,8 @@ from ifn_campaign.posts.withdrawal import (
 )
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.sync import SyncResult, sync_members
-from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox, generate_members
 from tests.support.ledger import EARLIER, NOW, add_member, add_post
 from tests.support.registry import settings_for
 

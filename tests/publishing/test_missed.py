@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from ifn_campaign.cli import base
 from ifn_campaign.cli.app import main
 from ifn_campaign.config import Settings
+from ifn_campaign.errors import TransitionError
 from ifn_campaign.models import Member, Post, PostEvent, PostState
-from ifn_campaign.posts.lifecycle import TransitionError, release_missed
+from ifn_campaign.posts.lifecycle import release_missed
 from ifn_campaign.posts.withdrawal import cancel_disallowed
 from ifn_campaign.publishing.publisher import Publisher
 from ifn_campaign.reports.campaign import collect, summary_markdown

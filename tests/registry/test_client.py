@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from ifn_campaign.config import RegistrySettings
 from ifn_campaign.errors import RegistryResponseError, RegistryUnreachable
 from ifn_campaign.registry.client import RegistryClient
-from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox, generate_members
 
 
 def _json_bytes(value: object) -> bytes:

@@ -40,7 +40,8 @@ from ifn_campaign.registry.media import (
     address_refusal,
     store_path,
 )
-from ifn_sandbox.registry import Fault, RegistrySandbox
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox
 
 # --- images -------------------------------------------------------------------------------------
 

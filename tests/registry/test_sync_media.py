@@ -28,7 +28,8 @@ from ifn_campaign.models import Member, MemberMedia, SyncRun
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.media import MediaFetcher
 from ifn_campaign.registry.sync import SyncResult, sync_members
-from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox, generate_members
 from tests.support.registry import settings_for
 from tests.support.sync import CLI, _cli_env, _sync, state
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from ifn_sandbox.registry import Fault, RegistrySandbox, generate_members
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox, generate_members
 
 MEMBERS = "/api/v1/members"
 
