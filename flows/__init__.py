@@ -1,7 +1,5 @@
-"""Prefect flows: thin orchestration over `ifn_campaign`; each flow calls one library function."""
+"""Prefect flows: thin orchestration over `ifn_campaign`; each flow calls one library function.
 
-import os
-
-# The local Prefect server takes 10-20 s to start on a 2-core machine; Prefect's default gives up
-# sooner. Set before Prefect reads its settings.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+They run against a real Prefect server (`ifn-campaign serve` starts one or uses PREFECT_API_URL),
+never Prefect's temporary in-process server; only the tests run them without one, and
+tests/conftest.py gives that server the time it needs to start."""

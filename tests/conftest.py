@@ -31,6 +31,8 @@ from tests.support.demo import DemoRun, run_demo
 from tests.support.planning import NOW
 from tests.support.publishing import World
 
+# The flow tests run without a Prefect server: Prefect starts a temporary one, which takes 10-20 s
+# on a 2-core machine, longer than its default wait. Set before Prefect reads its settings.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 # CI (`.ci/run`) explores the same examples every run, so a landing never hinges on a rare draw;
 # `make test` on a desk draws new ones each run (and keeps what failed in .hypothesis/)
