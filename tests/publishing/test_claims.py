@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign.models import PlatformBlock, Post, PostState
 from ifn_campaign.publishing.publisher import Publisher, reconcile
 from ifn_sandbox.http import Fault
-from tests.support.crash import SCRIPT, child_env, lapse_claim, run_publisher
+from tests.support.crash import SCRIPT, child_env, lapse_claim, run_publisher, run_script
 from tests.support.publishing import IG, TOKEN, World, approved, aware, load, youtube_post
 
 pytestmark = pytest.mark.slow
@@ -66,15 +65,7 @@ def run_capped(
     """A publisher process with `publish.max_attempts` set (and maybe a crash point)."""
     (world.folder / "none.toml").write_text("")
     env = child_env(world, crash_at) | {"IFN_PUBLISH__MAX_ATTEMPTS": str(max_attempts)}
-    return subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        cwd=world.folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_script(SCRIPT, env, world.folder)
 
 
 @pytest.mark.parametrize(
