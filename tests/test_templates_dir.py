@@ -15,11 +15,14 @@ from ifn_campaign.captions.writer import CaptionWriter
 from ifn_campaign.cards.preview import write_preview
 from ifn_campaign.cards.shorts import STYLE_FILE, load_style
 from ifn_campaign.cards.template import load_all, template_files
+from ifn_campaign.cli.app import main
 from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.errors import CaptionTemplateError, ConfigError, TemplateError
 from ifn_campaign.planner.campaign import campaign_paths, load_campaigns
 from ifn_campaign.reports.campaign import CampaignReport, LedgerSummary, write_html
+from ifn_sandbox.registry import RegistrySandbox
 from ifn_sandbox.sample import sample_members
+from tests.support.cli import point_cli_at
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 SHIPPED = bundled.templates()
@@ -181,3 +184,32 @@ def test_a_broken_shorts_style_names_the_users_file(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as info:
         load_style(bundled.template_file("shorts", "short.toml", user=cfg.templates.dir))
     assert info.value.file == str(own)
+
+
+def test_the_cli_renders_with_the_settings_templates(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`render` from a settings file naming templates.dir: the user's card template is offered
+    and drawn, the user's caption shown on the preview sheet; a broken one stops it, named."""
+    with RegistrySandbox() as sandbox:
+        point_cli_at(sandbox, monkeypatch, tmp_path)
+        _settings(tmp_path)  # ./ifn-campaign.toml, which the CLI reads
+        assert main(["db", "upgrade"]) == 0
+        assert main(["sync"]) == 0
+    card = _mine(tmp_path, "cards", "kami.toml")
+    text = (SHIPPED / "cards" / "sorotan.toml").read_text(encoding="utf-8")
+    card.write_text(text.replace('name = "sorotan"', 'name = "kami"'), encoding="utf-8")
+    _mine(tmp_path, "captions", "default", "instagram.id.j2").write_text(
+        "{% block body %}Kapsyen kami untuk {{ member.name }}{% endblock %}\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    capsys.readouterr()
+    args = ["render", "-m", "ifn-0002", "--template", "kami", "-f", "ig_square", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr()
+    assert (out / "ifn-0002" / "kami-ig_square.jpg").is_file()
+    assert "Kapsyen kami untuk" in (out / "preview.html").read_text(encoding="utf-8")
+
+    card.write_text(text.replace('name = "sorotan"', 'name = "kami"\nbogus = 1'), encoding="utf-8")
+    capsys.readouterr()
+    assert main(args) != 0
+    assert str(card) in "".join(capsys.readouterr().err.split())  # rich may fold a long path
