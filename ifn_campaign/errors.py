@@ -20,7 +20,7 @@ IFNError                        root: the CLI prints its message on one line and
 ├── SourceFileError             a CSV export cannot be read at all
 ├── MediaRefused                one media URL was not fetched; `reason` is a stable code
 ├── RenderError                 a card or a Short could not be made
-│   ├── TemplateError           a card template is invalid (file, layer, key)
+│   ├── TemplateError           a card template, Shorts style or HTML page is invalid: the file
 │   ├── TemplateNotFound        no card template or format by that name; the known ones listed
 │   ├── NoTemplateFits          the member lacks what the template needs; no fallback applies
 │   ├── FontError               a font file, font family or fonts.toml cannot be used
@@ -236,7 +236,8 @@ class NoCardMade(RenderError):
 
 
 class TemplateError(RenderError):
-    """A card template is invalid; the message names the file, the layer and the key."""
+    """A card template, the Shorts style or a report or preview page is invalid; the message names
+    the file (a user's own by its full path), the layer and the key, or the line."""
 
     def __init__(
         self, message: str, *, file: str, layer: str | None = None, key: str | None = None
