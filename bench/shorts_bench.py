@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 import machine  # noqa: E402  (bench/machine.py, beside this file)
 
-from ifn_campaign import shorts  # noqa: E402
 from ifn_campaign.cards import photo as photos  # noqa: E402
+from ifn_campaign.cards import shorts  # noqa: E402
 from ifn_campaign.cards.brand import BrandKit  # noqa: E402
 from ifn_campaign.registry.record import vocabulary  # noqa: E402
 
