@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
@@ -152,10 +152,7 @@ def main() -> None:
                 seconds, peak, posts = measure(engine, work, keep=keep)
                 rows.append((label, n, posts, seconds, peak))
                 print(f"  {label}: {seconds:.2f} s, {peak:.1f} MiB, {posts} posts", flush=True)
-            with Session(engine) as session:
-                session.execute(delete(Post))
-                session.commit()
-            engine.dispose()
+            engine.dispose()  # the folder and its database go with it
     print()
     print(f"machine: {platform.platform()}, Python {platform.python_version()}, {date.today()}")
     print("| what | members | posts | seconds | peak MiB |")
