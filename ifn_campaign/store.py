@@ -111,8 +111,12 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     before = current_revision(engine)
     try:
         command.upgrade(_alembic_config(engine), revision)
-    except SQLAlchemyError as exc:
-        raise MigrationFailed(f"migration failed: {type(exc).__name__}: {exc}") from None
+    except SQLAlchemyError as exc:  # its text adds the whole statement and a link: first line
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise MigrationFailed(
+            f"migration failed: {type(exc).__name__}: {detail}; fix the database, then run "
+            "`ifn-campaign db upgrade` again"
+        ) from None
     return before, current_revision(engine) or ""
 
 

@@ -786,7 +786,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except IFNError as exc:  # its text may hold what a registry sent back, our token included
-        err.print(f"[bold red]error:[/] {escape(redact(str(exc), _secrets()))}", soft_wrap=True)
+        message = " ".join(str(exc).split())  # one line, whatever another program's text held
+        err.print(f"[bold red]error:[/] {escape(redact(message, _secrets()))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]: run the same command again to resume")

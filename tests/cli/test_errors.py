@@ -182,3 +182,48 @@ def test_a_secret_read_from_anywhere_is_blanked_in_the_log(tmp_path: Path) -> No
         log_unexpected(exc, settings, "publish")
     written = log.read_text(encoding="utf-8")
     assert "Graph refused" in written and token not in written
+
+
+def test_a_failed_migration_is_one_line_that_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`db upgrade` on a database that already holds another application's `member` table: the
+    database's own error (SQLAlchemy adds the whole CREATE TABLE and a link, 40 lines) is cut
+    to its first line, with the next step."""
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE member (id INTEGER)")
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{db}")
+    monkeypatch.setenv("IFN_LOG__FILE", str(tmp_path / "cli.log"))
+    assert main(["db", "upgrade"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "table member already exists" in line
+    assert "CREATE TABLE" not in line and "sqlalche.me" not in line
+    assert "ifn-campaign db upgrade" in line
+
+
+def test_an_error_with_several_lines_is_printed_on_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An expected error whose message carries another program's text over several lines
+    (Prefect's HTTP errors, an encoder's output) is still one `error:` line."""
+    from ifn_campaign.errors import OrchestrationError
+
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{tmp_path / 'ifn.db'}")
+    store.upgrade(store.make_engine(f"sqlite:///{tmp_path / 'ifn.db'}"))
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise OrchestrationError(
+            "Prefect server http://127.0.0.1:4200/api refused the registration: "
+            "PrefectHTTPStatusError: Client error '422 Unprocessable Entity'\n"
+            "Response: {'detail': 'bad'}\nFor more information check: https://x/422"
+        )
+
+    monkeypatch.setattr(Session, "__enter__", refused)
+    assert main(["members"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "422 Unprocessable Entity' Response: {'detail': 'bad'} For more" in line
