@@ -9,7 +9,8 @@ reuse one MP4 made once with `make_short` (`make_video=`), whose own time is rep
 
 Each run copies that database, starts fresh sandboxes (Graph, YouTube, media host) with a `slow`
 fault of `--latency` seconds on every route, and runs `--publishers` Publishers at once, one
-thread each with its own engine and clients, on the same SQLite file. Measured: wall time,
+thread each with its own `wiring.Resources` (the engine and the channel clients, as a worker
+process wires them), on the same SQLite file. Measured: wall time,
 posts/s, API calls per post per platform (the sandboxes' request logs, grouped by route), time
 slept in the Graph and YouTube clients (usage-header pauses, i.e. rate limits, and retry
 backoff) and in the Instagram container poll, and posts deferred by a limit.
@@ -50,12 +51,13 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.cards.shorts import make_short
 from ifn_campaign.channels import instagram
-from ifn_campaign.channels.graph import GraphClient
-from ifn_campaign.channels.youtube import YouTubeClient
+from ifn_campaign.channels.channel import Channel
+from ifn_campaign.channels.clients import ChannelClients
 from ifn_campaign.config import AccountSettings, Settings
 from ifn_campaign.models import Member, Post, PostState
-from ifn_campaign.publishing.publisher import Clients, Publisher, PublishReport
+from ifn_campaign.publishing.publisher import Publisher, PublishReport
 from ifn_campaign.secrets import env_name
+from ifn_campaign.wiring import Resources
 from ifn_sandbox.graph import GraphAccount
 from ifn_sandbox.http import Fault, RequestRecord
 from ifn_sandbox.platforms import ACCOUNT, PlatformSandboxes
@@ -72,6 +74,10 @@ FORMATS = {  # compose.py's formats (templates/cards/formats.toml sizes)
 VARIANTS = 4  # distinct files per format
 # Instagram's strict default (docs/reference/platforms.md), sandbox and settings alike
 PUBLISH_QUOTA = 50
+# The reused Short is encoded with x264's veryfast (0.5 MiB for 8 s of a generated card), so it
+# goes up in one 2 MiB chunk, as in every run in bench/RESULTS.md; make_short's default
+# (superfast since issue 15) makes 2.2 MiB here: two chunks, one more call per YouTube post.
+SHORT_PRESET = "veryfast"
 
 
 # --- setup ------------------------------------------------------------------------------------
@@ -210,23 +216,17 @@ class Waits:
         time.sleep(seconds)
 
 
-class RecordingClients(Clients):
-    """The publisher's clients with a recording sleep (Clients takes no sleep, so it is set on
-    each client as it is made)."""
-
-    def __init__(self, settings: Settings, waits: Waits) -> None:
-        super().__init__(settings)
-        self.waits = waits
-
-    def graph(self, channel: str, name: str) -> GraphClient:
-        client = super().graph(channel, name)
-        client._sleep = self.waits.graph_sleep
-        return client
-
-    def youtube(self, name: str) -> YouTubeClient:
-        client = super().youtube(name)
-        client._sleep = self.waits.youtube_sleep
-        return client
+def record_sleeps(clients: ChannelClients, waits: Waits) -> None:
+    """Make the transport of every configured account now (`ChannelClients` keeps one per
+    account, and each adapter uses it) and give it the recording sleep, so rate-limit pauses and
+    retry backoff are counted. The clients take `sleep` only when built, and `channel_clients`
+    builds them with `time.sleep`, so it is swapped on each (the attribute the clients document
+    as swappable for tests)."""
+    for channel, name in clients:
+        if channel == Channel.YOUTUBE:
+            clients.youtube(name)._sleep = waits.youtube_sleep
+        else:
+            clients.graph(channel, name)._sleep = waits.graph_sleep
 
 
 class Stopped(BaseException):
@@ -236,9 +236,10 @@ class Stopped(BaseException):
 class TimedPublisher(Publisher):
     """Times each post's `publish` (its remote calls and commits), by channel.
 
-    `claim_loop`: `run` keeps claiming while posts are due, instead of stopping at the first
-    empty claim (a bench-only stand-in for the fix suggested in bench/RESULTS.md: the stock
-    `run` stops when a claim loses every compare-and-set to another publisher)."""
+    `claim_loop`: `run` claims `batch` posts at a time and keeps claiming while posts are due
+    (the bench's stand-in, first for the fix of a `run` that stopped at its first empty claim,
+    now for the batch claims the stock `run` gave up: it claims one post at a time, so a killed
+    worker strands only the post in flight)."""
 
     def __init__(
         self, *args: Any, stop: threading.Event, claim_loop: bool = False, **kwargs: Any
@@ -406,11 +407,15 @@ def run_publishers(
             return video
 
         def work(k: int) -> None:
-            engine = store.make_engine(url)
+            # what production wires: the engine and the channel clients of `Resources`, one per
+            # publisher (as each worker process has its own); `make_video` reuses the one Short
+            res = Resources(settings)
+            clients = res.channel_clients()
+            record_sleeps(clients, waits)
             publisher = TimedPublisher(
-                engine,
-                settings,
-                clients=RecordingClients(settings, waits),
+                res.engine,
+                res.settings,
+                clients=clients,
                 worker=f"bench-publisher-{k}",
                 make_video=reuse,
                 stop=stop,
@@ -422,7 +427,7 @@ def run_publishers(
             try:
                 reports[k] = publisher.run()
                 handled = sum(len(s) for s in publisher.seconds.values())
-                with Session(engine) as session:
+                with res.session() as session:
                     due = len(publisher.due(session, publisher.clock()))
                 if due and not stop.is_set():
                     early.append(
@@ -437,7 +442,7 @@ def run_publishers(
             finally:
                 handled = sum(len(s) for s in publisher.seconds.values())
                 per_thread[k] = (handled, time.perf_counter() - started)
-                engine.dispose()
+                res.close()
 
         threads = [threading.Thread(target=work, args=(k,)) for k in range(n_publishers)]
         for t in threads:
@@ -678,8 +683,9 @@ def print_report(
         "per format, not rendered member cards; Shorts: one MP4 reused"
     )
     print(
-        f"# setup {setup_seconds:.1f} s (not timed); one make_short: {video_seconds:.1f} s "
-        f"({video_bytes / 2**20:.1f} MiB), so real Shorts add about that per YouTube post"
+        f"# setup {setup_seconds:.1f} s (not timed); one make_short ({SHORT_PRESET}): "
+        f"{video_seconds:.1f} s ({video_bytes / 2**20:.1f} MiB), so real Shorts add about that "
+        "per YouTube post"
     )
     print()
     print(
@@ -850,7 +856,9 @@ def main() -> None:
         template = work / "template.db"
         counts = setup_db(template, args.posts, args.accounts, cards)
         video_started = time.perf_counter()
-        short = make_short([cards["shorts_frame"][0]], cards_dir / "videos" / "bench.mp4")
+        short = make_short(
+            [cards["shorts_frame"][0]], cards_dir / "videos" / "bench.mp4", preset=SHORT_PRESET
+        )
         video_seconds = time.perf_counter() - video_started
         setup_seconds = time.perf_counter() - started
         print(f"setup: {dict(counts)} in {setup_seconds:.1f} s", flush=True)
