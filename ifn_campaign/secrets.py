@@ -48,13 +48,27 @@ def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
     if not value:
         try:
             value = prefect_secret(name)
-        except Exception:  # Prefect raises ValueError, httpx errors, ...
+        except Exception as exc:  # Prefect raises ValueError, httpx errors, ...
+            if not _no_such_block(exc):  # the block may well be there: say what failed
+                raise ConfigError(
+                    f"secret {name!r}: {env_name(name)} is not set and the Prefect server "
+                    f"holding Secret blocks could not be asked ({type(exc).__name__}); start "
+                    f"it or correct PREFECT_API_URL, or set {env_name(name)}"
+                ) from None
             raise ConfigError(
                 f"secret {name!r} not found: set {env_name(name)} or create the Prefect Secret "
                 f"block {name!r}"
             ) from None
     _READ.add(value)
     return value
+
+
+def _no_such_block(exc: BaseException) -> bool:
+    """Whether Prefect answered that it holds no such block (`Block.load` raises ValueError
+    from ObjectNotFound), rather than failing to answer (httpx errors, no API URL, ...)."""
+    from prefect.exceptions import ObjectNotFound
+
+    return isinstance(exc, ObjectNotFound) or isinstance(exc.__cause__, ObjectNotFound)
 
 
 class Secrets:
