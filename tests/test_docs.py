@@ -419,3 +419,25 @@ def test_the_readme_pictures_are_there_and_small() -> None:
     assert len(pictures) >= 4
     sizes = [(ROOT / p).stat().st_size for p in pictures]
     assert sum(sizes) < 300_000, dict(zip(pictures, sizes, strict=True))
+
+
+# -- facts written by hand ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "doc", [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_the_migrations_the_docs_name_are_this_versions(doc: Path) -> None:
+    """A migration the docs show (`doctor`'s `at migration 0008 (head)`) is one this version has,
+    and the one shown as the head is the head: an example output does not fall behind the
+    schema."""
+    from ifn_campaign import store
+
+    text = doc.read_text(encoding="utf-8")
+    known = {p.name[:4] for p in (ROOT / "ifn_campaign" / "migrations" / "versions").glob("*.py")}
+    named = re.findall(r"\bmigrations? (\d{4})\b", text)
+    assert set(named) <= known, f"{doc.name} names migrations that do not exist: {named}"
+    heads = re.findall(r"\bmigration (\d{4}) \(head\)", text)
+    assert all(head == store.head_revision() for head in heads), (
+        f"{doc.name} shows migration {heads} as the head; it is {store.head_revision()}"
+    )
