@@ -975,8 +975,12 @@ def _progress(response: requests.Response, total: int) -> UploadProgress:
     if response.status_code in (200, 201):
         video = _json(response)
         if not isinstance(video, dict) or not isinstance(video.get("id"), str):
-            raise YouTubeRefused(
-                "YouTube finished the upload but its answer has no video id",
+            # every byte is in, so the video exists: only this answer was unreadable (cut,
+            # garbled). No refusal (the post would fail with its video up): the session is
+            # asked again, and answers with the video
+            raise _Transient(
+                f"HTTP {response.status_code} for the finished upload without a readable video id",
+                kind=YouTubeUnreachable,
                 status=response.status_code,
             )
         return UploadProgress(received=total, total=total, done=True, video=video)

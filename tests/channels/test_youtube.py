@@ -37,7 +37,7 @@ from ifn_campaign.errors import (
     YouTubeUploadLimit,
     YouTubeVideoNotFound,
 )
-from ifn_sandbox.http import Fault
+from ifn_sandbox.http import Fault, Response
 from ifn_sandbox.youtube import CHUNK_GRANULARITY, YouTubeChannel, YouTubeSandbox
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 19:00 on the 24th in Los Angeles
@@ -634,3 +634,54 @@ def test_secrets_never_in_logs_exceptions_or_reprs(
     assert all(upload_id not in line for line in ours)
     assert all(upload_id not in f"{p}" for p in problems)
     assert yt.client_id in repr(credentials)
+
+
+class _Garbled(YouTubeSandbox):
+    """Finishes the upload, then answers the last chunk with a body that is not the video
+    resource (`body`): the video exists, only its answer cannot be read."""
+
+    body = b""
+
+    def _finish(self, request: Any, response: Response) -> Response:
+        response = super()._finish(request, response)
+        done = request.method == "PUT" and request.body and response.status in (200, 201)
+        if done and request.path == UPLOAD and self.body is not None:
+            body, self.body = self.body, None  # once: the session answers properly after
+            return Response(response.status, body, [("Content-Type", "application/json")])
+        return response
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"kind": "youtube#video", "id": "', b"<html>OK</html>", b'{"kind": "youtube#video"}'],
+    ids=["cut JSON", "not JSON", "no id"],
+)
+def test_an_unreadable_answer_to_the_last_chunk_asks_the_session_not_refused(
+    video: Path, body: bytes
+) -> None:
+    """The last chunk arrived and the video was made; its answer was unreadable. That is no
+    refusal (the post would fail while its video is up): the session is asked, and it answers
+    with the one video, the last chunk sent once."""
+    garbled = _Garbled([CHANNEL], clock=lambda: T0)
+    garbled.body = body
+    with garbled as yt:
+        client, _ = client_for(yt)
+        with client:
+            session_url = client.start_upload(video, SNIPPET, PUBLIC)
+            resource = client.upload(session_url, video)
+        (stored,) = yt.videos()
+        assert resource["id"] == stored.id
+        assert [size for _, size, _ in chunks_sent(yt)][-1] == 5000  # sent once
+
+
+def test_a_cut_answer_to_the_last_chunk_asks_the_session(yt: YouTubeSandbox, video: Path) -> None:
+    """The sandbox's own fault: the last chunk's answer is cut half-way (Content-Length says
+    more): a transport error, asked again through the session, never resent."""
+    client, _ = client_for(yt)
+    with client:
+        session_url = client.start_upload(video, SNIPPET, PUBLIC)
+        yt.faults.add(Fault(UPLOAD, "truncate", method="PUT", after=3))
+        resource = client.upload(session_url, video, fresh=True)
+    (stored,) = yt.videos()
+    assert resource["id"] == stored.id
+    assert [size for _, size, _ in chunks_sent(yt)][-1] == 5000
