@@ -11,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from ifn_campaign.errors import (
@@ -28,8 +28,32 @@ def safe_url(url: str) -> str:
     """The URL with any password masked, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparseable database URL>"
+
+
+def parse_url(url: str) -> URL:
+    """`url` parsed, or `DatabaseURLError` quoting it with any password blanked: a URL that
+    does not parse (a missing ':' after the driver, a port that is not a number) may still
+    hold one, and SQLAlchemy's own masking needs a URL it can parse."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        raise DatabaseURLError(
+            f"database URL {_masked(url)!r} is not a SQLAlchemy URL; write it as "
+            "dialect+driver://user:password@host:port/database"
+        ) from None
+
+
+def _masked(url: str) -> str:
+    """An unparsable URL with what may be a password (after the user name's ':', up to the
+    last '@') blanked."""
+    head, at, host = url.rpartition("@")
+    if not at:
+        return url
+    start = head.find("//")
+    colon = head.find(":", start + 2 if start >= 0 else 0)
+    return url if colon < 0 else f"{head[: colon + 1]}***@{host}"
 
 
 PG_CONNECT_TIMEOUT = 10  # seconds; `?connect_timeout=` in the URL overrides it
@@ -37,10 +61,7 @@ PG_CONNECT_TIMEOUT = 10  # seconds; `?connect_timeout=` in the URL overrides it
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseURLError(f"database URL {url!r} is not a SQLAlchemy URL") from None
+    parsed = parse_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
@@ -148,10 +169,7 @@ def existing_engine(url: str) -> Engine:
     error, and opening never creates one (SQLite's `mode=rw` URI fails instead of creating the
     file, so nothing is left behind even if the file vanishes after the check). Only `db
     upgrade` and the demo create databases; every other command uses this."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseURLError(f"database URL {url!r} is not a SQLAlchemy URL") from None
+    parsed = parse_url(url)
     db = parsed.database
     if (
         parsed.get_backend_name() != "sqlite"

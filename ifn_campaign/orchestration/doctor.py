@@ -234,7 +234,7 @@ def check_database(url: str) -> tuple[list[Check], Engine | None]:
     upgrade = "run `ifn-campaign db upgrade`"
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return [
             _fail(name, "not a SQLAlchemy URL", "correct database.url (IFN_DATABASE__URL)")
         ], None
