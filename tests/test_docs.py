@@ -441,3 +441,104 @@ def test_the_migrations_the_docs_name_are_this_versions(doc: Path) -> None:
     assert all(head == store.head_revision() for head in heads), (
         f"{doc.name} shows migration {heads} as the head; it is {store.head_revision()}"
     )
+
+
+_HAND_WRITTEN = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+# `section.key` in backticks where the section is one of the settings' but the words are not a
+# setting: an OAuth scope and a module file.
+NOT_SETTINGS = {"youtube.upload", "youtube.py"}
+
+
+def _setting_exists(section: str, key: str) -> bool:
+    """`key` of `[section]` is a setting; `*` and `<...>` stand for any name (`registry.backoff_*`,
+    `schedules.<flow>`, `accounts.*.app_id`)."""
+    if section == "accounts":
+        return key.rpartition(".")[2] in AccountSettings.model_fields
+    pattern = re.sub(r"\\\*|<[^>]*>", ".+", re.escape(key).replace(r"\<", "<").replace(r"\>", ">"))
+    return any(re.fullmatch(pattern, name) for s, name, _ in SETTINGS if s == section)
+
+
+@pytest.mark.parametrize("doc", _HAND_WRITTEN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_setting_the_docs_name_exists(doc: Path) -> None:
+    """A setting a page names (`publish.max_lateness`, `IFN_PUBLISH__MAX_LATENESS`) is one the
+    settings model has: a renamed or removed key fails here until the page follows (the
+    generated reference cannot tell a hand-written page is stale)."""
+    text = doc.read_text(encoding="utf-8")
+    sections = set(Settings.model_fields)
+    wrong = [
+        f"{section}.{key}"
+        for section, key in re.findall(r"`([a-z_]+)\.([\w.*<>]+)`", text)
+        if section in sections
+        and f"{section}.{key}" not in NOT_SETTINGS
+        and not _setting_exists(section, key)
+    ]
+    wrong += [
+        f"IFN_{section}__{key}"
+        for section, key in re.findall(r"\bIFN_([A-Z]+)__([A-Z_]+)\b", text)
+        if not _setting_exists(section.lower(), key.lower())
+    ]
+    assert not wrong, f"{doc.relative_to(ROOT)} names settings that do not exist: {wrong}"
+
+
+def _code(text: str) -> list[str]:
+    """The code a page shows: fenced blocks, line by line, and inline `code`."""
+    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    inline = re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text, flags=re.M | re.S))
+    return [line for block in fenced for line in block.splitlines()] + inline
+
+
+_ROOT_OPTIONS = {"--config", "-c", "--help"}
+
+
+def _command_mistakes(code: str) -> list[str]:
+    """What is wrong with each `ifn-campaign COMMAND [--option ...]` in a line of code: a
+    command the CLI does not have, or an option that command does not take."""
+    wrong = []
+    for found in re.finditer(r"(?<![\w-])ifn-campaign((?: +[^\s#|;&]+)*)", code):
+        words = found.group(1).split()
+        while words and words[0] in _ROOT_OPTIONS | {"FILE"}:
+            words = words[1:]
+        if not words or not re.fullmatch(r"[a-z][a-z-]*", words[0]):
+            continue  # `ifn-campaign`, `ifn-campaign --help`, `ifn-campaign COMMAND --help`
+        path = []
+        for word in words:
+            if " ".join([*path, word]) not in COMMANDS:
+                break
+            path.append(word)
+        if not path:
+            wrong.append(f"no command {words[0]!r} in {found.group(0)!r}")
+            continue
+        cmd, ctx = COMMANDS[" ".join(path)]
+        options = set(_ROOT_OPTIONS)
+        for param in cmd.get_params(ctx):
+            options |= {*param.opts, *param.secondary_opts}
+        for word in words[len(path) :]:
+            option = word.split("=")[0]
+            if option.startswith("-") and option not in options:
+                wrong.append(f"`ifn-campaign {' '.join(path)}` has no option {option}")
+    return wrong
+
+
+def test_the_command_check_finds_wrong_commands_and_options() -> None:
+    assert _command_mistakes("ifn-campaign render --member ifn-0002 --all  # all") == []
+    assert _command_mistakes("ifn-campaign --config x.toml db upgrade; ifn-campaign --help") == []
+    assert _command_mistakes("ifn-campaign COMMAND --help") == []
+    assert _command_mistakes(".venv/bin/ifn-campaign ledger by province") == []
+    assert _command_mistakes("ifn-campaign render --colour red") == [
+        "`ifn-campaign render` has no option --colour"
+    ]
+    assert _command_mistakes("ifn-campaign publsh --dry-run") == [
+        "no command 'publsh' in 'ifn-campaign publsh --dry-run'"
+    ]
+
+
+@pytest.mark.parametrize("doc", _HAND_WRITTEN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_command_the_docs_show_exists(doc: Path) -> None:
+    """A command line a page shows (`ifn-campaign plan --dry-run`) names a command the CLI has,
+    with options that command takes: a renamed command or option fails here."""
+    wrong = [
+        mistake
+        for code in _code(doc.read_text(encoding="utf-8"))
+        for mistake in _command_mistakes(code)
+    ]
+    assert not wrong, f"{doc.relative_to(ROOT)}: " + "; ".join(wrong)
