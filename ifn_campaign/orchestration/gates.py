@@ -20,7 +20,7 @@ from typing import Protocol
 import httpx
 
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import ConfigError, GateUnavailable
+from ifn_campaign.errors import GateUnavailable, OrchestrationError
 
 
 class AccountGate(Protocol):
@@ -65,7 +65,7 @@ def wanted_limits(settings: Settings) -> list[AccountLimit]:
 
 def ensure_account_limits(settings: Settings) -> list[AccountLimit]:
     """Create, or bring to the settings' values, every account's limits on the configured Prefect
-    server; returns them. Raises ConfigError when the server cannot be reached."""
+    server; returns them. Raises OrchestrationError when the server cannot be reached."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import (
         GlobalConcurrencyLimitCreate,
@@ -105,7 +105,12 @@ def ensure_account_limits(settings: Settings) -> list[AccountLimit]:
                         ),
                     )
     except (OSError, RuntimeError, httpx.HTTPError) as exc:
-        raise ConfigError(f"cannot set the account limits on the Prefect server: {exc}") from exc
+        from prefect.settings import PREFECT_API_URL
+
+        raise OrchestrationError(
+            f"cannot set the account limits on the Prefect server {PREFECT_API_URL.value()} "
+            f"({type(exc).__name__}: {exc}): start it, or correct PREFECT_API_URL"
+        ) from exc
     return wanted
 
 

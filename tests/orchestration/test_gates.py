@@ -220,3 +220,23 @@ def test_a_failed_release_loses_no_report(world: World, caplog: pytest.LogCaptur
     assert len(report.published) == 2
     assert gate.releases == 3  # after each of the two batches, and when the run ended
     assert "could not be released" in caplog.text
+
+
+def test_a_prefect_server_that_does_not_answer_is_named_with_the_next_step() -> None:
+    """Setting the limits on a Prefect server that is down is Prefect's failure, not the
+    settings': an OrchestrationError naming the server and what to do."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from ifn_campaign.config import Settings
+    from ifn_campaign.errors import OrchestrationError
+
+    settings = Settings.model_validate(
+        {"accounts": {"instagram": {"bpipi": {"ig_user_id": "1", "token_secret": "ig-bpipi"}}}}
+    )
+    with (
+        temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}),
+        pytest.raises(OrchestrationError) as raised,
+    ):
+        ensure_account_limits(settings)
+    assert "http://127.0.0.1:9/api" in str(raised.value)
+    assert "PREFECT_API_URL" in str(raised.value)
