@@ -77,6 +77,13 @@ def graph_url(settings: Settings, channel: Channel) -> str:
     return roots[channel]
 
 
+_ADAPTER_TYPES: dict[Channel, type[InstagramAccount | FacebookPage | YouTubeChannel]] = {
+    Channel.INSTAGRAM: InstagramAccount,
+    Channel.FACEBOOK: FacebookPage,
+    Channel.YOUTUBE: YouTubeChannel,
+}
+
+
 class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
     """The clients of the configured accounts, by (channel, account name), made on first use.
 
@@ -124,6 +131,12 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    @staticmethod
+    def can_take_down(channel: Channel) -> bool:
+        """Whether the channel's API can delete a post, known without an account or a client
+        (an account gone from the settings still has posts whose takedown is decided)."""
+        return _ADAPTER_TYPES[Channel(channel)].can_take_down
 
     def _adapter(self, channel: Channel, name: str) -> ChannelAdapter:
         match channel:

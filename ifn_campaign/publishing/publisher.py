@@ -40,7 +40,7 @@ from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from ifn_campaign.channels import facebook
-from ifn_campaign.channels.adapter import Again, Outgoing
+from ifn_campaign.channels.adapter import Again, ChannelAdapter, Outgoing
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.clients import ChannelClients, channel_clients
 from ifn_campaign.channels.youtube import YouTubeClient
@@ -1097,8 +1097,17 @@ def take_down(publisher: Publisher) -> TakedownReport:
             .order_by(Post.id)
         ).all()
         for post in posts:
-            if not publisher.clients[Channel(post.channel), post.account].can_take_down:
+            adapter: ChannelAdapter | None = None
+            try:
+                adapter = publisher.clients[Channel(post.channel), post.account]
+            except IFNError as exc:  # gone from the settings, or its secret cannot be read:
+                unusable = str(exc)  # its posts wait, the other accounts' still go
+            able = adapter.can_take_down if adapter else ChannelClients.can_take_down(post.channel)
+            if not able:
                 report.left_to_staff.append(post.id or 0)
+                continue
+            if adapter is None:
+                report.problems.append((post.id or 0, f"not taken down yet: {unusable}"))
                 continue
             held = _why_not_called(publisher, session, post, waiting)
             if held is not None:

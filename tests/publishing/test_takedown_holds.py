@@ -76,3 +76,43 @@ def test_an_account_awaiting_reauthorisation_is_not_called_to_take_down(world: W
         session.commit()
     assert take_down(Publisher(world.engine, world.settings)).removed == [post_id]
     assert graph.posts() == []
+
+
+def test_an_account_gone_from_the_settings_holds_its_own_takedowns_not_the_others(
+    world: World,
+) -> None:
+    """Consent first for everyone: a withdrawn post of an account no longer in the settings (or
+    whose secret cannot be read) is reported with what to add, and every other account's
+    takedowns still go; an Instagram post is listed for staff without building a client."""
+    now = datetime.now(UTC)
+    kept_id = _scheduled_then_cancelled(world, now)
+    with Session(world.engine) as session:
+        kept = session.get(Post, kept_id)
+        assert kept is not None
+        orphans = {}
+        for channel, remote in (("facebook", "111_222"), ("instagram", "333")):
+            orphan = Post(
+                **{
+                    column: getattr(kept, column)
+                    for column in ("campaign", "member_id", "template", "reason_id", "reason_en")
+                },
+                channel=channel,
+                account="old-page",
+                slot_at=now - timedelta(days=1),
+                state=PostState.CANCELLED,
+                state_changed_at=now,
+                created_at=now,
+                remote_id=remote,
+            )
+            session.add(orphan)
+            session.flush()
+            orphans[channel] = orphan.id
+        session.commit()
+
+    report = take_down(Publisher(world.engine, world.settings))
+
+    assert report.removed == [kept_id]
+    assert world.platforms.graph.posts() == []
+    ((pid, why),) = report.problems
+    assert pid == orphans["facebook"] and "accounts.facebook.old-page" in why
+    assert report.left_to_staff == [orphans["instagram"]]
