@@ -88,15 +88,25 @@ class Secrets:
 
 
 _SECRET_VARIABLE = re.compile(r"TOKEN|SECRET|PASSWORD", re.I)
+# A setting that holds a secret's name, what to look up (registry.token_secret_block, an
+# account's token_secret, client_secret_secret, refresh_token_secret), not its value.
+_SECRET_NAME_SETTING = re.compile(r"__[A-Z0-9_]*_SECRET(?:_BLOCK)?$", re.I)
 
 
 def values_in_environment(environ: Mapping[str, str] | None = None) -> set[str]:
     """Secret values the environment holds, for the log file to blank: every IFN_ variable
-    whose name says token, secret or password, and the password in IFN_DATABASE__URL."""
+    whose name says token, secret or password (but not the settings that name a secret: its
+    name is what an error must show), and the password in IFN_DATABASE__URL."""
     from sqlalchemy.engine import make_url
 
     env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if k.startswith("IFN_") and _SECRET_VARIABLE.search(k)}
+    found = {
+        v
+        for k, v in env.items()
+        if k.startswith("IFN_")
+        and _SECRET_VARIABLE.search(k)
+        and (k.startswith("IFN_SECRET_") or not _SECRET_NAME_SETTING.search(k))
+    }
     url = env.get("IFN_DATABASE__URL", "")
     try:
         password = make_url(url).password if url else None

@@ -4,7 +4,9 @@ server that does not answer is not reported as a block that is not there."""
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -75,3 +77,45 @@ def test_a_real_prefect_url_where_nobody_answers() -> None:
         pytest.raises(ConfigError, match=r"could not be asked \(ConnectError\)"),
     ):
         Secrets({})("sandbox-yt-refresh")
+
+
+def test_the_settings_that_name_a_secret_are_not_blanked_as_secrets() -> None:
+    """The log file and the error line blank every secret value in the environment, but a
+    setting that only names a secret holds what staff must read in the error."""
+    found = secrets.values_in_environment(
+        {
+            "IFN_REGISTRY__TOKEN": "tok-registry-1",
+            "IFN_SECRET_IG_BPIPI": "tok-ig-2",
+            "IFN_SECRET_YT_CLIENT_SECRET": "tok-client-3",
+            "IFN_DATABASE__URL": "postgresql+psycopg://app:pw-db-4@db/ifn",
+            "IFN_REGISTRY__TOKEN_SECRET_BLOCK": "ifn-registry-token",
+            "IFN_ACCOUNTS__INSTAGRAM__BPIPI__TOKEN_SECRET": "ig-bpipi",
+            "IFN_ACCOUNTS__YOUTUBE__BPIPI__CLIENT_SECRET_SECRET": "yt-client",
+            "IFN_ACCOUNTS__YOUTUBE__BPIPI__REFRESH_TOKEN_SECRET": "yt-refresh",
+            "IFN_REGISTRY__PAGE_SIZE": "200",
+        }
+    )
+    assert found == {"tok-registry-1", "tok-ig-2", "tok-client-3", "pw-db-4"}
+
+
+def test_a_missing_registry_token_block_is_named_in_the_error_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ifn_campaign import store
+    from ifn_campaign.cli.app import main
+
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    url = f"sqlite:///{tmp_path / 'ifn.db'}"
+    store.upgrade(store.make_engine(url))
+    monkeypatch.setenv("IFN_DATABASE__URL", url)
+    monkeypatch.setenv("IFN_LOG__FILE", str(tmp_path / "cli.log"))
+    monkeypatch.setenv("IFN_REGISTRY__TOKEN_SECRET_BLOCK", "ifn-registry-token")
+
+    def down(name: str) -> str:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(secrets, "prefect_secret", down)
+    assert main(["sync"]) == 1
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: secret 'ifn-registry-token': IFN_SECRET_IFN_REGISTRY_TOKEN")
