@@ -32,7 +32,7 @@ IFNError                        root: the CLI prints its message on one line and
 │   └── NoCardMade              every card asked for failed (each failure printed above)
 ├── ProblemsFound               a check listed its problems above (`captions lint`)
 ├── CaptionRefused              a caption breaks a platform's rules; each one listed
-├── PlanError                   a plan or a move cannot be made as asked (range, campaign, room)
+├── PlanError                   a plan or a move cannot be made as asked (range, taken, room)
 ├── LedgerError                 an unknown member, post or account, or one in the wrong state
 ├── TransitionError             a move the post's state does not allow
 ├── OrchestrationError          Prefect: no server to reach or start, a deployment or work pool
@@ -276,8 +276,10 @@ class CaptionRefused(IFNError):
 
 
 class PlanError(IFNError):
-    """The plan cannot be made as asked (bad range, unknown campaign), or a post cannot move to
-    the slot asked for (taken, or no room left in the account's limits there)."""
+    """The plan cannot be made as asked (its range ends before it starts, a campaign failed to
+    plan), or a post cannot move to the slot asked for (no such slot, taken, or no room left in
+    the account's limits there). A campaign name or a date refused as written is a UsageError's
+    leaf (UnknownValueError, InvalidValueError)."""
 
 
 class LedgerError(IFNError):

@@ -219,3 +219,38 @@ def test_only_leaves_are_raised() -> None:
         if len(lines) > NOT_YET_LEAVES.get((path, name), 0)
     ]
     assert not refused, "raise a leaf, not a branch:\n" + "\n".join(refused)
+
+
+# The wording of a refused value, and the one leaf that says it: a closed set's `unknown X 'v';
+# valid: a, b` (the CLI's `unknown` helper), and a date or time in the wrong form with the form
+# wanted. The same refusal under another class (a PlanError, a LedgerError) would escape a
+# handler of usage mistakes.
+WORDING = {
+    re.compile(r"; valid: "): "UnknownValueError",
+    re.compile(r"\bwrite (?:a date|the slot|the time|it) as '?YYYY"): "InvalidValueError",
+}
+
+
+def _literal_text(node: ast.expr) -> str:
+    """The literal parts of a message (an f-string's fields left out)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_literal_text(v) for v in node.values if isinstance(v, ast.Constant))
+    if isinstance(node, ast.BinOp):
+        return _literal_text(node.left) + _literal_text(node.right)
+    return ""
+
+
+def test_a_refused_value_is_raised_as_its_usage_leaf() -> None:
+    classes = set(_error_classes())
+    wrong = []
+    for path, module in _modules():
+        for node in ast.walk(module):
+            if not (isinstance(node, ast.Call) and _name(node.func) in classes and node.args):
+                continue
+            text = _literal_text(node.args[0])
+            for wording, leaf in WORDING.items():
+                if wording.search(text) and _name(node.func) != leaf:
+                    wrong.append(f"{path}:{node.lineno}: {_name(node.func)}, not {leaf}: {text!r}")
+    assert not wrong, "\n".join(wrong)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.cli.base import PLAN, app, one_of, out, resources, settings, unknown
 from ifn_campaign.cli.tables import Col, Wide, print_table
-from ifn_campaign.errors import ConfigError, LedgerError, PlanError
+from ifn_campaign.errors import ConfigError, InvalidValueError, LedgerError, PlanError
 from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
 from ifn_campaign.orchestration.stages import plan_stage
 from ifn_campaign.planner.campaign import Campaign, campaign_paths, load_campaigns
@@ -84,9 +84,11 @@ def local_day(value: str | None, zone: ZoneInfo, option: str = "--from") -> date
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise PlanError(f"{option} {value!r}: write a date as YYYY-MM-DD") from None
+        raise InvalidValueError(f"{option} {value!r}: write a date as YYYY-MM-DD") from None
     if not _FIRST_DAY <= day <= _LAST_DAY:
-        raise PlanError(f"{option} {value!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
+        raise InvalidValueError(
+            f"{option} {value!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}"
+        )
     return datetime.combine(day, time(), zone)
 
 
@@ -298,9 +300,11 @@ def _slot_at(campaign: Campaign, channel: Channel, account: str, when: str) -> d
     try:
         local = datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=campaign.zone)
     except ValueError:
-        raise PlanError(f"--at {when!r}: write the slot as 'YYYY-MM-DD HH:MM' (local)") from None
+        raise InvalidValueError(
+            f"--at {when!r}: write the slot as 'YYYY-MM-DD HH:MM' (local)"
+        ) from None
     if not _FIRST_DAY <= local.date() <= _LAST_DAY:
-        raise PlanError(f"--at {when!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
+        raise InvalidValueError(f"--at {when!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
     day = datetime.combine(local.date(), time(), campaign.zone)
     found = campaign_slots(campaign, day, day + timedelta(days=1)).slots
     for slot in found:

@@ -28,7 +28,13 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import DatabaseUnavailable, IFNError, PlanError
+from ifn_campaign.errors import (
+    DatabaseUnavailable,
+    IFNError,
+    InvalidValueError,
+    PlanError,
+    UnknownValueError,
+)
 from ifn_campaign.models import Post, PostState, SyncRun, utcnow
 from ifn_campaign.orchestration.worker_pool import WorkerPool
 from ifn_campaign.reports.markdown import escape_markdown as _md
@@ -197,13 +203,15 @@ def plan_stage(
     from ifn_campaign.planner.plan import plan_campaign
 
     if weeks < 1:
-        raise PlanError(f"plan {weeks} weeks ahead? give at least 1")
+        raise InvalidValueError(f"plan {weeks} weeks ahead? give at least 1")
     cfg = res.settings
     engine = res.engine  # the database first: nothing is planned without it
     on_file = load_campaigns(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
     for name in campaigns or ():
         if name not in on_file:  # the CLI's wording for a refused value
-            raise PlanError(f"unknown campaign {name!r}; valid: {', '.join(on_file) or 'none'}")
+            raise UnknownValueError(
+                f"unknown campaign {name!r}; valid: {', '.join(on_file) or 'none'}"
+            )
     chosen = [on_file[name] for name in campaigns] if campaigns else list(on_file.values())
     zone = ZoneInfo(cfg.planner.display_timezone)
     now = now or utcnow()

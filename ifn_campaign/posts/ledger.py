@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.errors import LedgerError
+from ifn_campaign.errors import LedgerError, UnknownValueError
 from ifn_campaign.models import Feature, Member, MemberStatus, Post, PostState, utcnow
 from ifn_campaign.registry.consent import in_force_clause
 from ifn_campaign.registry.record import vocabulary
@@ -230,7 +230,9 @@ def features_by(
     actor type: the first one listed in their registry record. Members without one count under
     None ("(unknown)"). The member's current record is used, not the one at the time."""
     if dimension not in ("province", "category", "actor_type"):
-        raise LedgerError(f"unknown dimension {dimension!r}; use province, category or actor_type")
+        raise UnknownValueError(
+            f"unknown dimension {dimension!r}; valid: province, category, actor_type"
+        )
     query = select(Member.province, Member.categories, Member.actor_types).join(
         Feature, Feature.member_id == Member.id
     )

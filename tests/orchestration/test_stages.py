@@ -89,7 +89,7 @@ def test_plan_stage_stops_on_unusable_settings(cfg: Settings, tmp_path: Path) ->
 def test_plan_stage_dry_run_and_chosen_campaigns(cfg: Settings) -> None:
     """A dry run plans what the real run plans and writes nothing; named campaigns are the only
     ones planned, and a name not on file stops the stage (the CLI's `--campaign`)."""
-    from ifn_campaign.errors import PlanError
+    from ifn_campaign.errors import UnknownValueError
 
     soon = datetime.now(UTC) + timedelta(hours=3)
     assert cfg.planner.campaigns_dir is not None
@@ -103,7 +103,7 @@ def test_plan_stage_dry_run_and_chosen_campaigns(cfg: Settings) -> None:
     assert {p.campaign for p in _posts(cfg)} == {"dua"}
     real = plan_stage(Resources(cfg), weeks=1)
     assert real.counts()["planned"] + real.counts()["kept"] == dry.counts()["planned"]
-    with pytest.raises(PlanError, match="unknown campaign 'tiga'; valid: "):
+    with pytest.raises(UnknownValueError, match="unknown campaign 'tiga'; valid: "):
         plan_stage(Resources(cfg), weeks=1, campaigns=["tiga"])
 
 

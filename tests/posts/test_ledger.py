@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.errors import LedgerError
+from ifn_campaign.errors import LedgerError, UnknownValueError
 from ifn_campaign.models import Feature, Post, PostState
 from ifn_campaign.posts.ledger import (
     Tally,
@@ -209,7 +209,7 @@ def test_features_by_province_category_and_actor_type(ledger_db: Engine) -> None
             Tally("Jawa Timur", "Jawa Timur", 1),
         ]
         assert features_by(s, "province", _day(21)) == []
-        with pytest.raises(LedgerError, match="unknown dimension 'city'"):
+        with pytest.raises(UnknownValueError, match="unknown dimension 'city'; valid: "):
             features_by(s, "city")  # type: ignore[arg-type]
 
 
