@@ -117,7 +117,9 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
         time.sleep(0.5)
     _stop(process)
     raise OrchestrationError(
-        f"the Prefect server did not answer at {url} within {START_TIMEOUT:g} s"
+        f"the Prefect server did not answer at {url} within {START_TIMEOUT:g} s and was "
+        f"stopped: see its log {log}, then run `ifn-campaign serve` again (or start a server "
+        "yourself and set PREFECT_API_URL)"
     )
 
 
