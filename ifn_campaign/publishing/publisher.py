@@ -366,7 +366,9 @@ class Publisher:
             self._release(session, post, describe(block), block.blocked_until, report, count=False)
             return
         found_at = post.publish_step
-        self._capped = post.attempts >= self.settings.publish.max_attempts
+        # over the attempt cap, or consent gone while an earlier call's outcome is unknown: the
+        # platform is only asked what the earlier attempts left, and nothing new is sent
+        self._capped = post.attempts >= self.settings.publish.max_attempts or refusal is not None
         nothing_out = post.remote_id is None and (found_at is None or found_at in _NOTHING_PUBLIC)
         if self._capped and nothing_out:
             self._capped = False
@@ -376,13 +378,16 @@ class Publisher:
             with self.gate.hold(post.channel, post.account) if self.gate else nullcontext():
                 self._hold_claim(session, post)  # the wait may have outlasted the lease
                 self._send(session, post, report)
-            if refusal is not None:  # resumed past the point of no return: undo on the platform
+            if refusal is not None:  # the earlier call had gone out: undo it on the platform
                 self._withdrawn(session, post, refusal[0], report)
         except _ClaimLost:
             session.rollback()
             report.retry_later.append((post.id or 0, "taken over by another worker"))
         except _GiveUp:
-            self._gave_up(session, post, found_at, report)
+            if refusal is not None:  # what the platform showed is recorded: cancelled, taken down
+                self._withdrawn(session, post, refusal[0], report)
+            else:
+                self._gave_up(session, post, found_at, report)
         except _Release as release:
             self._release(session, post, str(release), release.when, report)
         except GateUnavailable as exc:

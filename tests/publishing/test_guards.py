@@ -13,6 +13,7 @@ from ifn_campaign.cli.app import main
 from ifn_campaign.models import Member, Post, PostState
 from ifn_campaign.posts.lifecycle import reopen
 from ifn_campaign.publishing.publisher import Publisher, PublishReport, take_down
+from ifn_sandbox.http import Fault
 from tests.support.publishing import World, approved_posts
 
 
@@ -113,3 +114,63 @@ def test_a_missing_card_fails_its_post_only_when_uploading(world: World) -> None
     assert [p for p, _ in report.failed] == [ids["facebook"]]
     assert "is missing" in report.failed[0][1]
     assert report.published == [ids["instagram"]]  # the run went on
+
+
+def test_a_withdrawal_while_an_outcome_is_unknown_only_looks_and_sends_nothing_more(
+    world: World,
+) -> None:
+    """The photo post's answer was lost (it did not arrive: the Page has nothing), then the
+    member withdrew. Consent is checked before any call: the next run only asks the Page what
+    the lost call left, and sends no new post to take down afterwards."""
+    now = datetime.now(UTC)
+    post_id = approved_posts(world, {"facebook": now - timedelta(minutes=1)})["facebook"]
+    graph = world.platforms.graph
+    graph.faults.add(Fault("/v25.0/", "drop", method="POST"))  # the request, never an answer
+    first = Publisher(world.engine, world.settings).run()
+    assert [p for p, _ in first.retry_later] == [post_id], first
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.publish_step == "fb_post"
+        post.next_attempt_at = None  # due again at once
+        session.commit()
+    withdraw(world, post_id)
+    posts_sent = len(graph.requests.matching("/", "POST"))
+
+    report = Publisher(world.engine, world.settings).run()
+
+    assert report.published == [] and [p for p, _ in report.failed] == [post_id], report
+    assert len(graph.requests.matching("/", "POST")) == posts_sent  # only reads went out
+    assert graph.posts() == []
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.state == PostState.CANCELLED
+        assert "consent withdrawn" in (post.cancel_reason or "")
+
+
+def test_a_withdrawal_while_an_outcome_is_unknown_takes_down_what_the_lost_call_made(
+    world: World,
+) -> None:
+    """The same, but the lost call did make the post: it is found, recorded and marked for
+    takedown (take_down deletes it), and nothing is sent again."""
+    now = datetime.now(UTC)
+    post_id = approved_posts(world, {"facebook": now - timedelta(minutes=1)})["facebook"]
+    graph = world.platforms.graph
+    graph.faults.add(Fault("/v25.0/", "truncate", method="POST"))  # made, answer cut
+    Publisher(world.engine, world.settings).run()
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.publish_step == "fb_post" and post.remote_id is None
+        post.next_attempt_at = None
+        session.commit()
+    withdraw(world, post_id)
+    posts_sent = len(graph.requests.matching("/", "POST"))
+
+    Publisher(world.engine, world.settings).run()
+
+    assert len(graph.requests.matching("/", "POST")) == posts_sent
+    (made,) = graph.posts()
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.remote_id == made.id
+    assert take_down(Publisher(world.engine, world.settings)).removed == [post_id]
+    assert graph.posts() == []
