@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -71,7 +72,17 @@ class RegistrySettings(BaseModel):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        _no_credentials(
+            value, "put the token in IFN_REGISTRY__TOKEN or registry.token_secret_block"
+        )
         return value.rstrip("/")
+
+
+def _no_credentials(url: str, instead: str) -> None:
+    """A URL setting never holds a user name or password: the URL is shown in messages, sync
+    runs, lock names and Prefect artifacts. (The message does not repeat the URL.)"""
+    if "@" in urlsplit(url).netloc:
+        raise ValueError(f"a user name or password in the URL is refused: {instead}")
 
 
 class MediaSettings(BaseModel):
@@ -281,6 +292,12 @@ class PublishSettings(BaseModel):
         description="At this Graph usage (x-app-usage, x-business-use-case-usage) the account, "
         "or the whole app, is left alone for a while, before Meta blocks it at 100%",
     )
+
+    @field_validator("media_base_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        _no_credentials(value, "the platforms fetch the cards from it without credentials")
+        return value
 
 
 class SchedulesSettings(BaseModel):

@@ -93,3 +93,27 @@ def test_bad_environment_value_is_clear(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("IFN_REGISTRY__PAGE_SIZE", "lots")
     with pytest.raises(ConfigError, match=r"registry\.page_size"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ('[registry]\nbase_url = "https://ifn:pw-5c1e9a@registry.example"\n', "registry.base_url"),
+        (
+            '[publish]\nmedia_base_url = "https://u:pw-5c1e9a@cdn.example/c"\n',
+            "publish.media_base_url",
+        ),
+    ],
+)
+def test_a_password_in_a_url_setting_is_refused_unshown(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    """A URL the code names in messages, sync runs, lock names and artifacts (`registry:<url>`)
+    or hands to the platforms must not carry credentials: refused, with where a token goes, and
+    the password not repeated."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=key) as info:
+        load_settings(cfg)
+    assert "pw-5c1e9a" not in str(info.value)
+    assert "user name or password" in str(info.value)
