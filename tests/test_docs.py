@@ -509,10 +509,16 @@ def _command_mistakes(code: str) -> list[str]:
             wrong.append(f"no command {words[0]!r} in {found.group(0)!r}")
             continue
         cmd, ctx = COMMANDS[" ".join(path)]
+        rest = words[len(path) :]
+        takes_arguments = any(p.param_type_name == "argument" for p in cmd.get_params(ctx))
+        group = getattr(cmd, "commands", None) and not takes_arguments
+        if group and rest and not rest[0].startswith("-"):  # the next word is its command
+            wrong.append(f"no command {' '.join([*path, rest[0]])!r} in {found.group(0)!r}")
+            continue
         options = set(_ROOT_OPTIONS)
         for param in cmd.get_params(ctx):
             options |= {*param.opts, *param.secondary_opts}
-        for word in words[len(path) :]:
+        for word in rest:
             option = word.split("=")[0]
             if option.startswith("-") and option not in options:
                 wrong.append(f"`ifn-campaign {' '.join(path)}` has no option {option}")
@@ -529,6 +535,10 @@ def test_the_command_check_finds_wrong_commands_and_options() -> None:
     ]
     assert _command_mistakes("ifn-campaign publsh --dry-run") == [
         "no command 'publsh' in 'ifn-campaign publsh --dry-run'"
+    ]
+    assert _command_mistakes("ifn-campaign takedowns done 123; ifn-campaign takedowns --all") == []
+    assert _command_mistakes("ifn-campaign takedowns dun 123") == [
+        "no command 'takedowns dun' in 'ifn-campaign takedowns dun 123'"
     ]
 
 
