@@ -883,7 +883,7 @@ def reconcile(
                 live, link, live_at = _went_live(
                     publisher, post.channel, post.account, post.remote_id or ""
                 )
-            except ChannelError as exc:
+            except IFNError as exc:  # a ChannelError, or an account gone from the settings
                 publisher._keep_limit(session, post.channel, post.account, exc)
                 report.problems.append((post.id or 0, str(exc)))
                 session.rollback()
@@ -912,7 +912,7 @@ def reconcile(
                 session.commit()
                 report.removed.append(post.id or 0)
                 continue
-            except ChannelError as exc:
+            except IFNError as exc:  # a ChannelError, or an account gone from the settings
                 publisher._keep_limit(session, post.channel, post.account, exc)
                 report.problems.append((post.id or 0, str(exc)))
                 continue

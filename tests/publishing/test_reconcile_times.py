@@ -60,3 +60,46 @@ def test_the_sandboxes_report_when_a_scheduled_post_went_live(world: World) -> N
     world.platforms.graph.advance(3 * 86400)
     state = facebook.read_back(publisher.clients.graph("facebook", "bpipi"), fb_id)
     assert state.is_published and state.went_live_at == slots["facebook"]
+
+
+def test_an_account_gone_from_the_settings_does_not_stop_reconcile_for_the_others(
+    world: World,
+) -> None:
+    """A scheduled and a published post of an account no longer in the settings are reported
+    with what to add; the configured account's scheduled post that went live is still
+    recorded."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    slot = now + timedelta(days=2)
+    post_id = approved_posts(world, {"facebook": slot})["facebook"]
+    assert Publisher(world.engine, world.settings).run().scheduled == [post_id]
+    with Session(world.engine) as session:
+        kept = session.get(Post, post_id)
+        assert kept is not None
+        orphans = []
+        for state, remote in ((PostState.SCHEDULED, "111_222"), (PostState.PUBLISHED, "111_333")):
+            orphan = Post(
+                **{
+                    column: getattr(kept, column)
+                    for column in ("campaign", "member_id", "template", "reason_id", "reason_en")
+                },
+                channel="facebook",
+                account="old-page",
+                slot_at=now - timedelta(days=1, hours=len(orphans)),
+                state=state,
+                state_changed_at=now,
+                created_at=now,
+                published_at=now - timedelta(days=1) if state == PostState.PUBLISHED else None,
+                remote_id=remote,
+            )
+            session.add(orphan)
+            session.flush()
+            orphans.append(orphan.id)
+        session.commit()
+    world.platforms.graph.advance((slot - now).total_seconds() + 60)
+    later = slot + timedelta(minutes=1)
+
+    done = reconcile(Publisher(world.engine, world.settings, clock=lambda: later))
+
+    assert done.went_live == [post_id], done
+    assert sorted(pid for pid, _ in done.problems) == sorted(orphans)
+    assert all("accounts.facebook.old-page" in why for _, why in done.problems)
