@@ -552,3 +552,38 @@ def test_every_command_the_docs_show_exists(doc: Path) -> None:
         for mistake in _command_mistakes(code)
     ]
     assert not wrong, f"{doc.relative_to(ROOT)}: " + "; ".join(wrong)
+
+
+def _toml_blocks(page: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(r"^```toml\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize("page", ["how-to/add-account.md", "how-to/restyle-card.md"])
+def test_the_settings_a_page_shows_load(page: str, tmp_path: Path) -> None:
+    """A settings example (its tables are settings sections) is a file the settings accept."""
+    from ifn_campaign.config import load_settings
+
+    sections = set(Settings.model_fields)
+    shown = [
+        b
+        for b in _toml_blocks(page)
+        if re.match(r"\[(\w+)", b) and b[1:].split("]")[0].split(".")[0] in sections
+    ]
+    assert shown, f"{page} shows no settings"
+    for block in shown:
+        file = tmp_path / "ifn-campaign.toml"
+        file.write_text(block, encoding="utf-8")
+        load_settings(file)
+
+
+def test_the_campaign_the_how_to_shows_loads(tmp_path: Path) -> None:
+    """The short campaign of 'Add a campaign' is a campaign file the planner accepts."""
+    from ifn_campaign.planner.campaign import load_campaign
+
+    (block,) = _toml_blocks("how-to/add-campaign.md")
+    name = re.search(r'^name = "([^"]+)"', block, re.MULTILINE)
+    assert name is not None
+    file = tmp_path / f"{name[1]}.toml"
+    file.write_text(block, encoding="utf-8")
+    assert load_campaign(file).name == name[1]
