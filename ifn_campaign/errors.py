@@ -526,7 +526,8 @@ class YouTubeError(ChannelError):
 
 class YouTubeRefused(YouTubeError, ChannelRefused):
     """YouTube or Google's token endpoint refused the call, or answered something unusable (no
-    session URL, no video id, an unreadable Range): the message says which."""
+    session URL, an unreadable Range): the message says which. A finished upload whose answer
+    cannot be read is not one: its session is asked again (the video exists)."""
 
 
 class YouTubeTransient(YouTubeError, ChannelTransient):
