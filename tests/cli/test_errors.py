@@ -227,3 +227,23 @@ def test_an_error_with_several_lines_is_printed_on_one(
     assert main(["members"]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "422 Unprocessable Entity' Response: {'detail': 'bad'} For more" in line
+
+
+@pytest.mark.parametrize(
+    "command,mistake",
+    [
+        (["member"], "Missing argument 'MEMBER_ID'"),
+        (["membrs"], "No such command 'membrs'"),
+        (["plan", "--weeks", "x"], "Invalid value for '--weeks'"),
+    ],
+)
+def test_a_command_line_typed_wrong_gets_its_usage_and_status_2(
+    command: list[str], mistake: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one exception to `error:` lines (docs/reference/commands.md): Click's usage panel,
+    status 2, before anything runs."""
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "Usage: ifn-campaign" in err and "--help' for help." in err
+    assert mistake in " ".join(err.replace("│", " ").split())
+    assert "Traceback" not in err
