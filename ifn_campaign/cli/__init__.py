@@ -1,1 +1,2 @@
-"""The CLI's commands, one module per stage; `ifn_campaign.cli.app` assembles them."""
+"""The CLI's commands: `app` holds the set-up, member, card and caption commands and assembles
+the others, one module per area (plan, review, publish, ledger, report, doctor, serve)."""
