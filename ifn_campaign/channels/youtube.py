@@ -310,6 +310,10 @@ class TokenSource:
                 expires_in = 3600.0
             log.debug("YouTube access token refreshed, valid for %.0f s", expires_in)
             return body["access_token"], now + timedelta(seconds=expires_in)
+        if status == 200:  # a success whose token cannot be read: lost on the way, not refused
+            raise YouTubeUnreachable(
+                "Google's token endpoint answered HTTP 200 without a readable access token"
+            )
         if error == "invalid_grant":
             raise YouTubeReauthNeeded(
                 "the YouTube channel needs re-authorisation by staff: Google refused its refresh "

@@ -685,3 +685,25 @@ def test_a_cut_answer_to_the_last_chunk_asks_the_session(yt: YouTubeSandbox, vid
     (stored,) = yt.videos()
     assert resource["id"] == stored.id
     assert [size for _, size, _ in chunks_sent(yt)][-1] == 5000
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("/token", "status", status=200, body={"token_type": "Bearer"}),
+        Fault("/token", "status", status=200, body="<html>signing in</html>"),
+        Fault("/token", "truncate"),
+    ],
+    ids=["no access_token", "not JSON", "cut"],
+)
+def test_an_unreadable_token_answer_is_tried_again_not_refused(
+    yt: YouTubeSandbox, video: Path, fault: Fault
+) -> None:
+    """A 200 from Google's token endpoint without a readable access token refuses nothing (in
+    the middle of an upload it would fail a post whose video may exist): like a lost answer,
+    the call is retried with a new refresh, and goes through."""
+    client, waits = client_for(yt)
+    yt.faults.add(fault)
+    session_url = client.start_upload(video, SNIPPET, PUBLIC)
+    assert client.upload(session_url, video, fresh=True)["id"] == yt.videos()[0].id
+    assert len(waits) == 1 and len(yt.requests.matching("/token", "POST")) == 2
