@@ -56,6 +56,7 @@ class RegistryClient:
         )
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+        self._token = token or None  # blanked in what the registry says back (its errors)
         self.on_retry = on_retry or (lambda _msg: None)
         self._sleep = sleep
         self._random = random.Random()  # noqa: S311  (jitter, not cryptography)
@@ -170,7 +171,8 @@ class RegistryClient:
             )
         if status != 200:
             raise RegistryResponseError(
-                f"registry answered HTTP {status} for {url}: {_error_message(response)}",
+                f"registry answered HTTP {status} for {url}: "
+                f"{_error_message(response, self._token)}",
                 url=url,
                 status=status,
             )
@@ -180,17 +182,22 @@ class RegistryClient:
             raise _Transient("response body is not valid JSON") from None
 
 
-def _error_message(response: requests.Response) -> str:
+def _error_message(response: requests.Response, token: str | None = None) -> str:
     """A short printable summary of an error body, whatever the body holds: the registry's own
     `{"error": {"message": ...}}`, `{"error": "code", "message": ...}`, any other JSON, HTML,
-    text in any encoding, or nothing."""
+    text in any encoding, or nothing. Our `token`, should the registry echo it, is blanked
+    before the summary is cut, so no part of it goes on into the error, the sync run's stored
+    errors or a flow's log."""
     data = response.content[:_ERROR_BODY_MAX]
     text = data.decode("utf-8", "replace")
     try:
         message = _json_message(json.loads(text))
     except ValueError:  # not JSON (or cut short): show it as text, without HTML tags
         message = _TAG.sub(" ", text)
-    return _printable(message)[:200] or response.reason or "no message"
+    message = _printable(message)
+    if token:
+        message = message.replace(token, "[redacted]")
+    return message[:200] or response.reason or "no message"
 
 
 _ERROR_BODY_MAX = 1 << 20
