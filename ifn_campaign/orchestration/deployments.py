@@ -243,7 +243,10 @@ def register(deployments: Sequence[RunnerDeployment], cfg: Settings) -> Registra
         with get_client(sync_client=True) as client:
             problem = client.api_healthcheck()
             if problem is not None:
-                raise OrchestrationError(f"Prefect server {url} does not answer: {problem}")
+                raise OrchestrationError(
+                    f"Prefect server {url} does not answer ({problem}): start it, or correct "
+                    "PREFECT_API_URL"
+                )
             created = ensure_work_pool(client, pool)
             limits = ensure_limits(client, cfg)
         ids = {d.flow_name: d.apply(work_pool_name=pool) for d in deployments}

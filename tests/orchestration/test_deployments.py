@@ -114,6 +114,18 @@ def test_deploy_without_a_server_says_what_to_do(capsys: pytest.CaptureFixture[s
     assert "no Prefect server configured: set PREFECT_API_URL" in capsys.readouterr().err
 
 
+def test_deploy_to_a_server_that_does_not_answer_says_what_to_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert main(["deploy"]) == 1
+    line = capsys.readouterr().err
+    assert "Prefect server http://127.0.0.1:9/api does not answer" in line
+    assert "start it, or correct PREFECT_API_URL" in line
+
+
 # --- a real Prefect server ------------------------------------------------------------------
 
 
