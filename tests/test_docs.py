@@ -443,7 +443,16 @@ def test_the_migrations_the_docs_name_are_this_versions(doc: Path) -> None:
     )
 
 
-_HAND_WRITTEN = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+# Pages of the site written by hand, with the repository's markdown they take in whole
+# (`--8<-- "templates/README.md"`).
+_SNIPPETS = sorted(
+    {
+        ROOT / named
+        for page in DOCS.rglob("*.md")
+        for named in re.findall(r'^--8<-- "([^"]+\.md)"', page.read_text("utf-8"), re.MULTILINE)
+    }
+)
+_HAND_WRITTEN = [ROOT / "README.md", *sorted(DOCS.rglob("*.md")), *_SNIPPETS]
 # `section.key` in backticks where the section is one of the settings' but the words are not a
 # setting: an OAuth scope and a module file.
 NOT_SETTINGS = {"youtube.upload", "youtube.py"}
