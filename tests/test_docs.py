@@ -596,3 +596,16 @@ def test_the_campaign_the_how_to_shows_loads(tmp_path: Path) -> None:
     file = tmp_path / f"{name[1]}.toml"
     file.write_text(block, encoding="utf-8")
     assert load_campaign(file).name == name[1]
+
+
+@pytest.mark.parametrize("doc", _HAND_WRITTEN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_posts_a_withdrawal_cancels_are_the_codes(doc: Path) -> None:
+    """Where a page lists the posts 'not yet out' that a withdrawal cancels, the list is the
+    withdrawal's own (a state added there, such as missed, reaches every page)."""
+    from ifn_campaign.posts.withdrawal import _QUEUED
+
+    text = " ".join(doc.read_text(encoding="utf-8").split())
+    for listed in re.findall(r"not yet out \(([a-z_, ]+)\)", text):
+        assert {s.strip() for s in listed.split(",")} == {s.value for s in _QUEUED}, (
+            f"{doc.relative_to(ROOT)} lists ({listed}) as not yet out"
+        )
