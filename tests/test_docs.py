@@ -609,3 +609,35 @@ def test_the_posts_a_withdrawal_cancels_are_the_codes(doc: Path) -> None:
         assert {s.strip() for s in listed.split(",")} == {s.value for s in _QUEUED}, (
             f"{doc.relative_to(ROOT)} lists ({listed}) as not yet out"
         )
+
+
+# -- on a phone -------------------------------------------------------------------------------
+
+PHONE = 390
+# The tallest a table row of the site may be on a phone: a reference row (a setting, a field, a
+# flow) stays a glance, not a column a dozen characters wide running down the screen.
+ROW_MAX_PX = 360
+
+
+@pytest.mark.slow
+def test_the_site_reads_on_a_phone(site: Path) -> None:
+    """At 390 px no page scrolls sideways (a wide table scrolls inside itself) and no table row
+    is taller than ROW_MAX_PX: the description column keeps room to be read
+    (docs/stylesheets/extra.css). Debian's chromium, as the report's checks use."""
+    from tests.support.browser import chromium
+
+    sideways, tall = [], []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": PHONE, "height": 900})
+        for file in sorted(site.rglob("index.html")):
+            page.goto(file.as_uri())
+            name = str(file.parent.relative_to(site)) or "home"
+            if page.evaluate("document.documentElement.scrollWidth > innerWidth"):
+                sideways.append(name)
+            rows = page.evaluate(
+                """() => [...document.querySelectorAll('.md-typeset table tr')].map(
+                    tr => [tr.getBoundingClientRect().height, tr.cells[0].textContent])"""
+            )
+            tall += [f"{name}: {cell[:40]!r} {h:.0f} px" for h, cell in rows if h > ROW_MAX_PX]
+    assert not sideways, f"pages scrolling sideways at {PHONE} px: {sideways}"
+    assert not tall, f"table rows taller than {ROW_MAX_PX} px at {PHONE} px:\n" + "\n".join(tall)

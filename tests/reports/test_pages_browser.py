@@ -40,6 +40,7 @@ from ifn_campaign.config import PlannerSettings
 from ifn_campaign.models import PostState
 from ifn_campaign.reports.campaign import collect, when, write_html
 from ifn_sandbox.demo import DEMO_WEEKS
+from tests.support.browser import chromium
 from tests.support.demo import DemoRun, run_demo
 
 if TYPE_CHECKING:
@@ -49,20 +50,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "browser"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-pings",
-    "--dns-prefetch-disable",
-    # no host name resolves: nothing chromium does on its own (updates, prefetch, safe browsing)
-    # can reach a server, whatever the route guard sees; the tests' pages use file:// only
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 PIXEL = (  # a 1x1 PNG: a photo under text
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
     "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -360,29 +347,8 @@ class Opened:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's chromium under Playwright; missing either fails (IFN_BROWSER_TESTS=0 skips)."""
-    if os.environ.get("IFN_BROWSER_TESTS") == "0":
-        pytest.skip("IFN_BROWSER_TESTS=0: the browser checks are turned off on this machine")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail(
-            "playwright is not installed: `make test` installs the dev extra (the Python "
-            "package only; it drives Debian's chromium, no browser download)"
-        )
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail(
-            "chromium is not installed: `apt-get install -y chromium` (Debian's package; "
-            "`make test` installs it), or set IFN_BROWSER_TESTS=0 to skip the browser checks"
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _open(browser: Browser, page_file: Path, width: int) -> Opened:
