@@ -26,7 +26,7 @@ from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.secrets import Secrets
 
 if TYPE_CHECKING:
-    from ifn_campaign.channels.clients import ChannelClients, Tuning
+    from ifn_campaign.channels.clients import ChannelClients
     from ifn_campaign.orchestration.gates import AccountGate
     from ifn_campaign.publishing.publisher import Publisher
     from ifn_campaign.registry.client import RegistryClient
@@ -91,15 +91,12 @@ class Resources:
             return None
         return MediaFetcher(self.settings.media)
 
-    def channel_clients(self, tuning: Tuning | None = None) -> ChannelClients:
+    def channel_clients(self) -> ChannelClients:
         """The clients of every configured account (`channels.clients.channel_clients`, with
-        this secret lookup), made once and closed with these resources. `tuning` asks for
-        clients of their own with other timeouts (doctor's quick ones); the caller closes
-        those."""
+        this secret lookup), made once and closed with these resources. (Doctor makes its own
+        with quick timeouts, reading secrets through its `SecretReader`.)"""
         from ifn_campaign.channels.clients import channel_clients
 
-        if tuning is not None:
-            return channel_clients(self.settings, self.secrets, tuning=tuning)
         if self._clients is None:
             self._clients = channel_clients(self.settings, self.secrets)
         return self._clients

@@ -107,3 +107,17 @@ def test_a_database_url_that_does_not_parse_is_one_error_without_its_password(
     [check], engine = check_database(url)  # doctor: a failed check, not a crash
     assert engine is None and check.status == "fail" and "not a SQLAlchemy URL" in check.line()
     assert PASSWORD not in check.line()
+
+
+def test_the_channel_clients_are_made_once_and_closed_with_the_resources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ifn_campaign.channels.clients import ChannelClients
+
+    closed: list[ChannelClients] = []
+    monkeypatch.setattr(ChannelClients, "close", lambda self: closed.append(self))
+    with _migrated(tmp_path, monkeypatch) as res:
+        clients = res.channel_clients()
+        assert res.channel_clients() is clients
+        assert res.publisher().clients is clients
+    assert closed == [clients]
