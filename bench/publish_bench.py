@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from machine import describe as describe_machine
 from PIL import Image, ImageDraw
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -669,8 +670,8 @@ def print_report(
     print()
     print(f"# publish benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(
-        f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-        f"cores, Python {platform.python_version()}, SQLite file (WAL), sandboxes in-process"
+        f"# {describe_machine()}, Python {platform.python_version()}, SQLite file (WAL), "
+        "sandboxes in-process"
     )
     print(
         f"# {n} posts: instagram {counts['instagram']}, facebook {counts['facebook_native']} "

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from machine import describe as describe_machine
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -374,8 +375,7 @@ def main() -> None:
         return
     db_url = args.database_url
     print(f"# sync benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    cpu = platform.processor() or platform.machine()
-    print(f"# {platform.node()}: {cpu}, {os.cpu_count()} cores,")
+    print(f"# {describe_machine()},")
     print(
         f"# Python {platform.python_version()}, "
         f"{'PostgreSQL' if db_url else 'SQLite file'} database, sandbox in a second process"
