@@ -154,13 +154,19 @@ def _unique(data: bytes, index: int) -> bytes:
     return data[:33] + body + data[33:]
 
 
-def serve_unique_images(port: int) -> None:
-    """Serve /u/{index}/{name}: the sandbox's generated image `name` made unique by `index`."""
+def serve_unique_images(port: int, registry: str) -> None:
+    """Serve /u/{index}/{name}: the registry sandbox's image `name` (its /media/{name}, read
+    once) made unique by `index`."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from ifn_sandbox.registry import _generated_media
+    files: dict[str, tuple[bytes, str]] = {}
 
-    files = _generated_media()
+    def image(name: str) -> tuple[bytes, str]:
+        if name not in files:
+            got = requests.get(f"{registry}/media/{name}", timeout=30)
+            got.raise_for_status()
+            files[name] = (got.content, got.headers["Content-Type"])
+        return files[name]
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -171,7 +177,7 @@ def serve_unique_images(port: int) -> None:
 
         def do_GET(self) -> None:
             _, _, index, name = self.path.split("/", 3)
-            data, content_type = files[name]
+            data, content_type = image(name)
             body = _unique(data, int(index))
             self.send_response(200)
             self.send_header("Content-Type", content_type)
@@ -198,7 +204,7 @@ def unique_media(registry: str, pids: list[int]) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-unique-images", str(port)],
+        [sys.executable, __file__, "--serve-unique-images", str(port), "--images-from", registry],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -222,7 +228,7 @@ def unique_media(registry: str, pids: list[int]) -> Iterator[str]:
                 cursor = page.get("next_cursor")
                 if not cursor:
                     break
-            for _ in range(600):  # until it listens (it imports Pillow and draws the images)
+            for _ in range(600):  # until it listens
                 with suppress(requests.RequestException):
                     http.get(f"{images}/0/gen-logo-0.png", timeout=30).raise_for_status()
                     break
@@ -369,9 +375,10 @@ def main() -> None:
         help="the media sync with unique image bytes per logo and photo (default: 4 shared images)",
     )
     parser.add_argument("--serve-unique-images", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--images-from", help=argparse.SUPPRESS)  # the registry sandbox's URL
     args = parser.parse_args()
     if args.serve_unique_images:
-        serve_unique_images(args.serve_unique_images)
+        serve_unique_images(args.serve_unique_images, args.images_from)
         return
     db_url = args.database_url
     print(f"# sync benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
