@@ -334,7 +334,7 @@ def run_direct(plan_weeks: int, compose_weeks: int) -> dict[str, Any]:
         from sqlalchemy.orm import Session
 
         from ifn_campaign.orchestration.stages import campaign_markdown
-        from ifn_campaign.reports.campaign import card_links, collect, posts_table, summary_markdown
+        from ifn_campaign.reports.page import card_links, collect, posts_table, summary_markdown
 
         cfg = load_settings()
         campaign_markdown(dict(outcomes))

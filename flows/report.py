@@ -1,6 +1,6 @@
 """`report`: the monthly campaign report, and the artifacts every campaign run leaves.
 
-The page (`ifn_campaign.reports.campaign.write_html`) goes to `<out_dir>/<YYYY-MM>/index.html`; the
+The page (`ifn_campaign.reports.page.write_html`) goes to `<out_dir>/<YYYY-MM>/index.html`; the
 Prefect UI gets the summary (counts per state, failures with what to do, the ledger), a table of
 the posts (member, channel, time, reason, link) and links to the rendered cards.
 """
@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger
 from flows.artifacts import markdown_artifact, table_artifact
 from ifn_campaign.models import utcnow
 from ifn_campaign.orchestration.stages import report_stage
-from ifn_campaign.reports.campaign import (
+from ifn_campaign.reports.page import (
     CampaignReport,
     card_links,
     month_window,

@@ -19,7 +19,7 @@ from ifn_campaign.cli.app import main
 from ifn_campaign.config import Settings, load_settings
 from ifn_campaign.errors import CaptionTemplateError, ConfigError, TemplateError
 from ifn_campaign.planner.campaign import campaign_paths, load_campaigns
-from ifn_campaign.reports.campaign import CampaignReport, LedgerSummary, write_html
+from ifn_campaign.reports.page import CampaignReport, LedgerSummary, write_html
 from ifn_sandbox.registry import RegistrySandbox
 from ifn_sandbox.sample import sample_members
 from tests.support.cli import point_cli_at

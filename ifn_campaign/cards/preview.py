@@ -90,7 +90,7 @@ def write_preview(
     """preview.html in out_dir showing every card with its format and notes, saying when it was
     made (`made_at`, default now) in `display_timezone` (the settings' planner.display_timezone);
     `templates_dir/preview/cards.html.j2` (the settings' templates.dir), when there, restyles it."""
-    from ifn_campaign.reports.campaign import when
+    from ifn_campaign.reports.page import when
 
     try:
         zone = ZoneInfo(display_timezone)

@@ -16,7 +16,7 @@ from ifn_campaign.cli.plan import local_day
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.errors import InvalidValueError
 from ifn_campaign.orchestration.stages import report_stage
-from ifn_campaign.reports.campaign import window_text
+from ifn_campaign.reports.page import window_text
 
 DAYS_BACK = 30
 DAYS_AHEAD = 14

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ifn_campaign.publishing.publisher import PublishReport, ReconcileReport, TakedownReport
     from ifn_campaign.registry.source import MemberSource
     from ifn_campaign.registry.sync import SyncResult
-    from ifn_campaign.reports.campaign import CampaignReport
+    from ifn_campaign.reports.page import CampaignReport
 
 __all__ = [
     "ComposeRun",
@@ -591,7 +591,7 @@ def window_report(
     res: Resources, *, since: datetime, until: datetime, now: datetime | None = None
 ) -> CampaignReport:
     """The campaign report of the slots in [since, until), its waits measured at `now`."""
-    from ifn_campaign.reports.campaign import collect
+    from ifn_campaign.reports.page import collect
 
     with res.session() as session:
         return collect(session, since=since, until=until, as_of=now or utcnow())
@@ -607,7 +607,7 @@ def report_stage(
 ) -> tuple[CampaignReport, Path]:
     """The campaign report of [since, until) as a page, `out_dir/index.html`; the report and
     the page's path."""
-    from ifn_campaign.reports.campaign import write_html
+    from ifn_campaign.reports.page import write_html
 
     now = now or utcnow()
     made = window_report(res, since=since, until=until, now=now)

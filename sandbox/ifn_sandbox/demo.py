@@ -297,7 +297,7 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
     from zoneinfo import ZoneInfo
 
     from ifn_campaign.models import utcnow
-    from ifn_campaign.reports.campaign import collect, when, write_html
+    from ifn_campaign.reports.page import collect, when, write_html
 
     # publish_calendar moved the demo's clock forward to `until`: the data is as of then
     with Session(engine) as session:

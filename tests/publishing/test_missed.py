@@ -20,7 +20,7 @@ from ifn_campaign.models import Member, Post, PostEvent, PostState
 from ifn_campaign.posts.lifecycle import release_missed
 from ifn_campaign.posts.withdrawal import cancel_disallowed
 from ifn_campaign.publishing.publisher import Publisher
-from ifn_campaign.reports.campaign import collect, summary_markdown
+from ifn_campaign.reports.page import collect, summary_markdown
 from tests.support.publishing import World, approved, load, youtube_post
 
 LATE = timedelta(hours=7)  # past the default cut-off of 6 hours

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.config import PlannerSettings
 from ifn_campaign.models import PostState
-from ifn_campaign.reports.campaign import collect, when, write_html
+from ifn_campaign.reports.page import collect, when, write_html
 from ifn_sandbox.demo import DEMO_WEEKS
 from tests.support.browser import chromium
 from tests.support.demo import DemoRun, run_demo

@@ -36,7 +36,8 @@ from ifn_campaign.posts import ledger
 from ifn_campaign.posts.compose import compose_posts
 from ifn_campaign.posts.lifecycle import move
 from ifn_campaign.publishing.publisher import Publisher
-from ifn_campaign.reports.campaign import (
+from ifn_campaign.reports.markdown import escape_markdown
+from ifn_campaign.reports.page import (
     REPORT_TEMPLATES,
     CampaignReport,
     card_links,
@@ -46,7 +47,6 @@ from ifn_campaign.reports.campaign import (
     when,
     write_html,
 )
-from ifn_campaign.reports.markdown import escape_markdown
 from ifn_sandbox.graph import GraphAccount
 from ifn_sandbox.platforms import PlatformSandboxes
 from tests.support.colour import contrast
@@ -547,7 +547,7 @@ def test_month_window_is_a_calendar_month_in_the_display_zone() -> None:
     from zoneinfo import ZoneInfo
 
     from ifn_campaign.errors import IFNError
-    from ifn_campaign.reports.campaign import month_window
+    from ifn_campaign.reports.page import month_window
 
     wib = ZoneInfo("Asia/Jakarta")
     now = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # already 1 December in Jakarta
