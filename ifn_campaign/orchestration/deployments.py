@@ -133,10 +133,9 @@ def ensure_limits(client: SyncPrefectClient, cfg: Settings) -> list[str]:
     brought to the settings' values); their names: one sync at a time of the configured
     registry, and each account's publishing limits (`ifn_campaign.orchestration.gates`)."""
     from ifn_campaign.orchestration.gates import ensure_account_limits
-    from ifn_campaign.registry.client import RegistryClient
+    from ifn_campaign.registry.client import source_name
 
-    with RegistryClient(cfg.registry) as registry:
-        names = [sync_lock_name(registry.name)]
+    names = [sync_lock_name(source_name(cfg.registry))]
     for name in names:
         _ensure_limit(client, name, 1)
     return names + [limit.name for limit in ensure_account_limits(cfg)]

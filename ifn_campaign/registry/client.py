@@ -28,6 +28,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRY_AFTER = Retry()  # only for its Retry-After parser (seconds or an HTTP date)
 
 
+def source_name(settings: RegistrySettings) -> str:
+    """The registry as a sync source: the name its sync runs, cursor and sync lock go by."""
+    return f"registry:{settings.base_url}"
+
+
 class _Transient(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -49,7 +54,7 @@ class RegistryClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.name = f"registry:{settings.base_url}"
+        self.name = source_name(settings)
         self.session = requests.Session()
         self.session.headers.update(
             {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
