@@ -113,13 +113,16 @@ class Resources:
 
     def close(self) -> None:
         """Close the channel clients and dispose the engine (its pooled connections); a later
-        use makes new ones."""
-        if self._clients is not None:
-            self._clients.close()
-            self._clients = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        use makes new ones. The engine is disposed even when closing a client fails, so a flow
+        that ends on that error leaves no pooled connection behind."""
+        clients, self._clients = self._clients, None
+        try:
+            if clients is not None:
+                clients.close()
+        finally:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def __enter__(self) -> Self:
         return self

@@ -121,3 +121,22 @@ def test_the_channel_clients_are_made_once_and_closed_with_the_resources(
         assert res.channel_clients() is clients
         assert res.publisher().clients is clients
     assert closed == [clients]
+
+
+def test_a_client_that_fails_to_close_still_lets_the_engine_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ifn_campaign.channels.clients import ChannelClients
+
+    def fail(self: ChannelClients) -> None:
+        raise OSError("socket already gone")
+
+    monkeypatch.setattr(ChannelClients, "close", fail)
+    res = _migrated(tmp_path, monkeypatch)
+    res.channel_clients()
+    disposed: list[bool] = []
+    event.listen(res.engine, "engine_disposed", lambda _: disposed.append(True))
+    with pytest.raises(OSError, match="socket already gone"):
+        res.close()
+    assert disposed == [True]
+    res.close()  # the failed clients are not closed a second time
