@@ -7,6 +7,7 @@ import atexit
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,7 @@ for line in sys.stdin:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+    print(json.dumps({"pid": pid}), flush=True)
     _, status = os.waitpid(pid, 0)
     print(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}), flush=True)
 """
@@ -144,9 +146,12 @@ def run_script(
         job = {"script": script, "env": env, "cwd": str(cwd), "stdout": str(out)}
         zygote.stdin.write(json.dumps(job | {"stderr": str(err)}) + "\n")
         zygote.stdin.flush()
+        child = json.loads(zygote.stdout.readline())["pid"]
         ready, _, _ = select.select([zygote.stdout], [], [], timeout)
-        if not ready:
+        if not ready:  # killed as subprocess.run(timeout=...) kills it, not left to run on
+            os.kill(child, signal.SIGKILL)
             zygote.kill()  # the next run starts a fresh zygote
+            zygote.wait()
             raise subprocess.TimeoutExpired(["publisher"], timeout)
         answer = json.loads(zygote.stdout.readline())
         stdout, stderr = out.read_text(), err.read_text()
