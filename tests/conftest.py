@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
@@ -28,6 +27,7 @@ from ifn_sandbox.registry import RegistrySandbox
 from ifn_sandbox.sample import store_generated_members
 from tests.support.cli import point_cli_at
 from tests.support.demo import DemoRun, run_demo
+from tests.support.pg import drop_database, open_database
 from tests.support.planning import NOW
 from tests.support.publishing import World
 
@@ -69,43 +69,22 @@ def sqlite_url(tmp_path: Path) -> str:
 def pg_database(pytestconfig: pytest.Config) -> Iterator[Engine]:
     """This xdist worker's own PostgreSQL database, test_<worker> on the IFN_TEST_DATABASE_URL
     server (test_master without xdist): workers never share a catalog, so one worker's DDL
-    cannot block or deadlock another's. A connection to it stays open for the whole session, so
-    another test session on the same server ending meanwhile cannot drop it under our tests
-    (DROP DATABASE refuses while anyone is connected); at the end it is dropped unless another
-    session is still connected to it (that one drops it when it ends)."""
+    cannot block or deadlock another's. A keeper connection to it stays open for the whole
+    session, so another test session on the same server ending meanwhile cannot drop it under
+    our tests (tests/support/pg.py); at the end it is dropped, with any connection our tests
+    left open, unless another session's keeper is still connected (that one drops it when it
+    ends)."""
     if not PG_URL:
         pytest.skip("IFN_TEST_DATABASE_URL not set")
     server = make_url(PG_URL)
     name = f"test_{worker_id(pytestconfig)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    engine = create_engine(server.set(database=name))
-    keeper: Connection | None = None
-    for _ in range(5):  # another session may drop it between our CREATE and our connect
-        with admin.connect() as conn:
-            try:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            except DBAPIError as exc:  # there already (left by a killed run, or in use)
-                if getattr(exc.orig, "sqlstate", None) != "42P04":  # duplicate_database
-                    raise
-        try:
-            keeper = engine.connect()
-            break
-        except DBAPIError as exc:  # libpq gives no SQLSTATE for a failed connection
-            if f'database "{name}" does not exist' not in str(exc.orig):
-                raise
-    assert keeper is not None, f"database {name} kept disappearing"
+    engine, keeper = open_database(server, name)
     try:
         yield engine
     finally:
         keeper.close()
         engine.dispose()
-        with admin.connect() as conn:
-            try:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            except DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "55006":  # object_in_use: not ours
-                    raise
-        admin.dispose()
+        drop_database(server, name)
 
 
 @pytest.fixture
