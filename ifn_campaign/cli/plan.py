@@ -29,6 +29,15 @@ _STYLE = {
     "gap": "red",
 }
 
+# the window options `plan` and `calendar` share
+Weeks = Annotated[
+    int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
+]
+FromDay = Annotated[
+    str | None,
+    typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
+]
+
 
 def campaign_files() -> list[str]:
     """The campaigns on file (`planner.campaigns_dir`), by name: a campaign's name is its file
@@ -143,13 +152,8 @@ def plan(
             callback=ON_FILE,
         ),
     ] = None,
-    weeks: Annotated[
-        int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
-    ] = 4,
-    start: Annotated[
-        str | None,
-        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
-    ] = None,
+    weeks: Weeks = 4,
+    start: FromDay = None,
     seed: Annotated[
         int | None, typer.Option(metavar="N", help="Tie-break seed (default: the campaign's).")
     ] = None,
@@ -187,13 +191,8 @@ def calendar(
     campaign: Annotated[
         str | None, typer.Option(metavar="NAME", help="Only this campaign.", callback=STORED)
     ] = None,
-    weeks: Annotated[
-        int, typer.Option(min=1, max=104, metavar="N", help="How many weeks ahead (1 to 104).")
-    ] = 4,
-    start: Annotated[
-        str | None,
-        typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD (default: today)."),
-    ] = None,
+    weeks: Weeks = 4,
+    start: FromDay = None,
     all_states: Annotated[
         bool, typer.Option("--all", help="Include cancelled and failed posts.")
     ] = False,
