@@ -219,14 +219,17 @@ def setting_keys() -> Iterator[tuple[str, str, Any, Any]]:
                 yield "accounts.<channel>.<name>", key, field, AccountSettings
             continue
         model = outer.default_factory() if outer.default_factory else outer.default  # type: ignore[call-arg]
-        assert isinstance(model, BaseModel), section
+        if not isinstance(model, BaseModel):  # a top-level key (data_dir): section ""
+            yield "", section, outer, Settings
+            continue
         for key, field in type(model).model_fields.items():
             yield section, key, field, type(model)
 
 
 def env_var(section: str, key: str) -> str:
-    """The environment variable that overrides a setting (`IFN_<SECTION>__<KEY>`)."""
-    return f"IFN_{section.upper()}__{key.upper()}"
+    """The environment variable that overrides a setting (`IFN_<SECTION>__<KEY>`, or
+    `IFN_<KEY>` for a top-level key)."""
+    return f"IFN_{section.upper()}__{key.upper()}" if section else f"IFN_{key.upper()}"
 
 
 def settings_markdown() -> str:
@@ -238,9 +241,17 @@ def settings_markdown() -> str:
     for section, key, field, model in setting_keys():
         if section != section_now:
             section_now = section
-            title = "Accounts" if section.startswith("accounts") else f"`[{section}]`"
+            title = (
+                "Accounts"
+                if section.startswith("accounts")
+                else f"`[{section}]`"
+                if section
+                else "Top level"
+            )
             lines += ["", f"## {title}", ""]
-            if model.__doc__:
+            if not section:
+                lines += ["Keys written before the first `[section]` of the settings file.", ""]
+            elif model.__doc__:
                 lines += [_text(inspect.cleandoc(model.__doc__).replace("\n", " ")), ""]
             if section.startswith("accounts"):
                 lines += [
@@ -266,9 +277,8 @@ def settings_markdown() -> str:
         env = f"`{env_var(section, key)}`"
         if (section, key) in SECRET_KEYS:
             env += " (environment only: never read from the file)"
-        lines.append(
-            f"| `{section}.{key}`<br>{env} | {kind}<br>default: {_default(field)} | {text} |"
-        )
+        name = f"{section}.{key}" if section else key
+        lines.append(f"| `{name}`<br>{env} | {kind}<br>default: {_default(field)} | {text} |")
     return "\n".join(lines).strip() + "\n"
 
 

@@ -285,6 +285,13 @@ class PublishSettings(BaseModel):
         description="A post the publisher would send later than this after its slot is held as "
         "missed for staff to decide (seconds, 'HH:MM:SS' or ISO 8601 such as 'PT6H')",
     )
+    lead_seconds: float = Field(
+        60,
+        ge=0,
+        le=600,
+        description="A run takes posts whose slot is at most this many seconds away (workers "
+        "start scheduled runs a little early) and waits for the slot before a post goes live",
+    )
     usage_stop_percent: int = Field(
         90,
         ge=1,
@@ -298,6 +305,16 @@ class PublishSettings(BaseModel):
     def _public_url(cls, value: str) -> str:
         _no_credentials(value, "the platforms fetch the cards from it without credentials")
         return value
+
+
+class ReportSettings(BaseModel):
+    """Where the monthly report pages go."""
+
+    dir: Path = Field(
+        Path("var/report"),
+        description="Folder of the report pages (<dir>/<YYYY-MM>/index.html), the `report` "
+        "deployment's output",
+    )
 
 
 class SchedulesSettings(BaseModel):
@@ -346,6 +363,15 @@ class PrefectSettings(BaseModel):
     dask_address: str | None = Field(
         None, description="Dask scheduler (tcp://host:8786) to compose on instead of processes"
     )
+    heartbeat_seconds: int = Field(
+        30, ge=30, description="Seconds between a running flow's heartbeats to the Prefect server"
+    )
+    lost_after_seconds: int = Field(
+        120,
+        ge=60,
+        description="A flow run without a heartbeat for this long is marked Crashed by the "
+        "server (its worker or process died), so the next run is not held back by it",
+    )
 
     @field_validator("work_pool")
     @classmethod
@@ -387,6 +413,12 @@ class Settings(BaseSettings):
     )
     _toml_data: ClassVar[dict[str, Any]] = {}
 
+    data_dir: Path | None = Field(
+        None,
+        description="Folder every relative path setting (database file, media, cards, preview, "
+        "report, log, templates, campaigns) is resolved against, fixed when settings are read; "
+        "unset: the settings file's folder, else the working directory at start",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
@@ -400,6 +432,7 @@ class Settings(BaseSettings):
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     schedules: SchedulesSettings = Field(default_factory=SchedulesSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     accounts: dict[str, dict[str, AccountSettings]] = Field(
