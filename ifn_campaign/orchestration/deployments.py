@@ -35,6 +35,7 @@ __all__ = [
     "ensure_limits",
     "ensure_work_pool",
     "register",
+    "run_environment",
     "runner_deployments",
     "shared_sync_lock",
     "sync_lock",
@@ -76,6 +77,13 @@ def schedules_for(cfg: Settings, flow_name: str) -> list[Any]:
         return [Cron(cron, timezone=cfg.schedules.timezone)]
     except ValueError as exc:
         raise ConfigError(f"schedules.{flow_name} = {cron!r}: {exc}") from None
+
+
+def run_environment(cfg: Settings) -> dict[str, str]:
+    """Environment variables every flow run of ours gets, on a worker or under `serve`: the
+    heartbeat, so a run whose process dies is noticed by the server and marked Crashed
+    (`ifn_campaign.orchestration.lost_runs`) instead of staying Running for ever."""
+    return {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(cfg.prefect.heartbeat_seconds)}
 
 
 def runner_deployments(
