@@ -10,6 +10,8 @@ can never leak one.
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -18,7 +20,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -412,6 +421,9 @@ class Settings(BaseSettings):
         env_prefix="IFN_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
     )
     _toml_data: ClassVar[dict[str, Any]] = {}
+    # the settings file being read (set by load_settings under _LOADING, as _toml_data is): its
+    # folder is the base of relative paths when data_dir is unset
+    _toml_file: ClassVar[Path | None] = None
 
     data_dir: Path | None = Field(
         None,
@@ -449,6 +461,111 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _DictSource(settings_cls, cls._toml_data))
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        """Fix the data folder and make every relative path setting absolute under it, here and
+        not where a path is used: a Prefect process worker runs each flow in a temporary working
+        folder that it deletes afterwards, so a path left relative would land there."""
+        base = data_folder(self.data_dir, type(self)._toml_file)
+        self.data_dir = base
+        self.database = self.database.model_copy(
+            update={"url": sqlite_url_under(self.database.url, base)}
+        )
+        self.media = self.media.model_copy(update={"dir": _under(base, self.media.dir)})
+        self.log = self.log.model_copy(update={"file": _under(base, self.log.file)})
+        self.cards = self.cards.model_copy(
+            update={
+                "cache_dir": _under(base, self.cards.cache_dir),
+                "preview_dir": _under(base, self.cards.preview_dir),
+            }
+        )
+        self.report = self.report.model_copy(update={"dir": _under(base, self.report.dir)})
+        if self.templates.dir is not None:
+            self.templates = self.templates.model_copy(
+                update={"dir": _under(base, self.templates.dir)}
+            )
+        if self.planner.campaigns_dir is not None:
+            self.planner = self.planner.model_copy(
+                update={"campaigns_dir": _under(base, self.planner.campaigns_dir)}
+            )
+        return self
+
+    @property
+    def base(self) -> Path:
+        """The data folder (data_dir as fixed when the settings were read)."""
+        return self.data_dir if self.data_dir is not None else Path.cwd()
+
+    def path(self, stored: str | os.PathLike[str]) -> Path:
+        """A file path as stored in the database (relative to the data folder, or absolute)
+        as the absolute path to open: the one way every reader of a stored path finds the file."""
+        return _under(self.base, Path(stored))
+
+    def stored(self, path: str | os.PathLike[str]) -> str:
+        """A file path as the database keeps it: relative to the data folder when inside it (so
+        the folder can move, and a worker started elsewhere finds it), else absolute."""
+        full = _under(self.base, Path(path))
+        try:
+            return full.relative_to(self.base).as_posix()
+        except ValueError:
+            return str(full)
+
+
+# tempfile's own names: "tmp", 8 characters of its random alphabet, then any suffix
+_TEMPORARY_NAME = re.compile(r"tmp[a-z0-9_]{8}")
+
+
+def _under(base: Path, path: Path) -> Path:
+    """`path` as an absolute, normalised path, a relative one taken under `base`."""
+    path = path.expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+def temporary_folder(path: Path) -> Path | None:
+    """The temporary folder `path` lies in, if any: a folder Python's tempfile made directly in
+    tempfile.gettempdir(), named tmp + 8 random characters (+ a suffix), as a Prefect process
+    worker's per-run working folder (/tmp/tmpab12cd34prefect) is. pytest's folders and folders
+    made by hand are not temporary in this sense."""
+    temp = Path(os.path.realpath(tempfile.gettempdir()))
+    real = Path(os.path.realpath(path))
+    for folder in (real, *real.parents):
+        if folder.parent == temp and _TEMPORARY_NAME.match(folder.name):
+            return folder
+    return None
+
+
+def data_folder(data_dir: Path | None, settings_file: Path | None) -> Path:
+    """The absolute data folder: data_dir if set (a relative one under the settings file's
+    folder, else the working directory), else the settings file's folder, else the working
+    directory. A folder taken from the working directory (or a relative path) that lies in a
+    temporary folder is refused: a Prefect process worker deletes it after the run."""
+    if data_dir is not None and data_dir.expanduser().is_absolute():
+        return _under(Path("/"), data_dir)  # the operator's explicit choice, taken as it is
+    if settings_file is not None:
+        anchor, chosen = _under(Path.cwd(), settings_file).parent, settings_file.is_absolute()
+    else:
+        anchor, chosen = Path.cwd(), False
+    base = anchor if data_dir is None else _under(anchor, data_dir)
+    temporary = None if chosen else temporary_folder(base)
+    if temporary is not None:
+        raise ConfigError(
+            f"the data folder {base} is inside {temporary}, a temporary folder the Prefect "
+            "worker deletes after the run: set data_dir (IFN_DATA_DIR) to an absolute folder, "
+            "or give the settings file (IFN_CONFIG or --config) as an absolute path"
+        )
+    return base
+
+
+def sqlite_url_under(url: str, base: Path) -> str:
+    """A SQLite URL with a relative file made absolute under `base` (sqlite:///var/x.db ->
+    sqlite:////data/var/x.db); in-memory databases and other databases are left as they are."""
+    found = re.match(r"(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?$", url)
+    if found is None:
+        return url
+    prefix, file, query = found.group(1), found.group(2), found.group(3) or ""
+    if not file or file == ":memory:" or file.startswith(("/", "file:")):
+        return url
+    return f"{prefix}{_under(base, Path(file))}{query}"
 
 
 class _DictSource(PydanticBaseSettingsSource):
@@ -500,12 +617,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     source = config_path(path)
     data = read_toml(source) if source is not None else {}
     where = f"settings file {source}" if source else "settings"
-    with _LOADING:  # the file's data reaches pydantic-settings through a class attribute
-        Settings._toml_data = data
+    with _LOADING:  # the file's data reaches pydantic-settings through class attributes
+        Settings._toml_data, Settings._toml_file = data, source
         try:
             return _build(where, overrides)
         finally:
-            Settings._toml_data = {}
+            Settings._toml_data, Settings._toml_file = {}, None
 
 
 def _build(where: str, overrides: dict[str, Any]) -> Settings:

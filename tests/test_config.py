@@ -23,15 +23,16 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def test_defaults_without_a_file() -> None:
+def test_defaults_without_a_file(tmp_path: Path) -> None:
     s = load_settings()
-    assert s.database.url == "sqlite:///var/ifn-campaign.db"
+    assert s.database.url == f"sqlite:///{tmp_path}/var/ifn-campaign.db"  # under the cwd
     assert s.registry.page_size == 200 and s.registry.token is None
     assert s.media.max_bytes == 15 * 1024 * 1024
 
 
 def test_committed_example_loads_and_matches_defaults() -> None:
-    assert load_settings(EXAMPLE) == Settings()
+    # the example's paths resolve under its own folder, as a default Settings' do under data_dir
+    assert load_settings(EXAMPLE) == Settings(data_dir=EXAMPLE.parent)
 
 
 def test_file_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,202 @@
+"""The data folder: every path setting absolute under one base fixed when settings are read, a
+temporary working folder (a Prefect process worker's) refused as that base, stored paths kept
+relative to it."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ifn_campaign.config import Settings, load_settings, sqlite_url_under, temporary_folder
+from ifn_campaign.errors import ConfigError
+
+OPTIONAL = '[templates]\ndir = "my-templates"\n[planner]\ncampaigns_dir = "campaigns"\n'
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("IFN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def _paths(s: Settings) -> dict[str, Path]:
+    """Every path setting, the database file included."""
+    url = s.database.url
+    assert url.startswith("sqlite:///")
+    found = {
+        "database.url": Path(url.removeprefix("sqlite:///")),
+        "media.dir": s.media.dir,
+        "log.file": s.log.file,
+        "cards.cache_dir": s.cards.cache_dir,
+        "cards.preview_dir": s.cards.preview_dir,
+        "report.dir": s.report.dir,
+    }
+    if s.templates.dir is not None:
+        found["templates.dir"] = s.templates.dir
+    if s.planner.campaigns_dir is not None:
+        found["planner.campaigns_dir"] = s.planner.campaigns_dir
+    return found
+
+
+def _all_under(s: Settings, base: Path, count: int = 6) -> None:
+    """Every path setting is absolute under `base` (`count`: 8 with the two optional ones)."""
+    assert s.data_dir == base
+    paths = _paths(s)
+    assert len(paths) == count
+    for key, path in paths.items():
+        assert path.is_absolute() and path.is_relative_to(base), (key, path)
+
+
+def test_without_a_file_the_working_directory_is_the_base(tmp_path: Path) -> None:
+    s = load_settings()
+    _all_under(s, tmp_path)
+    assert s.cards.cache_dir == tmp_path / "var" / "cards"
+    assert s.database.url == f"sqlite:///{tmp_path}/var/ifn-campaign.db"
+
+
+def test_the_settings_file_folder_is_the_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "ifn.toml").write_text(OPTIONAL)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("IFN_CONFIG", str(folder / "ifn.toml"))
+    s = load_settings()
+    _all_under(s, folder, 8)
+    assert s.templates.dir == folder / "my-templates"
+    assert s.planner.campaigns_dir == folder / "campaigns"
+    monkeypatch.delenv("IFN_CONFIG")
+    assert load_settings(Path("../etc/ifn.toml")).report.dir == folder / "var" / "report"
+
+
+def test_data_dir_from_the_environment_or_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "srv" / "ifn"
+    monkeypatch.setenv("IFN_DATA_DIR", str(data))
+    _all_under(load_settings(), data)
+    monkeypatch.delenv("IFN_DATA_DIR")
+    (tmp_path / "ifn.toml").write_text(f'data_dir = "{data}"\n' + OPTIONAL)
+    s = load_settings(tmp_path / "ifn.toml")
+    _all_under(s, data, 8)
+    assert s.planner.campaigns_dir == data / "campaigns"
+
+
+def test_a_relative_data_dir_is_taken_under_the_file_folder_or_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "ifn.toml").write_text('data_dir = "../data"\n' + OPTIONAL)
+    _all_under(load_settings(tmp_path / "conf" / "ifn.toml"), tmp_path / "data", 8)
+    monkeypatch.setenv("IFN_DATA_DIR", "data2")
+    _all_under(load_settings(), tmp_path / "data2")
+    assert Settings(data_dir=Path("d3")).media.dir == tmp_path / "d3" / "var" / "media"
+
+
+def test_absolute_path_settings_stay_as_given(tmp_path: Path) -> None:
+    s = Settings(
+        data_dir=tmp_path / "d",
+        cards={"cache_dir": "/srv/cards"},
+        database={"url": "sqlite:////srv/db/x.db?timeout=5"},
+    )
+    assert s.cards.cache_dir == Path("/srv/cards")
+    assert s.database.url == "sqlite:////srv/db/x.db?timeout=5"
+    assert s.media.dir == tmp_path / "d" / "var" / "media"
+
+
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("sqlite:///var/x.db", "sqlite:////data/var/x.db"),
+        ("sqlite:///x.db?timeout=5", "sqlite:////data/x.db?timeout=5"),
+        ("sqlite+pysqlite:///../x.db", "sqlite+pysqlite:////x.db"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite://", "sqlite://"),
+        ("postgresql+psycopg://ifn@db/ifn", "postgresql+psycopg://ifn@db/ifn"),
+    ],
+)
+def test_sqlite_url_file_part(url: str, expected: str) -> None:
+    assert sqlite_url_under(url, Path("/data")) == expected
+
+
+def test_a_working_directory_in_a_workers_temporary_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tempfile.TemporaryDirectory(suffix="prefect") as work:
+        real = Path(os.path.realpath(work))
+        assert temporary_folder(real / "var" / "cards") == real
+        monkeypatch.chdir(work)
+        for load in (load_settings, Settings):
+            with pytest.raises(ConfigError, match="temporary folder the Prefect worker") as info:
+                load()
+            assert work.rsplit("/", 1)[1] in str(info.value) and "IFN_DATA_DIR" in str(info.value)
+        monkeypatch.setenv("IFN_DATA_DIR", "data")  # relative: inside the folder all the same
+        with pytest.raises(ConfigError, match="set data_dir"):
+            load_settings()
+        Path("ifn.toml").write_text("")  # found in the working directory: the same folder
+        monkeypatch.delenv("IFN_DATA_DIR")
+        with pytest.raises(ConfigError, match="set data_dir"):
+            load_settings()
+        # an absolute choice is the operator's and is taken: data_dir, or the file named so
+        monkeypatch.setenv("IFN_DATA_DIR", str(tmp_path))
+        assert load_settings().media.dir == tmp_path / "var" / "media"
+        monkeypatch.delenv("IFN_DATA_DIR")
+        assert load_settings(Path(work) / "ifn.toml").data_dir == Path(work)
+        monkeypatch.chdir(tmp_path)
+
+
+def test_only_tempfiles_own_folders_count_as_temporary(tmp_path: Path) -> None:
+    temp = Path(os.path.realpath(tempfile.gettempdir()))
+    assert temporary_folder(tmp_path) is None  # pytest's /tmp/pytest-of-<user>/...
+    assert temporary_folder(temp) is None
+    assert temporary_folder(temp / "ifn-data") is None
+    assert temporary_folder(temp / "tmpshort") is None
+    assert temporary_folder(Path("/srv/tmpab12cd34prefect")) is None  # not in the temp folder
+    assert temporary_folder(temp / "tmpab12cd34" / "x") == temp / "tmpab12cd34"
+    with tempfile.TemporaryDirectory() as plain:
+        assert temporary_folder(Path(plain) / "a" / "b") == Path(os.path.realpath(plain))
+
+
+def test_stored_paths_are_relative_to_the_data_folder_and_read_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    s = Settings(data_dir=data)
+    card = s.cards.cache_dir / "ab" / "card.jpg"
+    assert s.stored(card) == "var/cards/ab/card.jpg"
+    assert s.stored("/srv/elsewhere/card.jpg") == "/srv/elsewhere/card.jpg"
+    assert s.stored(str(data / "var" / ".." / "x.jpg")) == "x.jpg"
+    card.parent.mkdir(parents=True)
+    card.write_bytes(b"jpeg")
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)  # another working directory: a worker's
+    again = load_settings(data_dir=data)
+    assert again.path("var/cards/ab/card.jpg").read_bytes() == b"jpeg"
+    assert again.path("/srv/elsewhere/card.jpg") == Path("/srv/elsewhere/card.jpg")
+
+
+def test_rows_written_relative_to_the_old_working_directory_still_resolve(
+    tmp_path: Path,
+) -> None:
+    """Before data_dir, a post stored `var/cards/...` relative to the working directory; with no
+    settings file the data folder is that directory, so the same row finds its file."""
+    (tmp_path / "var" / "cards").mkdir(parents=True)
+    (tmp_path / "var" / "cards" / "old.jpg").write_bytes(b"old")
+    assert load_settings().path("var/cards/old.jpg").read_bytes() == b"old"
+
+
+def test_settings_survive_pickling_for_worker_processes(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path / "d")
+    copy = pickle.loads(pickle.dumps(s))
+    assert copy == s and copy.cards.cache_dir == tmp_path / "d" / "var" / "cards"
