@@ -760,6 +760,46 @@ def demo(
     _sandbox("demo", "ifn-campaign demo").run(data_dir)
 
 
+def _port(role: str) -> Any:
+    """A `--<role>-port` option of `rehearse`."""
+    return typer.Option(
+        f"--{role}-port", metavar="PORT", min=0, max=65535, help=f"The {role} port (0: any free)."
+    )
+
+
+@app.command("rehearse", rich_help_panel=SETUP)
+def rehearse(
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--dir", metavar="DIR", help="Where the rehearsal keeps its settings and data."
+        ),
+    ] = Path("var/rehearse"),
+    members: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Serve N generated members instead of the sample."),
+    ] = None,
+    registry_port: Annotated[int, _port("registry")] = 8765,
+    graph_port: Annotated[int, _port("graph")] = 8766,
+    youtube_port: Annotated[int, _port("youtube")] = 8767,
+    media_port: Annotated[int, _port("media")] = 8768,
+) -> None:
+    """Rehearse going live against local stand-ins.
+
+    Starts the sample registry, the Graph API (Instagram, Facebook) and YouTube sandboxes and a
+    media host on the real clock, writes DIR/ifn-campaign.toml (the settings that point the app
+    at them, no secrets) and DIR/rehearse.env (IFN_CONFIG and the sandbox credentials, mode
+    0600), prints what to run next and serves until Ctrl+C. Every other command then runs as in
+    production: db upgrade, doctor, deploy and workers, sync, plan, compose, publish."""
+    ports = {
+        "registry": registry_port,
+        "graph": graph_port,
+        "youtube": youtube_port,
+        "media": media_port,
+    }
+    _sandbox("rehearse", "ifn-campaign rehearse").run(data_dir, members, ports)
+
+
 def _sandbox(module: str, command: str) -> ModuleType:
     """`ifn_sandbox.<module>`, imported when a command that needs the sandboxes runs: they are a
     distribution of their own (ifn-campaign-sandbox), absent from a production install, and then

@@ -32,7 +32,7 @@ PUBLISH = "Publish"
 REPORTS = "Reports"
 OPERATIONS = "Operations"
 ORDER: dict[str, tuple[str, ...]] = {
-    SETUP: ("db", "doctor", "demo"),
+    SETUP: ("db", "doctor", "demo", "rehearse"),
     MEMBERS: ("sync", "import-csv", "members", "member", "quarantine", "render", "captions"),
     PLAN: (
         "campaigns",

@@ -695,6 +695,48 @@ class GraphSandbox(Sandbox):
 
     # routing
 
+    def _control(self, method: str, path: str, body: bytes) -> Response:
+        """`GET /_sandbox/posts`: what the platform received (Instagram media, Page posts with
+        whether they are out yet), for someone rehearsing in another process than the sandbox;
+        the fault controls as every sandbox has them."""
+        if path == "/_sandbox/posts" and method == "GET":
+            now = self.now()
+            return json_response(
+                200,
+                {
+                    "instagram": [
+                        {
+                            "id": m.id,
+                            "ig_user_id": m.ig_user_id,
+                            "media_type": m.media_type,
+                            "media_product_type": m.media_product_type,
+                            "caption": m.caption,
+                            "permalink": m.permalink,
+                            "timestamp": m.timestamp.isoformat(),
+                        }
+                        for m in self.media()
+                    ],
+                    "facebook": [
+                        {
+                            "id": p.id,
+                            "page_id": p.page_id,
+                            "message": p.message,
+                            "photo": p.photo_id is not None,
+                            "created_at": p.created_at.isoformat(),
+                            "scheduled_publish_time": (
+                                p.scheduled_publish_time.isoformat()
+                                if p.scheduled_publish_time is not None
+                                else None
+                            ),
+                            "published": p.is_published(now),
+                            "permalink_url": p.permalink_url,
+                        }
+                        for p in self.posts()
+                    ],
+                },
+            )
+        return super()._control(method, path, body)
+
     def _route(self, request: Request) -> Response:
         try:
             return self._answer(request)

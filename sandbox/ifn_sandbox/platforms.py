@@ -35,18 +35,34 @@ SECRETS = {
 class PlatformSandboxes:
     """Graph, YouTube and the media host, started and stopped together."""
 
-    def __init__(self, cards_dir: Path, **graph_options: Any) -> None:
+    def __init__(
+        self,
+        cards_dir: Path,
+        *,
+        graph_port: int = 0,
+        youtube_port: int = 0,
+        media_port: int = 0,
+        **graph_options: Any,
+    ) -> None:
+        """Ports 0 (the default): any free port; `ifn-campaign rehearse` gives fixed ones."""
         cards_dir.mkdir(parents=True, exist_ok=True)
         self.cards_dir = cards_dir
-        self.graph = GraphSandbox(**graph_options)
-        self.youtube = YouTubeSandbox()
-        self.media = MediaHost(cards_dir)
+        self.graph = GraphSandbox(port=graph_port, **graph_options)
+        self.youtube = YouTubeSandbox(port=youtube_port)
+        self.media = MediaHost(cards_dir, port=media_port)
         self._saved: dict[str, str | None] = {}
 
     def start(self) -> PlatformSandboxes:
-        self.graph.start()
-        self.youtube.start()
-        self.media.start()
+        """Serve all three; when one cannot (its port taken), none is left running."""
+        self.media.start()  # bound when made: this cannot fail
+        try:
+            self.graph.start()
+            self.youtube.start()
+        except BaseException:
+            self.youtube.stop()
+            self.graph.stop()
+            self.media.stop()
+            raise
         for name, value in SECRETS.items():
             key = env_name(name)
             self._saved[key] = os.environ.get(key)

@@ -441,6 +441,31 @@ class YouTubeSandbox(Sandbox):
 
     # routing
 
+    def _control(self, method: str, path: str, body: bytes) -> Response:
+        """`GET /_sandbox/posts`: the videos uploaded, with their privacy now, for someone
+        rehearsing in another process than the sandbox; the fault controls as every sandbox
+        has them."""
+        if path == "/_sandbox/posts" and method == "GET":
+            now = self.now()
+            return json_response(
+                200,
+                {
+                    "youtube": [
+                        {
+                            "id": v.id,
+                            "channel_id": v.channel_id,
+                            "title": v.snippet.get("title"),
+                            "privacy_status": v.privacy_at(now),
+                            "publish_at": v.status.get("publishAt"),
+                            "uploaded_at": v.uploaded_at.isoformat(),
+                            "size": v.size,
+                        }
+                        for v in self.videos()
+                    ]
+                },
+            )
+        return super()._control(method, path, body)
+
     def _route(self, request: Request) -> Response:
         try:
             return self._answer(request)
