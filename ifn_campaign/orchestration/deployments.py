@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -34,6 +35,8 @@ __all__ = [
     "dask_task_runner",
     "ensure_limits",
     "ensure_work_pool",
+    "file_parameters",
+    "job_environment",
     "register",
     "run_environment",
     "runner_deployments",
@@ -86,12 +89,29 @@ def run_environment(cfg: Settings) -> dict[str, str]:
     return {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(cfg.prefect.heartbeat_seconds)}
 
 
+def file_parameters(settings_file: Path | None) -> dict[str, str]:
+    """The flows' `config_path` parameter: the settings file in use as an absolute path (a
+    worker runs each flow in a folder of its own, where a relative path or ./ifn-campaign.toml
+    would find nothing); none without a file."""
+    return {"config_path": str(settings_file.resolve())} if settings_file is not None else {}
+
+
+def job_environment(cfg: Settings) -> dict[str, str]:
+    """The environment a worker gives every flow run of ours (the deployments' job variable
+    `env`): run_environment's, and the data folder as `deploy` fixed it (IFN_DATA_DIR), so a
+    worker started anywhere, with default settings, writes cards and reports where the operator
+    deployed instead of into its temporary working folder."""
+    return {**run_environment(cfg), "IFN_DATA_DIR": str(cfg.base)}
+
+
 def runner_deployments(
     specs: Sequence[Deployment], cfg: Settings, *, parameters: dict[str, Any] | None = None
 ) -> list[RunnerDeployment]:
     """Prefect deployments for `specs`: cron schedules from the settings, one run at a time where
     asked (a new run is cancelled, not queued), and module entrypoints (`flows.sync.
-    sync_registry`), so a worker needs the installed package, not this folder."""
+    sync_registry`), so a worker needs the installed package, not this folder. `parameters`
+    (`config_path`, the settings file) go to the flows that take them; every run gets
+    `job_environment` as its environment."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
 
@@ -110,6 +130,7 @@ def runner_deployments(
                 concurrency_limit=limit,
                 parameters={k: v for k, v in (parameters or {}).items() if k in accepted},
                 tags=TAGS,
+                job_variables={"env": job_environment(cfg)},
                 entrypoint_type=EntrypointType.MODULE_PATH,
             )
         )
