@@ -11,8 +11,10 @@ limits).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,14 +162,47 @@ def _ensure_limit(client: SyncPrefectClient, name: str, limit: int) -> bool:
 def ensure_limits(client: SyncPrefectClient, cfg: Settings) -> list[str]:
     """Every global concurrency limit the flows rely on, created where missing (the accounts'
     brought to the settings' values); their names: one sync at a time of the configured
-    registry, and each account's publishing limits (`ifn_campaign.orchestration.gates`)."""
+    registry, and each account's publishing limits (`ifn_campaign.orchestration.gates`). Also
+    the automation that marks a lost run Crashed (`ifn_campaign.orchestration.lost_runs`)."""
     from ifn_campaign.orchestration.gates import ensure_account_limits
+    from ifn_campaign.orchestration.lost_runs import ensure_lost_run_automation
     from ifn_campaign.registry.client import source_name
 
     names = [sync_lock_name(source_name(cfg.registry))]
     for name in names:
         _ensure_limit(client, name, 1)
+    ensure_lost_run_automation(client, cfg)  # a server without automations: a warning
     return names + [limit.name for limit in ensure_account_limits(cfg)]
+
+
+class _AcquisitionReports(logging.Filter):
+    """Drops Prefect's own log line for a concurrency slot acquisition that failed ("Service
+    'ConcurrencySlotAcquisitionWithLeaseService' failed to process item ... TimeoutError"): the
+    service hands the same exception to the caller waiting for the slots, which says it (the
+    sync lock in one clear line), so the line is only noise printed before that error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        handed_over = (
+            len(args) == 2
+            and str(args[0]).startswith("ConcurrencySlotAcquisition")
+            and isinstance(args[1], tuple)
+            and bool(args[1])
+            and isinstance(args[1][-1], Future)
+            and args[1][-1].done()
+            and not args[1][-1].cancelled()
+            and args[1][-1].exception() is not None
+        )
+        return not (record.msg == "Service %r failed to process item %r" and handed_over)
+
+
+def _quiet_acquisition() -> None:
+    """Install `_AcquisitionReports` on Prefect's concurrency logger, once for the process: for
+    good, since the service logs after it has handed the error over, when a filter added only
+    for the wait may already be gone."""
+    logger = logging.getLogger("prefect._internal.concurrency")
+    if not any(isinstance(f, _AcquisitionReports) for f in logger.filters):
+        logger.addFilter(_AcquisitionReports())
 
 
 @contextmanager
@@ -181,6 +216,7 @@ def sync_lock(source: str, wait_seconds: float) -> Iterator[None]:
     from prefect.concurrency.sync import concurrency
 
     name = sync_lock_name(source)
+    _quiet_acquisition()
     held = ExitStack()
     try:
         with get_client(sync_client=True) as client:
