@@ -1,13 +1,14 @@
 """`report`: the monthly campaign report, and the artifacts every campaign run leaves.
 
-The page (`ifn_campaign.reports.page.write_html`) goes to `<out_dir>/<YYYY-MM>/index.html`; the
+The page (`ifn_campaign.reports.page.write_html`) goes to `<report.dir>/<YYYY-MM>/index.html` (an
+absolute folder under the data folder, so a process worker's temporary working folder never
+receives it; `out_dir` overrides report.dir, a relative one under the data folder); the
 Prefect UI gets the summary (counts per state, failures with what to do, the ledger), a table of
 the posts (member, channel, time, reason, link) and links to the rendered cards.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +44,7 @@ def report_artifacts(report: CampaignReport, display_timezone: str, key: str) ->
 
 @flow(name="report", retries=0)
 def report(
-    month: str | None = None, out_dir: str = "var/report", config_path: str | None = None
+    month: str | None = None, out_dir: str | None = None, config_path: str | None = None
 ) -> dict[str, Any]:
     """The report of `month` (YYYY-MM; default: last month) as a page and as artifacts."""
     now = utcnow()
@@ -51,9 +52,8 @@ def report(
         zone = res.settings.planner.display_timezone
         since, until = month_window(month, ZoneInfo(zone), now)
         label = since.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
-        made, page = report_stage(
-            res, since=since, until=until, out_dir=Path(out_dir) / label, now=now
-        )
+        folder = res.settings.path(out_dir) if out_dir else res.settings.report.dir
+        made, page = report_stage(res, since=since, until=until, out_dir=folder / label, now=now)
     report_artifacts(made, zone, "report")
     get_run_logger().info("report %s: %s posts, page %s", label, len(made.posts), page)
     return {"month": label, "posts": len(made.posts), "page": str(page)}

@@ -38,11 +38,13 @@ def report(
         ),
     ] = None,
     out_dir: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--out", metavar="DIR", help="Folder for index.html (cards are linked, not copied)."
+            "--out",
+            metavar="DIR",
+            help="Folder for index.html (cards are linked, not copied); default: report.dir.",
         ),
-    ] = Path("var/report"),
+    ] = None,
 ) -> None:
     """The campaign report as an HTML page.
 
@@ -59,7 +61,8 @@ def report(
     if end <= start:
         raise InvalidValueError(f"--until ({until}) is before --since ({since}): nothing to report")
     # the data clock and the page's made-at are both the wall clock here
-    found, page = report_stage(resources(), since=start, until=end, out_dir=out_dir)
+    folder = out_dir if out_dir is not None else cfg.report.dir
+    found, page = report_stage(resources(), since=start, until=end, out_dir=folder)
 
     out.print(f"campaign report: {window_text(found, zone)}")
     if not found.posts:

@@ -118,6 +118,7 @@ def review(
     """Posts awaiting approval: card, caption and reason.
 
     Each with its card files, caption (and YouTube title) and the reason for its pick."""
+    cfg = settings()
     engine = resources().engine
     with Session(engine) as session:
         query = (
@@ -139,9 +140,11 @@ def review(
         out.print(f"{post.channel}/{escape(post.account)}, {post.member_id}: {escape(name)}")
         out.print(f"[dim]why:[/] {escape(post.reason_en if english else post.reason_id)}")
         # a path on one line, never folded: staff copy it to open the card
-        out.print(f"[dim]card:[/] {escape(post.card_path or '')}", soft_wrap=True)
+        card = str(cfg.path(post.card_path)) if post.card_path else ""
+        out.print(f"[dim]card:[/] {escape(card)}", soft_wrap=True)
         if post.thumbnail_path:
-            out.print(f"[dim]thumbnail:[/] {escape(post.thumbnail_path)}", soft_wrap=True)
+            thumbnail = str(cfg.path(post.thumbnail_path))
+            out.print(f"[dim]thumbnail:[/] {escape(thumbnail)}", soft_wrap=True)
         if post.title:
             out.print(f"[dim]title:[/] {escape(post.title)}")
         out.print(escape(post.caption or ""), soft_wrap=True)

@@ -309,12 +309,12 @@ def chunked(ids: Sequence[int], size: int) -> list[list[int]]:
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
-def _needs_video(post: Post) -> bool:
+def _needs_video(post: Post, cfg: Settings) -> bool:
     return (
         post.channel == Channel.YOUTUBE
         and post.state in _VIDEO_STATES
         and post.remote_id is None
-        and not (post.video_path and Path(post.video_path).is_file())
+        and not (post.video_path and cfg.path(post.video_path).is_file())
     )
 
 
@@ -335,7 +335,7 @@ def compose_work(res: Resources, *, now: datetime, until: datetime) -> list[int]
                     in_window,
                 )
             ).all()
-            ids = {*planned, *(p.id for p in waiting if _needs_video(p))}
+            ids = {*planned, *(p.id for p in waiting if _needs_video(p, res.settings))}
             order = session.execute(
                 select(Post.id).where(Post.id.in_(ids)).order_by(Post.slot_at, Post.id)
             )
@@ -392,7 +392,13 @@ def compose_chunk(
                     on_post(post_id)
                 try:
                     done = compose_posts(
-                        session, renderer, writer, campaigns, now, post_ids=[post_id]
+                        session,
+                        renderer,
+                        writer,
+                        campaigns,
+                        now,
+                        stored=cfg.stored,
+                        post_ids=[post_id],
                     )
                 except SQLAlchemyError:
                     raise
@@ -404,10 +410,10 @@ def compose_chunk(
                 for name in ("composed", "approved", "failed", "skipped"):
                     getattr(summary, name).extend(getattr(done, name))
                 post = session.get(Post, post_id)
-                if post is None or not _needs_video(post):
+                if post is None or not _needs_video(post, cfg):
                     continue
                 try:
-                    post.video_path = str(
+                    post.video_path = cfg.stored(
                         post_video(
                             post,
                             videos,
@@ -594,7 +600,9 @@ def window_report(
     from ifn_campaign.reports.page import collect
 
     with res.session() as session:
-        return collect(session, since=since, until=until, as_of=now or utcnow())
+        return collect(
+            session, since=since, until=until, as_of=now or utcnow(), file=res.settings.path
+        )
 
 
 def report_stage(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,12 +55,15 @@ def compose_posts(
     campaigns: dict[str, Campaign],
     now: datetime,
     *,
+    stored: Callable[[Path], str],
     until: datetime | None = None,
     post_ids: Iterable[int] | None = None,
     on_post: Callable[[Post], None] | None = None,
 ) -> ComposeResult:
     """Compose every planned post with a future slot (before `until`, or the given ones); each
-    post is committed by the caller's session as it goes, so a crash loses at most one."""
+    post is committed by the caller's session as it goes, so a crash loses at most one.
+    `stored` turns a card's path into the path kept on the post (the settings' `stored`:
+    relative to the data folder)."""
     query = select(Post).where(Post.state == PostState.PLANNED, Post.slot_at > now)
     if until is not None:
         query = query.where(Post.slot_at < until)
@@ -75,7 +79,7 @@ def compose_posts(
         else:
             assert member is not None and campaign is not None
             try:
-                _compose(session, renderer, writer, post, member, campaign, now, result)
+                _compose(session, renderer, writer, post, member, campaign, now, result, stored)
             except IFNError as exc:
                 post.compose_notes = [f"cannot compose: {exc}"]
                 result.failed.append((post.id or 0, str(exc)))
@@ -109,6 +113,7 @@ def _compose(
     campaign: Campaign,
     now: datetime,
     result: ComposeResult,
+    stored: Callable[[Path], str],
 ) -> None:
     formats = [CARD_FORMAT[post.channel]]
     if post.channel in THUMBNAIL_FORMAT:
@@ -125,9 +130,9 @@ def _compose(
         slot=post.slot_at,
         at=now,
     )
-    post.card_path = str(main.path)
+    post.card_path = stored(main.path)
     thumbnail = cards.get(THUMBNAIL_FORMAT.get(post.channel, ""))
-    post.thumbnail_path = str(thumbnail.path) if thumbnail else None
+    post.thumbnail_path = stored(thumbnail.path) if thumbnail else None
     post.low_resolution = any(card.low_resolution for card in cards.values())
     post.caption = caption.text
     post.title = caption.title or None
@@ -141,7 +146,7 @@ def _compose(
     if post.channel == Channel.INSTAGRAM:
         post.alt_text = caption.alt_text or None
         post.user_tags = caption.user_tags or None
-        post.slides = _slides(session, renderer, data, member, campaign.language) or None
+        post.slides = _slides(session, renderer, data, member, campaign.language, stored) or None
         if post.slides:
             notes.append(f"carousel: the card and {len(post.slides)} more photo(s)")
     post.compose_notes = notes
@@ -161,7 +166,12 @@ def _compose(
 
 
 def _slides(
-    session: Session, renderer: Renderer, data: CardData, member: Member, lang: str
+    session: Session,
+    renderer: Renderer,
+    data: CardData,
+    member: Member,
+    lang: str,
+    stored: Callable[[Path], str],
 ) -> list[dict[str, str]]:
     """The member's other photos as Instagram carousel slides after the card, each with alt
     text: the member's own description of the photo, else what it is."""
@@ -169,5 +179,5 @@ def _slides(
     for slide in slides(session, data):
         (card,) = renderer.render(slide.data, SLIDE_TEMPLATE, ["ig_portrait"])
         alt = slide.alt or f"{member.business_name}: {_PRODUCT_PHOTO.get(lang, 'foto produk')}"
-        made.append({"path": str(card.path), "alt": alt})
+        made.append({"path": stored(card.path), "alt": alt})
     return made

@@ -477,20 +477,27 @@ class Publisher:
             slot_at=post.slot_at,
             now=self.clock(),
             since=self._since(post),
-            card_path=post.card_path,
+            card_path=self._file(post.card_path),
             alt_text=post.alt_text,
-            slides=tuple((slide["path"], slide.get("alt")) for slide in post.slides or []),
+            slides=tuple(
+                (str(self.settings.path(slide["path"])), slide.get("alt"))
+                for slide in post.slides or []
+            ),
             user_tags=tuple(post.user_tags or []),
             title=post.title or "",
             tags=tuple(post.tags or []),
-            thumbnail_path=post.thumbnail_path,
+            thumbnail_path=self._file(post.thumbnail_path),
         )
+
+    def _file(self, stored: str | None) -> str | None:
+        """A stored card or thumbnail path as the file to read (under the data folder)."""
+        return None if stored is None else str(self.settings.path(stored))
 
     def _media_url(self, session: Session, post: Post) -> str:
         if not post.card_path:
             raise LedgerError(f"post {post.id} has no card: run `ifn-campaign compose`")
         if post.media_url is None:
-            post.media_url = self._public(Path(post.card_path))
+            post.media_url = self._public(self.settings.path(post.card_path))
             session.commit()
         return post.media_url
 
@@ -819,13 +826,14 @@ class _Record:
 
     def video(self) -> Path:
         post = self.post
-        if not post.video_path or not Path(post.video_path).is_file():
+        cfg = self.publisher.settings
+        if not post.video_path or not cfg.path(post.video_path).is_file():
             from ifn_campaign.cards.shorts import video_folder
 
-            folder = video_folder(Path(self.publisher.settings.cards.cache_dir))
-            post.video_path = str(self.publisher.make_video(post, folder))
+            folder = video_folder(cfg.cards.cache_dir)
+            post.video_path = cfg.stored(self.publisher.make_video(post, folder))
             self.session.commit()
-        return Path(post.video_path)
+        return cfg.path(post.video_path)
 
     def aside(self, name: str, refused: Exception | None) -> None:
         """The thumbnail's outcome on the post ("set", "pending" for reconcile, "failed"),
@@ -972,14 +980,14 @@ _THUMBNAIL_PASSING = (ChannelTransient, ChannelReauthNeeded)
 _THUMBNAIL_NOTE = "thumbnail not set"
 
 
-def _set_thumbnail(client: YouTubeClient, post: Post) -> ChannelError | None:
+def _set_thumbnail(client: YouTubeClient, post: Post, cfg: Settings) -> ChannelError | None:
     """A thumbnail never fails its video: a passing refusal (5xx, rate limit, timeout, quota,
     a token to renew) leaves it "pending" for reconcile, any other is "failed" with YouTube's
     reason. The post's note says which, replacing an earlier thumbnail note. Returns the
     passing refusal: a spent quota is kept as a platform block by the caller."""
     refused: Exception | None = None
     try:
-        client.set_thumbnail(post.remote_id or "", post.thumbnail_path or "")
+        client.set_thumbnail(post.remote_id or "", cfg.path(post.thumbnail_path or ""))
     except (ChannelError, OSError) as exc:  # OSError: the thumbnail file cannot be read
         refused = exc
     return _thumbnail_outcome(post, refused)
@@ -1039,7 +1047,9 @@ def _retry_thumbnails(
         if post.account in held or (waiting is not None and waiting.needs_reauth_since):
             continue
         try:
-            refused = _set_thumbnail(publisher.clients.youtube(post.account), post)
+            refused = _set_thumbnail(
+                publisher.clients.youtube(post.account), post, publisher.settings
+            )
         except ConfigError as exc:
             report.problems.append((post.id or 0, str(exc)))
             continue

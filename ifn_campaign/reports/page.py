@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -160,10 +161,12 @@ def collect(
     since: datetime | None,
     until: datetime | None,
     as_of: datetime,
+    file: Callable[[str], Path],
 ) -> CampaignReport:
     """Read the report for slots in [since, until) from the database (reads only). `as_of` is the
     data clock: when the never-featured and fairness-gap waits are measured (the caller's now;
-    the demo's clock after it published its calendar)."""
+    the demo's clock after it published its calendar). `file` turns a stored card path into
+    the file (the settings' `path`: under the data folder)."""
     for name, moment in (("since", since), ("until", until), ("as_of", as_of)):
         if moment is not None and moment.tzinfo is None:
             raise InvalidValueError(
@@ -189,7 +192,7 @@ def collect(
     if until is not None:
         query = query.where(Post.slot_at < until)
     posts = [
-        _line(post, name, city, province, link, featured_at)
+        _line(post, name, city, province, link, featured_at, file)
         for post, name, city, province, link, featured_at in session.execute(query)
     ]
     states = Counter(p.state for p in posts)
@@ -224,6 +227,7 @@ def _line(
     province: str | None,
     feature_link: str | None,
     featured_at: datetime | None,
+    file: Callable[[str], Path],
 ) -> PostLine:
     assert post.id is not None
     stuck = post.state in NEEDS_STAFF
@@ -242,8 +246,8 @@ def _line(
         reason_en=post.reason_en,
         caption=post.caption,
         title=post.title,
-        card_path=post.card_path,
-        thumbnail_path=post.thumbnail_path,
+        card_path=str(file(post.card_path)) if post.card_path else None,
+        thumbnail_path=str(file(post.thumbnail_path)) if post.thumbnail_path else None,
         permalink=post.permalink or feature_link,
         published_at=post.published_at or featured_at,
         last_error=post.last_error if stuck else None,
@@ -308,8 +312,7 @@ def web_link(url: str | None) -> str | None:
 
 
 def _file(path: str | None) -> Path | None:
-    """A stored card path (relative ones are relative to where compose ran, like the publisher
-    reads them) if the file is there."""
+    """A card's path (made absolute by `collect`) if the file is there."""
     if not path:
         return None
     file = Path(path)

@@ -70,7 +70,10 @@ def serve_registry(host: str, port: int, generated: int | None, fault: list[str]
 
 def run(data_dir: Path) -> None:
     """`ifn-campaign demo`: the whole campaign on embedded defaults against the sandboxes (the
-    command's help says what it does), its data in `data_dir`."""
+    command's help says what it does), its data in `data_dir`, which is the data folder its
+    posts' card paths are stored relative to."""
+    # fixed once, as settings fix theirs: a relative --data-dir is under the working directory
+    data_dir = data_dir.resolve()
     cfg = settings()
     try:  # the default registry port keeps media URLs, and so the stored profiles, stable
         sandbox = RegistrySandbox(port=DEMO_PORT).start()
@@ -82,6 +85,7 @@ def run(data_dir: Path) -> None:
     try:
         cfg = cfg.model_copy(
             update={
+                "data_dir": data_dir,
                 "database": cfg.database.model_copy(
                     update={"url": f"sqlite:///{data_dir / 'ifn-campaign.db'}"}
                 ),
@@ -143,6 +147,7 @@ def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
 
     db = make_url(cfg.database.url).database or ""
     sections: dict[str, dict[str, str | list[str]]] = {
+        "": {"data_dir": where(data_dir)},  # top-level keys come before every section
         "database": {"url": f"sqlite:///{where(Path(db))}"},
         "media": {"dir": where(cfg.media.dir), "allow_hosts": [f"127.0.0.1:{DEMO_PORT}"]},
         "cards": {
@@ -157,7 +162,7 @@ def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
         f"# export IFN_CONFIG={path.resolve()}",
     ]
     for section, values in sections.items():
-        lines += ["", f"[{section}]"]
+        lines += ["", f"[{section}]"] if section else [""]
         # a JSON string or list of strings is a valid TOML value
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -302,7 +307,11 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
     # publish_calendar moved the demo's clock forward to `until`: the data is as of then
     with Session(engine) as session:
         report = collect(
-            session, since=until - timedelta(weeks=DEMO_WEEKS), until=until, as_of=until
+            session,
+            since=until - timedelta(weeks=DEMO_WEEKS),
+            until=until,
+            as_of=until,
+            file=cfg.path,
         )
     zone = cfg.planner.display_timezone
     print_table(

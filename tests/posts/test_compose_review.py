@@ -29,7 +29,7 @@ def _plan_and_compose(workdir: Path, c: Campaign) -> list[Post]:
     with _session(workdir) as session:
         plan_campaign(session, c, LIMITS, NOW, NOW + timedelta(weeks=1), NOW)
         session.commit()
-        compose_posts(session, renderer, writer, {c.name: c}, NOW)
+        compose_posts(session, renderer, writer, {c.name: c}, NOW, stored=str)
         return list(session.scalars(select(Post).order_by(Post.slot_at)))
 
 
@@ -75,7 +75,7 @@ def test_consent_is_checked_again_before_composing(workdir: Path) -> None:
         assert member is not None
         member.consent_withdrawn_at = NOW
         session.commit()
-        result = compose_posts(session, renderer, writer, {c.name: c}, NOW)
+        result = compose_posts(session, renderer, writer, {c.name: c}, NOW, stored=str)
         session.refresh(first)
     assert (
         first.id,
@@ -140,7 +140,9 @@ def test_a_tiny_photo_flags_the_post_low_resolution(workdir: Path) -> None:
         )
         session.add(post)
         session.commit()
-        compose_posts(session, renderer, writer, {"uji": c}, NOW, post_ids=[post.id or 0])
+        compose_posts(
+            session, renderer, writer, {"uji": c}, NOW, stored=str, post_ids=[post.id or 0]
+        )
         session.refresh(post)
     assert post.state == PostState.COMPOSED
     assert post.low_resolution

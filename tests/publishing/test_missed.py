@@ -200,7 +200,11 @@ def test_staff_see_missed_posts_and_decide_from_the_cli(
     assert f"post {first} missed" in shown and "missed publish-now" in shown
     with Session(world.engine) as session:
         report = collect(
-            session, since=now - timedelta(days=3), until=now + timedelta(days=1), as_of=now
+            session,
+            since=now - timedelta(days=3),
+            until=now + timedelta(days=1),
+            as_of=now,
+            file=Path,
         )
     markdown = summary_markdown(report)
     assert "missed" in markdown and f"ifn-campaign missed publish-now {first}" in markdown

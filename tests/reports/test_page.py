@@ -131,6 +131,7 @@ def scenario(
                 CaptionWriter(),
                 {c.name: c},
                 SINCE - timedelta(days=1),
+                stored=str,
                 post_ids=composed,
             )
             assert sorted(result.composed) == sorted(composed), result
@@ -172,7 +173,7 @@ def scenario(
 @pytest.fixture(scope="module")
 def report(scenario: Scenario) -> CampaignReport:
     with _session(scenario) as session:
-        return collect(session, since=SINCE, until=UNTIL, as_of=NOW)
+        return collect(session, since=SINCE, until=UNTIL, as_of=NOW, file=Path)
 
 
 def _page(report: CampaignReport, out_dir: Path, zone: str = "Asia/Jakarta") -> str:
@@ -382,7 +383,7 @@ def test_the_page_says_when_it_was_made_and_when_its_data_clock_differs(
 
     ahead = NOW + timedelta(days=12)
     with _session(scenario) as session:
-        moved = collect(session, since=SINCE, until=UNTIL, as_of=ahead)
+        moved = collect(session, since=SINCE, until=UNTIL, as_of=ahead, file=Path)
     made = NOW + timedelta(minutes=2)
     target = write_html(
         moved,
@@ -423,8 +424,8 @@ def test_a_wall_clock_page_over_data_from_a_moved_clock_says_so(
         latest = session.scalar(select(func.max(Post.published_at)))
         assert latest is not None
         made = latest - timedelta(hours=1)  # as if the publisher's clock ran an hour ahead
-        earlier = collect(session, since=SINCE, until=UNTIL, as_of=made)
-        after = collect(session, since=SINCE, until=UNTIL, as_of=latest)
+        earlier = collect(session, since=SINCE, until=UNTIL, as_of=made, file=Path)
+        after = collect(session, since=SINCE, until=UNTIL, as_of=latest, file=Path)
     assert earlier.recorded_until == latest
     target = write_html(earlier, tmp_path / "w", display_timezone="Asia/Jakarta", made_at=made)
     page = " ".join(html.unescape(target.read_text(encoding="utf-8")).split())
@@ -466,7 +467,9 @@ def test_ledger_numbers_are_the_ledgers(scenario: Scenario, report: CampaignRepo
 def test_an_empty_window_is_a_valid_report(scenario: Scenario, tmp_path: Path) -> None:
     long_ago = datetime(2001, 1, 1, tzinfo=JAKARTA)
     with _session(scenario) as session:
-        empty = collect(session, since=long_ago, until=long_ago + timedelta(days=30), as_of=NOW)
+        empty = collect(
+            session, since=long_ago, until=long_ago + timedelta(days=30), as_of=NOW, file=Path
+        )
     assert empty.posts == [] and empty.by_state == {} and empty.by_channel == {}
     assert empty.failures == [] and empty.ledger.features == 0
     page = _page(empty, tmp_path)
@@ -481,11 +484,11 @@ def test_a_window_must_be_aware_and_in_order(scenario: Scenario) -> None:
     from ifn_campaign.errors import IFNError
 
     with _session(scenario) as session, pytest.raises(IFNError, match="before it starts"):
-        collect(session, since=UNTIL, until=SINCE, as_of=NOW)
+        collect(session, since=UNTIL, until=SINCE, as_of=NOW, file=Path)
     with _session(scenario) as session, pytest.raises(IFNError, match=r"since .* time zone"):
-        collect(session, since=datetime(2026, 1, 1), until=None, as_of=NOW)
+        collect(session, since=datetime(2026, 1, 1), until=None, as_of=NOW, file=Path)
     with _session(scenario) as session, pytest.raises(IFNError, match=r"as_of .* time zone"):
-        collect(session, since=SINCE, until=UNTIL, as_of=datetime(2026, 1, 1))
+        collect(session, since=SINCE, until=UNTIL, as_of=datetime(2026, 1, 1), file=Path)
 
 
 def test_escape_markdown() -> None:

@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
-from ifn_campaign.config import PlannerSettings
+from ifn_campaign.config import PlannerSettings, Settings
 from ifn_campaign.models import PostState
 from ifn_campaign.reports.page import collect, when, write_html
 from ifn_sandbox.demo import DEMO_WEEKS
@@ -607,13 +607,17 @@ def demo(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Demo:
     folder = home / "var" / "demo"
     as_of = datetime.combine(day, time(), zone) + timedelta(weeks=DEMO_WEEKS)  # plan_stage's end
     posts = _every_state(folder / "ifn-campaign.db")
-    # card paths are stored relative to where compose ran, as the publisher reads them
+    # card paths are stored relative to the data folder: the demo's working directory
     cwd = Path.cwd()
     os.chdir(home)
     try:
         with Session(store.open_store(f"sqlite:///{folder / 'ifn-campaign.db'}")) as session:
             report = collect(
-                session, since=as_of - timedelta(weeks=DEMO_WEEKS), until=as_of, as_of=as_of
+                session,
+                since=as_of - timedelta(weeks=DEMO_WEEKS),
+                until=as_of,
+                as_of=as_of,
+                file=Settings(data_dir=folder).path,
             )
         page = write_html(
             report,

@@ -128,6 +128,7 @@ def approved_posts(
             CaptionWriter(),
             {c.name: c},
             now - timedelta(days=1),
+            stored=world.settings.stored,
             post_ids=list(ids.values()),
         )
         for post in session.scalars(select(Post).where(Post.id.in_(list(ids.values())))):
@@ -196,7 +197,13 @@ def approved(world: World, channel: str, slots: list[datetime]) -> list[int]:
         session.commit()
         ids = [p.id or 0 for p in posts]
         compose_posts(
-            session, renderer, CaptionWriter(), {c.name: c}, now - timedelta(days=1), post_ids=ids
+            session,
+            renderer,
+            CaptionWriter(),
+            {c.name: c},
+            now - timedelta(days=1),
+            stored=world.settings.stored,
+            post_ids=ids,
         )
         for post in session.scalars(select(Post).where(Post.id.in_(ids))):
             assert post.state == PostState.COMPOSED, post.compose_notes
