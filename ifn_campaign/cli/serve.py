@@ -116,9 +116,14 @@ def deploy(
     """Register the deployments to a Prefect work pool.
 
     On the configured Prefect server (PREFECT_API_URL), creating the pool and the concurrency
-    limits if missing."""
+    limits if missing. The flows get the settings file (its absolute path) and the data folder
+    (IFN_DATA_DIR), which every worker must see at that same path."""
     from flows.deployments import DEPLOYMENTS
-    from ifn_campaign.orchestration.deployments import register, runner_deployments
+    from ifn_campaign.orchestration.deployments import (
+        file_parameters,
+        register,
+        runner_deployments,
+    )
 
     cfg = settings()
     if pool:
@@ -127,11 +132,19 @@ def deploy(
         except ValidationError as exc:
             raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--pool") from None
         cfg = cfg.model_copy(update={"prefect": chosen})
-    done = register(runner_deployments(DEPLOYMENTS, cfg), cfg)
+    parameters = file_parameters(config_file())
+    done = register(runner_deployments(DEPLOYMENTS, cfg, parameters=parameters), cfg)
     show(_table(cfg, f"Deployments on {escape(done.api_url)}, work pool {escape(done.pool)}"))
     if done.pool_created:
         out.print(f"work pool {escape(done.pool)} created (process workers)")
     out.print(f"concurrency limits: {escape(', '.join(done.limits))}")
+    if parameters:
+        out.print(f"settings file: {escape(parameters['config_path'])}", soft_wrap=True)
+    out.print(
+        f"data folder: {escape(str(cfg.base))} (IFN_DATA_DIR of every run): every worker must "
+        "see this path, with the cards, media and reports in it",
+        soft_wrap=True,
+    )
     out.print(
         f"start workers (several are safe) with: prefect worker start --pool {escape(done.pool)}"
     )

@@ -29,6 +29,8 @@ from ifn_campaign.config import Settings
 from ifn_campaign.errors import ConfigError
 from ifn_campaign.orchestration.deployments import (
     dask_task_runner,
+    file_parameters,
+    run_environment,
     runner_deployments,
     sync_lock_name,
 )
@@ -75,6 +77,23 @@ def test_deployments_follow_the_settings() -> None:
         else:
             assert deployment.concurrency_limit == 1
             assert options is not None and options.collision_strategy == "CANCEL_NEW"
+
+
+def test_every_run_gets_the_data_folder_and_the_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker runs each flow in a temporary folder of its own: the deployments pin the data
+    folder (IFN_DATA_DIR, beside the heartbeat) and the settings file, both absolute."""
+    monkeypatch.chdir(tmp_path)
+    cfg = Settings(data_dir=Path("data"))
+    (tmp_path / "ifn.toml").write_text("")
+    parameters = file_parameters(Path("ifn.toml"))
+    assert parameters == {"config_path": str(tmp_path / "ifn.toml")}
+    assert file_parameters(None) == {}
+    for made in runner_deployments(DEPLOYMENTS, cfg, parameters=parameters):
+        env = made.job_variables["env"]
+        assert env == {**run_environment(cfg), "IFN_DATA_DIR": str(tmp_path / "data")}
+        assert made.parameters["config_path"] == str(tmp_path / "ifn.toml")
 
 
 def test_a_bad_cron_string_names_its_setting() -> None:
@@ -244,10 +263,14 @@ def test_deploy_registers_schedules_to_a_work_pool(
         FlowRunFilterStateType,
     )
 
+    Path("ifn-campaign.toml").write_text("")  # found in the working directory
     assert main(["deploy"]) == 0
     shown = capsys.readouterr().out
     assert "work pool ifn-campaign created (process workers)" in shown
     assert "prefect worker start --pool ifn-campaign" in shown
+    here = Path.cwd()
+    assert f"settings file: {here / 'ifn-campaign.toml'}" in shown
+    assert f"data folder: {here} (IFN_DATA_DIR" in shown
     with pytest.MonkeyPatch.context() as mp:  # staff clear a schedule: deploy again
         mp.setenv("IFN_SCHEDULES__RECONCILE", "")
         assert main(["deploy"]) == 0  # updated in place, the pool kept
@@ -261,6 +284,8 @@ def test_deploy_registers_schedules_to_a_work_pool(
             found[spec.name] = d
             assert d.work_pool_name == "ifn-campaign"
             assert d.entrypoint.startswith("flows.")
+            assert d.job_variables["env"]["IFN_DATA_DIR"] == str(here)
+            assert d.parameters["config_path"] == str(here / "ifn-campaign.toml")
         assert [
             (s.schedule.cron, s.schedule.timezone, s.active)
             for s in found["sync_registry"].schedules
@@ -335,7 +360,13 @@ def _due_instagram_posts(world: Any, count: int) -> list[int]:
         session.commit()
         ids = [p.id or 0 for p in posts]
         compose_posts(
-            session, renderer, CaptionWriter(), {c.name: c}, now - timedelta(days=1), post_ids=ids
+            session,
+            renderer,
+            CaptionWriter(),
+            {c.name: c},
+            now - timedelta(days=1),
+            stored=world.settings.stored,
+            post_ids=ids,
         )
         for post in session.scalars(select(Post).where(Post.id.in_(ids))):
             assert post.state == PostState.COMPOSED, post.compose_notes
