@@ -1,0 +1,172 @@
+"""`ifn-campaign rehearse` as an operator runs it: a process serving the stand-ins, and in
+another shell the production commands with the settings and credentials it wrote."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from ifn_campaign.config import load_settings
+from tests.support.demo import demo_env
+
+EXE = Path(sys.executable).parent / "ifn-campaign"
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    """The variables `. rehearse.env` exports."""
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key] = shlex.split(value)[0]
+    return values
+
+
+def _port_free(port: int) -> bool:
+    """Nothing listens on `port` and a server may take it (with SO_REUSEADDR, as every server
+    sets it: the closed connections' TIME_WAIT is no one's)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            server.bind(("127.0.0.1", port))
+            server.listen()
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.slow
+def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> None:
+    folder = tmp_path / "rehearsal"
+    # a shell of the operator's: no IFN_ setting, no Prefect server (doctor only warns)
+    env = {k: v for k, v in demo_env().items() if not k.startswith("PREFECT_API")}
+    ports = ["--registry-port", "0", "--graph-port", "0", "--youtube-port", "0"]
+    proc = subprocess.Popen(
+        [str(EXE), "rehearse", "--dir", str(folder), *ports, "--media-port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outputs: list[str] = []
+    try:
+        env_file = folder / "rehearse.env"
+        deadline = time.monotonic() + 120
+        while not env_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert env_file.exists(), proc.communicate(timeout=10)
+        assert env_file.stat().st_mode & 0o777 == 0o600
+        exported = _env_file(env_file)
+        config = folder / "ifn-campaign.toml"
+        assert exported["IFN_CONFIG"] == str(config)
+        secrets = {v for k, v in exported.items() if k != "IFN_CONFIG"}
+        assert len(secrets) == 4  # the registry's token, the Graph token, YouTube's two
+        assert not any(secret in config.read_text() for secret in secrets)
+        cfg = load_settings(config)
+        assert cfg.data_dir == folder and cfg.registry.token is None  # the token is the env's
+        used = [
+            int(url.rsplit(":", 1)[1].split("/")[0])
+            for url in (cfg.registry.base_url, cfg.instagram.graph_url, cfg.youtube.api_url)
+        ] + [int(cfg.publish.media_base_url.rsplit(":", 1)[1])]
+        assert 0 not in used and len(set(used)) == 4
+
+        elsewhere = tmp_path / "shell"  # the operator's other terminal, after `. rehearse.env`
+        elsewhere.mkdir()
+
+        def run(*args: str) -> str:
+            done = subprocess.run(
+                [str(EXE), *args],
+                cwd=elsewhere,
+                env={**env, **exported, "COLUMNS": "200"},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            outputs.extend([done.stdout, done.stderr])
+            assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+            return " ".join((done.stdout + done.stderr).split())
+
+        run("db", "upgrade")
+        doctor = run("doctor")
+        for account in ("instagram/bpipi", "facebook/bpipi", "youtube/bpipi"):
+            assert f"ok {account}" in doctor, doctor
+        assert "0 failed" in doctor
+        assert "(full)" in run("sync")
+        run("plan", "--weeks", "2")  # the shipped campaigns: a Facebook slot every week
+        run("compose", "--weeks", "2")
+        run("approve", "--all", "--by", "rehearsal")
+        first = run("publish")
+        assert "0 to retry, 0 failed" in first, first
+        database = sqlite3.connect(folder / "ifn-campaign.db")
+        with database:
+            scheduled = database.execute(
+                "SELECT count(*) FROM post WHERE channel = 'facebook' AND state = 'scheduled'"
+            ).fetchone()[0]
+            post_id = database.execute(
+                "SELECT id FROM post WHERE channel = 'instagram' AND state = 'approved' "
+                "ORDER BY slot_at LIMIT 1"
+            ).fetchone()[0]
+        assert scheduled >= 1
+        # an Instagram post goes out at its slot: moved to the next minute, published at it
+        zone = ZoneInfo(cfg.planner.display_timezone)
+        now = datetime.now(zone)
+        slot = (now + timedelta(minutes=1 if now.second < 45 else 2)).replace(
+            second=0, microsecond=0
+        )
+        run("move", str(post_id), "--at", f"{slot:%Y-%m-%d %H:%M}", "--by", "rehearsal")
+        time.sleep(max(0.0, (slot - datetime.now(zone)).total_seconds()) + 1)
+        second = run("publish")
+        assert "1 published" in second and "0 failed" in second, second
+        with database:
+            state, remote_id = database.execute(
+                "SELECT state, remote_id FROM post WHERE id = ?", (post_id,)
+            ).fetchone()
+            uploaded = [
+                remote
+                for (remote,) in database.execute(
+                    "SELECT remote_id FROM post WHERE channel = 'youtube' AND remote_id IS NOT NULL"
+                )
+            ]
+        database.close()
+        assert state == "published"
+        # what the platforms received, as the operator looks at it
+        graph = cfg.instagram.graph_url.rsplit("/", 1)[0]  # less the /v25.0
+        received = requests.get(f"{graph}/_sandbox/posts", timeout=10).json()
+        assert [m["id"] for m in received["instagram"]] == [remote_id]
+        assert len(received["facebook"]) == scheduled
+        assert all(p["photo"] and not p["published"] for p in received["facebook"])
+        youtube = cfg.youtube.token_url.rsplit("/", 1)[0]  # less the /token
+        videos = requests.get(f"{youtube}/_sandbox/posts", timeout=10).json()["youtube"]
+        assert sorted(v["id"] for v in videos) == sorted(uploaded)
+        # a registry fault as the printed line injects it: the next sync retries through it
+        registry = cfg.registry.base_url
+        fault = {"path": "/api/v1/members", "kind": "status", "status": 503, "times": 1}
+        assert requests.post(f"{registry}/_sandbox/faults", json=fault, timeout=10).ok
+        assert "registry: HTTP 503; retry 1/" in run("sync")
+        assert requests.delete(f"{registry}/_sandbox/faults", timeout=10).json() == {"faults": 0}
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "stopped" in stdout and f". {folder / 'rehearse.env'}" in stdout
+    assert "/_sandbox/faults" in stdout and "/_sandbox/posts" in stdout
+    for text in [stdout, stderr, *outputs]:
+        for secret in secrets:
+            assert secret not in text
+    assert all(_port_free(port) for port in used)
