@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,15 +46,17 @@ def render_members(
     *,
     png: bool = False,
     on_member: Callable[[str], None] | None = None,
+    file: Callable[[str], Path],
 ) -> Batch:
-    """Render each member's cards; a member that cannot be drawn is listed with the reason."""
+    """Render each member's cards; a member that cannot be drawn is listed with the reason.
+    `file` turns a stored media path into the file (the settings' `path`)."""
     batch = Batch()
     side = photo_side(
         renderer.templates[template], format_ids or renderer.templates[template].formats
     )
     for member_id in member_ids:
         try:
-            data = card_data(session, member_id, photo_side=side)
+            data = card_data(session, member_id, photo_side=side, file=file)
             batch.cards += renderer.render(data, template, format_ids, png=png)
             batch.names[member_id] = data.business_name
         except IFNError as exc:

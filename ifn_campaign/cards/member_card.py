@@ -4,7 +4,7 @@ the logo, and a recorded reason for every image that could not be used."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,8 +39,12 @@ def place(member: Member) -> str:
     return ", ".join(dict.fromkeys(parts))
 
 
-def card_data(session: Session, member_id: str, *, photo_side: int = 1920) -> CardData:
-    """Everything a card needs about one member; unusable images are noted, never fatal."""
+def card_data(
+    session: Session, member_id: str, *, photo_side: int = 1920, file: Callable[[str], Path]
+) -> CardData:
+    """Everything a card needs about one member; unusable images are noted, never fatal.
+    `file` turns a stored media path into the file (the settings' `path`: under the data
+    folder, where media rows stored relative to the old working directory are too)."""
     member = session.get(Member, member_id)
     if member is None:
         raise LedgerError(f"no member {member_id!r} stored: check the id or run a sync")
@@ -57,8 +61,8 @@ def card_data(session: Session, member_id: str, *, photo_side: int = 1920) -> Ca
     photo_rows = [(m, a) for m, a in rows if m.role == MediaRole.PHOTO]
     # the best photo: the most pixels, so the least upscaling
     photo_rows.sort(key=lambda ma: (-(ma[1].width * ma[1].height), ma[0].position))
-    photo, photo_sha = _first_usable(photo_rows, photo_side, notes)
-    logo, logo_sha = _first_usable(logo_rows, 1024, notes)
+    photo, photo_sha = _first_usable(photo_rows, photo_side, notes, file)
+    logo, logo_sha = _first_usable(logo_rows, 1024, notes, file)
     return CardData(
         member_id=member.id,
         business_name=member.business_name,
@@ -87,9 +91,17 @@ class Slide:
     alt: str | None
 
 
-def slides(session: Session, data: CardData, *, side: int = 1350, most: int = 9) -> list[Slide]:
+def slides(
+    session: Session,
+    data: CardData,
+    *,
+    side: int = 1350,
+    most: int = 9,
+    file: Callable[[str], Path],
+) -> list[Slide]:
     """The member's other usable photos (not the card's own), in the member's order, each as
-    the card data with that photo: Instagram shows up to ten images, the card plus nine."""
+    the card data with that photo: Instagram shows up to ten images, the card plus nine.
+    `file` as for `card_data`."""
     rows = session.execute(
         select(MemberMedia, MediaAsset)
         .join(MediaAsset, MediaAsset.sha256 == MemberMedia.asset_sha256)
@@ -103,7 +115,7 @@ def slides(session: Session, data: CardData, *, side: int = 1350, most: int = 9)
             continue
         seen.add(asset.sha256)
         try:
-            image = photos.load_image(Path(asset.path), min_side=side)
+            image = photos.load_image(file(asset.path), min_side=side)
         except (ImageUnusable, OSError):
             continue  # card_data already noted why the photo is unusable
         photo = replace(data, photo=image, photo_sha=asset.sha256, notes=())
@@ -112,11 +124,14 @@ def slides(session: Session, data: CardData, *, side: int = 1350, most: int = 9)
 
 
 def _first_usable(
-    rows: Sequence[tuple[MemberMedia, MediaAsset]], side: int, notes: list[str]
+    rows: Sequence[tuple[MemberMedia, MediaAsset]],
+    side: int,
+    notes: list[str],
+    file: Callable[[str], Path],
 ) -> tuple[photos.SourceImage | None, str | None]:
     for media, asset in rows:
         try:
-            return photos.load_image(Path(asset.path), min_side=side), asset.sha256
+            return photos.load_image(file(asset.path), min_side=side), asset.sha256
         except (ImageUnusable, OSError) as exc:
             reason = exc.reason if isinstance(exc, ImageUnusable) else "missing_file"
             notes.append(f"{media.role} {media.position} unusable: {reason}")

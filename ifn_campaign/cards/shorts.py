@@ -324,18 +324,21 @@ def short_member(
     *,
     profile_url: str = PROFILE_URL,
     style: ShortStyle | None = None,
+    file: Callable[[str], Path],
 ) -> ShortMember:
     """A stored member as their Short shows them: the card's best photo first, then their other
     usable photos in their order (up to the style's max_photos), the logo, Indonesian labels,
-    and the registry profile link from `profile_url` (`captions.profile_url`, `{id}` the id)."""
+    and the registry profile link from `profile_url` (`captions.profile_url`, `{id}` the id).
+    `file` turns a stored media path into the file (the settings' `path`)."""
     from ifn_campaign.cards.member_card import card_data, slides
 
     most = (style or _style()).max_photos
     side = _even(HEIGHT * ZOOM)
-    data = card_data(session, member_id, photo_side=side)
+    data = card_data(session, member_id, photo_side=side, file=file)
     found = [data.photo] if data.photo is not None else []
     if data.photo is not None:
-        found += [s.data.photo for s in slides(session, data, side=side, most=most - 1)]
+        more = slides(session, data, side=side, most=most - 1, file=file)
+        found += [s.data.photo for s in more]
     try:
         link = profile_url.format(id=member_id)
     except (KeyError, IndexError, ValueError) as exc:
@@ -366,6 +369,7 @@ def post_video(
     profile_url: str = PROFILE_URL,
     session: Session | None = None,
     templates_dir: Path | None = None,
+    file: Callable[[str], Path],
 ) -> Path:
     """Make a composed YouTube post's Short as `folder/post-<id>.mp4`; the file's path.
 
@@ -384,7 +388,7 @@ def post_video(
         raise InvalidValueError(
             f"post {post.id} is not loaded from the database: cannot read its member"
         )
-    member = short_member(session, post.member_id, profile_url=profile_url)
+    member = short_member(session, post.member_id, profile_url=profile_url, file=file)
     folder.mkdir(parents=True, exist_ok=True)
     own = bundled.template_file("shorts", STYLE_FILE.name, user=templates_dir)
     chosen = load_style(own) if own != STYLE_FILE else None

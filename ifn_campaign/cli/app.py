@@ -522,7 +522,14 @@ def render(
         renderer = Renderer(brand, templates, cfg.cards.cache_dir)
         with member_progress("render", len(ids)) as advance:
             batch = render_members(
-                session, renderer, ids, name, card_format, png=png, on_member=advance
+                session,
+                renderer,
+                ids,
+                name,
+                card_format,
+                png=png,
+                on_member=advance,
+                file=cfg.path,
             )
         writer = _caption_writer(cfg)
         captions = preview_captions(writer, session, list(batch.names), cfg.captions.language)

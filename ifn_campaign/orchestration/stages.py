@@ -398,6 +398,7 @@ def compose_chunk(
                         campaigns,
                         now,
                         stored=cfg.stored,
+                        file=cfg.path,
                         post_ids=[post_id],
                     )
                 except SQLAlchemyError:
@@ -419,6 +420,7 @@ def compose_chunk(
                             videos,
                             profile_url=cfg.captions.profile_url,
                             templates_dir=cfg.templates.dir,
+                            file=cfg.path,
                         )
                     )
                     session.commit()

@@ -56,14 +56,15 @@ def compose_posts(
     now: datetime,
     *,
     stored: Callable[[Path], str],
+    file: Callable[[str], Path],
     until: datetime | None = None,
     post_ids: Iterable[int] | None = None,
     on_post: Callable[[Post], None] | None = None,
 ) -> ComposeResult:
     """Compose every planned post with a future slot (before `until`, or the given ones); each
     post is committed by the caller's session as it goes, so a crash loses at most one.
-    `stored` turns a card's path into the path kept on the post (the settings' `stored`:
-    relative to the data folder)."""
+    `stored` turns a card's path into the path kept on the post, `file` a stored media path
+    into the file (the settings' `stored` and `path`: relative to the data folder)."""
     query = select(Post).where(Post.state == PostState.PLANNED, Post.slot_at > now)
     if until is not None:
         query = query.where(Post.slot_at < until)
@@ -79,7 +80,9 @@ def compose_posts(
         else:
             assert member is not None and campaign is not None
             try:
-                _compose(session, renderer, writer, post, member, campaign, now, result, stored)
+                _compose(
+                    session, renderer, writer, post, member, campaign, now, result, stored, file
+                )
             except IFNError as exc:
                 post.compose_notes = [f"cannot compose: {exc}"]
                 result.failed.append((post.id or 0, str(exc)))
@@ -114,12 +117,13 @@ def _compose(
     now: datetime,
     result: ComposeResult,
     stored: Callable[[Path], str],
+    file: Callable[[str], Path],
 ) -> None:
     formats = [CARD_FORMAT[post.channel]]
     if post.channel in THUMBNAIL_FORMAT:
         formats.append(THUMBNAIL_FORMAT[post.channel])
     template = renderer.template(post.template)
-    data = card_data(session, member.id, photo_side=photo_side(template, formats))
+    data = card_data(session, member.id, photo_side=photo_side(template, formats), file=file)
     cards = {card.format: card for card in renderer.render(data, post.template, formats)}
     main = cards[CARD_FORMAT[post.channel]]
     caption = writer.write(
@@ -146,7 +150,9 @@ def _compose(
     if post.channel == Channel.INSTAGRAM:
         post.alt_text = caption.alt_text or None
         post.user_tags = caption.user_tags or None
-        post.slides = _slides(session, renderer, data, member, campaign.language, stored) or None
+        post.slides = (
+            _slides(session, renderer, data, member, campaign.language, stored, file) or None
+        )
         if post.slides:
             notes.append(f"carousel: the card and {len(post.slides)} more photo(s)")
     post.compose_notes = notes
@@ -172,11 +178,12 @@ def _slides(
     member: Member,
     lang: str,
     stored: Callable[[Path], str],
+    file: Callable[[str], Path],
 ) -> list[dict[str, str]]:
     """The member's other photos as Instagram carousel slides after the card, each with alt
     text: the member's own description of the photo, else what it is."""
     made = []
-    for slide in slides(session, data):
+    for slide in slides(session, data, file=file):
         (card,) = renderer.render(slide.data, SLIDE_TEMPLATE, ["ig_portrait"])
         alt = slide.alt or f"{member.business_name}: {_PRODUCT_PHOTO.get(lang, 'foto produk')}"
         made.append({"path": stored(card.path), "alt": alt})

@@ -141,6 +141,7 @@ class Publisher:
             _post_video,
             profile_url=settings.captions.profile_url,
             templates_dir=settings.templates.dir,
+            file=settings.path,
         )
         # what each account's adapter keeps over this publisher's run (`Steps.kept`)
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}
@@ -757,11 +758,18 @@ def _forget_containers(post: Post) -> None:
         post.remote_container_id = post.slide_container_ids = None
 
 
-def _post_video(post: Post, folder: Path, *, profile_url: str, templates_dir: Path | None) -> Path:
+def _post_video(
+    post: Post,
+    folder: Path,
+    *,
+    profile_url: str,
+    templates_dir: Path | None,
+    file: Callable[[str], Path],
+) -> Path:
     """The Short as compose makes it (the same words and pace: the user's templates.dir too)."""
     from ifn_campaign.cards.shorts import post_video  # PyAV loads only when a Short is made
 
-    return post_video(post, folder, profile_url=profile_url, templates_dir=templates_dir)
+    return post_video(post, folder, profile_url=profile_url, templates_dir=templates_dir, file=file)
 
 
 class _Record:

@@ -359,7 +359,9 @@ def _demo_cards(engine: Engine, data_dir: Path) -> None:
     with Session(engine) as session:
         ids = promotable_ids(session)
         with member_progress("cards", len(ids)) as advance:
-            batch = render_members(session, renderer, ids, "sorotan", on_member=advance)
+            batch = render_members(
+                session, renderer, ids, "sorotan", on_member=advance, file=cfg.path
+            )
         writer = CaptionWriter.from_settings(cfg)
         captions = preview_captions(writer, session, list(batch.names), cfg.captions.language)
     report_cards(batch, data_dir / "preview", len(ids), captions)

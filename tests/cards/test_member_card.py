@@ -19,6 +19,7 @@ from ifn_campaign.cards.brand import BrandKit
 from ifn_campaign.cards.member_card import card_data, initials, tagline
 from ifn_campaign.cards.render import CardData, Renderer
 from ifn_campaign.cards.template import load_all
+from ifn_campaign.config import Settings
 from ifn_campaign.models import MediaAsset, Member, MemberMedia
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -102,7 +103,7 @@ def _member(
                 bytes=len(data),
                 source_url="http://x",
                 fetched_at=NOW,
-                path=str(path),
+                path=path.name,  # relative to the data folder, `folder`
             )
         )
         session.flush()
@@ -125,7 +126,7 @@ def test_broken_photo_falls_back_to_the_logo_card_with_a_reason(
 ) -> None:
     with Session(sqlite_engine) as session:
         _member(session, "m1", {"photo": BROKEN[kind](), "logo": _jpeg((300, 300))}, tmp_path)
-        data = card_data(session, "m1")
+        data = card_data(session, "m1", file=Settings(data_dir=tmp_path).path)
     assert data.photo is None and data.logo is not None
     assert len(data.notes) == 1 and data.notes[0].startswith("photo 0 unusable: ")
     cards = renderer.render(data, "sorotan", ["ig_portrait"])
@@ -139,7 +140,7 @@ def test_awkward_photos_make_photo_cards(
 ) -> None:
     with Session(sqlite_engine) as session:
         _member(session, "m1", {"photo": AWKWARD[kind]()}, tmp_path)
-        data = card_data(session, "m1")
+        data = card_data(session, "m1", file=Settings(data_dir=tmp_path).path)
     assert data.photo is not None and data.photo.image.mode in ("RGB", "RGBA")
     [card] = renderer.render(data, "sorotan", ["ig_square"])
     assert card.template == "sorotan"
@@ -151,7 +152,7 @@ def test_missing_file_and_tiny_logo(
     with Session(sqlite_engine) as session:
         _member(session, "m1", {"photo": _jpeg(), "logo": _jpeg((40, 40))}, tmp_path)
         (tmp_path / "m1-0.bin").unlink()
-        data = card_data(session, "m1")
+        data = card_data(session, "m1", file=Settings(data_dir=tmp_path).path)
     assert data.photo is None and data.logo is not None
     assert "photo 0 unusable" in data.notes[0]
     [card] = renderer.render(data, "sorotan", ["story"])
@@ -163,7 +164,7 @@ def test_labels_and_promotable(sqlite_engine: Engine, tmp_path: Path) -> None:
         _member(session, "m1", {}, tmp_path)
         _member(session, "m2", {}, tmp_path, status="suspended")
         _member(session, "m3", {}, tmp_path, consent_withdrawn_at=NOW)
-        data = card_data(session, "m1")
+        data = card_data(session, "m1", file=Settings(data_dir=tmp_path).path)
         assert promotable_ids(session) == ["m1"]
     assert data.actor_label == "Produsen"
     assert data.categories == ("Sepatu kulit", "Sepatu bot")  # unknown words are left out
@@ -176,7 +177,14 @@ def test_batch_goes_on_after_a_failure(
 ) -> None:
     with Session(sqlite_engine) as session:
         _member(session, "m1", {"photo": _jpeg()}, tmp_path)
-        batch = render_members(session, renderer, ["nobody", "m1"], "sorotan", ["fb_feed"])
+        batch = render_members(
+            session,
+            renderer,
+            ["nobody", "m1"],
+            "sorotan",
+            ["fb_feed"],
+            file=Settings(data_dir=tmp_path).path,
+        )
     assert [c.member_id for c in batch.cards] == ["m1"]
     assert batch.failures[0][0] == "nobody" and "no member" in batch.failures[0][1]
 

@@ -689,14 +689,16 @@ def test_a_stored_member_in_the_short(sqlite_engine: Engine, tmp_path: Path) -> 
     broken.write_bytes(b"not a picture")
     with Session(sqlite_engine) as session:
         _store_member(session, tmp_path, [*files, broken], MEDIA / "ifn-0002-logo.png")
-        found = shorts.short_member(session, "m1", profile_url="https://ifn.example/p/{id}")
+        found = shorts.short_member(
+            session, "m1", profile_url="https://ifn.example/p/{id}", file=Path
+        )
         assert found.business_name == "CV Kulit Priangan"
         assert found.place == "Kota Bandung, Jawa Barat"
         assert found.categories == ("Sepatu kulit", "Sepatu bot")
         assert found.profile_url == "https://ifn.example/p/m1"
         assert len(found.photos) == 3 and found.logo is not None  # the broken one left out
         with pytest.raises(IFNError, match="profile_url"):
-            shorts.short_member(session, "m1", profile_url="https://ifn.example/{name}")
+            shorts.short_member(session, "m1", profile_url="https://ifn.example/{name}", file=Path)
         post = Post(
             campaign="c",
             channel="youtube",
@@ -712,9 +714,11 @@ def test_a_stored_member_in_the_short(sqlite_engine: Engine, tmp_path: Path) -> 
         session.add(post)
         session.commit()
         with pytest.raises(IFNError, match="no card"):
-            shorts.post_video(post, tmp_path / "videos")
+            shorts.post_video(post, tmp_path / "videos", file=Path)
         post.card_path = str(CARD)
-        made = shorts.post_video(post, tmp_path / "videos", profile_url="https://ifn.example/{id}")
+        made = shorts.post_video(
+            post, tmp_path / "videos", profile_url="https://ifn.example/{id}", file=Path
+        )
         assert made == tmp_path / "videos" / f"post-{post.id}.mp4" and made.stat().st_size > 0
 
 

@@ -366,6 +366,7 @@ def _due_instagram_posts(world: Any, count: int) -> list[int]:
             {c.name: c},
             now - timedelta(days=1),
             stored=world.settings.stored,
+            file=world.settings.path,
             post_ids=ids,
         )
         for post in session.scalars(select(Post).where(Post.id.in_(ids))):

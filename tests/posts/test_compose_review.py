@@ -29,7 +29,7 @@ def _plan_and_compose(workdir: Path, c: Campaign) -> list[Post]:
     with _session(workdir) as session:
         plan_campaign(session, c, LIMITS, NOW, NOW + timedelta(weeks=1), NOW)
         session.commit()
-        compose_posts(session, renderer, writer, {c.name: c}, NOW, stored=str)
+        compose_posts(session, renderer, writer, {c.name: c}, NOW, stored=str, file=Path)
         return list(session.scalars(select(Post).order_by(Post.slot_at)))
 
 
@@ -75,7 +75,7 @@ def test_consent_is_checked_again_before_composing(workdir: Path) -> None:
         assert member is not None
         member.consent_withdrawn_at = NOW
         session.commit()
-        result = compose_posts(session, renderer, writer, {c.name: c}, NOW, stored=str)
+        result = compose_posts(session, renderer, writer, {c.name: c}, NOW, stored=str, file=Path)
         session.refresh(first)
     assert (
         first.id,
@@ -141,7 +141,14 @@ def test_a_tiny_photo_flags_the_post_low_resolution(workdir: Path) -> None:
         session.add(post)
         session.commit()
         compose_posts(
-            session, renderer, writer, {"uji": c}, NOW, stored=str, post_ids=[post.id or 0]
+            session,
+            renderer,
+            writer,
+            {"uji": c},
+            NOW,
+            stored=str,
+            file=Path,
+            post_ids=[post.id or 0],
         )
         session.refresh(post)
     assert post.state == PostState.COMPOSED

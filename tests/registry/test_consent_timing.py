@@ -168,7 +168,7 @@ def test_compose_refuses_a_post_whose_member_consent_now_starts_later(
         posts = list(session.scalars(select(Post).order_by(Post.slot_at)))
         target = posts[0]
         _future(session, target.member_id)
-        result = compose_posts(session, renderer, writer, {c.name: c}, now, stored=str)
+        result = compose_posts(session, renderer, writer, {c.name: c}, now, stored=str, file=Path)
         skipped = dict(result.skipped)
         assert target.id in skipped and "consent starts on 2099-01-01" in skipped[target.id]
         session.refresh(target)

@@ -57,7 +57,7 @@ def test_a_member_with_long_text_gets_cards_in_every_format(
     brand = BrandKit.load()
     renderer = Renderer(brand, load_all(palette=brand.palette), tmp_path / "cards")
     with Session(sqlite_engine) as session:
-        batch = render_members(session, renderer, [member_id], "sorotan")
+        batch = render_members(session, renderer, [member_id], "sorotan", file=Path)
     assert batch.failures == [] and batch.cards
     assert all(Path(card.path).stat().st_size > 0 for card in batch.cards)
 

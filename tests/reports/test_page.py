@@ -132,6 +132,7 @@ def scenario(
                 {c.name: c},
                 SINCE - timedelta(days=1),
                 stored=str,
+                file=Path,
                 post_ids=composed,
             )
             assert sorted(result.composed) == sorted(composed), result

@@ -73,7 +73,8 @@ def give_video(world: World, post_id: int) -> None:
         assert post is not None
         if "video" not in _video_cache:
             made = world.folder / "made"
-            _video_cache["video"] = post_video(post, made).rename(made / "shared-short.mp4")
+            video = post_video(post, made, file=world.settings.path)
+            _video_cache["video"] = video.rename(made / "shared-short.mp4")
         target = world.folder / "videos" / f"post-{post_id}.mp4"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_video_cache["video"], target)
@@ -129,6 +130,7 @@ def approved_posts(
             {c.name: c},
             now - timedelta(days=1),
             stored=world.settings.stored,
+            file=world.settings.path,
             post_ids=list(ids.values()),
         )
         for post in session.scalars(select(Post).where(Post.id.in_(list(ids.values())))):
@@ -203,6 +205,7 @@ def approved(world: World, channel: str, slots: list[datetime]) -> list[int]:
             {c.name: c},
             now - timedelta(days=1),
             stored=world.settings.stored,
+            file=world.settings.path,
             post_ids=ids,
         )
         for post in session.scalars(select(Post).where(Post.id.in_(ids))):
