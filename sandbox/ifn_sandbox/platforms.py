@@ -46,7 +46,8 @@ class PlatformSandboxes:
     ) -> None:
         """Ports 0 (the default): any free port; `ifn-campaign rehearse` gives fixed ones."""
         cards_dir.mkdir(parents=True, exist_ok=True)
-        self.cards_dir = cards_dir
+        # absolute, as every path setting is once read: `settings()` puts it in cards.cache_dir
+        self.cards_dir = cards_dir.absolute()
         self.graph = GraphSandbox(port=graph_port, **graph_options)
         self.youtube = YouTubeSandbox(port=youtube_port)
         self.media = MediaHost(cards_dir, port=media_port)
