@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,9 @@ import pytest
 import requests
 
 from ifn_campaign.config import load_settings
+from ifn_campaign.publishing.publisher import Publisher
 from tests.support.demo import demo_env
+from tests.support.publishing import World, approved_posts, load
 
 EXE = Path(sys.executable).parent / "ifn-campaign"
 
@@ -170,3 +172,60 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
         for secret in secrets:
             assert secret not in text
     assert all(_port_free(port) for port in used)
+
+
+def test_the_platform_sandboxes_list_what_they_received(world: World) -> None:
+    """`GET /_sandbox/posts`, what a rehearsal shows the operator: each platform's copy of what
+    the publisher sent, as the database records it (an Instagram post out now, a Facebook post
+    and a Short scheduled natively)."""
+    now = datetime.now(UTC)
+    slots = {
+        "instagram": now - timedelta(minutes=1),
+        "facebook": now + timedelta(days=2),
+        "youtube": now + timedelta(hours=2),
+    }
+    ids = approved_posts(world, slots)
+    graph, youtube = world.platforms.graph.url, world.platforms.youtube.url
+    empty = requests.get(f"{graph}/_sandbox/posts", timeout=10).json()
+    assert empty == {"instagram": [], "facebook": []}
+    assert requests.get(f"{youtube}/_sandbox/posts", timeout=10).json() == {"youtube": []}
+    Publisher(world.engine, world.settings).run()
+    posts = {channel: load(world, post_id)[0] for channel, post_id in ids.items()}
+    received = requests.get(f"{graph}/_sandbox/posts", timeout=10).json()
+    (media,) = received["instagram"]
+    assert media["id"] == posts["instagram"].remote_id
+    assert media["caption"] == posts["instagram"].caption
+    (page_post,) = received["facebook"]
+    assert page_post["id"] == posts["facebook"].remote_id
+    assert page_post["photo"] and not page_post["published"]
+    scheduled_at = datetime.fromisoformat(page_post["scheduled_publish_time"])
+    assert abs(scheduled_at - slots["facebook"]) < timedelta(seconds=1)
+    (video,) = requests.get(f"{youtube}/_sandbox/posts", timeout=10).json()["youtube"]
+    assert video["id"] == posts["youtube"].remote_id
+    assert video["privacy_status"] == "private" and video["publish_at"] is not None
+    assert video["title"] == posts["youtube"].title
+
+
+@pytest.mark.slow
+def test_a_taken_port_is_one_line_and_no_file(tmp_path: Path) -> None:
+    """An earlier rehearsal (or anything) on a port: one line naming it and the way out, and no
+    settings written that would point at someone else's server."""
+    folder = tmp_path / "rehearsal"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = ["--registry-port", "0", "--graph-port", str(port), "--youtube-port", "0"]
+        done = subprocess.run(
+            [str(EXE), "rehearse", "--dir", str(folder), *ports, "--media-port", "0"],
+            cwd=tmp_path,
+            env=demo_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    error = " ".join(done.stderr.split())
+    assert error.startswith(f"error: the Graph or YouTube sandbox cannot listen on port {port}")
+    assert "--graph-port 0" in error and "Traceback" not in done.stderr
+    assert not (folder / "ifn-campaign.toml").exists() and not (folder / "rehearse.env").exists()
