@@ -550,8 +550,9 @@ def data_folder(data_dir: Path | None, settings_file: Path | None) -> Path:
     if temporary is not None:
         raise ConfigError(
             f"the data folder {base} is inside {temporary}, a temporary folder the Prefect "
-            "worker deletes after the run: set data_dir (IFN_DATA_DIR) to an absolute folder, "
-            "or give the settings file (IFN_CONFIG or --config) as an absolute path"
+            "worker deletes after the run: set data_dir (IFN_DATA_DIR) to an absolute folder "
+            "(run `ifn-campaign deploy` again: it sets one for every run on a worker), or give "
+            "the settings file (IFN_CONFIG or --config) as an absolute path"
         )
     return base
 
