@@ -39,6 +39,10 @@ Errors have Meta's shape: `{"error": {"message", "type": "OAuthException", "code
 "error_subcode"?, "error_user_title"?, "error_user_msg"?, "is_transient", "fbtrace_id"}}`
 (keys marked ? only when they apply).
 
+Control endpoints, for a sandbox in another process (`ifn-campaign rehearse`):
+`POST`/`DELETE /_sandbox/faults` add and clear faults, and `GET /_sandbox/posts` lists what was
+received (`{"instagram": [media], "facebook": [Page posts, with "published" now]}`).
+
 ```python
 with GraphSandbox(clock=lambda: T0) as graph:       # one Page + its Instagram account
     account = graph.accounts[0]                      # .page_id, .ig_user_id, .token

@@ -36,6 +36,10 @@ with YouTubeSandbox(clock=lambda: T0) as yt:
     yt.revoke(yt.channels[0].refresh_token)              # -> invalid_grant from now on
 ```
 
+Control endpoints, for a sandbox in another process (`ifn-campaign rehearse`):
+`POST`/`DELETE /_sandbox/faults` add and clear faults, and `GET /_sandbox/posts` lists the
+videos uploaded (`{"youtube": [{id, title, privacy_status now, publish_at, ...}]}`).
+
 Served over plain HTTP: google-api-python-client would need TLS (see
 docs/reference/platforms.md); a requests-based client needs nothing more.
 """
