@@ -162,13 +162,16 @@ def _ensure_limit(client: SyncPrefectClient, name: str, limit: int) -> bool:
 def ensure_limits(client: SyncPrefectClient, cfg: Settings) -> list[str]:
     """Every global concurrency limit the flows rely on, created where missing (the accounts'
     brought to the settings' values); their names: one sync at a time of the configured
-    registry, and each account's publishing limits (`ifn_campaign.orchestration.gates`)."""
+    registry, and each account's publishing limits (`ifn_campaign.orchestration.gates`). Also
+    the automation that marks a lost run Crashed (`ifn_campaign.orchestration.lost_runs`)."""
     from ifn_campaign.orchestration.gates import ensure_account_limits
+    from ifn_campaign.orchestration.lost_runs import ensure_lost_run_automation
     from ifn_campaign.registry.client import source_name
 
     names = [sync_lock_name(source_name(cfg.registry))]
     for name in names:
         _ensure_limit(client, name, 1)
+    ensure_lost_run_automation(client, cfg)  # a server without automations: a warning
     return names + [limit.name for limit in ensure_account_limits(cfg)]
 
 
