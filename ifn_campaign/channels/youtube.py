@@ -392,9 +392,9 @@ def video_resource(
     them): title 1-100 characters, description at most 5,000 bytes of UTF-8, no `<` or `>` in
     either, tags at most 500 characters as YouTube counts them, `categoryId` a string of digits,
     `privacyStatus` given and one of public, unlisted, private, `publishAt` only with private and
-    with a time zone (an aware datetime is turned into RFC 3339 UTC; a past time is allowed and
-    publishes at once). The editorial cap on the number of tags belongs to the caption writer, not
-    here.
+    with a time zone (an aware datetime is turned into RFC 3339 UTC, a fraction of a second
+    rounded up; a past time is allowed and publishes at once). The editorial cap on the number
+    of tags belongs to the caption writer, not here.
     """
     limits = limits or Limits()
     problems: list[tuple[str, str]] = []
@@ -454,8 +454,12 @@ def video_resource(
 
 
 def _publish_at(value: Any) -> str | None:
+    """RFC 3339 UTC to the second; a datetime with a fraction of a second is rounded up, so a
+    video scheduled for it is never public before that moment."""
     if isinstance(value, datetime):
         moment = value
+        if moment.microsecond:
+            moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     elif isinstance(value, str) and "T" in value:
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
