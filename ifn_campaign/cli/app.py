@@ -770,7 +770,11 @@ def demo(
 def _port(role: str) -> Any:
     """A `--<role>-port` option of `rehearse`."""
     return typer.Option(
-        f"--{role}-port", metavar="PORT", min=0, max=65535, help=f"The {role} port (0: any free)."
+        f"--{role}-port",
+        metavar="PORT",
+        min=0,
+        max=65535,
+        help=f"The {role} stand-in's port (0: any free).",
     )
 
 
@@ -784,7 +788,7 @@ def rehearse(
     ] = Path("var/rehearse"),
     members: Annotated[
         int | None,
-        typer.Option(metavar="N", help="Serve N generated members instead of the sample."),
+        typer.Option(metavar="N", min=1, help="Serve N generated members instead of the sample."),
     ] = None,
     registry_port: Annotated[int, _port("registry")] = 8765,
     graph_port: Annotated[int, _port("graph")] = 8766,
@@ -796,8 +800,9 @@ def rehearse(
     Starts the sample registry, the Graph API (Instagram, Facebook) and YouTube sandboxes and a
     media host on the real clock, writes DIR/ifn-campaign.toml (the settings that point the app
     at them, no secrets) and DIR/rehearse.env (IFN_CONFIG and the sandbox credentials, mode
-    0600), prints what to run next and serves until Ctrl+C. Every other command then runs as in
-    production: db upgrade, doctor, deploy and workers, sync, plan, compose, publish."""
+    0600), prints what to run next, the registry's fault controls and where to see what the
+    platforms received, and serves until Ctrl+C. Every other command then runs as in production:
+    db upgrade, doctor, deploy and workers, sync, plan, compose, publish."""
     ports = {
         "registry": registry_port,
         "graph": graph_port,

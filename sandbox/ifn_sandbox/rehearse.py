@@ -12,7 +12,6 @@ are never printed.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 import signal
@@ -26,6 +25,7 @@ from typing import Any
 from ifn_campaign.cli.base import out
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import InvalidValueError
+from ifn_campaign.files import temporary_beside, write_atomically
 from ifn_campaign.secrets import env_name
 from ifn_sandbox.platforms import SECRETS, PlatformSandboxes
 from ifn_sandbox.registry import RegistrySandbox
@@ -145,7 +145,7 @@ def _write_settings(
         lines += ["", f"[{section}]"]
         # a JSON string or list of strings is a valid TOML value
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    _replace(path, "\n".join(lines) + "\n", 0o644)
+    write_atomically(path, ("\n".join(lines) + "\n").encode())
     return path
 
 
@@ -164,19 +164,17 @@ def _write_env(folder: Path, config: Path, tokens: dict[str, str]) -> Path:
     ]
     lines += [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
     path = folder / ENV_FILE
-    _replace(path, "\n".join(lines) + "\n", 0o600)
+    _write_private(path, "\n".join(lines) + "\n")
     return path
 
 
-def _replace(path: Path, text: str, mode: int) -> None:
-    """Write `text` to a new file of `mode` and rename it over `path`: a reader waiting for the
-    file never sees half of it, and a secret never sits in a file others may read."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+def _write_private(path: Path, text: str) -> None:
+    """`text` into `path`, mode 0600 before a byte is written and whatever the umask, through a
+    rename: a reader waiting for the file never sees half of it."""
+    temporary = temporary_beside(path)
     try:
-        os.fchmod(fd, mode)  # whatever the umask
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        temporary.chmod(0o600)
+        temporary.write_text(text, encoding="utf-8")
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
