@@ -25,11 +25,17 @@ from ifn_campaign.wiring import Resources
 
 
 def _worker() -> str:
-    """The actor the publisher records: this flow run."""
+    """The actor the publisher records and its claims' holder: this flow run (`flow:<id>`), so
+    once the Prefect server reports the run ended (crashed) its claims are taken over at once;
+    outside a flow run (tests calling .fn) this process (`publisher:<host>:<pid>`)."""
+    from ifn_campaign.publishing.flow_runs import claim_name
+    from ifn_campaign.publishing.publisher import worker_name
+
     try:
-        return f"flow:{get_run_context().flow_run.id}"  # type: ignore[union-attr]
-    except Exception:  # outside a flow run (tests calling .fn)
-        return "flow:local"
+        run = get_run_context().flow_run  # type: ignore[union-attr]
+    except Exception:  # no run context at all
+        run = None
+    return claim_name(run.id) if run is not None else worker_name()
 
 
 @flow(name="publish_due", retries=0)

@@ -13,7 +13,14 @@ checks, the gates, the outcome table and the endings.
 
 Claims: a due post moves approved -> publishing with a compare-and-set on its state (and
 `FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers never hold the same post; a claim older
-than `publish.lease_seconds` is taken over and reconciled like a crash.
+than `publish.lease_seconds` is taken over and reconciled like a crash, and so at once is the
+claim of a flow run the Prefect server reports ended (crashed, failed, cancelled: flow_runs.py).
+
+Slots: workers start scheduled runs a little early (01:14:59.65 for 01:15), so a run takes the
+posts whose slot is at most `publish.lead_seconds` away. A post that goes live the moment it is
+sent (Instagram, Facebook's live path) is sent no earlier than its slot: the run waits the
+remaining seconds (`Publisher.sleep`), its claim held. Posts natively scheduled (Facebook 15
+minutes or more ahead, YouTube with `publishAt`) are sent ahead: the platform keeps the time.
 
 Errors: every channel failure arrives as a `ChannelError` kind (the clients wrap transport
 errors), and `Publisher._settle` maps each kind to what becomes of the post, in one table.
@@ -29,12 +36,14 @@ import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Engine, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
@@ -72,6 +81,7 @@ from ifn_campaign.publishing.blocks import (
     describe,
     record_block,
 )
+from ifn_campaign.publishing.flow_runs import EndedRuns, claim_run, ended_on_server
 from ifn_campaign.publishing.media_host import public_url
 
 _log = logging.getLogger(__name__)
@@ -131,12 +141,20 @@ class Publisher:
         make_video: Callable[[Post, Path], Path] | None = None,
         gate: AccountGate | None = None,
         reached: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        ended_runs: EndedRuns = ended_on_server,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clients = clients if clients is not None else channel_clients(settings)
         self.worker = worker or worker_name()
         self.clock = clock
+        self.sleep = sleep
+        """Waits for a slot a few seconds ahead; goes with `clock` (a simulated clock moves
+        itself forward here, so a test or the demo never really sleeps)."""
+        self.ended_runs = ended_runs
+        """Which flow runs holding claims have ended (the Prefect server; flow_runs.py)."""
+        self._ended: dict[UUID, str] = {}  # what `ended_runs` said at the last claim
         self.make_video = make_video or functools.partial(
             _post_video,
             profile_url=settings.captions.profile_url,
@@ -154,14 +172,22 @@ class Publisher:
 
     # --- claiming ----------------------------------------------------------------------------
 
-    def due(self, session: Session, now: datetime, limit: int | None = None) -> list[int]:
-        """Approved posts whose time has come (Facebook and YouTube early, for native
-        scheduling), and posts whose claim has lapsed, oldest slot first; at most `limit`
-        (`publish.max_posts`), and on PostgreSQL only those rows are locked (SKIP LOCKED), so
-        other workers take the next ones meanwhile."""
+    def due(
+        self,
+        session: Session,
+        now: datetime,
+        limit: int | None = None,
+        *,
+        lost: ColumnElement[bool] | None = None,
+    ) -> list[int]:
+        """Approved posts whose time has come or comes within `publish.lead_seconds` (Facebook
+        and YouTube earlier, for native scheduling), and posts whose claim is lost (`_lost`),
+        oldest slot first; at most `limit` (`publish.max_posts`), and on PostgreSQL only those
+        rows are locked (SKIP LOCKED), so other workers take the next ones meanwhile."""
         fb_horizon = now + timedelta(days=self.settings.facebook.schedule_max_days)
         yt_horizon = now + timedelta(hours=self.settings.youtube.upload_ahead_hours)
-        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        soon = now + timedelta(seconds=self.settings.publish.lead_seconds)
+        lost = self._lost(session, now) if lost is None else lost
         blocked = list(blocked_accounts(session, self.settings, now))
         waiting = (
             select(AccountState.channel)
@@ -173,10 +199,10 @@ class Publisher:
             .exists()
         )
         ready = or_(
-            (Post.channel == Channel.INSTAGRAM) & (Post.slot_at <= now),
+            (Post.channel == Channel.INSTAGRAM) & (Post.slot_at <= soon),
             (Post.channel == Channel.FACEBOOK)
             & (
-                (Post.slot_at <= now)
+                (Post.slot_at <= soon)  # live at the slot (lead_seconds < FB_SCHEDULE_MARGIN)
                 | ((Post.slot_at >= now + FB_SCHEDULE_MARGIN) & (Post.slot_at <= fb_horizon))
             ),
             (Post.channel == Channel.YOUTUBE) & (Post.slot_at <= yt_horizon),
@@ -189,7 +215,7 @@ class Publisher:
                     # a moved or edited post's old platform copy goes at once, whatever the slot
                     & (ready | Post.replaces_remote_id.is_not(None))
                     & (Post.next_attempt_at.is_(None) | (Post.next_attempt_at <= now)),
-                    (Post.state == PostState.PUBLISHING) & (Post.claimed_at < lapsed),
+                    (Post.state == PostState.PUBLISHING) & lost,
                 ),
                 ~waiting,
                 ~tuple_(Post.channel, Post.account).in_(blocked) if blocked else true(),
@@ -205,9 +231,9 @@ class Publisher:
         """Take up to `limit` due posts in one short transaction: the rows are locked with
         SKIP LOCKED on PostgreSQL while they are claimed, and each claim is a compare-and-set,
         so two workers never hold the same post (on SQLite the single writer does the rest)."""
-        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        lost = self._lost(session, now)
         claimed: list[tuple[int, str | None, str, str | None]] = []
-        for post_id in self.due(session, now, limit):
+        for post_id in self.due(session, now, limit, lost=lost):
             fresh = session.execute(
                 update(Post)
                 .where(Post.id == post_id, Post.state == PostState.APPROVED)
@@ -216,13 +242,10 @@ class Publisher:
             if fresh == 1:
                 claimed.append((post_id, PostState.APPROVED, PostState.PUBLISHING, None))
                 continue
+            holder = session.scalar(select(Post.claimed_by).where(Post.id == post_id))
             lapsed_claim = session.execute(
                 update(Post)
-                .where(
-                    Post.id == post_id,
-                    Post.state == PostState.PUBLISHING,
-                    Post.claimed_at < lapsed,
-                )
+                .where(Post.id == post_id, Post.state == PostState.PUBLISHING, lost)
                 .values(
                     claimed_by=self.worker,
                     claimed_at=now,
@@ -231,19 +254,45 @@ class Publisher:
                 )
             ).rowcount
             if lapsed_claim == 1:
-                note = self._takeover_note(session, post_id)
+                note = self._takeover_note(session, post_id, holder)
                 claimed.append((post_id, PostState.PUBLISHING, PostState.PUBLISHING, note))
         record(session, claimed, actor=self.worker, now=now)
         session.commit()
         ids = [post_id for post_id, *_ in claimed]
         return list(session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.slot_at)))
 
-    def _takeover_note(self, session: Session, post_id: int) -> str:
+    def _lost(self, session: Session, now: datetime) -> ColumnElement[bool]:
+        """Which publishing posts another run may take over: a claim older than
+        `publish.lease_seconds`, or one held by a flow run the Prefect server reports ended
+        (asked only about the claims still within their lease, and never about our own)."""
+        lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        held = session.scalars(
+            select(Post.claimed_by)
+            .distinct()
+            .where(
+                Post.state == PostState.PUBLISHING,
+                Post.claimed_at >= lapsed,
+                Post.claimed_by != self.worker,
+            )
+        ).all()
+        runs = {run: name for name in held if (run := claim_run(name)) is not None}
+        self._ended = self.ended_runs(runs) if runs else {}
+        ended = [runs[run] for run in self._ended if run in runs]
+        return (Post.claimed_at < lapsed) | Post.claimed_by.in_(ended)
+
+    def _takeover_note(self, session: Session, post_id: int, holder: str | None) -> str:
+        """What the takeover event says: why the claim was taken, where, and which try."""
         step, takeovers, attempts = session.execute(
             select(Post.publish_step, Post.takeovers, Post.attempts).where(Post.id == post_id)
         ).one()
+        run = claim_run(holder)
+        why = (
+            f"its flow run {run} ended ({self._ended[run]})"
+            if run is not None and run in self._ended
+            else "claim lapsed"
+        )
         return (
-            f"claim lapsed: taken over at step {step or 'start'} and reconciled "
+            f"{why}: taken over at step {step or 'start'} and reconciled "
             f"(takeover {takeovers}, attempt {attempts} of {self.settings.publish.max_attempts})"
         )
 
@@ -341,6 +390,16 @@ class Publisher:
             _log.warning("the account slot could not be released (its lease runs out): %s", exc)
 
     def publish(self, session: Session, post: Post, report: PublishReport) -> None:
+        try:
+            not_yet = self._wait_for_slot(session, post)
+        except _ClaimLost:
+            session.rollback()
+            report.retry_later.append((post.id or 0, "taken over by another worker"))
+            return
+        if not_yet is not None:  # never sent before its slot
+            why = f"not sent before its slot {post.slot_at:%Y-%m-%d %H:%M:%S} UTC"
+            self._release(session, post, why, not_yet, report, count=False)
+            return
         blocked = session.get(AccountState, (post.channel, post.account))
         if blocked is not None and blocked.needs_reauth_since is not None:
             # its token died (maybe for a post just before, in this batch): send nothing
@@ -438,6 +497,39 @@ class Publisher:
             report.scheduled.append(post.id or 0)
 
     # --- channels ----------------------------------------------------------------------------
+
+    def _goes_live_when_sent(self, post: Post, now: datetime) -> bool:
+        """Whether sending the post now makes it public now (Instagram; Facebook inside its
+        scheduling margin), so it must not be sent before its slot. YouTube's `publishAt` and
+        Facebook's native schedule keep the time themselves; a moved post's old copy is
+        deleted at once and the post itself goes on a later run."""
+        if post.replaces_remote_id is not None or post.slot_at <= now:
+            return False
+        if post.channel == Channel.INSTAGRAM:
+            return True
+        return post.channel == Channel.FACEBOOK and post.slot_at < now + FB_SCHEDULE_MARGIN
+
+    def _wait_for_slot(self, session: Session, post: Post) -> datetime | None:
+        """Wait (with `sleep`) for the slot of a post that would go live when sent and is at
+        most `publish.lead_seconds` away, renewing the claim at least every third of the lease.
+        Returns when to try again instead (None: go on now): a post taken over further ahead
+        (its claim lapsed long before its slot) waits for a run near the slot, and one whose
+        clock did not move while we slept for its slot. A post found half-way, with something
+        possibly out, is not held here: its adapter asks the platform first."""
+        if post.publish_step is not None and post.publish_step not in _NOTHING_PUBLIC:
+            return None
+        lead = timedelta(seconds=self.settings.publish.lead_seconds)
+        chunk = self.settings.publish.lease_seconds / 3
+        for _ in range(int(lead.total_seconds() // chunk) + 3):
+            now = self.clock()
+            if not self._goes_live_when_sent(post, now):
+                return None
+            if post.slot_at - now > lead:
+                return post.slot_at - lead
+            self.sleep(min((post.slot_at - now).total_seconds(), chunk))
+            self._hold_claim(session, post)
+            session.commit()
+        return post.slot_at if self._goes_live_when_sent(post, self.clock()) else None
 
     def _hold_claim(self, session: Session, post: Post) -> None:
         """Renew our claim by compare-and-set, or raise _ClaimLost if another worker holds it."""

@@ -48,6 +48,10 @@ class SimulatedClock:
     def __call__(self) -> datetime:
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        """The publisher's wait for a slot (`Publisher.sleep`): time moves on, nobody sleeps."""
+        self.advance_to(self.now + timedelta(seconds=seconds))
+
     def advance_to(self, when: datetime) -> None:
         if when <= self.now:
             return
@@ -69,7 +73,9 @@ def publish_calendar(
     """Run the publisher now and shortly after every approved slot up to `until`, then
     reconcile at `until`: everything approved in the window goes out once."""
     clock = SimulatedClock(platforms)
-    publisher = Publisher(engine, platforms.settings(settings), worker=worker, clock=clock)
+    publisher = Publisher(
+        engine, platforms.settings(settings), worker=worker, clock=clock, sleep=clock.sleep
+    )
     timeline = Timeline()
     with Session(engine) as session:
         slots = sorted(

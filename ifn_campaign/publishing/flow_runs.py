@@ -1,0 +1,71 @@
+"""Claims held by flow runs that have ended: taken over at once, not after the lease.
+
+A publisher inside a Prefect flow run claims posts as `flow:<flow run id>` (flows/publish.py).
+When its worker or process is killed, the post it had in flight stays claimed (publishing) until
+`publish.lease_seconds` pass. The Prefect server knows better: once it reports that flow run
+Crashed (heartbeats stopped), Failed, Cancelled or Completed, nothing of that run sends anything
+any more, and the next run takes the claim over at once, through the same reconcile path as a
+lapsed claim (the platform is asked first). A server that is not configured or does not answer
+changes nothing: the lease holds as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from uuid import UUID
+
+_log = logging.getLogger(__name__)
+
+FLOW_PREFIX = "flow:"
+"""How a publisher inside a flow run names itself (and its claims): `flow:<flow run id>`."""
+ENDED = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+"""Prefect state types after which a flow run sends nothing more."""
+ANSWER_SECONDS = 5.0  # a server that does not answer by then changes nothing
+
+EndedRuns = Callable[[Collection[UUID]], dict[UUID, str]]
+"""Which of these flow runs have ended, with their state's name (e.g. "Crashed")."""
+
+
+def claim_name(flow_run_id: UUID | str) -> str:
+    """The worker name (`claimed_by`, event actor) of a publisher inside this flow run."""
+    return f"{FLOW_PREFIX}{flow_run_id}"
+
+
+def claim_run(claimed_by: str | None) -> UUID | None:
+    """The flow run a claim names, or None (a publisher outside a flow run, or no claim)."""
+    if not claimed_by or not claimed_by.startswith(FLOW_PREFIX):
+        return None
+    try:
+        return UUID(claimed_by.removeprefix(FLOW_PREFIX))
+    except ValueError:
+        return None
+
+
+def ended_on_server(runs: Collection[UUID]) -> dict[UUID, str]:
+    """The runs among `runs` that the configured Prefect server reports ended; empty when no
+    server is configured or it does not answer (the claims then wait for their lease)."""
+    if not runs:
+        return {}
+    from ifn_campaign.orchestration.prefect_server import configured_api, server_answers
+
+    api = configured_api()
+    if api is None or not server_answers(api, timeout=ANSWER_SECONDS):
+        return {}
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    try:
+        with get_client(sync_client=True, httpx_settings={"timeout": ANSWER_SECONDS}) as client:
+            found = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(runs))),
+                limit=len(runs),
+            )
+    except Exception as exc:  # httpx, Prefect's own errors: the lease decides, as before
+        _log.warning("could not read flow runs from %s (claims wait for their lease): %s", api, exc)
+        return {}
+    return {
+        run.id: run.state.name or run.state.type.value
+        for run in found
+        if run.state is not None and run.state.type.value in ENDED
+    }

@@ -1,0 +1,72 @@
+"""Which claims the publisher asks the Prefect server about, and what a server that does not
+answer changes (nothing: the lease decides, as before). The takeover of a crashed run's claim
+itself is tested against a real Prefect server in tests/orchestration/test_claim_takeover.py."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlalchemy.orm import Session
+
+from ifn_campaign.models import Post, PostState
+from ifn_campaign.publishing.flow_runs import claim_name, claim_run
+from ifn_campaign.publishing.publisher import Publisher
+from tests.support.publishing import World, approved, load
+
+
+def held_by(world: World, post_id: int, worker: str, since: datetime) -> None:
+    """The post as a publisher named `worker` left it when it claimed it at `since`."""
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.state, post.claimed_by, post.claimed_at = PostState.PUBLISHING, worker, since
+        session.commit()
+
+
+def test_claim_names_round_trip() -> None:
+    run = uuid4()
+    assert claim_run(claim_name(run)) == run and claim_name(run) == f"flow:{run}"
+    assert claim_run("publisher:host:123") is None and claim_run("flow:local") is None
+    assert claim_run(None) is None
+
+
+def test_only_other_runs_claims_within_their_lease_are_asked_about(world: World) -> None:
+    now = datetime.now(UTC)
+    ids = approved(world, "instagram", [now - timedelta(minutes=m) for m in (4, 3, 2, 1)])
+    fresh, lapsed, mine = uuid4(), uuid4(), uuid4()
+    held_by(world, ids[0], claim_name(fresh), now - timedelta(minutes=1))
+    held_by(world, ids[1], claim_name(lapsed), now - timedelta(hours=1))  # lease over anyway
+    held_by(world, ids[2], "publisher:elsewhere:42", now - timedelta(minutes=1))  # no flow run
+    held_by(world, ids[3], claim_name(mine), now - timedelta(minutes=1))
+    asked: list[set[UUID]] = []
+
+    def ended(runs: Collection[UUID]) -> dict[UUID, str]:
+        asked.append(set(runs))
+        return {}
+
+    publisher = Publisher(world.engine, world.settings, worker=claim_name(mine), ended_runs=ended)
+    report = publisher.run()
+
+    assert asked and all(runs == {fresh} for runs in asked)
+    assert report.published == [ids[1]]  # the lapsed claim, taken over as before
+    for post_id in (ids[0], ids[2], ids[3]):
+        post, _ = load(world, post_id)
+        assert post.state == PostState.PUBLISHING  # their leases still run
+
+
+def test_a_prefect_server_that_does_not_answer_changes_nothing(world: World) -> None:
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, "instagram", [now - timedelta(minutes=2)])
+    held_by(world, post_id, claim_name(uuid4()), now - timedelta(minutes=1))
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{closed}/api"}):
+        report = Publisher(world.engine, world.settings).run()
+    assert report.published == [] and report.failed == []
+    post, _ = load(world, post_id)
+    assert post.state == PostState.PUBLISHING and world.platforms.graph.media() == []
