@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from rich.markup import escape
 from ifn_campaign.cli.base import OPERATIONS, app, config_file, err, out, settings
 from ifn_campaign.cli.tables import Col, Fitted, fit, show
 from ifn_campaign.config import PrefectSettings, Settings
+from ifn_campaign.errors import OrchestrationError
 
 
 def _schedule(cfg: Settings, flow_name: str, scheduled: bool) -> str:
@@ -51,11 +53,12 @@ def _table(cfg: Settings, title: str) -> Fitted:
 STOP_GRACE_SECONDS = 30.0
 
 
-def _stop_within(grace: float) -> None:
+def _stop_within(grace: float, on_stop: Callable[[], None]) -> None:
     """Ctrl+C stops `serve` for sure: Prefect 3.8's runner sometimes never returns from its
-    shutdown on a busy machine ("Runner.astop was never awaited"), so after `grace` seconds the
-    server we started is stopped and the process exits. A flow run cut off this way is a crash
-    the publisher's exactly-once steps already handle."""
+    shutdown on a busy machine ("Runner.astop was never awaited"), so after `grace` seconds
+    `on_stop` is done as on a clean stop, the server we started is stopped and the process
+    exits. A flow run cut off this way is a crash the publisher's exactly-once steps already
+    handle."""
 
     from ifn_campaign.orchestration.prefect_server import stop_started
 
@@ -63,7 +66,9 @@ def _stop_within(grace: float) -> None:
         def hard_stop() -> None:
             time.sleep(grace)
             err.print(f"Prefect's runner did not stop within {grace:g} s: stopping now")
+            on_stop()
             stop_started()
+            out.file.flush()  # os._exit skips the flush at exit
             os._exit(130)
 
         threading.Thread(target=hard_stop, daemon=True).start()
@@ -71,6 +76,55 @@ def _stop_within(grace: float) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
+
+
+def _pause(url: str, names: list[str]) -> None:
+    """Pause the schedules of the served deployments `names` on `url`, as Prefect's runner means
+    to when it stops: Ctrl+C cuts its own pausing short (seen: one of seven paused), leaving the
+    rest scheduled with nobody running them. A server that does not answer is said in a line."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectException
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    try:
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),  # also from the hard stop's thread
+            get_client(sync_client=True) as client,
+        ):
+            for name in names:
+                deployment = client.read_deployment_by_name(name)
+                if not deployment.paused:
+                    client.pause_deployment(deployment.id)
+    except (PrefectException, httpx.HTTPError) as exc:
+        err.print(
+            f"the schedules could not be paused ({type(exc).__name__}: {escape(str(exc))}): "
+            "pause the deployments in the Prefect UI, or run `ifn-campaign serve` again"
+        )
+
+
+def _on_pools(on_pools: dict[str, str]) -> str:
+    """`a, b on work pool p` for each pool (one, usually) of `{deployment: pool}`."""
+    pools: dict[str, list[str]] = {}
+    for name, pool in on_pools.items():
+        pools.setdefault(pool, []).append(name)
+    return "; ".join(f"{', '.join(names)} on work pool {pool}" for pool, names in pools.items())
+
+
+def _refusal(url: str, configured: bool, on_pools: dict[str, str]) -> str:
+    """Why `serve` will not serve against a server whose deployments belong to workers, and the
+    ways out: a server of this machine's own, or `--take-over` on purpose."""
+    way_out = (
+        "unset PREFECT_API_URL to serve on a Prefect server of this machine's own"
+        if configured
+        else "leave them to the workers"
+    )
+    return (
+        f"Prefect server {url} has the deployments on a work pool for workers "
+        f"({_on_pools(on_pools)}): serving them here would run the workers' runs on this "
+        f"machine and, on Ctrl+C, pause their schedules; {way_out}, or pass --take-over to "
+        "take them over on purpose"
+    )
 
 
 @app.command("serve", rich_help_panel=OPERATIONS)
@@ -82,29 +136,79 @@ def serve(
     limit: Annotated[
         int | None, typer.Option(metavar="N", help="Most flow runs at once (default: no limit).")
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Serve even when the Prefect server has the deployments on a work pool "
+            "(`ifn-campaign deploy`): their runs then run here (stop the pool's workers, or "
+            "they take some too), and Ctrl+C pauses their schedules until `ifn-campaign "
+            "deploy` gives them back to the workers.",
+        ),
+    ] = False,
 ) -> None:
     """Run the scheduled flows on this machine until Ctrl+C.
 
-    With a local Prefect server when none is configured."""
+    With a local Prefect server when none is configured. Refuses a server whose deployments
+    are on a work pool for workers (see --take-over)."""
     import prefect
 
     from flows.deployments import DEPLOYMENTS
-    from ifn_campaign.orchestration.deployments import ensure_limits, runner_deployments
-    from ifn_campaign.orchestration.prefect_server import prefect_api
+    from ifn_campaign.orchestration.deployments import (
+        DEPLOYMENT_NAME,
+        ensure_limits,
+        file_parameters,
+        runner_deployments,
+    )
+    from ifn_campaign.orchestration.prefect_server import (
+        configured_api,
+        prefect_api,
+        workers_deployments,
+    )
 
     cfg = settings()
-    file = config_file()
-    parameters = {"config_path": str(file.resolve())} if file else {}
-    deployments = runner_deployments(DEPLOYMENTS, cfg, parameters=parameters)
-    with prefect_api(port, say=lambda text: err.print(escape(text))):
+    deployments = runner_deployments(DEPLOYMENTS, cfg, parameters=file_parameters(config_file()))
+    for deployment in deployments:
+        # Prefect refuses job variables without a work pool; serve's runs are its runner's
+        # children, with serve's environment and folder, and the heartbeat given below
+        deployment.job_variables = {}
+    configured = configured_api() is not None
+    names = [f"{spec.name}/{DEPLOYMENT_NAME}" for spec in DEPLOYMENTS]
+    stopped = "stopped; the schedules are paused until the next `ifn-campaign serve`"
+    with prefect_api(port, say=lambda text: err.print(escape(text))) as url:
         from prefect.client.orchestration import get_client
 
         with get_client(sync_client=True) as client:
+            on_pools = workers_deployments(client, names)
+            if on_pools and not take_over:
+                raise OrchestrationError(_refusal(url, configured, on_pools))
             ensure_limits(client, cfg)
+        if on_pools:
+            err.print(
+                f"taking over {escape(_on_pools(on_pools))} (--take-over; stop the pool's "
+                "workers, or they go on taking some of the runs)"
+            )
+            stopped = (
+                "stopped; the schedules taken over from the workers are paused: "
+                "`ifn-campaign deploy` gives them back to the workers"
+            )
+        done = threading.Lock()
+
+        def on_stop() -> None:
+            if done.acquire(blocking=False):  # once, whether the runner returns or not
+                _pause(url, names)
+                out.print(stopped)
+
         show(_table(cfg, "Serving (Ctrl+C to stop)"))
-        _stop_within(STOP_GRACE_SECONDS)
-        prefect.serve(*deployments, limit=limit, print_starting_message=False)
-    out.print("stopped; the schedules are paused until the next `ifn-campaign serve`")
+        _stop_within(STOP_GRACE_SECONDS, on_stop)
+        prefect.serve(
+            *deployments,
+            limit=limit,
+            print_starting_message=False,
+            # each run's process sends a heartbeat this often, so a lost run is marked Crashed
+            heartbeat_seconds=cfg.prefect.heartbeat_seconds,
+        )
+        on_stop()
 
 
 @app.command("deploy", rich_help_panel=OPERATIONS)

@@ -15,15 +15,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from ifn_campaign.errors import OrchestrationError
 
-__all__ = ["configured_api", "prefect_api", "server_answers"]
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
+__all__ = ["configured_api", "prefect_api", "server_answers", "workers_deployments"]
 
 START_TIMEOUT = 120.0  # seconds; the server starts in 7-20 s on a busy 2-core machine
 
@@ -41,6 +45,23 @@ def server_answers(api_url: str, timeout: float = 2.0) -> bool:
         return requests.get(f"{api_url.rstrip('/')}/health", timeout=timeout).ok
     except requests.RequestException:
         return False
+
+
+def workers_deployments(client: SyncPrefectClient, names: Iterable[str]) -> dict[str, str]:
+    """Which of the deployments `names` ("flow/deployment") the server has on a work pool, with
+    their pool: `ifn-campaign deploy` put them there for workers, and `serve` must not take
+    them over unawares (its runner runs their runs and pauses their schedules when it stops)."""
+    from prefect.exceptions import ObjectNotFound
+
+    found = {}
+    for name in names:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            continue
+        if deployment.work_pool_name:
+            found[name] = deployment.work_pool_name
+    return found
 
 
 def _child_env(environ: Mapping[str, str] | None) -> dict[str, str] | None:
