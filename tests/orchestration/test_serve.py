@@ -93,6 +93,29 @@ def test_serve_refuses_a_server_whose_deployments_are_on_a_work_pool(
     assert all(s.active for d in after.values() for s in d.schedules)
 
 
+def test_serve_refuses_them_also_on_a_server_it_finds_on_its_port(
+    deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No PREFECT_API_URL, but the workers' server answers on this machine at serve's port:
+    refused the same way (there is no PREFECT_API_URL to unset)."""
+    from urllib.parse import urlparse
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = str(PREFECT_API_URL.value())
+    capsys.readouterr()
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert main(["serve", "--port", str(urlparse(url).port)]) == 1
+    assert " ".join(capsys.readouterr().err.split()) == (
+        f"Prefect server already running at {url} "
+        f"error: Prefect server {url} has the deployments on a work pool for workers "
+        f"({', '.join(NAMES)} on work pool {deployed}): serving them here would run the "
+        "workers' runs on this machine and, on Ctrl+C, pause their schedules; leave them to "
+        "the workers, or pass --take-over to take them over on purpose"
+    )
+    assert {d.work_pool_name for d in _deployments().values()} == {deployed}
+
+
 def _heartbeats(run_id: Any) -> int:
     """How many heartbeat events the server holds for the flow run."""
     from prefect.client.orchestration import get_client
