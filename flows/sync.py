@@ -3,11 +3,13 @@
 Two syncs of one registry never overlap: the flow holds the source's global concurrency limit
 (`ifn_campaign.orchestration.deployments.sync_lock`) for the whole sync, whichever deployment,
 `campaign` run or worker started it; a second one waits for it (up to `wait_seconds`), then
-syncs what changed.
+syncs what changed. The lock's lease lapses `prefect.lost_after_seconds` after a sync's process
+dies, when the server marks the lost run Crashed.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -41,7 +43,8 @@ def sync_registry(
         result = sync_stage(
             res,
             full=full,
-            lock=sync_lock,
+            # the lock lapses when the server marks this run Crashed, should its process die
+            lock=partial(sync_lock, lease_seconds=res.settings.prefect.lost_after_seconds),
             wait_seconds=wait_seconds,
             progress=on_page,
             on_retry=logger.warning,

@@ -87,8 +87,12 @@ def schedules_for(cfg: Settings, flow_name: str) -> list[Any]:
 def run_environment(cfg: Settings) -> dict[str, str]:
     """Environment variables every flow run of ours gets, on a worker or under `serve`: the
     heartbeat, so a run whose process dies is noticed by the server and marked Crashed
-    (`ifn_campaign.orchestration.lost_runs`) instead of staying Running for ever."""
-    return {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(cfg.prefect.heartbeat_seconds)}
+    (`ifn_campaign.orchestration.lost_runs`) instead of staying Running for ever, and the time
+    that takes as the automation was made with it, which the sync lock's lease follows."""
+    return {
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(cfg.prefect.heartbeat_seconds),
+        "IFN_PREFECT__LOST_AFTER_SECONDS": str(cfg.prefect.lost_after_seconds),
+    }
 
 
 def file_parameters(settings_file: Path | None) -> dict[str, str]:
@@ -206,11 +210,13 @@ def _quiet_acquisition() -> None:
 
 
 @contextmanager
-def sync_lock(source: str, wait_seconds: float) -> Iterator[None]:
+def sync_lock(source: str, wait_seconds: float, lease_seconds: float = 300) -> Iterator[None]:
     """Hold the sync lock of `source` for the block: a second sync of the same source, from any
     flow, worker or machine on this Prefect server, waits up to `wait_seconds` for it, then gives
     up with an `OrchestrationError` having done nothing. The lease is renewed while the sync runs
-    and lapses within minutes if its process dies, so a killed sync never blocks the next."""
+    and lapses `lease_seconds` after its process dies, so a killed sync never blocks the next:
+    the flow gives `prefect.lost_after_seconds`, the time after which the server marks its lost
+    run Crashed (`ifn_campaign.orchestration.lost_runs`), so both happen together."""
     import httpx
     from prefect.client.orchestration import get_client
     from prefect.concurrency.sync import concurrency
@@ -221,7 +227,15 @@ def sync_lock(source: str, wait_seconds: float) -> Iterator[None]:
     try:
         with get_client(sync_client=True) as client:
             _ensure_limit(client, name, 1)
-        held.enter_context(concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True))
+        held.enter_context(
+            concurrency(
+                name,
+                occupy=1,
+                timeout_seconds=wait_seconds,
+                lease_duration=lease_seconds,
+                strict=True,
+            )
+        )
     except httpx.HTTPError as exc:
         raise OrchestrationError(
             f"the Prefect server does not answer ({type(exc).__name__}), so the sync lock of "

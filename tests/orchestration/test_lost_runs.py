@@ -8,14 +8,20 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from ifn_campaign import store
 from ifn_campaign.config import Settings
+from ifn_campaign.models import Member, SyncRun
 from ifn_campaign.orchestration.lost_runs import (
     AUTOMATION_NAME,
     ensure_lost_run_automation,
     lost_run_automation,
 )
-from tests.support.prefect_worker import worker_server
+from ifn_sandbox.http import Fault
+from ifn_sandbox.registry import RegistrySandbox
+from tests.support.prefect_worker import wait_until, worker_server
 
 pytestmark = pytest.mark.slow
 
@@ -71,3 +77,57 @@ def test_a_server_with_triggers_off_gets_a_warning(
     assert watch.status == "created"
     assert watch.problem and "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED" in watch.problem
     assert [r.getMessage() for r in caplog.records] == [watch.problem]
+
+
+def test_a_killed_run_is_marked_crashed_and_the_next_one_runs(tmp_path: Path) -> None:
+    """A sync on a process worker is killed with its worker (SIGKILL) while it holds the sync
+    lock. Its heartbeats stop, the server marks it Crashed (lost_after_seconds 60), and the next
+    run of the one-at-a-time deployment, on a new worker, is neither cancelled as "already
+    running" nor held by the dead run's lock beyond the same time: it completes."""
+    from prefect.client.schemas.objects import StateType
+
+    from ifn_campaign.orchestration.deployments import sync_lock_name
+    from ifn_campaign.registry.client import source_name
+
+    url = f"sqlite:///{tmp_path / 'ifn.db'}"
+    engine = store.make_engine(url)
+    store.upgrade(engine)
+    with (
+        RegistrySandbox(generated=5, seed=7) as sandbox,
+        worker_server(tmp_path / "prefect", pool="ifn-lost-runs") as prefect,
+    ):
+        cfg = Settings(
+            data_dir=tmp_path,
+            registry={"base_url": sandbox.url},
+            prefect={"work_pool": prefect.pool, "lost_after_seconds": 60},
+        )
+        prefect.register(cfg)
+        env = {
+            "IFN_DATABASE__URL": url,
+            "IFN_REGISTRY__BASE_URL": sandbox.url,
+            "IFN_MEDIA__ALLOW_HOSTS": f'["{sandbox.url.removeprefix("http://")}"]',
+        }
+        # each page takes 20 s: the first sync is still at it when its worker is killed
+        sandbox.faults.add(Fault("/api/v1/members", "slow", delay=20, times=None))
+        worker = prefect.start_worker(env)
+        lost = prefect.run("sync_registry")
+        prefect.wait_for(lost, StateType.RUNNING, timeout=120)
+        lock = sync_lock_name(source_name(cfg.registry))
+
+        def locked() -> bool:
+            with prefect.client() as client:
+                return client.read_global_concurrency_limit_by_name(lock).active_slots == 1
+
+        wait_until(locked, timeout=60, what="the first sync to take the sync lock")
+        worker.kill()
+        sandbox.faults.clear()
+        prefect.start_worker(env, name="worker-2")  # the operator's next worker
+        crashed = prefect.wait_for(lost, StateType.CRASHED, timeout=240)
+        assert crashed.state is not None and crashed.state.message
+        assert "no heartbeat for 60 s" in crashed.state.message
+        following = prefect.run("sync_registry")
+        prefect.wait_for(following, StateType.COMPLETED, timeout=150)
+    with Session(engine) as session:
+        statuses = session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all()
+        assert session.scalar(select(func.count()).select_from(Member)) == 5
+    assert statuses[-1] == "completed"

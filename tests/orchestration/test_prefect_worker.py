@@ -36,12 +36,15 @@ def test_a_sync_runs_on_a_process_worker(prefect: PrefectWorkerServer, tmp_path:
     engine = store.make_engine(url)
     store.upgrade(engine)
     with RegistrySandbox(generated=5, seed=3) as sandbox:
-        cfg = Settings(registry={"base_url": sandbox.url}, prefect={"work_pool": prefect.pool})
+        cfg = Settings(
+            data_dir=tmp_path,  # deploy hands it to every run: the worker's folder is temporary
+            registry={"base_url": sandbox.url},
+            prefect={"work_pool": prefect.pool},
+        )
         registration = prefect.register(cfg)
         assert "sync_registry" in registration.deployments
         worker = prefect.start_worker(
             {
-                "IFN_DATA_DIR": str(tmp_path),  # the worker runs flows in a temporary folder
                 "IFN_DATABASE__URL": url,
                 "IFN_REGISTRY__BASE_URL": sandbox.url,
                 "IFN_MEDIA__DIR": str(tmp_path / "media"),

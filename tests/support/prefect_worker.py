@@ -25,11 +25,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ifn_campaign.config import Settings
     from ifn_campaign.orchestration.deployments import Deployment, Registration
 
-__all__ = ["PrefectWorkerServer", "Worker", "prefect_env", "worker_server"]
+__all__ = ["PrefectWorkerServer", "Worker", "prefect_env", "wait_until", "worker_server"]
 
 START_TIMEOUT = 120.0  # seconds; the server starts in 7-20 s on a busy 2-core machine
 
@@ -59,6 +59,22 @@ SERVER_SETTINGS = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true",
     "PREFECT_SERVER_SERVICES_REPOSSESSOR_ENABLED": "true",
 }
+
+
+T = TypeVar("T")
+
+
+def wait_until(ok: Callable[[], T], *, timeout: float, what: str, poll: float = 0.5) -> T:
+    """`ok()`'s first true value, asked every `poll` seconds; an AssertionError naming `what`
+    after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = ok()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(poll)
 
 
 def _free_port() -> int:
