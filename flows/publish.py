@@ -1,7 +1,9 @@
 """`publish_due` and `reconcile`: thin Prefect flows over the publish and reconcile stages.
 
 `publish_due` runs every few minutes (Instagram has no native scheduling, so we publish at the
-slot ourselves); several runs or workers at once are safe (claims, see publisher.py).
+slot ourselves; a run started a little early takes the posts within `publish.lead_seconds` and
+waits for their slot); several runs or workers at once are safe (claims, see publisher.py), and
+a run the Prefect server reports crashed leaves its claims to the next run.
 `reconcile` confirms natively scheduled Facebook and YouTube posts went live and records them.
 Each leaves a markdown summary artifact (`publish-summary`, `reconcile-summary`).
 """

@@ -1,12 +1,13 @@
-"""Claims held by flow runs that have ended: taken over at once, not after the lease.
+"""Claims held by flow runs that have ended: taken over without waiting for the lease.
 
 A publisher inside a Prefect flow run claims posts as `flow:<flow run id>` (flows/publish.py).
 When its worker or process is killed, the post it had in flight stays claimed (publishing) until
 `publish.lease_seconds` pass. The Prefect server knows better: once it reports that flow run
 Crashed (heartbeats stopped), Failed, Cancelled or Completed, nothing of that run sends anything
-any more, and the next run takes the claim over at once, through the same reconcile path as a
-lapsed claim (the platform is asked first). A server that is not configured or does not answer
-changes nothing: the lease holds as before.
+any more, and the next run takes the claim over, through the same reconcile path as a lapsed
+claim (the platform is asked first), once the claim has been untouched for
+`prefect.lost_after_seconds` (`Publisher._lost` says why). A server that is not configured or
+does not answer changes nothing: the lease holds as before.
 """
 
 from __future__ import annotations

@@ -264,21 +264,27 @@ class Publisher:
     def _lost(self, session: Session, now: datetime) -> ColumnElement[bool]:
         """Which publishing posts another run may take over: a claim older than
         `publish.lease_seconds`, or one held by a flow run the Prefect server reports ended
-        (asked only about the claims still within their lease, and never about our own)."""
+        (asked only about other runs' claims within their lease). Such a claim must also be
+        untouched for `prefect.lost_after_seconds`: a publisher renews its claim before every
+        remote call, so one the server wrongly gave up on (heartbeats late, not dead) is not
+        reconciled while its call is in flight; a dead run's claim is that old by the time the
+        server marks it crashed."""
         lapsed = now - timedelta(seconds=self.settings.publish.lease_seconds)
+        quiet = now - timedelta(seconds=self.settings.prefect.lost_after_seconds)
         held = session.scalars(
             select(Post.claimed_by)
             .distinct()
             .where(
                 Post.state == PostState.PUBLISHING,
                 Post.claimed_at >= lapsed,
+                Post.claimed_at < quiet,
                 Post.claimed_by != self.worker,
             )
         ).all()
         runs = {run: name for name in held if (run := claim_run(name)) is not None}
         self._ended = self.ended_runs(runs) if runs else {}
         ended = [runs[run] for run in self._ended if run in runs]
-        return (Post.claimed_at < lapsed) | Post.claimed_by.in_(ended)
+        return (Post.claimed_at < lapsed) | (Post.claimed_by.in_(ended) & (Post.claimed_at < quiet))
 
     def _takeover_note(self, session: Session, post_id: int, holder: str | None) -> str:
         """What the takeover event says: why the claim was taken, where, and which try."""

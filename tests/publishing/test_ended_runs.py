@@ -36,12 +36,14 @@ def test_claim_names_round_trip() -> None:
 
 def test_only_other_runs_claims_within_their_lease_are_asked_about(world: World) -> None:
     now = datetime.now(UTC)
-    ids = approved(world, "instagram", [now - timedelta(minutes=m) for m in (4, 3, 2, 1)])
-    fresh, lapsed, mine = uuid4(), uuid4(), uuid4()
-    held_by(world, ids[0], claim_name(fresh), now - timedelta(minutes=1))
+    ids = approved(world, "instagram", [now - timedelta(minutes=m) for m in (5, 4, 3, 2, 1)])
+    quiet, lapsed, mine, busy = uuid4(), uuid4(), uuid4(), uuid4()
+    # within the lease (15 min), untouched for longer than prefect.lost_after_seconds (2 min)
+    held_by(world, ids[0], claim_name(quiet), now - timedelta(minutes=3))
     held_by(world, ids[1], claim_name(lapsed), now - timedelta(hours=1))  # lease over anyway
-    held_by(world, ids[2], "publisher:elsewhere:42", now - timedelta(minutes=1))  # no flow run
-    held_by(world, ids[3], claim_name(mine), now - timedelta(minutes=1))
+    held_by(world, ids[2], "publisher:elsewhere:42", now - timedelta(minutes=3))  # no flow run
+    held_by(world, ids[3], claim_name(mine), now - timedelta(minutes=3))
+    held_by(world, ids[4], claim_name(busy), now - timedelta(seconds=30))  # renewed just now
     asked: list[set[UUID]] = []
 
     def ended(runs: Collection[UUID]) -> dict[UUID, str]:
@@ -51,9 +53,9 @@ def test_only_other_runs_claims_within_their_lease_are_asked_about(world: World)
     publisher = Publisher(world.engine, world.settings, worker=claim_name(mine), ended_runs=ended)
     report = publisher.run()
 
-    assert asked and all(runs == {fresh} for runs in asked)
+    assert asked and all(runs == {quiet} for runs in asked)
     assert report.published == [ids[1]]  # the lapsed claim, taken over as before
-    for post_id in (ids[0], ids[2], ids[3]):
+    for post_id in (ids[0], ids[2], ids[3], ids[4]):
         post, _ = load(world, post_id)
         assert post.state == PostState.PUBLISHING  # their leases still run
 
@@ -61,7 +63,7 @@ def test_only_other_runs_claims_within_their_lease_are_asked_about(world: World)
 def test_a_prefect_server_that_does_not_answer_changes_nothing(world: World) -> None:
     now = datetime.now(UTC)
     (post_id,) = approved(world, "instagram", [now - timedelta(minutes=2)])
-    held_by(world, post_id, claim_name(uuid4()), now - timedelta(minutes=1))
+    held_by(world, post_id, claim_name(uuid4()), now - timedelta(minutes=3))
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
