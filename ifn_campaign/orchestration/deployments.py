@@ -39,6 +39,7 @@ __all__ = [
     "ensure_work_pool",
     "file_parameters",
     "job_environment",
+    "quiet_slot_failures",
     "register",
     "run_environment",
     "runner_deployments",
@@ -183,7 +184,7 @@ class _AcquisitionReports(logging.Filter):
     """Drops Prefect's own log line for a concurrency slot acquisition that failed ("Service
     'ConcurrencySlotAcquisitionWithLeaseService' failed to process item ... TimeoutError"): the
     service hands the same exception to the caller waiting for the slots, which says it (the
-    sync lock in one clear line), so the line is only noise printed before that error."""
+    sync lock or the gate in one clear line), so the line is only noise printed before it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
@@ -200,10 +201,11 @@ class _AcquisitionReports(logging.Filter):
         return not (record.msg == "Service %r failed to process item %r" and handed_over)
 
 
-def _quiet_acquisition() -> None:
-    """Install `_AcquisitionReports` on Prefect's concurrency logger, once for the process: for
-    good, since the service logs after it has handed the error over, when a filter added only
-    for the wait may already be gone."""
+def quiet_slot_failures() -> None:
+    """Install `_AcquisitionReports` on Prefect's concurrency logger, once for the process,
+    wherever we wait for slots (the sync lock, the accounts' gate): for good, since the service
+    logs after it has handed the error over, when a filter added only for the wait may already
+    be gone."""
     logger = logging.getLogger("prefect._internal.concurrency")
     if not any(isinstance(f, _AcquisitionReports) for f in logger.filters):
         logger.addFilter(_AcquisitionReports())
@@ -222,7 +224,7 @@ def sync_lock(source: str, wait_seconds: float, lease_seconds: float = 300) -> I
     from prefect.concurrency.sync import concurrency
 
     name = sync_lock_name(source)
-    _quiet_acquisition()
+    quiet_slot_failures()
     held = ExitStack()
     try:
         with get_client(sync_client=True) as client:

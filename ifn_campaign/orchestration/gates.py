@@ -128,6 +128,9 @@ class PrefectGate:
     once, the slot only paces them)."""
 
     def __init__(self, settings: Settings, *, timeout_seconds: float = 600) -> None:
+        from ifn_campaign.orchestration.deployments import quiet_slot_failures
+
+        quiet_slot_failures()  # a slot not had is our GateUnavailable, not Prefect's log line
         self.rate = settings.publish.account_posts_per_minute > 0
         self.timeout_seconds = timeout_seconds
         self._slot = ExitStack()

@@ -240,3 +240,35 @@ def test_a_prefect_server_that_does_not_answer_is_named_with_the_next_step() -> 
         ensure_account_limits(settings)
     assert "http://127.0.0.1:9/api" in str(raised.value)
     assert "PREFECT_API_URL" in str(raised.value)
+
+
+def test_a_gate_without_a_free_slot_says_so_without_prefects_log_line(
+    prefect_server: None,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prefect's slot service logs "failed to process item ... TimeoutError" when a wait ends
+    without a slot; the gate's own GateUnavailable is the one report of it."""
+    import logging
+    import time
+
+    from prefect.concurrency.sync import concurrency
+
+    from ifn_campaign.errors import GateUnavailable
+
+    logger = logging.getLogger("prefect._internal.concurrency")
+    monkeypatch.setattr(logger, "filters", [])  # none from earlier tests: only the gate's own
+    settings = world.settings
+    ensure_account_limits(settings)
+    gate = PrefectGate(settings, timeout_seconds=0.5)
+    name = limit_name("instagram", "bpipi")
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    with concurrency(name, occupy=settings.publish.account_concurrency, strict=True):
+        with pytest.raises(GateUnavailable) as raised, gate.hold("instagram", "bpipi"):
+            pass
+        time.sleep(1)  # the service logs from its thread after handing the error over
+    assert str(raised.value).startswith(
+        f"instagram/bpipi: no free slot in the account's limits ({name})"
+    )
+    assert [r.getMessage() for r in caplog.records if "failed to process" in r.getMessage()] == []
