@@ -67,6 +67,7 @@ __all__ = [
     "check_campaigns",
     "check_database",
     "check_graph_account",
+    "check_lost_runs",
     "check_media_host",
     "check_prefect",
     "check_settings",
@@ -902,6 +903,33 @@ def _youtube_scope_checks(label: str, info: TokenInfo, reauthorise: str) -> list
 # --- all together -----------------------------------------------------------------------------
 
 
+def check_lost_runs(api_url: str, settings: Settings) -> Check:
+    """The server marks our lost runs Crashed as the settings say: the automation `deploy` makes
+    is there, matches `prefect.lost_after_seconds`, is on, and the triggers service runs
+    (`ifn_campaign.orchestration.lost_runs`). A warning otherwise: the flows still run."""
+    from ifn_campaign.orchestration.lost_runs import AUTOMATION_NAME, lost_run_problem
+
+    name = "lost runs"
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with (
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
+            get_client(sync_client=True) as client,
+        ):
+            problem = lost_run_problem(client, settings)
+    except Exception as exc:  # a server that answered /health a moment ago: say what broke
+        return _warn(name, f"cannot read the server's automations ({type(exc).__name__})")
+    if problem is not None:
+        return _warn(name, *problem)
+    return _ok(
+        name,
+        f"a run silent for {settings.prefect.lost_after_seconds} s is marked Crashed "
+        f"(automation '{AUTOMATION_NAME}')",
+    )
+
+
 _FROM_PREFECT: Any = object()
 
 
@@ -924,6 +952,8 @@ def run_checks(
         url = prefect_api_url() if prefect_url is _FROM_PREFECT else prefect_url
         prefect, reachable = check_prefect(url)
         checks.append(prefect)
+        if url and reachable:
+            checks.append(check_lost_runs(url, settings))
         checks += check_media_host(settings)
         checks += check_accounts(settings, SecretReader(reachable, secrets), engine)
     finally:

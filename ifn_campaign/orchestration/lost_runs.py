@@ -24,12 +24,20 @@ if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.events.schemas.automations import AutomationCore
 
-__all__ = ["AUTOMATION_NAME", "LostRunWatch", "ensure_lost_run_automation", "lost_run_automation"]
+__all__ = [
+    "AUTOMATION_NAME",
+    "LostRunWatch",
+    "ensure_lost_run_automation",
+    "lost_run_automation",
+    "lost_run_problem",
+]
 
 AUTOMATION_NAME = "ifn-campaign: lost flow runs"
 HEARTBEAT = "prefect.flow-run.heartbeat"
 # a run that ends says so with one of these; after one, no heartbeat is expected any more
 FINAL_EVENTS = ("Completed", "Failed", "Cancelled", "Crashed")
+
+TRIGGERS_ON = "turn it on (PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED=true) and restart the server"
 
 _log = logging.getLogger(__name__)
 
@@ -135,8 +143,42 @@ def ensure_lost_run_automation(client: SyncPrefectClient, cfg: Settings) -> Lost
             status = "updated"
     problem = _triggers_problem(client)
     if problem:
+        problem += f": {TRIGGERS_ON}"
         _log.warning("%s", problem)
     return LostRunWatch(AUTOMATION_NAME, status, problem)
+
+
+def lost_run_problem(client: SyncPrefectClient, cfg: Settings) -> tuple[str, str] | None:
+    """Why a lost run would not be marked Crashed after `prefect.lost_after_seconds` on the
+    server `client` talks to, and what to do (for `doctor`); None when it would."""
+    import httpx
+
+    again = "run `ifn-campaign deploy` (or `serve`) again"
+    try:
+        found = client.read_automations_by_name(AUTOMATION_NAME)
+    except httpx.HTTPStatusError as exc:
+        return (
+            f"the Prefect server has no automations API (HTTP {exc.response.status_code}): "
+            "a flow run whose worker dies stays Running",
+            "use a Prefect server 3.1.8 or later",
+        )
+    if not found:
+        return f"no '{AUTOMATION_NAME}' automation: a run whose worker dies stays Running", again
+    automation = found[0]
+    if not automation.enabled:
+        return f"the '{AUTOMATION_NAME}' automation is paused: lost runs stay Running", again
+    if _comparable(automation) != _comparable(lost_run_automation(cfg)):
+        within = getattr(automation.trigger, "within", None)
+        made = f"{within.total_seconds():g} s" if within is not None else "another trigger"
+        return (
+            f"the '{AUTOMATION_NAME}' automation differs from the settings (it waits {made}, "
+            f"prefect.lost_after_seconds is {cfg.prefect.lost_after_seconds} s)",
+            again,
+        )
+    problem = _triggers_problem(client)
+    if problem is not None:
+        return problem, TRIGGERS_ON
+    return None
 
 
 def _triggers_problem(client: SyncPrefectClient) -> str | None:
@@ -153,6 +195,6 @@ def _triggers_problem(client: SyncPrefectClient) -> str | None:
         return (
             "the Prefect server's triggers service is off (PREFECT_SERVER_SERVICES_TRIGGERS_"
             "ENABLED=false), so the lost-run automation is never evaluated and a flow run whose "
-            "worker dies stays Running: turn it on and restart the server"
+            "worker dies stays Running"
         )
     return None

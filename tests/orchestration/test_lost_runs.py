@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from ifn_campaign import store
 from ifn_campaign.config import Settings
 from ifn_campaign.models import Member, SyncRun
+from ifn_campaign.orchestration.doctor import check_lost_runs
 from ifn_campaign.orchestration.lost_runs import (
     AUTOMATION_NAME,
+    TRIGGERS_ON,
     ensure_lost_run_automation,
     lost_run_automation,
 )
@@ -64,6 +66,37 @@ def test_ensure_limits_makes_the_automation(prefect_server: None) -> None:
     assert automation.trigger.within.total_seconds() == 90
 
 
+def test_doctor_says_whether_lost_runs_are_marked(prefect_server: None) -> None:
+    """`doctor` warns while the automation is missing or made with other settings, with what
+    to do, and says it is in place once `deploy` made it from the settings."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from ifn_campaign.orchestration.doctor import check_lost_runs, run_checks
+
+    url = str(PREFECT_API_URL.value())
+    cfg = Settings(prefect={"lost_after_seconds": 75})
+    with get_client(sync_client=True) as client:
+        for found in client.read_automations_by_name(AUTOMATION_NAME):
+            client.delete_automation(found.id)
+        missing = check_lost_runs(url, cfg)
+        ensure_lost_run_automation(client, Settings())
+        other = check_lost_runs(url, cfg)
+        ensure_lost_run_automation(client, cfg)
+        fine = check_lost_runs(url, cfg)
+    assert missing.line() == (
+        f"warn lost runs: no '{AUTOMATION_NAME}' automation: a run whose worker dies stays "
+        "Running -> run `ifn-campaign deploy` (or `serve`) again"
+    )
+    assert other.status == "warn" and "it waits 120 s, prefect.lost_after_seconds is 75 s" in (
+        other.message
+    )
+    assert fine.line() == (
+        f"ok   lost runs: a run silent for 75 s is marked Crashed (automation '{AUTOMATION_NAME}')"
+    )
+    assert [c.status for c in run_checks(cfg) if c.name == "lost runs"] == ["ok"]
+
+
 def test_a_server_with_triggers_off_gets_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -74,7 +107,9 @@ def test_a_server_with_triggers_off_gets_a_warning(
         with caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"):
             watch = ensure_lost_run_automation(client, Settings())
         assert client.read_automations_by_name(AUTOMATION_NAME)
+        doctor = check_lost_runs(prefect.api_url, Settings())
     assert watch.status == "created"
+    assert doctor.status == "warn" and doctor.fix == TRIGGERS_ON
     assert watch.problem and "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED" in watch.problem
     assert [r.getMessage() for r in caplog.records] == [watch.problem]
 
