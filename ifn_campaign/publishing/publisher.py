@@ -520,9 +520,11 @@ class Publisher:
         most `publish.lead_seconds` away, renewing the claim at least every third of the lease.
         Returns when to try again instead (None: go on now): a post taken over further ahead
         (its claim lapsed long before its slot) waits for a run near the slot, and one whose
-        clock did not move while we slept for its slot. A post found half-way, with something
-        possibly out, is not held here: its adapter asks the platform first."""
-        if post.publish_step is not None and post.publish_step not in _NOTHING_PUBLIC:
+        clock did not move while we slept for its slot. A post found half-way waits too: its
+        adapter asks the platform first, and if the lost call left nothing, sends it live, so
+        not before the slot (Facebook's scheduled copy, if it is there, goes live at the slot
+        anyway). One whose platform id is stored sends nothing more: it goes on."""
+        if post.remote_id is not None:
             return None
         lead = timedelta(seconds=self.settings.publish.lead_seconds)
         chunk = self.settings.publish.lease_seconds / 3

@@ -193,27 +193,51 @@ def test_rerun_hours_after_a_crash_still_finds_the_post(
         assert post.permalink and feature.permalink == post.permalink
 
 
-def test_facebook_crash_then_rerun_inside_the_schedule_margin(world: World) -> None:
-    """Scheduled natively 20 min ahead, killed before the post id was stored; the rerun comes
-    when the slot is less than the scheduling margin away (not native any more) and must find
-    the scheduled post instead of posting the photo a second time, at once."""
+@pytest.mark.parametrize("point", ["called:fb_post", "before:fb_post"])
+def test_facebook_crash_then_rerun_inside_the_schedule_margin(world: World, point: str) -> None:
+    """Scheduled natively 20 min ahead, killed before the post id was stored (after the call,
+    or before it went out); the rerun comes when the slot is less than the scheduling margin
+    away (not native any more). Were the lost call's copy not there, the photo would go out
+    live, so not before the slot: the post goes back for a run near the slot, which finds the
+    scheduled post instead of posting the photo a second time (or, the call never made, posts
+    it live at the slot), and records it."""
     now = datetime.now(UTC)
-    post_id = approved_posts(world, {"facebook": now + timedelta(minutes=20)})["facebook"]
-    killed = run_publisher(world, crash_at="called:fb_post")
+    slot = now + timedelta(minutes=20)
+    post_id = approved_posts(world, {"facebook": slot})["facebook"]
+    killed = run_publisher(world, crash_at=point)
     assert killed.returncode == -9, killed.stderr[-3000:]
+    sent = 1 if point.startswith("called:") else 0
 
     later = timedelta(minutes=16)  # the lease (15 min by default) has passed
-    world.platforms.graph.advance(later.total_seconds())
+    graph = world.platforms.graph
+    graph.advance(later.total_seconds())
     report = Publisher(world.engine, world.settings, clock=lambda: datetime.now(UTC) + later).run()
     assert report.failed == [], report.failed
+    assert [p for p, _ in report.retry_later] == [post_id]
+    lead = timedelta(seconds=world.settings.publish.lead_seconds)
+    with Session(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and post.state == PostState.APPROVED
+        assert post.next_attempt_at == slot - lead and post.publish_step == "fb_post"
+        assert len(remote_count(world, "facebook", post)) == sent  # the lost call's, scheduled
+
+    # a run half a minute before the slot, on the sandbox's clock: its wait moves that clock on
+    graph.advance((slot - timedelta(seconds=30) - graph.now()).total_seconds())
+    near = Publisher(world.engine, world.settings, clock=graph.now, sleep=graph.advance)
+    report = near.run()
+    assert report.published == [post_id] and report.failed == [], report
     with Session(world.engine) as session:
         post = session.get(Post, post_id)
         assert post is not None
         remote = remote_count(world, "facebook", post)
         assert len(remote) == 1, "posted twice"
-        assert post.remote_id == remote[0]
-        assert post.state == PostState.SCHEDULED  # Facebook publishes it at the slot
-        assert session.scalars(select(Feature).where(Feature.post_id == post_id)).all() == []
+        assert post.remote_id == remote[0] and post.state == PostState.PUBLISHED
+        (page_post,) = graph.posts()
+        assert page_post.is_published(graph.now())
+        if not sent:  # the call never went out: posted live by the near run, at its slot
+            assert page_post.scheduled_publish_time is None and page_post.created_at >= slot
+        (feature,) = session.scalars(select(Feature).where(Feature.post_id == post_id)).all()
+        assert feature.permalink == post.permalink
 
 
 @pytest.mark.parametrize("point", ["before:replace", "called:replace", "after:replace"])
