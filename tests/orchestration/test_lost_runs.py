@@ -114,6 +114,7 @@ def test_a_server_with_triggers_off_gets_a_warning(
     assert [r.getMessage() for r in caplog.records] == [watch.problem]
 
 
+@pytest.mark.timeout(600)  # about two minutes; a loaded machine starts processes slowly
 def test_a_killed_run_is_marked_crashed_and_the_next_one_runs(tmp_path: Path) -> None:
     """A sync on a process worker is killed with its worker (SIGKILL) while it holds the sync
     lock. Its heartbeats stop, the server marks it Crashed (lost_after_seconds 60), and the next
