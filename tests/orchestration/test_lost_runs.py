@@ -5,6 +5,8 @@ ahead: not cancelled as "already running", not held by the dead run's sync lock.
 from __future__ import annotations
 
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,51 @@ def test_a_killed_run_is_marked_crashed_and_the_next_one_runs(tmp_path: Path) ->
         statuses = session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all()
         assert session.scalar(select(func.count()).select_from(Member)) == 5
     assert statuses[-1] == "completed"
+
+
+class _NoAutomations(BaseHTTPRequestHandler):
+    """A server without Prefect's automations API (a Prefect 2 server answers 404 there)."""
+
+    def _not_found(self) -> None:
+        body = b'{"detail": "Not Found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _not_found
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_server_without_automations_gets_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """`deploy` against a server that has no automations API warns instead of failing, and
+    `doctor`'s check says the same with what to do."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from ifn_campaign.orchestration.lost_runs import lost_run_problem
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoAutomations)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/api"
+    try:
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            get_client(sync_client=True) as client,
+            caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"),
+        ):
+            watch = ensure_lost_run_automation(client, Settings())
+            problem = lost_run_problem(client, Settings())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert watch.status == "unavailable"
+    assert watch.problem == (
+        "the Prefect server has no automations API (HTTP 404), so a flow run whose worker dies "
+        "stays Running: use Prefect 3.1.8 or later"
+    )
+    assert [r.getMessage() for r in caplog.records] == [watch.problem]
+    assert problem is not None and problem[1] == "use a Prefect server 3.1.8 or later"
