@@ -123,10 +123,7 @@ def ensure_lost_run_automation(client: SyncPrefectClient, cfg: Settings) -> Lost
     try:
         found = client.read_automations_by_name(AUTOMATION_NAME)
     except httpx.HTTPStatusError as exc:
-        problem = (
-            f"the Prefect server has no automations API (HTTP {exc.response.status_code}), so "
-            "a flow run whose worker dies stays Running: use Prefect 3.1.8 or later"
-        )
+        problem = ": ".join(_no_automations(exc))
         _log.warning("%s", problem)
         return LostRunWatch(AUTOMATION_NAME, "unavailable", problem)
     if not found:
@@ -157,21 +154,21 @@ def lost_run_problem(client: SyncPrefectClient, cfg: Settings) -> tuple[str, str
     try:
         found = client.read_automations_by_name(AUTOMATION_NAME)
     except httpx.HTTPStatusError as exc:
-        return (
-            f"the Prefect server has no automations API (HTTP {exc.response.status_code}): "
-            "a flow run whose worker dies stays Running",
-            "use a Prefect server 3.1.8 or later",
-        )
+        return _no_automations(exc)
     if not found:
         return f"no '{AUTOMATION_NAME}' automation: a run whose worker dies stays Running", again
     automation = found[0]
     if not automation.enabled:
         return f"the '{AUTOMATION_NAME}' automation is paused: lost runs stay Running", again
-    if _comparable(automation) != _comparable(lost_run_automation(cfg)):
+    wanted = lost_run_automation(cfg)
+    if _comparable(automation) != _comparable(wanted):
         within = getattr(automation.trigger, "within", None)
-        made = f"{within.total_seconds():g} s" if within is not None else "another trigger"
+        if within is not None and within.total_seconds() != cfg.prefect.lost_after_seconds:
+            made = f"it waits {within.total_seconds():g} s"
+        else:
+            made = "changed by hand or made by another ifn-campaign version"
         return (
-            f"the '{AUTOMATION_NAME}' automation differs from the settings (it waits {made}, "
+            f"the '{AUTOMATION_NAME}' automation differs from the settings ({made}, "
             f"prefect.lost_after_seconds is {cfg.prefect.lost_after_seconds} s)",
             again,
         )
@@ -179,6 +176,16 @@ def lost_run_problem(client: SyncPrefectClient, cfg: Settings) -> tuple[str, str
     if problem is not None:
         return problem, TRIGGERS_ON
     return None
+
+
+def _no_automations(exc: Exception) -> tuple[str, str]:
+    """The problem and the fix when the server refuses the automations API (`exc`)."""
+    status = getattr(getattr(exc, "response", None), "status_code", "?")
+    return (
+        f"the Prefect server has no automations API (HTTP {status}), so a flow run whose worker "
+        "dies stays Running",
+        "use a Prefect server 3.1.8 or later",
+    )
 
 
 def _triggers_problem(client: SyncPrefectClient) -> str | None:

@@ -213,7 +213,7 @@ def test_a_server_without_automations_gets_a_warning(caplog: pytest.LogCaptureFi
     assert watch.status == "unavailable"
     assert watch.problem == (
         "the Prefect server has no automations API (HTTP 404), so a flow run whose worker dies "
-        "stays Running: use Prefect 3.1.8 or later"
+        "stays Running: use a Prefect server 3.1.8 or later"
     )
     assert [r.getMessage() for r in caplog.records] == [watch.problem]
     assert problem is not None and problem[1] == "use a Prefect server 3.1.8 or later"
