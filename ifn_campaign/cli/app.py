@@ -8,6 +8,7 @@ log file (`log.file`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import time
@@ -167,7 +168,9 @@ def run_sync(
         lock = None
         if source is None:
             source = held.enter_context(res.registry_client())
-            lock = shared_sync_lock
+            # a killed sync's lock lapses as a lost scheduled sync's does
+            lease = res.settings.prefect.lost_after_seconds
+            lock = functools.partial(shared_sync_lock, lease_seconds=lease)
         progress, task = held.enter_context(_sync_progress(f"sync {source.name}"))
         seen = 0
 

@@ -253,12 +253,16 @@ def sync_lock(source: str, wait_seconds: float, lease_seconds: float = 300) -> I
         yield
 
 
-def shared_sync_lock(source: str, wait_seconds: float) -> AbstractContextManager[None]:
+def shared_sync_lock(
+    source: str, wait_seconds: float, lease_seconds: float = 300
+) -> AbstractContextManager[None]:
     """`sync_lock` when a Prefect server is configured (a sync by hand then never overlaps a
     scheduled one); without a server there is nobody to share the lock with."""
     from prefect.settings import PREFECT_API_URL
 
-    return sync_lock(source, wait_seconds) if PREFECT_API_URL.value() else nullcontext()
+    if not PREFECT_API_URL.value():
+        return nullcontext()
+    return sync_lock(source, wait_seconds, lease_seconds)
 
 
 # --- work pool and registration ----------------------------------------------------------------
