@@ -89,7 +89,7 @@ class Resources:
 
         if not (fetch and self.settings.sync.fetch_media):
             return None
-        return MediaFetcher(self.settings.media)
+        return MediaFetcher(self.settings.media, stored=self.settings.stored)
 
     def channel_clients(self) -> ChannelClients:
         """The clients of every configured account (`channels.clients.channel_clients`, with

@@ -200,3 +200,45 @@ def test_settings_survive_pickling_for_worker_processes(tmp_path: Path) -> None:
     s = Settings(data_dir=tmp_path / "d")
     copy = pickle.loads(pickle.dumps(s))
     assert copy == s and copy.cards.cache_dir == tmp_path / "d" / "var" / "cards"
+
+
+def test_a_sync_stores_fetched_media_relative_to_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New media rows (member logos and photos) are stored as cards are: relative to the data
+    folder, so a worker started anywhere, or the data folder moved, still finds them."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from ifn_campaign import store
+    from ifn_campaign.models import MediaAsset
+    from ifn_campaign.orchestration.stages import sync_stage
+    from ifn_campaign.wiring import Resources
+    from ifn_sandbox.registry import RegistrySandbox
+
+    data = tmp_path / "data"
+    with RegistrySandbox() as sandbox:
+        cfg = Settings(
+            data_dir=data,
+            registry={"base_url": sandbox.url},
+            media={"allow_hosts": [sandbox.url.removeprefix("http://")]},
+        )
+        engine = store.make_engine(cfg.database.url)
+        store.upgrade(engine)
+        engine.dispose()
+        with Resources(cfg) as res:
+            result = sync_stage(res, full=True)
+    assert result.run.media_fetched > 0
+    moved = tmp_path / "moved"
+    data.rename(moved)  # the whole data folder somewhere else, read from another folder
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    again = load_settings(data_dir=moved)
+    engine = store.make_engine(again.database.url)
+    with Session(engine) as session:
+        paths = list(session.scalars(select(MediaAsset.path)))
+    engine.dispose()
+    assert len(paths) == result.run.media_fetched
+    for path in paths:
+        assert path.startswith("var/media/"), path
+        assert again.path(path).is_file()

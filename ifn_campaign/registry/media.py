@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import InvalidURL
 from pathlib import Path
@@ -369,8 +370,13 @@ def store_path(media_dir: Path, sha256: str, suffix: str) -> Path:
 class MediaFetcher:
     """Fetches, verifies and stores media; each refusal is a `MediaRefused` with a stable reason."""
 
-    def __init__(self, settings: MediaSettings) -> None:
+    def __init__(
+        self, settings: MediaSettings, *, stored: Callable[[Path], str] | None = None
+    ) -> None:
         self.settings = settings
+        # a fetched file's path as a media row keeps it: `Settings.stored` (relative to the data
+        # folder, so a worker started anywhere, or a moved data folder, finds it), else absolute
+        self.stored: Callable[[Path], str] = stored if stored is not None else str
         self.pools = _guarded_pools(frozenset(settings.allow_hosts))
         # SHA-256 -> (format, width, height) of bytes this fetcher fully verified: the same bytes
         # again (one logo on many members) skip the decode, about 1 ms of CPU a fetch

@@ -249,6 +249,8 @@ class MediaStage:
         known = set(
             self.session.scalars(select(MediaAsset.sha256).where(MediaAsset.sha256.in_(fetched)))
         )
+        # the file's path as the row keeps it (relative to the data folder: MediaFetcher.stored)
+        stored = self.fetcher.stored if self.fetcher is not None else str
         new_assets = [
             {
                 "sha256": sha,
@@ -259,7 +261,7 @@ class MediaStage:
                 "source_url": job.url,
                 "etag": _etag(media.etag),
                 "fetched_at": now,
-                "path": str(media.path),
+                "path": stored(media.path),
             }
             for sha, (job, media) in fetched.items()
             if sha not in known
