@@ -379,7 +379,8 @@ class PrefectSettings(BaseModel):
         120,
         ge=60,
         description="A flow run without a heartbeat for this long is marked Crashed by the "
-        "server (its worker or process died), so the next run is not held back by it",
+        "server (its worker or process died), so the next run is not held back by it; at "
+        "least twice heartbeat_seconds",
     )
 
     @field_validator("work_pool")
@@ -388,6 +389,20 @@ class PrefectSettings(BaseModel):
         if not value or any(ch in value for ch in "/%&<>"):
             raise ValueError("must be a non-empty name without / % & < >")
         return value
+
+    @model_validator(mode="after")
+    def _heartbeats_before_lost(self) -> PrefectSettings:
+        # the server marks a run Crashed when no heartbeat comes for lost_after_seconds: with
+        # less than two heartbeats in that time, one late heartbeat crashes a run that is alive
+        least = 2 * self.heartbeat_seconds
+        if self.lost_after_seconds < least:
+            raise ValueError(
+                f"prefect.lost_after_seconds ({self.lost_after_seconds} s) must be at least "
+                f"{least} s, twice prefect.heartbeat_seconds ({self.heartbeat_seconds} s): a "
+                "run whose heartbeats are further apart would be marked Crashed while it is "
+                "still running; raise lost_after_seconds or lower heartbeat_seconds"
+            )
+        return self
 
 
 class AccountSettings(BaseModel):

@@ -118,3 +118,46 @@ def test_a_password_in_a_url_setting_is_refused_unshown(
         load_settings(cfg)
     assert "pw-5c1e9a" not in str(info.value)
     assert "user name or password" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "heartbeat,lost_after",
+    [(90, 60), (60, 60), (45, 60), (31, 61), (100, 120)],
+)
+def test_a_lost_run_wait_too_short_for_the_heartbeat_is_refused(
+    tmp_path: Path, heartbeat: int, lost_after: int
+) -> None:
+    """A run is marked Crashed when no heartbeat comes for prefect.lost_after_seconds: with
+    heartbeats further apart than half of that (one late heartbeat, or the first after a slow
+    start), the server would crash runs that are alive and well. Refused when read, naming
+    both keys, instead of discovered as healthy runs marked Crashed."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f"[prefect]\nheartbeat_seconds = {heartbeat}\nlost_after_seconds = {lost_after}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    message = str(info.value)
+    assert "prefect.lost_after_seconds" in message and "prefect.heartbeat_seconds" in message
+    assert f"at least {2 * heartbeat}" in message and str(cfg) in message
+
+
+@pytest.mark.parametrize("heartbeat,lost_after", [(30, 60), (30, 120), (60, 120), (45, 600)])
+def test_a_lost_run_wait_of_two_heartbeats_or_more_is_accepted(
+    tmp_path: Path, heartbeat: int, lost_after: int
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f"[prefect]\nheartbeat_seconds = {heartbeat}\nlost_after_seconds = {lost_after}\n"
+    )
+    prefect = load_settings(cfg).prefect
+    assert (prefect.heartbeat_seconds, prefect.lost_after_seconds) == (heartbeat, lost_after)
+
+
+def test_a_lost_run_wait_from_the_environment_is_checked_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """IFN_PREFECT__LOST_AFTER_SECONDS is what deploy hands every run: checked the same."""
+    monkeypatch.setenv("IFN_PREFECT__HEARTBEAT_SECONDS", "90")
+    with pytest.raises(ConfigError, match=r"prefect\.lost_after_seconds \(120 s\)"):
+        load_settings()
