@@ -179,8 +179,15 @@ def lost_run_problem(client: SyncPrefectClient, cfg: Settings) -> tuple[str, str
 
 
 def _no_automations(exc: Exception) -> tuple[str, str]:
-    """The problem and the fix when the server refuses the automations API (`exc`)."""
+    """The problem and the fix when the server refuses the automations API (`exc`): a server
+    without it answers 404 (or 405); any other answer is the server failing, not its version."""
     status = getattr(getattr(exc, "response", None), "status_code", "?")
+    if status not in (404, 405):
+        return (
+            f"the Prefect server failed (HTTP {status}) when asked for its automations, so it "
+            f"is not known whether the '{AUTOMATION_NAME}' automation marks lost runs Crashed",
+            "see the Prefect server's log, then run `ifn-campaign deploy` (or `doctor`) again",
+        )
     return (
         f"the Prefect server has no automations API (HTTP {status}), so a flow run whose worker "
         "dies stays Running",

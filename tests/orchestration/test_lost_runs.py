@@ -217,3 +217,51 @@ def test_a_server_without_automations_gets_a_warning(caplog: pytest.LogCaptureFi
     )
     assert [r.getMessage() for r in caplog.records] == [watch.problem]
     assert problem is not None and problem[1] == "use a Prefect server 3.1.8 or later"
+
+
+class _Failing(_NoAutomations):
+    """A server that has the automations API but fails (HTTP 500) when asked."""
+
+    def _not_found(self) -> None:
+        body = b"Internal Server Error"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _not_found
+
+
+def test_a_server_failing_on_automations_is_not_told_to_upgrade(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server error (HTTP 500) is not a server without automations: `deploy`'s warning and
+    `doctor`'s check say the server failed and point at its log, not at upgrading Prefect."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from ifn_campaign.orchestration.lost_runs import lost_run_problem
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/api"
+    try:
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url}),
+            get_client(sync_client=True) as client,
+            caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"),
+        ):
+            watch = ensure_lost_run_automation(client, Settings())
+            problem = lost_run_problem(client, Settings())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert watch.status == "unavailable"
+    assert watch.problem == (
+        "the Prefect server failed (HTTP 500) when asked for its automations, so it is not "
+        f"known whether the '{AUTOMATION_NAME}' automation marks lost runs Crashed: see the "
+        "Prefect server's log, then run `ifn-campaign deploy` (or `doctor`) again"
+    )
+    assert [r.getMessage() for r in caplog.records] == [watch.problem]
+    assert problem is not None and "3.1.8" not in " ".join(problem)
