@@ -3,9 +3,11 @@ line of ours, with nothing of Prefect's (its slot service's log line, a tracebac
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,71 @@ def test_a_sync_by_hand_that_finds_the_lock_taken_says_one_line(
         f"error: another sync of {source} is still running after 0.5 s of waiting; this run "
         "did nothing (the next one continues from where that sync ends)"
     )
+
+
+def _report(service: str, item: object) -> logging.LogRecord:
+    """The record Prefect's queue service logs when handling `item` failed."""
+    return logging.LogRecord(
+        "prefect._internal.concurrency",
+        logging.ERROR,
+        __file__,
+        1,
+        "Service %r failed to process item %r",
+        (service, item),
+        None,
+    )
+
+
+def _future(exception: BaseException | None = None, *, done: bool = True) -> Future[object]:
+    future: Future[object] = Future()
+    if done:
+        future.set_running_or_notify_cancel()
+        if exception is None:
+            future.set_result(None)
+        else:
+            future.set_exception(exception)
+    return future
+
+
+@pytest.mark.parametrize(
+    "record,dropped",
+    [
+        # the one report dropped: the caller has the same error in its future
+        (_report("ConcurrencySlotAcquisitionWithLeaseService", (1, _future(TimeoutError()))), True),
+        (_report("ConcurrencySlotAcquisitionService", (1, _future(OSError("refused")))), True),
+        # anything else stays: another service (the events that carry heartbeats)...
+        (_report("EventsWorker", (1, _future(TimeoutError()))), False),
+        # ...an error nobody was handed: a future still pending, done without error, cancelled
+        (_report("ConcurrencySlotAcquisitionWithLeaseService", (1, _future(done=False))), False),
+        (_report("ConcurrencySlotAcquisitionWithLeaseService", (1, _future())), False),
+        (_report("ConcurrencySlotAcquisitionWithLeaseService", "not a tuple"), False),
+        # ...and another message of the same logger, or the same one changed by Prefect
+        (
+            logging.LogRecord(
+                "prefect._internal.concurrency",
+                logging.ERROR,
+                __file__,
+                1,
+                "Service %r failed with %r",
+                ("ConcurrencySlotAcquisitionWithLeaseService", (1, _future(TimeoutError()))),
+                None,
+            ),
+            False,
+        ),
+    ],
+)
+def test_the_quiet_filter_drops_only_the_report_handed_to_the_caller(
+    record: logging.LogRecord, dropped: bool
+) -> None:
+    from ifn_campaign.orchestration.deployments import _AcquisitionReports
+
+    assert _AcquisitionReports().filter(record) is not dropped
+
+
+def test_a_cancelled_wait_keeps_the_report() -> None:
+    from ifn_campaign.orchestration.deployments import _AcquisitionReports
+
+    future: Future[object] = Future()
+    future.cancel()
+    record = _report("ConcurrencySlotAcquisitionWithLeaseService", (1, future))
+    assert _AcquisitionReports().filter(record) is True
