@@ -118,9 +118,10 @@ class _GiveUp(Exception):
 class _Release(Exception):
     """Give the post back (approved) to try again at `when`."""
 
-    def __init__(self, why: str, when: datetime) -> None:
+    def __init__(self, why: str, when: datetime, *, count: bool = True) -> None:
         super().__init__(why)
         self.when = when
+        self.count = count  # a try of the post (not: only given back for its slot)
 
 
 def worker_name() -> str:
@@ -455,7 +456,7 @@ class Publisher:
             else:
                 self._gave_up(session, post, found_at, report)
         except _Release as release:
-            self._release(session, post, str(release), release.when, report)
+            self._release(session, post, str(release), release.when, report, count=release.count)
         except GateUnavailable as exc:
             self._release(session, post, str(exc), self.clock() + timedelta(minutes=1), report)
         except IFNError as exc:
@@ -489,8 +490,16 @@ class Publisher:
         if post.channel not in set(Channel):
             raise ConfigError(f"unknown channel {post.channel!r}")
         adapter = self.clients[Channel(post.channel), post.account]
+        outgoing = self._outgoing(post)
+        if post.remote_id is None and self._goes_live_when_sent(post, outgoing.now):
+            # time went on since the wait: a Facebook post claimed to schedule natively whose
+            # slot is now inside the margin would be posted live, up to 15 minutes early
+            lead = timedelta(seconds=self.settings.publish.lead_seconds)
+            when = post.slot_at - lead if post.slot_at - outgoing.now > lead else post.slot_at
+            why = f"not sent before its slot {post.slot_at:%Y-%m-%d %H:%M:%S} UTC"
+            raise _Release(why, when, count=False)
         try:
-            sent = adapter.publish(self._outgoing(post), _Record(self, session, post))
+            sent = adapter.publish(outgoing, _Record(self, session, post))
         except Again as again:
             raise _Release(str(again), self.clock()) from None
         if sent.live:

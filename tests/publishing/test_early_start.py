@@ -224,3 +224,47 @@ def test_a_lapsed_claim_taken_over_minutes_before_its_slot_waits_for_a_run_near_
     report, _ = run_at(world, slot - timedelta(seconds=50))
     assert report.published == [post_id]
     assert went_live_at(world, load(world, post_id)[0]) >= slot
+
+
+class TickingTime(SandboxTime):
+    """Time goes on while the run works: every reading of the clock moves it on a little."""
+
+    def __init__(self, world: World, tick: float) -> None:
+        super().__init__(world)
+        self.tick = tick
+
+    def now(self) -> datetime:
+        moment = super().now()
+        self.world.platforms.graph.advance(self.tick)
+        self.world.platforms.youtube.advance(self.tick)
+        return moment
+
+
+@pytest.mark.parametrize("early", [0.05, 0.3])
+def test_a_facebook_post_claimed_to_schedule_at_the_margin_is_not_posted_live_early(
+    world: World, early: float
+) -> None:
+    """A run started a hair early, 15 minutes before a slot on the mark, claims the Facebook
+    post to schedule it natively (slot at least FB_SCHEDULE_MARGIN ahead); by the time its
+    adapter decides, the slot is a little less than the margin away. The post must not be
+    posted live there, a quarter of an hour early: it is scheduled, or left for a run near the
+    slot, and in the end it is public from its slot once."""
+    slot = next_slot(world)
+    (post_id,) = approved(world, "facebook", [slot])
+    time = TickingTime(world, 0)
+    time.advance_to(slot - timedelta(minutes=15, seconds=early))
+    time.tick = 0.1
+    publisher = Publisher(world.engine, world.settings, clock=time.now, sleep=time.sleep)
+
+    report = publisher.run()
+
+    assert report.published == [], report
+    for page_post in world.platforms.graph.posts():
+        assert page_post.scheduled_publish_time is not None, "posted live 15 minutes early"
+    if report.retry_later:  # left for a run near the slot: that one posts it at the slot
+        report, _ = run_at(world, slot - timedelta(seconds=0.35))
+    (page_post,) = world.platforms.graph.posts()
+    public_from = page_post.scheduled_publish_time or page_post.created_at
+    assert slot <= public_from < slot + timedelta(seconds=5)
+    post, _ = load(world, post_id)
+    assert post.state in (PostState.PUBLISHED, PostState.SCHEDULED)
