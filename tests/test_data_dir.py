@@ -242,3 +242,55 @@ def test_a_sync_stores_fetched_media_relative_to_the_data_folder(
     for path in paths:
         assert path.startswith("var/media/"), path
         assert again.path(path).is_file()
+
+
+def test_serve_logs_the_prefect_server_it_starts_under_the_data_folder(tmp_path: Path) -> None:
+    """`serve` with no Prefect server to use starts one; its log goes under the data folder
+    (var/prefect-server.log), not into whatever folder serve was started from."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with socket.socket() as probe:  # a port with no server on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IFN_", "PREFECT_"))}
+    env |= {
+        "IFN_DATA_DIR": str(data),
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "COLUMNS": "1000",  # the line unwrapped
+    }
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "ifn_campaign.cli.app", "serve", "--port", str(port)],
+        cwd=elsewhere,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said: list[str] = []
+    try:
+        assert serve.stderr is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = serve.stderr.readline()
+            if not line:
+                break
+            said.append(line)
+            if "starting a Prefect server" in line:
+                break
+    finally:
+        serve.send_signal(signal.SIGINT)  # serve stops the server it started
+        try:
+            serve.wait(60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+    log = data / "var" / "prefect-server.log"
+    assert any(f"(log: {log})" in line for line in said), said
+    assert log.is_file()
+    assert not (elsewhere / "var").exists()

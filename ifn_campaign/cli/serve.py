@@ -127,6 +127,21 @@ def _refusal(url: str, configured: bool, on_pools: dict[str, str]) -> str:
     )
 
 
+def _failed(url: str, exc: Exception) -> str:
+    """The server answered its health check but failed when asked for the deployments or to
+    make the limits (`exc`): its answer and the next step, in one line."""
+    response = getattr(exc, "response", None)
+    answer = (
+        f"HTTP {response.status_code}"
+        if response is not None and hasattr(response, "status_code")
+        else f"{type(exc).__name__}: {exc}"
+    )
+    return (
+        f"Prefect server {url} failed when asked for the deployments ({answer}); nothing was "
+        "served: see the Prefect server's log, then run `ifn-campaign serve` again"
+    )
+
+
 @app.command("serve", rich_help_panel=OPERATIONS)
 def serve(
     port: Annotated[
@@ -151,7 +166,9 @@ def serve(
 
     With a local Prefect server when none is configured. Refuses a server whose deployments
     are on a work pool for workers (see --take-over)."""
+    import httpx
     import prefect
+    from prefect.exceptions import PrefectException
 
     from flows.deployments import DEPLOYMENTS
     from ifn_campaign.orchestration.deployments import (
@@ -175,14 +192,19 @@ def serve(
     configured = configured_api() is not None
     names = [f"{spec.name}/{DEPLOYMENT_NAME}" for spec in DEPLOYMENTS]
     stopped = "stopped; the schedules are paused until the next `ifn-campaign serve`"
-    with prefect_api(port, say=lambda text: err.print(escape(text))) as url:
+    # a server started here logs under the data folder, not wherever serve was started
+    log = cfg.base / "var" / "prefect-server.log"
+    with prefect_api(port, log=log, say=lambda text: err.print(escape(text))) as url:
         from prefect.client.orchestration import get_client
 
-        with get_client(sync_client=True) as client:
-            on_pools = workers_deployments(client, names)
-            if on_pools and not take_over:
-                raise OrchestrationError(_refusal(url, configured, on_pools))
-            ensure_limits(client, cfg)
+        try:
+            with get_client(sync_client=True) as client:
+                on_pools = workers_deployments(client, names)
+                if on_pools and not take_over:
+                    raise OrchestrationError(_refusal(url, configured, on_pools))
+                ensure_limits(client, cfg)
+        except (PrefectException, httpx.HTTPError) as exc:
+            raise OrchestrationError(_failed(url, exc)) from exc
         if on_pools:
             err.print(
                 f"taking over {escape(_on_pools(on_pools))} (--take-over; stop the pool's "

@@ -76,7 +76,7 @@ def _child_env(environ: Mapping[str, str] | None) -> dict[str, str] | None:
 def prefect_api(
     port: int = 4200,
     *,
-    log: Path | None = None,
+    log: Path,
     say: Callable[[str], None] = lambda _: None,
     environ: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
@@ -101,7 +101,6 @@ def prefect_api(
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
         return
-    log = log or Path("var") / "prefect-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     say(f"starting a Prefect server at {url} (log: {log})")
     with log.open("ab") as sink:
