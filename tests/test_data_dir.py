@@ -294,3 +294,26 @@ def test_serve_logs_the_prefect_server_it_starts_under_the_data_folder(tmp_path:
     assert any(f"(log: {log})" in line for line in said), said
     assert log.is_file()
     assert not (elsewhere / "var").exists()
+
+
+def test_a_settings_file_reached_through_a_link_names_one_data_folder_for_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flows' config_path parameter (deploy and serve) names the settings file as the
+    operator did, link kept: a run reading the link's target would take the target's folder as
+    its data folder (another database) when data_dir is unset."""
+    from ifn_campaign.orchestration.deployments import file_parameters
+
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "ifn.toml").write_text("")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "ifn.toml").symlink_to(tmp_path / "repo" / "ifn.toml")
+    monkeypatch.chdir(tmp_path)
+    here = load_settings(Path("etc/ifn.toml"))
+    assert here.data_dir == tmp_path / "etc"
+    given = file_parameters(Path("etc/ifn.toml"))["config_path"]
+    (tmp_path / "worker").mkdir()
+    monkeypatch.chdir(tmp_path / "worker")  # a run in a folder of its own
+    run = load_settings(Path(given))
+    assert run.data_dir == here.data_dir
+    assert run.database.url == here.database.url

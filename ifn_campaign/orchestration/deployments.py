@@ -12,6 +12,7 @@ limits).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -99,8 +100,12 @@ def run_environment(cfg: Settings) -> dict[str, str]:
 def file_parameters(settings_file: Path | None) -> dict[str, str]:
     """The flows' `config_path` parameter: the settings file in use as an absolute path (a
     worker runs each flow in a folder of its own, where a relative path or ./ifn-campaign.toml
-    would find nothing); none without a file."""
-    return {"config_path": str(settings_file.resolve())} if settings_file is not None else {}
+    would find nothing); none without a file. Made absolute as the settings make it, symbolic
+    links kept: the settings file's folder is the data folder when data_dir is unset, and a
+    run reading the link's target instead would use the target's folder (another database)."""
+    if settings_file is None:
+        return {}
+    return {"config_path": os.path.normpath(Path.cwd() / settings_file.expanduser())}
 
 
 def job_environment(cfg: Settings) -> dict[str, str]:
