@@ -12,7 +12,9 @@ does not answer changes nothing: the lease holds as before.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from collections.abc import Callable, Collection
 from uuid import UUID
 
@@ -23,6 +25,9 @@ FLOW_PREFIX = "flow:"
 ENDED = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 """Prefect state types after which a flow run sends nothing more."""
 ANSWER_SECONDS = 5.0  # a server that does not answer by then changes nothing
+DEADLINE_SECONDS = 3 * ANSWER_SECONDS
+"""The whole question at most: Prefect's client retries a slow or failing server (backoff
+2, 4, 8... s; for ever while it says it is in maintenance), which held every claim ~2 minutes."""
 
 EndedRuns = Callable[[Collection[UUID]], dict[UUID, str]]
 """Which of these flow runs have ended, with their state's name (e.g. "Crashed")."""
@@ -53,20 +58,52 @@ def ended_on_server(runs: Collection[UUID]) -> dict[UUID, str]:
     api = configured_api()
     if api is None or not server_answers(api, timeout=ANSWER_SECONDS):
         return {}
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    try:
-        with get_client(sync_client=True, httpx_settings={"timeout": ANSWER_SECONDS}) as client:
-            found = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(runs))),
-                limit=len(runs),
-            )
-    except Exception as exc:  # httpx, Prefect's own errors: the lease decides, as before
-        _log.warning("could not read flow runs from %s (claims wait for their lease): %s", api, exc)
+    answer: list[object] = []
+    # in a thread of its own, with this context (the Prefect settings in force), so a server
+    # that keeps the client retrying holds the publish run DEADLINE_SECONDS at most
+    context = contextvars.copy_context()
+    asking = threading.Thread(
+        target=context.run, args=(_read_runs, list(runs), answer), daemon=True
+    )
+    asking.start()
+    asking.join(DEADLINE_SECONDS)
+    if not answer:
+        _log.warning(
+            "%s did not say within %.0f s which flow runs ended (claims wait for their lease)",
+            api,
+            DEADLINE_SECONDS,
+        )
         return {}
+    (found,) = answer
+    if isinstance(found, Exception):  # httpx, Prefect's own errors: the lease decides
+        _log.warning(
+            "could not read flow runs from %s (claims wait for their lease): %s", api, found
+        )
+        return {}
+    assert isinstance(found, list)
     return {
         run.id: run.state.name or run.state.type.value
         for run in found
         if run.state is not None and run.state.type.value in ENDED
     }
+
+
+def _read_runs(runs: list[UUID], answer: list[object]) -> None:
+    """The flow runs `runs` as the server has them, or the error, appended to `answer`; no
+    retries (the next claim asks again)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    try:
+        with (
+            temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}),
+            get_client(sync_client=True, httpx_settings={"timeout": ANSWER_SECONDS}) as client,
+        ):
+            answer.append(
+                client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=runs)), limit=len(runs)
+                )
+            )
+    except Exception as exc:
+        answer.append(exc)

@@ -88,6 +88,7 @@ _log = logging.getLogger(__name__)
 FB_SCHEDULE_MARGIN = facebook.SCHEDULE_MARGIN  # what FacebookPage.publish schedules natively
 # a scheduled copy is live on the platform within minutes of its time, or it never goes out
 REPLACE_SETTLE = timedelta(minutes=5)
+ASK_AGAIN = timedelta(seconds=30)  # how long the Prefect server's word on ended runs is kept
 
 
 @dataclass
@@ -156,6 +157,9 @@ class Publisher:
         self.ended_runs = ended_runs
         """Which flow runs holding claims have ended (the Prefect server; flow_runs.py)."""
         self._ended: dict[UUID, str] = {}  # what `ended_runs` said at the last claim
+        # when `ended_runs` was last asked, about which runs, and its answer: each claim of a
+        # run would ask again (a slow server held every post of the run that long)
+        self._asked: tuple[datetime, frozenset[UUID], dict[UUID, str]] | None = None
         self.make_video = make_video or functools.partial(
             _post_video,
             profile_url=settings.captions.profile_url,
@@ -283,9 +287,22 @@ class Publisher:
             )
         ).all()
         runs = {run: name for name in held if (run := claim_run(name)) is not None}
-        self._ended = self.ended_runs(runs) if runs else {}
+        self._ended = self._ended_among(frozenset(runs), now)
         ended = [runs[run] for run in self._ended if run in runs]
         return (Post.claimed_at < lapsed) | (Post.claimed_by.in_(ended) & (Post.claimed_at < quiet))
+
+    def _ended_among(self, runs: frozenset[UUID], now: datetime) -> dict[UUID, str]:
+        """`ended_runs` about `runs`, asked again only for runs not asked about in the last
+        ASK_AGAIN (a run ended since is taken over that much later; its claim is quiet anyway)."""
+        if not runs:
+            return {}
+        if self._asked is not None:
+            at, asked, answer = self._asked
+            if runs <= asked and at <= now < at + ASK_AGAIN:
+                return {run: state for run, state in answer.items() if run in runs}
+        answer = self.ended_runs(runs)
+        self._asked = (now, runs, answer)
+        return answer
 
     def _takeover_note(self, session: Session, post_id: int, holder: str | None) -> str:
         """What the takeover event says: why the claim was taken, where, and which try."""

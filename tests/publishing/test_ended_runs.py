@@ -5,15 +5,24 @@ itself is tested against a real Prefect server in tests/orchestration/test_claim
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import UUID, uuid4
 
+import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy.orm import Session
 
 from ifn_campaign.models import Post, PostState
-from ifn_campaign.publishing.flow_runs import claim_name, claim_run
+from ifn_campaign.publishing.flow_runs import (
+    DEADLINE_SECONDS,
+    claim_name,
+    claim_run,
+    ended_on_server,
+)
 from ifn_campaign.publishing.publisher import Publisher
 from tests.support.publishing import World, approved, load
 
@@ -72,3 +81,71 @@ def test_a_prefect_server_that_does_not_answer_changes_nothing(world: World) -> 
     assert report.published == [] and report.failed == []
     post, _ = load(world, post_id)
     assert post.state == PostState.PUBLISHING and world.platforms.graph.media() == []
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """A Prefect server whose health check answers but whose API fails (overloaded, or in
+    maintenance): Prefect's client would retry it with backoff, for ever in maintenance."""
+
+    maintenance = False
+
+    def _answer(self) -> None:
+        healthy = self.path.endswith("/health")
+        body = b"true" if healthy else b"{}"
+        self.send_response(200 if healthy else 503)
+        if self.maintenance and not healthy:
+            self.send_header("Prefect-Maintenance", "true")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("maintenance", [False, True])
+def test_a_failing_prefect_server_holds_a_claim_seconds_not_minutes(
+    world: World, maintenance: bool
+) -> None:
+    """Asked once per claim: a server answering 503 kept each claim about two minutes (Prefect's
+    retries), and one saying it is in maintenance for ever. Now the lease decides after
+    flow_runs.DEADLINE_SECONDS at most, and the publish run goes on."""
+    now = datetime.now(UTC)
+    (post_id,) = approved(world, "instagram", [now - timedelta(minutes=2)])
+    held_by(world, post_id, claim_name(uuid4()), now - timedelta(minutes=3))
+    handler = type("Handler", (_Failing,), {"maintenance": maintenance})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = f"http://127.0.0.1:{server.server_address[1]}/api"
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            started = time.monotonic()
+            assert ended_on_server([uuid4()]) == {}
+            assert time.monotonic() - started < DEADLINE_SECONDS + 2
+            report = Publisher(world.engine, world.settings).run()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report.published == [] and report.failed == []
+    post, _ = load(world, post_id)
+    assert post.state == PostState.PUBLISHING and world.platforms.graph.media() == []
+
+
+def test_the_server_is_asked_once_for_a_run_of_many_posts(world: World) -> None:
+    """Every claim looked for ended runs: a run of many due posts asked the server once per post
+    (each up to its deadline when it is slow). The answer is kept for a while."""
+    now = datetime.now(UTC)
+    ids = approved(world, "instagram", [now - timedelta(minutes=m) for m in (6, 5, 4, 3, 2)])
+    held_by(world, ids[0], claim_name(uuid4()), now - timedelta(minutes=3))
+    asked: list[set[UUID]] = []
+
+    def ended(runs: Collection[UUID]) -> dict[UUID, str]:
+        asked.append(set(runs))
+        return {}
+
+    report = Publisher(world.engine, world.settings, ended_runs=ended).run()
+
+    assert sorted(report.published) == ids[1:]
+    assert len(asked) == 1, asked
