@@ -599,12 +599,13 @@ class _DictSource(PydanticBaseSettingsSource):
 
 
 def config_path(explicit: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
-    """The file to read: `--config`, else $IFN_CONFIG, else ./ifn-campaign.toml if it exists."""
+    """The file to read: `--config`, else $IFN_CONFIG, else ./ifn-campaign.toml if it exists
+    (`~` expanded, as in every path setting: `--config=~/ifn.toml` reaches us unexpanded)."""
     env = os.environ if environ is None else environ
     if explicit is not None:
-        return explicit
+        return explicit.expanduser()
     if env.get(CONFIG_ENV):
-        return Path(env[CONFIG_ENV])
+        return Path(env[CONFIG_ENV]).expanduser()
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
 
 

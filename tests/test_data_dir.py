@@ -317,3 +317,26 @@ def test_a_settings_file_reached_through_a_link_names_one_data_folder_for_every_
     run = load_settings(Path(given))
     assert run.data_dir == here.data_dir
     assert run.database.url == here.database.url
+
+
+def test_a_home_folder_given_with_a_tilde_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--config=~/x`, `IFN_CONFIG=~/x` and `report --out=~/x` reach the program with the `~`
+    (no shell expands it there): it means the home folder, as in every path setting, not a
+    folder named `~` in the working directory."""
+    from ifn_campaign import store
+    from ifn_campaign.cli.app import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (home / "ifn.toml").write_text('[report]\ndir = "pages"\n')
+    assert load_settings(Path("~/ifn.toml")).data_dir == home
+    monkeypatch.setenv("IFN_CONFIG", "~/ifn.toml")
+    assert load_settings().report.dir == home / "pages"
+    store.upgrade(store.make_engine(load_settings().database.url))
+    capsys.readouterr()
+    assert main(["--config=~/ifn.toml", "report", "--out=~/mine"]) == 0, capsys.readouterr()
+    assert (home / "mine" / "index.html").is_file()
+    assert not (tmp_path / "~").exists()

@@ -536,7 +536,9 @@ def render(
             )
         writer = _caption_writer(cfg)
         captions = preview_captions(writer, session, list(batch.names), cfg.captions.language)
-    report_cards(batch, out_dir or cfg.cards.preview_dir, len(ids), captions)
+    # --out is the user's: relative to the working directory, `~` expanded (--out=~/x is not)
+    folder = out_dir.expanduser() if out_dir is not None else cfg.cards.preview_dir
+    report_cards(batch, folder, len(ids), captions)
 
 
 @contextmanager

@@ -61,7 +61,8 @@ def report(
     if end <= start:
         raise InvalidValueError(f"--until ({until}) is before --since ({since}): nothing to report")
     # the data clock and the page's made-at are both the wall clock here
-    folder = out_dir if out_dir is not None else cfg.report.dir
+    # --out is the user's: relative to the working directory, `~` expanded (--out=~/x is not)
+    folder = out_dir.expanduser() if out_dir is not None else cfg.report.dir
     found, page = report_stage(resources(), since=start, until=end, out_dir=folder)
 
     out.print(f"campaign report: {window_text(found, zone)}")

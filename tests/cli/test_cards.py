@@ -69,3 +69,14 @@ def test_render_errors_are_one_line(
     assert main(args) == 1
     err = capsys.readouterr().err
     assert message in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_render_out_with_a_tilde_is_under_the_home_folder(
+    synced: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out=~/x` reaches us unexpanded (no shell expands it there): the home folder, not a
+    folder named `~` in the working directory."""
+    monkeypatch.setenv("HOME", str(synced / "home"))
+    assert main(["render", "-m", "ifn-0005", "-f", "yt_thumbnail", "--out=~/cards"]) == 0
+    assert (synced / "home" / "cards" / "preview.html").is_file()
+    assert not (synced / "~").exists()
