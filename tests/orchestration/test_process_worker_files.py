@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.config import load_settings
-from ifn_campaign.models import Post
+from ifn_campaign.models import MediaAsset, Post
 from ifn_campaign.orchestration.deployments import file_parameters, register, runner_deployments
 from ifn_sandbox.registry import RegistrySandbox
 from tests.support.prefect_worker import PrefectWorkerServer, worker_server
@@ -86,5 +86,9 @@ def test_compose_and_report_on_a_worker_leave_every_file(
         for post in posts:
             assert post.card_path is not None and not Path(post.card_path).is_absolute()
             assert (data / post.card_path).is_file(), post.card_path
+        media = session.scalars(select(MediaAsset.path)).all()
+        assert media, "sync fetched no logo or photo"
+        for path in media:  # member logos and photos too
+            assert not Path(path).is_absolute() and (data / path).is_file(), path
     pages = list((data / "var" / "report").glob("*/index.html"))
     assert len(pages) == 1 and pages[0].stat().st_size > 0
