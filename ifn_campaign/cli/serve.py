@@ -187,8 +187,12 @@ def serve(
     deployments = runner_deployments(DEPLOYMENTS, cfg, parameters=file_parameters(config_file()))
     for deployment in deployments:
         # Prefect refuses job variables without a work pool; serve's runs are its runner's
-        # children, with serve's environment and folder, and the heartbeat given below
+        # children, with serve's environment and folder, and the heartbeat given below. Not
+        # sent either: a deployment taken over (--take-over) keeps deploy's on the server, so
+        # a worker of its pool that takes one of its runs still gives it the heartbeat and
+        # the data folder (an update sends only the fields set)
         deployment.job_variables = {}
+        deployment.__pydantic_fields_set__.discard("job_variables")
     configured = configured_api() is not None
     names = [f"{spec.name}/{DEPLOYMENT_NAME}" for spec in DEPLOYMENTS]
     stopped = "stopped; the schedules are paused until the next `ifn-campaign serve`"

@@ -22,7 +22,7 @@ import pytest
 from flows.deployments import DEPLOYMENTS
 from ifn_campaign import store
 from ifn_campaign.cli.app import main
-from ifn_campaign.orchestration.deployments import DEPLOYMENT_NAME
+from ifn_campaign.orchestration.deployments import DEPLOYMENT_NAME, TAGS
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +119,8 @@ def test_serve_refuses_them_also_on_a_server_it_finds_on_its_port(
 
 
 def _heartbeats(run_id: Any) -> int:
-    """How many heartbeat events the server holds for the flow run."""
+    """How many heartbeat events the server holds for the flow run that the lost-run
+    automation takes as ours (related to the tag it matches, ifn-campaign)."""
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
@@ -131,7 +132,10 @@ def _heartbeats(run_id: Any) -> int:
             ),
             limit=50,  # the server's most; the client's default (100) is refused
         )
-    return len(page.events)
+    ours = {f"prefect.tag.{tag}" for tag in TAGS}
+    return sum(
+        any(r.role == "tag" and r.id in ours for r in event.related) for event in page.events
+    )
 
 
 def test_serve_takes_over_when_told_and_says_how_to_give_back(
@@ -201,6 +205,14 @@ def test_serve_takes_over_when_told_and_says_how_to_give_back(
     ) in shown
     taken = _deployments()  # all paused (Prefect's runner alone paused one of seven)
     assert {name: d.paused for name, d in taken.items()} == dict.fromkeys(NAMES, True)
+    # still on the pool with deploy's job variables: a worker that takes one of their runs
+    # meanwhile gives it the heartbeat and the data folder, as before the take-over
+    assert {d.work_pool_name for d in taken.values()} == {deployed}
+    envs = {name: (d.job_variables or {}).get("env", {}) for name, d in taken.items()}
+    assert {name: env.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") for name, env in envs.items()} == (
+        dict.fromkeys(NAMES, "30")
+    )
+    assert all(env.get("IFN_DATA_DIR") == str(tmp_path) for env in envs.values()), envs
     assert main(["deploy", "--pool", deployed]) == 0
     back = _deployments()
     assert {d.work_pool_name for d in back.values()} == {deployed}
