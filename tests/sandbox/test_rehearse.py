@@ -35,6 +35,40 @@ def _env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _campaign_far_from_now(folder: Path, zone: ZoneInfo) -> Path:
+    """A campaigns folder of one campaign posting every day on the three accounts at the time of
+    day twelve hours from now, today and tomorrow only: every slot is at least eleven hours away,
+    so the only post due in the test is the one it moves (the shipped campaigns' slots, 19:00 WIB
+    on Tuesdays and so on, could fall right after a test's `move`), and a Short is inside
+    `youtube.upload_ahead_hours` whatever the time."""
+    now = datetime.now(zone)
+    at = now + timedelta(hours=12)
+    days = '["mon", "tue", "wed", "thu", "fri", "sat", "sun"]'
+    channels = "".join(
+        f"""
+[[channels]]
+channel = "{channel}"
+account = "bpipi"
+[[channels.slots]]
+days = {days}
+time = "{at:%H:%M}"
+"""
+        for channel in ("instagram", "facebook", "youtube")
+    )
+    folder.mkdir()
+    (folder / "rehearsal.toml").write_text(
+        f"""name = "rehearsal"
+title = "Rehearsal"
+start = {now:%Y-%m-%d}
+end = {now + timedelta(days=1):%Y-%m-%d}
+timezone = "{zone.key}"
+holidays = "ignore"
+{channels}""",
+        encoding="utf-8",
+    )
+    return folder
+
+
 def _port_free(port: int) -> bool:
     """Nothing listens on `port` and a server may take it (with SO_REUSEADDR, as every server
     sets it: the closed connections' TIME_WAIT is no one's)."""
@@ -89,6 +123,9 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
 
         elsewhere = tmp_path / "shell"  # the operator's other terminal, after `. rehearse.env`
         elsewhere.mkdir()
+        zone = ZoneInfo(cfg.planner.display_timezone)
+        campaigns = _campaign_far_from_now(tmp_path / "campaigns", zone)
+        exported["IFN_PLANNER__CAMPAIGNS_DIR"] = str(campaigns)
 
         def run(*args: str) -> str:
             done = subprocess.run(
@@ -109,31 +146,32 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
             assert f"ok {account}" in doctor, doctor
         assert "0 failed" in doctor
         assert "(full)" in run("sync")
-        run("plan", "--weeks", "2")  # the shipped campaigns: a Facebook slot every week
-        run("compose", "--weeks", "2")
+        run("plan", "--weeks", "1")
+        run("compose", "--weeks", "1")
         run("approve", "--all", "--by", "rehearsal")
-        first = run("publish")
-        assert "0 to retry, 0 failed" in first, first
         database = sqlite3.connect(folder / "ifn-campaign.db")
         with database:
-            scheduled = database.execute(
-                "SELECT count(*) FROM post WHERE channel = 'facebook' AND state = 'scheduled'"
-            ).fetchone()[0]
             post_id = database.execute(
                 "SELECT id FROM post WHERE channel = 'instagram' AND state = 'approved' "
                 "ORDER BY slot_at LIMIT 1"
             ).fetchone()[0]
-        assert scheduled >= 1
-        # an Instagram post goes out at its slot: moved to the next minute, published at it
-        zone = ZoneInfo(cfg.planner.display_timezone)
+        # an Instagram post goes out at its slot: moved to the next minute, the publish run
+        # started inside publish.lead_seconds of it takes it and waits for the slot (the other
+        # posts, hours ahead, are scheduled on the platforms by the same run)
         now = datetime.now(zone)
         slot = (now + timedelta(minutes=1 if now.second < 45 else 2)).replace(
             second=0, microsecond=0
         )
         run("move", str(post_id), "--at", f"{slot:%Y-%m-%d %H:%M}", "--by", "rehearsal")
-        time.sleep(max(0.0, (slot - datetime.now(zone)).total_seconds()) + 1)
-        second = run("publish")
-        assert "1 published" in second and "0 failed" in second, second
+        early = min(30.0, cfg.publish.lead_seconds / 2)
+        time.sleep(max(0.0, (slot - datetime.now(zone)).total_seconds() - early))
+        first = run("publish")
+        assert "1 published" in first and "0 to retry, 0 failed" in first, first
+        with database:
+            scheduled = database.execute(
+                "SELECT count(*) FROM post WHERE channel = 'facebook' AND state = 'scheduled'"
+            ).fetchone()[0]
+        assert scheduled >= 1
         with database:
             state, remote_id = database.execute(
                 "SELECT state, remote_id FROM post WHERE id = ?", (post_id,)
@@ -149,12 +187,13 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
         # what the platforms received, as the operator looks at it
         graph = cfg.instagram.graph_url.rsplit("/", 1)[0]  # less the /v25.0
         received = requests.get(f"{graph}/_sandbox/posts", timeout=10).json()
-        assert [m["id"] for m in received["instagram"]] == [remote_id]
+        (media,) = received["instagram"]
+        assert media["id"] == remote_id and datetime.fromisoformat(media["timestamp"]) >= slot
         assert len(received["facebook"]) == scheduled
         assert all(p["photo"] and not p["published"] for p in received["facebook"])
         youtube = cfg.youtube.token_url.rsplit("/", 1)[0]  # less the /token
         videos = requests.get(f"{youtube}/_sandbox/posts", timeout=10).json()["youtube"]
-        assert sorted(v["id"] for v in videos) == sorted(uploaded)
+        assert uploaded and sorted(v["id"] for v in videos) == sorted(uploaded)
         # a registry fault as the printed line injects it: the next sync retries through it
         registry = cfg.registry.base_url
         fault = {"path": "/api/v1/members", "kind": "status", "status": 503, "times": 1}
