@@ -90,9 +90,12 @@ def run_environment(cfg: Settings) -> dict[str, str]:
     """Environment variables every flow run of ours gets, on a worker or under `serve`: the
     heartbeat, so a run whose process dies is noticed by the server and marked Crashed
     (`ifn_campaign.orchestration.lost_runs`) instead of staying Running for ever, and the time
-    that takes as the automation was made with it, which the sync lock's lease follows."""
+    that takes as the automation was made with it, which the sync lock's lease follows. The
+    run's own settings get both, so they agree with each other (the settings refuse a wait
+    shorter than two heartbeats) and with what the run does, whatever the worker's own."""
     return {
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(cfg.prefect.heartbeat_seconds),
+        "IFN_PREFECT__HEARTBEAT_SECONDS": str(cfg.prefect.heartbeat_seconds),
         "IFN_PREFECT__LOST_AFTER_SECONDS": str(cfg.prefect.lost_after_seconds),
     }
 

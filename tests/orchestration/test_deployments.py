@@ -498,3 +498,23 @@ def test_serve_starts_a_local_server_and_runs_the_deployments(
     assert "sync_registry/ifn-campaign" in shown and "0 2 * * * (Asia/Jakarta)" in shown
     assert serve.returncode in (0, 130), shown[-3000:]  # 130: stopped by its grace timer
     assert not server_answers(url)  # the server it started is stopped with it
+
+
+def test_a_run_reads_the_heartbeat_and_wait_deploy_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The automation waits deploy's prefect.lost_after_seconds and the run beats at deploy's
+    heartbeat: both reach the run together, so a worker whose own environment sets another
+    heartbeat (here 60 s, valid with its own settings) neither breaks the run's settings
+    (lost_after 60 needs a heartbeat of 30 at most) nor differs from what the run does."""
+    from ifn_campaign.config import load_settings
+
+    monkeypatch.chdir(tmp_path)  # no settings file: the environment alone
+    monkeypatch.delenv("IFN_CONFIG", raising=False)
+    deployed = Settings(prefect={"heartbeat_seconds": 30, "lost_after_seconds": 60})
+    monkeypatch.setenv("IFN_PREFECT__HEARTBEAT_SECONDS", "60")  # the worker's own
+    monkeypatch.setenv("IFN_PREFECT__LOST_AFTER_SECONDS", "180")
+    for key, value in run_environment(deployed).items():  # the job variables win
+        monkeypatch.setenv(key, value)
+    run = load_settings().prefect
+    assert (run.heartbeat_seconds, run.lost_after_seconds) == (30, 60)
