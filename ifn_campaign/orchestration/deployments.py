@@ -230,6 +230,7 @@ def sync_lock(source: str, wait_seconds: float, lease_seconds: float = 300) -> I
     import httpx
     from prefect.client.orchestration import get_client
     from prefect.concurrency.sync import concurrency
+    from prefect.settings import PREFECT_API_URL
 
     name = sync_lock_name(source)
     quiet_slot_failures()
@@ -246,6 +247,12 @@ def sync_lock(source: str, wait_seconds: float, lease_seconds: float = 300) -> I
                 strict=True,
             )
         )
+    except httpx.HTTPStatusError as exc:  # it answers, but fails: Prefect's line is dropped
+        raise OrchestrationError(
+            f"the Prefect server {PREFECT_API_URL.value()} failed (HTTP "
+            f"{exc.response.status_code}), so the sync lock of {source} cannot be taken: see "
+            "the Prefect server's log; nothing was synced"
+        ) from None
     except httpx.HTTPError as exc:
         raise OrchestrationError(
             f"the Prefect server does not answer ({type(exc).__name__}), so the sync lock of "
