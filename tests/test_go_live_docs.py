@@ -52,3 +52,10 @@ def test_crashed_claims_wait_for_the_quiet_time_too() -> None:
     for page in (GO_LIVE, SEVERAL):
         text = _text(page)
         assert "the claim has been untouched for `prefect.lost_after_seconds`" in text, page.name
+
+
+def test_the_readme_points_to_the_rehearsal_without_a_command() -> None:
+    """The README names the rehearsal among the guides; its set-up block stays two commands."""
+    readme = _text(ROOT / "README.md")
+    assert "rehearsing the production set-up" in readme
+    assert "ifn-campaign rehearse" not in readme
