@@ -7,7 +7,7 @@ that clock on (nobody sleeps), so what the sandbox records is on the same clock 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,11 +22,18 @@ from tests.support.publishing import World, approved, load, youtube_post
 
 
 class SandboxTime:
-    """The publisher's clock is the sandboxes' clock; its sleep moves both sandboxes on."""
+    """The publisher's clock is the sandboxes' clock; its sleep moves both sandboxes on. The
+    sandboxes' clocks stand still otherwise: on a loaded machine a run takes longer than the
+    0.35 s a test starts it early, and real time would reach the slot before the wait."""
 
     def __init__(self, world: World) -> None:
         self.world = world
         self.slept: list[float] = []
+        for sandbox in (world.platforms.graph, world.platforms.youtube):
+            if not getattr(sandbox, "_frozen", False):
+                at = datetime.now(UTC)
+                sandbox._clock = lambda at=at: at  # type: ignore[attr-defined]
+                sandbox._frozen = True  # type: ignore[attr-defined]
 
     def now(self) -> datetime:
         return self.world.platforms.graph.now()
