@@ -30,12 +30,15 @@ from ifn_campaign.wiring import Resources
 
 @task(name="compose_chunk", retries=0)
 def compose_posts_task(
-    post_ids: list[int], now: datetime, config_path: str | None = None
+    post_ids: list[int], now: datetime, config_path: str | None = None, data_dir: str | None = None
 ) -> ComposeSummary:
     """Compose one chunk of posts on a Dask worker, which reads the settings itself (its
-    machine's file and environment: no secret travels with the task)."""
+    machine's file and environment: no secret travels with the task), in the flow run's data
+    folder `data_dir`: a Dask worker started on its own has no IFN_DATA_DIR of deploy's, and
+    would draw the cards under another folder than the one their stored paths are read in."""
+    folder = {"data_dir": Path(data_dir)} if data_dir else {}
     return compose_in_worker(
-        load_settings(Path(config_path) if config_path else None), post_ids, now
+        load_settings(Path(config_path) if config_path else None, **folder), post_ids, now
     )
 
 
@@ -52,7 +55,12 @@ def _on_dask(config_path: str | None) -> ChunkRunner:
             futures = [
                 runner.submit(
                     compose_posts_task,
-                    {"post_ids": ids, "now": now, "config_path": config_path},
+                    {
+                        "post_ids": ids,
+                        "now": now,
+                        "config_path": config_path,
+                        "data_dir": str(cfg.base),
+                    },
                 )
                 for ids in chunks
             ]

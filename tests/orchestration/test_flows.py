@@ -371,6 +371,57 @@ def test_compose_on_a_dask_cluster(
     assert seen.read_text().split() == ["dask", "dask"]
 
 
+@pytest.mark.filterwarnings("ignore:Couldn't detect a suitable IP address:RuntimeWarning")
+def test_dask_workers_draw_in_the_flow_runs_data_folder(
+    prefect_server: None,
+    synced_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Dask worker started on its own (its own folder, no IFN_DATA_DIR: deploy pins that for
+    the flow runs only) draws the cards in the flow run's data folder, where the posts' stored
+    paths are read, not in its own."""
+    distributed = pytest.importorskip("distributed")
+    import sqlite3
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    import flows.compose
+    from ifn_campaign.config import load_settings
+    from ifn_campaign.models import Post
+    from ifn_campaign.orchestration.stages import plan_stage
+    from tests.support.orchestration import write_campaign
+
+    data, elsewhere = tmp_path / "data", tmp_path / "dask-worker"
+    data.mkdir()
+    elsewhere.mkdir()
+    with sqlite3.connect(synced_db / "ifn.db") as src, sqlite3.connect(data / "ifn.db") as dst:
+        src.backup(dst)
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    write_campaign(data / "campaigns", "uji", datetime.now(UTC) + timedelta(hours=3))
+    monkeypatch.setenv("IFN_DATABASE__URL", f"sqlite:///{data / 'ifn.db'}")
+    monkeypatch.setenv("IFN_MEDIA__DIR", str(synced_db / "media"))
+    monkeypatch.setenv("IFN_PLANNER__CAMPAIGNS_DIR", str(data / "campaigns"))
+    monkeypatch.setenv("IFN_PREFECT__CHUNK_SIZE", "1")
+    monkeypatch.chdir(elsewhere)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:  # started here, before the flow run's own setting below
+        monkeypatch.setenv("IFN_DATA_DIR", str(data))
+        monkeypatch.setenv("IFN_PREFECT__DASK_ADDRESS", cluster.scheduler_address)
+        plan_stage(Resources(load_settings()), weeks=1)
+        counts = flows.compose.compose(weeks=2)
+    assert counts["composed"] == 2
+    with Session(store.make_engine(f"sqlite:///{data / 'ifn.db'}")) as session:
+        cards = [p.card_path for p in session.scalars(select(Post)) if p.card_path]
+    assert len(cards) == 2
+    for card in cards:
+        assert not Path(card).is_absolute() and (data / card).is_file(), card
+    assert not (elsewhere / "var").exists()
+
+
 def test_compose_fails_as_a_whole_only_when_it_cannot_proceed(
     prefect_server: None,
     synced_db: Path,
