@@ -417,8 +417,7 @@ class Publisher:
         try:
             not_yet = self._wait_for_slot(session, post)
         except _ClaimLost:
-            session.rollback()
-            report.retry_later.append((post.id or 0, "taken over by another worker"))
+            report.retry_later.append((post.id or 0, self._claim_lost(session, post)))
             return
         if not_yet is not None:  # never sent before its slot
             why = f"not sent before its slot {post.slot_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -465,8 +464,7 @@ class Publisher:
             if refusal is not None:  # the earlier call had gone out: undo it on the platform
                 self._withdrawn(session, post, refusal[0], report)
         except _ClaimLost:
-            session.rollback()
-            report.retry_later.append((post.id or 0, "taken over by another worker"))
+            report.retry_later.append((post.id or 0, self._claim_lost(session, post)))
         except _GiveUp:
             if refusal is not None:  # what the platform showed is recorded: cancelled, taken down
                 self._withdrawn(session, post, refusal[0], report)
@@ -564,6 +562,15 @@ class Publisher:
             self._hold_claim(session, post)
             session.commit()
         return post.slot_at if self._goes_live_when_sent(post, self.clock()) else None
+
+    def _claim_lost(self, session: Session, post: Post) -> str:
+        """Why our claim is gone: another worker took it over, or the post itself changed
+        meanwhile (staff cancelled it during the wait for its slot)."""
+        session.rollback()
+        state = session.scalar(select(Post.state).where(Post.id == post.id))
+        if state == PostState.PUBLISHING:
+            return "taken over by another worker"
+        return f"left alone: it became {state} meanwhile, nothing was sent"
 
     def _hold_claim(self, session: Session, post: Post) -> None:
         """Renew our claim by compare-and-set, or raise _ClaimLost if another worker holds it."""

@@ -275,3 +275,32 @@ def test_a_facebook_post_claimed_to_schedule_at_the_margin_is_not_posted_live_ea
     assert slot <= public_from < slot + timedelta(seconds=5)
     post, _ = load(world, post_id)
     assert post.state in (PostState.PUBLISHED, PostState.SCHEDULED)
+
+
+def test_a_post_cancelled_by_staff_during_the_wait_is_not_sent(world: World) -> None:
+    """Staff cancel the post while the run waits for its slot: nothing is sent, and the run says
+    the post changed, not that another worker took it over."""
+    from ifn_campaign.posts.lifecycle import move
+
+    slot = next_slot(world)
+    (post_id,) = approved(world, "instagram", [slot])
+    time = SandboxTime(world)
+    time.advance_to(slot - timedelta(seconds=30))
+
+    def sleep(seconds: float) -> None:
+        with Session(world.engine) as session:
+            post = session.get(Post, post_id)
+            assert post is not None
+            if post.state == PostState.PUBLISHING:
+                move(session, post, PostState.CANCELLED, actor="staff:ana", now=time.now())
+                session.commit()
+        time.sleep(seconds)
+
+    report = Publisher(world.engine, world.settings, clock=time.now, sleep=sleep).run()
+
+    assert report.retry_later == [
+        (post_id, "left alone: it became cancelled meanwhile, nothing was sent")
+    ]
+    assert world.platforms.graph.media() == []
+    post, _ = load(world, post_id)
+    assert post.state == PostState.CANCELLED
