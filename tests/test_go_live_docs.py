@@ -59,3 +59,10 @@ def test_the_readme_points_to_the_rehearsal_without_a_command() -> None:
     readme = _text(ROOT / "README.md")
     assert "rehearsing the production set-up" in readme
     assert "ifn-campaign rehearse" not in readme
+
+
+def test_the_rehearsal_stops_the_server_after_the_workers() -> None:
+    text = _text(GO_LIVE)
+    stop = text[text.index("### Stop") : text.index("## Part 2")]
+    assert stop.index("each worker has exited") < stop.index("Prefect server")
+    assert "Stop the server last" in stop
