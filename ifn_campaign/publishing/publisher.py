@@ -13,8 +13,9 @@ checks, the gates, the outcome table and the endings.
 
 Claims: a due post moves approved -> publishing with a compare-and-set on its state (and
 `FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers never hold the same post; a claim older
-than `publish.lease_seconds` is taken over and reconciled like a crash, and so at once is the
-claim of a flow run the Prefect server reports ended (crashed, failed, cancelled: flow_runs.py).
+than `publish.lease_seconds` is taken over and reconciled like a crash, and so is the claim of
+a flow run the Prefect server reports ended (crashed, failed, cancelled: flow_runs.py) once it
+has been untouched for `prefect.lost_after_seconds` (`_lost`).
 
 Slots: workers start scheduled runs a little early (01:14:59.65 for 01:15), so a run takes the
 posts whose slot is at most `publish.lead_seconds` away. A post that goes live the moment it is
