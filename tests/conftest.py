@@ -151,6 +151,9 @@ def synced_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     try:
         with RegistrySandbox() as sandbox, pytest.MonkeyPatch.context() as mp:
             point_cli_at(sandbox, mp, folder)
+            # the media are read in place by tests with data folders of their own: outside this
+            # sync's data folder, the media rows keep absolute paths
+            mp.setenv("IFN_DATA_DIR", str(folder / "data"))
             assert main(["db", "upgrade"]) == 0
             assert main(["sync"]) == 0
     finally:

@@ -283,6 +283,9 @@ def test_serve_logs_the_prefect_server_it_starts_under_the_data_folder(tmp_path:
             said.append(line)
             if "starting a Prefect server" in line:
                 break
+        log = data / "var" / "prefect-server.log"
+        while time.monotonic() < deadline and not log.is_file():  # opened just after the line
+            time.sleep(0.1)
     finally:
         serve.send_signal(signal.SIGINT)  # serve stops the server it started
         try:
@@ -290,7 +293,6 @@ def test_serve_logs_the_prefect_server_it_starts_under_the_data_folder(tmp_path:
         except subprocess.TimeoutExpired:
             serve.kill()
             serve.wait()
-    log = data / "var" / "prefect-server.log"
     assert any(f"(log: {log})" in line for line in said), said
     assert log.is_file()
     assert not (elsewhere / "var").exists()
