@@ -73,18 +73,28 @@ def _stop_within(grace: float, on_stop: Callable[[], None]) -> None:
 
         threading.Thread(target=hard_stop, daemon=True).start()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGTERM, on_sigint)  # systemd's stop, `docker stop`, `kill`
 
 
-def _pause(url: str, names: list[str]) -> None:
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl+C: Python's default for it ends the process at once, leaving the Prefect
+    server serve started running with nobody to stop it and the schedules unpaused."""
+    raise KeyboardInterrupt
+
+
+def _pause(url: str, names: list[str]) -> bool:
     """Pause the schedules of the served deployments `names` on `url`, as Prefect's runner means
     to when it stops: Ctrl+C cuts its own pausing short (seen: one of seven paused), leaving the
-    rest scheduled with nobody running them. A server that does not answer is said in a line."""
+    rest scheduled with nobody running them. A deployment not made yet (stopped while the
+    runner was still making them) has nothing to pause. A server that does not answer is said
+    in a line; True when every schedule is paused."""
     import httpx
     from prefect.client.orchestration import get_client
-    from prefect.exceptions import PrefectException
+    from prefect.exceptions import ObjectNotFound, PrefectException
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     try:
@@ -93,7 +103,10 @@ def _pause(url: str, names: list[str]) -> None:
             get_client(sync_client=True) as client,
         ):
             for name in names:
-                deployment = client.read_deployment_by_name(name)
+                try:
+                    deployment = client.read_deployment_by_name(name)
+                except ObjectNotFound:
+                    continue
                 if not deployment.paused:
                     client.pause_deployment(deployment.id)
     except (PrefectException, httpx.HTTPError) as exc:
@@ -101,6 +114,8 @@ def _pause(url: str, names: list[str]) -> None:
             f"the schedules could not be paused ({type(exc).__name__}: {escape(str(exc))}): "
             "pause the deployments in the Prefect UI, or run `ifn-campaign serve` again"
         )
+        return False
+    return True
 
 
 def _on_pools(on_pools: dict[str, str]) -> str:
@@ -183,6 +198,7 @@ def serve(
         workers_deployments,
     )
 
+    signal.signal(signal.SIGTERM, _interrupt)  # also while the server starts: it is stopped
     cfg = settings()
     deployments = runner_deployments(DEPLOYMENTS, cfg, parameters=file_parameters(config_file()))
     for deployment in deployments:
@@ -222,19 +238,20 @@ def serve(
 
         def on_stop() -> None:
             if done.acquire(blocking=False):  # once, whether the runner returns or not
-                _pause(url, names)
-                out.print(stopped)
+                out.print(stopped if _pause(url, names) else "stopped")
 
         show(_table(cfg, "Serving (Ctrl+C to stop)"))
         _stop_within(STOP_GRACE_SECONDS, on_stop)
-        prefect.serve(
-            *deployments,
-            limit=limit,
-            print_starting_message=False,
-            # each run's process sends a heartbeat this often, so a lost run is marked Crashed
-            heartbeat_seconds=cfg.prefect.heartbeat_seconds,
-        )
-        on_stop()
+        try:
+            prefect.serve(
+                *deployments,
+                limit=limit,
+                print_starting_message=False,
+                # each run's process sends a heartbeat this often, so a lost run is marked Crashed
+                heartbeat_seconds=cfg.prefect.heartbeat_seconds,
+            )
+        finally:  # also when the stop comes through as KeyboardInterrupt (SIGTERM)
+            on_stop()
 
 
 @app.command("deploy", rich_help_panel=OPERATIONS)

@@ -269,3 +269,71 @@ def test_serve_against_a_failing_server_says_so_in_one_line(
     assert shown.endswith("see the Prefect server's log, then run `ifn-campaign serve` again"), (
         shown
     )
+
+
+def test_sigterm_stops_serve_and_the_server_it_started(tmp_path: Path) -> None:
+    """SIGTERM (systemd's stop, `docker stop`, `kill`) stops serve as Ctrl+C does: the Prefect
+    server it started is stopped too, not left listening with nobody to stop it, and the
+    schedules are paused."""
+    from ifn_campaign.orchestration.prefect_server import server_answers
+    from tests.support.prefect_worker import _free_port
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IFN_"))}
+    database = f"sqlite:///{tmp_path / 'ifn.db'}"
+    store.upgrade(store.make_engine(database))
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), IFN_DATABASE__URL=database)
+    output = tmp_path / "serve.out"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "ifn_campaign.cli.app", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=output.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait("serve to start", lambda: "Serving" in output.read_text(), timeout=180)
+        assert server_answers(url)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=90)
+        stopped = _wait("its server to stop", lambda: not server_answers(url), timeout=30)
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait()
+        for pid in _listeners(port):  # a server left behind: not after the test
+            os.kill(pid, signal.SIGKILL)
+    shown = " ".join(output.read_text().split())
+    assert stopped and "the schedules are paused" in shown, shown[-2000:]
+    assert "could not be paused" not in shown, shown[-2000:]
+
+
+def _listeners(port: int) -> list[int]:
+    """The processes running `prefect server start ... --port <port>`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"server" in command and str(port).encode() in command:
+                found.append(int(entry.name))
+    return found
+
+
+def test_stopping_before_the_deployments_exist_pauses_the_rest(
+    prefect_server: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stopped while the runner still makes the deployments: one not made yet has nothing to
+    pause and does not keep the others scheduled, nor make serve say both that the schedules
+    could not be paused and that they are."""
+    from prefect.settings import PREFECT_API_URL
+
+    from ifn_campaign.cli.serve import _pause
+
+    capsys.readouterr()
+    assert _pause(str(PREFECT_API_URL.value()), [f"not-made-{uuid.uuid4().hex[:8]}/x"]) is True
+    assert capsys.readouterr().err == ""
