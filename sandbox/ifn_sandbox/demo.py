@@ -73,7 +73,7 @@ def run(data_dir: Path) -> None:
     command's help says what it does), its data in `data_dir`, which is the data folder its
     posts' card paths are stored relative to."""
     # fixed once, as settings fix theirs: a relative --data-dir is under the working directory
-    data_dir = data_dir.resolve()
+    data_dir = data_dir.expanduser().resolve()
     cfg = settings()
     try:  # the default registry port keeps media URLs, and so the stored profiles, stable
         sandbox = RegistrySandbox(port=DEMO_PORT).start()
