@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -103,8 +104,8 @@ def prefect_api(
         return
     log.parent.mkdir(parents=True, exist_ok=True)
     say(f"starting a Prefect server at {url} (log: {log})")
-    with log.open("ab") as sink:
-        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with log.open("ab") as sink, _signals_held() as held:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             stdin=subprocess.DEVNULL,
@@ -113,14 +114,37 @@ def prefect_api(
             env=_child_env(environ),
             start_new_session=True,  # Ctrl+C reaches us; we stop the server in order
         )
-    _started.append(process)
+        _started.append(process)
     try:
+        for signum in held:  # a Ctrl+C or SIGTERM during the start acts now, server known
+            signal.raise_signal(signum)
         _wait_until_up(process, url, log)
         say(f"Prefect server up: UI at {url.removesuffix('/api')}")
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
     finally:
         _stop(process)
+
+
+@contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM while the server process is made: one arriving between the fork
+    and our knowing its pid would leave the server running on with nobody to stop it. The
+    signals are kept and raised again once the process is known (the child gets the default
+    handlers back at exec). Off the main thread, where handlers cannot be set, nothing is held."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    before = {
+        signum: signal.signal(signum, lambda number, _frame: held.append(number))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield held
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

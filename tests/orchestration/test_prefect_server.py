@@ -33,3 +33,56 @@ def test_a_server_that_never_answers_is_stopped_and_its_log_named(
     message = str(raised.value)
     assert "http://127.0.0.1:9/api" in message and str(log) in message
     assert "ifn-campaign serve" in message
+
+
+_INTERRUPTED_START = """
+import os, signal, subprocess, sys
+from pathlib import Path
+from ifn_campaign.orchestration import prefect_server
+
+real_popen = subprocess.Popen
+
+class Popen(real_popen):  # Ctrl+C arrives right after the fork, before serve knows the pid
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        print(self.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+subprocess.Popen = Popen
+try:
+    with prefect_server.prefect_api(int(sys.argv[1]), log=Path(sys.argv[2])):
+        pass
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_while_the_server_starts_stops_that_server(tmp_path: Path) -> None:
+    """A Ctrl+C that lands while the server process is being made (before `serve` has its pid)
+    still stops it: it used to run on, orphaned, holding the port."""
+    import os
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_START, str(port), str(tmp_path / "server.log")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 130, run.stderr
+    server = int(run.stdout.split()[0])
+    try:
+        assert not Path(f"/proc/{server}").exists() or _zombie(server), "server left running"
+    finally:
+        if Path(f"/proc/{server}").exists():
+            os.killpg(server, 9)
+
+
+def _zombie(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
