@@ -772,14 +772,10 @@ def demo(
     _sandbox("demo", "ifn-campaign demo").run(data_dir)
 
 
-def _port(role: str) -> Any:
-    """A `--<role>-port` option of `rehearse`."""
+def _port(option: str, stand_in: str) -> Any:
+    """A port option of `rehearse`."""
     return typer.Option(
-        f"--{role}-port",
-        metavar="PORT",
-        min=0,
-        max=65535,
-        help=f"The {role} stand-in's port (0: any free).",
+        option, metavar="PORT", min=0, max=65535, help=f"The {stand_in}'s port (0: any free)."
     )
 
 
@@ -795,10 +791,10 @@ def rehearse(
         int | None,
         typer.Option(metavar="N", min=1, help="Serve N generated members instead of the sample."),
     ] = None,
-    registry_port: Annotated[int, _port("registry")] = 8765,
-    graph_port: Annotated[int, _port("graph")] = 8766,
-    youtube_port: Annotated[int, _port("youtube")] = 8767,
-    media_port: Annotated[int, _port("media")] = 8768,
+    registry_port: Annotated[int, _port("--registry-port", "registry stand-in")] = 8765,
+    graph_port: Annotated[int, _port("--graph-port", "Graph API stand-in")] = 8766,
+    youtube_port: Annotated[int, _port("--youtube-port", "YouTube API stand-in")] = 8767,
+    media_port: Annotated[int, _port("--media-port", "media host")] = 8768,
 ) -> None:
     """Rehearse going live against local stand-ins.
 
@@ -811,7 +807,7 @@ def rehearse(
     ports = {
         "registry": registry_port,
         "graph": graph_port,
-        "youtube": youtube_port,
+        "youtube_api": youtube_port,
         "media": media_port,
     }
     _sandbox("rehearse", "ifn-campaign rehearse").run(data_dir, members, ports)

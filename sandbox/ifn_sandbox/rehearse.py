@@ -83,7 +83,7 @@ def _platforms(cards: Path, ports: dict[str, int]) -> Iterator[PlatformSandboxes
         platforms = PlatformSandboxes(
             cards,
             graph_port=ports["graph"],
-            youtube_port=ports["youtube"],
+            youtube_port=ports["youtube_api"],
             media_port=ports["media"],
         )
     except OSError as exc:  # the media host binds when made
@@ -93,7 +93,7 @@ def _platforms(cards: Path, ports: dict[str, int]) -> Iterator[PlatformSandboxes
     except OSError as exc:
         raise InvalidValueError(
             f"the Graph or YouTube sandbox cannot listen on port {ports['graph']} or "
-            f"{ports['youtube']} ({exc.strerror or exc}): stop what uses it (an earlier "
+            f"{ports['youtube_api']} ({exc.strerror or exc}): stop what uses it (an earlier "
             "rehearse?) or pass --graph-port 0 --youtube-port 0 for any free ports"
         ) from None
     try:
