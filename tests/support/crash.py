@@ -4,6 +4,7 @@ production) and letting its claim lapse, for the crash and claim tests."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,10 +131,30 @@ def _zygote() -> subprocess.Popen[str]:
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert running.stdout is not None and running.stdout.readline() == "ready\n"
+        assert running.stdout is not None and _line(running, 120) == "ready"
         atexit.register(running.kill)
         _zygotes[os.getpid()] = running
     return running
+
+
+def _line(zygote: subprocess.Popen[str], timeout: float) -> str | None:
+    """The zygote's next line, or None after `timeout` seconds. Read a byte at a time from the
+    pipe itself: a buffered readline could take the next line along with this one, and a
+    select on the pipe would then wait for a line already read (it did, under load: the run's
+    answer came with its pid, and a 0.1 s run was taken for one past its timeout)."""
+    assert zygote.stdout is not None
+    fd = zygote.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    got = b""
+    while not got.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return None
+        byte = os.read(fd, 1)
+        if not byte:  # the zygote died
+            return None
+        got += byte
+    return got.decode().rstrip("\n")
 
 
 def run_script(
@@ -146,14 +168,15 @@ def run_script(
         job = {"script": script, "env": env, "cwd": str(cwd), "stdout": str(out)}
         zygote.stdin.write(json.dumps(job | {"stderr": str(err)}) + "\n")
         zygote.stdin.flush()
-        child = json.loads(zygote.stdout.readline())["pid"]
-        ready, _, _ = select.select([zygote.stdout], [], [], timeout)
-        if not ready:  # killed as subprocess.run(timeout=...) kills it, not left to run on
-            os.kill(child, signal.SIGKILL)
+        child = json.loads(_line(zygote, 120) or "{}")["pid"]
+        answer_line = _line(zygote, timeout)
+        if answer_line is None:  # killed as subprocess.run(timeout=...) kills it, not left on
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
             zygote.kill()  # the next run starts a fresh zygote
             zygote.wait()
             raise subprocess.TimeoutExpired(["publisher"], timeout)
-        answer = json.loads(zygote.stdout.readline())
+        answer = json.loads(answer_line)
         stdout, stderr = out.read_text(), err.read_text()
     return subprocess.CompletedProcess(["publisher"], answer["returncode"], stdout, stderr)
 
