@@ -5,8 +5,6 @@ ahead: not cancelled as "already running", not held by the dead run's sync lock.
 from __future__ import annotations
 
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from ifn_campaign.orchestration.lost_runs import (
 )
 from ifn_sandbox.http import Fault
 from ifn_sandbox.registry import RegistrySandbox
+from tests.support.broken_prefect import broken_prefect_server
 from tests.support.prefect_worker import wait_until, worker_server
 
 pytestmark = pytest.mark.slow
@@ -171,23 +170,6 @@ def test_a_killed_run_is_marked_crashed_and_the_next_one_runs(tmp_path: Path) ->
     assert statuses[-1] == "completed"
 
 
-class _NoAutomations(BaseHTTPRequestHandler):
-    """A server without Prefect's automations API (a Prefect 2 server answers 404 there)."""
-
-    def _not_found(self) -> None:
-        body = b'{"detail": "Not Found"}'
-        self.send_response(404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _not_found
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def test_a_server_without_automations_gets_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     """`deploy` against a server that has no automations API warns instead of failing, and
     `doctor`'s check says the same with what to do."""
@@ -196,20 +178,14 @@ def test_a_server_without_automations_gets_a_warning(caplog: pytest.LogCaptureFi
 
     from ifn_campaign.orchestration.lost_runs import lost_run_problem
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoAutomations)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api"
-    try:
-        with (
-            temporary_settings(updates={PREFECT_API_URL: url}),
-            get_client(sync_client=True) as client,
-            caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"),
-        ):
-            watch = ensure_lost_run_automation(client, Settings())
-            problem = lost_run_problem(client, Settings())
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        broken_prefect_server(404, b'{"detail": "Not Found"}', healthy=False) as url,
+        temporary_settings(updates={PREFECT_API_URL: url}),
+        get_client(sync_client=True) as client,
+        caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"),
+    ):
+        watch = ensure_lost_run_automation(client, Settings())
+        problem = lost_run_problem(client, Settings())
     assert watch.status == "unavailable"
     assert watch.problem == (
         "the Prefect server has no automations API (HTTP 404), so a flow run whose worker dies "
@@ -217,20 +193,6 @@ def test_a_server_without_automations_gets_a_warning(caplog: pytest.LogCaptureFi
     )
     assert [r.getMessage() for r in caplog.records] == [watch.problem]
     assert problem is not None and problem[1] == "use a Prefect server 3.1.8 or later"
-
-
-class _Failing(_NoAutomations):
-    """A server that has the automations API but fails (HTTP 500) when asked."""
-
-    def _not_found(self) -> None:
-        body = b"Internal Server Error"
-        self.send_response(500)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _not_found
 
 
 def test_a_server_failing_on_automations_is_not_told_to_upgrade(
@@ -243,20 +205,14 @@ def test_a_server_failing_on_automations_is_not_told_to_upgrade(
 
     from ifn_campaign.orchestration.lost_runs import lost_run_problem
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api"
-    try:
-        with (
-            temporary_settings(updates={PREFECT_API_URL: url}),
-            get_client(sync_client=True) as client,
-            caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"),
-        ):
-            watch = ensure_lost_run_automation(client, Settings())
-            problem = lost_run_problem(client, Settings())
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        broken_prefect_server(500, b"Internal Server Error", healthy=False) as url,
+        temporary_settings(updates={PREFECT_API_URL: url}),
+        get_client(sync_client=True) as client,
+        caplog.at_level(logging.WARNING, logger="ifn_campaign.orchestration.lost_runs"),
+    ):
+        watch = ensure_lost_run_automation(client, Settings())
+        problem = lost_run_problem(client, Settings())
     assert watch.status == "unavailable"
     assert watch.problem == (
         "the Prefect server failed (HTTP 500) when asked for its automations, so it is not "

@@ -9,11 +9,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from flows.deployments import DEPLOYMENTS
 from ifn_campaign import store
 from ifn_campaign.cli.app import main
 from ifn_campaign.orchestration.deployments import DEPLOYMENT_NAME, TAGS
+from tests.support.broken_prefect import broken_prefect_server
 
 pytestmark = pytest.mark.slow
 
@@ -219,25 +218,6 @@ def test_serve_takes_over_when_told_and_says_how_to_give_back(
     assert not any(d.paused for d in back.values())
 
 
-class _Failing(BaseHTTPRequestHandler):
-    """A Prefect server that answers its health check and fails (HTTP 500) on everything else."""
-
-    def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        ok = self.path.endswith("/health")
-        body = b"true" if ok else b"Internal Server Error"
-        self.send_response(200 if ok else 500)
-        self.send_header("Content-Type", "application/json" if ok else "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def test_serve_against_a_failing_server_says_so_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -249,16 +229,12 @@ def test_serve_against_a_failing_server_says_so_in_one_line(
     for key in [k for k in os.environ if k.startswith("IFN_")]:
         monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api"
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            capsys.readouterr()
-            code = main(["serve"])
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        broken_prefect_server(500, b"Internal Server Error") as url,
+        temporary_settings(updates={PREFECT_API_URL: url}),
+    ):
+        capsys.readouterr()
+        code = main(["serve"])
     shown = " ".join(capsys.readouterr().err.split())
     assert code == 1, shown
     assert "unexpected" not in shown and "traceback" not in shown, shown

@@ -7,15 +7,14 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from concurrent.futures import Future
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from ifn_campaign import store
 from ifn_sandbox.registry import RegistrySandbox
+from tests.support.broken_prefect import broken_prefect_server
 from tests.support.cli import point_cli_at
 
 pytestmark = pytest.mark.slow
@@ -127,24 +126,6 @@ def test_a_cancelled_wait_keeps_the_report() -> None:
     assert _AcquisitionReports().filter(record) is True
 
 
-class _Failing(BaseHTTPRequestHandler):
-    """A Prefect server that answers its health check and fails (HTTP 500) on everything else."""
-
-    def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        ok = self.path.endswith("/health")
-        body = b"true" if ok else b"Internal Server Error"
-        self.send_response(200 if ok else 500)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def test_a_server_failing_on_the_lock_is_said_with_its_answer() -> None:
     """A server that answers but fails (HTTP 500): our one line (Prefect's own is dropped)
     carries the answer and does not tell the operator to start a server that runs."""
@@ -153,19 +134,13 @@ def test_a_server_failing_on_the_lock_is_said_with_its_answer() -> None:
     from ifn_campaign.errors import OrchestrationError
     from ifn_campaign.orchestration.deployments import sync_lock
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api"
-    try:
-        with (
-            temporary_settings(updates={PREFECT_API_URL: url}),
-            pytest.raises(OrchestrationError) as raised,
-            sync_lock("registry:http://r.example", 1),
-        ):
-            pass
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        broken_prefect_server(500, b"Internal Server Error") as url,
+        temporary_settings(updates={PREFECT_API_URL: url}),
+        pytest.raises(OrchestrationError) as raised,
+        sync_lock("registry:http://r.example", 1),
+    ):
+        pass
     assert str(raised.value) == (
         f"the Prefect server {url} failed (HTTP 500), so the sync lock of registry:http://"
         "r.example cannot be taken: see the Prefect server's log; nothing was synced"

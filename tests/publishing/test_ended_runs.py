@@ -5,11 +5,9 @@ itself is tested against a real Prefect server in tests/orchestration/test_claim
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import UUID, uuid4
 
 import pytest
@@ -24,6 +22,7 @@ from ifn_campaign.publishing.flow_runs import (
     ended_on_server,
 )
 from ifn_campaign.publishing.publisher import Publisher
+from tests.support.broken_prefect import broken_prefect_server
 from tests.support.publishing import World, approved, load
 
 
@@ -83,28 +82,6 @@ def test_a_prefect_server_that_does_not_answer_changes_nothing(world: World) -> 
     assert post.state == PostState.PUBLISHING and world.platforms.graph.media() == []
 
 
-class _Failing(BaseHTTPRequestHandler):
-    """A Prefect server whose health check answers but whose API fails (overloaded, or in
-    maintenance): Prefect's client would retry it with backoff, for ever in maintenance."""
-
-    maintenance = False
-
-    def _answer(self) -> None:
-        healthy = self.path.endswith("/health")
-        body = b"true" if healthy else b"{}"
-        self.send_response(200 if healthy else 503)
-        if self.maintenance and not healthy:
-            self.send_header("Prefect-Maintenance", "true")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.mark.parametrize("maintenance", [False, True])
 def test_a_failing_prefect_server_holds_a_claim_seconds_not_minutes(
     world: World, maintenance: bool, monkeypatch: pytest.MonkeyPatch
@@ -117,19 +94,14 @@ def test_a_failing_prefect_server_holds_a_claim_seconds_not_minutes(
     now = datetime.now(UTC)
     (post_id,) = approved(world, "instagram", [now - timedelta(minutes=2)])
     held_by(world, post_id, claim_name(uuid4()), now - timedelta(minutes=3))
-    handler = type("Handler", (_Failing,), {"maintenance": maintenance})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        api = f"http://127.0.0.1:{server.server_address[1]}/api"
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            started = time.monotonic()
-            assert ended_on_server([uuid4()]) == {}
-            assert time.monotonic() - started < flow_runs.DEADLINE_SECONDS + 2
-            report = Publisher(world.engine, world.settings).run()
-    finally:
-        server.shutdown()
-        server.server_close()
+    failing = broken_prefect_server(  # Prefect's client retries it, for ever in maintenance
+        503, headers={"Prefect-Maintenance": "true"} if maintenance else {}
+    )
+    with failing as api, temporary_settings(updates={PREFECT_API_URL: api}):
+        started = time.monotonic()
+        assert ended_on_server([uuid4()]) == {}
+        assert time.monotonic() - started < flow_runs.DEADLINE_SECONDS + 2
+        report = Publisher(world.engine, world.settings).run()
     assert report.published == [] and report.failed == []
     post, _ = load(world, post_id)
     assert post.state == PostState.PUBLISHING and world.platforms.graph.media() == []
