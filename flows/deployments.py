@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flows.campaign import campaign
 from flows.compose import compose
+from flows.insights import insights
+from flows.notices import notices
 from flows.plan import plan_campaign
 from flows.publish import publish_due, reconcile_posts
 from flows.report import report
@@ -23,6 +25,8 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
     # several runs at once are safe (claims), so a slow run never delays the next slot
     Deployment(publish_due, one_at_a_time=False),
     Deployment(reconcile_posts),
+    Deployment(notices),  # member notices: queued and sent exactly once (claims)
+    Deployment(insights),  # hourly: figures read back at each mark after a post went live
     Deployment(report),  # monthly: last month's page and artifacts
     Deployment(campaign, scheduled=False),  # one-off: `prefect deployment run campaign/...`
 )

@@ -23,6 +23,8 @@ from ifn_campaign.orchestration.stages import (
     reconcile_markdown,
     reconcile_stage,
 )
+from ifn_campaign.reports.markdown import escape_markdown
+from ifn_campaign.showcase import rebuild_after_publish
 from ifn_campaign.wiring import Resources
 
 
@@ -46,6 +48,7 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     with Resources.load(config_path) as res:
         run = publish_stage(res, worker=_worker())
+        showcase = rebuild_after_publish(res)  # with showcase.dir set; a failure is only logged
     report, removed = run.report, run.removed
     for post_id, why in removed.problems:
         logger.error("post %s could not be taken down: %s", post_id, why)
@@ -53,9 +56,11 @@ def publish_due(config_path: str | None = None) -> dict[str, Any]:
         logger.error("post %s failed: %s", post_id, why)
     for post_id, why in report.needs_reauth:
         logger.error("post %s needs re-authorisation: %s", post_id, why)
-    markdown_artifact(
-        key="publish-summary", markdown=publish_markdown(report, removed), description="Publish"
-    )
+    summary = publish_markdown(report, removed)
+    if showcase is not None:
+        (logger.info if showcase.built else logger.error)("%s", showcase.line)
+        summary += f"\n\n{escape_markdown(showcase.line)}\n"
+    markdown_artifact(key="publish-summary", markdown=summary, description="Publish")
     logger.info(
         "%s published, %s scheduled, %s to retry",
         len(report.published),

@@ -9,6 +9,7 @@ can never leak one.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tempfile
@@ -16,6 +17,7 @@ import threading
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -34,12 +36,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ifn_campaign.errors import ConfigError
+from ifn_campaign.errors import SettingsError
 
 CONFIG_ENV = "IFN_CONFIG"
 DEFAULT_CONFIG_FILE = Path("ifn-campaign.toml")
 _LOADING = threading.Lock()
-SECRET_KEYS: tuple[tuple[str, str], ...] = (("registry", "token"),)
+SECRET_KEYS: tuple[tuple[str, str], ...] = (("registry", "token"), ("member_page", "secret"))
 
 
 class DatabaseSettings(BaseModel):
@@ -85,6 +87,16 @@ class RegistrySettings(BaseModel):
             value, "put the token in IFN_REGISTRY__TOKEN or registry.token_secret_block"
         )
         return value.rstrip("/")
+
+
+def loopback(host: str | None) -> bool:
+    """Whether `host` names this machine (a secret may cross it unencrypted)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _no_credentials(url: str, instead: str) -> None:
@@ -264,6 +276,9 @@ class YouTubeSettings(BaseModel):
         24, ge=0, le=24 * 30, description="Upload this early; YouTube publishes at the slot"
     )
     category_id: str = Field("22", description="Video category (22: People & Blogs)")
+    quota_units_per_day: int = Field(
+        10_000, ge=1, description="The Cloud project's Data API quota (units a day, Pacific time)"
+    )
 
 
 class PublishSettings(BaseModel):
@@ -326,6 +341,297 @@ class ReportSettings(BaseModel):
     )
 
 
+class ConsoleSettings(BaseModel):
+    """The staff console (`ifn-campaign console`): where it listens, how long a login lasts, who
+    may set forwarded headers, how many wrong passwords are let through."""
+
+    host: str = Field(
+        "127.0.0.1", description="Address the console listens on (loopback: only this machine)"
+    )
+    port: int = Field(8080, ge=1, le=65535, description="Port the console listens on")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs login cookies (IFN_CONSOLE__SESSION_SECRET); unset: a random "
+        "key kept in `<data_dir>/console.key` (mode 0600), made on first start",
+    )
+    session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="A login lasts this long, then staff sign in again"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or networks, `10.0.0.0/8`) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; from anyone else they are ignored",
+    )
+    login_attempts: int = Field(
+        5, ge=1, description="Wrong passwords allowed per user name in `login_window_minutes`"
+    )
+    login_attempts_per_address: int = Field(
+        20, ge=1, description="Wrong passwords allowed per client address in the window"
+    )
+    login_window_minutes: int = Field(
+        15, ge=1, description="The window the login limits count in; the lock lifts after it"
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _not_everyone(cls, value: list[str]) -> list[str]:
+        """A /0 network is every address (as '*', which the console refuses): any visitor
+        could then claim any client address and https."""
+        for entry in value:
+            try:
+                network = ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                continue  # an address, a host name or '*': checked where they are used
+            if network.prefixlen == 0:
+                raise ValueError(
+                    f"{entry!r} is every address: name the reverse proxy's address or network "
+                    "(docs/console/behind-proxy.md)"
+                )
+        return value
+
+
+MARK = re.compile(r"^([1-9][0-9]{0,3})([hd])$")
+
+
+def mark_delta(mark: str) -> timedelta:
+    """How long after a post went live a reading named `mark` ("1h", "7d") is due."""
+    found = MARK.match(mark)
+    if found is None:
+        raise ValueError(f"{mark!r} is not a reading time: write hours or days, e.g. 1h, 7d")
+    number, unit = int(found.group(1)), found.group(2)
+    return timedelta(hours=number) if unit == "h" else timedelta(days=number)
+
+
+class InsightsSettings(BaseModel):
+    """Reading each published post's figures back from its platform (ifn_campaign/insights): at
+    each of `read_after` after it went live, in batches, within the publisher's blocks and a
+    share of YouTube's daily quota."""
+
+    enabled: bool = Field(True, description="Read metrics back at all")
+    read_after: list[str] = Field(
+        ["1h", "1d", "7d", "28d"],
+        min_length=1,
+        description="When to read a post's figures after it went live (hours h or days d)",
+    )
+    batch: int = Field(50, ge=1, le=50, description="Posts per platform call (50 at most)")
+    max_readings: int = Field(
+        5_000, ge=1, le=100_000, description="Readings one run takes at most (the rest wait)"
+    )
+    youtube_quota_share: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Share of youtube.quota_units_per_day insights may spend in a day",
+    )
+    max_attempts: int = Field(
+        6, ge=1, le=50, description="Tries of one reading before it is given up as failed"
+    )
+    retry_base_seconds: float = Field(
+        900.0, gt=0, description="First wait before a failed reading is tried again"
+    )
+    retry_max_seconds: float = Field(
+        12 * 3600.0, gt=0, description="Longest wait between tries of one reading"
+    )
+    advice_min_posts: int = Field(
+        4, ge=2, le=100, description="Posts a weekday and hour needs before slot advice speaks"
+    )
+    advice_weeks: int = Field(
+        26, ge=4, le=520, description="Weeks of an account's history slot advice looks at"
+    )
+
+    @field_validator("read_after")
+    @classmethod
+    def _marks(cls, value: list[str]) -> list[str]:
+        marks = [v.strip().lower() for v in value]
+        for mark in marks:
+            mark_delta(mark)
+        if len(set(marks)) != len(marks):
+            raise ValueError("names a reading time twice")
+        return sorted(marks, key=mark_delta)
+
+
+class NoticesSettings(BaseModel):
+    """Telling members about their features (ifn_campaign/notices): a notice `days_ahead` days
+    before an approved post's slot, an update when its slot or caption changes or it is
+    cancelled, and the links once it is live. By e-mail over SMTP, and by a message through
+    Apprise (WhatsApp, ...) where a URL is configured; only to contact details the member allowed
+    (`consent.fields_allowed`). Without `smtp_host` no e-mail goes out: notices wait, and
+    `ifn-campaign notices` says why."""
+
+    enabled: bool = Field(True, description="Compose and send member notices at all")
+    days_ahead: int = Field(
+        3,
+        ge=1,  # 0 made the window the slot's very instant: no member was ever told before
+        le=30,
+        description="Days before a post's slot its member is told (once approved)",
+    )
+    receipt_days: int = Field(
+        7,
+        ge=1,
+        le=60,
+        description="Days after a feature went live its member gets a receipt with its reach",
+    )
+    sender: str = Field(
+        "Indonesia Footwear Network (BPIPI) <ifn@bpipi.id>",
+        description="The From of every e-mail (an address the SMTP server lets us send as)",
+    )
+    reply_to: str | None = Field(None, description="Where members' replies go (Reply-To)")
+    smtp_host: str | None = Field(None, description="SMTP server; unset: no e-mail is sent")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS)")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls (port 587), tls (implicit, port 465), none (a relay on this "
+        "machine or the demo's local server only)",
+    )
+    smtp_user: str | None = Field(None, description="SMTP login name; unset: no login")
+    smtp_password_secret: str | None = Field(
+        None, description="Name of the secret holding the SMTP password (IFN_SECRET_<NAME>)"
+    )
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server")
+    imap_host: str | None = Field(
+        None,
+        description="IMAP server of the sending mailbox, whose Sent folder keeps what SMTP "
+        "accepted: a send cut off before it was marked is looked up there by its Message-ID "
+        "instead of being sent again; unset: staff decide such a notice",
+    )
+    imap_port: int = Field(993, ge=1, le=65535, description="IMAP port (993 TLS)")
+    imap_security: Literal["tls", "starttls", "none"] = Field("tls", description="IMAP security")
+    imap_user: str | None = Field(None, description="IMAP login name (default: smtp_user)")
+    imap_password_secret: str | None = Field(
+        None, description="Name of the secret holding the IMAP password (default: the SMTP one)"
+    )
+    imap_sent_folder: str = Field("Sent", description="The folder the server files sent mail in")
+    apprise_url_secret: str | None = Field(
+        None,
+        description="Name of the secret holding an Apprise URL with {whatsapp} or {phone} where "
+        "the member's number goes (e.g. whatsapp://TOKEN@FROM_ID/{whatsapp}); unset: e-mail only",
+    )
+    max_attempts: int = Field(
+        8, ge=1, le=50, description="Sends tried on temporary failures before a notice fails"
+    )
+    retry_base_seconds: float = Field(
+        60.0, gt=0, description="First wait after a temporary failure; doubles each time"
+    )
+    retry_max_seconds: float = Field(6 * 3600.0, gt=0, description="Longest wait between tries")
+    batch: int = Field(200, ge=1, le=10_000, description="Notices sent per run at most")
+    lease_seconds: float = Field(
+        900.0,
+        ge=60,
+        description="A sending notice whose claim is older than this is taken over by the next "
+        "run (its worker died): sent again if it never reached the end of the message, else "
+        "looked up by its Message-ID",
+    )
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # taken as written, a bad one failed every run later (the Message-IDs are made under
+        # the sender's domain, the From and Reply-To are built from them)
+        address = parseaddr(value)[1]
+        domain = address.rpartition("@")[2]
+        if (
+            any(c in value for c in "\r\n")
+            or "@" not in address
+            or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z0-9-]+", domain)
+        ):
+            raise ValueError(
+                f"{value!r} is not an e-mail address: write it as 'Name <user@example.org>' or "
+                "user@example.org"
+            )
+        return value
+
+    @field_validator("smtp_host", "imap_host")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # "" is unset: nothing is sent (or looked up) there
+        value = value.strip()
+        try:
+            ipaddress.ip_address(value)
+            return value  # an address, IPv6 with its colons included
+        except ValueError:
+            pass
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            # 'mail.example.org:587' or 'smtps://...' failed every run as 'not reachable'
+            raise ValueError(
+                f"{value!r} is not a host name: give the name alone (mail.example.org); the port "
+                "and the security are settings of their own"
+            )
+        return value
+
+
+class MemberPageSettings(BaseModel):
+    """The member's own page (a signed, expiring link in each notice, no login), served by the
+    console's app under /anggota/."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Public address of the console the links in notices point at "
+        "(https://... behind the reverse proxy)",
+    )
+    secret: SecretStr | None = Field(
+        None,
+        description="Key that signs member links (IFN_MEMBER_PAGE__SECRET); unset: a random key "
+        "kept in `<data_dir>/member-page.key` (mode 0600), made on first use",
+    )
+    link_days: int = Field(30, ge=1, le=366, description="Days a member link stays valid")
+    answers_per_hour: int = Field(
+        20, ge=1, description="Answers one member link may send in an hour"
+    )
+    requests_per_address: int = Field(
+        120,
+        ge=1,
+        description="Member-page requests (bad links included) one client address may make in "
+        "an hour",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        _no_credentials(value, "the member page needs no login")
+        parts = urlsplit(value)
+        if not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("has no server name: write it as https://anggota.example.org")
+        if parts.path.strip("/") or parts.query or parts.fragment or value.endswith(("?", "#")):
+            # every link of every notice starts with it, and the page's forms, cards and styles
+            # are at /anggota/ and /static/ of that server: anything after the name breaks them
+            raise ValueError(
+                "must be the server's address alone (https://anggota.example.org), without a "
+                "path, '?' or '#': the member page is at /anggota/ on that server"
+            )
+        if value.startswith("http://") and not loopback(parts.hostname):
+            # the link is the member's login: in clear text anyone on their network may answer,
+            # or withdraw, in their name
+            raise ValueError(
+                "http:// only for this machine (127.0.0.1, localhost): members open the links "
+                "from anywhere and each carries their page's key; use https:// (the console "
+                "behind its TLS reverse proxy)"
+            )
+        return value.rstrip("/")
+
+
+class ShowcaseSettings(BaseModel):
+    """The public showcase (`ifn-campaign showcase --out DIR`), a static site of featured
+    members; with `dir` set, rebuilt after each publish run."""
+
+    dir: Path | None = Field(
+        None,
+        description="Folder the showcase is rebuilt in after each publish run; unset: only by hand",
+    )
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _not_blank(cls, value: Any) -> Any:
+        # "" would be the data folder itself (paths resolve under it): unset it instead
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: give the folder the site is written to, or leave it out")
+        return value
+
+
 class SchedulesSettings(BaseModel):
     """When the deployments run: five-field cron strings in `timezone`, one per flow, named as
     the flow; an empty string leaves a deployment without a schedule (run it by hand)."""
@@ -337,6 +643,8 @@ class SchedulesSettings(BaseModel):
     publish_due: str = Field("*/5 * * * *", description="Publishing: every 5 minutes")
     reconcile: str = Field("15 * * * *", description="Reconciliation: hourly at :15")
     report: str = Field("0 6 1 * *", description="Last month's report: the 1st at 06:00")
+    notices: str = Field("*/15 * * * *", description="Member notices: every 15 minutes")
+    insights: str = Field("40 * * * *", description="Reading metrics back: hourly at :40")
 
     @field_validator("timezone")
     @classmethod
@@ -344,7 +652,14 @@ class SchedulesSettings(BaseModel):
         return _zone(value)
 
     @field_validator(
-        "sync_registry", "plan_campaign", "compose", "publish_due", "reconcile", "report"
+        "sync_registry",
+        "plan_campaign",
+        "compose",
+        "publish_due",
+        "reconcile",
+        "report",
+        "notices",
+        "insights",
     )
     @classmethod
     def _five_fields(cls, value: str) -> str:
@@ -460,6 +775,11 @@ class Settings(BaseSettings):
     youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    notices: NoticesSettings = Field(default_factory=NoticesSettings)
+    insights: InsightsSettings = Field(default_factory=InsightsSettings)
+    member_page: MemberPageSettings = Field(default_factory=MemberPageSettings)
+    showcase: ShowcaseSettings = Field(default_factory=ShowcaseSettings)
     schedules: SchedulesSettings = Field(default_factory=SchedulesSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     accounts: dict[str, dict[str, AccountSettings]] = Field(
@@ -503,6 +823,10 @@ class Settings(BaseSettings):
         if self.planner.campaigns_dir is not None:
             self.planner = self.planner.model_copy(
                 update={"campaigns_dir": _under(base, self.planner.campaigns_dir)}
+            )
+        if self.showcase.dir is not None:
+            self.showcase = self.showcase.model_copy(
+                update={"dir": _under(base, self.showcase.dir)}
             )
         return self
 
@@ -563,7 +887,7 @@ def data_folder(data_dir: Path | None, settings_file: Path | None) -> Path:
     base = anchor if data_dir is None else _under(anchor, data_dir)
     temporary = None if chosen else temporary_folder(base)
     if temporary is not None:
-        raise ConfigError(
+        raise SettingsError(
             f"the data folder {base} is inside {temporary}, a temporary folder the Prefect "
             "worker deletes after the run: set data_dir (IFN_DATA_DIR) to an absolute folder "
             "(run `ifn-campaign deploy` again: it sets one for every run on a worker), or give "
@@ -614,15 +938,15 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"settings file {path} does not exist") from None
+        raise SettingsError(f"settings file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"settings file {path} cannot be read: {exc}") from None
+        raise SettingsError(f"settings file {path} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
     for section, key in SECRET_KEYS:
         if isinstance(data.get(section), dict) and key in data[section]:
             env_name = f"IFN_{section.upper()}__{key.upper()}"
-            raise ConfigError(
+            raise SettingsError(
                 f"settings file {path}: {section}.{key} is a secret and is not read from files; "
                 f"set {env_name} or {section}.{key}_secret_block instead"
             )
@@ -649,4 +973,4 @@ def _build(where: str, overrides: dict[str, Any]) -> Settings:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"{where} (or IFN_... variables) invalid: {problems}") from None
+        raise SettingsError(f"{where} (or IFN_... variables) invalid: {problems}") from None

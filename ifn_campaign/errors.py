@@ -2,7 +2,9 @@
 
 ```
 IFNError                        root: the CLI prints its message on one line and exits non-zero
-├── ConfigError                 the settings file or an IFN_... variable is wrong
+├── ConfigError                 the settings or a data file staff keep cannot be used (catch this)
+│   ├── SettingsError           the settings file, an IFN_... variable or a template/brand file
+│   └── CampaignFileError       a campaign file that cannot be used: the file and each problem
 ├── NotInstalledError           a command needs an optional part that is not installed
 ├── UsageError                  a command or a call was given something it cannot use
 │   ├── UnknownValueError       a value outside its closed set: `unknown X 'v'; valid: a, b`
@@ -35,6 +37,9 @@ IFNError                        root: the CLI prints its message on one line and
 ├── PlanError                   a plan or a move cannot be made as asked (range, taken, room)
 ├── LedgerError                 an unknown member, post or account, or one in the wrong state
 ├── TransitionError             a move the post's state does not allow
+├── ConflictError               someone else changed the post since it was read: reload
+├── AccessDenied                the console user's role (or the four-eyes rule) forbids it
+├── AnswerRefused               a member's answer on their page cannot be taken; `reason` a code
 ├── OrchestrationError          Prefect: no server to reach or start, a deployment or work pool
 │                               not registered, or another sync holds the registry source
 ├── GateUnavailable             no slot in an account's Prefect limits within the wait
@@ -92,6 +97,7 @@ tests/test_errors.py checks this tree against the classes, and every raise in th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 
 class IFNError(Exception):
@@ -114,6 +120,21 @@ def _rebuild(cls: type[IFNError], args: tuple[object, ...], state: dict[str, obj
 
 class ConfigError(IFNError):
     """Settings cannot be loaded or are invalid."""
+
+
+class SettingsError(ConfigError):
+    """The settings file or an IFN_... variable is wrong, or a file they point at cannot be
+    used: which one, and what to write instead."""
+
+
+class CampaignFileError(ConfigError):
+    """A campaign file that cannot be used: the file and each problem, worded for staff (the
+    message is the file, then the problems joined by '; ')."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        super().__init__(f"{path}: " + "; ".join(problems))
+        self.path = path
+        self.problems = tuple(problems)
 
 
 class NotInstalledError(IFNError):
@@ -289,6 +310,25 @@ class LedgerError(IFNError):
 
 class TransitionError(IFNError):
     """A move the post's state does not allow (e.g. approving a published post)."""
+
+
+class ConflictError(IFNError):
+    """Someone else changed the post since the form was read (its `version` moved on): the
+    change is refused and nothing is lost; reload and decide again."""
+
+
+class AccessDenied(IFNError):
+    """The console user's role does not allow the action, or the four-eyes rule forbids it."""
+
+
+class AnswerRefused(IFNError):
+    """A member's answer on their page cannot be taken (not their post, no longer upcoming, an
+    empty or too long comment, too many answers): `reason` is a short stable code the page
+    turns into the member's language; the message is for staff and logs."""
+
+    def __init__(self, message: str, *, reason: str = "refused") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class OrchestrationError(IFNError):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import tempfile
 from functools import cache
 from pathlib import Path
 
-__all__ = ["file_mode", "temporary_beside", "write_atomically"]
+__all__ = ["file_mode", "secret_key_file", "temporary_beside", "write_atomically"]
 
 
 @cache
@@ -64,3 +65,32 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk leaves no half file behind
         raise
+
+
+def secret_key_file(path: Path) -> bytes:
+    """The signing key kept in `path` (mode 0600), made on first use (the console's login key,
+    the member links' key), so nobody has to choose one and a restart keeps it.
+
+    The key is written whole to a temporary file beside `path` and hard-linked into place: the
+    link is created only if `path` is absent, and with its content complete, so of two processes
+    starting at once (the console and a flow) one makes the key and the other reads that same
+    key; creating `path` first and writing it after let the second read an empty file and fail."""
+    try:
+        found = path.read_bytes().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(48).encode()
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # 0600, the key's mode
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(key + b"\n")
+                file.flush()
+                os.fsync(file.fileno())
+            os.link(name, path)
+            return key
+        except FileExistsError:
+            found = path.read_bytes().strip()  # the other process made it a moment ago
+        finally:
+            Path(name).unlink()
+    if len(found) < 32:
+        raise OSError(f"{path} holds no usable key (delete it to make a new one)")
+    return found

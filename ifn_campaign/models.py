@@ -292,6 +292,19 @@ class Post(SQLModel, table=True):
         ),
         Index("ix_post_account_slot", "account", "channel", "slot_at"),
         Index("ix_post_member_campaign", "member_id", "campaign"),
+        # all accounts in a time window: the console's Today, its week, the calendar's month
+        Index("ix_post_slot", "slot_at"),
+        # one state's posts in slot order, a page at a time: the review queue (composed), the
+        # failures page (failed, missed, needs_reauth) without reading every post of the state
+        Index("ix_post_state_slot", "state", "slot_at", "id"),
+        # published posts still to take down by hand: a handful among every post ever made
+        Index(
+            "ix_post_takedown_open",
+            "takedown_requested_at",
+            "id",
+            sqlite_where=text("takedown_requested_at IS NOT NULL AND taken_down_at IS NULL"),
+            postgresql_where=text("takedown_requested_at IS NOT NULL AND taken_down_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -352,12 +365,17 @@ class Post(SQLModel, table=True):
     remote_id: str | None = Field(default=None, max_length=64)
     remote_photo_id: str | None = Field(default=None, max_length=64)
     # a scheduled post staff moved or edited: this platform copy is deleted before the new one
+    # the platform says the post no longer exists (deleted by a person in the app): no more readings
+    remote_gone_at: datetime | None = _time()
     replaces_remote_id: str | None = Field(default=None, max_length=64)
     replaces_slot_at: datetime | None = _time()  # when that copy was to go out
     permalink: str | None = Field(default=None, sa_column=Column(Text))
     published_at: datetime | None = _time()
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     error_action: str | None = Field(default=None, sa_column=Column(Text))
+    # bumped by every change staff make (posts.actions): a form carries the version it was read
+    # at, so the second of two staff saving the same post is refused, not silently overwritten
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class AccountState(SQLModel, table=True):
@@ -391,6 +409,8 @@ class PostEvent(SQLModel, table=True):
     """Every state change of a post: when, from what, to what, by whom (staff or a flow run)."""
 
     __tablename__ = "post_event"
+    # the activity log reads the newest first, a page at a time, out of every event ever logged
+    __table_args__ = (Index("ix_post_event_at", "at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="post.id", index=True)
@@ -445,3 +465,263 @@ class Exclusion(SQLModel, table=True):
     until: datetime | None = _time()
     created_at: datetime = _time(nullable=False)
     lifted_at: datetime | None = _time()
+
+
+class StaffRole(StrEnum):
+    """Console roles, each allowed what the one before is and more: viewers read; editors edit
+    captions, move, pin, exclude; approvers also approve, reject, cancel and re-authorise;
+    admins manage users."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class StaffUser(SQLModel, table=True):
+    """A console login. Only an argon2id hash of the password is kept; the calendar feed's
+    private token likewise only as its SHA-256."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = Field(default="id", max_length=8)
+    # bumped when the password changes or the user is disabled: every login cookie issued before
+    # carries the old number and stops working
+    session_epoch: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    feed_token_sha256: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = _time(nullable=False)
+    password_changed_at: datetime = _time(nullable=False)
+    disabled_at: datetime | None = _time()
+
+
+class LoginFailure(SQLModel, table=True):
+    """A refused console login, kept so the per-user and per-address limits survive a restart."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_user_at", "user_name", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(nullable=False)
+    user_name: str = Field(max_length=128)
+    address: str = Field(max_length=64)
+
+
+class NoticeKind(StrEnum):
+    """What a member notice says: a feature is coming (`before`), it changed (`update`: slot or
+    caption), it will not happen (`cancelled`), it is live with its links (`after`), and how far it
+    reached a week later (`receipt`)."""
+
+    BEFORE = "before"
+    UPDATE = "update"
+    CANCELLED = "cancelled"
+    AFTER = "after"
+    RECEIPT = "receipt"  # `notices.receipt_days` after: where it went out, links, people reached
+
+
+class NoticeMedium(StrEnum):
+    EMAIL = "email"
+    APPRISE = "apprise"  # WhatsApp or another service, through an Apprise URL from the settings
+
+
+class NoticeState(StrEnum):
+    """pending -> sending -> sent, as a post; `failed`: refused for good or tried too often;
+    `uncertain`: cut off after the server may have taken it (resolved by its Message-ID or by
+    staff, never resent blindly); `dropped`: no longer applies.
+    See docs/explanation/exactly-once.md."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    DROPPED = "dropped"
+
+
+class Notice(SQLModel, table=True):
+    """The outbox: one message to one member on one medium, rendered when it is queued (so a
+    retry sends the same bytes with the same Message-ID). `dedupe_key` makes queuing the same
+    notice twice a no-op ("before:post:12:email", "update:post:12:v7:email")."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        Index("ix_notice_due", "state", "next_attempt_at", "id"),
+        Index("ix_notice_member", "member_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(foreign_key="member.id", max_length=64)
+    post_id: int | None = Field(default=None, foreign_key="post.id", index=True)
+    kind: str = Field(max_length=16)
+    medium: str = Field(max_length=16)
+    to_address: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = Field(default="id", max_length=8)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    message_id: str = Field(max_length=255, unique=True)  # <...@host>, also for Apprise rows
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    html_body: str | None = Field(default=None, sa_column=Column(Text))
+    # [{path, mime, cid}]: files attached (the card), by absolute path under the data folder
+    attachments: list[dict[str, str]] = _json([])
+    link_id: int | None = Field(default=None, foreign_key="member_link.id")
+    state: str = Field(default=NoticeState.PENDING, max_length=16)
+    # where a send got to: "data" is stored just before the end of the message is sent (after
+    # it, the server may have taken the message: a crash there is `uncertain`)
+    step: str | None = Field(default=None, max_length=16)
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_attempt_at: datetime = _time(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_at: datetime | None = _time()
+    sent_at: datetime | None = _time()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _time(nullable=False)
+    state_changed_at: datetime = _time(nullable=False)
+
+
+class NoticeContact(SQLModel, table=True):
+    """A member's contact on one medium as the notices know it: unsubscribed (by the link in
+    every notice, no login), or refused for good by the server (a bad address: shown to staff,
+    and no notice goes there until the registry gives another address)."""
+
+    __tablename__ = "notice_contact"
+
+    member_id: str = Field(foreign_key="member.id", max_length=64, primary_key=True)
+    medium: str = Field(max_length=16, primary_key=True)
+    unsubscribed_at: datetime | None = _time()
+    refused_address: str | None = Field(default=None, sa_column=Column(Text))
+    refused_at: datetime | None = _time()
+    refused_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class MemberPreference(SQLModel, table=True):
+    """What a member chose on their page: the language of their page and notices."""
+
+    __tablename__ = "member_preference"
+
+    member_id: str = Field(foreign_key="member.id", max_length=64, primary_key=True)
+    language: str = Field(default="id", max_length=8)
+    updated_at: datetime = _time(nullable=False)
+
+
+class MemberLink(SQLModel, table=True):
+    """A signed link to a member's page (ifn_campaign/members/links.py), one per notice: valid
+    until `expires_at` unless staff revoke it. Only the row is kept; the link's signature is
+    made from the row and the key, never stored."""
+
+    __tablename__ = "member_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
+    created_at: datetime = _time(nullable=False)
+    expires_at: datetime = _time(nullable=False)
+    revoked_at: datetime | None = _time()
+    revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class MemberAnswerKind(StrEnum):
+    FINE = "fine"  # "Sudah sesuai"
+    CHANGE = "change"  # "Mohon diubah", with a comment: the post goes back to review
+    WITHDRAW = "withdraw"  # "Jangan tampilkan saya lagi": promotion consent withdrawn
+
+
+class MemberAnswer(SQLModel, table=True):
+    """What a member answered on their page, per upcoming post (or, for a withdrawal, for the
+    whole programme): staff read it in the review queue, the CLI and the member's history."""
+
+    __tablename__ = "member_answer"
+    __table_args__ = (
+        Index("ix_member_answer_post", "post_id", "at"),
+        Index("ix_member_answer_link_at", "link_id", "at"),
+        Index("ix_member_answer_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
+    post_id: int | None = Field(default=None, foreign_key="post.id")
+    kind: str = Field(max_length=16)
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    link_id: int | None = Field(default=None, foreign_key="member_link.id")
+    address: str = Field(max_length=64)  # the client address (IPv6 as its /64), for rate limits
+    at: datetime = _time(nullable=False)
+
+
+class MemberWithdrawal(SQLModel, table=True):
+    """A member withdrew promotion consent outside the registry (on their page). The registry
+    stays the source of truth for everything else, but a sync does not bring this consent back:
+    it holds until the registry records consent granted after it. Staff export the list for
+    the registry's owner (`reported_at` once exported)."""
+
+    __tablename__ = "member_withdrawal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(foreign_key="member.id", max_length=64, index=True)
+    at: datetime = _time(nullable=False)
+    source: str = Field(max_length=32)  # "member page"
+    answer_id: int | None = Field(default=None, foreign_key="member_answer.id")
+    reported_at: datetime | None = _time()
+
+
+class ReadingState(StrEnum):
+    """One reading of one post's figures at one mark (ifn_campaign/insights)."""
+
+    READ = "read"  # figures stored
+    RETRY = "retry"  # the platform failed or had no data yet: tried again at next_attempt_at
+    GONE = "gone"  # the post no longer exists on the platform: never asked again
+    MISSED = "missed"  # a later mark was already due before this one was read: skipped
+    FAILED = "failed"  # given up after insights.max_attempts tries
+
+
+class InsightReading(SQLModel, table=True):
+    """A post's figures read back from its platform at a mark after it went live ("1h", "1d",
+    "7d", "28d": insights.read_after). `reach` is the one figure comparable across channels:
+    Instagram `reach`, Facebook `post_total_media_view_unique`, YouTube `views` (YouTube gives
+    no unique reach); every figure the platform gave is an `InsightMetric` row."""
+
+    __tablename__ = "insight_reading"
+    __table_args__ = (
+        UniqueConstraint("post_id", "mark", name="uq_insight_reading_post_mark"),
+        Index("ix_insight_reading_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    mark: str = Field(max_length=8)
+    due_at: datetime = _time(nullable=False)
+    state: str = Field(max_length=16)
+    read_at: datetime | None = _time()
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_attempt_at: datetime | None = _time()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    reach: int | None = None
+
+
+class InsightMetric(SQLModel, table=True):
+    """One figure of one reading, under the platform's own metric name (Instagram and Facebook
+    as in the Graph API, YouTube's statistics as views, likes, comments)."""
+
+    __tablename__ = "insight_metric"
+
+    reading_id: int = Field(foreign_key="insight_reading.id", primary_key=True)
+    metric: str = Field(primary_key=True, max_length=64)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    value: int
+
+
+class QuotaUse(SQLModel, table=True):
+    """Units of a daily platform quota one purpose has spent, per quota day (YouTube's resets at
+    midnight Pacific), so every run and worker shares one count: `key` names the quota and the
+    purpose ("youtube:<OAuth client id>:insights"), `day` the quota day (YYYY-MM-DD)."""
+
+    __tablename__ = "quota_use"
+
+    key: str = Field(primary_key=True, max_length=160)
+    day: str = Field(primary_key=True, max_length=10)
+    units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

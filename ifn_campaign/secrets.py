@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from ifn_campaign.errors import ConfigError
+from ifn_campaign.errors import SettingsError
 
 
 def env_name(name: str) -> str:
@@ -50,12 +50,12 @@ def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
             value = prefect_secret(name)
         except Exception as exc:  # Prefect raises ValueError, httpx errors, ...
             if not _no_such_block(exc):  # the block may well be there: say what failed
-                raise ConfigError(
+                raise SettingsError(
                     f"secret {name!r}: {env_name(name)} is not set and the Prefect server "
                     f"holding Secret blocks could not be asked ({type(exc).__name__}); start "
                     f"it or correct PREFECT_API_URL, or set {env_name(name)}"
                 ) from None
-            raise ConfigError(
+            raise SettingsError(
                 f"secret {name!r} not found: set {env_name(name)} or create the Prefect Secret "
                 f"block {name!r}"
             ) from None

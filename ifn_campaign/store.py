@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -10,7 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Text, cast, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -192,3 +193,16 @@ def open_store(url: str) -> Engine:
     engine = existing_engine(url)
     require_migrated(engine)
     return engine
+
+
+def like_pattern(text: str) -> str:
+    """`text` for a LIKE pattern with escape character '\\': its own '%', '_' and '\\' match
+    themselves, never as wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def json_list_has(column: Any, value: str) -> Any:
+    """SQL: the JSON list in `column` holds the string `value`, on SQLite and PostgreSQL alike
+    (the list's text as SQLAlchemy wrote it, searched for the value's JSON form with its
+    quotes, so 'shoe' never matches 'shoes')."""
+    return cast(column, Text).like(f"%{like_pattern(json.dumps(value))}%", escape="\\")

@@ -57,6 +57,10 @@ def test_bench_help_runs(script: Path) -> None:
 # new foreign key). The others take 20 s to minutes even at their smallest (a Prefect server,
 # a made Short, card worker pools), so `--help` and the import check stand in for them.
 SMALL_RUNS = {
+    "insights_bench.py": [
+        *("--posts", "30", "--accounts", "2", "--latency", "0.01", "--baseline-sample", "3")
+    ],
+    "notices_bench.py": ["--posts", "30"],
     "plan_bench.py": ["--sizes", "30"],
     "sync_bench.py": ["--sizes", "30", "--media-members", "5"],
 }

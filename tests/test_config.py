@@ -161,3 +161,74 @@ def test_a_lost_run_wait_from_the_environment_is_checked_too(
     monkeypatch.setenv("IFN_PREFECT__HEARTBEAT_SECONDS", "90")
     with pytest.raises(ConfigError, match=r"prefect\.lost_after_seconds \(120 s\)"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    "url,ok",
+    [
+        ("https://anggota.bpipi.example", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:8080", True),
+        ("http://[::1]:8080", True),
+        ("http://anggota.bpipi.example", False),
+        ("http://203.0.113.9:8080", False),
+        ("http://127.0.0.1.evil.example", False),
+    ],
+)
+def test_member_links_go_over_http_only_on_this_machine(tmp_path: Path, url: str, ok: bool) -> None:
+    """A member link is the member's login: over plain http to another host anyone on the
+    member's network could answer, or withdraw, in their name."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[member_page]\nbase_url = "{url}"\n')
+    if ok:
+        assert load_settings(cfg).member_page.base_url == url
+    else:
+        with pytest.raises(ConfigError, match=r"member_page\.base_url.*https://"):
+            load_settings(cfg)
+
+
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("[notices]\ndays_ahead = 0\n", "notices.days_ahead"),
+        ('[notices]\nsmtp_host = "mail.example.org:587"\n', "notices.smtp_host"),
+        ('[notices]\nsmtp_host = "smtps://mail.example.org"\n', "notices.smtp_host"),
+        ('[notices]\nimap_host = "imap.example.org/INBOX"\n', "notices.imap_host"),
+        ('[member_page]\nbase_url = "https://"\n', "member_page.base_url"),
+        ('[member_page]\nbase_url = "https://anggota example.org"\n', "member_page.base_url"),
+        ('[member_page]\nbase_url = "https://anggota.example.org/ifn/"\n', "member_page.base_url"),
+        (
+            '[member_page]\nbase_url = "https://anggota.example.org/?ref=1"\n',
+            "member_page.base_url",
+        ),
+        ('[member_page]\nbase_url = "https://anggota.example.org/#x"\n', "member_page.base_url"),
+        ('[showcase]\ndir = ""\n', "showcase.dir"),
+        ('[notices]\nsender = "BPIPI"\n', "notices.sender"),
+        ('[notices]\nsender = "IFN <ifn@bpipi>"\n', "notices.sender"),
+        ('[notices]\nreply_to = "a@bpipi.id\\r\\nBcc: semua@bpipi.id"\n', "notices.reply_to"),
+    ],
+)
+def test_notice_page_and_showcase_settings_that_cannot_work_name_the_key(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    """Each was taken and failed later, or silently: days_ahead 0 told no member before a
+    post; a host with its port or scheme was 'not reachable' every run; a base_url with a
+    path, a query or a fragment made every notice's page link miss /anggota/ (the page's
+    forms and cards are at the server's root); showcase.dir "" was the data folder itself; a
+    sender or reply_to that is no address stopped every queue run later."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=key) as info:
+        load_settings(cfg)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_a_blank_smtp_host_is_unset_and_a_trailing_slash_is_dropped(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[notices]\nsmtp_host = " "\nimap_host = "::1"\n'
+        '[member_page]\nbase_url = "https://anggota.example.org/"\n'
+    )
+    s = load_settings(cfg)
+    assert s.notices.smtp_host is None and s.notices.imap_host == "::1"
+    assert s.member_page.base_url == "https://anggota.example.org"

@@ -128,10 +128,11 @@ def test_an_editable_install_reads_the_checkout_and_holds_no_copies() -> None:
 
 @pytest.mark.slow
 def test_the_wheels_hold_what_each_distribution_reads(tmp_path: Path) -> None:
-    """The product wheel: its packages, the templates, the brand, fonts, vocabulary and example
-    settings; no tests, no sandboxes, no sample registry. The sandbox wheel: ifn_sandbox with the
-    sample registry and the demo's campaign. Built as CI builds them, without the network (the
-    build backend is in the dev extra)."""
+    """The product wheel: its packages (the console's compiled messages too), the templates, the
+    brand, fonts, the console's styles and scripts, vocabulary and example settings; no tests,
+    no sandboxes, no sample registry. The sandbox wheel: ifn_sandbox with the sample registry
+    and the demo's campaign. Built as CI builds them, without the network (the build backend is
+    in the dev extra)."""
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"),
@@ -148,13 +149,20 @@ def test_the_wheels_hold_what_each_distribution_reads(tmp_path: Path) -> None:
 
     shipped = {
         f"ifn_campaign/_bundled/{folder}/{name}"
-        for folder in ("templates", "assets/brand", "assets/fonts")
+        for folder in (
+            "templates",
+            "assets/brand",
+            "assets/fonts",
+            "assets/console",
+            "assets/showcase",
+        )
         for name in _files(ROOT / folder)
     } | {
         "ifn_campaign/_bundled/assets/vocabulary.toml",
         "ifn_campaign/_bundled/assets/ifn-campaign.example.toml",
     }
     code = {n for n in _tracked("ifn_campaign", "flows") if "__pycache__" not in n}
+    assert "ifn_campaign/console/locale/id/LC_MESSAGES/console.mo" in code
     assert shipped <= product_names
     assert code <= product_names
     dist_info = {n for n in product_names if n.startswith("ifn_campaign-")}

@@ -128,7 +128,7 @@ def test_the_report_and_preview_pages_are_overridden(tmp_path: Path) -> None:
         made_at=NOW,
         templates_dir=cfg.templates.dir,
     )
-    assert page.read_text(encoding="utf-8").startswith("<p>Laporan kami Mon 2026-12-07 10:00 WIB")
+    assert page.read_text(encoding="utf-8").startswith("<p>Laporan kami Sen 2026-12-07 10.00 WIB")
     shipped = write_html(_empty_report(), tmp_path / "s", display_timezone="UTC", made_at=NOW)
     assert "Laporan kami" not in shipped.read_text(encoding="utf-8")
 

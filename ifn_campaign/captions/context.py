@@ -24,8 +24,8 @@ from babel.numbers import format_decimal
 
 from ifn_campaign import bundled
 from ifn_campaign.models import Member
-from ifn_campaign.registry.consent import ConsentState, consent_at
-from ifn_campaign.registry.record import vocabulary
+from ifn_campaign.registry.consent import ConsentState, allowed_fields, consent_at, listed
+from ifn_campaign.registry.record import stored_map, vocabulary
 
 LOCALES = {"id": "id_ID", "en": "en_US"}
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -61,7 +61,7 @@ class MemberView:
         return consent_at(self._member, self._at) is ConsentState.IN_FORCE
 
     def _allowed(self, field: str) -> bool:
-        return self._consented and field in self._member.consent_fields_allowed
+        return self._consented and field in allowed_fields(self._member)
 
     def _omit(self, field: str) -> None:
         if field not in self._omitted:
@@ -80,9 +80,9 @@ class MemberView:
         typed their phone number into the description has not thereby agreed to publish it."""
         for field, value in (
             ("owner_name", self._member.owner_name),
-            ("phone", self._member.contact.get("phone")),
-            ("whatsapp", self._member.contact.get("whatsapp")),
-            ("email", self._member.contact.get("email")),
+            ("phone", stored_map(self._member.contact).get("phone")),
+            ("whatsapp", stored_map(self._member.contact).get("whatsapp")),
+            ("email", stored_map(self._member.contact).get("email")),
         ):
             if not value or self._allowed(field):
                 continue
@@ -245,7 +245,7 @@ class MemberView:
 
     @property
     def website(self) -> str:
-        return str(self._member.contact.get("website") or "")
+        return str(stored_map(self._member.contact).get("website") or "")
 
     @property
     def profile_url(self) -> str:
@@ -254,8 +254,12 @@ class MemberView:
     def mention(self, platform: str | None = None) -> str:
         """'@handle' on this (or the given) platform when given and consented to, else ''."""
         platform = platform or self._channel
-        handle = self._member.socials.get(platform)
-        if not handle or not self._consented or platform not in self._member.consent_channels:
+        handle = stored_map(self._member.socials).get(platform)
+        if (
+            not handle
+            or not self._consented
+            or platform not in listed(self._member.consent_channels)
+        ):
             return ""
         return f"@{handle}"
 
@@ -266,15 +270,15 @@ class MemberView:
 
     @property
     def phone(self) -> str:
-        return self._personal("phone", self._member.contact.get("phone"))
+        return self._personal("phone", stored_map(self._member.contact).get("phone"))
 
     @property
     def whatsapp(self) -> str:
-        return self._personal("whatsapp", self._member.contact.get("whatsapp"))
+        return self._personal("whatsapp", stored_map(self._member.contact).get("whatsapp"))
 
     @property
     def email(self) -> str:
-        return self._personal("email", self._member.contact.get("email"))
+        return self._personal("email", stored_map(self._member.contact).get("email"))
 
 
 # English country names read in a sentence with "the": the United States, the Netherlands

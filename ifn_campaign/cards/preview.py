@@ -24,7 +24,7 @@ from ifn_campaign import bundled
 from ifn_campaign.cards.render import RenderedCard
 from ifn_campaign.cards.template import formats
 from ifn_campaign.config import PlannerSettings
-from ifn_campaign.errors import ConfigError, InvalidValueError, TemplateError
+from ifn_campaign.errors import InvalidValueError, SettingsError, TemplateError
 
 PREVIEW_TEMPLATES = bundled.templates("preview")
 DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
@@ -95,7 +95,7 @@ def write_preview(
     try:
         zone = ZoneInfo(display_timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"preview: unknown time zone {display_timezone!r}") from None
+        raise SettingsError(f"preview: unknown time zone {display_timezone!r}") from None
     moment = made_at or datetime.now(UTC)
     if moment.tzinfo is None:
         raise InvalidValueError(

@@ -66,10 +66,10 @@ from ifn_campaign.cards.template import TEMPLATES_DIR, formats
 from ifn_campaign.cards.text import TextBlock, draw_text, fit_text
 from ifn_campaign.config import CaptionsSettings
 from ifn_campaign.errors import (
-    ConfigError,
     ImageUnusable,
     InvalidValueError,
     LedgerError,
+    SettingsError,
     TemplateError,
     VideoError,
 )
@@ -342,7 +342,7 @@ def short_member(
     try:
         link = profile_url.format(id=member_id)
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(
+        raise SettingsError(
             f"captions.profile_url {profile_url!r} is not a link template with {{id}}: {exc}"
         ) from None
     return ShortMember(

@@ -19,6 +19,13 @@ class Channel(StrEnum):
     FACEBOOK = "facebook"
     YOUTUBE = "youtube"
 
+    @property
+    def label(self) -> str:
+        """The network's own spelling, for people to read ("YouTube")."""
+        return _LABELS[self]
+
+
+_LABELS = {Channel.INSTAGRAM: "Instagram", Channel.FACEBOOK: "Facebook", Channel.YOUTUBE: "YouTube"}
 
 GRAPH_CHANNELS = frozenset({Channel.INSTAGRAM, Channel.FACEBOOK})
 """The channels of Meta's Graph API: one token per account, one shared app-level budget."""

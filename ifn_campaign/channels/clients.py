@@ -30,7 +30,7 @@ from ifn_campaign.channels.youtube import (
     YouTubeClient,
 )
 from ifn_campaign.config import AccountSettings, Settings
-from ifn_campaign.errors import ConfigError
+from ifn_campaign.errors import SettingsError
 from ifn_campaign.secrets import secret
 
 __all__ = ["QUICK", "ChannelClients", "Tuning", "channel_clients", "graph_url"]
@@ -73,7 +73,7 @@ def graph_url(settings: Settings, channel: Channel) -> str:
         Channel.FACEBOOK: settings.facebook.graph_url,
     }
     if channel not in roots:
-        raise ConfigError(f"{channel} is not a Graph API channel")
+        raise SettingsError(f"{channel} is not a Graph API channel")
     return roots[channel]
 
 
@@ -163,7 +163,7 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
         """The account's settings; `ConfigError` naming the table to add when there is none."""
         found = self.settings.accounts.get(channel, {}).get(name)
         if found is None:
-            raise ConfigError(
+            raise SettingsError(
                 f"no {channel} account {name!r} in the settings: add [accounts.{channel}.{name}]"
             )
         return found
@@ -175,7 +175,7 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
         if key not in self._graph:
             account = self.account(channel, name)
             if not account.token_secret:
-                raise ConfigError(f"accounts.{channel}.{name}.token_secret is not set")
+                raise SettingsError(f"accounts.{channel}.{name}.token_secret is not set")
             base = graph_url(self.settings, channel)
             t = self.tuning
             self._graph[key] = GraphClient(
@@ -206,7 +206,7 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
                 if not getattr(account, key)
             ]
             if missing:
-                raise ConfigError(f"accounts.{Channel.YOUTUBE}.{name}: set {', '.join(missing)}")
+                raise SettingsError(f"accounts.{Channel.YOUTUBE}.{name}: set {', '.join(missing)}")
             credentials = OAuthCredentials(
                 account.client_id or "",
                 self.secrets(account.client_secret_secret or ""),

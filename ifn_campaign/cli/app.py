@@ -24,18 +24,24 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.channels.channel import Channel
+from ifn_campaign.cli import console as _console  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import doctor as _doctor  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import insights as _insights  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import ledger as _ledger  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import members as _members  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import notices as _notices  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import plan as _plan  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import publish as _publish  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import report as _report  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import review as _review  # noqa: F401  (registers its commands)
 from ifn_campaign.cli import serve as _serve  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import showcase as _showcase  # noqa: F401  (registers its commands)
+from ifn_campaign.cli import slots as _slots  # noqa: F401  (registers its commands)
 from ifn_campaign.cli.base import (
     MEMBERS,
     OPERATIONS,
@@ -91,7 +97,6 @@ captions_app = App(help="Caption templates: check them, see a member's copy.", n
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel=OPERATIONS)
 app.add_typer(captions_app, name="captions", rich_help_panel=MEMBERS)
 
-STATUSES = [s.value for s in MemberStatus]
 CHANNELS = tuple(Channel)
 LANGUAGES = ("id", "en")  # as captions.writer.LANGUAGES
 
@@ -299,68 +304,6 @@ def import_csv(
         err.print(f"[yellow]ignoring unknown columns:[/] {escape(', '.join(unknown))}")
     result = run_sync(resources(), source, full=None, fetch_media=media)
     print_summary(result)
-
-
-@app.command("members", rich_help_panel=MEMBERS)
-def members(
-    status: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Only members with this status: {', '.join(STATUSES)}.",
-            metavar="STATUS",
-            callback=one_of("member status", STATUSES),
-        ),
-    ] = None,
-    limit: Annotated[int, typer.Option(metavar="N", help="Rows to show.")] = 50,
-    wide: Wide = False,
-) -> None:
-    """List stored members."""
-    engine = resources().engine
-    zone = ZoneInfo(settings().planner.display_timezone)
-    with Session(engine) as session:
-        query = select(Member).order_by(Member.id).limit(limit)
-        if status:
-            query = query.where(Member.status == status)
-        total = session.scalar(select(func.count()).select_from(Member)) or 0
-        matching = total
-        if status:
-            counted = select(func.count()).select_from(Member).where(Member.status == status)
-            matching = session.scalar(counted) or 0
-        rows = [
-            (
-                shown(m.id),
-                shown(m.business_name),
-                shown(m.province or ""),
-                shown(", ".join(m.actor_types)),
-                shown(m.status),
-                local_time(m.last_seen_at, zone),
-            )
-            for m in session.scalars(query)
-        ]
-    print_table(
-        [
-            Col("id", keep=True),
-            Col("name"),
-            Col("province", 2, lines=1, min_width=10),
-            Col("actor types", 3, min_width=10),
-            Col("status", keep=True),
-            Col(f"last seen ({zone_abbr(zone)})", 1, keep=True),
-        ],
-        rows,
-        title=_members_title(len(rows), matching, total, status),
-        wide=wide,
-    )
-
-
-def _members_title(shown_rows: int, matching: int, total: int, status: str | None) -> str:
-    """What the table holds: all of it, or the first N with the way to see more (50 rows under
-    'Members (66 stored)' read as the whole list)."""
-    if shown_rows < matching:
-        which = f" {status}" if status else ""
-        return f"Members: the first {shown_rows} of {matching}{which} (--limit N shows more)"
-    if status:
-        return f"Members: {matching} {status} of {total} stored"
-    return f"Members ({total} stored)"
 
 
 @app.command("member", rich_help_panel=MEMBERS)
@@ -779,6 +722,19 @@ def _port(option: str, stand_in: str) -> Any:
     )
 
 
+@sandbox_app.command("mail")
+def sandbox_mail(
+    maildir: Annotated[
+        Path, typer.Option(metavar="DIR", help="The Maildir the messages are filed in.")
+    ],
+    host: Annotated[str, typer.Option(metavar="HOST", help="Loopback address.")] = "127.0.0.1",
+    smtp_port: Annotated[int, _port("--smtp-port", "SMTP server")] = 8769,
+    imap_port: Annotated[int, _port("--imap-port", "IMAP server")] = 8770,
+) -> None:
+    """Serve a local mail server (SMTP in, read-only IMAP of its Sent folder) until Ctrl+C."""
+    _sandbox("mail", "ifn-campaign sandbox mail").serve(maildir, host, smtp_port, imap_port)
+
+
 @app.command("rehearse", rich_help_panel=SETUP)
 def rehearse(
     data_dir: Annotated[
@@ -795,20 +751,25 @@ def rehearse(
     graph_port: Annotated[int, _port("--graph-port", "Graph API stand-in")] = 8766,
     youtube_port: Annotated[int, _port("--youtube-port", "YouTube API stand-in")] = 8767,
     media_port: Annotated[int, _port("--media-port", "media host")] = 8768,
+    smtp_port: Annotated[int, _port("--smtp-port", "mail sandbox's SMTP server")] = 8769,
+    imap_port: Annotated[int, _port("--imap-port", "mail sandbox's IMAP server")] = 8770,
 ) -> None:
     """Rehearse going live against local stand-ins.
 
-    Starts the sample registry, the Graph API (Instagram, Facebook) and YouTube sandboxes and a
-    media host on the real clock, writes DIR/ifn-campaign.toml (the settings that point the app
-    at them, no secrets) and DIR/rehearse.env (IFN_CONFIG and the sandbox credentials, mode
-    0600), prints what to run next, the registry's fault controls and where to see what the
-    platforms received, and serves until Ctrl+C. Every other command then runs as in production:
+    Starts the sample registry, the Graph API (Instagram, Facebook) and YouTube sandboxes, a
+    media host and a mail server for member notices on the real clock, writes
+    DIR/ifn-campaign.toml (the settings that point the app at them, no secrets) and
+    DIR/rehearse.env (IFN_CONFIG and the sandbox credentials, mode 0600), prints what to run
+    next, the registry's fault controls and where to see what the platforms and members
+    received, and serves until Ctrl+C. Every other command then runs as in production:
     db upgrade, doctor, deploy and workers, sync, plan, compose, publish."""
     ports = {
         "registry": registry_port,
         "graph": graph_port,
         "youtube_api": youtube_port,
         "media": media_port,
+        "smtp": smtp_port,
+        "imap": imap_port,
     }
     _sandbox("rehearse", "ifn-campaign rehearse").run(data_dir, members, ports)
 

@@ -25,6 +25,11 @@ from ifn_campaign.wiring import Resources
 
 # `--help` lists the commands in these panels, in this order: as staff use them. Every command
 # (and command group) names its panel with `rich_help_panel=`; ORDER sorts a panel's commands.
+ROW_ID_MAX = 2**31 - 1
+"""The largest id a row can have (PostgreSQL's INTEGER; SQLite's is larger): an id argument
+outside 1..ROW_ID_MAX is refused by the command line before any database sees it (a huge one
+raised OverflowError from the driver)."""
+
 SETUP = "Set-up"
 MEMBERS = "Members"
 PLAN = "Plan and review"
@@ -32,12 +37,13 @@ PUBLISH = "Publish"
 REPORTS = "Reports"
 OPERATIONS = "Operations"
 ORDER: dict[str, tuple[str, ...]] = {
-    SETUP: ("db", "doctor", "demo", "rehearse"),
+    SETUP: ("db", "doctor", "demo", "rehearse", "users"),
     MEMBERS: ("sync", "import-csv", "members", "member", "quarantine", "render", "captions"),
     PLAN: (
         "campaigns",
         "plan",
         "calendar",
+        "slots",
         "pin",
         "unpin",
         "exclude",
@@ -50,9 +56,9 @@ ORDER: dict[str, tuple[str, ...]] = {
         "reject",
         "cancel",
     ),
-    PUBLISH: ("publish", "status", "missed", "reconcile", "accounts", "takedowns"),
-    REPORTS: ("report", "history", "ledger"),
-    OPERATIONS: ("serve", "deploy", "sandbox"),
+    PUBLISH: ("publish", "status", "missed", "reconcile", "accounts", "takedowns", "notices"),
+    REPORTS: ("report", "history", "ledger", "insights", "showcase"),
+    OPERATIONS: ("console", "serve", "deploy", "sandbox"),
 }
 PANELS = tuple(ORDER)
 
@@ -68,9 +74,13 @@ def unwrap(text: str | None) -> str | None:
 
 class _Argument(TyperArgument):
     """An argument whose --help row is its metavar (ID, POST_ID...) alone: Typer would add its
-    Python type (`<str>`, `<list[int]>`) beside it, which means nothing to staff."""
+    Python type (`<str>`, `<list[int]>`) beside it, and a row id's `[1<=x<=2147483647]`, which
+    mean nothing to staff (an id out of range is refused with its range)."""
 
     def display_type_rich(self, ctx: typer.Context) -> str | None:  # type: ignore[override]
+        return None
+
+    def _get_number_range_help_str(self) -> str | None:
         return None
 
 

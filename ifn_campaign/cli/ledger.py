@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ifn_campaign.cli.base import (
     PUBLISH,
     REPORTS,
+    ROW_ID_MAX,
     App,
     app,
     choices,
@@ -24,10 +25,12 @@ from ifn_campaign.cli.base import (
     out,
     resources,
     settings,
+    shown,
     zone_abbr,
 )
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, Fitted, Wide, fit, print_table, show
+from ifn_campaign.insights.figures import REACH_METRIC, main_figures
 from ifn_campaign.models import utcnow
 from ifn_campaign.posts import ledger, withdrawal
 
@@ -86,6 +89,23 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _figures(entry: ledger.HistoryEntry, zone: ZoneInfo) -> str:
+    """What a feature reached at its latest reading, its channel's main figures, or that it has
+    not been read yet; and when it went from the platform. '' for a post that never went out."""
+    lines = []
+    if entry.figures is not None:
+        f = entry.figures
+        reach = "no reach figure" if f.reach is None else f"reach {f.reach:,}"
+        lines.append(f"{reach} ({f.mark}, read {local_time(f.read_at, zone)})")
+        if main := main_figures(entry.channel, f):
+            lines.append(" · ".join(f"{name} {value:,}" for name, value in main))
+    elif entry.featured_at is not None:
+        lines.append("not read yet")
+    if entry.remote_gone_at is not None:
+        lines.append(f"gone from the platform {local_time(entry.remote_gone_at, zone)}")
+    return "\n".join(shown(line) for line in lines)
+
+
 @app.command("history", rich_help_panel=REPORTS)
 def history(
     member_id: Annotated[
@@ -101,32 +121,35 @@ def history(
     ] = "en",
     wide: Wide = False,
 ) -> None:
-    """A member's every post and feature, newest first.
+    """A member's posts and features, newest first, with their reach.
 
-    Every state, why each post was picked and why one was cancelled or taken down."""
+    Every state, why each post was picked and why one was cancelled or taken down; each
+    feature's latest figures (reach, likes, comments...), "not read yet", or "gone from the
+    platform"."""
     zone = _zone()
     abbr = zone_abbr(zone)
     with _session() as session:
         entries = ledger.member_history(session, member_id)
     rows = []
     for e in entries:
-        why = e.reason_id if lang == "id" else e.reason_en
+        why = [e.reason_id if lang == "id" else e.reason_en]
         if e.cancel_reason:
-            why += f"\ncancelled: {e.cancel_reason}"
+            why.append(f"cancelled: {e.cancel_reason}")
         if e.taken_down_at:
-            why += f"\ntaken down {local_time(e.taken_down_at, zone)}"
+            why.append(f"taken down {local_time(e.taken_down_at, zone)}")
         elif e.takedown_requested_at:
-            why += f"\ntakedown requested {local_time(e.takedown_requested_at, zone)}"
+            why.append(f"takedown requested {local_time(e.takedown_requested_at, zone)}")
         rows.append(
             (
                 str(e.post_id),
                 local_time(e.slot_at, zone),
-                escape(e.campaign),
+                shown(e.campaign),
                 e.channel,
                 e.state,
-                escape(why),
+                "\n".join(shown(line) for line in why),
                 local_time(e.featured_at, zone),
-                escape(e.permalink or ""),
+                _figures(e, zone),
+                shown(e.permalink or ""),
             )
         )
     print_table(
@@ -139,10 +162,12 @@ def history(
             # the member's record: every reason whole; wide enough for 'takedown requested <date>'
             Col("why", lines=0, min_width=30),
             Col(f"featured ({abbr})", 2, keep=True),
+            # 'reach 1,234 (7d, read <date>)' and the main figures: whole, folded
+            Col(f"figures ({abbr})", 1, lines=0, min_width=24),
             Col("permalink", 3, lines=0, min_width=24),  # folded, never cut
         ],
         rows,
-        title=f"History of {escape(member_id)}: {_n(len(entries), 'post')}",
+        title=f"History of {shown(member_id)}: {_n(len(entries), 'post')}",
         wide=wide,
     )
 
@@ -203,6 +228,16 @@ def gap(campaign: Campaign = None, limit: Limit = 10, wide: Wide = False) -> Non
     show(_waiting_table(title, found, _zone(), wide))
 
 
+def _median(value: float | None) -> str:
+    """A median as staff read it: whole when it is, else one decimal ('—' when nothing read)."""
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+REACH_MEANS = ", ".join(f"{channel} {metric}" for channel, metric in REACH_METRIC.items())
+
+
 @ledger_app.command("by")
 def by(
     dimension_name: Annotated[
@@ -216,33 +251,82 @@ def by(
     since: Since = None,
     until: Until = None,
     campaign: Campaign = None,
+    wide: Wide = False,
 ) -> None:
-    """Features per province, category or actor type.
+    """Features and reach per province, category or actor type.
 
     A member counts under their primary category and actor type; --since and --until bound the
-    period."""
+    period. Each group's share of the features and of the reach beside its share of the active,
+    consenting members (counted now). Reach is each feature's latest reading; features not read
+    yet are counted apart, never as 0."""
     dimension = By(dimension_name)
     zone = _zone()
     start = local_day(since, zone, "--since") if since else None
     # --until names the last day counted: features before the next midnight
     end = local_day(until, zone, "--until") + timedelta(days=1) if until else None
     with _session() as session:
-        tallies = ledger.features_by(
+        shares = ledger.shares_by(
             session,
             "actor_type" if dimension is By.ACTOR_TYPE else dimension.value,  # type: ignore[arg-type]
+            utcnow(),
             start,
             end,
             campaign,
+            with_reach=True,
         )
     period = f"{start:%Y-%m-%d}" if start else "the start"
     period += f" to {end - timedelta(days=1):%Y-%m-%d}" if end else " to now"
-    where = f", {escape(campaign)}" if campaign else ""
-    total = sum(t.count for t in tallies)
+    where = f", {shown(campaign)}" if campaign else ""
+    total = sum(t.features for t in shares)
+    reached = sum(t.reach.total for t in shares if t.reach)
+    unread = sum(t.reach.unread for t in shares if t.reach)
+    rows = []
+    for t in shares:
+        assert t.reach is not None and t.reach_gap is not None  # asked for with_reach
+        rows.append(
+            (
+                shown(t.label),
+                str(t.features),
+                f"{t.feature_share:.0%}",
+                f"{t.reach.total:,}" if t.reach.read else "—",
+                _median(t.reach.median),
+                str(t.reach.unread),
+                str(t.members),
+                f"{t.member_share:.0%}",
+                f"{t.reach.share:.0%}" if reached else "—",
+                f"{t.reach_gap:+.0%}" if reached else "—",
+            )
+        )
     print_table(
-        [Col(dimension.value), Col("features", keep=True, justify="right")],
-        [(escape(t.label), str(t.count)) for t in tallies],
-        title=f"{_n(total, 'feature')} by {dimension.value}, {period}{where}",
+        [
+            Col(dimension.value),
+            Col("features", keep=True, justify="right"),
+            Col("share", 2, keep=True, justify="right"),
+            Col("reach", 1, keep=True, justify="right"),
+            # per feature read: features not read yet are left out, never counted as 0
+            Col("median", 2, keep=True, justify="right"),
+            Col("not read", 1, keep=True, justify="right"),
+            # the active, consenting members: the pool features are drawn from
+            Col("members", 3, keep=True, justify="right"),
+            Col("of members", keep=True, justify="right"),
+            Col("of reach", keep=True, justify="right"),
+            # below 0: the group reached fewer people than its share of the members
+            Col("reach gap", 2, keep=True, justify="right"),
+        ],
+        rows,
+        title=f"{_n(total, 'feature')} by {dimension.value}, {period}{where}: "
+        f"reach {reached:,}, {unread} not read yet",
+        wide=wide,
     )
+    out.print(
+        f"reach: each feature's latest reading ({REACH_MEANS}); median per feature read; "
+        "reach gap: share of reach minus share of members (below 0: less than its share)"
+    )
+    if dimension is not By.PROVINCE:
+        out.print(
+            f"a member with several {'categories' if dimension is By.CATEGORY else 'actor types'}"
+            " counts under the first one listed"
+        )
 
 
 @takedowns_app.callback()
@@ -291,7 +375,13 @@ def takedowns(
 @takedowns_app.command("done")
 def takedowns_done(
     post_id: Annotated[
-        int, typer.Argument(metavar="POST_ID", help="The post's id, as `takedowns` lists it.")
+        int,
+        typer.Argument(
+            metavar="POST_ID",
+            min=1,
+            max=ROW_ID_MAX,
+            help="The post's id, as `takedowns` lists it.",
+        ),
     ],
 ) -> None:
     """Record that staff took a published post down."""

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.cli.base import PLAN, app, one_of, out, resources, settings, unknown
 from ifn_campaign.cli.tables import Col, Wide, print_table
-from ifn_campaign.errors import ConfigError, InvalidValueError, LedgerError, PlanError
-from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Member, Pin, Post, utcnow
+from ifn_campaign.errors import ConfigError, InvalidValueError, PlanError
+from ifn_campaign.models import LIVE_STATES, Exclusion, Feature, Pin, Post, utcnow
 from ifn_campaign.orchestration.stages import plan_stage
+from ifn_campaign.planner import pins
 from ifn_campaign.planner.campaign import Campaign, campaign_paths, load_campaigns
+from ifn_campaign.planner.pins import FIRST_DAY, LAST_DAY
 from ifn_campaign.planner.plan import PlanResult
-from ifn_campaign.planner.slots import campaign_slots
+from ifn_campaign.posts import actions
 
 _STYLE = {
     "planned": "green",
@@ -82,11 +84,6 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().planner.display_timezone)
 
 
-# Dates staff may give: far enough from datetime's limits that a window of 104 weeks, and its
-# conversion to UTC, can never overflow into a traceback.
-_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)
-
-
 def local_day(value: str | None, zone: ZoneInfo, option: str = "--from") -> datetime:
     if value is None:
         return datetime.combine(datetime.now(zone).date(), time(), zone)
@@ -94,9 +91,9 @@ def local_day(value: str | None, zone: ZoneInfo, option: str = "--from") -> date
         day = date.fromisoformat(value)
     except ValueError:
         raise InvalidValueError(f"{option} {value!r}: write a date as YYYY-MM-DD") from None
-    if not _FIRST_DAY <= day <= _LAST_DAY:
+    if not FIRST_DAY <= day <= LAST_DAY:
         raise InvalidValueError(
-            f"{option} {value!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}"
+            f"{option} {value!r}: give a date between {FIRST_DAY} and {LAST_DAY}"
         )
     return datetime.combine(day, time(), zone)
 
@@ -134,6 +131,12 @@ def print_plan(result: PlanResult, zone: ZoneInfo, english: bool, wide: bool | N
         out.print(
             f"[dim]skipped {skipped.local:%a %Y-%m-%d %H:%M} {skipped.channel.value}: "
             f"{escape(skipped.reason_en if english else skipped.reason_id)}[/]"
+        )
+    for swap in result.slot_swaps:  # replace_weakest_slot: what the slot advice did
+        out.print(
+            f"[{'cyan' if swap.applied else 'dim'}]weekly slot {swap.channel.value}/"
+            f"{escape(swap.account)}: {escape(swap.reason_en if english else swap.reason_id)}[/]",
+            soft_wrap=True,
         )
     counts = ", ".join(
         f"{result.count(a)} {a}" for a in ("planned", "pinned", "replaced", "kept", "gap")
@@ -205,21 +208,17 @@ def calendar(
     zone = _zone()
     begin = local_day(start, zone)
     end = begin + timedelta(weeks=weeks)
-    engine = resources().engine
-    with Session(engine) as session:
-        query = (
-            select(Post, Member.business_name)
-            .join(Member, Member.id == Post.member_id)
-            .where(Post.slot_at >= begin, Post.slot_at < end)
-            .order_by(Post.slot_at, Post.channel, Post.account, Post.id)
+    with Session(resources().engine) as session:
+        rows = actions.calendar_rows(
+            session,
+            begin,
+            end,
+            campaign=campaign or None,
+            states=None if all_states else [s.value for s in LIVE_STATES],
         )
-        if campaign:
-            query = query.where(Post.campaign == campaign)
-        if not all_states:
-            query = query.where(Post.state.in_([s.value for s in LIVE_STATES]))
-        rows = session.execute(query).all()
     cells = []
-    for post, name in rows:
+    for post in rows:
+        name = post.member_name
         reason = post.reason_en if english else post.reason_id
         if post.cancel_reason:
             reason = f"{escape(reason)} [dim]({escape(post.cancel_reason)})[/]"
@@ -294,35 +293,17 @@ def campaigns(wide: Wide = False) -> None:
 _DAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _slot_at(campaign: Campaign, channel: Channel, account: str, when: str) -> datetime:
-    """The campaign's slot at local time `when`; an error lists the slots of that day."""
+def _local_at(when: str) -> datetime:
+    """`--at` as written: a naive local time, in the range of dates staff may give."""
     try:
-        local = datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=campaign.zone)
+        local = datetime.strptime(when, "%Y-%m-%d %H:%M")
     except ValueError:
         raise InvalidValueError(
             f"--at {when!r}: write the slot as 'YYYY-MM-DD HH:MM' (local)"
         ) from None
-    if not _FIRST_DAY <= local.date() <= _LAST_DAY:
-        raise InvalidValueError(f"--at {when!r}: give a date between {_FIRST_DAY} and {_LAST_DAY}")
-    day = datetime.combine(local.date(), time(), campaign.zone)
-    found = campaign_slots(campaign, day, day + timedelta(days=1)).slots
-    for slot in found:
-        if slot.channel == channel and slot.account == account and slot.local == local:
-            return slot.at
-    options = ", ".join(f"{s.local:%H:%M} {s.channel.value}/{s.account}" for s in found)
-    raise PlanError(
-        f"campaign {campaign.name!r} has no {channel.value}/{account} slot at {when}"
-        + (f"; that day it has: {options}" if options else "; it has no slots that day")
-    )
-
-
-def _member(session: Session, member_id: str) -> Member:
-    found = session.get(Member, member_id)
-    if found is None:
-        raise LedgerError(
-            f"no member {member_id!r} stored: check the id, or run `ifn-campaign sync`"
-        )
-    return found
+    if not FIRST_DAY <= local.date() <= LAST_DAY:
+        raise InvalidValueError(f"--at {when!r}: give a date between {FIRST_DAY} and {LAST_DAY}")
+    return local
 
 
 _CampaignOpt = Annotated[
@@ -361,30 +342,12 @@ def pin(
 
     A pin wins over the rotation (never over consent)."""
     chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
-    slot_at = _slot_at(chosen, channel, account, at)
-    engine = resources().engine
-    with Session(engine) as session:
-        member = _member(session, member_id)
-        existing = session.scalars(
-            select(Pin).where(
-                Pin.campaign == chosen.name,
-                Pin.channel == channel.value,
-                Pin.account == account,
-                Pin.slot_at == slot_at,
-            )
-        ).first()
-        if existing is None:
-            existing = Pin(
-                campaign=chosen.name,
-                channel=channel.value,
-                account=account,
-                slot_at=slot_at,
-                member_id=member.id,
-                created_at=utcnow(),
-            )
-            session.add(existing)
-        existing.member_id, existing.note = member.id, note
-        name = member.business_name
+    local = _local_at(at)
+    with Session(resources().engine) as session:
+        made = pins.pin(
+            session, chosen, channel, account, local, member_id, note=note, now=utcnow()
+        )
+        name = pins.stored_member(session, made.member_id).business_name
         session.commit()
     out.print(
         f"pinned {escape(name)} ({member_id}) to {chosen.name} "
@@ -401,20 +364,9 @@ def unpin(
 
     The planned post stays until the next `plan` (which keeps it)."""
     chosen, channel = _campaigns([campaign])[0], Channel(channel_name)
-    slot_at = _slot_at(chosen, channel, account, at)
-    engine = resources().engine
-    with Session(engine) as session:
-        found = session.scalars(
-            select(Pin).where(
-                Pin.campaign == chosen.name,
-                Pin.channel == channel.value,
-                Pin.account == account,
-                Pin.slot_at == slot_at,
-            )
-        ).first()
-        if found is None:
-            raise PlanError(f"no pin on {chosen.name} {channel.value}/{account} at {at}")
-        session.delete(found)
+    local = _local_at(at)
+    with Session(resources().engine) as session:
+        pins.unpin(session, chosen, channel, account, local)
         session.commit()
     out.print(f"unpinned {chosen.name} {channel.value}/{account} at {at}")
 
@@ -444,19 +396,9 @@ def exclude(
     end = None
     if until is not None:
         end = local_day(until, _zone(), "--until")
-    engine = resources().engine
-    with Session(engine) as session:
-        member = _member(session, member_id)
-        session.add(
-            Exclusion(
-                member_id=member.id,
-                campaign=campaign,
-                reason=reason,
-                until=end,
-                created_at=utcnow(),
-            )
-        )
-        name = member.business_name
+    with Session(resources().engine) as session:
+        pins.exclude(session, member_id, reason=reason, campaign=campaign, until=end, now=utcnow())
+        name = pins.stored_member(session, member_id).business_name
         session.commit()
     scope = f"campaign {campaign}" if campaign else "every campaign"
     out.print(
@@ -477,19 +419,7 @@ def include(
     ] = None,
 ) -> None:
     """Lift a member's exclusions (all, or one campaign's)."""
-    engine = resources().engine
-    with Session(engine) as session:
-        _member(session, member_id)
-        query = select(Exclusion).where(
-            Exclusion.member_id == member_id, Exclusion.lifted_at.is_(None)
-        )
-        if campaign is not None:
-            query = query.where(Exclusion.campaign == campaign)
-        rows = list(session.scalars(query))
-        if not rows:
-            raise LedgerError(f"member {member_id!r} has no exclusion to lift")
-        now = utcnow()
-        for row in rows:
-            row.lifted_at = now
+    with Session(resources().engine) as session:
+        lifted = pins.include(session, member_id, campaign=campaign, now=utcnow())
         session.commit()
-    out.print(f"lifted {len(rows)} exclusion(s) of {member_id}")
+    out.print(f"lifted {lifted} exclusion(s) of {member_id}")

@@ -7,15 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.captions.writer import CHANNELS
 from ifn_campaign.cli.base import PUBLISH, App, app, choices, one_of, out, resources, staff
-from ifn_campaign.errors import LedgerError
-from ifn_campaign.models import AccountState, Post, PostState, utcnow
+from ifn_campaign.models import utcnow
 from ifn_campaign.orchestration.stages import publish_stage, reconcile_stage
-from ifn_campaign.posts.lifecycle import move
+from ifn_campaign.posts.actions import reauthorise
 from ifn_campaign.publishing.publisher import PublishReport
 
 accounts_app = App(help="Platform accounts: re-authorisation.", no_args_is_help=True)
@@ -99,23 +97,7 @@ def reauthorised(
     """Publish to an account again after storing a new token.
 
     Its posts waiting for re-authorisation are approved again."""
-    engine = resources().engine
-    now = utcnow()
-    actor = staff(by)
-    with Session(engine) as session:
-        state = session.get(AccountState, (channel, account))
-        if state is None or state.needs_reauth_since is None:
-            raise LedgerError(f"{channel} account {account!r} is not waiting for re-authorisation")
-        state.needs_reauth_since, state.message = None, None
-        waiting = session.scalars(
-            select(Post).where(
-                Post.channel == channel,
-                Post.account == account,
-                Post.state == PostState.NEEDS_REAUTH,
-            )
-        ).all()
-        for post in waiting:
-            post.next_attempt_at = None
-            move(session, post, PostState.APPROVED, actor=actor, now=now, note="re-authorised")
+    with Session(resources().engine) as session:
+        waiting = reauthorise(session, channel, account, actor=staff(by), now=utcnow())
         session.commit()
-    out.print(f"{channel}/{account} re-authorised; {len(waiting)} post(s) approved again")
+    out.print(f"{channel}/{account} re-authorised; {waiting} post(s) approved again")

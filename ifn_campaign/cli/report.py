@@ -14,9 +14,12 @@ from rich.markup import escape
 from ifn_campaign.cli.base import REPORTS, app, out, resources, settings
 from ifn_campaign.cli.plan import local_day
 from ifn_campaign.cli.tables import Col, print_table
-from ifn_campaign.errors import InvalidValueError
+from ifn_campaign.errors import InvalidValueError, OptionsError
+from ifn_campaign.models import utcnow
 from ifn_campaign.orchestration.stages import report_stage
-from ifn_campaign.reports.page import window_text
+from ifn_campaign.reports.page import month_window, window_text
+from ifn_campaign.reports.pdf import PDF_NAMES, write_pdf
+from ifn_campaign.reports.words import check_lang
 
 DAYS_BACK = 30
 DAYS_AHEAD = 14
@@ -37,6 +40,14 @@ def report(
             help=f"Last day counted, YYYY-MM-DD (default: {DAYS_AHEAD} days ahead).",
         ),
     ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            metavar="YYYY-MM",
+            help="A calendar month (in planner.display_timezone) instead of --since/--until; "
+            "the page goes to report.dir/YYYY-MM/ unless --out says otherwise.",
+        ),
+    ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -45,25 +56,46 @@ def report(
             help="Folder for index.html (cards are linked, not copied); default: report.dir.",
         ),
     ] = None,
+    pdf: Annotated[
+        bool,
+        typer.Option("--pdf", help="Also print the page to a PDF (A4, WeasyPrint) beside it."),
+    ] = False,
+    lang: Annotated[
+        str,
+        typer.Option(
+            metavar="id|en",
+            help="Language of the page printed and of the PDF (both pages are always written).",
+        ),
+    ] = "id",
 ) -> None:
-    """The campaign report as an HTML page.
+    """The campaign report as a page (Indonesian, English) and a PDF.
 
-    Every post in a period with its card, caption, reason, state, link and failures with what
-    to do, and the features ledger; a short summary is printed."""
+    What went out with its reach, reach per channel and week, fairness in features and in
+    reach against membership, the best and worst slots, failures and what was done, members
+    featured for the first time, the features ledger and every post with its card; a short
+    summary is printed."""
     cfg = settings()
+    chosen = check_lang(lang)
     zone = ZoneInfo(cfg.planner.display_timezone)
-    today = local_day(None, zone)
-    start = local_day(since, zone, "--since") if since else today - timedelta(days=DAYS_BACK)
-    # --until names the last day counted: slots before the next midnight
-    end = (local_day(until, zone, "--until") if until else today + timedelta(DAYS_AHEAD)) + (
-        timedelta(days=1)
-    )
+    if month is not None:
+        if since or until:
+            raise OptionsError("give --month or --since/--until, not both")
+        # the data clock and the page's made-at are both the wall clock here
+        start, end = month_window(month, zone, utcnow())
+        default_folder = cfg.report.dir / month
+    else:
+        today = local_day(None, zone)
+        start = local_day(since, zone, "--since") if since else today - timedelta(days=DAYS_BACK)
+        # --until names the last day counted: slots before the next midnight
+        end = (local_day(until, zone, "--until") if until else today + timedelta(DAYS_AHEAD)) + (
+            timedelta(days=1)
+        )
+        default_folder = cfg.report.dir
     if end <= start:
         raise InvalidValueError(f"--until ({until}) is before --since ({since}): nothing to report")
-    # the data clock and the page's made-at are both the wall clock here
     # --out is the user's: relative to the working directory, `~` expanded (--out=~/x is not)
-    folder = out_dir.expanduser() if out_dir is not None else cfg.report.dir
-    found, page = report_stage(resources(), since=start, until=end, out_dir=folder)
+    folder = out_dir.expanduser() if out_dir is not None else default_folder
+    found, page = report_stage(resources(), since=start, until=end, out_dir=folder, lang=chosen)
 
     out.print(f"campaign report: {window_text(found, zone)}")
     if not found.posts:
@@ -83,7 +115,8 @@ def report(
                 Col("total", keep=True, justify="right"),
             ],
             rows,
-            title=f"{len(found.posts)} posts by state and channel",
+            title=f"{len(found.posts)} post{'' if len(found.posts) == 1 else 's'} "
+            "by state and channel",
         )
     if found.failures:
         out.print(
@@ -96,4 +129,12 @@ def report(
         f"features in the window: {led.features}; never featured: {led.never_featured}; "
         f"fairness gap: {gap}"
     )
+    reach = found.reach
+    out.print(
+        f"total reach: {reach.total:,} ({reach.read} of {len(reach.posts)} posts read; "
+        "posts not read yet are not counted)"
+    )
     out.print(f"report: {escape(str(page.resolve()))}", soft_wrap=True)
+    if pdf:
+        printed = write_pdf(page, folder / PDF_NAMES[chosen])
+        out.print(f"PDF: {escape(str(printed.resolve()))}", soft_wrap=True)

@@ -1,44 +1,38 @@
 """Review commands: `compose`, `review`, `approve`, `reject`, `edit-caption`, `move`, `cancel`,
-`status`. Staff act on one post or a selection; every change is logged with who made it."""
+`status`. Each parses, calls the staff action in ifn_campaign.posts.actions (the console calls
+the same) and prints; every change is logged with who made it."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.captions.writer import check_edit
-from ifn_campaign.channels.channel import Channel
-from ifn_campaign.cli.base import PLAN, PUBLISH, App, app, out, resources, settings, staff
+from ifn_campaign.cli.base import (
+    PLAN,
+    PUBLISH,
+    ROW_ID_MAX,
+    App,
+    app,
+    out,
+    resources,
+    settings,
+    shown,
+    staff,
+)
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, print_table
-from ifn_campaign.errors import (
-    CaptionRefused,
-    FileAccessError,
-    InvalidValueError,
-    LedgerError,
-    OptionsError,
-    PlanError,
-    TransitionError,
-)
-from ifn_campaign.models import LIVE_STATES, Member, Post, PostState, utcnow
+from ifn_campaign.errors import FileAccessError, InvalidValueError, OptionsError
+from ifn_campaign.members.feedback import post_answers
+from ifn_campaign.models import utcnow
 from ifn_campaign.orchestration.stages import compose_stage
-from ifn_campaign.planner.budget import Budgets, limits_from
-from ifn_campaign.posts.lifecycle import (
-    can_move,
-    move,
-    note,
-    release_missed,
-    reopen,
-)
+from ifn_campaign.posts import actions
 from ifn_campaign.publishing.blocks import active_blocks, describe
 
 _By = Annotated[
@@ -46,7 +40,10 @@ _By = Annotated[
     typer.Option("--by", metavar="NAME", help="Your name for the log (default: login name)."),
 ]
 _Ids = Annotated[
-    list[int], typer.Argument(metavar="POST_ID", help="Post ids (see `ifn-campaign review`).")
+    list[int],
+    typer.Argument(
+        metavar="POST_ID", min=1, max=ROW_ID_MAX, help="Post ids (see `ifn-campaign review`)."
+    ),
 ]
 _Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (kept on the post).")]
 
@@ -57,14 +54,6 @@ def _zone() -> ZoneInfo:
 
 def _when(moment: datetime) -> str:
     return f"{moment.astimezone(_zone()):%a %Y-%m-%d %H:%M}"
-
-
-def _load(session: Session, ids: list[int]) -> list[Post]:
-    posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(ids)))}
-    missing = [str(i) for i in ids if i not in posts]
-    if missing:
-        raise LedgerError(f"no post {', '.join(missing)}: see `ifn-campaign calendar`")
-    return [posts[i] for i in ids]
 
 
 @app.command("compose", rich_help_panel=PLAN)
@@ -94,11 +83,11 @@ def compose(
         )
     result = run.summary
     for post_id, reason in result.failed:
-        out.print(f"[red]post {post_id}:[/] {escape(reason)}", soft_wrap=True)
+        out.print(f"[red]post {post_id}:[/] {shown(reason)}", soft_wrap=True)
     for post_id, reason in result.video_failed:
-        out.print(f"[yellow]post {post_id}:[/] {escape(reason)}", soft_wrap=True)
+        out.print(f"[yellow]post {post_id}:[/] {shown(reason)}", soft_wrap=True)
     for post_id, reason in result.skipped:
-        out.print(f"[yellow]post {post_id} skipped:[/] {escape(reason)}", soft_wrap=True)
+        out.print(f"[yellow]post {post_id} skipped:[/] {shown(reason)}", soft_wrap=True)
     out.print(
         f"{len(result.composed)} composed ({len(result.approved)} approved automatically), "
         f"{len(result.failed)} failed, {len(result.skipped)} skipped, "
@@ -119,17 +108,9 @@ def review(
 
     Each with its card files, caption (and YouTube title) and the reason for its pick."""
     cfg = settings()
-    engine = resources().engine
-    with Session(engine) as session:
-        query = (
-            select(Post, Member.business_name)
-            .join(Member, Member.id == Post.member_id)
-            .where(Post.state == PostState.COMPOSED)
-            .order_by(Post.slot_at, Post.id)
-        )
-        if campaign:
-            query = query.where(Post.campaign == campaign)
-        rows = session.execute(query).all()
+    with Session(resources().engine) as session:
+        rows = actions.awaiting_review(session, campaign)
+        answers = post_answers(session, [post.id for post, _name in rows if post.id is not None])
     if not rows:
         out.print("nothing awaits review: `ifn-campaign compose` makes posts ready")
         return
@@ -137,48 +118,49 @@ def review(
         # the rule holds only what is short (a rule cuts a long title with an ellipsis); the
         # member's name, which can be any length, wraps on the line below, after the id
         out.rule(f"post {post.id}, {_when(post.slot_at)}")
-        out.print(f"{post.channel}/{escape(post.account)}, {post.member_id}: {escape(name)}")
-        out.print(f"[dim]why:[/] {escape(post.reason_en if english else post.reason_id)}")
+        out.print(f"{post.channel}/{shown(post.account)}, {shown(post.member_id)}: {shown(name)}")
+        out.print(f"[dim]why:[/] {shown(post.reason_en if english else post.reason_id)}")
         # a path on one line, never folded: staff copy it to open the card
         card = str(cfg.path(post.card_path)) if post.card_path else ""
-        out.print(f"[dim]card:[/] {escape(card)}", soft_wrap=True)
+        out.print(f"[dim]card:[/] {shown(card)}", soft_wrap=True)
         if post.thumbnail_path:
             thumbnail = str(cfg.path(post.thumbnail_path))
-            out.print(f"[dim]thumbnail:[/] {escape(thumbnail)}", soft_wrap=True)
+            out.print(f"[dim]thumbnail:[/] {shown(thumbnail)}", soft_wrap=True)
         if post.title:
-            out.print(f"[dim]title:[/] {escape(post.title)}")
-        out.print(escape(post.caption or ""), soft_wrap=True)
+            out.print(f"[dim]title:[/] {shown(post.title)}")
+        # line by line: `shown` writes a line break as the two characters \n, and a caption
+        # has several
+        out.print("\n".join(map(shown, (post.caption or "").splitlines())), soft_wrap=True)
         for remark in post.compose_notes or []:
-            out.print(f"[yellow]note:[/] {escape(remark)}")
+            out.print(f"[yellow]note:[/] {shown(remark)}")
+        said = answers.get(post.id or 0)
+        if said is not None and said.change_at is not None:
+            out.print(
+                f"[yellow]member asked for a change (Mohon diubah), {_when(said.change_at)}:[/] "
+                f"{shown(said.change_comment or '')}",
+                soft_wrap=True,
+            )
+        if said is not None and said.fine_at is not None:
+            out.print(f"[green]member: fine as it is (Sudah sesuai), {_when(said.fine_at)}[/]")
     out.print(
         f"{len(rows)} posts await review: `ifn-campaign approve ID ...`, `reject`, "
         "`edit-caption`, `move`"
     )
 
 
-def _act(ids: list[int], to: str, actor: str, note: str | None) -> list[int]:
-    """Move every post or none: one refused move stops the whole selection."""
-    engine = resources().engine
-    now = utcnow()
-    with Session(engine) as session:
-        posts = _load(session, ids)
-        refused = [p for p in posts if not can_move(p, to)]
-        if refused:
-            raise TransitionError(
-                "; ".join(f"post {p.id} is {p.state} and cannot become {to}" for p in refused)
-                + " (nothing was changed)"
-            )
-        for post in posts:
-            move(session, post, to, actor=actor, now=now, note=note)
-            if to == PostState.APPROVED:
-                post.reviewed_by, post.reviewed_at = actor, now
+def _act(ids: list[int], action: Callable[..., object], actor: str, **kw: object) -> list[int]:
+    """One action on a selection, committed whole: a refusal changes none of them."""
+    with Session(resources().engine) as session:
+        action(session, ids, actor=actor, now=utcnow(), settings=settings(), **kw)
         session.commit()
     return ids
 
 
 @app.command("approve", rich_help_panel=PLAN)
 def approve(
-    ids: Annotated[list[int] | None, typer.Argument(metavar="POST_ID", help="Post ids.")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(metavar="POST_ID", min=1, max=ROW_ID_MAX, help="Post ids.")
+    ] = None,
     all_composed: Annotated[
         bool, typer.Option("--all", help="Every post awaiting review (of --campaign).")
     ] = False,
@@ -190,18 +172,14 @@ def approve(
 ) -> None:
     """Approve composed posts for publishing at their slot."""
     if all_composed:
-        engine = resources().engine
-        with Session(engine) as session:
-            query = select(Post.id).where(Post.state == PostState.COMPOSED)
-            if campaign:
-                query = query.where(Post.campaign == campaign)
-            ids = list(session.scalars(query.order_by(Post.id)))
+        with Session(resources().engine) as session:
+            ids = sorted(row.post.id or 0 for row in actions.awaiting_review(session, campaign))
         if not ids:
             out.print("nothing awaits review")
             return
     if not ids:
         raise OptionsError("name the posts to approve, or use --all")
-    posts = _act(ids, PostState.APPROVED, staff(by), None)
+    posts = _act(ids, actions.approve, staff(by))
     out.print(f"approved {len(posts)} post(s): {', '.join(map(str, posts))}")
 
 
@@ -210,34 +188,22 @@ def reject(ids: _Ids, reason: _Reason, by: _By = None) -> None:
     """Reject posts; the next `plan` refills their slots.
 
     They are cancelled with the reason."""
-    posts = _act(ids, PostState.CANCELLED, staff(by), f"ditolak staf / rejected: {reason}")
+    posts = _act(ids, actions.reject, staff(by), reason=reason)
     out.print(f"rejected {len(posts)} post(s); run `ifn-campaign plan` to refill their slots")
 
 
 @app.command("cancel", rich_help_panel=PLAN)
 def cancel(ids: _Ids, reason: _Reason, by: _By = None) -> None:
     """Cancel posts that are not out yet."""
-    posts = _act(ids, PostState.CANCELLED, staff(by), f"dibatalkan / cancelled: {reason}")
+    posts = _act(ids, actions.cancel, staff(by), reason=reason)
     out.print(f"cancelled {len(posts)} post(s)")
-
-
-def _refuse_half_sent(post: Post) -> None:
-    """An approved post an earlier publish attempt left half-way (a lost answer, a release) may
-    already be on the platform: the publisher finds it by its caption and slot, so neither may
-    change until it has looked (the next publish run) and the post is scheduled or out."""
-    if post.state == PostState.APPROVED and (
-        post.publish_step or post.remote_container_id or post.upload_session_url
-    ):
-        raise TransitionError(
-            f"post {post.id}: an earlier publish attempt ({post.publish_step}) may already have "
-            "reached the platform; run `ifn-campaign publish` (or wait for the next run) so it "
-            "is reconciled, then edit or move it"
-        )
 
 
 @app.command("edit-caption", rich_help_panel=PLAN)
 def edit_caption(
-    post_id: Annotated[int, typer.Argument(metavar="POST_ID", help="Post id.")],
+    post_id: Annotated[
+        int, typer.Argument(metavar="POST_ID", min=1, max=ROW_ID_MAX, help="Post id.")
+    ],
     text: Annotated[
         str | None, typer.Option(metavar="TEXT", help="The new caption (or --file).")
     ] = None,
@@ -260,41 +226,25 @@ def edit_caption(
         except (OSError, UnicodeDecodeError) as exc:
             raise FileAccessError(f"cannot read {file}: {exc}") from None
     assert text is not None
-    cfg = settings()
-    engine = resources().engine
-    now = utcnow()
-    actor = staff(by)
-    with Session(engine) as session:
-        (post,) = _load(session, [post_id])
-        if post.state not in (PostState.COMPOSED, PostState.APPROVED, PostState.SCHEDULED):
-            raise TransitionError(
-                f"post {post.id} is {post.state}: only composed, approved or scheduled posts "
-                "can be edited"
-            )
-        new_title = title if title is not None else (post.title or "")
-        problems = check_edit(
-            post.channel, text, cfg.captions.limits(), title=new_title, tags=post.tags or []
+    with Session(resources().engine) as session:
+        actions.edit_caption(
+            session,
+            post_id,
+            text,
+            title=title,
+            actor=staff(by),
+            now=utcnow(),
+            settings=settings(),
         )
-        if problems:
-            raise CaptionRefused(
-                f"caption refused for {post.channel}: "
-                + "; ".join(f"{p.field}: {p.reason}" for p in problems)
-            )
-        _refuse_half_sent(post)
-        if post.state == PostState.SCHEDULED:
-            reopen(session, post, actor=actor, now=now, why="caption edited")
-        post.caption = text
-        if post.channel == Channel.YOUTUBE:
-            post.title = new_title
-        post.caption_edited_by = actor
-        note(session, post, actor=actor, now=now, text="caption edited")
         session.commit()
     out.print(f"caption of post {post_id} replaced")
 
 
 @app.command("move", rich_help_panel=PLAN)
 def move_post(
-    post_id: Annotated[int, typer.Argument(metavar="POST_ID", help="Post id.")],
+    post_id: Annotated[
+        int, typer.Argument(metavar="POST_ID", min=1, max=ROW_ID_MAX, help="Post id.")
+    ],
     at: Annotated[
         str,
         typer.Option("--at", metavar="TIME", help="New time 'YYYY-MM-DD HH:MM' (display zone)."),
@@ -305,7 +255,6 @@ def move_post(
 
     The time must be free on its account and within the budget; a missed post goes out at that
     time instead."""
-    cfg = settings()
     zone = _zone()
     try:
         new_at = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
@@ -315,60 +264,8 @@ def move_post(
     now = utcnow()
     if new_at <= now:
         raise InvalidValueError(f"--at {at}: that time has passed")
-    engine = resources().engine
-    actor = staff(by)
-    with Session(engine) as session:
-        (post,) = _load(session, [post_id])
-        movable = (
-            PostState.PLANNED,
-            PostState.COMPOSED,
-            PostState.APPROVED,
-            PostState.SCHEDULED,
-            PostState.MISSED,
-        )
-        if post.state not in movable:
-            raise TransitionError(f"post {post.id} is {post.state}: it can no longer be moved")
-        _refuse_half_sent(post)
-        live = [s.value for s in LIVE_STATES]
-        taken = session.scalars(
-            select(Post.id).where(
-                Post.campaign == post.campaign,
-                Post.channel == post.channel,
-                Post.account == post.account,
-                Post.slot_at == new_at,
-                Post.state.in_(live),
-                Post.id != post.id,
-            )
-        ).first()
-        if taken is not None:
-            raise PlanError(f"post {taken} already holds {post.channel}/{post.account} at {at}")
-        budgets = Budgets(limits_from(cfg))
-        budgets.load(
-            (p.channel, p.account, p.slot_at)
-            for p in session.scalars(
-                select(Post).where(
-                    Post.channel == post.channel,
-                    Post.account == post.account,
-                    Post.state.in_(live),
-                    Post.id != post.id,
-                )
-            )
-        )
-        if not budgets.account(post.channel, post.account).fits(new_at):
-            raise PlanError(f"{post.channel}/{post.account} has no room left around {at}")
-        before = post.slot_at
-        if post.state == PostState.SCHEDULED:
-            reopen(session, post, actor=actor, now=now, why=f"moved to {new_at.isoformat()}")
-        if post.state == PostState.MISSED:
-            release_missed(session, post, actor=actor, now=now, at=new_at)
-        post.slot_at = new_at
-        note(
-            session,
-            post,
-            actor=actor,
-            now=now,
-            text=f"moved from {before.isoformat()} to {new_at.isoformat()}",
-        )
+    with Session(resources().engine) as session:
+        actions.move_post(session, post_id, new_at, actor=staff(by), now=now, settings=settings())
         session.commit()
     out.print(f"post {post_id} moved to {at}")
 
@@ -378,51 +275,35 @@ def status() -> None:
     """The queue per account, and posts that need staff.
 
     Failed and missed posts and accounts waiting for re-authorisation, with what to do."""
-    engine = resources().engine
     now = utcnow()
-    with Session(engine) as session:
-        future = session.execute(
-            select(Post.channel, Post.account, Post.state).where(Post.slot_at > now)
-        ).all()
-        stuck = session.execute(
-            select(Post, Member.business_name)
-            .join(Member, Member.id == Post.member_id)
-            .where(Post.state.in_([PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED]))
-            .order_by(Post.slot_at)
-        ).all()
+    with Session(resources().engine) as session:
+        counts = actions.queue_counts(session, now)
+        stuck = actions.needs_staff(session)
         blocks = active_blocks(session, now)
-    counts = Counter((c, a, s) for c, a, s in future)
-    states = [
-        PostState.PLANNED,
-        PostState.COMPOSED,
-        PostState.APPROVED,
-        PostState.SCHEDULED,
-        PostState.PUBLISHING,
-    ]
     print_table(
         [
             Col("account", keep=True),
-            *(Col(state.value, keep=True, justify="right") for state in states),
+            *(Col(state.value, keep=True, justify="right") for state in actions.QUEUE_STATES),
         ],
         [
             (
-                f"{channel}/{escape(account)}",
-                *(str(counts[(channel, account, s.value)]) for s in states),
+                f"{channel}/{shown(account)}",
+                *(str(by_state[s.value]) for s in actions.QUEUE_STATES),
             )
-            for channel, account in sorted({(c, a) for c, a, _ in counts})
+            for (channel, account), by_state in counts.items()
         ],
         title="Queue per account (future slots)",
     )
     for post, name in stuck:
         out.print(
-            f"[red]post {post.id} {post.state}[/] {escape(name)} {post.channel}/"
-            f"{escape(post.account)} {_when(post.slot_at)}: {escape(post.last_error or '')}\n"
-            f"  what to do: {escape(post.error_action or 'approve it again, or cancel it')}",
+            f"[red]post {post.id} {post.state}[/] {shown(name)} {post.channel}/"
+            f"{shown(post.account)} {_when(post.slot_at)}: {shown(post.last_error or '')}\n"
+            f"  what to do: {shown(post.error_action or 'approve it again, or cancel it')}",
             soft_wrap=True,
         )
     for block in blocks:  # every run and worker leaves these alone until the end shown
         out.print(
-            f"[yellow]blocked until {_when(block.blocked_until)}[/] {escape(describe(block))}",
+            f"[yellow]blocked until {_when(block.blocked_until)}[/] {shown(describe(block))}",
             soft_wrap=True,
         )
     if not stuck:
@@ -446,22 +327,16 @@ def missed(ctx: typer.Context) -> None:
     re-authorisation): publish now, move, or cancel each."""
     if ctx.invoked_subcommand is not None:
         return
-    engine = resources().engine
-    with Session(engine) as session:
-        found = session.execute(
-            select(Post, Member.business_name)
-            .join(Member, Member.id == Post.member_id)
-            .where(Post.state == PostState.MISSED)
-            .order_by(Post.slot_at, Post.id)
-        ).all()
+    with Session(resources().engine) as session:
+        found = actions.missed_posts(session)
     if not found:
         out.print("no missed posts")
         return
     for post, name in found:
         out.print(
-            f"[red]post {post.id}[/] {escape(name)} {post.channel}/{escape(post.account)} "
-            f"{_when(post.slot_at)}: {escape(post.last_error or '')}\n"
-            f"  what to do: {escape(post.error_action or '')}",
+            f"[red]post {post.id}[/] {shown(name)} {post.channel}/{shown(post.account)} "
+            f"{_when(post.slot_at)}: {shown(post.last_error or '')}\n"
+            f"  what to do: {shown(post.error_action or '')}",
             soft_wrap=True,
         )
 
@@ -471,14 +346,7 @@ def publish_now(ids: _Ids, by: _By = None) -> None:
     """Send missed posts at the next publish run.
 
     Their slot keeps its time for the record."""
-    engine = resources().engine
-    now = utcnow()
-    actor = staff(by)
-    with Session(engine) as session:
-        for post in _load(session, ids):
-            release_missed(session, post, actor=actor, now=now)
-            post.reviewed_by, post.reviewed_at = actor, now
-        session.commit()  # all or nothing: a refusal above rolls every one back
+    _act(ids, actions.publish_now, staff(by))
     out.print(
         f"{len(ids)} missed post(s) go out at the next publish run: {', '.join(map(str, ids))}"
     )

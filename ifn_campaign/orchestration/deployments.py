@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ifn_campaign.config import Settings
-from ifn_campaign.errors import ConfigError, OrchestrationError
+from ifn_campaign.errors import OrchestrationError, SettingsError
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -74,7 +74,7 @@ def schedules_for(cfg: Settings, flow_name: str) -> list[Any]:
 
     cron = getattr(cfg.schedules, flow_name, None)
     if cron is None:
-        raise ConfigError(
+        raise SettingsError(
             f"no schedules.{flow_name} setting: add it to the [schedules] settings "
             "(or mark the deployment unscheduled)"
         )
@@ -83,7 +83,7 @@ def schedules_for(cfg: Settings, flow_name: str) -> list[Any]:
     try:
         return [Cron(cron, timezone=cfg.schedules.timezone)]
     except ValueError as exc:
-        raise ConfigError(f"schedules.{flow_name} = {cron!r}: {exc}") from None
+        raise SettingsError(f"schedules.{flow_name} = {cron!r}: {exc}") from None
 
 
 def run_environment(cfg: Settings) -> dict[str, str]:
@@ -366,7 +366,7 @@ def dask_task_runner(cfg: Settings) -> TaskRunner[Any]:
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:
-        raise ConfigError(
+        raise SettingsError(
             "prefect.dask_address is set but prefect-dask is not installed: "
             "pip install 'ifn-campaign[dask]'"
         ) from None

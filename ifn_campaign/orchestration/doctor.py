@@ -49,6 +49,7 @@ from ifn_campaign.errors import (
     GraphRateLimited,
     GraphTokenInvalid,
     GraphTransient,
+    SettingsError,
     StoreError,
     YouTubeError,
     YouTubeReauthNeeded,
@@ -367,7 +368,7 @@ class SecretReader:
         if self.secrets.in_environment(name):
             return self.secrets(name)
         if self.prefect_reachable is False:
-            raise ConfigError(
+            raise SettingsError(
                 f"{env_name(name)} is not set and the Prefect server holding Secret blocks "
                 "does not answer"
             )

@@ -173,6 +173,14 @@ class PlanSummary:
                 f"{line.slot.channel} | {_md(line.reason_en)} |"
                 for c, line in gaps
             ]
+        swaps = [(r.campaign, s) for r in self.results for s in r.slot_swaps]
+        if swaps:  # campaigns with replace_weakest_slot: what the slot advice did
+            lines += ["", "## Weekly slots from reach", ""]
+            lines += ["| campaign | account | what was done |", "|---|---|---|"]
+            lines += [
+                f"| {_md(c)} | {s.channel}/{_md(s.account)} | {_md(s.reason_en)} |"
+                for c, s in swaps
+            ]
         if self.failed:
             lines += ["", "## Campaigns not planned", "", "| campaign | reason |", "|---|---|"]
             lines += [f"| {_md(name)} | {_md(why)} |" for name, why in self.failed]
@@ -195,24 +203,29 @@ def plan_stage(
     Campaigns are planned one after the other, so each sees the posts the others put on shared
     accounts; each is committed on its own, and one that cannot be planned is listed and the
     rest go on. A dry run plans the same way and writes nothing (one transaction, rolled back at
-    the end). Unreadable campaign files, an unknown campaign name or a failing database stop the
-    stage.
+    the end). Unreadable campaign files (only the named ones when `campaigns` names some), an
+    unknown campaign name or a failing database stop the stage.
     """
     from ifn_campaign.planner.budget import limits_from
-    from ifn_campaign.planner.campaign import load_campaigns
+    from ifn_campaign.planner.campaign import campaign_paths, load_campaign, load_campaigns
     from ifn_campaign.planner.plan import plan_campaign
 
     if weeks < 1:
         raise InvalidValueError(f"plan {weeks} weeks ahead? give at least 1")
     cfg = res.settings
     engine = res.engine  # the database first: nothing is planned without it
-    on_file = load_campaigns(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
-    for name in campaigns or ():
-        if name not in on_file:  # the CLI's wording for a refused value
-            raise UnknownValueError(
-                f"unknown campaign {name!r}; valid: {', '.join(on_file) or 'none'}"
-            )
-    chosen = [on_file[name] for name in campaigns] if campaigns else list(on_file.values())
+    if campaigns:
+        # only the named files are read: a broken file of another campaign does not stop these
+        paths = campaign_paths(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
+        for name in campaigns:
+            if name not in paths:  # the CLI's wording for a refused value
+                raise UnknownValueError(
+                    f"unknown campaign {name!r}; valid: {', '.join(sorted(paths)) or 'none'}"
+                )
+        chosen = [load_campaign(paths[name]) for name in campaigns]
+    else:
+        on_file = load_campaigns(cfg.planner.campaigns_dir, templates_dir=cfg.templates.dir)
+        chosen = list(on_file.values())
     zone = ZoneInfo(cfg.planner.display_timezone)
     now = now or utcnow()
     start = start or datetime.combine(now.astimezone(zone).date(), time(), zone)
@@ -223,7 +236,14 @@ def plan_stage(
             for campaign in chosen:
                 try:
                     result = plan_campaign(
-                        session, campaign, limits, start, summary.end, now, seed=seed
+                        session,
+                        campaign,
+                        limits,
+                        start,
+                        summary.end,
+                        now,
+                        seed=seed,
+                        insights=cfg.insights,
                     )
                     if dry_run:
                         session.flush()  # the next campaign sees these posts; nothing is kept
@@ -603,7 +623,12 @@ def window_report(
 
     with res.session() as session:
         return collect(
-            session, since=since, until=until, as_of=now or utcnow(), file=res.settings.path
+            session,
+            since=since,
+            until=until,
+            as_of=now or utcnow(),
+            file=res.settings.path,
+            display_timezone=res.settings.planner.display_timezone,
         )
 
 
@@ -614,9 +639,10 @@ def report_stage(
     until: datetime,
     out_dir: Path,
     now: datetime | None = None,
+    lang: str = "id",
 ) -> tuple[CampaignReport, Path]:
-    """The campaign report of [since, until) as a page, `out_dir/index.html`; the report and
-    the page's path."""
+    """The campaign report of [since, until) as a page in both languages, `out_dir/index.html`
+    and `out_dir/index.en.html`; the report and the path of `lang`'s page."""
     from ifn_campaign.reports.page import write_html
 
     now = now or utcnow()
@@ -627,6 +653,7 @@ def report_stage(
         display_timezone=res.settings.planner.display_timezone,
         made_at=now,
         templates_dir=res.settings.templates.dir,
+        lang=lang,
     )
     return made, page
 

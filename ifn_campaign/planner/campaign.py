@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,11 +34,13 @@ from pydantic import (
 
 from ifn_campaign import bundled
 from ifn_campaign.channels.channel import Channel
-from ifn_campaign.errors import ConfigError
+from ifn_campaign.errors import CampaignFileError, SettingsError
 
 __all__ = [
     "CAMPAIGNS_DIR",
     "Campaign",
+    "CampaignFile",
+    "CampaignFileError",
     "ChannelPlan",
     "DateRange",
     "Diversity",
@@ -47,6 +50,7 @@ __all__ = [
     "default_campaigns_dir",
     "load_campaign",
     "load_campaigns",
+    "read_campaign_files",
 ]
 
 CAMPAIGNS_DIR = bundled.templates("campaigns")
@@ -243,12 +247,20 @@ class Campaign(_Strict):
     hashtags: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     cooldown_days: Annotated[StrictInt, Field(ge=0)] = 90
     auto_approve: StrictBool = False
+    # whoever last edited a post's caption may not approve it: someone else must
+    four_eyes: StrictBool = False
     language: Literal["id", "en"] = "id"
     seed: StrictInt = 0
     holidays: HolidayRule = HolidayRule.MOVE
     holiday_categories: list[str] = ["public", "government"]
     blackout: list[Blackout] = []
     diversity: Diversity = Diversity()
+    # within a rotation round, who comes first: "posts" (the round's order) or "reach" (members
+    # whose earlier features reached fewest people first; ifn_campaign/insights)
+    fair_by: Literal["posts", "reach"] = "posts"
+    # at the next plan, move the weekly slot the account's own history shows reaching fewest
+    # people to the best-supported alternative (ifn_campaign/insights/slot_advice.py)
+    replace_weakest_slot: StrictBool = False
 
     @field_validator("end")
     @classmethod
@@ -323,13 +335,15 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: campaign file not found") from None
+        raise CampaignFileError(path, ["campaign file not found"]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise CampaignFileError(
+            path, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise CampaignFileError(path, [f"cannot read: {exc.strerror or exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise CampaignFileError(path, [f"not valid TOML: {exc}"]) from None
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -357,13 +371,13 @@ def _message(err: Any) -> tuple[str, str]:
     return "", str(err["msg"]).removeprefix("Value error, ")
 
 
-def _validation_error(path: Path, exc: ValidationError) -> ConfigError:
+def _validation_error(path: Path, exc: ValidationError) -> CampaignFileError:
     problems = []
     for err in exc.errors():
         suffix, message = _message(err)
         key = _key(tuple(err["loc"])) + suffix
         problems.append(f"{key}: {message}" if key else message)
-    return ConfigError(f"{path}: " + "; ".join(problems))
+    return CampaignFileError(path, problems)
 
 
 def load_campaign(path: Path) -> Campaign:
@@ -374,9 +388,12 @@ def load_campaign(path: Path) -> Campaign:
     except ValidationError as exc:
         raise _validation_error(path, exc) from None
     if campaign.name != path.stem:
-        raise ConfigError(
-            f"{path}: name: {campaign.name!r} must equal the file name ({path.stem!r}): "
-            "rename the file or change the name"
+        raise CampaignFileError(
+            path,
+            [
+                f"name: {campaign.name!r} must equal the file name ({path.stem!r}): "
+                "rename the file or change the name"
+            ],
         )
     return campaign
 
@@ -392,7 +409,7 @@ def campaign_paths(
         found = bundled.template_files("campaigns", "*.toml", templates_dir)
         return {Path(name).stem: path for name, path in found.items()}
     if not directory.is_dir():
-        raise ConfigError(f"{directory}: campaigns directory not found")
+        raise SettingsError(f"{directory}: campaigns directory not found")
     return {path.stem: path for path in sorted(directory.glob("*.toml"))}
 
 
@@ -404,3 +421,29 @@ def load_campaigns(
     paths = campaign_paths(directory, templates_dir=templates_dir)
     campaigns = [load_campaign(path) for path in paths.values()]
     return {c.name: c for c in sorted(campaigns, key=lambda c: c.name)}
+
+
+@dataclass(frozen=True)
+class CampaignFile:
+    """One campaign file as read: the campaign, or the problems that keep it from being used
+    (then `campaign` is None). Staff see a broken file with its problems, beside the others."""
+
+    name: str
+    path: Path
+    campaign: Campaign | None
+    problems: tuple[str, ...] = ()
+
+
+def read_campaign_files(
+    directory: Path | None = None, *, templates_dir: Path | None = None
+) -> list[CampaignFile]:
+    """Every campaign file (`campaign_paths`), by name, each read on its own: unlike
+    `load_campaigns`, a broken file does not stop the others. A missing `directory` is a
+    ConfigError."""
+    files = []
+    for name, path in sorted(campaign_paths(directory, templates_dir=templates_dir).items()):
+        try:
+            files.append(CampaignFile(name, path, load_campaign(path)))
+        except CampaignFileError as exc:
+            files.append(CampaignFile(name, path, None, exc.problems))
+    return files

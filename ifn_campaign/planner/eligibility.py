@@ -13,11 +13,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
+from ifn_campaign.channels.channel import Channel
+from ifn_campaign.errors import UnknownValueError
+from ifn_campaign.insights.figures import FeatureReach, member_reach
 from ifn_campaign.models import Exclusion, Member, MemberMedia, MemberStatus
-from ifn_campaign.registry.consent import ConsentState, consent_at, starts_on
+from ifn_campaign.registry.consent import (
+    ConsentState,
+    consent_at,
+    in_force_clause,
+    listed,
+    not_yet_clause,
+    starts_on,
+)
+from ifn_campaign.registry.record import stored_list
+from ifn_campaign.store import json_list_has
+
+# Why a member can never be on a channel, in the order `Candidate.refusal` checks them.
+REFUSALS = ("inactive", "consent_not_yet", "no_consent", "no_media")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,9 @@ class Candidate:
     has_media: bool
     since: datetime  # first eligible-ish: the later of first seen and consent granted
     consent_starts_at: datetime | None = None  # set while consent is granted for a later date
+    # earlier features with a reach read (every campaign), oldest first: fair_by = "reach"
+    # (`load_candidates(with_reach=True)`; empty otherwise)
+    reach: tuple[FeatureReach, ...] = ()
 
     def refusal(self, channel: str) -> tuple[str, str] | None:
         """Why this member can never be on `channel` (Indonesian, English); None if it can."""
@@ -52,11 +70,24 @@ class Candidate:
         return None
 
 
+def _first(values: object) -> str | None:
+    """A member's first category or actor type, if its stored list has one as text."""
+    first = next(iter(stored_list(values)), None)
+    return first if isinstance(first, str) else None
+
+
 def load_candidates(
-    session: Session, member_ids: Iterable[str] | None, at: datetime
+    session: Session,
+    member_ids: Iterable[str] | None,
+    at: datetime,
+    *,
+    with_reach: bool = False,
 ) -> list[Candidate]:
     """Every member (or the given ones), sorted by id; consent channels are empty unless
-    consent is in force at `at` (the planner's clock)."""
+    consent is in force at `at` (the planner's clock). With `with_reach` (a campaign fair by
+    reach), each carries the reach of its earlier features (`insights.figures.member_reach`);
+    without, none: reading them costs seconds for a large ledger (20,000 features: 2 s on
+    SQLite) that a campaign fair by posts and the console's members pages have no use for."""
     query = select(
         Member.id,
         Member.business_name,
@@ -77,6 +108,7 @@ def load_candidates(
         query = query.where(Member.id.in_(ids))
         media_query = media_query.where(MemberMedia.member_id.in_(ids))
     with_media = set(session.scalars(media_query))
+    reached = member_reach(session, ids) if with_reach else {}
     found = []
     for row in session.execute(query.execution_options(yield_per=1000)):  # memory stays flat
         consent = consent_at(row, at)
@@ -86,18 +118,57 @@ def load_candidates(
                 id=row.id,
                 name=row.business_name,
                 province=row.province,
-                category=row.categories[0] if row.categories else None,
-                actor_type=row.actor_types[0] if row.actor_types else None,
+                category=_first(row.categories),
+                actor_type=_first(row.actor_types),
                 status=row.status,
-                consent_channels=frozenset(row.consent_channels if consented else ()),
+                # `listed`: a JSON null, string or map written by hand is no channel, not an
+                # error page (nor its substrings or keys)
+                consent_channels=listed(row.consent_channels) if consented else frozenset(),
                 has_media=row.id in with_media,
                 since=max(row.first_seen_at, row.consent_granted_at or row.first_seen_at),
                 consent_starts_at=(
                     row.consent_granted_at if consent is ConsentState.NOT_YET else None
                 ),
+                reach=tuple(reached.get(row.id, ())),
             )
         )
     return found
+
+
+def refusal_clause(reason: str | None, channel: str | None, at: datetime) -> ColumnElement[bool]:
+    """`Candidate.refusal(channel)` as SQL, for filtering many members at once: members whose
+    first refusal is `reason` (one of REFUSALS), or, with `reason` None, members who may be on
+    `channel`. `channel` None asks about any channel: eligible on at least one, or refused on
+    all (`no_consent`: consent for none). Same order and rules as `Candidate.refusal` and
+    `load_candidates`; tests/console/test_members.py checks both agree member by member."""
+    channels = [channel] if channel is not None else [c.value for c in Channel]
+    has_media = exists(
+        select(MemberMedia.id).where(
+            MemberMedia.member_id == Member.id, MemberMedia.asset_sha256.is_not(None)
+        )
+    )
+    steps = [
+        ("inactive", Member.status != MemberStatus.ACTIVE),
+        ("consent_not_yet", not_yet_clause(at)),
+        (
+            "no_consent",
+            not_(
+                and_(
+                    in_force_clause(at),
+                    or_(*(json_list_has(Member.consent_channels, c) for c in channels)),
+                )
+            ),
+        ),
+        ("no_media", not_(has_media)),
+    ]
+    passed: list[ColumnElement[bool]] = []
+    for name, refused in steps:
+        if name == reason:
+            return and_(*passed, refused)
+        passed.append(not_(refused))
+    if reason is None:
+        return and_(*passed)
+    raise UnknownValueError(f"unknown refusal {reason!r}; valid: {', '.join(REFUSALS)}")
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Re-planning is safe to run any time: posts staff approved (or later) are never touched; a planned
 post stays unless its member became ineligible (consent, status, media, exclusion) or a staff pin
 claims the slot, in which case it is cancelled with the reason and the slot is filled again; empty
-slots are filled; planned posts on slots the campaign no longer has are cancelled. Nothing is
-committed here: the caller commits, or rolls back for a dry run.
+slots are filled; planned posts on slots the campaign no longer has are cancelled. A campaign with
+`replace_weakest_slot` is planned on its weekly slots as slot_swap.py adjusts them from each
+account's reach. Nothing is committed here: the caller commits, or rolls back for a dry run.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ifn_campaign.config import InsightsSettings
 from ifn_campaign.errors import PlanError
 from ifn_campaign.models import LIVE_STATES, REPLANNABLE_STATES, Pin, Post, PostState
 from ifn_campaign.planner.budget import Budgets, Limit
 from ifn_campaign.planner.campaign import Campaign
 from ifn_campaign.planner.eligibility import excluded, load_candidates, load_exclusions
 from ifn_campaign.planner.rotation import Gap, Rotation
+from ifn_campaign.planner.slot_swap import SlotSwap, swap_weakest_slots
 from ifn_campaign.planner.slots import SkippedSlot, Slot, campaign_slots
 from ifn_campaign.posts.lifecycle import move, record
 
@@ -59,6 +62,8 @@ class PlanResult:
     lines: list[PlanLine] = field(default_factory=list)
     cancelled: list[Cancelled] = field(default_factory=list)
     skipped: list[SkippedSlot] = field(default_factory=list)
+    # the campaign's `replace_weakest_slot`: which weekly slot this plan replaced, or why none
+    slot_swaps: list[SlotSwap] = field(default_factory=list)
 
     def count(self, action: Action) -> int:
         return sum(line.action == action for line in self.lines)
@@ -80,15 +85,21 @@ def plan_campaign(
     now: datetime,
     *,
     seed: int | None = None,
+    insights: InsightsSettings | None = None,
 ) -> PlanResult:
-    """Fill `campaign`'s slots in [start, end) that lie after `now`; flushes, never commits."""
+    """Fill `campaign`'s slots in [start, end) that lie after `now`; flushes, never commits.
+    `insights` (default: the default settings) holds the slot advice thresholds a campaign with
+    `replace_weakest_slot` is planned with."""
     if end <= start:
         raise PlanError(f"nothing to plan: the range ends ({end}) before it starts ({start})")
+    campaign, swaps = swap_weakest_slots(
+        session, campaign, start, end, now, insights or InsightsSettings()
+    )
     calendar = campaign_slots(campaign, start, end)
-    result = PlanResult(campaign.name, start, end, skipped=calendar.skipped)
+    result = PlanResult(campaign.name, start, end, skipped=calendar.skipped, slot_swaps=swaps)
     slots = [slot for slot in calendar.slots if slot.at > now]
 
-    candidates = load_candidates(session, None, now)
+    candidates = load_candidates(session, None, now, with_reach=campaign.fair_by == "reach")
     names = {c.id: c.name for c in candidates}
     rotation = Rotation(campaign, candidates, load_exclusions(session), seed=seed)
     existing = _live_posts(session, campaign=campaign.name)
@@ -324,10 +335,11 @@ def plan_campaigns(
     now: datetime,
     *,
     seed: int | None = None,
+    insights: InsightsSettings | None = None,
 ) -> list[PlanResult]:
     """Several campaigns one after the other, so each sees the posts the others put on shared
     accounts (budgets count every campaign)."""
     return [
-        plan_campaign(session, campaign, limits, start, end, now, seed=seed)
+        plan_campaign(session, campaign, limits, start, end, now, seed=seed, insights=insights)
         for campaign in campaigns
     ]

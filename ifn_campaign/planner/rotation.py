@@ -8,11 +8,19 @@ The rules, strongest first:
    every other eligible member has had their turn. Only when none of the members still waiting
    can take a slot (their channel lacks consent, cooldown, diversity) does someone from the next
    round take it, and the reason says so.
-3. Order within a round: never featured in this campaign first, then the province furthest below
-   its share of the membership this quarter, then the longest wait (since the last feature, or
-   since becoming eligible), then a seeded hash, so the same seed and database state always
-   give the same plan.
+3. Order within a round: never featured in this campaign first, then (a campaign with
+   `fair_by = "reach"`) the reach of the member's earlier features, then the province furthest
+   below its share of the membership this quarter, then the longest wait (since the last
+   feature, or since becoming eligible), then a seeded hash, so the same seed and database
+   state always give the same plan.
 Category and actor type mean a member's first listed one.
+
+Fair by reach: a member's reach is the mean of the latest reach of their earlier features (every
+campaign and channel: `Candidate.reach`). A slot that, by the account's earlier features at the
+same weekday and hour, usually reaches at least the account's average goes to the member waiting
+whose features reached fewest people; a slot that usually reaches fewer goes to the one whose
+features reached most, so the weak slots even out too. A member whose features have no reach
+read yet counts as the median member. Only the order within the round changes.
 """
 
 from __future__ import annotations
@@ -23,7 +31,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from statistics import fmean, median
 from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
 
 from ifn_campaign.planner.campaign import Campaign
 from ifn_campaign.planner.eligibility import Candidate, ExclusionRule, excluded
@@ -33,7 +44,9 @@ from ifn_campaign.planner.slots import Slot
 DIMENSIONS = ("category", "province", "actor_type")
 DIMENSIONS_BY_BUCKET = ("province", "category", "actor_type")
 Bucket = tuple[str | None, str | None, str | None]
-Queues = dict[Bucket, list[tuple[bool, datetime, bytes, str]]]
+# per bucket, in rotation order: (featured, reach key, last feature or since, tiebreak, member)
+Queues = dict[Bucket, list[tuple[bool, float, datetime, bytes, str]]]
+SlotKey = tuple[str, str, int, int]  # channel, account, local weekday, local hour
 _DIM_ID = {"category": "kategori", "province": "provinsi", "actor_type": "jenis pelaku"}
 _DIM_EN = {"category": "category", "province": "province", "actor_type": "actor type"}
 
@@ -116,14 +129,57 @@ class Rotation:
         self._started = 1  # a round begins when everyone had their turn, even before a pick
         self._pool_round: int | None = None
         self._pool: Queues = {}
+        self._pool_desc: Queues = {}  # fair by reach: the same members, most reached first
         self._taken: set[str] = set()
         self._pool_ids: set[str] = set()
         self._pool_left = 0
         # Staff pins still ahead in this plan: their members count as featured then for everyone
         # else's cooldown checks, so the rotation never picks them just before or after a pin.
         self.reserved: dict[str, list[datetime]] = {}
+        self.by_reach = campaign.fair_by == "reach"
+        self.reach: dict[str, float] = {}  # member -> mean reach of earlier features
+        self._slot_reach: dict[SlotKey, list[int]] = {}
+        self._account_reach: dict[tuple[str, str], list[int]] = {}
+        if self.by_reach:
+            self._load_reach()
+        known = [self.reach[i] for i in self.eligible if i in self.reach]
+        self.typical = median(known) if known else 0.0  # what a member with no reading counts as
 
     # --- state -------------------------------------------------------------------------------
+
+    def _load_reach(self) -> None:
+        for member in self.members.values():
+            if not member.reach:
+                continue
+            self.reach[member.id] = fmean(f.reach for f in member.reach)
+            for f in member.reach:
+                self._slot_reach.setdefault(self._slot_key(f.channel, f.account, f.at), []).append(
+                    f.reach
+                )
+                self._account_reach.setdefault((f.channel, f.account), []).append(f.reach)
+
+    def _slot_key(self, channel: str, account: str, at: datetime) -> SlotKey:
+        local = at.astimezone(self.zone)
+        return (channel, account, local.weekday(), local.hour)
+
+    def weak_slot(self, slot: Slot) -> tuple[float, float] | None:
+        """The mean reach of the account's earlier features at `slot`'s weekday and hour, and
+        of all of them, when the slot usually reaches fewer people; None when it reaches at
+        least the average or has no history (fair by reach only)."""
+        if not self.by_reach:
+            return None
+        channel = slot.channel.value
+        here = self._slot_reach.get(self._slot_key(channel, slot.account, slot.at))
+        every = self._account_reach.get((channel, slot.account))
+        if not here or not every:
+            return None
+        here_mean, every_mean = fmean(here), fmean(every)
+        return (here_mean, every_mean) if here_mean < every_mean else None
+
+    def _reach_key(self, member_id: str, sign: int) -> float:
+        if not self.by_reach:
+            return 0.0
+        return sign * round(self.reach.get(member_id, self.typical), 6)
 
     def _tiebreak(self, member_id: str) -> bytes:
         text = f"{self.seed}\x00{self.campaign.name}\x00{member_id}"
@@ -291,16 +347,18 @@ class Rotation:
         m = self.members[member_id]
         return (m.province, m.category, m.actor_type)
 
-    def _queues(self, ids: Iterable[str]) -> Queues:
+    def _queues(self, ids: Iterable[str], sign: int = 1) -> Queues:
         """Members in rotation order, per (province, category, actor type): a diversity cap rules
         out a whole bucket at once, and a province's deficit is the same for its buckets, so
-        only each bucket's front runner needs checking against the other rules."""
+        only each bucket's front runner needs checking against the other rules. Fair by reach,
+        `sign` 1 puts the least reached first, -1 the most reached."""
         queues: Queues = {}
         for member_id in ids:
             times = self.times.get(member_id)
             queues.setdefault(self._bucket(member_id), []).append(
                 (
                     bool(times),
+                    self._reach_key(member_id, sign),
                     times[-1] if times else self.members[member_id].since,
                     self._hash[member_id],
                     member_id,
@@ -318,7 +376,7 @@ class Rotation:
         )
 
     def _best(self, queues: Queues, slot: Slot, taken: set[str]) -> str | None:
-        best: tuple[bool, float, datetime, bytes, str] | None = None
+        best: tuple[bool, float, float, datetime, bytes, str] | None = None
         deficits: dict[str | None, float] = {}
         for bucket, queue in queues.items():
             if self._bucket_blocked(bucket, slot.at):
@@ -327,10 +385,10 @@ class Rotation:
             if province not in deficits:
                 deficits[province] = -round(self._deficit(province, slot.at), 6)
             deficit = deficits[province]
-            for featured, last, tiebreak, member_id in queue:
+            for featured, reach, last, tiebreak, member_id in queue:
                 if member_id in taken:
                     continue
-                key = (featured, deficit, last, tiebreak, member_id)
+                key = (featured, reach, deficit, last, tiebreak, member_id)
                 if best is not None and key >= best:
                     break  # nobody later in this queue can beat the best so far
                 if self._block(member_id, slot) is None:
@@ -408,6 +466,7 @@ class Rotation:
             self._taken = set()
             waiting = [i for i in self.eligible if self.round_of.get(i, 0) < current]
             self._pool = self._queues(waiting)
+            self._pool_desc = self._queues(waiting, -1) if self.by_reach else self._pool
             self._pool_ids = set(waiting)
             self._pool_left = len(waiting)
         return current, self._pool
@@ -441,17 +500,19 @@ class Rotation:
     def pick(self, slot: Slot) -> Pick | Gap:
         """Choose who takes `slot` and count them; a Gap says why nobody can."""
         current = self._round_for(slot)
-        queues = self._pool
+        weak = self.weak_slot(slot)
+        sign = 1 if weak is None else -1
+        queues = self._pool if weak is None else self._pool_desc
         waiting = self._pool_left
         chosen = self._best(queues, slot, self._taken)
         early = False
         if chosen is None:
             done = [i for i in self.eligible if self.round_of.get(i, 0) >= current]
-            chosen = self._best(self._queues(done), slot, set())
+            chosen = self._best(self._queues(done, sign), slot, set())
             early = chosen is not None
         if chosen is None:
             return self._explain(slot)
-        reason = self._reason(chosen, slot, current, early, waiting)
+        reason = self._reason(chosen, slot, current, early, waiting, weak)
         assigned = current + 1 if early else current
         self._take(chosen, slot.at, assigned)
         return Pick(chosen, assigned, *reason)
@@ -466,7 +527,13 @@ class Rotation:
         return Pick(member_id, assigned, f"dipilih staf (pin){extra}", f"pinned by staff{extra}")
 
     def _reason(
-        self, member_id: str, slot: Slot, current: int, early: bool, waiting: int
+        self,
+        member_id: str,
+        slot: Slot,
+        current: int,
+        early: bool,
+        waiting: int,
+        weak: tuple[float, float] | None = None,
     ) -> tuple[str, str]:
         member = self.members[member_id]
         before = [t for t in self.times.get(member_id, ()) if t < slot.at]
@@ -487,8 +554,47 @@ class Rotation:
                 f"round {current + 1} starts early: the {waiting} members still waiting cannot "
                 "take this slot"
             )
+        if self.by_reach:
+            reach_id, reach_en = self._reach_reason(member_id, weak)
+            ids.append(reach_id)
+            ens.append(reach_en)
         deficit = self._deficit(member.province, slot.at)
         if member.province and deficit >= 0.5:
             ids.append(f"{member.province} kurang terwakili kuartal ini")
             ens.append(f"{province_en(member.province)} under-represented this quarter")
         return "; ".join(ids), "; ".join(ens)
+
+    def _reach_reason(self, member_id: str, weak: tuple[float, float] | None) -> tuple[str, str]:
+        """Fair by reach: how far the member's earlier features reached (few at most the median
+        member on a good slot, many at least the median on a weak one, else just the figure),
+        and, on a slot that usually reaches fewer people, that too."""
+        mean = self.reach.get(member_id)
+        if mean is None:
+            typical_id, typical_en = _people(self.typical, "id"), _people(self.typical, "en")
+            text_id = f"jangkauan fitur sebelumnya belum terbaca (dihitung {typical_id} orang)"
+            text_en = f"no reach read yet for earlier features (counted as {typical_en} people)"
+        elif weak is None and mean <= self.typical:
+            text_id = f"jangkauan fitur sebelumnya rendah (rata-rata {_people(mean, 'id')} orang)"
+            text_en = f"earlier features reached few people ({_people(mean, 'en')} on average)"
+        elif weak is not None and mean >= self.typical:
+            text_id = f"jangkauan fitur sebelumnya tinggi (rata-rata {_people(mean, 'id')} orang)"
+            text_en = f"earlier features reached many people ({_people(mean, 'en')} on average)"
+        else:  # the least reached left above the median, or the most reached left below it
+            text_id = f"jangkauan fitur sebelumnya rata-rata {_people(mean, 'id')} orang"
+            text_en = f"earlier features reached {_people(mean, 'en')} people on average"
+        if weak is not None:
+            here, every = weak
+            text_id += (
+                f"; slot ini biasanya menjangkau lebih sedikit (rata-rata {_people(here, 'id')} "
+                f"orang, akun ini {_people(every, 'id')})"
+            )
+            text_en += (
+                f"; this slot usually reaches fewer people ({_people(here, 'en')} on average, "
+                f"the account {_people(every, 'en')})"
+            )
+        return text_id, text_en
+
+
+def _people(value: float, lang: str) -> str:
+    """A count of people as the language writes it: 1.234 (Indonesian), 1,234 (English)."""
+    return str(format_decimal(round(value), "#,##0", locale=lang))

@@ -22,7 +22,7 @@ import holidays as holidays_lib
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.planner.campaign import Campaign, HolidayRule
 
-__all__ = ["SkippedSlot", "Slot", "SlotCalendar", "campaign_slots", "holiday_names"]
+__all__ = ["SkippedSlot", "Slot", "SlotCalendar", "campaign_slots", "holiday_names", "next_slots"]
 
 UTC = dt.UTC
 _ONE_DAY = dt.timedelta(days=1)
@@ -212,3 +212,22 @@ def campaign_slots(campaign: Campaign, start: dt.datetime, end: dt.datetime) -> 
     calendar.slots.sort(key=lambda s: (s.at, s.channel, s.account))
     calendar.skipped.sort(key=lambda s: (s.local.astimezone(UTC), s.channel, s.account))
     return calendar
+
+
+def next_slots(
+    campaign: Campaign, now: dt.datetime, count: int = 10, *, weeks: int = 8
+) -> SlotCalendar:
+    """The campaign's next `count` slots after `now` (from its first day when it starts later),
+    looking at most `weeks` ahead, and the slots skipped up to the last one shown (all those in
+    the window when fewer are found): what staff check after editing a campaign file."""
+    now = _aware(now, "now")
+    opening = dt.datetime.combine(campaign.start, dt.time(), campaign.zone).astimezone(UTC)
+    start = max(now, opening)
+    found = campaign_slots(campaign, start, start + dt.timedelta(weeks=weeks))
+    slots = [slot for slot in found.slots if slot.at > now][:count]
+    if len(slots) == count:
+        last = slots[-1].local.astimezone(UTC)
+        skipped = [s for s in found.skipped if s.local.astimezone(UTC) <= last]
+    else:
+        skipped = found.skipped
+    return SlotCalendar(slots=slots, skipped=skipped)

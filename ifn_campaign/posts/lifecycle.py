@@ -7,6 +7,9 @@ or at a new time, or cancel). Every move goes through `move`, which
 refuses what the machine does not allow and writes a `PostEvent` (when, from, to, who, why), so
 staff can always see how a post got where it is. Actors are "staff:<name>", "flow:<run>",
 "planner", "sync" or "auto-approve".
+
+Every logged change also bumps the post's `version` (once per post and transaction), so a staff
+form read before it is refused as stale (ifn_campaign.posts.actions) instead of overwriting it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ifn_campaign.errors import TransitionError
 from ifn_campaign.models import Post, PostEvent, PostState
@@ -58,6 +62,41 @@ def staff_actor(name: str) -> str:
     return f"staff:{name}"
 
 
+_BUMPED = "ifn_version_bumped_in"  # on the post's instance state: the transaction that bumped it
+
+
+def bump_version(session: Session, post: Post, *, expected: int | None = None) -> bool:
+    """Count one change of `post` in this transaction: its `version` goes up by one, however
+    many logged changes the transaction makes to it (a move and a note are one staff action).
+
+    With `expected` (the version a staff form was read at) the bump is an atomic compare-and-set
+    done now: False, and nothing changed, when the post is at another version (someone else
+    changed it); on PostgreSQL the row stays locked until the transaction ends, so of two
+    racing saves exactly one wins. Without it the increment is an SQL expression the next flush
+    writes, so concurrent changes never lose a bump."""
+    if post.id is None:  # a new post starts at version 0
+        return True
+    state = inspect(post)
+    transaction = session.get_transaction()
+    if expected is None:
+        if transaction is not None and state.info.get(_BUMPED) is transaction:
+            return True
+        post.version = Post.version + 1  # type: ignore[assignment]
+    else:
+        changed = session.execute(
+            update(Post)
+            .where(Post.id == post.id, Post.version == expected)
+            .values(version=Post.version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            return False
+        set_committed_value(post, "version", expected + 1)
+        transaction = session.get_transaction()
+    state.info[_BUMPED] = transaction
+    return True
+
+
 def can_move(post: Post, to: str) -> bool:
     return to in TRANSITIONS.get(post.state, frozenset())
 
@@ -84,6 +123,7 @@ def move(
         post.attempts = post.takeovers = 0
     if to == S.CANCELLED and note:
         post.cancel_reason = note
+    bump_version(session, post)
     session.add(
         PostEvent(post_id=post.id, at=now, from_state=before, to_state=to, actor=actor, note=note)
     )
@@ -198,6 +238,7 @@ def _hours(span: timedelta) -> str:
 
 def note(session: Session, post: Post, *, actor: str, now: datetime, text: str) -> None:
     """Log a change that keeps the state (a caption edit, a new slot time)."""
+    bump_version(session, post)
     session.add(
         PostEvent(
             post_id=post.id,
@@ -217,7 +258,9 @@ def record(
     actor: str,
     now: datetime,
 ) -> None:
-    """Log moves already made in bulk (post id, from, to, note): new posts and set-based updates."""
+    """Log moves already made in bulk (post id, from, to, note): new posts and set-based updates.
+    A set-based update of existing posts bumps their `version` itself (`version=Post.version +
+    1` in its values): one statement, as `bump_version` does for a post in hand."""
     rows = [
         {"post_id": i, "at": now, "from_state": a, "to_state": b, "actor": actor, "note": note}
         for i, a, b, note in moves

@@ -164,23 +164,24 @@ def consent_refusal(member: Any, channel: str, at: datetime) -> tuple[str, bool]
 
 
 def cancel_disallowed(
-    session: Session, member_ids: Iterable[str], now: datetime
+    session: Session, member_ids: Iterable[str], now: datetime, *, actor: str = "sync"
 ) -> WithdrawalReport:
     """Cancel every queued post of these members that their current record no longer allows;
     request the takedown of published posts whose channel consent is gone; list posts in flight.
 
     Runs in the caller's transaction (it flushes, never commits). A constant number of statements
-    per 500 members; a second call with nothing new changes nothing and reports nothing.
+    per 500 members; a second call with nothing new changes nothing and reports nothing. `actor`
+    names who cancelled in the posts' history (a withdrawal on the member page: "member page").
     """
     report = WithdrawalReport()
     ids = list(dict.fromkeys(member_ids))
     for chunk in _chunks(ids):
-        _cancel_chunk(session, chunk, now, report)
+        _cancel_chunk(session, chunk, now, report, actor)
     return report
 
 
 def _cancel_chunk(
-    session: Session, ids: Sequence[str], now: datetime, report: WithdrawalReport
+    session: Session, ids: Sequence[str], now: datetime, report: WithdrawalReport, actor: str
 ) -> None:
     members = {
         row.id: row
@@ -237,7 +238,12 @@ def _cancel_chunk(
             session.scalars(
                 update(Post)
                 .where(Post.id.in_([r.id for r in group]), Post.state.in_(_QUEUED))
-                .values(state=PostState.CANCELLED, state_changed_at=now, cancel_reason=reason)
+                .values(
+                    state=PostState.CANCELLED,
+                    state_changed_at=now,
+                    cancel_reason=reason,
+                    version=Post.version + 1,
+                )
                 .returning(Post.id)
             )
         )
@@ -247,7 +253,7 @@ def _cancel_chunk(
             if r.id in done
         ]
         events += [(r.id, r.state, PostState.CANCELLED, reason) for r in group if r.id in done]
-    record(session, events, actor="sync", now=now)  # one statement for every reason group
+    record(session, events, actor=actor, now=now)  # one statement for every reason group
     if published:
         done = set(
             session.scalars(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.config import Settings
+from ifn_campaign.errors import ChannelBlocked
 from ifn_campaign.models import PlatformBlock
 
 ACCOUNT, APP = "account", "app"
@@ -71,6 +72,23 @@ def record_block(
     block = session.get(PlatformBlock, (scope, key), populate_existing=True)
     assert block is not None
     return block
+
+
+def keep_limit(
+    session: Session,
+    settings: Settings,
+    channel: str,
+    account: str,
+    error: ChannelBlocked,
+    now: datetime,
+) -> PlatformBlock:
+    """Store a limit a platform set while we called an account (a Graph rate limit, a spent
+    YouTube quota) where every run and worker sees it: on the account, or on its app when the
+    limit is the app's (`error.scope`). The publisher and the insights reader both keep limits
+    this way; the caller commits."""
+    until, scope, code = error.blocked_until(now), error.scope, error.block_code
+    key = app_key(settings, channel, account) if scope == APP else account_key(channel, account)
+    return record_block(session, scope, key, until, code=code, reason=str(error), now=now)
 
 
 def active_blocks(session: Session, now: datetime) -> list[PlatformBlock]:

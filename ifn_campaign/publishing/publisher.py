@@ -67,20 +67,18 @@ from ifn_campaign.errors import (
     GateUnavailable,
     IFNError,
     LedgerError,
+    SettingsError,
 )
-from ifn_campaign.models import AccountState, Member, Post, PostState, utcnow
+from ifn_campaign.models import REPLANNABLE_STATES, AccountState, Member, Post, PostState, utcnow
 from ifn_campaign.orchestration.gates import AccountGate
 from ifn_campaign.posts.ledger import record_feature
 from ifn_campaign.posts.lifecycle import REPLACE_MARGIN, miss, missed_by, move, note, record
 from ifn_campaign.posts.withdrawal import consent_refusal
 from ifn_campaign.publishing.blocks import (
-    APP,
-    account_key,
-    app_key,
     block_for,
     blocked_accounts,
     describe,
-    record_block,
+    keep_limit,
 )
 from ifn_campaign.publishing.flow_runs import EndedRuns, claim_run, ended_on_server
 from ifn_campaign.publishing.media_host import public_url
@@ -243,7 +241,12 @@ class Publisher:
             fresh = session.execute(
                 update(Post)
                 .where(Post.id == post_id, Post.state == PostState.APPROVED)
-                .values(state=PostState.PUBLISHING, claimed_by=self.worker, claimed_at=now)
+                .values(
+                    state=PostState.PUBLISHING,
+                    claimed_by=self.worker,
+                    claimed_at=now,
+                    version=Post.version + 1,
+                )
             ).rowcount
             if fresh == 1:
                 claimed.append((post_id, PostState.APPROVED, PostState.PUBLISHING, None))
@@ -257,6 +260,7 @@ class Publisher:
                     claimed_at=now,
                     takeovers=Post.takeovers + 1,  # the vanished worker's try counts
                     attempts=Post.attempts + 1,
+                    version=Post.version + 1,
                 )
             ).rowcount
             if lapsed_claim == 1:
@@ -365,14 +369,9 @@ class Publisher:
         if not isinstance(error, ChannelBlocked):
             return None
         now = self.clock()
-        until, scope, code = error.blocked_until(now), error.scope, error.block_code
-        key = (
-            app_key(self.settings, channel, account)
-            if scope == APP
-            else account_key(channel, account)
-        )
         session.rollback()
-        record_block(session, scope, key, until, code=code, reason=str(error), now=now)
+        until = error.blocked_until(now)
+        keep_limit(session, self.settings, channel, account, error, now)
         session.commit()
         self._defer_blocked(session)
         return until
@@ -462,6 +461,8 @@ class Publisher:
             with self.gate.hold(post.channel, post.account) if self.gate else nullcontext():
                 self._hold_claim(session, post)  # the wait may have outlasted the lease
                 self._send(session, post, report)
+            if refusal is None:  # consent withdrawn while the calls went out: undo them too
+                refusal = self._refusal_after_send(session, post)
             if refusal is not None:  # the earlier call had gone out: undo it on the platform
                 self._withdrawn(session, post, refusal[0], report)
         except _ClaimLost:
@@ -504,7 +505,7 @@ class Publisher:
             self._replace(session, post, report)
             return
         if post.channel not in set(Channel):
-            raise ConfigError(f"unknown channel {post.channel!r}")
+            raise SettingsError(f"unknown channel {post.channel!r}")
         adapter = self.clients[Channel(post.channel), post.account]
         outgoing = self._outgoing(post)
         if post.remote_id is None and self._goes_live_when_sent(post, outgoing.now):
@@ -820,6 +821,20 @@ class Publisher:
         miss(session, post, actor=self.worker, now=self.clock(), late=late, limit=limit)
         session.commit()
         report.missed.append((post.id or 0, post.last_error or ""))
+
+    def _refusal_after_send(self, session: Session, post: Post) -> tuple[str, bool] | None:
+        """Consent read again once a post is out or scheduled: a withdrawal committed after the
+        last check (the member's page, a sync) found the post `publishing` and left it to us,
+        and nobody else asks for its takedown."""
+        if post.state not in (PostState.PUBLISHED, PostState.SCHEDULED):
+            return None
+        member = session.get(Member, post.member_id, populate_existing=True)
+        if member is None:
+            return ("member no longer stored", True)
+        refusal = consent_refusal(member, post.channel, self.clock())
+        if refusal is not None and post.state == PostState.PUBLISHED and not refusal[1]:
+            return None  # a suspension alone leaves published posts up, as the sync does
+        return refusal
 
     def _withdrawn(self, session: Session, post: Post, why: str, report: PublishReport) -> None:
         """Consent first, also at the last moment: the member withdrew (or was suspended) after
@@ -1234,9 +1249,12 @@ def take_down(publisher: Publisher) -> TakedownReport:
     """Consent first, on the platforms too: a cancelled post that is already scheduled on
     Facebook or YouTube is deleted there before its time, and a published one whose member
     withdrew is deleted where the API allows (Facebook, YouTube). Instagram has no delete API:
-    those stay listed for staff (`ifn-campaign takedowns`). An account under a platform block or
-    awaiting re-authorisation is not called (more calls lengthen a block; a dead token only
-    repeats its refusal): its posts are reported and the next run deletes them."""
+    those stay listed for staff (`ifn-campaign takedowns`). A post sent back to review after it
+    was scheduled (the member's "Mohon diubah", a staff rejection) has its old scheduled copy
+    deleted too, at once: the publisher replaces only approved posts, and staff may not look
+    before that copy's time. An account under a platform block or awaiting re-authorisation is
+    not called (more calls lengthen a block; a dead token only repeats its refusal): its posts
+    are reported and the next run deletes them."""
     report = TakedownReport()
     now = publisher.clock()
     with Session(publisher.engine) as session:
@@ -1249,11 +1267,20 @@ def take_down(publisher: Publisher) -> TakedownReport:
                 or_(
                     Post.state == PostState.CANCELLED,
                     (Post.state == PostState.PUBLISHED) & Post.takedown_requested_at.is_not(None),
+                    Post.state.in_(REPLANNABLE_STATES) & Post.replaces_remote_id.is_not(None),
                 ),
             )
             .order_by(Post.id)
         ).all()
         for post in posts:
+            in_review = post.state in REPLANNABLE_STATES
+            old_at = post.replaces_slot_at
+            if (
+                in_review
+                and old_at is not None
+                and old_at - REPLACE_MARGIN <= now < old_at + REPLACE_SETTLE
+            ):
+                continue  # it may be going live right now: as `_replace`, look once it has
             adapter: ChannelAdapter | None = None
             try:
                 adapter = publisher.clients[Channel(post.channel), post.account]
@@ -1278,7 +1305,10 @@ def take_down(publisher: Publisher) -> TakedownReport:
             except IFNError as exc:  # a ChannelError of any kind, or a missing account
                 report.problems.append((post.id or 0, str(exc)))
                 continue
-            post.taken_down_at = now
+            if in_review:  # the post itself goes on, through review
+                post.replaces_remote_id = post.replaces_slot_at = None
+            else:
+                post.taken_down_at = now
             session.commit()
             report.removed.append(post.id or 0)
     return report

@@ -22,10 +22,13 @@ from ifn_campaign.models import Member, MemberStatus
 __all__ = [
     "ConsentState",
     "MemberConsent",
+    "allowed_fields",
     "consent_at",
     "consents_to",
     "describe",
     "in_force_clause",
+    "listed",
+    "not_yet_clause",
     "promotable",
     "starts_on",
 ]
@@ -60,11 +63,27 @@ def consent_at(member: MemberConsent, at: datetime) -> ConsentState:
     return ConsentState.IN_FORCE if granted <= at else ConsentState.NOT_YET
 
 
+def listed(value: Any) -> frozenset[str]:
+    """The names a consent list of a stored row holds (`consent_channels`,
+    `consent_fields_allowed`), read strictly: only a JSON list's text items count. Anything else
+    a hand edit or an old row left there (null, a string, a map, a number) allows nothing: a
+    string would otherwise allow its substrings ("email" in "no-email") and a map its keys
+    ({"email": false})."""
+    if not isinstance(value, list | tuple | set | frozenset):
+        return frozenset()
+    return frozenset(item for item in value if isinstance(item, str))
+
+
+def allowed_fields(member: Any) -> frozenset[str]:
+    """The personal fields the member allowed to be used (`consent.fields_allowed`)."""
+    return listed(member.consent_fields_allowed)
+
+
 def consents_to(member: Any, channel: str, at: datetime) -> bool:
     """Consent in force at `at` and given for `channel` (status is not consent: see
     `promotable`)."""
-    return consent_at(member, at) is ConsentState.IN_FORCE and channel in (
-        member.consent_channels or ()
+    return consent_at(member, at) is ConsentState.IN_FORCE and channel in listed(
+        member.consent_channels
     )
 
 
@@ -83,6 +102,15 @@ def in_force_clause(at: datetime) -> ColumnElement[bool]:
         Member.consent_granted_at.is_not(None),  # type: ignore[union-attr]
         Member.consent_granted_at <= at,  # type: ignore[operator]
         Member.consent_withdrawn_at.is_(None),  # type: ignore[union-attr]
+    )
+
+
+def not_yet_clause(at: datetime) -> ColumnElement[bool]:
+    """`consent_at(...) is NOT_YET` as SQL: granted for a time after `at`, not withdrawn."""
+    return and_(
+        Member.consent_withdrawn_at.is_(None),  # type: ignore[union-attr]
+        Member.consent_granted_at.is_not(None),  # type: ignore[union-attr]
+        Member.consent_granted_at > at,  # type: ignore[operator]
     )
 
 
@@ -109,5 +137,8 @@ def describe(member: MemberConsent, at: datetime, zone: ZoneInfo = JAKARTA) -> s
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
+    try:
+        local = moment.astimezone(zone)
+    except OverflowError:  # an absurd stored date (9999-12-31 23:59 UTC): said as stored
+        local = moment
     return f"{local:%Y-%m-%d %H:%M} {local.tzname() or zone.key}"

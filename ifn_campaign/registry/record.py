@@ -164,6 +164,19 @@ def _objectify(value: Any) -> Any:
     return value
 
 
+def stored_map(value: Any) -> dict[str, Any]:
+    """A stored row's map (`contact`, `socials`) as readers may use it: what the sync writes is
+    always a map, but a hand edit or an old row may hold null, a list or a string, which reads
+    as empty (no contact detail) rather than failing the page or the run that reads it."""
+    return value if isinstance(value, dict) else {}
+
+
+def stored_list(value: Any) -> list[Any]:
+    """A stored row's list (`categories`, `certifications`, ...) as readers may use it: anything
+    but a list reads as empty (see `stored_map`); its items are the caller's to check."""
+    return value if isinstance(value, list) else []
+
+
 def _kind(value: Any) -> str:
     kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     kinds |= {dict: "an object", list: "a list", type(None): "null"}

@@ -31,7 +31,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -41,6 +52,7 @@ from ifn_campaign.models import (
     Member,
     MemberMedia,
     MemberStatus,
+    MemberWithdrawal,
     QuarantinedRecord,
     SyncRun,
     SyncRunStatus,
@@ -553,11 +565,40 @@ class _PageWriter:
             if old.consent_withdrawn_at is None and record.consent.withdrawn_at is not None:
                 withdrawn.append(record.id)
         self._write_rows(Member.__table__, inserts, updates)
+        self._hold_withdrawals([row["b_id"] for row in updates])
         # counted once written: a failed savepoint leaves the counts as they were
         self.run.new += new
         self.run.updated += updated
         self.run.removed += removed
         result.withdrawn += withdrawn
+
+    def _hold_withdrawals(self, ids: list[str]) -> None:
+        """A member who withdrew consent outside the registry (on their page) stays withdrawn
+        when the registry still says "granted", until it records consent granted after that
+        withdrawal (`ifn_campaign.members.withdrawal`): one statement over the members just
+        written, in their savepoint. It reads the withdrawals as they are when it runs, after
+        the members' rows are written (and locked), so a withdrawal committed while this page
+        waited for that lock is kept too, on SQLite and PostgreSQL alike."""
+        if not ids:
+            return
+        member = Member.__table__
+        holding = and_(
+            MemberWithdrawal.member_id == member.c.id,
+            or_(
+                member.c.consent_granted_at.is_(None),
+                MemberWithdrawal.at >= member.c.consent_granted_at,
+            ),
+        )
+        latest = select(func.max(MemberWithdrawal.at)).where(holding).scalar_subquery()
+        self.session.execute(
+            update(member)
+            .where(
+                member.c.id.in_(ids),
+                member.c.consent_withdrawn_at.is_(None),
+                exists().where(holding),
+            )
+            .values(consent_withdrawn_at=latest)
+        )
 
     def _refresh(self, valid: dict[str, _Valid], existing: dict[str, Any]) -> None:
         """Same profile, new bytes or a new source: remember them, rewrite nothing."""

@@ -19,10 +19,11 @@ clock the page was made at (`write_html(made_at=...)`); the page says so when th
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -34,10 +35,13 @@ from sqlalchemy.orm import Session
 from ifn_campaign import bundled
 from ifn_campaign.config import PlannerSettings
 from ifn_campaign.errors import FileAccessError, InvalidValueError
+from ifn_campaign.files import write_atomically
 from ifn_campaign.models import Feature, Member, Post, PostState
 from ifn_campaign.posts import ledger
 from ifn_campaign.posts.ledger import Dimension, Tally, Waiting
 from ifn_campaign.reports.markdown import escape_markdown
+from ifn_campaign.reports.reach import ReachSummary, collect_reach
+from ifn_campaign.reports.words import LANGS, PAGE_NAMES, Lang, Words, check_lang
 
 __all__ = [
     "REPORT_TEMPLATES",
@@ -73,6 +77,7 @@ STATE_MEANING: dict[str, str] = {
 }
 NEEDS_STAFF = frozenset({PostState.FAILED, PostState.NEEDS_REAUTH, PostState.MISSED})
 GAP_ROWS = 10
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
 # a data clock this far from the wall clock is a different clock, and the page says so
 CLOCK_SLACK = timedelta(minutes=1)
 
@@ -139,7 +144,8 @@ class CampaignReport:
     counts per state (pipeline order) and per channel, and the ledger for the same window, as of
     the data clock `as_of`. `recorded_until` is the latest publication the database records
     (any post, any feature): later than the wall clock only where the data was made on a clock
-    moved forward (the demo's), which the page then says."""
+    moved forward (the demo's), which the page then says. `reach` is the period's reach
+    evidence (`ifn_campaign.reports.reach`), empty for a window open at either end."""
 
     since: datetime | None
     until: datetime | None
@@ -149,6 +155,7 @@ class CampaignReport:
     by_channel: dict[str, int]
     ledger: LedgerSummary
     recorded_until: datetime | None = None
+    reach: ReachSummary = field(default_factory=ReachSummary)
 
     @property
     def failures(self) -> list[PostLine]:
@@ -162,11 +169,13 @@ def collect(
     until: datetime | None,
     as_of: datetime,
     file: Callable[[str], Path],
+    display_timezone: str = DISPLAY_TIMEZONE,
 ) -> CampaignReport:
     """Read the report for slots in [since, until) from the database (reads only). `as_of` is the
     data clock: when the never-featured and fairness-gap waits are measured (the caller's now;
     the demo's clock after it published its calendar). `file` turns a stored card path into
-    the file (the settings' `path`: under the data folder)."""
+    the file (the settings' `path`: under the data folder). Weeks and slots of the reach
+    evidence are the `display_timezone`'s."""
     for name, moment in (("since", since), ("until", until), ("as_of", as_of)):
         if moment is not None and moment.tzinfo is None:
             raise InvalidValueError(
@@ -217,7 +226,16 @@ def collect(
         session.scalar(select(func.max(Feature.featured_at))),
     ]
     recorded_until = max((m for m in recorded if m is not None), default=None)
-    return CampaignReport(since, until, as_of, posts, by_state, by_channel, summary, recorded_until)
+    reach = (
+        collect_reach(
+            session, since=since, until=until, as_of=as_of, zone=ZoneInfo(display_timezone)
+        )
+        if since is not None and until is not None
+        else ReachSummary()
+    )
+    return CampaignReport(
+        since, until, as_of, posts, by_state, by_channel, summary, recorded_until, reach
+    )
 
 
 def _line(
@@ -266,15 +284,18 @@ def month_window(month: str | None, zone: ZoneInfo, now: datetime) -> tuple[date
         first_this = now.astimezone(zone).date().replace(day=1)
         start = (first_this - timedelta(days=1)).replace(day=1)
     else:
-        try:
-            start = datetime.strptime(month, "%Y-%m").date()
-        except ValueError:
-            raise InvalidValueError(f"month {month!r}: write it as YYYY-MM") from None
-    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return (
-        datetime.combine(start, time(), zone).astimezone(UTC),
-        datetime.combine(end, time(), zone).astimezone(UTC),
-    )
+        # strptime alone takes "26-01" as the year 26 and " 2026-01" as 2026
+        if not _MONTH.fullmatch(month) or month < "0002":
+            raise InvalidValueError(f"month {month!r}: write it as YYYY-MM (e.g. 2026-11)")
+        start = date(int(month[:4]), int(month[5:]), 1)
+    try:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return (
+            datetime.combine(start, time(), zone).astimezone(UTC),
+            datetime.combine(end, time(), zone).astimezone(UTC),
+        )
+    except OverflowError:  # 9999-12 has no next month
+        raise InvalidValueError(f"month {month!r}: write it as YYYY-MM (e.g. 2026-11)") from None
 
 
 def when(moment: datetime, zone: ZoneInfo) -> str:
@@ -495,9 +516,13 @@ def write_html(
     made_at: datetime,
     data_clock: str | None = None,
     templates_dir: Path | None = None,
+    lang: str = "id",
 ) -> Path:
-    """Write `out_dir/index.html` (creating the folder) and return its path: the gallery of
-    every post's card with its caption, reason, state, link and failure, then the ledger.
+    """Write the page in both languages, `out_dir/index.html` (Indonesian) and
+    `out_dir/index.en.html` (English), each linking to the other (creating the folder), and
+    return the path of `lang`'s: what went out with its reach, reach per channel and week with
+    charts, the fairness tables in features and in reach, the best and worst slots, failures
+    and what was done, first features, the ledger, then the gallery of every post's card.
 
     `made_at` is the wall clock the page is made at. When the report's data clock (`as_of`)
     is CLOCK_SLACK or more away from it, the page says both in one line, naming the data clock
@@ -507,19 +532,70 @@ def write_html(
 
     `templates_dir/report/report.html.j2` (the settings' templates.dir), when there, restyles
     the page; a slip in it is a TemplateError naming that file."""
-    from ifn_campaign.cards.brand import BrandKit
-    from ifn_campaign.cards.preview import render_page
-
+    chosen = check_lang(lang)
     if made_at.tzinfo is None:
         raise InvalidValueError(
             f"report made_at {made_at} has no time zone: give an aware datetime"
         )
-    zone = ZoneInfo(display_timezone)
+    pages = {
+        language: _page(
+            report,
+            out_dir,
+            Words(language, ZoneInfo(display_timezone)),
+            made_at=made_at,
+            data_clock=data_clock,
+            templates_dir=templates_dir,
+        )
+        for language in LANGS
+    }
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for language, html in pages.items():
+            # whole or not at all: a full disk (or a crash) keeps last run's page, never half
+            write_atomically(out_dir / PAGE_NAMES[language], html.encode("utf-8"))
+    except OSError as exc:
+        raise FileAccessError(f"cannot write the report to {out_dir}: {exc}") from None
+    return out_dir / PAGE_NAMES[chosen]
+
+
+def _period(report: CampaignReport, words: Words) -> str:
+    """The window in the page's words: "Bulan November 2026" for a calendar month."""
+    t, zone = words.t, words.zone
+    since, until = report.since, report.until
+    if since and until:
+        start, end = since.astimezone(zone), until.astimezone(zone)
+        if (start.day, start.time(), end.day, end.time()) == (1, time(), 1, time()) and (
+            (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1
+        ):
+            return t["period_month"].format(month=words.month(since))
+        return t["window_from_to"].format(start=words.when(since), end=words.when(until))
+    if since:
+        return t["window_from"].format(start=words.when(since))
+    if until:
+        return t["window_to"].format(end=words.when(until))
+    return t["window_all"]
+
+
+def _page(
+    report: CampaignReport,
+    out_dir: Path,
+    words: Words,
+    *,
+    made_at: datetime,
+    data_clock: str | None,
+    templates_dir: Path | None,
+) -> str:
+    """The page in one language."""
+    from ifn_campaign.cards.brand import BrandKit
+    from ifn_campaign.cards.preview import render_page
+    from ifn_campaign.reports.charts import report_charts
+
+    zone, t, palette = words.zone, words.t, BrandKit.load().palette
     items: list[dict[str, Any]] = [
         {
             "post": p,
-            "when": when(p.slot_at, zone),
-            "published": when(p.published_at, zone) if p.published_at else None,
+            "when": words.when(p.slot_at),
+            "published": words.when(p.published_at) if p.published_at else None,
             "card": _card_image(p.card_path, out_dir),
             "thumbnail": _card_image(p.thumbnail_path, out_dir),
             "link": web_link(p.permalink),
@@ -530,40 +606,44 @@ def write_html(
     recorded = report.recorded_until
     ahead = recorded is not None and recorded - made_at >= CLOCK_SLACK and not other_clock
     led = report.ledger
-    html = render_page(
+    other: Lang = "en" if words.lang == "id" else "id"
+    return render_page(
         bundled.template_dirs("report", templates_dir),
         "report.html.j2",
+        w=words,
+        t=t,
+        lang=words.lang,
+        other_lang=other,
+        other_page=PAGE_NAMES[other],
         report=report,
+        reach=report.reach,
+        charts=report_charts(report.reach, words, palette),
+        went_out=[(p, web_link(p.permalink)) for p in report.reach.posts],
+        reach_by_post={p.post_id: p.reach for p in report.reach.posts},
         window=window_text(report, zone),
-        made=when(made_at, zone),
-        as_of=when(report.as_of, zone),
-        data_clock=(data_clock or "the data's clock") if other_clock else None,
-        recorded_until=when(recorded, zone) if ahead and recorded else None,
-        zone=display_timezone,
+        period=_period(report, words),
+        made=words.when(made_at),
+        as_of=words.when(report.as_of),
+        data_clock=(data_clock or t["data_clock"]) if other_clock else None,
+        recorded_until=words.when(recorded) if ahead and recorded else None,
+        zone=zone.key,
         zone_abbr=zone_abbr(zone, made_at),
         items=items,
         failures=[item for item in items if item["post"].needs_staff],
-        states=[(s, n, STATE_MEANING.get(s, "")) for s, n in report.by_state.items()],
+        states=[(s, n, t.get(f"state_{s}", "")) for s, n in report.by_state.items()],
         ledger=led,
         tallies=[
-            ("Provinsi / Province", led.by_province),
-            ("Kategori utama / Primary category", led.by_category),
-            ("Jenis pelaku utama / Primary actor type", led.by_actor_type),
+            (t["dim_province"], led.by_province),
+            (t["dim_category"], led.by_category),
+            (t["dim_actor_type"], led.by_actor_type),
         ],
         gap=[
             {
                 "wait": w,
-                "last": when(w.last_featured_at, zone) if w.last_featured_at else None,
-                "since": when(w.waiting_since, zone),
+                "last": words.when(w.last_featured_at) if w.last_featured_at else None,
+                "since": words.when(w.waiting_since),
             }
             for w in led.fairness_gap
         ],
-        palette=BrandKit.load().palette,
+        palette=palette,
     )
-    target = out_dir / "index.html"
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise FileAccessError(f"cannot write the report to {out_dir}: {exc}") from None
-    return target

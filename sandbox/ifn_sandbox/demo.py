@@ -4,16 +4,21 @@ this module when the command runs, and says to install ifn-campaign-sandbox when
 
 The demo is the whole campaign on embedded defaults, no account needed: the sample registry,
 SQLite, sync, cards, a plan of the next two weeks, compose, publishing the calendar to the local
-platform sandboxes on a clock moved forward slot by slot, reconcile, and an HTML report.
+platform sandboxes on a clock moved forward slot by slot, reconcile, an HTML report, and the
+members' notices (before a post, after it went out, and a week later its reach) sent to a local
+mail server whose messages stay in var/demo/mail.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
+from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -23,22 +28,28 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.cli.app import member_progress, print_summary, report_cards, run_sync
-from ifn_campaign.cli.base import err, out, settings, unknown
+from ifn_campaign.cli.base import err, out, settings, shown, unknown
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.config import Settings
 from ifn_campaign.errors import InvalidValueError
+from ifn_campaign.insights.reader import InsightsReport
 from ifn_campaign.models import Member, MemberStatus, Post, PostState, SyncRun
+from ifn_campaign.publishing.publisher import PublishReport
 from ifn_campaign.registry.client import RegistryClient
 from ifn_campaign.registry.consent import ConsentState, consent_at
 from ifn_campaign.wiring import Resources
 from ifn_sandbox.bundled import assets
 from ifn_sandbox.http import Fault, FaultKind
+from ifn_sandbox.mail import MailSandbox
 from ifn_sandbox.registry import RegistrySandbox
 
 __all__ = ["DEMO_CAMPAIGNS", "DEMO_PORT", "DEMO_WEEKS", "demo_numbers", "run", "serve_registry"]
 
 DEMO_PORT = 8765
 DEMO_WEEKS = 2
+DEMO_CAMPAIGN = "sorotan-demo"  # approves its own posts: the demo publishes them
+REVIEW_CAMPAIGN = "pilihan-staf-demo"  # its week after the window waits for staff review
+CONSOLE_USER = "staf-demo"  # the console user the demo makes (an admin), a new password each run
 DEMO_CAMPAIGNS = assets("demo", "campaigns")
 
 
@@ -117,23 +128,282 @@ def run(data_dir: Path) -> None:
         f"{active} active members stored in {store.safe_url(cfg.database.url)}; "
         f"media in {cfg.media.dir}"
     )
-    _demo_cards(engine, data_dir)
+    _demo_cards(cfg, engine, data_dir)
     cfg = cfg.model_copy(
         update={
             "planner": cfg.planner.model_copy(update={"campaigns_dir": DEMO_CAMPAIGNS}),
             "cards": cfg.cards.model_copy(update={"cache_dir": data_dir / "cards"}),
         }
     )
-    config_file = _demo_settings(cfg, data_dir)
-    until = _demo_plan(cfg)
-    _demo_compose(cfg, until)
-    _demo_publish(engine, cfg, until)
-    _demo_report(engine, cfg, until, data_dir / "report")
-    with Session(engine) as session:
-        for line in demo_numbers(session, result.run, until):
-            out.print(line, soft_wrap=True)
+    with MailSandbox(data_dir / "mail") as mail:  # any free ports, no login (loopback only)
+        cfg = _with_mail(cfg, mail)
+        config_file = _demo_settings(cfg, data_dir)
+        until = _demo_plan(cfg)
+        _demo_compose(cfg, until)
+        notices = DemoNotices(engine, cfg, mail)
+        _demo_publish(engine, cfg, until, on_step=notices.run)
+        notices.run(until)  # the posts reconcile found live: their members get the links
+        _demo_report(engine, cfg, until, data_dir / "report")
+        with Session(engine) as session:
+            for line in demo_numbers(session, result.run, until):
+                out.print(line, soft_wrap=True)
+        _demo_review_queue(cfg, until)
+        notices.tell(data_dir)
+    _demo_console(cfg, data_dir, config_file)
     out.print("to look at the demo's data with members, review, calendar, ..., run:")
     out.print(f"export IFN_CONFIG={config_file}", soft_wrap=True)
+
+
+def _with_mail(cfg: Settings, mail: MailSandbox) -> Settings:
+    """The demo's settings with member notices going to `mail` (plain SMTP on loopback, its
+    Sent folder over IMAP for a send cut off) and member-page links to the console's address."""
+    notices = cfg.notices.model_copy(
+        update={
+            "enabled": True,
+            "smtp_host": mail.host,
+            "smtp_port": mail.smtp_port,
+            "smtp_security": "none",
+            "smtp_user": None,
+            "smtp_password_secret": None,
+            "imap_host": mail.host,
+            "imap_port": mail.imap_port,
+            "imap_security": "none",
+            "imap_user": None,
+            "imap_password_secret": None,
+            "imap_sent_folder": mail.sent_folder,
+            "apprise_url_secret": None,  # no WhatsApp from a demo
+        }
+    )
+    base_url = f"http://{cfg.console.host}:{cfg.console.port}"
+    member_page = cfg.member_page.model_copy(update={"base_url": base_url})
+    return cfg.model_copy(update={"notices": notices, "member_page": member_page})
+
+
+class DemoNotices:
+    """The `notices` flow's work, run by the demo at each step of its clock (as the flow would
+    every 15 minutes): queue what is due, send it to the mail sandbox; then what went out."""
+
+    def __init__(self, engine: Engine, cfg: Settings, mail: MailSandbox) -> None:
+        from ifn_campaign.models import Notice, NoticeState
+
+        self.engine, self.cfg, self.mail = engine, cfg, mail
+        self.sent: list[int] = []
+        self.problems: list[str] = []
+        self.skipped: set[str] = set()
+        with Session(engine) as session:  # what earlier demo runs sent
+            self.earlier = session.scalar(
+                select(func.count()).select_from(Notice).where(Notice.state == NoticeState.SENT)
+            )
+
+    def run(self, when: datetime, _step: object = None) -> None:
+        """Queue and send what is due at `when` (a step of `publish_calendar`, or any time)."""
+        from ifn_campaign.notices.delivery import send_due
+        from ifn_campaign.notices.outbox import queue_due
+        from ifn_campaign.secrets import secret
+
+        with Session(self.engine) as session:
+            queued = queue_due(session, self.cfg, now=when)
+            session.commit()
+            self.skipped.update(line.partition(":")[0] for line in queued.skipped)
+            report = send_due(session, self.cfg, secrets=secret, now=when, worker="demo")
+        self.sent += report.sent + report.found_sent
+        for notice_id, why in report.failed + report.refused + report.uncertain:
+            self.problems.append(f"notice {notice_id}: {why}")
+
+    def tell(self, data_dir: Path) -> None:
+        """How many notices went to how many members, where to read them (.eml copies a mail
+        app opens), one member page link from a sent notice, and that none went twice."""
+        from ifn_campaign.members.links import member_key, page_url, token_of
+        from ifn_campaign.models import MemberLink, Notice, NoticeState
+
+        with Session(self.engine) as session:
+            notices = list(
+                session.scalars(
+                    select(Notice)
+                    .where(Notice.id.in_(self.sent))  # type: ignore[union-attr]
+                    .order_by(Notice.id)
+                )
+            )
+            latest = session.scalars(
+                select(Notice)
+                .where(Notice.state == NoticeState.SENT, Notice.link_id.is_not(None))
+                .order_by(Notice.sent_at.desc(), Notice.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
+            link = session.get(MemberLink, latest.link_id) if latest else None
+        kinds = Counter(n.kind for n in notices)
+        said = ", ".join(
+            f"{kinds[kind]} {label}" for kind, label in _NOTICE_KINDS.items() if kinds[kind]
+        )
+        members = len({n.member_id for n in notices})
+        out.print(
+            f"member notices: {_count(len(notices), 'e-mail')} to {_count(members, 'member')}"
+            + (f" ({said})" if said else "")
+            + f", sent to the demo's mail server; {len(self.skipped)} featured members were not "
+            "told (no e-mail allowed for notices, or none usable)",
+            soft_wrap=True,
+        )
+        for line in self.problems:
+            err.print(f"[yellow]{escape(line)}[/]", soft_wrap=True)
+        if self.earlier:
+            out.print(
+                f"no notice sent twice: {self.earlier} went out in an earlier run "
+                "(each is sent once, by its Message-ID)",
+                soft_wrap=True,
+            )
+        folder = self._eml(data_dir, notices)
+        mailbox = self.mail.maildir.resolve()
+        if notices:
+            out.print(
+                f"read them as the members do: open a .eml file in {folder} with a mail app "
+                f"(double-click), or the whole Maildir {mailbox} with a mail client "
+                f"(mutt -f {mailbox})",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
+        if link is not None:
+            url = page_url(self.cfg, token_of(link, member_key(self.cfg)))
+            out.print(
+                f"a member's own page, as the link in their notice opens it (with the console "
+                f"running): {url}",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
+
+    def _eml(self, data_dir: Path, notices: list[Any]) -> Path:
+        """Each message sent in this run as `mail/eml/notice-<id>-<kind>-<member>.eml`, the
+        bytes the mail server stored."""
+        from ifn_campaign.files import write_atomically
+
+        folder = (data_dir / "mail" / "eml").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        stored = {}
+        for raw in self.mail.raw_messages():
+            message_id = BytesHeaderParser().parsebytes(raw).get("Message-ID", "").strip()
+            stored[message_id] = raw
+        for notice in notices:
+            raw = stored.get(notice.message_id)
+            if raw is not None:
+                name = f"notice-{notice.id:04d}-{notice.kind}-{notice.member_id}.eml"
+                write_atomically(folder / name, raw)
+        return folder
+
+
+_NOTICE_KINDS = {  # NoticeKind values, in the order a member gets them
+    "before": "before a post",
+    "update": "of a change",
+    "cancelled": "of a cancellation",
+    "after": "with the links once live",
+    "receipt": "with the reach a week later",
+}
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _demo_review_queue(cfg: Settings, until: datetime) -> None:
+    """The staff-picks campaign planned and composed for the week after the published window,
+    left for staff to review (it does not approve its own posts)."""
+    from datetime import timedelta
+
+    from ifn_campaign.models import utcnow
+    from ifn_campaign.orchestration.stages import compose_chunk, compose_work, plan_stage
+
+    with Resources(cfg) as res:
+        _demo_staff_pick(res, until)
+        plan_stage(res, weeks=1, start=until, campaigns=[REVIEW_CAMPAIGN])
+        now = utcnow()
+        work = compose_work(res, now=now, until=until + timedelta(weeks=1))
+        with member_progress("compose", len(work)) as advance:
+            compose_chunk(res, work, now=now, on_post=advance)
+        with res.session() as session:
+            waiting = session.scalar(
+                select(func.count())
+                .select_from(Post)
+                .where(Post.campaign == REVIEW_CAMPAIGN, Post.state == PostState.COMPOSED)
+            )
+    out.print(
+        f"{waiting} posts of campaign {REVIEW_CAMPAIGN} (the week after) wait for staff review"
+    )
+
+
+def _demo_staff_pick(res: Resources, until: datetime) -> None:
+    """Staff pin a member to the review week's first Instagram slot: one never featured, with
+    photos enough for a carousel, so the queue shows a pin and a carousel whatever the date."""
+    from datetime import timedelta
+
+    from ifn_campaign.channels.channel import Channel
+    from ifn_campaign.models import Feature, MediaRole, MemberMedia, utcnow
+    from ifn_campaign.planner.campaign import load_campaign
+    from ifn_campaign.planner.pins import pin
+    from ifn_campaign.planner.slots import campaign_slots
+    from ifn_campaign.registry.consent import promotable
+
+    campaign = load_campaign(res.settings.planner.campaigns_dir / f"{REVIEW_CAMPAIGN}.toml")
+    now = utcnow()
+    slots = campaign_slots(campaign, until, until + timedelta(weeks=1)).slots
+    slot = next(s for s in slots if s.channel == Channel.INSTAGRAM)
+    with res.session() as session:
+        photos = (
+            select(MemberMedia.member_id)
+            .where(MemberMedia.role == MediaRole.PHOTO, MemberMedia.asset_sha256.is_not(None))
+            .group_by(MemberMedia.member_id)
+            .having(func.count() >= 2)
+        )
+        candidates = session.scalars(
+            select(Member)
+            .where(Member.id.in_(photos), Member.id.not_in(select(Feature.member_id)))
+            .order_by(Member.id)
+        )
+        chosen = next(
+            (m for m in candidates if promotable(m, slot.at, Channel.INSTAGRAM.value)), None
+        )
+        if chosen is None:  # the bundled registry always has one; say so if it ever does not
+            out.print("no member with two photos left to pin for the review week")
+            return
+        pin(
+            session,
+            campaign,
+            Channel.INSTAGRAM,
+            slot.account,
+            slot.local,
+            chosen.id,
+            note="Demo: pilihan staf (carousel foto produk)",
+            now=now,
+        )
+        session.commit()
+
+
+def _demo_console(cfg: Settings, data_dir: Path, config_file: Path) -> None:
+    """A console admin for the demo's data, with a new password each run (only its hash is
+    kept), and how to open the console."""
+    import secrets
+
+    from ifn_campaign.console.users import add_user, set_password
+    from ifn_campaign.models import StaffRole, StaffUser, utcnow
+
+    password = secrets.token_urlsafe(9)
+    with Resources(cfg) as res, res.session() as session:
+        now = utcnow()
+        if session.scalars(select(StaffUser).where(StaffUser.name == CONSOLE_USER)).first():
+            set_password(session, CONSOLE_USER, password, now=now)
+        else:
+            add_user(session, CONSOLE_USER, StaffRole.ADMIN, password, now=now)
+        session.commit()
+    command = (
+        "ifn-campaign console --demo"
+        if data_dir == (Path.cwd() / "var" / "demo").resolve()
+        else f"ifn-campaign --config {config_file} console"
+    )
+    out.print(
+        f"the staff console on the demo's data: run {command} (or make console), open "
+        f"http://{cfg.console.host}:{cfg.console.port}/ and sign in as {CONSOLE_USER} with "
+        f"the password {password} (new at each demo run)",
+        soft_wrap=True,
+    )
 
 
 def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
@@ -146,7 +416,8 @@ def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
         return str(Path(path or ".").resolve())
 
     db = make_url(cfg.database.url).database or ""
-    sections: dict[str, dict[str, str | list[str]]] = {
+    notices = cfg.notices
+    sections: dict[str, dict[str, str | int | list[str]]] = {
         "": {"data_dir": where(data_dir)},  # top-level keys come before every section
         "database": {"url": f"sqlite:///{where(Path(db))}"},
         "media": {"dir": where(cfg.media.dir), "allow_hosts": [f"127.0.0.1:{DEMO_PORT}"]},
@@ -155,6 +426,19 @@ def _demo_settings(cfg: Settings, data_dir: Path) -> Path:
             "preview_dir": where(data_dir / "preview"),
         },
         "planner": {"campaigns_dir": where(cfg.planner.campaigns_dir)},
+        # the demo's mail server, up while the demo ran (a later `notices` run finds it gone
+        # and waits), and the console address the links in its notices open
+        "notices": {
+            "sender": notices.sender,
+            "smtp_host": notices.smtp_host or "",
+            "smtp_port": notices.smtp_port,
+            "smtp_security": notices.smtp_security,
+            "imap_host": notices.imap_host or "",
+            "imap_port": notices.imap_port,
+            "imap_security": notices.imap_security,
+            "imap_sent_folder": notices.imap_sent_folder,
+        },
+        "member_page": {"base_url": cfg.member_page.base_url},
     }
     path = data_dir / "ifn-campaign.toml"
     lines = [
@@ -222,7 +506,7 @@ def _demo_plan(cfg: Settings) -> datetime:
     from ifn_campaign.orchestration.stages import plan_stage
 
     with Resources(cfg) as res:
-        summary = plan_stage(res, weeks=DEMO_WEEKS)
+        summary = plan_stage(res, weeks=DEMO_WEEKS, campaigns=[DEMO_CAMPAIGN])
     for result in summary.results:
         if result.lines or result.skipped:
             print_plan(result, ZoneInfo(cfg.planner.display_timezone), english=False)
@@ -250,14 +534,24 @@ def _demo_compose(cfg: Settings, until: datetime) -> None:
         err.print(f"[red]post {post_id}:[/] {escape(why)}", soft_wrap=True)
 
 
-def _demo_publish(engine: Engine, cfg: Settings, until: datetime) -> None:
+def _demo_publish(
+    engine: Engine,
+    cfg: Settings,
+    until: datetime,
+    *,
+    on_step: Callable[[datetime], None] | None = None,
+) -> None:
     """Every approved post of the window, published to the sandboxes on a clock moved from slot
-    to slot (Instagram at its slot, Facebook and YouTube scheduled natively), then reconciled."""
+    to slot (Instagram at its slot, Facebook and YouTube scheduled natively), then reconciled;
+    `on_step(when)` after each publish run and each insights run after the calendar (the
+    demo's member notices: receipts go once the 7-day figures are in)."""
     from ifn_campaign.cli.publish import print_report
     from ifn_sandbox.platforms import PlatformSandboxes
-    from ifn_sandbox.timeline import publish_calendar
+    from ifn_sandbox.timeline import InsightsAlong, SimulatedClock, publish_calendar
 
     with PlatformSandboxes(cfg.cards.cache_dir) as platforms:
+        clock = SimulatedClock(platforms)
+        insights = InsightsAlong(engine, cfg, platforms)
         with Progress(
             SpinnerColumn(),
             TextColumn("[bold]publish[/] {task.description}"),
@@ -266,10 +560,26 @@ def _demo_publish(engine: Engine, cfg: Settings, until: datetime) -> None:
         ) as progress:
             task = progress.add_task("", total=None)
 
-            def step(when: datetime, _report: object) -> None:
+            def step(when: datetime, report: PublishReport) -> None:
                 progress.update(task, description=f"clock at {when:%Y-%m-%d %H:%M} UTC")
+                if on_step is not None:
+                    on_step(when)
+                insights.step(when, [*report.published, *report.scheduled])
 
-            timeline = publish_calendar(engine, cfg, platforms, until, on_step=step)
+            def between(moving: SimulatedClock, when: datetime) -> None:
+                """The readings due before the next publish step, each at its time."""
+                insights.catch_up(moving, when, on_step=on_step)
+
+            try:
+                timeline = publish_calendar(
+                    engine, cfg, platforms, until, on_step=step, clock=clock, before_step=between
+                )
+                # on past the calendar until every post has its +1d and +7d figures
+                progress.update(task, description="insights: the days after the calendar")
+                insights.posts.update(timeline.posts)
+                insights.follow(clock, "7d", on_step=on_step)
+            finally:
+                insights.close()
         graph, youtube = platforms.graph, platforms.youtube
         out.print(
             f"platform sandboxes after {timeline.steps} publish runs: {len(graph.media())} "
@@ -277,6 +587,7 @@ def _demo_publish(engine: Engine, cfg: Settings, until: datetime) -> None:
             f"{len(youtube.videos())} YouTube Shorts"
         )
     print_report(timeline.report)
+    _tell_insights(engine, insights.report)
     reconciled = timeline.reconciled
     if reconciled is not None:
         out.print(
@@ -294,6 +605,36 @@ def _demo_publish(engine: Engine, cfg: Settings, until: datetime) -> None:
             f"nothing new to publish: {done} posts of the window went out in an earlier run, "
             "and nothing was sent twice"
         )
+
+
+def _tell_insights(engine: Engine, report: InsightsReport) -> None:
+    """One line of what the insights runs along the clock gathered (every demo run's readings:
+    a second run reads nothing twice), and what went wrong, if anything did."""
+    from ifn_campaign.insights.figures import latest_reach
+    from ifn_campaign.models import InsightReading, ReadingState
+
+    for o in report.outcomes:
+        if o.state in (ReadingState.FAILED, ReadingState.GONE, ReadingState.RETRY):
+            err.print(
+                f"[yellow]insights: post {o.post_id} {o.mark} {o.state}[/]: {shown(o.detail)}",
+                soft_wrap=True,
+            )
+    with Session(engine) as session:
+        read = list(
+            session.execute(
+                select(InsightReading.post_id).where(InsightReading.state == ReadingState.READ)
+            ).scalars()
+        )
+        reach = sum(latest_reach(session, set(read)).values())
+    out.print(
+        f"insights: {len(read):,} readings of {len(set(read)):,} posts; total reach so far "
+        f"{reach:,} (each post's latest figure, added up)"
+        + (
+            f" ({report.read:,} read now, {report.count('missed'):,} missed)"
+            if report.outcomes
+            else ""
+        )
+    )
 
 
 def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -> None:
@@ -344,15 +685,16 @@ def _demo_report(engine: Engine, cfg: Settings, until: datetime, folder: Path) -
     out.print(f"report: {page.resolve()}", soft_wrap=True)
 
 
-def _demo_cards(engine: Engine, data_dir: Path) -> None:
-    """The next stage: every promotable member's cards, with a preview sheet to open."""
+def _demo_cards(cfg: Settings, engine: Engine, data_dir: Path) -> None:
+    """The next stage: every promotable member's cards, with a preview sheet to open. `cfg` is
+    the demo's settings: its data folder is the one the members' media paths are stored
+    relative to (the settings of the shell it runs in would look under the working directory)."""
     from ifn_campaign.captions.writer import CaptionWriter, preview_captions
     from ifn_campaign.cards.batch import promotable_ids, render_members
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.render import Renderer
     from ifn_campaign.cards.template import load_all
 
-    cfg = settings()
     brand = BrandKit.load()
     templates = load_all(palette=brand.palette)
     renderer = Renderer(brand, templates, data_dir / "cards")

@@ -25,6 +25,17 @@ or none; any other version is refused). What it does, like the real service:
   `GET /{page-id}/scheduled_posts`, `GET /{page-id}/published_posts` (newest first, paged
   like the media list), `GET /{post-id}?fields=permalink_url,is_published,...`,
   `DELETE /{post-id}`. A scheduled post is published once the sandbox clock passes its time.
+- Insights (figures from `ifn_sandbox.metrics`, growing over the sandbox clock):
+  `GET /{ig-media-id}/insights?metric=` (IG_METRICS; retired IG_RETIRED_METRICS and unknown
+  ones are 100; a carousel item has none, 100; before `metrics.LAG` code 10), `GET
+  /{ig-media-id}/children`, `GET /{post-id}/insights?metric=` (FB_METRICS; `post_impressions*`
+  are invalid, 100; a post not out yet has an empty data set), and the fields
+  `insights.metric(...)` (IG media and posts; an empty data set during the lag),
+  `reactions` / `comments` with `.summary(true).limit(0)` and `shares` (absent while 0) on posts.
+  `GET /?ids=a,b&fields=...` reads up to MAX_IDS objects at once (more: 100 "Too many IDs"); one
+  missing, deleted (`delete_in_app`) or not the token's fails the call with 803 naming them, and
+  each id counts as one call in the usage headers and limits. Insights need
+  `instagram_manage_insights` (else 10) or `read_insights` (else 200).
 - Tokens from `access_token` (query or body) or `Authorization: Bearer`; unknown, expired
   (190/463) or invalidated (190/460, 458, 459, 464, 467, 492) tokens, missing permissions (10, 200)
   and objects the token may not see (100/33) fail like the real API. `GET /debug_token?input_token=`
@@ -40,8 +51,10 @@ Errors have Meta's shape: `{"error": {"message", "type": "OAuthException", "code
 (keys marked ? only when they apply).
 
 Control endpoints, for a sandbox in another process (`ifn-campaign rehearse`):
-`POST`/`DELETE /_sandbox/faults` add and clear faults, and `GET /_sandbox/posts` lists what was
-received (`{"instagram": [media], "facebook": [Page posts, with "published" now]}`).
+`POST`/`DELETE /_sandbox/faults` add and clear faults, `GET /_sandbox/posts` lists what was
+received (`{"instagram": [media], "facebook": [Page posts, with "published" now]}`) and
+`DELETE /_sandbox/posts/{id}` removes an Instagram media or Page post as a person in the app
+would (`delete_in_app`).
 
 ```python
 with GraphSandbox(clock=lambda: T0) as graph:       # one Page + its Instagram account
@@ -70,7 +83,7 @@ import re
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit
@@ -78,10 +91,15 @@ from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit
 import requests
 
 from ifn_sandbox.http import Clock, Fault, Request, Response, Sandbox, json_response
+from ifn_sandbox.metrics import LAG, figures
 
 __all__ = [
     "ALL_SCOPES",
+    "FB_METRICS",
     "GRAPH_VERSIONS",
+    "IG_METRICS",
+    "IG_RETIRED_METRICS",
+    "MAX_IDS",
     "RATE_LIMIT_CODES",
     "Container",
     "FetchError",
@@ -104,6 +122,8 @@ ALL_SCOPES = frozenset(
         "pages_read_engagement",
         "instagram_basic",
         "instagram_content_publish",
+        "instagram_manage_insights",
+        "read_insights",
         "business_management",
     }
 )
@@ -111,6 +131,44 @@ ALL_SCOPES = frozenset(
 
 RATE_LIMIT_CODES = (4, 17, 32, 613, 80001, 80002)
 """Graph codes meaning "too many calls": transient, wait and retry later."""
+
+MAX_IDS = 50
+"""The most objects one `?ids=` read may name (more: 100 "Too many IDs")."""
+
+IG_METRICS: dict[str, tuple[str, str]] = {
+    "reach": ("Reach", "The number of unique accounts that have seen this post at least once."),
+    "views": ("Views", "The number of times your post was played or displayed."),
+    "likes": ("Likes", "The number of likes on your post."),
+    "comments": ("Comments", "The number of comments on your post."),
+    "saved": ("Saved", "The number of saves of your post."),
+    "shares": ("Shares", "The number of shares of your post."),
+    "total_interactions": (
+        "Interactions",
+        "The number of likes, saves, comments and shares on your post.",
+    ),
+}
+"""Instagram media insights served (title, description), as of Graph v22.0 and later."""
+
+IG_RETIRED_METRICS = (
+    "impressions",
+    "plays",
+    "clips_replays_count",
+    "ig_reels_aggregated_all_plays_count",
+)
+"""Retired with v22.0 (and for every version on 2025-04-21): asking for them is an error."""
+
+FB_METRICS: dict[str, tuple[str, str]] = {
+    "post_total_media_view_unique": (
+        "Lifetime Post Total Media Viewers",
+        "The number of people who saw your post's media at least once.",
+    ),
+    "post_total_media_view": (
+        "Lifetime Post Total Media Views",
+        "The number of times your post's media was seen.",
+    ),
+    "post_clicks": ("Lifetime Post Clicks", "The number of clicks anywhere in your post."),
+}
+"""Facebook Page post insights served; the retired post_impressions* are invalid metrics."""
 
 _INSTAGRAM_SCOPES = ("instagram_basic", "instagram_content_publish")
 _PAGE_SCOPES = ("pages_manage_posts", "pages_read_engagement")
@@ -356,6 +414,12 @@ class InstagramMedia:
     shortcode: str
     permalink: str
     timestamp: datetime
+    children: tuple[str, ...] = ()
+    """A carousel album's items (media of their own, with no insights)."""
+    parent_id: str | None = None
+    """The carousel album this item belongs to."""
+    deleted: bool = False
+    """Removed by a person in the app (Instagram has no delete API): gone for every read."""
 
 
 @dataclass
@@ -446,6 +510,7 @@ class GraphSandbox(Sandbox):
         self._pages: dict[str, GraphAccount] = {}
         self._containers: dict[str, Container] = {}
         self._media: dict[str, InstagramMedia] = {}
+        self._items: dict[str, InstagramMedia] = {}  # carousel items, by their media id
         self._posts: dict[str, PagePost] = {}
         self._photos: dict[str, str] = {}  # photo id -> post id
         self._app_calls: deque[datetime] = deque()
@@ -516,12 +581,39 @@ class GraphSandbox(Sandbox):
                 if ig_user_id in (None, c.ig_user_id)
             ]
 
-    def media(self, ig_user_id: str | None = None) -> list[InstagramMedia]:
-        """Every published Instagram media (copies), oldest first."""
+    def media(
+        self, ig_user_id: str | None = None, *, deleted: bool = False
+    ) -> list[InstagramMedia]:
+        """Every published Instagram media (copies), oldest first; deleted ones only if asked.
+        Carousel items are not listed (see `carousel_items`)."""
         with self._lock:
             return [
-                copy.deepcopy(m) for m in self._media.values() if ig_user_id in (None, m.ig_user_id)
+                copy.deepcopy(m)
+                for m in self._media.values()
+                if ig_user_id in (None, m.ig_user_id) and (deleted or not m.deleted)
             ]
+
+    def carousel_items(self, album_id: str) -> list[InstagramMedia]:
+        """The items of a published carousel album (copies), in order."""
+        with self._lock:
+            return [copy.deepcopy(self._items[i]) for i in self._media[album_id].children]
+
+    def delete_in_app(self, object_id: str) -> None:
+        """A person removed this Instagram media (with its carousel items) or Page post in the
+        app: from now on it does not exist for the API (100/33 alone, 803 among `ids`).
+        Instagram's API cannot delete, so tests and the demo simulate it here."""
+        with self._lock:
+            if object_id in self._media:
+                media = self._media[object_id]
+                media.deleted = True
+                for item_id in media.children:
+                    self._items[item_id].deleted = True
+            elif object_id in self._posts:
+                self._posts[object_id].deleted = True
+            elif object_id in self._photos:
+                self._posts[self._photos[object_id]].deleted = True
+            else:
+                raise KeyError(f"no published Instagram media or Page post {object_id}")
 
     def posts(self, page_id: str | None = None, *, deleted: bool = False) -> list[PagePost]:
         """Page posts (copies), oldest first; deleted ones only if asked."""
@@ -559,8 +651,9 @@ class GraphSandbox(Sandbox):
             found = self._blocks.get(object_id)
             return found[0] if found is not None and found[0] > self.now() else None
 
-    def _check_blocks(self, owner: str, now: datetime) -> None:
-        for key in (None, owner):
+    def _check_blocks(self, owner: str | None, now: datetime) -> None:
+        """Refuse a call about `owner` (None: any call) while the app or it is blocked."""
+        for key in dict.fromkeys((None, owner)):
             found = self._blocks.get(key)
             if found is None or now >= found[0]:
                 continue
@@ -650,22 +743,39 @@ class GraphSandbox(Sandbox):
 
     def _finish(self, request: Request, response: Response) -> Response:
         now = self.now()
-        owner = self._owner_of_path(request.path)
+        count, owners = self._calls_of(request)
         names = {name.lower() for name, _ in response.headers}
         with self._lock:
-            self._app_calls.append(now)
+            self._app_calls.extend([now] * count)
             app = self._percent(self._app_calls, self.app_calls_per_hour, now)
             if "x-app-usage" not in names:
                 usage = {"call_count": app, "total_cputime": app, "total_time": app}
                 response.headers.append(("x-app-usage", _compact(usage)))
-            if owner is not None:
-                calls = self._business_calls.setdefault(owner, deque())
-                calls.append(now)
-                if "x-business-use-case-usage" not in names:
-                    response.headers.append(
-                        ("x-business-use-case-usage", _compact(self._buc(owner, now)))
-                    )
+            buc: dict[str, Any] = {}
+            for owner in owners:
+                self._business_calls.setdefault(owner, deque()).append(now)
+            for owner in dict.fromkeys(owners):
+                buc.update(self._buc(owner, now))
+            if buc and "x-business-use-case-usage" not in names:
+                response.headers.append(("x-business-use-case-usage", _compact(buc)))
         return response
+
+    def _calls_of(self, request: Request) -> tuple[int, list[str]]:
+        """How many calls a request counts as, and the Pages / accounts each was about: one per
+        id of an `ids` read (as Meta counts them), else one."""
+        parts = [unquote(p) for p in request.path.split("/") if p]
+        if parts and _VERSION.fullmatch(parts[0]):
+            parts = parts[1:]
+        if parts:
+            owner = self._owner_of_path(request.path)
+            return 1, [owner] if owner is not None else []
+        ids = _ids(parse_qs(request.query).get("ids", [""])[0])
+        if not 0 < len(ids) <= MAX_IDS:
+            return 1, []
+        now = self.now()
+        with self._lock:
+            nodes = [self._node(i, now) for i in ids]
+        return len(ids), [n.owner for n in nodes if n is not None]
 
     def _buc(self, owner: str, now: datetime) -> dict[str, Any]:
         calls = self._business_calls.get(owner, deque())
@@ -739,6 +849,13 @@ class GraphSandbox(Sandbox):
                     ],
                 },
             )
+        if path.startswith("/_sandbox/posts/") and method == "DELETE":
+            object_id = unquote(path.removeprefix("/_sandbox/posts/"))
+            try:
+                self.delete_in_app(object_id)
+            except KeyError as exc:
+                return self._status_error(404, str(exc.args[0]), None)
+            return json_response(200, {"deleted": object_id})
         return super()._control(method, path, body)
 
     def _route(self, request: Request) -> Response:
@@ -760,6 +877,8 @@ class GraphSandbox(Sandbox):
             parts = parts[1:]
         params = _params(request)
         token = self._token(request, params)
+        if not parts and "ids" in params and request.method == "GET":
+            return self._read_many(token, params, self.now())
         if not parts:
             raise _bad_param("Unknown path components: /")
         if parts == ["debug_token"] and request.method == "GET":
@@ -780,7 +899,7 @@ class GraphSandbox(Sandbox):
         edge = parts[1] if len(parts) == 2 else None
         if edge is None:
             if request.method == "GET":
-                return self._read(node, params, now)
+                return self._read(node, params, token, now)
             if request.method == "DELETE" and node.kind in ("Post", "Photo"):
                 self._need(token, _PAGE_SCOPES, 200)
                 return self._delete(node)
@@ -793,7 +912,10 @@ class GraphSandbox(Sandbox):
         function = handlers.get(request.method)
         if function is None:
             raise _unsupported(request.method, parts[0])
-        self._need(token, _INSTAGRAM_SCOPES if node.kind == "IGUser" else _PAGE_SCOPES, 0)
+        if edge == "insights":
+            self._need_insights(token, node)
+        else:
+            self._need(token, _INSTAGRAM_SCOPES if node.kind == "IGUser" else _PAGE_SCOPES, 0)
         return function(self, node, params, request, now)
 
     def _token(self, request: Request, params: dict[str, str]) -> GraphToken:
@@ -906,10 +1028,12 @@ class GraphSandbox(Sandbox):
             f"(missing: {', '.join(missing)})",
         )
 
-    def _throttle(self, owner: str, now: datetime) -> None:
+    def _throttle(self, owner: str | None, now: datetime) -> None:
         """At 100% the real API stops answering; the block lasts while calls keep coming."""
         if self._percent(self._app_calls, self.app_calls_per_hour, now) >= 100:
             raise _GraphError(400, 4, _RATE_LIMIT_MESSAGES[4])
+        if owner is None:
+            return
         calls = self._business_calls.get(owner, deque())
         if self._percent(calls, self.business_calls_per_hour, now) >= 100:
             code = 80002 if owner in self._ig_users else 32
@@ -923,9 +1047,9 @@ class GraphSandbox(Sandbox):
         if object_id in self._containers:
             container = self._containers[object_id]
             return _Node("ShadowIGMediaBuilder", container.ig_user_id, container)
-        if object_id in self._media:
-            media = self._media[object_id]
-            return _Node("IGMedia", media.ig_user_id, media)
+        media = self._media.get(object_id) or self._items.get(object_id)
+        if media is not None:
+            return None if media.deleted else _Node("IGMedia", media.ig_user_id, media)
         post_id = self._photos.get(object_id)
         kind = "Photo" if post_id else "Post"
         post = self._posts.get(post_id or object_id)
@@ -952,11 +1076,187 @@ class GraphSandbox(Sandbox):
 
     # reading nodes
 
-    def _read(self, node: _Node, params: dict[str, str], now: datetime) -> Response:
-        fields = _fields(params, node.kind, default=_DEFAULT_FIELDS.get(node.kind, ("id",)))
+    def _read(
+        self, node: _Node, params: dict[str, str], token: GraphToken, now: datetime
+    ) -> Response:
+        specs = _field_specs(params["fields"]) if "fields" in params else None
         with self._lock:
-            values = self._values(node, now)
-        return json_response(200, {f: values[f] for f in fields if values.get(f) is not None})
+            return json_response(200, self._body(node, specs, token, now))
+
+    def _body(
+        self, node: _Node, specs: list[_FieldSpec] | None, token: GraphToken, now: datetime
+    ) -> dict[str, Any]:
+        """One node as `GET /{id}?fields=` answers it: plain fields, and the expanded ones
+        (`insights.metric(...)`, `reactions.summary(true)`, ...) where the node has them.
+        Call under the lock."""
+        if specs is None:
+            specs = [_FieldSpec(f) for f in _DEFAULT_FIELDS.get(node.kind, ("id",))]
+        expanded = _EXPANDED.get(node.kind, frozenset())
+        for spec in specs:
+            plain = spec.name in _FIELDS[node.kind] and not spec.modifiers
+            if not plain and spec.name not in expanded:
+                raise _bad_param(
+                    f"Tried accessing nonexisting field ({spec.name}) on node type ({node.kind})"
+                )
+        values = self._values(node, now)
+        body: dict[str, Any] = {"id": values["id"]}
+        for spec in specs:
+            if spec.name in expanded:
+                value = self._expand(node, spec, token, now)
+                if value is not None:
+                    body[spec.name] = value
+            elif values.get(spec.name) is not None:
+                body[spec.name] = values[spec.name]
+        return body
+
+    def _read_many(self, token: GraphToken, params: dict[str, str], now: datetime) -> Response:
+        """`GET /?ids=a,b&fields=...`: each object as its own read answers it, keyed by id; at
+        most MAX_IDS ids, and one that does not exist (or this token cannot see) fails the
+        whole call with 803, as Meta does."""
+        ids = _ids(params["ids"])
+        if not ids:
+            raise _bad_param("The parameter ids is required")
+        if len(ids) > MAX_IDS:
+            raise _bad_param(f"Too many IDs. Maximum: {MAX_IDS}.")
+        specs = _field_specs(params["fields"]) if "fields" in params else None
+        with self._lock:
+            nodes = {i: self._node(i, now) for i in ids}
+            found = {i: n for i, n in nodes.items() if n is not None and n.owner in token.ids}
+            for owner in [None, *dict.fromkeys(n.owner for n in found.values())]:
+                self._check_blocks(owner, now)  # limits first, as Meta answers while blocked
+                self._throttle(owner, now)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise _GraphError(
+                    404,
+                    803,
+                    "(#803) Some of the aliases you requested do not exist: " + ",".join(missing),
+                )
+            body = {i: self._body(n, specs, token, now) for i, n in found.items()}
+        return json_response(200, body)
+
+    # insights
+
+    def _need_insights(self, token: GraphToken, node: _Node) -> None:
+        if node.kind == "IGMedia" and "instagram_manage_insights" not in token.scopes:
+            raise _GraphError(403, 10, "(#10) Application does not have permission for this action")
+        if node.kind != "IGMedia" and "read_insights" not in token.scopes:
+            raise _GraphError(
+                403,
+                200,
+                "(#200) Requires read_insights permission to access this Page's insights",
+            )
+
+    def _expand(self, node: _Node, spec: _FieldSpec, token: GraphToken, now: datetime) -> Any:
+        """An expanded field's value (None: absent, as `shares` is when nobody shared)."""
+        if spec.name == "insights":
+            self._need_insights(token, node)
+            names = _metric_names(spec.modifiers.get("metric"))
+            _check_period(spec.modifiers.get("period"))
+            for modifier in spec.modifiers:
+                if modifier not in ("metric", "period"):
+                    raise _bad_param(f"Unknown modifier {modifier} on field insights")
+            if node.kind == "IGMedia":
+                return self._ig_insights(node.obj, names, now, direct=False)
+            return self._post_insights(node.obj, names, now)
+        if spec.name == "children":
+            return {"data": [{"id": i} for i in node.obj.children]}
+        post: PagePost = node.obj
+        counts = self._post_counts(post, now)
+        if spec.name == "shares":
+            if spec.modifiers:
+                raise _bad_param("Field shares takes no modifiers")
+            return {"count": counts["shares"]} if counts["shares"] else None
+        for modifier, arg in spec.modifiers.items():
+            if modifier == "limit" and not arg.strip().isdigit():
+                raise _bad_param(f"Param limit must be a number, not {arg!r}")
+            if modifier == "summary" and arg.strip().lower() not in _SUMMARY_VALUES:
+                raise _bad_param(f"Param summary must be true, false or total_count, not {arg!r}")
+            if modifier not in ("limit", "summary"):
+                raise _bad_param(f"Unknown modifier {modifier} on field {spec.name}")
+        edge: dict[str, Any] = {"data": []}
+        summary = spec.modifiers.get("summary", "false").strip().lower()
+        if summary in ("true", "1", "total_count"):
+            if spec.name == "reactions":
+                edge["summary"] = {"total_count": counts["reactions"], "viewer_reaction": "NONE"}
+            else:
+                edge["summary"] = {
+                    "order": "ranked",
+                    "total_count": counts["comments"],
+                    "can_comment": True,
+                }
+        return edge
+
+    def _ig_insights(
+        self, media: InstagramMedia, names: list[str], now: datetime, *, direct: bool
+    ) -> dict[str, Any]:
+        """Media insights: an error for retired or unknown metrics and carousel items; before
+        the first LAG the direct call answers code 10 and an expansion an empty data set."""
+        for index, name in enumerate(names):
+            if name in IG_RETIRED_METRICS:
+                raise _bad_param(
+                    f"Starting from version v22.0 and above, the {name} metric is no longer "
+                    "supported for media created after July 1, 2024. Please use the views "
+                    "metric instead."
+                )
+            if name not in IG_METRICS:
+                raise _bad_param(
+                    f"metric[{index}] must be one of the following values: " + ", ".join(IG_METRICS)
+                )
+        if media.parent_id is not None:
+            raise _bad_param(
+                "Media Insights are not available for carousel album children: read the "
+                f"carousel album {media.parent_id}."
+            )
+        if now - media.timestamp < LAG:
+            if not direct:
+                return {"data": []}
+            raise _GraphError(
+                400, 10, "(#10) Not enough viewers for the media to show insights", transient=False
+            )
+        values = figures("instagram", media.id, media.timestamp, now)
+        return {"data": [_insight(media.id, n, values[n], IG_METRICS[n]) for n in names]}
+
+    def _post_insights(self, post: PagePost, names: list[str], now: datetime) -> dict[str, Any]:
+        """Page post insights: retired and unknown metrics are one error; a post not out yet
+        has an empty data set."""
+        for name in names:
+            if name not in FB_METRICS:
+                raise _bad_param("The value must be a valid insights metric")
+        went_live = self._went_live(post, now)
+        if went_live is None:
+            return {"data": []}
+        values = figures("facebook", post.id, went_live, now)
+        return {"data": [_insight(post.id, n, values[n], FB_METRICS[n]) for n in names]}
+
+    def _post_counts(self, post: PagePost, now: datetime) -> dict[str, int]:
+        went_live = self._went_live(post, now)
+        if went_live is None:
+            return {"reactions": 0, "comments": 0, "shares": 0}
+        return figures("facebook", post.id, went_live, now)
+
+    @staticmethod
+    def _went_live(post: PagePost, now: datetime) -> datetime | None:
+        if not post.is_published(now):
+            return None
+        return post.created_at if post.published else post.scheduled_publish_time
+
+    def _insights_edge(
+        self, node: _Node, params: dict[str, str], request: Request, now: datetime
+    ) -> Response:
+        """`GET /{ig-media-id}/insights?metric=...` and `GET /{page-post-id}/insights?...`."""
+        names = _metric_names(params.get("metric"))
+        _check_period(params.get("period"))
+        with self._lock:
+            if node.kind == "IGMedia":
+                return json_response(200, self._ig_insights(node.obj, names, now, direct=True))
+            return json_response(200, self._post_insights(node.obj, names, now))
+
+    def _media_children(
+        self, node: _Node, params: dict[str, str], request: Request, now: datetime
+    ) -> Response:
+        """`GET /{ig-media-id}/children`: a carousel album's items."""
+        return json_response(200, {"data": [{"id": i} for i in node.obj.children]})
 
     def _values(self, node: _Node, now: datetime) -> dict[str, Any]:
         obj = node.obj
@@ -1281,8 +1581,25 @@ class GraphSandbox(Sandbox):
                 timestamp=now,
             )
             container.media_id = media_id
+            items = []
             for child_id in container.children:
                 self._containers[child_id].media_id = media_id
+                self._next_id += 1
+                item_id = str(17_800_000_000_000_000 + self._next_id)
+                self._items[item_id] = InstagramMedia(
+                    id=item_id,
+                    ig_user_id=node.owner,
+                    container_id=child_id,
+                    media_type="IMAGE",
+                    media_product_type="FEED",
+                    caption=None,
+                    shortcode=_shortcode(int(item_id)),
+                    permalink=permalink,
+                    timestamp=now,
+                    parent_id=media_id,
+                )
+                items.append(item_id)
+            self._media[media_id].children = tuple(items)
         return json_response(200, {"id": media_id})
 
     def _child_expired(self, container: Container, now: datetime) -> bool:
@@ -1322,7 +1639,11 @@ class GraphSandbox(Sandbox):
     ) -> Response:
         fields = _fields(params, "IGMedia", default=("id",))
         with self._lock:
-            items = [m for m in reversed(self._media.values()) if m.ig_user_id == node.owner]
+            items = [
+                m
+                for m in reversed(self._media.values())
+                if m.ig_user_id == node.owner and not m.deleted
+            ]
             items = [m for m in items if _in_time_range(m.timestamp, params)]
             ids = [m.id for m in items]
             page, paging = _page(ids, params, request)
@@ -1482,11 +1803,20 @@ _EDGES: dict[tuple[str, str], dict[str, _Edge]] = {
     },
     ("IGUser", "media_publish"): {"POST": GraphSandbox._publish},
     ("IGUser", "content_publishing_limit"): {"GET": GraphSandbox._publishing_limit},
+    ("IGMedia", "insights"): {"GET": GraphSandbox._insights_edge},
+    ("IGMedia", "children"): {"GET": GraphSandbox._media_children},
+    ("Post", "insights"): {"GET": GraphSandbox._insights_edge},
     ("Page", "photos"): {"POST": GraphSandbox._create_photo},
     ("Page", "feed"): {"POST": GraphSandbox._create_feed_post},
     ("Page", "scheduled_posts"): {"GET": GraphSandbox._scheduled_posts},
     ("Page", "published_posts"): {"GET": GraphSandbox._published_posts},
 }
+_EXPANDED = {
+    "IGMedia": frozenset({"insights", "children"}),
+    "Post": frozenset({"insights", "reactions", "comments", "shares"}),
+}
+"""Fields computed on request, with modifiers (`insights.metric(...)`, `.summary(true)`)."""
+_SUMMARY_VALUES = ("true", "false", "1", "0", "total_count")
 _DEFAULT_FIELDS = {
     "Page": ("id", "name"),
     "Post": ("id", "created_time", "message"),
@@ -1548,6 +1878,75 @@ def _multipart(request: Request) -> list[tuple[str, bytes, bool]]:
             payload = part.get_payload(decode=True) or b""
             parts.append((str(name), payload, part.get_filename() is not None))
     return parts
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    """One entry of `fields=`: a name and its modifiers (`insights.metric(a,b)`)."""
+
+    name: str
+    modifiers: dict[str, str] = field(default_factory=dict)
+
+
+_FIELD_ITEM = re.compile(r"([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*\([^()]*\))*)")
+_MODIFIER = re.compile(r"\.([A-Za-z_]\w*)\(([^()]*)\)")
+
+
+def _field_specs(raw: str) -> list[_FieldSpec]:
+    """Graph's field expansion syntax, as far as this sandbox serves it: names separated by
+    commas, each with `.modifier(argument)` parts whose arguments may hold commas."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(raw):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                break
+        elif char == "," and depth == 0:
+            items.append(raw[start:index])
+            start = index + 1
+    if depth != 0:
+        raise _bad_param(f"Syntax error: unbalanced parentheses in fields ({raw})")
+    items.append(raw[start:])
+    specs = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        match = _FIELD_ITEM.fullmatch(item)
+        if match is None:
+            raise _bad_param(f"Syntax error in fields at ({item})")
+        modifiers = dict(_MODIFIER.findall(match[2]))
+        specs.append(_FieldSpec(match[1], modifiers))
+    return specs
+
+
+def _ids(raw: str) -> list[str]:
+    return list(dict.fromkeys(i.strip() for i in raw.split(",") if i.strip()))
+
+
+def _metric_names(raw: str | None) -> list[str]:
+    names = [n.strip() for n in (raw or "").split(",") if n.strip()]
+    if not names:
+        raise _bad_param("The parameter metric is required")
+    return names
+
+
+def _check_period(raw: str | None) -> None:
+    if raw is not None and raw.strip() != "lifetime":
+        raise _bad_param("period must be one of the following values: lifetime")
+
+
+def _insight(object_id: str, name: str, value: int, text: tuple[str, str]) -> dict[str, Any]:
+    title, description = text
+    return {
+        "name": name,
+        "period": "lifetime",
+        "values": [{"value": value}],
+        "title": title,
+        "description": description,
+        "id": f"{object_id}/insights/{name}/lifetime",
+    }
 
 
 def _fields(params: dict[str, str], kind: str, *, default: tuple[str, ...]) -> list[str]:

@@ -1,7 +1,8 @@
-"""`ifn-campaign rehearse`: the sample registry, the Graph and YouTube sandboxes and a media host
-on loopback, on the real clock, with a settings file and an environment file that point the app
-at them, so an operator can rehearse the production set-up end to end (Prefect server, `deploy`,
-process workers, `doctor`, sync, plan, compose, publish) before going live.
+"""`ifn-campaign rehearse`: the sample registry, the Graph and YouTube sandboxes, a media host and
+a mail server for member notices (SMTP in, IMAP of its Sent folder) on loopback, on the real
+clock, with a settings file and an environment file that point the app at them, so an operator
+can rehearse the production set-up end to end (Prefect server, `deploy`, process workers,
+`doctor`, sync, plan, compose, publish, notices) before going live.
 
 Unlike `demo`, nothing runs here but the stand-ins: the operator runs every command, in other
 terminals, exactly as in production. The settings file holds no secret; the sandbox credentials
@@ -27,6 +28,7 @@ from ifn_campaign.config import Settings
 from ifn_campaign.errors import InvalidValueError
 from ifn_campaign.files import temporary_beside, write_atomically
 from ifn_campaign.secrets import env_name
+from ifn_sandbox.mail import MailSandbox
 from ifn_sandbox.platforms import SECRETS, PlatformSandboxes
 from ifn_sandbox.registry import RegistrySandbox
 
@@ -34,6 +36,8 @@ __all__ = ["ENV_FILE", "SETTINGS_FILE", "run"]
 
 SETTINGS_FILE = "ifn-campaign.toml"
 ENV_FILE = "rehearse.env"
+MAIL_USER = "ifn@bpipi.id"  # the sending mailbox's login, as on a real provider
+MAIL_SECRET = "sandbox-mail-password"  # a secret's name, its value in the environment file
 _MEMBERS_FAULT = '{"path": "/api/v1/members", "kind": "status", "status": 503, "times": 3}'
 
 
@@ -44,16 +48,22 @@ def run(folder: Path, members: int | None, ports: dict[str, int]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     cards = folder / "var" / "cards"
     token = secrets.token_urlsafe(24)  # the registry's bearer token, new for each rehearsal
+    mail_password = secrets.token_urlsafe(18)  # the mail sandbox's, new for each too
     with (
         _started(
             RegistrySandbox(generated=members, port=ports["registry"], token=token), "registry"
         ) as registry,
         _platforms(cards, ports) as platforms,
+        _mail(folder / "var" / "mail", ports, mail_password) as mail,
     ):
         cfg = platforms.settings(Settings.model_construct())
-        config = _write_settings(folder, registry, platforms, cfg)
-        env = _write_env(folder, config, {"IFN_REGISTRY__TOKEN": token})
-        _print_guide(folder, config, env, registry, platforms)
+        config = _write_settings(folder, registry, platforms, cfg, mail)
+        env = _write_env(
+            folder,
+            config,
+            {"IFN_REGISTRY__TOKEN": token, env_name(MAIL_SECRET): mail_password},
+        )
+        _print_guide(folder, config, env, registry, platforms, mail)
         with _stop_on_signals():
             try:
                 while True:
@@ -102,6 +112,30 @@ def _platforms(cards: Path, ports: dict[str, int]) -> Iterator[PlatformSandboxes
         platforms.stop()
 
 
+@contextmanager
+def _mail(maildir: Path, ports: dict[str, int], password: str) -> Iterator[MailSandbox]:
+    """The mail sandbox members' notices go to, asking the login a real provider would."""
+    sandbox = MailSandbox(
+        maildir,
+        smtp_port=ports["smtp"],
+        imap_port=ports["imap"],
+        user=MAIL_USER,
+        password=password,
+    )
+    try:
+        sandbox.start()
+    except OSError as exc:
+        raise InvalidValueError(
+            f"the mail sandbox cannot listen on port {ports['smtp']} or {ports['imap']} "
+            f"({exc.strerror or exc}): stop what uses it (an earlier rehearse?) or pass "
+            "--smtp-port 0 --imap-port 0 for any free ports"
+        ) from None
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
 def _busy(role: str, port: int, exc: OSError) -> InvalidValueError:
     return InvalidValueError(
         f"the {role} sandbox cannot listen on port {port} ({exc.strerror or exc}): stop what "
@@ -110,7 +144,11 @@ def _busy(role: str, port: int, exc: OSError) -> InvalidValueError:
 
 
 def _write_settings(
-    folder: Path, registry: RegistrySandbox, platforms: PlatformSandboxes, cfg: Settings
+    folder: Path,
+    registry: RegistrySandbox,
+    platforms: PlatformSandboxes,
+    cfg: Settings,
+    mail: MailSandbox,
 ) -> Path:
     """`<folder>/ifn-campaign.toml`: every setting that points the app at the stand-ins, paths
     absolute (the data folder is `folder`), secrets by name only."""
@@ -129,6 +167,17 @@ def _write_settings(
             "tokeninfo_url": cfg.youtube.tokeninfo_url,
         },
         "publish": {"media_base_url": cfg.publish.media_base_url},
+        "notices": {
+            "smtp_host": mail.host,
+            "smtp_port": mail.smtp_port,
+            "smtp_security": "none",  # loopback only: a real provider's is starttls or tls
+            "smtp_user": MAIL_USER,
+            "smtp_password_secret": MAIL_SECRET,
+            "imap_host": mail.host,
+            "imap_port": mail.imap_port,
+            "imap_security": "none",
+            "imap_sent_folder": mail.sent_folder,
+        },
     }
     for channel, named in cfg.accounts.items():
         for name, account in named.items():
@@ -136,7 +185,8 @@ def _write_settings(
     path = folder / SETTINGS_FILE
     lines = [
         "# Written by `ifn-campaign rehearse`: the app pointed at the local stand-ins of the",
-        "# registry, Instagram/Facebook (Graph API), YouTube and the media host. No secrets here:",
+        "# registry, Instagram/Facebook (Graph API), YouTube, the media host and a mail server",
+        "# for member notices. No secrets here:",
         f"# they are in {folder / ENV_FILE}.",
         "",
         f"data_dir = {json.dumps(str(folder))}",
@@ -187,6 +237,7 @@ def _print_guide(
     env: Path,
     registry: RegistrySandbox,
     platforms: PlatformSandboxes,
+    mail: MailSandbox,
 ) -> None:
     """Where everything is and what to run next (no secret value)."""
     faults = f"{registry.url}/_sandbox/faults"
@@ -196,6 +247,8 @@ def _print_guide(
         f"  Graph API   {platforms.graph.url}  (Instagram and Facebook Page)",
         f"  YouTube     {platforms.youtube.url}",
         f"  media host  {platforms.media.url}  (serves {platforms.cards_dir})",
+        f"  mail        SMTP {mail.host}:{mail.smtp_port}, IMAP {mail.host}:{mail.imap_port}  "
+        f"(member notices, login {MAIL_USER}, password in {ENV_FILE})",
         f"settings: {config}",
         f"credentials: {env} (mode 0600; sandbox values, never printed)",
         "",
@@ -212,6 +265,7 @@ def _print_guide(
         "what the platforms received:",
         f"  curl -s {platforms.graph.url}/_sandbox/posts",
         f"  curl -s {platforms.youtube.url}/_sandbox/posts",
+        f"what members were sent (a Maildir, one file a message): {mail.maildir / 'new'}",
         "registry faults (kinds: slow, status, drop, truncate), e.g. three 503s:",
         f"  curl -s -X POST {faults} -H 'Content-Type: application/json' "
         f"-d {shlex.quote(_MEMBERS_FAULT)}",

@@ -15,7 +15,11 @@ tests and the demo.
   `Range: bytes=0-N` until the last one, which answers 201 with the video resource.
   `PUT` with no body and `Content-Range: bytes */total` asks how far it got (308, or 200 once
   done). An unknown session is 404, one older than `session_ttl` 410.
-- `GET /youtube/v3/videos?id=...&part=...` and `POST /upload/youtube/v3/thumbnails/set?videoId=`
+- `GET /youtube/v3/videos?id=...&part=...` (at most 50 ids: 400 `invalidFilters`; a video
+  missing or private to another channel is left out of `items`; `part=statistics` serves
+  viewCount, likeCount (absent while `hide_likes` is in force), favoriteCount and commentCount
+  as strings, growing over the sandbox clock per `ifn_sandbox.metrics`, zeros until public) and
+  `POST /upload/youtube/v3/thumbnails/set?videoId=`
   (image/jpeg or image/png, at most 2 MB).
 - Quota per project and Pacific day (reset at midnight America/Los_Angeles on the sandbox clock):
   `daily_units` (10,000) for videos.list (1) and thumbnails.set (50), a separate bucket of
@@ -38,7 +42,8 @@ with YouTubeSandbox(clock=lambda: T0) as yt:
 
 Control endpoints, for a sandbox in another process (`ifn-campaign rehearse`):
 `POST`/`DELETE /_sandbox/faults` add and clear faults, and `GET /_sandbox/posts` lists the
-videos uploaded (`{"youtube": [{id, title, privacy_status now, publish_at, ...}]}`).
+videos uploaded (`{"youtube": [{id, title, privacy_status now, publish_at, ...}]}`);
+`POST /_sandbox/videos/{id}/hide_likes` hides a video's like count (`hide_likes`).
 
 Served over plain HTTP: google-api-python-client would need TLS (see
 docs/reference/platforms.md); a requests-based client needs nothing more.
@@ -59,9 +64,11 @@ from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from ifn_sandbox.http import Clock, Fault, Request, Response, Sandbox, json_response
+from ifn_sandbox.metrics import figures
 
 __all__ = [
     "CHUNK_GRANULARITY",
+    "MAX_IDS",
     "UploadSession",
     "Video",
     "YouTubeChannel",
@@ -100,7 +107,9 @@ _PARTS = frozenset(
         "topicDetails",
     }
 )
-_SERVED_PARTS = ("id", "snippet", "status")
+_SERVED_PARTS = ("id", "snippet", "status", "statistics")
+MAX_IDS = 50
+"""The most ids one videos.list call may name (more: 400 invalidFilters)."""
 _MAX_THUMBNAIL = 2 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)")
 _QUOTA_MESSAGE = (
@@ -191,6 +200,8 @@ class Video:
     content_type: str
     data_sha256: str
     thumbnail: bytes | None = None
+    likes_hidden: bool = False
+    """The owner hid the like count: statistics.likeCount is left out."""
 
     def published_at(self, now: datetime) -> datetime:
         """snippet.publishedAt: a scheduled video's publishAt once it is public, else the upload
@@ -319,6 +330,12 @@ class YouTubeSandbox(Sandbox):
         with self._lock:
             for access in self._access.values():
                 access.expires_at = now
+
+    def hide_likes(self, video_id: str, hidden: bool = True) -> None:
+        """The owner hides (or shows again) the video's like count, as done in YouTube Studio:
+        videos.list leaves statistics.likeCount out while hidden."""
+        with self._lock:
+            self._videos[video_id].likes_hidden = hidden
 
     # inspection
 
@@ -468,6 +485,13 @@ class YouTubeSandbox(Sandbox):
                     ]
                 },
             )
+        hide = re.fullmatch(r"/_sandbox/videos/([^/]+)/hide_likes", path)
+        if hide is not None and method == "POST":
+            try:
+                self.hide_likes(hide[1])
+            except KeyError:
+                return self._status_error(404, f"no video {hide[1]}", None)
+            return json_response(200, {"likes_hidden": hide[1]})
         return super()._control(method, path, body)
 
     def _route(self, request: Request) -> Response:
@@ -824,7 +848,24 @@ class YouTubeSandbox(Sandbox):
             if "selfDeclaredMadeForKids" in video.status:
                 status["selfDeclaredMadeForKids"] = video.status["selfDeclaredMadeForKids"]
             resource["status"] = status
+        if "statistics" in parts:
+            resource["statistics"] = self._statistics(video, now)
         return resource
+
+    @staticmethod
+    def _statistics(video: Video, now: datetime) -> dict[str, str]:
+        """Counts as strings, like YouTube; zeros until the video is public (a scheduled one
+        grows from its publishAt); no likeCount while the owner hides likes."""
+        if video.privacy_at(now) == "private":
+            values = {"views": 0, "likes": 0, "comments": 0}
+        else:
+            values = figures("youtube", video.id, video.published_at(now), now)
+        statistics = {"viewCount": str(values["views"])}
+        if not video.likes_hidden:
+            statistics["likeCount"] = str(values["likes"])
+        statistics["favoriteCount"] = "0"
+        statistics["commentCount"] = str(values["comments"])
+        return statistics
 
     # videos.list
 
@@ -841,6 +882,15 @@ class YouTubeSandbox(Sandbox):
                 location="parameters.",
             )
         ids = [i.strip() for i in params["id"].split(",") if i.strip()]
+        if len(ids) > MAX_IDS:
+            raise _YouTubeError(
+                400,
+                "invalidFilters",
+                f"The request specifies {len(ids)} video ids: at most {MAX_IDS} may be given "
+                "in one request.",
+                domain="youtube.parameter",
+                location="id",
+            )
         now = self.now()
         with self._lock:
             self._spend(1)

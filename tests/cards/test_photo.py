@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms, ImageDraw, ImageOps
+from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageOps
 
 from ifn_campaign.cards import photo
 from ifn_campaign.cards.photo import (
@@ -598,12 +596,17 @@ def test_formats_the_sync_does_not_store_are_unsupported() -> None:
     assert _reason(svg) == "unsupported_format"
 
 
-def test_decompression_bomb_is_refused_from_the_header(bombs: dict[str, Path]) -> None:
+def test_decompression_bomb_is_refused_from_the_header(
+    bombs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def decoded(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("the bomb's pixels were decoded")
+
+    # decoding would take seconds and hundreds of MB: refused from the header, never decoded
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)
     for name, path in bombs.items():
-        started = time.perf_counter()
         assert _reason(path) == "too_many_pixels", name
         assert _reason(path.read_bytes()) == "too_many_pixels", name
-        assert time.perf_counter() - started < 0.5, name  # decoding would take seconds
     assert bombs["huge"].stat().st_size < 1_000_000
 
 
@@ -620,13 +623,11 @@ def test_max_pixels_is_the_callers_cap() -> None:
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_huge_jpeg_is_decoded_at_reduced_scale(huge_jpeg: bytes) -> None:
     assert _reason(huge_jpeg) == "too_many_pixels"  # 96 Mpx: over the default cap
-    started = time.perf_counter()
     src = load_image(huge_jpeg, max_pixels=100_000_000, min_side=1350)
-    elapsed = time.perf_counter() - started
     assert src.original_size == (12000, 8000)
-    assert src.image.size == (3000, 2000)  # libjpeg's 1/4 scale: still >= 1350 on every side
+    # libjpeg's 1/4 scale (a full decode is ~4x the work and ~400 MB): still >= 1350 a side
+    assert src.image.size == (3000, 2000)
     assert min(src.image.size) >= 1350
-    assert elapsed < 1.0  # a full decode is ~4x the work and ~400 MB
     # every format of the whole set can be cut from it without enlarging
     for width, height in ((1080, 1350), (1080, 1080), (1080, 1920), (1200, 630), (1280, 720)):
         out, factor = cover(src, width, height)
@@ -1234,12 +1235,6 @@ def test_whenever_a_clear_crop_exists_the_one_found_is_clear(
     assert 0 <= left < right <= width and 0 <= top < bottom <= height
 
 
-def test_placing_is_cheap() -> None:
-    src = load_image(SAMPLES / "ifn-0003-1.jpg", min_side=900)
-    focus_point(src)
-    assert _timed(lambda: place(src, PORTRAIT, [RIBBON, TAGLINE])) < 0.01
-
-
 # ---------------------------------------------------------------------------------------------
 # hostile bytes
 
@@ -1299,17 +1294,3 @@ def test_damaged_images_load_or_are_refused(
     if cut is not None:
         data = data[: cut % (len(data) + 1)]
     _loads_or_refuses(bytes(data))
-
-
-def _timed(fn: Callable[[], object], repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
-def test_focus_is_cheap() -> None:
-    src = load_image(SAMPLES / "ifn-0003-1.jpg")
-    assert _timed(lambda: photo._focus(src)) < 0.05

@@ -8,17 +8,53 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from ifn_campaign import store
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.errors import MigrationFailed
 from ifn_campaign.models import AccountState, Feature, Pin, Post
-from tests.support.ledger import add_member, add_post
+from tests.support.ledger import add_member
 
 WHEN = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 TABLES = ("post", "account_state", "feature", "pin")
+
+
+def _post_at_0007(session: Session, channel: str) -> None:
+    """A post and its ledger row as the code of 0007 wrote them: only the post columns that
+    schema has (the model holds later ones, such as 0009's `version`)."""
+    post_id = session.execute(
+        insert(Post.__table__)  # type: ignore[arg-type]
+        .values(
+            campaign="sorotan",
+            channel=channel,
+            account=f"bpipi-{channel}",
+            slot_at=WHEN,
+            member_id="ifn-m1",
+            template="sorotan",
+            rotation_round=0,
+            pinned=False,
+            reason_id="giliran berikutnya",
+            reason_en="next in rotation",
+            state="published",
+            state_changed_at=WHEN,
+            created_at=WHEN,
+        )
+        .returning(Post.__table__.c.id)  # type: ignore[attr-defined]
+    ).scalar_one()
+    session.add(
+        Feature(
+            post_id=post_id,
+            member_id="ifn-m1",
+            campaign="sorotan",
+            channel=channel,
+            account=f"bpipi-{channel}",
+            featured_at=WHEN,
+            created_at=WHEN,
+        )
+    )
+    session.flush()
 
 
 @pytest.fixture
@@ -30,7 +66,7 @@ def at_0007(db_url: str) -> Engine:
     with Session(engine) as session:
         add_member(session, "ifn-m1")
         for channel in Channel:
-            add_post(session, "ifn-m1", channel=channel.value, featured_at=WHEN)
+            _post_at_0007(session, channel.value)
             session.add(AccountState(channel=channel.value, account=f"bpipi-{channel}"))
             session.add(
                 Pin(

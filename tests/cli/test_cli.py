@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mailbox
 import re
 import shutil
 import sqlite3
@@ -143,11 +144,18 @@ def test_console_script_demo_twice(demo_run: DemoRun, tmp_path: Path) -> None:
     report = home / "var" / "demo" / "report" / "index.html"
     assert f"report: {report}" in text and report.stat().st_size > 0
     # natively scheduled posts count in the window at the time they went live, not reconcile's
-    assert f"{n} features in this window" in " ".join(report.read_text().split())
+    english = (report.parent / "index.en.html").read_text()
+    assert f"features in this period: {n}" in " ".join(english.split())
     assert text.count("│ published │") == n  # the summary table: every post is out
     # its numbers explained, and the settings file that points the other commands at its data
     assert re.search(r"\d+ active: 66 members stored, \d+ of them not active", text)
     assert re.search(r"\d+ never featured: \d+ active members with consent in force", text)
+    # the console: how to open it, and a demo user with a password new at each run
+    opened = re.search(
+        r"sign in as staf-demo with the password (\S+) \(new at each demo run\)", text
+    )
+    assert opened is not None, text[-2000:]
+    assert "ifn-campaign console --demo" in text
     settings_file = home / "var" / "demo" / "ifn-campaign.toml"
     assert first.stdout.rstrip().splitlines()[-1] == f"export IFN_CONFIG={settings_file}"
     demo_settings = load_settings(settings_file)
@@ -182,10 +190,28 @@ def test_console_script_demo_twice(demo_run: DemoRun, tmp_path: Path) -> None:
     assert f"sorotan-demo: 0 planned, 0 pinned, 0 replaced, {n} kept" in again
     assert "0 published, 0 scheduled on the platform" in again
     assert f"nothing new to publish: {n} posts of the window went out in an earlier run" in again
+    # member notices: the first run's are not sent again (the Maildir keeps both runs' mail)
+    told = re.search(r"member notices: (\d+) e-mails? to", text)
+    assert told is not None and int(told.group(1)) > 0
+    assert f"no notice sent twice: {told.group(1)} went out in an earlier run" in again
+    box = mailbox.Maildir(again_home / "var" / "demo" / "mail", create=False)
+    message_ids = [message["Message-ID"] for message in box]
+    assert len(message_ids) >= int(told.group(1))
+    assert len(message_ids) == len(set(message_ids)), "a notice arrived twice"
     with sqlite3.connect(again_home / "var" / "demo" / "ifn-campaign.db") as db:
-        states = db.execute("SELECT state, taken_down_at FROM post").fetchall()
+        states = db.execute(
+            "SELECT state, taken_down_at FROM post WHERE campaign = 'sorotan-demo'"
+        ).fetchall()
+        waiting = db.execute(
+            "SELECT channel, state FROM post WHERE campaign = 'pilihan-staf-demo'"
+        ).fetchall()
     # the second run's fresh sandboxes hold none of them: not a reason to call them removed
     assert states == [("published", None)] * n
+    # the staff-picks week after the window waits for review, made once, on every channel
+    assert {state for _, state in waiting} == {"composed"}
+    assert {channel for channel, _ in waiting} == {"instagram", "facebook", "youtube"}
+    review = re.search(r"(\d+) posts of campaign pilihan-staf-demo .* wait for staff review", text)
+    assert review is not None and int(review.group(1)) == len(waiting)
     assert (again_home / "var" / "demo" / "ifn-campaign.db").exists()
 
 
@@ -246,7 +272,7 @@ def test_sandbox_registry_command_serves_and_injects_faults(tmp_path: Path) -> N
     )
     try:
         url = f"http://127.0.0.1:{port}/api/v1/members?limit=500"
-        for _ in range(100):
+        for _ in range(600):  # the CLI's imports take seconds on a loaded machine
             try:
                 first = requests.get(url, timeout=2)
                 break

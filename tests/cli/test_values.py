@@ -30,6 +30,12 @@ CLOSED = [
     ),
     (["captions", "show", "gen-000001", "--lang", "fr"], "language", "fr", "id, en"),
     (
+        ["notices", "list", "--state", "delivered"],
+        "state",
+        "delivered",
+        "pending, sending, sent, failed, uncertain, dropped",
+    ),
+    (
         ["captions", "show", "gen-000001", "-c", "tiktok"],
         "channel",
         "tiktok",
@@ -53,6 +59,14 @@ CLOSED = [
         "boom",
         "slow, status, drop, truncate",
     ),
+    (["users", "add", "ana", "--role", "boss"], "role", "boss", "viewer, editor, approver, admin"),
+    (
+        ["users", "add", "ana", "--role", "viewer", "--language", "fr"],
+        "language",
+        "fr",
+        "id, en",
+    ),
+    (["users", "role", "ana", "--role", "boss"], "role", "boss", "viewer, editor, approver, admin"),
     (["review", "--campaign", "nope"], "campaign", "nope", ON_FILE),
     (["approve", "--all", "--campaign", "nope"], "campaign", "nope", ON_FILE),
     (["calendar", "--campaign", "nope"], "campaign", "nope", ON_FILE),
@@ -124,6 +138,19 @@ CLOSED = [
     (["ledger", "gap", "--campaign", "nope"], "campaign", "nope", ON_FILE),
     (["ledger", "by", "county"], "dimension", "county", "province, category, actor-type"),
     (["ledger", "by", "province", "--campaign", "nope"], "campaign", "nope", ON_FILE),
+    (["report", "--lang", "fr"], "language", "fr", "id, en"),
+    (
+        ["slots", "advise", "--channel", "tiktok"],
+        "channel",
+        "tiktok",
+        "instagram, facebook, youtube",
+    ),
+    (
+        ["slots", "advise", "--channel", "instagram", "--campaign", "nope"],
+        "campaign",
+        "nope",
+        "harbolnas-1212, ramadan-2027, sorotan-anggota",  # campaign files only: slots are theirs
+    ),
     (
         ["accounts", "reauthorised", "tiktok", "bpipi"],
         "channel",
@@ -148,6 +175,7 @@ FORMATS = [
         "--until 'soon': write a date as YYYY-MM-DD",
     ),
     (["report", "--since", "last month"], "--since 'last month': write a date as YYYY-MM-DD"),
+    (["report", "--month", "2026-13"], "month '2026-13': write it as YYYY-MM (e.g. 2026-11)"),
     (["move", "1", "--at", "tomorrow"], "--at 'tomorrow': write the time as 'YYYY-MM-DD HH:MM'"),
     (
         [
@@ -172,9 +200,11 @@ FREE = {
     ("pin", "member_id"): "a registry id, looked up",
     ("exclude", "member_id"): "a registry id, looked up",
     ("include", "member_id"): "a registry id, looked up",
+    ("members revoke-links", "member_id"): "a registry id, looked up",
     ("pin", "account"): "an account name, checked against the campaign's slots",
     ("unpin", "account"): "an account name, checked against the campaign's slots",
     ("accounts reauthorised", "account"): "an account name, looked up",
+    ("slots advise", "account"): "an account name: one with no history says so",
     ("pin", "note"): "free text",
     ("exclude", "reason"): "free text",
     ("reject", "reason"): "free text",
@@ -182,7 +212,13 @@ FREE = {
     ("edit-caption", "text"): "free text",
     ("edit-caption", "title"): "free text",
     ("sandbox registry", "host"): "an address",
+    ("sandbox mail", "host"): "an address (the sandbox refuses anything but loopback)",
     ("deploy", "pool"): "a new or existing work pool name (pydantic checks its form)",
+    ("console", "host"): "an address to listen on",
+    ("users add", "name"): "a new user name, held to the user name rule by the library",
+    ("users passwd", "name"): "a user name, looked up",
+    ("users disable", "name"): "a user name, looked up",
+    ("users role", "name"): "a user name, looked up",
 }
 for _cmd in (
     "approve",
@@ -192,12 +228,14 @@ for _cmd in (
     "move",
     "missed publish-now",
     "accounts reauthorised",
+    "members revoke-links",
 ):
     FREE[(_cmd, "by")] = "your name for the log"
 VALIDATED = {
     ("members", "status"),
     ("captions show", "channel"),
     ("captions show", "lang"),
+    ("notices list", "state"),
     ("render", "template"),
     ("render", "card_format"),
     ("sandbox registry", "fault"),
@@ -217,6 +255,9 @@ VALIDATED = {
     ("ledger by", "dimension_name"),
     ("ledger by", "campaign"),
     ("accounts reauthorised", "channel"),
+    ("users add", "role"),
+    ("users add", "language"),
+    ("users role", "role"),
     # formats
     ("ledger by", "since"),
     ("ledger by", "until"),
@@ -225,6 +266,10 @@ VALIDATED = {
     ("exclude", "until"),
     ("report", "since"),
     ("report", "until"),
+    ("report", "month"),
+    ("report", "lang"),
+    ("slots advise", "channel_name"),
+    ("slots advise", "campaign"),
     ("move", "at"),
     ("pin", "at"),
     ("unpin", "at"),

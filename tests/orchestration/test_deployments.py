@@ -52,6 +52,8 @@ def test_deployments_follow_the_settings() -> None:
         "compose",
         "publish_due",
         "reconcile",
+        "notices",
+        "insights",
         "report",
         "campaign",
     ]
@@ -65,6 +67,8 @@ def test_deployments_follow_the_settings() -> None:
         "compose": [("30 5 * * *", "Asia/Jakarta")],
         "publish_due": [("*/5 * * * *", "Asia/Jakarta")],
         "reconcile": [],  # empty in the settings: run by hand
+        "notices": [("*/15 * * * *", "Asia/Jakarta")],
+        "insights": [("40 * * * *", "Asia/Jakarta")],
         "report": [("0 6 1 * *", "Asia/Jakarta")],
         "campaign": [],  # one-off
     }

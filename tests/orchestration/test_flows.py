@@ -286,6 +286,9 @@ def test_campaign_runs_every_stage_in_order(
     assert (tmp_path / "reports" / month / "index.html").is_file()
     assert '"state": "scheduled"' in _artifact("report-posts")
     assert "scheduled" in _artifact("report-summary")
+    assert made["pdf"] and Path(made["pdf"]).read_bytes().startswith(b"%PDF-")  # Indonesian
+    files = _artifact("report-files")
+    assert Path(made["pdf"]).resolve().as_uri() in files and "index.en.html" in files
 
 
 def test_campaign_goes_on_past_a_failed_stage_and_ends_failed_naming_it(

@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 from ifn_campaign.errors import LedgerError, UnknownValueError
 from ifn_campaign.models import Feature, Post, PostState
 from ifn_campaign.posts.ledger import (
+    DIMENSIONS,
     Tally,
     fairness_gap,
     features_by,
     member_history,
     never_featured,
     record_feature,
+    shares_by,
+    shares_by_all,
 )
 from tests.support.ledger import add_member, add_post
 
@@ -221,3 +224,15 @@ def test_members_without_a_value_count_as_unknown(engine: Engine) -> None:
         s.commit()
         assert features_by(s, "province") == [Tally(None, "(unknown)", 2)]
         assert features_by(s, "category") == [Tally(None, "(unknown)", 2)]
+
+
+def test_shares_by_all_is_shares_by_of_every_dimension(ledger_db: Engine) -> None:
+    """The fairness page's two queries give what `shares_by` gives for each dimension: members
+    without a province or category, a period, a campaign, and a campaign with no features."""
+    with Session(ledger_db) as s:
+        for args in ((None, None, None), (_day(5), _day(12), None), (None, None, "sorotan")):
+            every = shares_by_all(s, NOW, *args)
+            assert every == {d: shares_by(s, d, NOW, *args) for d in DIMENSIONS}
+            assert every["province"] and every["category"] and every["actor_type"]
+        nothing = shares_by_all(s, NOW, campaign="none-such")
+        assert all(share.features == 0 for shares in nothing.values() for share in shares)

@@ -178,7 +178,8 @@ def report(scenario: Scenario) -> CampaignReport:
 
 
 def _page(report: CampaignReport, out_dir: Path, zone: str = "Asia/Jakarta") -> str:
-    page = write_html(report, out_dir, display_timezone=zone, made_at=NOW)
+    """The English page (these checks read its words; test_monthly.py checks both)."""
+    page = write_html(report, out_dir, display_timezone=zone, made_at=NOW, lang="en")
     return page.read_text(encoding="utf-8")
 
 
@@ -212,13 +213,16 @@ def test_every_post_is_in_the_report_with_its_reason_state_and_link(
             assert line.last_error is None and line.error_action is None
 
     page = _page(report, tmp_path / "out")
+    indonesian = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     for line in report.posts:
         article = page.split(f'<article id="post-{line.post_id}"', 1)[1].split("</article>")[0]
-        assert str(escape(line.reason_id)) in article
-        assert str(escape(line.reason_en)) in article
+        assert str(escape(line.reason_en)) in article  # each page in its language
+        assert str(escape(line.reason_id)) not in article
+        in_id = indonesian.split(f'<article id="post-{line.post_id}"', 1)[1].split("</article>")
+        assert str(escape(line.reason_id)) in in_id[0]
         assert f'state state-{line.state}">{line.state}<' in article
     assert f'href="{escape(published.permalink)}"' in page
-    failures = page.split("Failures: what to do")[1].split("Galeri")[0]
+    failures = page.split("Failures and what was done")[1].split("Members featured")[0]
     assert str(escape(failed.last_error)) in failures
     assert str(escape(failed.error_action)) in failures
     assert "&lt;b&gt;double booked&lt;/b&gt;" in page
@@ -251,8 +255,9 @@ def test_cards_are_linked_where_they_lie_and_a_missing_one_is_a_placeholder(
 ) -> None:
     out_dir = tmp_path / "elsewhere" / "report"
     page = _page(report, out_dir)
-    assert not (out_dir / "cards").exists() and [p.name for p in out_dir.iterdir()] == [
-        "index.html"
+    assert not (out_dir / "cards").exists() and sorted(p.name for p in out_dir.iterdir()) == [
+        "index.en.html",
+        "index.html",
     ]  # nothing copied
     sources = re.findall(r'<img src="([^"]+)"', page)
     lines = {line.post_id: line for line in report.posts}
@@ -273,7 +278,8 @@ def test_cards_are_linked_where_they_lie_and_a_missing_one_is_a_placeholder(
     article = page.split(f'<article id="post-{planned.post_id}"')[1].split("</article>")[0]
     assert "no card yet (planned)" in article
     assert "<script" not in page and "http://" not in page.split("<main>")[0]  # self-contained
-    assert "@import" not in page and "<link" not in page and "url(" not in page
+    outside_charts = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)  # url(#id): the chart's own
+    assert "@import" not in page and "<link" not in page and "url(" not in outside_charts
     assert "--primary: #0E4A55" in page  # the brand palette
 
     links = card_links(report)
@@ -330,7 +336,8 @@ def test_hostile_member_text_is_escaped_in_html_and_markdown(
     assert "👟🇮🇩" in page
     hrefs = re.findall(r'href="([^"]*)"', page)
     assert hrefs and not [h for h in hrefs if "javascript" in h.lower()]
-    assert all(h.startswith(("https://", "../")) for h in hrefs), hrefs
+    outside_charts = re.findall(r'href="([^"]*)"', re.sub(r"<svg.*?</svg>", "", page, flags=re.S))
+    assert all(h.startswith(("https://", "../")) or h == "index.html" for h in outside_charts)
     alt = re.findall(r'alt="([^"]*)"', page)
     assert any("&lt;script&gt;" in a for a in alt)
 
@@ -362,7 +369,7 @@ def test_times_are_shown_in_the_display_time_zone(report: CampaignReport, tmp_pa
     article = page.split(f'<article id="post-{line.post_id}"')[1].split("</article>")[0]
     assert f"{wib:%a %Y-%m-%d %H:%M} WIB" in article
     assert f"{utc:%Y-%m-%d %H:%M}" not in article
-    assert "times shown in WIB (Asia/Jakarta)" in page
+    assert "Times shown in WIB (Asia/Jakarta)" in page
     row = posts_table(report)[0]
     assert row["time"] == f"{wib:%a %Y-%m-%d %H:%M} WIB"
     assert f"{SINCE.astimezone(JAKARTA):%Y-%m-%d %H:%M} WIB" in summary_markdown(report)
@@ -392,6 +399,7 @@ def test_the_page_says_when_it_was_made_and_when_its_data_clock_differs(
         display_timezone="Asia/Jakarta",
         made_at=made,
         data_clock="the demo's clock, moved forward",
+        lang="en",
     )
     page = " ".join(html.unescape(target.read_text(encoding="utf-8")).split())
     as_of, made_text = when(ahead, JAKARTA), when(made, JAKARTA)
@@ -403,7 +411,9 @@ def test_the_page_says_when_it_was_made_and_when_its_data_clock_differs(
     for wait in moved.ledger.fairness_gap:  # waits are measured on the data clock
         assert wait.days == max((ahead - wait.waiting_since).days, 0)
     assert (moved.ledger.gap_days or 0) >= 11  # twelve days on, less the sync's few seconds
-    unnamed = write_html(moved, tmp_path / "x", display_timezone="Asia/Jakarta", made_at=made)
+    unnamed = write_html(
+        moved, tmp_path / "x", display_timezone="Asia/Jakarta", made_at=made, lang="en"
+    )
     assert f"Data as of {as_of} (the data's clock); made on" in html.unescape(
         unnamed.read_text(encoding="utf-8")
     )
@@ -428,7 +438,9 @@ def test_a_wall_clock_page_over_data_from_a_moved_clock_says_so(
         earlier = collect(session, since=SINCE, until=UNTIL, as_of=made, file=Path)
         after = collect(session, since=SINCE, until=UNTIL, as_of=latest, file=Path)
     assert earlier.recorded_until == latest
-    target = write_html(earlier, tmp_path / "w", display_timezone="Asia/Jakarta", made_at=made)
+    target = write_html(
+        earlier, tmp_path / "w", display_timezone="Asia/Jakarta", made_at=made, lang="en"
+    )
     page = " ".join(html.unescape(target.read_text(encoding="utf-8")).split())
     made_text = when(made, JAKARTA)
     line = (
@@ -438,7 +450,9 @@ def test_a_wall_clock_page_over_data_from_a_moved_clock_says_so(
     assert page.count(line) == 1 and "Data as of" not in page
     assert page.split("</header>", 1)[0].count(made_text) == 1
     # made once the publication happened: one clock, no such line
-    same = write_html(after, tmp_path / "s", display_timezone="Asia/Jakarta", made_at=latest)
+    same = write_html(
+        after, tmp_path / "s", display_timezone="Asia/Jakarta", made_at=latest, lang="en"
+    )
     same_page = same.read_text(encoding="utf-8")
     assert "Data recorded up to" not in same_page and "Data as of" not in same_page
 
@@ -526,7 +540,7 @@ def test_cli_report_writes_the_page_and_prints_a_summary(
 
     day = SINCE.astimezone(JAKARTA).date()
     assert main(["report", "--since", f"{day}", "--until", f"{day}", "--out", "one-day"]) == 0
-    one_day = (tmp_path / "one-day" / "index.html").read_text(encoding="utf-8")
+    one_day = (tmp_path / "one-day" / "index.en.html").read_text(encoding="utf-8")
     assert f"{day:%Y-%m-%d} 00:00 WIB to before" in one_day
     capsys.readouterr()
 

@@ -3,8 +3,10 @@ another shell the production commands with the settings and credentials it wrote
 
 from __future__ import annotations
 
+import imaplib
 import shlex
 import signal
+import smtplib
 import socket
 import sqlite3
 import subprocess
@@ -19,6 +21,7 @@ import requests
 
 from ifn_campaign.config import load_settings
 from ifn_campaign.publishing.publisher import Publisher
+from ifn_campaign.secrets import env_name
 from tests.support.demo import demo_env
 from tests.support.publishing import World, approved_posts, load
 
@@ -91,6 +94,7 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
     # a shell of the operator's: no IFN_ setting, no Prefect server (doctor only warns)
     env = {k: v for k, v in demo_env().items() if not k.startswith("PREFECT_API")}
     ports = ["--registry-port", "0", "--graph-port", "0", "--youtube-port", "0"]
+    ports += ["--smtp-port", "0", "--imap-port", "0"]
     proc = subprocess.Popen(
         [str(EXE), "rehearse", "--dir", str(folder), *ports, "--media-port", "0"],
         cwd=tmp_path,
@@ -111,7 +115,8 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
         config = folder / "ifn-campaign.toml"
         assert exported["IFN_CONFIG"] == str(config)
         secrets = {v for k, v in exported.items() if k != "IFN_CONFIG"}
-        assert len(secrets) == 4  # the registry's token, the Graph token, YouTube's two
+        # the registry's token, the Graph token, YouTube's two, the mail sandbox's password
+        assert len(secrets) == 5
         assert not any(secret in config.read_text() for secret in secrets)
         cfg = load_settings(config)
         assert cfg.data_dir == folder and cfg.registry.token is None  # the token is the env's
@@ -120,6 +125,17 @@ def test_rehearse_serves_what_the_production_commands_need(tmp_path: Path) -> No
             for url in (cfg.registry.base_url, cfg.instagram.graph_url, cfg.youtube.api_url)
         ] + [int(cfg.publish.media_base_url.rsplit(":", 1)[1])]
         assert 0 not in used and len(set(used)) == 4
+        notices = cfg.notices  # the mail sandbox, asking the login a real provider would
+        assert notices.smtp_host == notices.imap_host == "127.0.0.1"
+        assert 0 not in (notices.smtp_port, notices.imap_port)
+        assert notices.smtp_security == "none" and notices.smtp_password_secret
+        password = exported[env_name(notices.smtp_password_secret)]
+        with smtplib.SMTP(notices.smtp_host, notices.smtp_port, timeout=10) as smtp:
+            smtp.login(notices.smtp_user or "", password)
+        imap = imaplib.IMAP4(notices.imap_host, notices.imap_port, timeout=10)
+        imap.login(notices.smtp_user or "", password)
+        assert imap.select(notices.imap_sent_folder)[0] == "OK"
+        imap.logout()
 
         elsewhere = tmp_path / "shell"  # the operator's other terminal, after `. rehearse.env`
         elsewhere.mkdir()
@@ -255,6 +271,7 @@ def test_a_taken_port_is_one_line_and_no_file(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         ports = ["--registry-port", "0", "--graph-port", str(port), "--youtube-port", "0"]
+        ports += ["--smtp-port", "0", "--imap-port", "0"]
         done = subprocess.run(
             [str(EXE), "rehearse", "--dir", str(folder), *ports, "--media-port", "0"],
             cwd=tmp_path,

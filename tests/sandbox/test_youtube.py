@@ -22,21 +22,11 @@ from ifn_sandbox.youtube import (
     YouTubeSandbox,
     tags_length,
 )
+from tests.support.youtube_api import RESOURCE, UPLOAD, VIDEO, google_error, start, upload
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 19:00 on the 24th in Los Angeles
 CHANNEL = YouTubeChannel()
 OTHER = YouTubeChannel(channel_id="UCother", title="Other", refresh_token="other-refresh")
-VIDEO = bytes(range(256)) * (3 * CHUNK_GRANULARITY // 256) + b"tail" * 1000  # 3 chunks + rest
-RESOURCE = {
-    "snippet": {
-        "title": "Sorotan Anggota IFN: CV Langkah Jaya",
-        "description": "Sepatu kulit dari Cibaduyut.",
-        "tags": ["IFN", "sepatu kulit"],
-        "categoryId": "22",
-    },
-    "status": {"privacyStatus": "public", "selfDeclaredMadeForKids": False},
-}
-UPLOAD = "/upload/youtube/v3/videos"
 QUOTA_BODY = {
     "error": {
         "code": 403,
@@ -75,44 +65,6 @@ def http() -> Iterator[requests.Session]:
 @pytest.fixture
 def auth(yt: YouTubeSandbox) -> dict[str, str]:
     return {"Authorization": f"Bearer {yt.issue_access_token()}"}
-
-
-def google_error(
-    response: requests.Response, status: int, reason: str, domain: str = "global"
-) -> dict[str, Any]:
-    """Asserts Google's error shape and returns the first error item."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "errors"}
-    assert body["error"]["code"] == status
-    (item,) = body["error"]["errors"]
-    assert (item["reason"], item["domain"]) == (reason, domain)
-    assert item["message"] == body["error"]["message"]
-    assert set(item) <= {"message", "domain", "reason", "location", "locationType"}
-    return dict(item)
-
-
-def start(
-    http: requests.Session,
-    yt: YouTubeSandbox,
-    auth: dict[str, str],
-    resource: Any = None,
-    *,
-    total: int | None = len(VIDEO),
-    content_type: str = "video/mp4",
-    part: str = "snippet,status",
-) -> requests.Response:
-    headers = {**auth, "X-Upload-Content-Type": content_type}
-    if total is not None:
-        headers["X-Upload-Content-Length"] = str(total)
-    return http.post(
-        f"{yt.url}{UPLOAD}",
-        params={"uploadType": "resumable", "part": part},
-        json=RESOURCE if resource is None else resource,
-        headers=headers,
-        timeout=5,
-    )
 
 
 def session_url(http: requests.Session, yt: YouTubeSandbox, auth: dict[str, str]) -> str:
@@ -435,15 +387,6 @@ def test_snippet_rules(yt: YouTubeSandbox, http: requests.Session, auth: dict[st
     assert google_error(item, 400, "invalidTitle", "youtube.video")["message"] == (
         "The request metadata specifies an invalid or empty video title."
     )
-
-
-def upload(
-    http: requests.Session, yt: YouTubeSandbox, auth: dict[str, str], resource: Any = None
-) -> dict[str, Any]:
-    url = start(http, yt, auth, resource).headers["Location"]
-    answer = http.put(url, data=VIDEO, timeout=5)
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
 
 
 def list_videos(

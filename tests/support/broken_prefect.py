@@ -4,6 +4,7 @@ publishing tests use for a server that fails (HTTP 5xx), lacks an API (404) or i
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,14 +17,17 @@ def broken_prefect_server(
     *,
     healthy: bool = True,
     headers: dict[str, str] | None = None,
+    delay: float = 0.0,
 ) -> Iterator[str]:
     """Its API URL for the block: `/health` answers `true` when `healthy`, every other request
-    (any method) gets `status` with `body` and `headers`."""
+    (any method) gets `status` with `body` and `headers`, after `delay` seconds (a slow one)."""
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             ok = healthy and self.path.endswith("/health")
+            if not ok and delay:
+                time.sleep(delay)
             answer = b"true" if ok else body
             self.send_response(200 if ok else status)
             for name, value in ({} if ok else headers or {}).items():

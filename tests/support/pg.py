@@ -28,6 +28,14 @@ def open_database(server: URL, name: str) -> tuple[Engine, Connection]:
         with admin.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK})
             try:
+                # a run killed in the middle of DROP DATABASE leaves it invalid (PostgreSQL 15.4+
+                # marks it datconnlimit -2): nothing can connect to it, so it is dropped first
+                invalid = conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name AND datconnlimit = -2"),
+                    {"name": name},
+                ).first()
+                if invalid is not None:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 try:
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
                 except DBAPIError as exc:  # there already (in use, or left by a killed run)

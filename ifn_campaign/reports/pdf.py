@@ -1,0 +1,44 @@
+"""The report page printed to PDF with WeasyPrint: the same HTML file, its print rules (A4,
+page numbers in the margin) and its inline SVG charts kept as vectors.
+
+WeasyPrint rather than Chromium's print: it is a Python library that needs only Pango (a
+Debian package every desktop and most servers have), so the report server runs no browser.
+A PDF that cannot be made (WeasyPrint or Pango missing, a file that cannot be written) is a
+clear error; the HTML page, written before, stays. The PDF is written whole or not at all (a
+temporary file renamed into place), as the pages are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ifn_campaign.errors import FileAccessError, NotInstalledError
+from ifn_campaign.files import write_atomically
+
+__all__ = ["PDF_NAMES", "write_pdf"]
+
+PDF_NAMES = {"id": "laporan-ifn.pdf", "en": "ifn-report.pdf"}
+
+
+def write_pdf(page: Path, target: Path) -> Path:
+    """Print the HTML file `page` to `target` (cards and links resolved beside the page) and
+    return `target`."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint found, Pango (its C side) not
+        raise NotInstalledError(
+            f"the PDF needs WeasyPrint and Pango ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'not importable'}): install the "
+            "package with `pip install weasyprint` and Pango with `apt-get install "
+            f"libpango-1.0-0 libpangoft2-1.0-0`; the HTML page is at {page}"
+        ) from None
+    try:
+        document = HTML(filename=str(page), base_url=str(page.parent)).render()
+        # whole or not at all: a full disk (or a crash) keeps last run's PDF, never half of one
+        write_atomically(target, document.write_pdf())
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot write the report's PDF to {target}: {exc}; the HTML page is at {page}"
+        ) from None
+    return target
+

@@ -1,0 +1,174 @@
+"""The notice delivery tests' world: a migrated database with generated members, outbox rows
+written as the outbox queues them (rendered, pending), a card file, the mail sandbox (real SMTP
+and IMAP on loopback) and the settings and secrets pointing at it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ifn_campaign import store
+from ifn_campaign.config import Settings
+from ifn_campaign.models import Member, Notice, NoticeState
+from ifn_campaign.secrets import Secrets
+from ifn_sandbox.mail import MailSandbox
+from ifn_sandbox.sample import store_generated_members
+
+USER = "ifn-sender"
+PASSWORD = "s3cret-Sandbox-Pa55word"  # the sandbox's password: must never show anywhere
+SECRET_NAME = "smtp-password"
+APPRISE_SECRET = "apprise-url"
+MEMBER_PAGE_SECRET = "k" * 40
+NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+CID = "card-1@ifn.bpipi.id"
+_serial = itertools.count(1)
+
+
+@dataclass
+class Outbox:
+    """Database, settings, secrets and mail server of one test."""
+
+    engine: Engine
+    settings: Settings
+    secrets: Secrets
+    mail: MailSandbox
+    members: list[str]
+    folder: Path
+    card: Path
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def add(self, member: str | None = None, **values: Any) -> int:
+        """One pending notice (as the outbox queues it); returns its id."""
+        with self.session() as session:
+            notice = make_notice(member or self.members[0], self.card, **values)
+            session.add(notice)
+            session.commit()
+            assert notice.id is not None
+            return notice.id
+
+    def get(self, notice_id: int) -> Notice:
+        with self.session() as session:
+            notice = session.get(Notice, notice_id)
+            assert notice is not None
+            session.expunge(notice)
+            return notice
+
+
+def card_png(folder: Path) -> Path:
+    """A small card image, as the cards folder holds them."""
+    path = folder / "card.png"
+    Image.new("RGB", (32, 32), (200, 30, 40)).save(path)
+    return path
+
+
+def make_notice(member: str, card: Path, **values: Any) -> Notice:
+    n = next(_serial)
+    fields: dict[str, Any] = {
+        "member_id": member,
+        "kind": "before",
+        "medium": "email",
+        "to_address": "pemilik@sepatu-contoh.id",
+        "language": "id",
+        "dedupe_key": f"before:test:{n}:email",
+        "message_id": f"<notice-{n}.test@ifn.bpipi.id>",
+        "subject": "Profil Anda akan ditampilkan di Instagram BPIPI — Selasa, 8 Desember 2026",
+        "text_body": "Profil Anda akan ditampilkan pada Selasa, 8 Desember 2026 pukul 19.00 WIB.\n"
+        "Lihat halaman Anda: https://ifn.example/anggota/1.abc\n"
+        ".a line starting with a dot\n",
+        "html_body": '<p>Profil Anda akan ditampilkan.</p><img src="cid:'
+        + CID
+        + '" alt="kartu"><p><a href="https://ifn.example/anggota/1.abc">Halaman Anda</a></p>',
+        "attachments": [{"path": str(card), "mime": "image/png", "cid": CID}],
+        "state": NoticeState.PENDING,
+        "next_attempt_at": NOW - timedelta(minutes=1),
+        "created_at": NOW - timedelta(hours=1),
+        "state_changed_at": NOW - timedelta(hours=1),
+    }
+    fields.update(values)
+    return Notice(**fields)
+
+
+def notice_settings(db_url: str, folder: Path, mail: MailSandbox, **notices: Any) -> Settings:
+    """Settings sending to the sandbox (plain SMTP with login, its IMAP for the Sent folder)."""
+    cfg: dict[str, Any] = {
+        "smtp_host": mail.host,
+        "smtp_port": mail.smtp_port,
+        "smtp_security": "none",
+        "smtp_user": USER,
+        "smtp_password_secret": SECRET_NAME,
+        "smtp_timeout": 10.0,
+        "reply_to": "sorotan@bpipi.id",
+        "retry_base_seconds": 60.0,
+        "retry_max_seconds": 3600.0,
+    }
+    cfg.update(notices)
+    return Settings(
+        database={"url": db_url},
+        data_dir=folder,
+        notices=cfg,
+        member_page={"secret": MEMBER_PAGE_SECRET, "base_url": "https://ifn.example"},
+    )
+
+
+def with_imap(settings: Settings, mail: MailSandbox) -> Settings:
+    notices = settings.notices.model_copy(
+        update={"imap_host": mail.host, "imap_port": mail.imap_port, "imap_security": "none"}
+    )
+    return settings.model_copy(update={"notices": notices})
+
+
+def secrets(**extra: str) -> Secrets:
+    env = {"IFN_SECRET_SMTP_PASSWORD": PASSWORD}
+    env.update(extra)
+    return Secrets(env)
+
+
+def store_members(engine: Engine, n: int = 4) -> list[str]:
+    """Generated members who allowed being told by e-mail and WhatsApp (the sender checks it
+    again before each send, as the outbox did when queuing)."""
+    with Session(engine) as session:
+        ids = store_generated_members(session, n, now=NOW - timedelta(days=60))
+        for member in session.scalars(select(Member).where(Member.id.in_(ids))):
+            member.consent_fields_allowed = [*member.consent_fields_allowed, "email", "whatsapp"]
+            member.contact = {**(member.contact or {}), "whatsapp": "0812-3456-7890"}
+        session.commit()
+    return ids
+
+
+@contextmanager
+def open_outbox(
+    db_url: str,
+    folder: Path,
+    *,
+    members: int = 4,
+    settings: Callable[[Settings, MailSandbox], Settings] = lambda s, _mail: s,
+    **notices: Any,
+) -> Iterator[Outbox]:
+    """A migrated database with `members` members, a MailSandbox (with a login) and the notices
+    settings pointing at it (`notices` overrides; `settings` adjusts the result, e.g. IMAP)."""
+    engine = store.make_engine(db_url)
+    store.upgrade(engine)
+    try:
+        with MailSandbox(folder / "maildir", user=USER, password=PASSWORD) as mail:
+            yield Outbox(
+                engine,
+                settings(notice_settings(db_url, folder, mail, **notices), mail),
+                secrets(),
+                mail,
+                store_members(engine, members),
+                folder,
+                card_png(folder),
+            )
+    finally:
+        engine.dispose()
