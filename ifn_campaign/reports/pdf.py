@@ -11,11 +11,17 @@ temporary file renamed into place), as the pages are.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import ImageFile
 
 from ifn_campaign.errors import FileAccessError, NotInstalledError
 from ifn_campaign.files import write_atomically
 
 __all__ = ["PDF_NAMES", "write_pdf"]
+
+if TYPE_CHECKING:
+    from weasyprint import HTML
 
 PDF_NAMES = {"id": "laporan-ifn.pdf", "en": "ifn-report.pdf"}
 
@@ -24,7 +30,7 @@ def write_pdf(page: Path, target: Path) -> Path:
     """Print the HTML file `page` to `target` (cards and links resolved beside the page) and
     return `target`."""
     try:
-        from weasyprint import HTML
+        html_class = _weasyprint_html()
     except (ImportError, OSError) as exc:  # OSError: WeasyPrint found, Pango (its C side) not
         raise NotInstalledError(
             f"the PDF needs WeasyPrint and Pango ({type(exc).__name__}: "
@@ -33,7 +39,7 @@ def write_pdf(page: Path, target: Path) -> Path:
             f"libpango-1.0-0 libpangoft2-1.0-0`; the HTML page is at {page}"
         ) from None
     try:
-        document = HTML(filename=str(page), base_url=str(page.parent)).render()
+        document = html_class(filename=str(page), base_url=str(page.parent)).render()
         # whole or not at all: a full disk (or a crash) keeps last run's PDF, never half of one
         write_atomically(target, document.write_pdf())
     except OSError as exc:
@@ -42,3 +48,17 @@ def write_pdf(page: Path, target: Path) -> Path:
         ) from None
     return target
 
+
+def _weasyprint_html() -> type[HTML]:
+    """WeasyPrint's HTML class, with Pillow left strict.
+
+    Importing WeasyPrint sets Pillow's process-wide `ImageFile.LOAD_TRUNCATED_IMAGES`, which
+    would make every later decode in this process (member photos for cards, the registry's media
+    check) accept a cut-off file as a whole one, grey-filled. The report only embeds images we
+    made ourselves, so it needs no such leniency: the flag is put back off.
+    """
+    try:
+        from weasyprint import HTML
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return HTML
