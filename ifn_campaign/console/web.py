@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from anyio import CapacityLimiter
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
@@ -61,6 +62,10 @@ __all__ = [
 ]
 
 FLASH = "ifn_console_flash"
+# Passwords checked at once: each check is argon2id over 64 MiB for about half a second of a
+# core, so it runs beside the event loop (which keeps answering every other page meanwhile),
+# and a burst of sign-ins waits its turn here instead of taking 64 MiB per thread of the pool.
+PASSWORD_CHECKS = 2
 # The largest id or version a form or path may name: PostgreSQL's integer columns hold no more,
 # and a bigger number sent to it fails the query (SQLite's limit, 2**63 - 1, is higher).
 MAX_ID = 2**31 - 1
@@ -88,8 +93,9 @@ def refuse_nul(form: FormData) -> None:
 
 @dataclass
 class ConsoleState:
-    """One per app: the wiring, the cookie signer, a template environment per language, and
-    the clock (the wall clock; tests and the demo give their own)."""
+    """One per app: the wiring, the cookie signer, a template environment per language, the
+    clock (the wall clock; tests and the demo give their own), and the turns at checking a
+    password (PASSWORD_CHECKS)."""
 
     resources: Resources
     signer: Signer
@@ -97,6 +103,9 @@ class ConsoleState:
     clock: Callable[[], datetime]
     prefect_api: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    password_checks: CapacityLimiter = field(
+        default_factory=lambda: CapacityLimiter(PASSWORD_CHECKS)
+    )
 
     @property
     def settings(self) -> Settings:

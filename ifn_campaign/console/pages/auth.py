@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -58,14 +59,19 @@ async def login(request: Request, session: DB) -> Response:
             name=name,
             blocked_until=until,
         )
-    user = authenticate(session, name, password)
+    # counted before the password is checked and taken back if it is right: the check runs in
+    # a thread, and of attempts sent at once each must see those before it (nothing awaited
+    # from the limit's look to here)
+    record_failure(session, limit, tried, address, now)
+    session.commit()
+    user = await to_thread.run_sync(
+        authenticate, session, name, password, limiter=console.password_checks
+    )
     if user is None:
-        record_failure(session, limit, tried, address, now)
-        session.commit()
         return render(
             request, None, "console/login.html.j2", status=401, next=target, name=name, wrong=True
         )
-    forget(session, tried)
+    forget(session, tried)  # this attempt's row too
     session.commit()
     request.state.new_cookie = cookie(request).signed_in(user.id or 0, user.session_epoch)
     return done(request, target)
