@@ -3,7 +3,9 @@
 Every 15 minutes (`schedules.notices`) it queues the notices now due (`notices.outbox`) and
 sends them exactly once (`notices.delivery`: claims, the step before the end of the message,
 uncertain sends looked up by Message-ID). Two runs at once would be safe (claims), but one at a
-time is enough. It leaves a markdown summary artifact (`notices-summary`).
+time is enough. It leaves a markdown summary artifact (`notices-summary`). A run whose mail
+server could not be used (not reachable, or refusing our TLS or login settings) writes that
+summary, then fails with `MailServerDown`: the e-mails wait, and the run is red, not "0 sent".
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 
 from flows.artifacts import markdown_artifact
+from ifn_campaign.errors import MailServerDown, SettingsError
 from ifn_campaign.models import utcnow
-from ifn_campaign.notices.delivery import notices_markdown, run_notices, worker_name
+from ifn_campaign.notices.delivery import SendReport, notices_markdown, run_notices, worker_name
+from ifn_campaign.notices.outbox import QueueReport
+from ifn_campaign.notices.staff import overdue
 from ifn_campaign.wiring import Resources
 
 
@@ -33,10 +38,24 @@ def _worker() -> str:
 def notices(config_path: str | None = None) -> dict[str, Any]:
     """Queue the member notices now due and send them; returns what happened to each."""
     logger = get_run_logger()
+    queued, sent = QueueReport(), SendReport()
+    refused: SettingsError | None = None
+    now = utcnow()
     with Resources.load(config_path) as res, res.session() as session:
-        queued, sent = run_notices(
-            session, res.settings, secrets=res.secrets, now=utcnow(), worker=_worker()
-        )
+        try:
+            run_notices(
+                session,
+                res.settings,
+                secrets=res.secrets,
+                now=now,
+                worker=_worker(),
+                queued=queued,
+                sent=sent,
+            )
+        except SettingsError as exc:  # our settings refused: the summary still says so
+            refused = exc
+        session.rollback()
+        late = overdue(session, res.settings, now)
     for notice_id, why in sent.failed + sent.refused:
         logger.error("notice %s failed: %s", notice_id, why)
     for notice_id, why in sent.uncertain:
@@ -45,9 +64,13 @@ def notices(config_path: str | None = None) -> dict[str, Any]:
         logger.warning("%s", why)
     markdown_artifact(
         key="notices-summary",
-        markdown=notices_markdown(queued, sent),
+        markdown=notices_markdown(queued, sent, late),
         description="Member notices",
     )
+    if sent.mail_server is not None:
+        raise MailServerDown(f"the mail server could not be used: {sent.mail_server}")
+    if refused is not None:
+        raise refused
     logger.info(
         "%s queued, %s sent, %s to retry, %s failed, %s uncertain",
         queued.queued,

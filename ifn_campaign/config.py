@@ -514,6 +514,12 @@ class NoticesSettings(BaseModel):
     )
     retry_max_seconds: float = Field(6 * 3600.0, gt=0, description="Longest wait between tries")
     batch: int = Field(200, ge=1, le=10_000, description="Notices sent per run at most")
+    overdue_minutes: int = Field(
+        60,
+        ge=15,
+        description="A notice still not sent this long after it was queued is shown to staff as "
+        "waiting too long (Today, `ifn-campaign status`, `notices list`), with the last reason",
+    )
     lease_seconds: float = Field(
         900.0,
         ge=60,

@@ -44,6 +44,7 @@ IFNError                        root: the CLI prints its message on one line and
 │                               not registered, or another sync holds the registry source
 ├── GateUnavailable             no slot in an account's Prefect limits within the wait
 ├── MediaHostError              a card outside the served folder has no public URL
+├── MailServerDown              the notices' mail server could not be used in a run: e-mails wait
 └── ChannelError                Instagram, Facebook or YouTube refused or failed a call; one kind
     │                           each, transport errors wrapped inside the clients; `action` says
     │                           what staff do. Each Graph and YouTube class is "also" its kind
@@ -342,6 +343,12 @@ class GateUnavailable(IFNError):
 
 class MediaHostError(IFNError):
     """A card that is not under the published folder cannot be given a public URL."""
+
+
+class MailServerDown(IFNError):
+    """The SMTP server could not be reached or refused our settings in a notices run: nothing
+    was lost (the e-mails wait, untried), but the run fails so staff see it; says why and which
+    setting to check."""
 
 
 # --- Channels (Instagram, Facebook, YouTube): ifn_campaign.channels ------------------------------

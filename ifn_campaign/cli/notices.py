@@ -25,7 +25,7 @@ from ifn_campaign.cli.base import (
     zone_abbr,
 )
 from ifn_campaign.cli.tables import Col, Wide, print_table
-from ifn_campaign.errors import OptionsError
+from ifn_campaign.errors import MailServerDown, OptionsError
 from ifn_campaign.models import NoticeMedium, NoticeState, utcnow
 from ifn_campaign.notices.delivery import (
     SendReport,
@@ -35,7 +35,14 @@ from ifn_campaign.notices.delivery import (
     run_notices,
     waiting,
 )
-from ifn_campaign.notices.staff import NoticeFilter, pending_media, recent, refused_contacts
+from ifn_campaign.notices.staff import (
+    NoticeFilter,
+    Overdue,
+    overdue,
+    pending_media,
+    recent,
+    refused_contacts,
+)
 
 notices_app = App(
     help="Notices to members: the outbox, send, resolve, retry.\n\n"
@@ -82,6 +89,7 @@ def list_notices(
             for medium in pending_media(session)
         } | {"notices are off"}
         refused = refused_contacts(session)
+        late = overdue(session, settings(), utcnow())
     print_table(
         [
             Col("id", keep=True, justify="right"),
@@ -131,6 +139,27 @@ def list_notices(
             "[yellow]uncertain:[/] check the sending mailbox, then "
             "`ifn-campaign notices resolve ID --sent` or `--not-sent`"
         )
+    print_overdue(late, zone)
+
+
+def print_overdue(late: Overdue | None, zone: ZoneInfo) -> None:
+    """Notices waiting too long (the Today page's panel), in red: a mail server down for days
+    keeps them waiting without a try counted, so nothing else would say so."""
+    if late is None:
+        return
+    if late.count:
+        out.print(
+            f"[red]{late.count} notice(s) waiting too long[/] (more than "
+            f"{settings().notices.overdue_minutes} minutes; the oldest queued "
+            f"{local_time(late.oldest, zone)} {zone_abbr(zone)}): {shown(late.reason or '')}",
+            soft_wrap=True,
+        )
+    if late.too_late:
+        out.print(
+            f"[yellow]{late.too_late} notice(s) dropped as too late in the last 7 days[/] "
+            "(their moment passed while they waited): `ifn-campaign notices list --state dropped`",
+            soft_wrap=True,
+        )
 
 
 def print_report(report: SendReport) -> None:
@@ -160,14 +189,19 @@ def send(
 ) -> None:
     """Queue the notices due and send them, as the `notices` flow does."""
     res = resources()
+    at = utcnow()
     with res.session() as session:
         queued, sent = run_notices(
-            session, res.settings, secrets=res.secrets, now=utcnow(), waiting_too=now
+            session, res.settings, secrets=res.secrets, now=at, waiting_too=now
         )
+        late = overdue(session, res.settings, at)
     for line in queued.skipped:
         out.print(f"not told: {shown(line)}", soft_wrap=True)
     out.print(f"{queued.queued} queued, {queued.dropped} dropped as no longer applying")
     print_report(sent)
+    print_overdue(late, _zone())
+    if sent.mail_server is not None:
+        raise MailServerDown(f"the mail server could not be used: {sent.mail_server}")
 
 
 @notices_app.command("resolve")

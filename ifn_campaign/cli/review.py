@@ -26,11 +26,13 @@ from ifn_campaign.cli.base import (
     shown,
     staff,
 )
+from ifn_campaign.cli.notices import print_overdue
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.errors import FileAccessError, InvalidValueError, OptionsError
 from ifn_campaign.members.feedback import post_answers
 from ifn_campaign.models import utcnow
+from ifn_campaign.notices.staff import overdue
 from ifn_campaign.orchestration.stages import compose_stage
 from ifn_campaign.posts import actions
 from ifn_campaign.publishing.blocks import active_blocks, describe
@@ -280,6 +282,7 @@ def status() -> None:
         counts = actions.queue_counts(session, now)
         stuck = actions.needs_staff(session)
         blocks = active_blocks(session, now)
+        late = overdue(session, settings(), now)
     print_table(
         [
             Col("account", keep=True),
@@ -308,6 +311,7 @@ def status() -> None:
         )
     if not stuck:
         out.print("no failed or missed posts and no account waiting for re-authorisation")
+    print_overdue(late, ZoneInfo(settings().planner.display_timezone))
 
 
 missed_app = App(

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select, true, update
 from sqlalchemy.orm import Session
@@ -78,6 +78,9 @@ from ifn_campaign.notices.smtp import (
 )
 from ifn_campaign.reports.markdown import escape_markdown as _md
 
+if TYPE_CHECKING:  # staff.py reads `waiting` from here
+    from ifn_campaign.notices.staff import Overdue
+
 __all__ = [
     "SendReport",
     "backoff",
@@ -109,6 +112,9 @@ class SendReport:
     resent: list[int] = field(default_factory=list)  # uncertain, not found: sent again
     dropped: list[tuple[int, str]] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # why a medium's notices wait
+    # why the mail server could not be used in this run (its e-mails wait): the flow's run
+    # then fails, and the summary says so first, instead of a green "0 sent"
+    mail_server: str | None = None
 
 
 def worker_name() -> str:
@@ -275,9 +281,11 @@ class _Sender:
         ):
             self.report.dropped.append((notice.id, why))
 
-    def give_back(self, notices: list[Notice]) -> None:
+    def give_back(self, notices: list[Notice], why: str | None = None) -> None:
         """Claimed notices not sent (the run stopped on our configuration): pending as they
-        were, no try counted."""
+        were, no try counted; with `why` (our settings refused), that is their last error, so
+        staff see why they wait (on Today, in `notices list`)."""
+        reason = {} if why is None else {"last_error": why, "state_changed_at": self.now}
         self.session.execute(
             update(Notice)
             .where(
@@ -286,7 +294,7 @@ class _Sender:
                 Notice.claimed_by == self.worker,
                 Notice.step.is_(None),  # a row past its step stays for the lease to decide
             )
-            .values(state=NoticeState.PENDING, claimed_by=None, claimed_at=None)
+            .values(state=NoticeState.PENDING, claimed_by=None, claimed_at=None, **reason)
             .execution_options(synchronize_session=False)
         )
         self.session.commit()
@@ -681,14 +689,17 @@ def send_due(
     reached: Reached | None = None,
     waiting_too: bool = False,
     clock: Callable[[], datetime] | None = None,
+    report: SendReport | None = None,
 ) -> SendReport:
     """Send the due notices (see the module's docstring); commits as it goes. `waiting_too`
     also tries pending notices whose next try is later (staff, after fixing the server).
     `reached` is called at the points of a send (`body`, `step`, `dot`) so tests can stop the
     process there. `clock` tells the time during the run (each step renews its claim with it);
     by default `now` plus the time the run has taken. Raises SettingsError, with every claimed
-    notice given back, when the SMTP server or Apprise refuses our own configuration."""
-    report = SendReport()
+    notice given back, when the SMTP server or Apprise refuses our own configuration (`report`,
+    when given, is filled all the same: the flow's summary says what happened). Either way, or
+    when the server could not be reached, `report.mail_server` says why e-mail waits."""
+    report = SendReport() if report is None else report
     if clock is None:
         started = time.monotonic()
 
@@ -729,8 +740,12 @@ def send_due(
         ok = True
     finally:
         sender.close(ok)
+    report.mail_server = sender.unreachable
+    if NoticeMedium.EMAIL.value in refused:
+        report.mail_server = str(refused[NoticeMedium.EMAIL.value])
     if refused:
-        sender.give_back([n for n in notices if n.medium in refused])
+        for medium, exc in refused.items():
+            sender.give_back([n for n in notices if n.medium == medium], str(exc))
         errors = list(refused.values())
         raise errors[0] if len(errors) == 1 else SettingsError("; ".join(map(str, errors)))
     for notice_id, why in report.failed + report.refused:
@@ -746,13 +761,22 @@ def run_notices(
     now: datetime,
     worker: str | None = None,
     waiting_too: bool = False,
+    queued: QueueReport | None = None,
+    sent: SendReport | None = None,
 ) -> tuple[QueueReport, SendReport]:
     """What the `notices` flow and `ifn-campaign notices send` do: queue what is due
-    (outbox.queue_due, committed), then send (`send_due`)."""
-    queued = queue_due(session, settings, now=now)
+    (outbox.queue_due, committed), then send (`send_due`). `queued` and `sent`, when given, are
+    filled in place, so a caller still has them when sending raises SettingsError."""
+    queued = queue_due(session, settings, now=now, report=queued)
     session.commit()
     sent = send_due(
-        session, settings, secrets=secrets, now=now, worker=worker, waiting_too=waiting_too
+        session,
+        settings,
+        secrets=secrets,
+        now=now,
+        worker=worker,
+        waiting_too=waiting_too,
+        report=sent,
     )
     return queued, sent
 
@@ -822,11 +846,17 @@ def counts(session: Session) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
-def notices_markdown(queued: QueueReport, report: SendReport) -> str:
-    """The flow's summary artifact: what was queued, then what was sent (`send_markdown`)."""
-    lines = [
-        "# Member notices",
-        "",
+def notices_markdown(
+    queued: QueueReport, report: SendReport, overdue: Overdue | None = None
+) -> str:
+    """The flow's summary artifact: the mail server's trouble and what waits too long
+    (`staff.Overdue`) first, then what was queued, then what was sent (`send_markdown`)."""
+    lines = ["# Member notices", ""]
+    if report.mail_server is not None:
+        lines += [f"**The mail server could not be used:** {_md(report.mail_server)}", ""]
+    if overdue is not None:
+        lines += [f"**Waiting too long:** {_md(overdue.line())}", ""]
+    lines += [
         f"- queued: {queued.queued} (before {queued.before}, update {queued.update}, "
         f"cancelled {queued.cancelled}, after {queued.after}, receipt {queued.receipt}); "
         f"{queued.dropped} dropped",

@@ -63,11 +63,13 @@ from ifn_campaign.models import (
 )
 from ifn_campaign.notices.compose import NoticeFacts, NoticeWriter
 from ifn_campaign.notices.contacts import Contacts, Recipient, load_contacts, sending_media
-from ifn_campaign.notices.receipts import Receipt, due_receipts
+from ifn_campaign.notices.receipts import RECEIPT_WINDOW, Receipt, due_receipts, receipt_due_at
 
 __all__ = [
     "AFTER_WINDOW",
+    "CANCELLED_WINDOW",
     "NOTIFY_STATES",
+    "TOO_LATE",
     "QueueReport",
     "Said",
     "caption_hash",
@@ -85,6 +87,11 @@ WENT_STATES = (NoticeState.SENT, NoticeState.SENDING, NoticeState.UNCERTAIN)
 # an `after` notice is owed for posts out at most this long: enabling notices on a database of
 # years of features does not mail every member about every old post
 AFTER_WINDOW = timedelta(days=7)
+# a cancellation still goes this long after the time the member was told (it says why nothing
+# appeared); later it would only puzzle them
+CANCELLED_WINDOW = timedelta(days=7)
+# how the reason of a notice dropped because its moment passed begins (staff count them)
+TOO_LATE = "too late"
 CHUNK = 500  # ids per IN (...) query
 _SAID = re.compile(r"\.(?:before|update)\.\d+\.(\d{8}T\d{6}Z)\.([0-9a-f]{12})@")
 
@@ -216,24 +223,52 @@ def no_longer_applies(
             return "the post was taken down: no receipt"
         if post.state != PostState.PUBLISHED:
             return "the post is no longer published: no receipt"
+    if post is None:
         return None
-    if post is None or kind not in TOLD_KINDS:
-        return None
-    if post.state == PostState.CANCELLED:
-        return "the post was cancelled before this notice went: none sent"
-    if post.state == PostState.PUBLISHED or post.slot_at < now:
-        return "the post is already out (or its time has passed)"
+    return _too_late(contacts.settings, kind, post, now)
+
+
+def _too_late(settings: Settings, kind: NoticeKind, post: Post, now: datetime) -> str | None:
+    """Why a notice's moment has passed (a mail server down for days), or None. A before or
+    update notice must arrive before the post's time (after it the after notice tells the
+    member); an after notice and a receipt go within the windows they are queued in
+    (`AFTER_WINDOW` after the post went out; `RECEIPT_WINDOW` after the receipt was due), a
+    cancellation within `CANCELLED_WINDOW` of the time the member was told. A late notice is
+    dropped, never sent, with a reason starting with `TOO_LATE`."""
+    out_at = post.published_at or post.slot_at
+    if kind in TOLD_KINDS:
+        if post.state == PostState.CANCELLED:
+            return "the post was cancelled before this notice went: none sent"
+        if post.state == PostState.PUBLISHED or post.slot_at < now:
+            return (
+                f"{TOO_LATE}: the post's time came before this notice could go (the after "
+                "notice tells the member once it is out)"
+            )
+    elif kind is NoticeKind.AFTER and now > out_at + AFTER_WINDOW:
+        return (
+            f"{TOO_LATE}: the post went out more than {AFTER_WINDOW.days} days ago (its "
+            "receipt carries the link)"
+        )
+    elif kind is NoticeKind.RECEIPT and now > receipt_due_at(out_at, settings) + RECEIPT_WINDOW:
+        return f"{TOO_LATE}: the receipt was due more than {RECEIPT_WINDOW.days} days ago"
+    elif kind is NoticeKind.CANCELLED and now > post.slot_at + CANCELLED_WINDOW:
+        return (
+            f"{TOO_LATE}: the time the member was told passed more than "
+            f"{CANCELLED_WINDOW.days} days ago"
+        )
     return None
 
 
 class _Run:
     """One `queue_due` run: what it loaded, and what it decided."""
 
-    def __init__(self, session: Session, settings: Settings, now: datetime) -> None:
+    def __init__(
+        self, session: Session, settings: Settings, now: datetime, report: QueueReport
+    ) -> None:
         self.session = session
         self.settings = settings
         self.now = now
-        self.report = QueueReport()
+        self.report = report
         self.domain = sender_domain(settings)
         self.writer = NoticeWriter(settings)
         self.posts: dict[int, Post] = {}
@@ -527,12 +562,16 @@ class _Run:
             self._drop(older, f"replaced by notice {notice.id}: the slot or caption changed")
 
 
-def queue_due(session: Session, settings: Settings, *, now: datetime) -> QueueReport:
+def queue_due(
+    session: Session, settings: Settings, *, now: datetime, report: QueueReport | None = None
+) -> QueueReport:
     """Queue every notice due at `now` and drop the pending ones that no longer apply; what it
-    did. Nothing with `notices.enabled = false`. Flushes, never commits (the caller does)."""
+    did (in `report`, when given). Nothing with `notices.enabled = false`. Flushes, never
+    commits (the caller does)."""
+    report = QueueReport() if report is None else report
     if not settings.notices.enabled:
-        return QueueReport()
-    run = _Run(session, settings, now)
+        return report
+    run = _Run(session, settings, now, report)
     run.load()
     run.drop_stale()
     for due in run.due():

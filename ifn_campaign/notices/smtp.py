@@ -233,7 +233,7 @@ class SmtpConnection:
             error = self._temporary_or_settings("connect", exc.smtp_code, exc.smtp_error)
             raise _down(error) from None
         except OSError as exc:
-            raise SmtpDown(f"SMTP server {self.where} not reachable: {_oserror(exc)}") from None
+            raise SmtpDown(self._unreachable(exc)) from None
         _no_delay(conn)
         try:
             self._greet(conn, context)
@@ -245,6 +245,41 @@ class SmtpConnection:
             raise
         self._conn = conn
         return conn
+
+    def check(self) -> None:
+        """Open the session (connection, TLS, login) and ask NOOP, so a server that greets and
+        then hangs is found too: what `ifn-campaign doctor` does; nothing is sent. Raises as
+        `open` does."""
+        conn = self.open()
+        try:
+            code, text = conn.noop()
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise self._broken(exc) from None
+        if code != 250:
+            raise self._temporary_or_settings("NOOP", code, text)
+
+    def _unreachable(self, exc: OSError) -> str:
+        """Why no connection could be made, in words staff act on, naming the setting: a name
+        that does not resolve (a typo in the host), nothing listening, or no answer at all."""
+        where = f"SMTP server {self.where} not reachable"
+        if isinstance(exc, socket.gaierror):
+            return (
+                f"{where}: the name {self.cfg.smtp_host} is not known (DNS: "
+                f"{exc.strerror or exc}): check notices.smtp_host"
+            )
+        if isinstance(exc, ConnectionRefusedError):
+            return (
+                f"{where}: nothing answers on port {self.cfg.smtp_port} (connection refused): "
+                "the server is down, or notices.smtp_port is wrong"
+            )
+        if _timed_out(exc):
+            return (
+                f"{where}: timed out, no answer in {self.cfg.smtp_timeout:g} s: the server is "
+                "down or a firewall drops the connection; check notices.smtp_host and "
+                "notices.smtp_port"
+            )
+        return f"{where}: {_oserror(exc)}: check notices.smtp_host and notices.smtp_port"
 
     def _greet(self, conn: smtplib.SMTP, context: ssl.SSLContext) -> None:
         cfg = self.cfg

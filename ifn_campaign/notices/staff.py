@@ -9,21 +9,27 @@ list is one statement however many rows it holds (the member's name comes in a j
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from ifn_campaign.models import Member, Notice, NoticeContact, NoticeState
+from ifn_campaign.config import Settings
+from ifn_campaign.models import Member, Notice, NoticeContact, NoticeMedium, NoticeState
+from ifn_campaign.notices.delivery import waiting
+from ifn_campaign.notices.outbox import TOO_LATE
 
 __all__ = [
     "NEEDS_STAFF",
     "ContactRow",
     "NoticeFilter",
     "NoticeRow",
+    "Overdue",
     "contacts_of_note",
     "needs_staff",
     "needs_staff_count",
+    "overdue",
     "pending_media",
     "recent",
     "recent_count",
@@ -32,6 +38,7 @@ __all__ = [
 
 # uncertain first: a member may be waiting for a message that arrived or not, staff decide
 NEEDS_STAFF = (NoticeState.UNCERTAIN, NoticeState.FAILED)
+TOO_LATE_SHOWN = timedelta(days=7)  # notices dropped as too late are counted this far back
 
 
 @dataclass(frozen=True)
@@ -155,3 +162,73 @@ def pending_media(session: Session) -> set[str]:
     """The media of the notices now pending ("email", "apprise"): whose wait is worth saying."""
     query = select(Notice.medium).distinct().where(Notice.state == NoticeState.PENDING)
     return {str(medium) for medium in session.scalars(query)}
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """Notices still pending `notices.overdue_minutes` after they were queued (a mail server
+    down or misconfigured, a post back in review): how many, since when, and the last reason
+    one of them got; and how many were dropped in the last week because their moment passed."""
+
+    count: int
+    oldest: datetime | None
+    reason: str | None
+    too_late: int
+
+    def line(self) -> str:
+        """One line for the command line and the flow's summary (times in UTC there)."""
+        parts = []
+        if self.count:
+            since = f" (the oldest queued {self.oldest:%Y-%m-%d %H:%M} UTC)" if self.oldest else ""
+            parts.append(f"{self.count} member notice(s) waiting too long{since}")
+            if self.reason:
+                parts.append(f"last reason: {self.reason}")
+        if self.too_late:
+            parts.append(
+                f"{self.too_late} dropped as too late in the last {TOO_LATE_SHOWN.days} days"
+            )
+        return "; ".join(parts)
+
+
+def overdue(session: Session, settings: Settings, now: datetime) -> Overdue | None:
+    """What waits too long (see `Overdue`), or None when nothing does. The reason is the last
+    error of the one tried last (our own words and the server's, never a secret), else why
+    the medium cannot send at all (`notices.smtp_host` unset)."""
+    since = now - timedelta(minutes=settings.notices.overdue_minutes)
+    late = (Notice.state == NoticeState.PENDING) & (Notice.created_at <= since)
+    count, oldest = session.execute(
+        select(func.count(), func.min(Notice.created_at)).where(late)
+    ).one()
+    too_late = int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notice)
+            .where(
+                Notice.state == NoticeState.DROPPED,
+                Notice.last_error.like(f"{TOO_LATE}:%"),  # type: ignore[union-attr]
+                Notice.state_changed_at >= now - TOO_LATE_SHOWN,
+            )
+        )
+        or 0
+    )
+    if not count and not too_late:
+        return None
+    reason = session.scalar(
+        select(Notice.last_error)
+        .where(late, Notice.last_error.is_not(None))  # type: ignore[union-attr]
+        .order_by(Notice.state_changed_at.desc(), Notice.id.desc())
+        .limit(1)
+    )
+    if reason is None and count:
+        media = set(
+            session.scalars(select(Notice.medium).distinct().where(late))  # type: ignore[call-overload]
+        )
+        said = [
+            why
+            for why in waiting(settings)
+            if ("e-mail" in why and NoticeMedium.EMAIL.value in media)
+            or ("Apprise" in why and NoticeMedium.APPRISE.value in media)
+            or "enabled" in why
+        ]
+        reason = "; ".join(said) or "not tried yet: is the notices flow running?"
+    return Overdue(int(count), oldest, reason, too_late)

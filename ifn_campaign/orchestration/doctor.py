@@ -49,12 +49,14 @@ from ifn_campaign.errors import (
     GraphRateLimited,
     GraphTokenInvalid,
     GraphTransient,
+    IFNError,
     SettingsError,
     StoreError,
     YouTubeError,
     YouTubeReauthNeeded,
     YouTubeTransient,
 )
+from ifn_campaign.notices.smtp import SmtpConnection, SmtpTemporary
 from ifn_campaign.publishing.media_host import public_url
 from ifn_campaign.registry.media import address_refusal
 from ifn_campaign.secrets import Secrets, env_name
@@ -69,6 +71,7 @@ __all__ = [
     "check_database",
     "check_graph_account",
     "check_lost_runs",
+    "check_mail_server",
     "check_media_host",
     "check_prefect",
     "check_settings",
@@ -901,6 +904,49 @@ def _youtube_scope_checks(label: str, info: TokenInfo, reauthorise: str) -> list
     return [_ok(label, f"refresh token works; scopes {short}")]
 
 
+# --- the notices' mail server -----------------------------------------------------------------
+
+MAIL_CHECK_TIMEOUT = 10.0  # seconds doctor waits for the SMTP server, at most
+
+
+def check_mail_server(settings: Settings, secrets: SecretReader) -> list[Check]:
+    """With notices on, the SMTP server as the sender meets it: its name resolves, it answers
+    on the port, TLS (or STARTTLS) succeeds with a valid certificate, and it takes our login;
+    then QUIT, nothing sent. A failure names the setting to correct; a mail server down or
+    mistyped otherwise only shows as notices that wait."""
+    cfg = settings.notices
+    if not cfg.enabled:
+        return []
+    name = "notices mail server"
+    if not cfg.smtp_host:
+        return [
+            _warn(
+                name,
+                "notices.smtp_host is not set: e-mail notices wait in the outbox",
+                "set the [notices] SMTP settings (docs: Member notices, Configuring e-mail)",
+            )
+        ]
+    password: str | None = None
+    if cfg.smtp_password_secret:
+        password, missing = secrets.check(name, cfg.smtp_password_secret, "the SMTP password")
+        if missing is not None:
+            return [missing]
+    quick = cfg.model_copy(update={"smtp_timeout": min(cfg.smtp_timeout, MAIL_CHECK_TIMEOUT)})
+    where = f"{cfg.smtp_host}:{cfg.smtp_port}"
+    fix = (
+        "correct the [notices] setting named, run doctor again, then "
+        "`ifn-campaign notices send --now`"
+    )
+    try:
+        with SmtpConnection(quick, password) as smtp:
+            smtp.check()
+    except (SmtpTemporary, IFNError) as exc:
+        return [_fail(name, str(exc), fix)]
+    security = {"starttls": "STARTTLS", "tls": "TLS", "none": "no encryption"}[cfg.smtp_security]
+    login = f"login as {cfg.smtp_user!r} accepted" if cfg.smtp_user else "no login"
+    return [_ok(name, f"{where} answers; {security}; {login}")]
+
+
 # --- all together -----------------------------------------------------------------------------
 
 
@@ -956,7 +1002,9 @@ def run_checks(
         if url and reachable:
             checks.append(check_lost_runs(url, settings))
         checks += check_media_host(settings)
-        checks += check_accounts(settings, SecretReader(reachable, secrets), engine)
+        reader = SecretReader(reachable, secrets)
+        checks += check_mail_server(settings, reader)
+        checks += check_accounts(settings, reader, engine)
     finally:
         if engine is not None:
             engine.dispose()

@@ -27,6 +27,7 @@ from tests.support.notices_delivery import (
     SECRET_NAME,
     USER,
     Outbox,
+    SilentSmtp,
     notice_settings,
     open_outbox,
     secrets,
@@ -257,44 +258,6 @@ def test_an_outage_longer_than_every_try_loses_no_notice(outbox: Outbox) -> None
     assert len(outbox.mail.messages()) == 2
 
 
-class _Hangs:
-    """A raw SMTP server on loopback that greets, answers EHLO, then never answers again (or,
-    with `at_banner`, accepts and says nothing at all): the sandbox cannot hang."""
-
-    def __init__(self, *, at_banner: bool = False) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        self.at_banner = at_banner
-        self.connections = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        held = []
-        self.listener.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            held.append(conn)
-            if not self.at_banner:
-                conn.sendall(b"220 mail.test ESMTP\r\n")
-                conn.makefile("rb").readline()  # EHLO
-                conn.sendall(b"250-mail.test\r\n250 8BITMIME\r\n")
-        for conn in held:
-            conn.close()
-        self.listener.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-
-
 def test_a_garbled_answer_to_the_login_is_temporary_not_our_settings(outbox: Outbox) -> None:
     """A server answering AUTH with no SMTP reply at all (smtplib's code -1): a server
     fault for now, tried again later; it stopped the run as 'refused the login ... check the
@@ -341,7 +304,7 @@ def test_a_server_that_stops_answering_costs_the_run_one_timeout(
     `smtp_timeout`, the run's others wait in the outbox without trying (before, each notice
     opened a new session and waited its own timeout: 200 notices x 30 s, past the claims'
     lease)."""
-    server = _Hangs(at_banner=at_banner)
+    server = SilentSmtp(at_banner=at_banner)
     try:
         settings = notice_settings(
             outbox.settings.database.url,

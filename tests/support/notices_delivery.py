@@ -5,6 +5,8 @@ and IMAP on loopback) and the settings and secrets pointing at it."""
 from __future__ import annotations
 
 import itertools
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -172,3 +174,41 @@ def open_outbox(
             )
     finally:
         engine.dispose()
+
+
+class SilentSmtp:
+    """A raw SMTP server on loopback that greets, answers EHLO, then never answers again (or,
+    with `at_banner`, accepts and says nothing at all): the sandbox cannot hang."""
+
+    def __init__(self, *, at_banner: bool = False) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.at_banner = at_banner
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        held = []
+        self.listener.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            held.append(conn)
+            if not self.at_banner:
+                conn.sendall(b"220 mail.test ESMTP\r\n")
+                conn.makefile("rb").readline()  # EHLO
+                conn.sendall(b"250-mail.test\r\n250 8BITMIME\r\n")
+        for conn in held:
+            conn.close()
+        self.listener.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
