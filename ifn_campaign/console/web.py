@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
-from anyio import CapacityLimiter
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
@@ -54,6 +55,7 @@ __all__ = [
     "action",
     "db",
     "done",
+    "password_work",
     "refuse_nul",
     "render",
     "require",
@@ -118,6 +120,17 @@ class ConsoleState:
 
 def state(request: Request) -> ConsoleState:
     return request.app.state.console  # type: ignore[no-any-return]
+
+
+T = TypeVar("T")
+
+
+async def password_work(request: Request, work: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """`work(*args, **kw)`, which hashes or checks a password, in a thread and in its turn
+    (PASSWORD_CHECKS): the event loop goes on answering everyone else meanwhile. The request's
+    database session may go along: nothing else uses it until this returns."""
+    limiter = state(request).password_checks
+    return await to_thread.run_sync(partial(work, *args, **kw), limiter=limiter)
 
 
 def db(request: Request) -> Iterator[Session]:

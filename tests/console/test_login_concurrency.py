@@ -29,27 +29,44 @@ ANSWER_SECONDS = 20  # how long a client waits for an answer before the test fai
 
 
 class GatedHasher(PasswordHasher):
-    """The cheap test hasher, whose `verify` waits at a gate and counts who is inside."""
+    """The cheap test hasher, whose `verify` (and `hash`, once `gate_hashes` is set) waits at a
+    gate and counts who is inside."""
 
     def __init__(self) -> None:
         super().__init__(time_cost=1, memory_cost=8, parallelism=1)
         self.gate = threading.Event()
+        self.gate_hashes = False
         self.lock = threading.Lock()
         self.inside = 0
         self.most_inside = 0
         self.entered = threading.Semaphore(0)
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self._wait()
+        try:
+            return super().verify(hash, password)
+        finally:
+            self._leave()
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        if not self.gate_hashes:
+            return super().hash(password, salt=salt)
+        self._wait()
+        try:
+            return super().hash(password, salt=salt)
+        finally:
+            self._leave()
+
+    def _wait(self) -> None:
         with self.lock:
             self.inside += 1
             self.most_inside = max(self.most_inside, self.inside)
         self.entered.release()
-        try:
-            self.gate.wait(GATE_SECONDS)
-            return super().verify(hash, password)
-        finally:
-            with self.lock:
-                self.inside -= 1
+        self.gate.wait(GATE_SECONDS)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.inside -= 1
 
     def wait_entered(self, count: int) -> None:
         for _ in range(count):
@@ -134,6 +151,40 @@ def test_sign_ins_sent_at_once_still_meet_the_limit(
         assert _post_login(right, _login_form(right), USERS["admin"], PASSWORD) == 303
         with world.session() as session:
             assert session.scalar(select(func.count()).select_from(LoginFailure)) == 3
+
+
+@pytest.mark.parametrize("page", ["/users/add", "/users/{name}/password"])
+def test_pages_answer_while_an_admin_sets_a_password(
+    engine: Engine, db_url: str, tmp_path: Path, gated: GatedHasher, page: str
+) -> None:
+    """A new user's or a new password's hash, made on the Users page, runs beside the event
+    loop too (before, the console stood still while it was made)."""
+    settings = settings_for(db_url, tmp_path)
+    with console_world(settings), served_console(settings) as base, ThreadPoolExecutor(1) as pool:
+        admin = _client(base)
+        gated.gate.set()
+        assert _post_login(admin, _login_form(admin), USERS["admin"], PASSWORD) == 303
+        gated.wait_entered(1)
+        gated.gate.clear()
+        gated.gate_hashes = True
+        new_password = "sandi-baru-untuk-budi"
+        form = {
+            "csrf": form_token(admin.get("/users").text),
+            "name": "budi",
+            "role": "viewer",
+            "password": new_password,
+        }
+        url = page.format(name=USERS["viewer"])
+        pending = pool.submit(lambda: admin.post(url, data=form).status_code)
+        gated.wait_entered(1)
+        other = _client(base)
+        assert other.get("/login").status_code == 200  # before: read timeout
+        assert not pending.done()
+        gated.gate.set()
+        assert pending.result(timeout=ANSWER_SECONDS) == 303
+        name = "budi" if page == "/users/add" else USERS["viewer"]
+        gated.gate_hashes = False
+        assert _post_login(other, _login_form(other), name, new_password) == 303
 
 
 def _settled(answers: list[Future[int]], count: int) -> list[Future[int]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -16,6 +15,7 @@ from ifn_campaign.console.web import (
     cookie,
     current_staff,
     done,
+    password_work,
     refuse_nul,
     render,
     safe_next,
@@ -64,9 +64,7 @@ async def login(request: Request, session: DB) -> Response:
     # from the limit's look to here)
     record_failure(session, limit, tried, address, now)
     session.commit()
-    user = await to_thread.run_sync(
-        authenticate, session, name, password, limiter=console.password_checks
-    )
+    user = await password_work(request, authenticate, session, name, password)
     if user is None:
         return render(
             request, None, "console/login.html.j2", status=401, next=target, name=name, wrong=True

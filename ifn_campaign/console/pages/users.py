@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ifn_campaign.console import users
 from ifn_campaign.console.i18n import LANGUAGES, translations
-from ifn_campaign.console.web import DB, Admin, AdminAct, done, render, state
+from ifn_campaign.console.web import DB, Admin, AdminAct, done, password_work, render, state
 from ifn_campaign.errors import IFNError, InvalidValueError
 from ifn_campaign.models import StaffUser
 
@@ -42,8 +42,15 @@ async def add(request: Request, act: AdminAct, session: DB) -> Response:
     try:
         if language not in LANGUAGES:
             raise InvalidValueError(f"language: one of {', '.join(LANGUAGES)}")
-        users.add_user(
-            session, name, role, act.text("password"), now=state(request).clock(), language=language
+        await password_work(
+            request,
+            users.add_user,
+            session,
+            name,
+            role,
+            act.text("password"),
+            now=state(request).clock(),
+            language=language,
         )
         session.commit()
     except IFNError as exc:
@@ -73,7 +80,14 @@ async def change_role(request: Request, name: str, act: AdminAct, session: DB) -
 @router.post("/users/{name}/password")
 async def reset_password(request: Request, name: str, act: AdminAct, session: DB) -> Response:
     try:
-        users.set_password(session, name, act.text("password"), now=state(request).clock())
+        await password_work(
+            request,
+            users.set_password,
+            session,
+            name,
+            act.text("password"),
+            now=state(request).clock(),
+        )
         session.commit()
     except IFNError as exc:
         session.rollback()
