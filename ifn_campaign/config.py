@@ -432,6 +432,18 @@ class InsightsSettings(BaseModel):
     retry_max_seconds: float = Field(
         12 * 3600.0, gt=0, description="Longest wait between tries of one reading"
     )
+    late_share: float = Field(
+        0.25,
+        ge=0,
+        le=10,
+        description="A reading taken more than this share of its mark after it was due is late",
+    )
+    late_min_hours: float = Field(
+        2.0,
+        ge=0,
+        le=24 * 30,
+        description="... and never counts as late within this many hours of its due time",
+    )
     advice_min_posts: int = Field(
         4, ge=2, le=100, description="Posts a weekday and hour needs before slot advice speaks"
     )

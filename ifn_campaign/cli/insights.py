@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from ifn_campaign.channels.channel import Channel
 from ifn_campaign.cli.base import (
     REPORTS,
     ROW_ID_MAX,
@@ -23,7 +24,8 @@ from ifn_campaign.cli.base import (
 from ifn_campaign.cli.tables import Col, Wide, print_table
 from ifn_campaign.config import mark_delta
 from ifn_campaign.errors import UnknownValueError
-from ifn_campaign.insights.figures import post_readings
+from ifn_campaign.insights.figures import MAIN_METRICS, REACH_METRIC, Reading, post_readings
+from ifn_campaign.insights.lateness import age_label, tolerance
 from ifn_campaign.insights.reader import run_insights
 from ifn_campaign.models import Post, utcnow
 
@@ -85,9 +87,12 @@ def show(
             metavar="POST_ID", min=1, max=ROW_ID_MAX, help="The post's id, as `status` shows."
         ),
     ],
-    wide: Wide = None,
+    wide: Wide = False,
 ) -> None:
-    """A post's figures over time: each mark, when it was read and every figure."""
+    """A post's figures over time: each mark, when it was read (late or not) and every figure.
+
+    Two tables, so a long metric name (Facebook's post_total_media_view_unique) is never
+    broken at 80 columns: the readings, then each figure as a row with a column per mark."""
     zone = ZoneInfo(settings().planner.display_timezone)
     abbr = zone_abbr(zone)
     with resources().session() as session:
@@ -95,7 +100,8 @@ def show(
         if post is None:
             raise UnknownValueError(f"no post {post_id}: see `ifn-campaign status` for the ids")
         series = post_readings(session, post_id)
-        marks = settings().insights.read_after
+        insights = settings().insights
+        marks = insights.read_after
     live = post.published_at
     out.print(
         f"post {post_id}: {post.channel} {shown(post.account)}, {post.state}"
@@ -110,19 +116,28 @@ def show(
         soft_wrap=True,
     )
     rows = []
+    late_marks: set[str] = set()
     for r in series:
         when = local_time(r.read_at, zone) if r.read_at else ""
         if r.state == "retry" and r.next_attempt_at:
             when = f"again {local_time(r.next_attempt_at, zone)}"
-        figures = ", ".join(f"{name} {value:,}" for name, value in r.metrics.items())
+        state, note = r.state, shown(r.last_error or "")
+        if (late := r.late_by(insights)) is not None:
+            late_marks.add(r.mark)
+            allowed = tolerance(r.mark, insights)
+            state = "[yellow]read late[/]"
+            note = (
+                f"taken {age_label(late)} after its mark (late after "
+                f"{age_label(allowed) if allowed else '?'}): not a {r.mark} figure"
+            )
         rows.append(
             [
                 r.mark,
                 local_time(r.due_at, zone),
-                r.state,
+                state,
                 when,
                 f"{r.reach:,}" if r.reach is not None else "",
-                shown(figures or (r.last_error or "")),
+                note,
             ]
         )
     stored = {r.mark for r in series}
@@ -139,12 +154,41 @@ def show(
     print_table(
         [
             Col("mark", keep=True),
-            Col(f"due ({abbr})", keep=True),
+            Col(f"due ({abbr})", keep=True, priority=2),  # live + mark: the line above says
             Col("state", keep=True),
-            Col(f"read ({abbr})", keep=True, priority=2),
+            Col(f"read ({abbr})", keep=True),
             Col("reach", keep=True, justify="right"),
-            Col("figures", lines=0, priority=1),
+            Col("note", lines=0, priority=1),
         ],
         rows,
         wide=wide,
     )
+    _print_figures(str(post.channel), series, late_marks, wide)
+
+
+def _print_figures(
+    channel: str, series: list[Reading], late_marks: set[str], wide: bool | None
+) -> None:
+    """Every figure read, one row each, one column per mark read: reach's metric first, then
+    the channel's main figures, then the rest by name. The earliest marks give way first."""
+    read = [r for r in series if r.metrics]
+    if not read:
+        return
+    names = sorted({name for r in read for name in r.metrics})
+    known = Channel(channel) if channel in set(Channel) else None
+    first = [REACH_METRIC[known], *MAIN_METRICS[known]] if known else []
+    names = [n for n in first if n in names] + [n for n in names if n not in first]
+    columns = [Col("figure", keep=True)] + [
+        Col(
+            f"{r.mark} late" if r.mark in late_marks else r.mark,
+            priority=len(read) - 1 - i,
+            keep=True,
+            justify="right",
+        )
+        for i, r in enumerate(read)
+    ]
+    rows = [
+        [shown(name)] + [f"{r.metrics[name]:,}" if name in r.metrics else "" for r in read]
+        for name in names
+    ]
+    print_table(columns, rows, wide=wide)

@@ -30,7 +30,9 @@ from ifn_campaign.cli.base import (
 )
 from ifn_campaign.cli.plan import STORED, local_day
 from ifn_campaign.cli.tables import Col, Fitted, Wide, fit, print_table, show
+from ifn_campaign.config import InsightsSettings
 from ifn_campaign.insights.figures import REACH_METRIC, main_figures
+from ifn_campaign.insights.lateness import age_label
 from ifn_campaign.models import utcnow
 from ifn_campaign.posts import ledger, withdrawal
 
@@ -89,14 +91,19 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _figures(entry: ledger.HistoryEntry, zone: ZoneInfo) -> str:
-    """What a feature reached at its latest reading, its channel's main figures, or that it has
-    not been read yet; and when it went from the platform. '' for a post that never went out."""
+def _figures(entry: ledger.HistoryEntry, zone: ZoneInfo, insights: InsightsSettings) -> str:
+    """What a feature reached at its latest reading (said late when it was), its channel's
+    main figures, or that it has not been read yet; and when it went from the platform. '' for
+    a post that never went out."""
     lines = []
     if entry.figures is not None:
         f = entry.figures
         reach = "no reach figure" if f.reach is None else f"reach {f.reach:,}"
-        lines.append(f"{reach} ({f.mark}, read {local_time(f.read_at, zone)})")
+        late = f.late_by(insights)
+        when = f"read {local_time(f.read_at, zone)}"
+        if late is not None:
+            when = f"read late, {age_label(late)} after the mark, {local_time(f.read_at, zone)}"
+        lines.append(f"{reach} ({f.mark}, {when})")
         if main := main_figures(entry.channel, f):
             lines.append(" · ".join(f"{name} {value:,}" for name, value in main))
     elif entry.featured_at is not None:
@@ -128,6 +135,7 @@ def history(
     platform"."""
     zone = _zone()
     abbr = zone_abbr(zone)
+    insights = settings().insights
     with _session() as session:
         entries = ledger.member_history(session, member_id)
     rows = []
@@ -148,7 +156,7 @@ def history(
                 e.state,
                 "\n".join(shown(line) for line in why),
                 local_time(e.featured_at, zone),
-                _figures(e, zone),
+                _figures(e, zone, insights),
                 shown(e.permalink or ""),
             )
         )

@@ -89,6 +89,12 @@ def print_advice(advice: Advice, title: str, zone: ZoneInfo, wide: bool | None =
             "left out",
             soft_wrap=True,
         )
+    if advice.late:
+        out.print(
+            f"{advice.late} published post(s) read only late at {advice.mark} or after (the "
+            "worker was down: no figure at its mark): left out",
+            soft_wrap=True,
+        )
     thin = [s for s in advice.slots if not s.enough]
     if thin:
         out.print(
@@ -173,12 +179,14 @@ def advise_command(
         )
     display = ZoneInfo(cfg.planner.display_timezone)
     with resources().session() as session:
-        posts, left_out, mark = account_history(session, channel, account, utcnow(), cfg.insights)
+        history = account_history(session, channel, account, utcnow(), cfg.insights)
+    posts, left_out, mark, late = history.posts, history.left_out, history.mark, history.late
     if not posts:
         out.print(
-            f"no published post of {channel.value}/{shown(account)} has a reading at {mark} or "
-            f"later in the last {cfg.insights.advice_weeks} weeks: no advice yet"
-            + (f" ({left_out} wait for that reading)" if left_out else ""),
+            f"no published post of {channel.value}/{shown(account)} has a reading at "
+            f"{mark} or later in the last {cfg.insights.advice_weeks} weeks: no advice yet"
+            + (f" ({left_out} wait for that reading)" if left_out else "")
+            + (f" ({late} read only late, left out)" if late else ""),
             soft_wrap=True,
         )
         return
@@ -187,7 +195,7 @@ def advise_command(
         zone = ZoneInfo(key)
         here = [c for c in chosen if c.timezone == key]
         every = [slot for c in here for slot in _slots_of(c, channel, account)]
-        table = advise(posts, every, zone, min_posts, mark=mark, left_out=left_out)
+        table = advise(posts, every, zone, min_posts, mark=mark, left_out=left_out, late=late)
         print_advice(
             table,
             f"Slot advice: {channel.value}/{visible(account)}, reach at {mark}, "

@@ -6,18 +6,25 @@ post (`reach`), a Facebook post's unique media viewers (`post_total_media_view_u
 replacement for the retired `post_impressions_unique`), and a YouTube video's views (YouTube
 gives no unique reach). A post with no reading yet has no reach: callers say "not read yet"
 rather than count it as zero.
+
+A late reading (`insights.lateness`) is the platform's count when it was taken, not at its mark:
+the latest reading is used late or not (it is the latest count there is, and the latest
+readings of different posts are already of different ages), and shown late wherever it is shown
+(`Figures.late_by`); comparisons of posts at one age leave it out (`reach_by_mark(on_time=...)`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Subquery, and_, func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign.channels.channel import Channel
+from ifn_campaign.config import InsightsSettings
+from ifn_campaign.insights.lateness import late_by
 from ifn_campaign.models import Feature, InsightMetric, InsightReading, ReadingState
 
 __all__ = [
@@ -60,6 +67,13 @@ class Figures:
     read_at: datetime
     reach: int | None
     metrics: dict[str, int] = field(default_factory=dict)
+    due_at: datetime | None = None  # when its mark came; None: lateness unknown
+
+    def late_by(self, insights: InsightsSettings) -> timedelta | None:
+        """How long after its mark this reading was taken, when that makes it late."""
+        if self.due_at is None:
+            return None
+        return late_by(self.mark, self.due_at, self.read_at, insights)
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -101,6 +115,7 @@ def latest_figures(session: Session, post_ids: Iterable[int]) -> dict[int, Figur
             read_at=r.read_at or r.due_at,
             reach=r.reach,
             metrics=dict(sorted(metrics.get(r.id or 0, {}).items())),
+            due_at=r.due_at,
         )
         for post_id, r in readings.items()
     }
@@ -142,10 +157,14 @@ def latest_reach_rows() -> Subquery:
     )
 
 
-def reach_by_mark(session: Session, post_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+def reach_by_mark(
+    session: Session, post_ids: Iterable[int], *, on_time: InsightsSettings | None = None
+) -> dict[int, dict[str, int]]:
     """Every reach read of each post, by mark ({"1d": 410, "7d": 1234}): posts compared with
     each other must be compared at the same age (slot advice uses the 7-day mark), which the
-    latest reading alone cannot give. Posts with no reach read are left out."""
+    latest reading alone cannot give. Posts with no reach read are left out. With `on_time`
+    (the insights settings), late readings are left out too: a 7d reading taken on day 12 is
+    no 7-day figure."""
     found: dict[int, dict[str, int]] = {}
     for chunk in _chunks(post_ids):
         # the state is checked here, not in SQL, as in `_latest_readings`: the post_id index
@@ -155,11 +174,16 @@ def reach_by_mark(session: Session, post_ids: Iterable[int]) -> dict[int, dict[s
                 InsightReading.mark,
                 InsightReading.state,
                 InsightReading.reach,
+                InsightReading.due_at,
+                InsightReading.read_at,
             ).where(InsightReading.post_id.in_(chunk))  # type: ignore[attr-defined]
         )
-        for post_id, mark, state, reach in rows:
-            if state == ReadingState.READ and reach is not None:
-                found.setdefault(post_id, {})[mark] = reach
+        for post_id, mark, state, reach, due_at, read_at in rows:
+            if state != ReadingState.READ or reach is None:
+                continue
+            if on_time is not None and late_by(mark, due_at, read_at, on_time) is not None:
+                continue
+            found.setdefault(post_id, {})[mark] = reach
     return found
 
 
@@ -237,6 +261,10 @@ class Reading:
     last_error: str | None
     reach: int | None
     metrics: dict[str, int] = field(default_factory=dict)
+
+    def late_by(self, insights: InsightsSettings) -> timedelta | None:
+        """How long after its mark this reading was taken, when that makes it late."""
+        return late_by(self.mark, self.due_at, self.read_at, insights)
 
 
 def post_readings(session: Session, post_id: int) -> list[Reading]:

@@ -3,7 +3,10 @@
 Every published post of the account in the last `insights.advice_weeks` weeks counts with a
 comparable reading: its reach at the 7-day mark (`preferred_mark`), else its latest reading after
 that mark (a post first read at 28 days after the reader was down). A post read only earlier is
-too young to compare and is left out (`Advice.left_out`).
+too young to compare and is left out (`Advice.left_out`). A late reading (taken more than its
+tolerance after its mark: `insights.lateness`) is no figure at its mark and is not compared; a
+post with nothing but late readings from the mark on is left out and counted apart
+(`Advice.late`), so staff see the history the worker's downtime cost.
 
 Raw reach favours whatever the account did lately when it grows, so each post's reach is divided
 by the median reach of the account's other posts within two weeks either side of it
@@ -46,6 +49,7 @@ __all__ = [
     "TREND_WINDOW",
     "Advice",
     "CurrentSlot",
+    "History",
     "PostReach",
     "SlotStat",
     "account_advice",
@@ -139,6 +143,7 @@ class Advice:
     alternative: SlotStat | None = None
     marks: Mapping[str, int] = field(default_factory=dict)  # posts compared at each mark
     left_out: int = 0  # published posts with no comparable reading (too young, not read)
+    late: int = 0  # published posts whose readings from the mark on were all late
 
     @property
     def posts(self) -> int:
@@ -282,6 +287,7 @@ def advise(
     *,
     mark: str = PREFERRED_MARK,
     left_out: int = 0,
+    late: int = 0,
 ) -> Advice:
     """The advice for one account and the campaign's `current` (weekday, local time) slots on
     it: the table, the weakest current slot with enough posts (ties: more posts, then earlier)
@@ -305,7 +311,19 @@ def advise(
         alternative=alternative,
         marks=dict(sorted(Counter(p.mark for p in posts).items())),
         left_out=left_out,
+        late=late,
     )
+
+
+@dataclass(frozen=True)
+class History:
+    """An account's posts with a comparable reading, how many had none (`left_out`: too young
+    or not read; `late`: read only late from the mark on) and the mark compared at."""
+
+    posts: list[PostReach]
+    left_out: int
+    mark: str
+    late: int = 0
 
 
 def account_history(
@@ -314,9 +332,9 @@ def account_history(
     account: str,
     now: dt.datetime,
     insights: InsightsSettings,
-) -> tuple[list[PostReach], int, str]:
+) -> History:
     """The account's published posts of the last `advice_weeks` weeks with a comparable
-    reading, how many had none, and the mark compared at."""
+    on-time reading, how many had none, and the mark compared at."""
     mark = preferred_mark(insights.read_after)
     since = now - dt.timedelta(weeks=insights.advice_weeks)
     rows = session.execute(
@@ -328,15 +346,21 @@ def account_history(
             Post.slot_at <= now,
         )
     ).all()
-    read = reach_by_mark(session, (post_id for post_id, _ in rows))
-    posts, left_out = [], 0
+    read = reach_by_mark(session, (post_id for post_id, _ in rows), on_time=insights)
+    posts, missing = [], []
     for post_id, at in rows:
         found = comparable(read.get(post_id, {}), mark)
         if found is None or found[1] < 0:  # a negative count is no figure
-            left_out += 1
+            missing.append(post_id)
             continue
         posts.append(PostReach(post_id, at, found[1], found[0]))
-    return posts, left_out, mark
+    every = reach_by_mark(session, missing)  # late readings included: which were only late
+    late = sum(1 for post_id in missing if _usable(comparable(every.get(post_id, {}), mark)))
+    return History(posts, len(missing) - late, mark, late)
+
+
+def _usable(found: tuple[str, int] | None) -> bool:
+    return found is not None and found[1] >= 0
 
 
 def account_advice(
@@ -349,8 +373,16 @@ def account_advice(
     insights: InsightsSettings,
 ) -> Advice:
     """`advise` on the account's own history (`account_history`)."""
-    posts, left_out, mark = account_history(session, channel, account, now, insights)
-    return advise(posts, current, zone, insights.advice_min_posts, mark=mark, left_out=left_out)
+    h = account_history(session, channel, account, now, insights)
+    return advise(
+        h.posts,
+        current,
+        zone,
+        insights.advice_min_posts,
+        mark=h.mark,
+        left_out=h.left_out,
+        late=h.late,
+    )
 
 
 def weekly_slots(plan: ChannelPlan) -> list[tuple[int, dt.time]]:

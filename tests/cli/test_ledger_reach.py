@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ifn_campaign.cli import base
 from ifn_campaign.cli.app import main
-from ifn_campaign.models import Feature, Post, PostState, ReadingState
+from ifn_campaign.models import Feature, InsightReading, Post, PostState, ReadingState
 from ifn_sandbox.registry import RegistrySandbox
 from tests.support.cli import point_cli_at
 from tests.support.insights import add_reading
@@ -173,3 +173,21 @@ def test_history_with_figures(cli: dict[str, int], capsys: pytest.CaptureFixture
     gone = shown.index("reach 8 (1h, read 2026-11-21 20:00)")
     assert shown.index("reactions 0 · comments 0") > gone
     assert shown.index("gone from the platform 2026-11-22 08:00") > gone
+
+
+def test_history_says_a_late_reading(
+    cli: dict[str, int], capsys: pytest.CaptureFixture[str], engine: Engine
+) -> None:
+    """The worker was down: the Facebook post's 7d reading was taken 5 days 3 hours after its
+    mark (late after 42 hours): still its latest figures, said to be late."""
+    with Session(engine) as s:
+        s.execute(
+            update(InsightReading)
+            .where(InsightReading.post_id == cli["fb"], InsightReading.mark == "7d")
+            .values(read_at=_day(15, 15))
+        )
+        s.commit()
+    assert main(["history", "ifn-1"]) == 0
+    shown = _flat(capsys.readouterr().out)
+    assert "reach 1,300 (7d, read late, 5d 3h after the mark, 2026-11-15 22:00)" in shown
+    assert "reach 100 (7d, read 2026-11-09 19:00)" in shown  # on time: nothing said

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from ifn_campaign.models import Post, PostState, ReadingState, StaffUser
+from ifn_campaign.models import InsightReading, Post, PostState, ReadingState, StaffUser
 from tests.support.browser import chromium
 from tests.support.console import (
     PASSWORD,
@@ -267,3 +267,24 @@ def _look(browser: Browser, url: str, width: int, unread: str) -> None:
         assert problems == [], problems
     finally:
         context.close()
+
+
+def test_member_page_says_a_late_reading(world: ConsoleWorld) -> None:
+    """The Facebook 7d reading taken 5 days 3 hours after its mark (late after 42 hours)."""
+    with world.session() as session:
+        session.execute(
+            update(InsightReading)
+            .where(InsightReading.mark == "7d", InsightReading.reach == 1300)
+            .values(read_at=_day(15, 15))
+        )
+        session.commit()
+        language(session, "en")
+    page = get(world, "/members/ifn-1")
+    shown = text(page)
+    assert "Reach 1,300 at 7d, read late (5d 3h after the mark) Sun, 15 Nov 2026 22.00" in shown
+    assert "Reach 100 at 7d, read Mon, 9 Nov 2026 19.00" in shown  # on time: nothing said
+    assert check_page(page) == []
+    with world.session() as session:
+        language(session, "id")
+    shown = text(get(world, "/members/ifn-1"))
+    assert "pada 7d, dibaca terlambat (5d 3h setelah waktunya)" in shown

@@ -78,7 +78,9 @@ def test_read_then_show(
     assert main(["insights", "show", str(posts[0])]) == 0
     shown = capsys.readouterr().out
     row = next(line for line in shown.splitlines() if line.strip("│ ").startswith("1h"))
-    assert "read" in row and "post_total_media_view_unique" in row and "reactions" in row
+    assert "read" in row and "late" not in row
+    figures = {line.strip("│ ").split()[0] for line in shown.splitlines() if "│" in line}
+    assert {"post_total_media_view_unique", "reactions"} <= figures  # a row each
     assert shown.count("│ to come ") == 3  # 1d, 7d, 28d
 
 
@@ -90,3 +92,41 @@ def test_bad_ids(
     _error(capsys, main(["insights", "show", "0"]), "POST_ID")
     _error(capsys, main(["insights", "show", "abc"]), "POST_ID")
     _error(capsys, main(["insights", "read", "--limit", "0"]), "--limit")
+
+
+def _late_seventh_day(world: Sandboxed, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 1h readings in, then the worker down until day 12: the 7d reading taken 5 days late
+    (the CLI's clock moved on with the sandboxes')."""
+    assert main(["insights", "read"]) == 0
+    world.advance(timedelta(days=12))
+    later = utcnow() + timedelta(days=12)
+    monkeypatch.setattr("ifn_campaign.insights.reader.utcnow", lambda: later)
+    monkeypatch.setattr("ifn_campaign.cli.insights.utcnow", lambda: later)
+    assert main(["insights", "read"]) == 0
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_show_fits_the_terminal_and_says_a_late_reading(
+    cli_world: tuple[Sandboxed, list[int]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    width: int,
+) -> None:
+    world, posts = cli_world
+    _late_seventh_day(world, monkeypatch)
+    capsys.readouterr()
+    monkeypatch.setattr(base.out, "_width", width)
+    assert main(["insights", "show", str(posts[0])]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines[1:]), text  # the first line soft-wraps
+    # Facebook's long metric names whole, each on its own row, one column per mark read
+    for name in ("post_total_media_view_unique", "post_total_media_view", "reactions"):
+        assert any(line.strip("│ ").startswith(name) for line in lines), text
+    assert "7d late" in text
+    late = next(line for line in lines if line.strip("│ ").startswith("7d"))
+    assert "read late" in late and "taken 5d" in late
+    on_time = next(line for line in lines if line.strip("│ ").startswith("1h "))
+    assert "late" not in on_time and " read " in on_time
+    assert ("┃ due (WIB)" in text) == (width >= 100)  # at 80 the due time gives way first
+    assert ("due (WIB) not shown; --wide shows all" in text) == (width < 100)

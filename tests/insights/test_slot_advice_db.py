@@ -43,8 +43,9 @@ def test_history_is_the_accounts_own_published_posts_at_a_comparable_mark(
         row.state = ReadingState.FAILED
     session.commit()
 
-    posts, left_out, mark = account_history(session, "instagram", "bpipi", NOW, InsightsSettings())
-    assert mark == "7d"
+    h = account_history(session, "instagram", "bpipi", NOW, InsightsSettings())
+    posts, left_out, mark = h.posts, h.left_out, h.mark
+    assert mark == "7d" and h.late == 0
     assert {p.post_id for p in posts} == set(tuesdays) | set(sundays) | set(late)
     assert left_out == 2 and young[0] not in {p.post_id for p in posts}
     assert next(p for p in posts if p.post_id == late[0]).mark == "28d"
@@ -82,8 +83,7 @@ def test_a_reading_of_another_account_is_never_borrowed(session: Session) -> Non
     ids = add_history(session, weekly(FIRST, 6, 1, "19:00"), lambda at: 1000, account="lain")
     add_reading(session, ids[0], "28d", 1200)
     session.commit()
-    posts, _, _ = account_history(session, "instagram", "bpipi", NOW, InsightsSettings())
-    assert posts == []
+    assert account_history(session, "instagram", "bpipi", NOW, InsightsSettings()).posts == []
 
 
 def test_a_negative_or_odd_reading_is_no_figure(session: Session) -> None:
@@ -94,6 +94,6 @@ def test_a_negative_or_odd_reading_is_no_figure(session: Session) -> None:
         update(InsightReading).where(InsightReading.post_id == strange[0]).values(mark="soon")
     )
     session.commit()
-    posts, left_out, _ = account_history(session, "instagram", "bpipi", NOW, InsightsSettings())
-    assert {p.post_id for p in posts} == set(good)
-    assert left_out == len(odd) + len(strange)
+    h = account_history(session, "instagram", "bpipi", NOW, InsightsSettings())
+    assert {p.post_id for p in h.posts} == set(good)
+    assert h.left_out == len(odd) + len(strange) and h.late == 0

@@ -15,7 +15,7 @@ from ifn_campaign.errors import IFNError
 from ifn_campaign.insights.slot_advice import (
     REPLACE_MARGIN,
     Advice,
-    PostReach,
+    History,
     account_history,
     advise,
     weekly_slots,
@@ -90,7 +90,7 @@ def _advice(
     account's history read once however many campaigns post there."""
     console = state(request)
     insights = console.settings.insights
-    history: dict[tuple[str, str], tuple[list[PostReach], int, str]] = {}
+    history: dict[tuple[str, str], History] = {}
     found = {}
     with console.resources.session() as session:
         for campaign in campaigns:
@@ -98,14 +98,15 @@ def _advice(
                 key = (plan.channel.value, plan.account)
                 if key not in history:
                     history[key] = account_history(session, *key, now, insights)
-                posts, left_out, mark = history[key]
+                h = history[key]
                 found[(campaign.name, *key)] = advise(
-                    posts,
+                    h.posts,
                     weekly_slots(plan),
                     campaign.zone,
                     insights.advice_min_posts,
-                    mark=mark,
-                    left_out=left_out,
+                    mark=h.mark,
+                    left_out=h.left_out,
+                    late=h.late,
                 )
     return found
 

@@ -29,6 +29,7 @@ from ifn_campaign.console.i18n import translations
 from ifn_campaign.console.web import DB, EditorAct, Staff, Viewer, done, render, state
 from ifn_campaign.errors import IFNError, InvalidValueError
 from ifn_campaign.insights.figures import main_figures
+from ifn_campaign.insights.lateness import age_label
 from ifn_campaign.members import feedback, links
 from ifn_campaign.models import (
     Exclusion,
@@ -471,6 +472,8 @@ def member(request: Request, staff: Viewer, session: DB, member_id: str) -> Resp
         media=media,
         history=member_history(session, m.id),
         main_figures=main_figures,  # each feature's channel's figures besides reach
+        insights=state(request).settings.insights,  # which readings were late (`late_by`)
+        age_label=age_label,
         exclusions=exclusions,
         in_force=in_force,
         pins=pinned,
