@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 FLASH = "ifn_console_flash"
+# The most a message cookie's value may take: browsers drop a cookie whose name and value pass
+# 4096 bytes, and the message with it (RFC 6265 6.1), silently.
+FLASH_BYTES = 3800
 # Passwords checked at once: each check is argon2id over 64 MiB for about half a second of a
 # core, so it runs beside the event loop (which keeps answering every other page meanwhile),
 # and a burst of sign-ins waits its turn here instead of taking 64 MiB per thread of the pool.
@@ -301,7 +304,7 @@ def done(
     if messages:
         response.set_cookie(
             FLASH,
-            state(request).signer.dump_flash(list(messages)),
+            _flash_value(state(request).signer, messages),
             max_age=60,
             httponly=True,
             samesite="lax",
@@ -309,6 +312,26 @@ def done(
             path="/",
         )
     return response
+
+
+def _middle_cut(text: str, limit: int) -> str:
+    """`text` in at most about `limit` characters: its start and its end (where a message says
+    what to do about the value it quotes) with '…' between."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}…{text[-half:]}"
+
+
+def _flash_value(signer: Signer, messages: tuple[tuple[str, str], ...]) -> str:
+    """The signed messages in FLASH_BYTES: a message quoting a long value staff typed is cut in
+    its middle until it fits (letters beyond ASCII take up to 8 bytes each once signed)."""
+    limit = 2000
+    while True:
+        value = signer.dump_flash([(kind, _middle_cut(text, limit)) for kind, text in messages])
+        if len(value) <= FLASH_BYTES or limit < 50:
+            return value
+        limit //= 2
 
 
 def login_url(request: Request) -> str:
