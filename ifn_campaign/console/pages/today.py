@@ -1,6 +1,6 @@
 """Today: what goes out today and this week per account, what needs staff (failed, missed,
-accounts to re-authorise, posts to review, platform blocks), and our scheduled flows' last runs
-read from the Prefect server, each with "run now".
+accounts to re-authorise, posts to review, platform blocks, member notices waiting too long),
+and our scheduled flows' last runs read from the Prefect server, each with "run now".
 
 The page reads the same library queries as `ifn-campaign status` (`posts.actions`), so the two
 always agree. The Prefect server is asked with a short deadline and its answer kept for a few
@@ -31,7 +31,7 @@ from ifn_campaign.console.web import (
     state,
 )
 from ifn_campaign.errors import IFNError
-from ifn_campaign.notices.staff import needs_staff_count
+from ifn_campaign.notices.staff import needs_staff_count, overdue
 from ifn_campaign.orchestration.deployment_runs import (
     DeploymentsView,
     display_url,
@@ -113,6 +113,8 @@ def today(request: Request, staff: Viewer, session: DB) -> Response:
         reauth=actions.accounts_awaiting_reauth(session),
         review_count=sum(actions.awaiting_review_counts(session).values()),
         notices_waiting=needs_staff_count(session),
+        notices_overdue=overdue(session, console.settings, now),
+        overdue_minutes=console.settings.notices.overdue_minutes,
         blocks=[(block, describe(block)) for block in active_blocks(session, now)],
         runs=view,
         prefect_at=display_url(view.api) if view.api else None,
