@@ -424,7 +424,10 @@ class GraphClient:
             ) from None
         usage = self._read_usage(response)
         body = _json(response)
-        if 200 <= response.status_code < 300:
+        # Meta's error body is the error whatever the status: a 200 carrying one (a proxy, a
+        # batch) is not an answer missing everything asked, nor a rate limit to call again
+        failed = isinstance(body, dict) and isinstance(body.get("error"), dict)
+        if 200 <= response.status_code < 300 and not failed:
             if isinstance(body, dict):
                 return body
             problem = GraphTransient(

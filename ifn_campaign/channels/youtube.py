@@ -735,11 +735,13 @@ class YouTubeClient:
             published_at=_parse_time((item.get("snippet") or {}).get("publishedAt")),
         )
 
-    def video_statistics(self, video_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def video_statistics(self, video_ids: Sequence[str]) -> Any:
         """videos.list with part=statistics for up to 50 videos in one call (1 quota unit,
-        whatever the number of ids): each video's `statistics` by id as YouTube gives them
-        (counts as strings; `likeCount` absent when the owner hides likes). A video missing
-        from the answer is deleted, or not one this channel may see."""
+        whatever the number of ids): the answer's JSON as YouTube gave it (None when it is not
+        JSON), a `videoListResponse` whose `items` carry each video's `statistics` (counts as
+        strings; `likeCount` absent when the owner hides likes). A video missing from it is
+        deleted, or not one this channel may see. The caller checks every part of it
+        (`insights.platforms.read_youtube`): nothing in it is trusted here."""
         if not 1 <= len(video_ids) <= STATISTICS_IDS:
             raise ValueError(f"videos.list takes 1 to {STATISTICS_IDS} ids, not {len(video_ids)}")
         response = self._call(
@@ -749,14 +751,7 @@ class YouTubeClient:
             ok=(200,),
             params={"id": ",".join(video_ids), "part": "statistics", "maxResults": "50"},
         )
-        body = _json(response)
-        items = body.get("items") if isinstance(body, dict) else None
-        found: dict[str, dict[str, Any]] = {}
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                stats = item.get("statistics")
-                found[item["id"]] = dict(stats) if isinstance(stats, dict) else {}
-        return found
+        return _json(response)
 
     def delete_video(self, video_id: str) -> None:
         """videos.delete (50 units): take a video down, scheduled or public (consent withdrawn).

@@ -6,14 +6,18 @@
 - YouTube: `videos.list part=statistics`, 50 ids a call, 1 quota unit; a video missing from the
   answer is gone.
 
-Each id comes back as `Figures` (metric name -> integer, under the platform's own names: Meta's
-metric names, Facebook's `reactions`, `comments`, `shares` from the post's fields, YouTube's
-`views`, `likes`, `comments`), None (Meta's empty data set: too early, or a scheduled post not
-out yet), or it is listed as gone.
+Each id comes back with its figures (metric name -> integer, under the platform's own names:
+Meta's metric names, Facebook's `reactions`, `comments`, `shares` from the post's fields,
+YouTube's `views`, `likes`, `comments`), as asked again later with the reason (Meta's empty data
+set: too early, or a scheduled post not out yet; an answer that left it out or could not be
+trusted), or as gone. An answer is material to check, never to trust: a value that is not a
+whole count the columns hold, or not the post's lifetime figure, is left out with the reason in
+`notes`, and never fails the batch it came in.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +26,7 @@ from typing import Any
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import GraphClient
 from ifn_campaign.channels.youtube import YouTubeClient
-from ifn_campaign.errors import GraphError
+from ifn_campaign.errors import GraphError, GraphNotFound
 
 __all__ = [
     "FACEBOOK_METRICS",
@@ -46,16 +50,24 @@ YOUTUBE_STATISTICS = {"viewCount": "views", "likeCount": "likes", "commentCount"
 _GRAPH_ID = re.compile(r"[0-9]{1,40}(?:_[0-9]{1,40})?")
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _GONE_IDS = re.compile(r"do not exist:\s*(.+)$", re.S)
+_MISSING_OBJECT = re.compile(r"Object with ID '([0-9_]{1,81})' does not exist")
+
+
+NO_DATA = "no data yet (the platform has no figures for it so far)"
+LEFT_OUT = "the platform's answer left this post out"
 
 
 @dataclass
 class BatchResult:
-    """What one batch gave: figures by remote id (None: no data yet, an empty data set), the
-    ids the platform no longer has, those its answer left out, and how many calls it took."""
+    """What one batch gave: figures by remote id, the ids to ask again later and why (no data
+    yet, left out of the answer, an answer that cannot be trusted), the ids the platform no
+    longer has, the values left out of a post's figures and why (`notes`), and how many calls
+    it took."""
 
-    figures: dict[str, dict[str, int] | None] = field(default_factory=dict)
+    figures: dict[str, dict[str, int]] = field(default_factory=dict)
+    again: dict[str, str] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
-    unanswered: set[str] = field(default_factory=set)
+    notes: dict[str, list[str]] = field(default_factory=dict)
     calls: int = 0
 
 
@@ -81,9 +93,10 @@ def read_graph(
     channel: Channel,
     remote_ids: Sequence[str],
 ) -> BatchResult:
-    """One batch (at most 50 ids of one account) through field expansion. Code 803 names the
-    ids that do not exist: they are gone and the others are asked again in the same run. Any
-    other error is raised for the caller (rate limits, token, 5xx after the client's retries)."""
+    """One batch (at most 50 ids of one account) through field expansion. Code 803 (or 100/33
+    naming one of them) says which ids do not exist: they are gone and the others are asked
+    again in the same run, so the loop ends within one call per id. Any other error is raised
+    for the caller (rate limits, token, 5xx after the client's retries)."""
     result = BatchResult()
     asking = list(dict.fromkeys(remote_ids))
     fields = graph_fields(channel)
@@ -103,16 +116,31 @@ def read_graph(
             if not isinstance(node, Mapping):
                 # Meta answers for every id it has and fails the call (803) for one it has not:
                 # an answer leaving one out is not proof it is gone, so it is asked again later
-                result.unanswered.add(remote_id)
+                result.again[remote_id] = LEFT_OUT
                 continue
-            result.figures[remote_id] = _graph_figures(channel, node)
+            notes: list[str] = []
+            figures = _graph_figures(channel, node, notes)
+            if notes:
+                result.notes[remote_id] = notes
+            if figures:
+                result.figures[remote_id] = figures
+            else:
+                result.again[remote_id] = (
+                    f"no figure could be used: {'; '.join(notes)}" if notes else NO_DATA
+                )
         break
     return result
 
 
 def _gone_ids(error: GraphError, asked: Sequence[str]) -> set[str]:
-    """The ids code 803 says do not exist, among those asked (an unrelated id in the message
-    is not trusted; a message naming none of ours is not a gone post)."""
+    """The ids the error says do not exist, among those asked: those code 803 lists, the one
+    a 100/33 names ("Object with ID '...' does not exist"), or the only id asked. An unrelated
+    id in the message is not trusted; a message naming none of ours is not a gone post."""
+    if isinstance(error, GraphNotFound):
+        found = _MISSING_OBJECT.search(error.message or "")
+        if found is not None:
+            return {i for i in asked if i == found.group(1)}
+        return set(asked) if len(asked) == 1 else set()
     if error.code != 803 or not error.message:
         return set()
     found = _GONE_IDS.search(error.message)
@@ -122,7 +150,9 @@ def _gone_ids(error: GraphError, asked: Sequence[str]) -> set[str]:
     return {i for i in asked if i in named}
 
 
-def _graph_figures(channel: Channel, node: Mapping[str, Any]) -> dict[str, int] | None:
+def _graph_figures(channel: Channel, node: Mapping[str, Any], notes: list[str]) -> dict[str, int]:
+    """The post's figures from its node; what is left out, and why, goes to `notes`. Nothing at
+    all (Meta's empty data set) is no figures, not zeros."""
     insights = node.get("insights")
     data = insights.get("data") if isinstance(insights, Mapping) else None
     asked = INSTAGRAM_METRICS if channel == Channel.INSTAGRAM else FACEBOOK_METRICS
@@ -132,50 +162,115 @@ def _graph_figures(channel: Channel, node: Mapping[str, Any]) -> dict[str, int] 
         # longer than insight_metric.metric holds, which would fail the batch's commit)
         if not isinstance(entry, Mapping) or entry.get("name") not in asked:
             continue
+        name = str(entry["name"])
+        period = entry.get("period", "lifetime")
+        if period != "lifetime":
+            # a day's or a week's value is not the post's count so far
+            notes.append(f"{name} left out: its period is {_shown(period)}, not lifetime")
+            continue
         values = entry.get("values")
         last = values[-1] if isinstance(values, list) and values else None
-        number = _count(last.get("value")) if isinstance(last, Mapping) else None
-        if number is not None:
-            figures[entry["name"]] = number
+        if not isinstance(last, Mapping):
+            continue  # no value: nothing yet for this metric
+        _take(figures, notes, name, last.get("value"))
     if not figures:
-        return None  # Meta's empty data set: not zeros, nothing yet
+        return {}
     if channel == Channel.FACEBOOK:
         for name in ("reactions", "comments"):
             edge = node.get(name)
             summary = edge.get("summary") if isinstance(edge, Mapping) else None
-            total = _count(summary.get("total_count")) if isinstance(summary, Mapping) else None
-            if total is not None:
-                figures[name] = total
+            if isinstance(summary, Mapping) and "total_count" in summary:
+                _take(figures, notes, name, summary.get("total_count"))
         shares = node.get("shares")
-        # absent when nobody shared, as on the real API
-        figures["shares"] = (_count(shares.get("count")) if isinstance(shares, Mapping) else 0) or 0
+        if shares is None:
+            figures["shares"] = 0  # absent when nobody shared, as on the real API
+        else:
+            _take(
+                figures,
+                notes,
+                "shares",
+                shares.get("count") if isinstance(shares, Mapping) else shares,
+            )
     return figures
 
 
 def read_youtube(client: YouTubeClient, video_ids: Sequence[str]) -> BatchResult:
-    """One videos.list call for up to 50 videos (1 quota unit); a video missing from the answer
-    is gone. Errors (quotaExceeded, 5xx after the client's retries, a dead token) are raised."""
+    """One videos.list call for up to 50 videos (1 quota unit). A video missing from a whole
+    answer (a video list, not cut into pages) is gone; an answer that is not one (a proxy's
+    page, no `items` list, a `nextPageToken` nobody asked for) proves nothing, and its videos
+    are asked again later. Errors (quotaExceeded, 5xx after the client's retries, a dead
+    token) are raised."""
     asking = list(dict.fromkeys(video_ids))
-    stats = client.video_statistics(asking)
+    body = client.video_statistics(asking)
     result = BatchResult(calls=1)
+    items = body.get("items") if isinstance(body, Mapping) else None
+    if not isinstance(items, list):
+        why = "YouTube's answer was not a video list (no 'items' list): nothing in it was used"
+        result.again = dict.fromkeys(asking, why)
+        return result
+    stats: dict[str, Any] = {}
+    twice: set[str] = set()
+    for item in items:
+        if not isinstance(item, Mapping) or item.get("id") not in asking:
+            continue  # an id we did not ask for is not ours to store
+        video_id = str(item["id"])
+        found = item.get("statistics")
+        if video_id in stats and stats[video_id] != found:
+            twice.add(video_id)
+        stats[video_id] = found
+    paged = body.get("nextPageToken") is not None
     for video_id in asking:
-        found = stats.get(video_id)
-        if found is None:
-            result.gone.add(video_id)
+        if video_id in twice:
+            result.again[video_id] = (
+                "YouTube's answer gave this video twice, with different figures"
+            )
             continue
-        figures = {
-            ours: number
-            for theirs, ours in YOUTUBE_STATISTICS.items()
-            if (number := _count(found.get(theirs))) is not None
-        }
-        result.figures[video_id] = figures if "views" in figures else None
+        if video_id not in stats:
+            if paged:
+                result.again[video_id] = (
+                    "YouTube's answer was cut into pages (nextPageToken) without this video: "
+                    "not proof it is gone"
+                )
+            else:
+                result.gone.add(video_id)
+            continue
+        found = stats[video_id]
+        notes: list[str] = []
+        figures: dict[str, int] = {}
+        if not isinstance(found, Mapping):
+            notes.append(f"statistics left out: {_shown(found)} is not an object")
+            found = {}
+        for theirs, ours in YOUTUBE_STATISTICS.items():
+            if theirs in found:  # likeCount is absent while the owner hides likes
+                _take(figures, notes, ours, found[theirs], theirs)
+        if notes:
+            result.notes[video_id] = notes
+        if "views" in figures:
+            result.figures[video_id] = figures
+        else:
+            result.again[video_id] = (
+                f"no view count could be used: {'; '.join(notes)}" if notes else NO_DATA
+            )
     return result
+
+
+def _take(
+    figures: dict[str, int], notes: list[str], name: str, value: Any, theirs: str | None = None
+) -> None:
+    """Store `value` as the figure `name` if it is a whole count the columns hold, else say in
+    `notes` why it was left out (never stored wrong, never failing the batch)."""
+    number = _count(value)
+    if number is None:
+        notes.append(
+            f"{theirs or name} left out: {_shown(value)} is not a whole count (0 .. {MAX_FIGURE:,})"
+        )
+    else:
+        figures[name] = number
 
 
 def _count(value: Any) -> int | None:
     """A figure as an integer (YouTube sends strings), or None for anything that is not a
-    whole count the figure columns hold (0 .. 2**31-1): such a value is left out, never
-    stored wrong, and never fails the batch it came in."""
+    whole count the figure columns hold (0 .. 2**31-1)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
@@ -183,3 +278,12 @@ def _count(value: Any) -> int | None:
     if isinstance(value, int) and 0 <= value <= MAX_FIGURE:
         return value
     return None
+
+
+def _shown(value: Any) -> str:
+    """A platform's value in a note: JSON, cut short (it may be huge or hostile)."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, default=str)
+    except ValueError:  # a float too deep or odd to encode
+        text = type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."

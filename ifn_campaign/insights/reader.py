@@ -4,7 +4,10 @@ the figures, a batch at a time.
 - Within the publisher's limits: accounts under a platform block (`publishing.blocks`) or
   awaiting re-authorisation are not called; a rate limit met now, or one the Graph client set
   itself from the usage headers, is stored as a block the same way the publisher stores it, and
-  that account's remaining readings wait for the next run after it ends.
+  that account's remaining readings wait for the next run after it ends. A dead token is kept
+  as the publisher keeps it (`AccountState`): neither calls the account until staff
+  re-authorise it. A failure that passes, met after the client's own retries, leaves the
+  account alone for the rest of the run.
 - Within a share of YouTube's daily quota (`insights.youtube_quota_share` of
   `youtube.quota_units_per_day`), counted in `QuotaUse` under "youtube:<client id>:insights" per
   Pacific quota day, in the same transaction as the readings the units paid for. Once the share
@@ -19,7 +22,9 @@ the figures, a batch at a time.
 - No data yet (Meta's empty data set, code 10) and failures that pass are tried again with a
   doubling wait (`retry_base_seconds` .. `retry_max_seconds`) until `max_attempts`, then
   `failed`. A post the platform no longer has is `gone` (`Post.remote_gone_at`) and never asked
-  again.
+  again. What an answer had that could not be used (`platforms`: a value that is no whole
+  count, a period not lifetime) and a reach below an earlier reading's are said on the reading
+  (`last_error`); every figure 0 after a reading with a reach is asked again, not stored.
 """
 
 from __future__ import annotations
@@ -47,11 +52,18 @@ from ifn_campaign.errors import (
     ChannelBlocked,
     ChannelError,
     ChannelReauthNeeded,
+    ChannelTransient,
     ConfigError,
     GraphError,
 )
 from ifn_campaign.insights.figures import REACH_METRIC
-from ifn_campaign.insights.platforms import BatchResult, read_graph, read_youtube, valid_remote_id
+from ifn_campaign.insights.platforms import (
+    NO_DATA,
+    BatchResult,
+    read_graph,
+    read_youtube,
+    valid_remote_id,
+)
 from ifn_campaign.insights.schedule import FINAL, Due, due_readings, mark_after
 from ifn_campaign.models import (
     AccountState,
@@ -78,8 +90,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-NO_DATA = "no data yet (the platform has no figures for it so far)"
-UNANSWERED = "the platform's answer left this post out"
 
 
 @dataclass(frozen=True)
@@ -352,12 +362,24 @@ class _Run:
         if isinstance(error, ChannelBlocked):
             self._blocked(channel, account, error)
             return
-        if isinstance(error, (ChannelReauthNeeded, ConfigError)):  # a dead token, or none set
+        if isinstance(error, ChannelReauthNeeded):  # a dead token: as the publisher does
+            self.stopped.add(key)
+            self._needs_reauth(channel, account, error)
+            return
+        if isinstance(error, ConfigError):  # no token set
             self.stopped.add(key)
             self.report.waiting.append(f"{channel} {account}: {error}")
             return
         if error is not None and not isinstance(error, ChannelError):
             raise error
+        if isinstance(error, ChannelTransient):
+            # still failing after the client's own retries: the platform is unwell, so the
+            # account's other batches wait for the next run rather than each spend the retries
+            self.stopped.add(key)
+            self.report.waiting.append(
+                f"{channel} {account}: not called again in this run after a failure that "
+                f"passes ({error}); its other readings wait for the next run"
+            )
         calls = 1 if answer.result is None else answer.result.calls
         if channel == Channel.YOUTUBE:
             self.unstored_units = {quota_key(self.settings, account): calls}
@@ -389,13 +411,14 @@ class _Run:
                 remote = due.post.remote_id
                 if remote in result.gone:
                     self._write(due, self._gone)
-                elif remote in result.unanswered:
-                    self._write(due, lambda row: self._again(row, UNANSWERED))
-                elif result.figures.get(remote) is None:
-                    self._write(due, lambda row: self._again(row, NO_DATA))
+                elif remote in result.figures:
+                    figures, notes = result.figures[remote], result.notes.get(remote, [])
+                    self._write(
+                        due, lambda row, f=figures, n=notes, c=channel: self._read(row, c, f, n)
+                    )
                 else:
-                    figures = result.figures[remote] or {}
-                    self._write(due, lambda row, f=figures, c=channel: self._read(row, c, f))
+                    why = result.again.get(remote, NO_DATA)
+                    self._write(due, lambda row, w=why: self._again(row, w))
         for due in batch:  # stored with the reading: never a later mark read and these lost
             self._write_missed(due)
         self._commit(batch)
@@ -417,6 +440,26 @@ class _Run:
         if channel == Channel.YOUTUBE:
             return read_youtube(self.clients.youtube(account), ids)
         return read_graph(self.clients.graph(channel, account), channel, ids)
+
+    def _needs_reauth(self, channel: Channel, account: str, error: ChannelReauthNeeded) -> None:
+        """Keep the dead token as the publisher keeps it (`AccountState`): neither the reader
+        nor the publisher calls the account again until staff re-authorise it."""
+        self.session.rollback()
+        why = str(error)
+        state = self.session.get(AccountState, (channel, account)) or AccountState(
+            channel=channel, account=account
+        )
+        if state.needs_reauth_since is None:  # keep the first refusal and its message
+            state.needs_reauth_since, state.message = self.clock(), why
+        self.session.add(state)
+        self.session.commit()
+        self.report.waiting.append(
+            f"{channel} {account}: {why}; not called until it is re-authorised "
+            f"(`ifn-campaign accounts reauthorised {channel} {account}`)"
+        )
+        _log.warning(
+            "insights: %s %s: the token was refused; awaits re-authorisation", channel, account
+        )
 
     def _blocked(self, channel: Channel, account: str, error: ChannelBlocked) -> None:
         self.session.rollback()
@@ -554,19 +597,50 @@ class _Run:
             Outcome(post_id, str(due.post.channel), due.mark, row.state, detail)
         )
 
-    def _read(self, row: _Row, channel: Channel, figures: dict[str, int]) -> str:
+    def _read(
+        self, row: _Row, channel: Channel, figures: dict[str, int], notes: Sequence[str] = ()
+    ) -> str:
+        """Store the figures read; what the answer had that was left out, and a reach below an
+        earlier reading's (platforms revise counts: the later figure is theirs now), are kept
+        in `last_error` and said in the outcome. Every figure 0 where an earlier reading had a
+        reach is taken as a glitch and asked again, not stored over it."""
+        reach = figures.get(REACH_METRIC[channel])
+        earlier = self._earlier_reach(row)
+        notes = list(notes)
+        if earlier is not None and earlier[1] > 0:
+            mark, before = earlier
+            if not any(figures.values()):
+                return self._again(
+                    row, f"every figure was 0 where the {mark} reading had reach {before:,}"
+                )
+            if reach is not None and reach < before:
+                notes.append(
+                    f"reach {reach:,} is below the {mark} reading's {before:,}: "
+                    "the platform revised its count"
+                )
         at = self.clock()
-        row.state, row.read_at, row.next_attempt_at, row.last_error = (
-            ReadingState.READ,
-            at,
-            None,
-            None,
-        )
+        row.state, row.read_at, row.next_attempt_at = ReadingState.READ, at, None
+        row.last_error = "; ".join(notes) or None
         row.attempts += 1
-        row.reach = figures.get(REACH_METRIC[channel])
+        row.reach = reach
         self.figures.append((row, figures))  # stored with the batch (`_commit`)
-        reach = f"reach {row.reach:,}" if row.reach is not None else "no reach figure"
-        return reach
+        said = f"reach {reach:,}" if reach is not None else "no reach figure"
+        return f"{said} ({row.last_error})" if row.last_error else said
+
+    def _earlier_reach(self, row: _Row) -> tuple[str, int] | None:
+        """The mark and reach of the post's latest earlier reading that has one."""
+        earlier = [
+            r
+            for r in self.rows.values()
+            if r.post_id == row.post_id
+            and r.due_at < row.due_at
+            and r.state == ReadingState.READ
+            and r.reach is not None
+        ]
+        if not earlier:
+            return None
+        latest = max(earlier, key=lambda r: r.due_at)
+        return latest.mark, latest.reach or 0
 
     def _again(self, row: _Row, why: str) -> str:
         row.attempts += 1

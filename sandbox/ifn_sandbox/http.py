@@ -60,8 +60,10 @@ class Fault:
     """One injected failure for requests whose path starts with `path`.
 
     Kinds: `slow` waits `delay` seconds, then answers normally; `status` answers `status`
-    with the sandbox's own error body for it, or with `body` (any JSON) when given, plus
-    `headers` and `Retry-After: retry_after`; `drop` closes the connection without an answer
+    with the sandbox's own error body for it, or with `body` (any JSON) when given, or with
+    `text` as it is (a proxy's HTML page, a cut JSON text), plus `headers` and `Retry-After:
+    retry_after`; `content_type` replaces the Content-Type of either (a broken or hostile
+    server's answer); `drop` closes the connection without an answer
     (with `body_bytes`, after reading only that many bytes of the request body, which the
     sandbox keeps, like a server whose client died mid-upload); `truncate` answers with half
     the body, then closes.
@@ -82,6 +84,8 @@ class Fault:
     headers: dict[str, str] | None = None
     body_bytes: int | None = None
     method: str | None = None
+    text: str | None = None
+    content_type: str | None = None
     seen: int = field(default=0, init=False, compare=False)
     fired: int = field(default=0, init=False, compare=False)
 
@@ -117,6 +121,12 @@ class Fault:
             not isinstance(self.method, str) or not self.method.isalpha()
         ):
             raise ValueError(f"fault method must be an HTTP method like 'PUT', not {self.method!r}")
+        if self.text is not None and (not isinstance(self.text, str) or self.body is not None):
+            raise ValueError("fault text must be a string, and not given with body")
+        if self.content_type is not None and (
+            not isinstance(self.content_type, str) or _has_newline(self.content_type)
+        ):
+            raise ValueError("fault content_type must be a one-line string")
         if self.body_bytes is not None:
             if self.kind != "drop":
                 raise ValueError("fault body_bytes only goes with kind 'drop'")
@@ -467,6 +477,13 @@ class Sandbox:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             headers.append(("Retry-After", str(value)))
+        if fault.text is not None or fault.content_type is not None:
+            if fault.text is not None:
+                raw = fault.text.encode("utf-8", "surrogatepass")
+            else:
+                raw = json.dumps(fault.body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            kind = fault.content_type or "text/html; charset=utf-8"
+            return Response(fault.status, raw, [*headers, ("Content-Type", kind)])
         if fault.body is not None:
             return json_response(fault.status, fault.body, headers)
         response = self._status_error(

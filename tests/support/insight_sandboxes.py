@@ -150,10 +150,16 @@ class Sandboxed:
 
     # --- reading ------------------------------------------------------------------------
 
-    def read(self, *, limit: int | None = None, settings: Settings | None = None) -> InsightsReport:
+    def read(
+        self,
+        *,
+        limit: int | None = None,
+        settings: Settings | None = None,
+        tuning: Tuning = FAST,
+    ) -> InsightsReport:
         """One insights run at the sandboxes' now, with fresh clients (as a new flow run)."""
         cfg = settings or self.settings
-        clients = ChannelClients(cfg, secret, tuning=FAST)
+        clients = ChannelClients(cfg, secret, tuning=tuning)
         clients.youtube(ACCOUNT)._sleep = lambda _s: None
         self.clients_made.append(clients)
         with Session(self.engine) as session:
