@@ -230,3 +230,35 @@ def test_list_refuses_an_unknown_state(
     assert code == 1 and "unknown state 'gone'" in err and "uncertain" in err
     code, out, _ = cli(capsys, "list")
     assert code == 0 and "no notices yet" in out
+
+
+def test_a_mail_server_not_found_is_an_error_and_status_says_what_waits(
+    world: NoticeWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped host: `notices send` ends in one error line naming the setting (exit 1, not
+    "0 sent"); once the notice has waited `notices.overdue_minutes`, `notices list` and
+    `ifn-campaign status` say how many wait, since when and why, never the password."""
+    member = world.member("m-cli-away")
+    world.post(member, slot_at=utcnow() + timedelta(days=2))
+    monkeypatch.setenv("IFN_NOTICES__SMTP_HOST", "smtp.gmial.invalid")  # never resolves
+    monkeypatch.setenv("IFN_NOTICES__SMTP_SECURITY", "starttls")
+    code, out, err = cli(capsys, "send")
+    assert code == 1, out + err
+    assert "error: the mail server could not be used: SMTP server smtp.gmial.invalid:" in err
+    assert "check notices.smtp_host" in err
+    notice = notice_of(world, member)
+    assert (notice.state, notice.attempts) == (NoticeState.PENDING, 0)
+    code, out, _ = cli(capsys, "list")
+    assert code == 0 and "waiting too long" not in out  # queued just now
+    with world.session() as session:  # as if queued two hours ago
+        row = session.get(Notice, notice.id)
+        assert row is not None
+        row.created_at -= timedelta(hours=2)
+        session.commit()
+    code, out, _ = cli(capsys, "list")
+    flat = " ".join(out.split())
+    assert "1 notice(s) waiting too long (more than 60 minutes; the oldest queued" in flat
+    assert "smtp.gmial.invalid is not known" in flat and PASSWORD not in out
+    code = main(["status"])
+    flat = " ".join(capsys.readouterr().out.split())
+    assert code == 0 and "1 notice(s) waiting too long" in flat

@@ -95,3 +95,56 @@ def test_the_flow_queues_and_sends(
 
     [markdown] = anyio.run(artifacts)
     assert "- queued: 1 (before 1" in markdown and "- sent: 1" in markdown
+
+
+@pytest.mark.slow
+def test_a_mail_server_not_found_fails_the_run_and_says_so(
+    prefect: None,
+    sqlite_engine: Engine,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mistyped smtp_host: the run is Failed (not a green "0 sent"), its summary says why
+    first, and the notice waits, untried."""
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.notices import notices
+
+    world = NoticeWorld(
+        sqlite_engine, settings_for(sqlite_url, tmp_path), make_card(tmp_path / "cards")
+    )
+    world.post(world.member("m-flow-2"), slot_at=utcnow() + timedelta(days=2))
+    for key in [k for k in os.environ if k.startswith("IFN_")]:
+        monkeypatch.delenv(key)
+    (tmp_path / "none.toml").write_text("")
+    env = {
+        "IFN_CONFIG": str(tmp_path / "none.toml"),
+        "IFN_DATA_DIR": str(tmp_path),
+        "IFN_DATABASE__URL": sqlite_url,
+        "IFN_MEMBER_PAGE__BASE_URL": "https://ifn.example.org",
+        "IFN_NOTICES__SMTP_HOST": "smtp.gmial.invalid",  # RFC 2606: never resolves
+        "IFN_NOTICES__SMTP_PORT": "587",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    state = notices(return_state=True)
+    assert state.is_failed()
+    assert "the mail server could not be used" in (state.message or "")
+    [notice] = [n for n in world.notices() if n.medium == "email"]
+    assert (notice.state, notice.attempts) == (NoticeState.PENDING, 0)
+    assert notice.last_error and "smtp.gmial.invalid is not known" in notice.last_error
+
+    async def artifacts() -> list[str]:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["notices-summary"]))
+            )
+            return [str(a.data) for a in sorted(found, key=lambda a: a.created or 0)]
+
+    markdown = anyio.run(artifacts)[-1]  # this run's: the latest
+    assert markdown.startswith("# Member notices\n\n**The mail server could not be used:** SMTP")
+    assert "- queued: 1 (before 1" in markdown

@@ -40,6 +40,7 @@ from ifn_campaign.orchestration.doctor import (
 from ifn_campaign.publishing.media_host import MediaHost
 from ifn_campaign.secrets import env_name
 from ifn_sandbox.graph import ALL_SCOPES, GraphAccount, GraphSandbox
+from ifn_sandbox.mail import MailSandbox
 from ifn_sandbox.platforms import (
     GRAPH_SECRET,
     SECRETS,
@@ -75,8 +76,12 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     store.upgrade(engine)
     engine.dispose()
     card = _write_card(tmp_path / "cards" / "ab" / "abcd1234.jpg")
-    with PlatformSandboxes(tmp_path / "cards") as platforms:
-        settings = platforms.settings(Settings(database={"url": url}))
+    with (
+        PlatformSandboxes(tmp_path / "cards") as platforms,
+        MailSandbox(tmp_path / "maildir") as mail,
+    ):
+        notices = {"smtp_host": mail.host, "smtp_port": mail.smtp_port, "smtp_security": "none"}
+        settings = platforms.settings(Settings(database={"url": url}, notices=notices))
         yield Setup(platforms, settings, tmp_path, card)
 
 
@@ -91,6 +96,9 @@ def cli(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> Setup:
         if not key.startswith("IFN_SECRET_"):  # the sandboxes set (and restore) those
             monkeypatch.setenv(key, value)
     monkeypatch.setenv("IFN_DATABASE__URL", setup.settings.database.url)
+    mail = setup.settings.notices
+    for key, value in (("HOST", mail.smtp_host), ("PORT", mail.smtp_port), ("SECURITY", "none")):
+        monkeypatch.setenv(f"IFN_NOTICES__SMTP_{key}", str(value))
     return setup
 
 
@@ -166,6 +174,7 @@ def test_ready_installation_passes(cli: Setup, capsys: pytest.CaptureFixture[str
         "accounts: instagram/bpipi, facebook/bpipi, youtube/bpipi"
     )
     assert "3 not over yet, all on configured accounts" in line(lines, "ok   campaigns")
+    assert line(lines, "ok   notices mail server").endswith(" answers; no encryption; no login")
     assert line(lines, "ok   media host").endswith(
         f": serves ab/abcd1234.jpg (image/jpeg, {cli.card.stat().st_size} bytes)"
     )
@@ -177,7 +186,7 @@ def test_ready_installation_passes(cli: Setup, capsys: pytest.CaptureFixture[str
         "ok   youtube/bpipi: refresh token works; scopes youtube, youtube.upload"
     )
     assert line(lines, "warn prefect").startswith("warn prefect: no Prefect server configured")
-    assert lines[-1] == "7 ok, 1 warning(s), 0 failed: ready"
+    assert lines[-1] == "8 ok, 1 warning(s), 0 failed: ready"
     # read-only: no container, post or video was made, no YouTube quota spent
     assert not cli.platforms.graph.containers() and not cli.platforms.graph.posts()
     assert cli.platforms.youtube.quota_used() == 0 and not cli.platforms.youtube.videos()
