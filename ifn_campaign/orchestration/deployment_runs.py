@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ifn_campaign.errors import OrchestrationError
 
@@ -91,8 +91,24 @@ def our_deployments() -> list[tuple[str, bool]]:
 
 
 def display_url(url: str) -> str:
-    """The server's address without any user:password part, fit to show on a page."""
-    return re.sub(r"//[^/@\s]+@", "//", url)
+    """`url` without user info, query or fragment (where credentials hide), fit to show on a
+    page or in a message. The host is what follows the last `@`, as clients read it, so a
+    password that itself holds an `@` is dropped whole."""
+    split = urlsplit(url.strip())
+    if not split.scheme or not split.netloc:
+        return "<an address that does not parse>" if "@" in url else url.split("?")[0]
+    host = split.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = split.port
+    except ValueError:  # a port that is not a number: leave it out rather than fail
+        port = None
+    if port:
+        host = f"{host}:{port}"
+    # an `@` in the path means the user info held a raw `/`: what follows may be a password
+    path = "/…" if "@" in split.path else split.path
+    return f"{split.scheme}://{host}{path}"
 
 
 def _failure(api: str, exc: BaseException) -> str:

@@ -57,6 +57,7 @@ from ifn_campaign.errors import (
     YouTubeTransient,
 )
 from ifn_campaign.notices.smtp import SmtpConnection, SmtpTemporary
+from ifn_campaign.orchestration.deployment_runs import display_url
 from ifn_campaign.publishing.media_host import public_url
 from ifn_campaign.registry.media import address_refusal
 from ifn_campaign.secrets import Secrets, env_name
@@ -319,7 +320,7 @@ def check_prefect(api_url: str | None) -> tuple[Check, bool | None]:
             ),
             None,
         )
-    name = f"prefect {_display_url(api_url)}"
+    name = f"prefect {display_url(api_url)}"
     version: str | None = None
     try:
         from prefect.client.orchestration import get_client
@@ -397,7 +398,7 @@ def check_media_host(settings: Settings) -> list[Check]:
     """Instagram and Facebook fetch each card from `publish.media_base_url`: it must answer
     with the card files of `cards.cache_dir` and, for the real platforms, be public."""
     base = settings.publish.media_base_url
-    name = f"media host {_display_url(base)}"
+    name = f"media host {display_url(base)}"
     split = urlsplit(base)
     if split.scheme not in ("http", "https") or not split.hostname:
         return [
@@ -784,7 +785,7 @@ def _graph_failure(
         reason = exc.message or str(exc).partition(": ")[2] or str(exc)
         return _fail(
             label,
-            f"the Graph API at {_display_url(base)} does not answer ({reason})",
+            f"the Graph API at {display_url(base)} does not answer ({reason})",
             "check the network and the graph_url setting",
         )
     if isinstance(exc, GraphPermissionMissing):
@@ -1017,15 +1018,6 @@ def failed(checks: Iterable[Check]) -> bool:
 
 
 # --- small helpers --------------------------------------------------------------------------
-
-
-def _display_url(url: str) -> str:
-    """`url` without user info, query or fragment (where credentials could hide)."""
-    split = urlsplit(url)
-    host = split.hostname or ""
-    if split.port:
-        host = f"{host}:{split.port}"
-    return f"{split.scheme}://{host}{split.path}" if split.scheme else url.split("?")[0]
 
 
 def _network_reason(exc: requests.RequestException) -> str:
