@@ -78,7 +78,10 @@ def list_notices(
     limit: Annotated[int, typer.Option(metavar="N", min=1, help="Rows to show.")] = 50,
     wide: Wide = None,
 ) -> None:
-    """The outbox, newest first, with why a notice waits or failed."""
+    """The outbox, newest first, with why a notice waits or failed.
+
+    Then the counts per state, refused addresses, and notices waiting too long
+    (`notices.overdue_minutes`) or dropped as too late, with the last reason."""
     zone = _zone()
     abbr = zone_abbr(zone)
     with resources().session() as session:

@@ -276,7 +276,8 @@ def move_post(
 def status() -> None:
     """The queue per account, and posts that need staff.
 
-    Failed and missed posts and accounts waiting for re-authorisation, with what to do."""
+    Failed and missed posts and accounts waiting for re-authorisation, with what to do; member
+    notices waiting too long (a mail server down or mistyped), with the last reason."""
     now = utcnow()
     with Session(resources().engine) as session:
         counts = actions.queue_counts(session, now)
