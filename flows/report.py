@@ -7,7 +7,8 @@ worker's temporary working folder never receives them; `out_dir` overrides repor
 relative one under the data folder); the Prefect UI gets the summary (counts per state,
 failures with what to do, the ledger), a table of the posts (member, channel, time, reason,
 link), links to the rendered cards and `report-files`: links to the PDF and both pages (Prefect
-artifacts hold markdown, not files).
+artifacts hold markdown, not files). The PDF's gallery is capped at `report.pdf_cards` cards
+(`report_pdf`); each step is logged, since a big month's PDF takes a while.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from prefect import flow, get_run_logger
 from flows.artifacts import markdown_artifact, table_artifact
 from ifn_campaign.errors import IFNError
 from ifn_campaign.models import utcnow
-from ifn_campaign.orchestration.stages import report_stage
+from ifn_campaign.orchestration.stages import report_pdf, report_stage
 from ifn_campaign.reports.markdown import escape_markdown
 from ifn_campaign.reports.page import (
     CampaignReport,
@@ -30,7 +31,7 @@ from ifn_campaign.reports.page import (
     posts_table,
     summary_markdown,
 )
-from ifn_campaign.reports.pdf import PDF_NAMES, write_pdf
+from ifn_campaign.reports.pdf import PDF_NAMES
 from ifn_campaign.reports.words import PAGE_NAMES, check_lang
 from ifn_campaign.wiring import Resources
 
@@ -78,20 +79,36 @@ def report(
     artifacts (which say why) are made."""
     now = utcnow()
     chosen = check_lang(lang)
+    logger = get_run_logger()
     with Resources.load(config_path) as res:
-        zone = res.settings.planner.display_timezone
+        settings = res.settings
+        zone = settings.planner.display_timezone
         since, until = month_window(month, ZoneInfo(zone), now)
         label = since.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
-        folder = (res.settings.path(out_dir) if out_dir else res.settings.report.dir) / label
+        folder = (settings.path(out_dir) if out_dir else settings.report.dir) / label
         made, page = report_stage(
-            res, since=since, until=until, out_dir=folder, now=now, lang=chosen
+            res,
+            since=since,
+            until=until,
+            out_dir=folder,
+            now=now,
+            lang=chosen,
+            progress=logger.info,
         )
     report_artifacts(made, zone, "report")
     printed: Path | None = None
     failure: IFNError | None = None
     if pdf:
         try:
-            printed = write_pdf(page, folder / PDF_NAMES[chosen])
+            printed = report_pdf(
+                settings,
+                made,
+                page,
+                folder / PDF_NAMES[chosen],
+                now=now,
+                lang=chosen,
+                progress=logger.info,
+            )
         except IFNError as exc:
             failure = exc
     markdown_artifact(
@@ -99,9 +116,7 @@ def report(
         markdown=files_markdown(label, page, printed, str(failure) if failure else None),
         description=f"The report of {label}: its PDF and pages",
     )
-    get_run_logger().info(
-        "report %s: %s posts, page %s, PDF %s", label, len(made.posts), page, printed
-    )
+    logger.info("report %s: %s posts, page %s, PDF %s", label, len(made.posts), page, printed)
     if failure is not None:
         raise failure
     return {

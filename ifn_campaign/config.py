@@ -332,12 +332,20 @@ class PublishSettings(BaseModel):
 
 
 class ReportSettings(BaseModel):
-    """Where the monthly report pages go."""
+    """Where the monthly report pages go, and how much of the gallery its PDF prints."""
 
     dir: Path = Field(
         Path("var/report"),
         description="Folder of the report pages (<dir>/<YYYY-MM>/index.html), the `report` "
         "deployment's output",
+    )
+    pdf_cards: int = Field(
+        60,
+        ge=0,
+        le=1000,
+        description="Cards the PDF's gallery shows at most: the posts that reached furthest, "
+        "shared among the channels (the HTML page shows every card). A bigger month's PDF "
+        "says how many are left out",
     )
 
 

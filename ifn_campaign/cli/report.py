@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 
-from ifn_campaign.cli.base import REPORTS, app, out, resources, settings
+from ifn_campaign.cli.base import REPORTS, app, err, out, resources, settings
 from ifn_campaign.cli.plan import local_day
 from ifn_campaign.cli.tables import Col, print_table
 from ifn_campaign.errors import InvalidValueError, OptionsError
 from ifn_campaign.models import utcnow
-from ifn_campaign.orchestration.stages import report_stage
+from ifn_campaign.orchestration.stages import report_pdf, report_stage
 from ifn_campaign.reports.page import month_window, window_text
-from ifn_campaign.reports.pdf import PDF_NAMES, write_pdf
+from ifn_campaign.reports.pdf import PDF_NAMES
 from ifn_campaign.reports.words import check_lang
 
 DAYS_BACK = 30
@@ -95,7 +95,18 @@ def report(
         raise InvalidValueError(f"--until ({until}) is before --since ({since}): nothing to report")
     # --out is the user's: relative to the working directory, `~` expanded (--out=~/x is not)
     folder = out_dir.expanduser() if out_dir is not None else default_folder
-    found, page = report_stage(resources(), since=start, until=end, out_dir=folder, lang=chosen)
+    # a big month's PDF takes minutes: say each step (on stderr, the summary stays on stdout)
+    progress = _progress if pdf else None
+    now = utcnow()
+    found, page = report_stage(
+        resources(),
+        since=start,
+        until=end,
+        out_dir=folder,
+        now=now,
+        lang=chosen,
+        progress=progress,
+    )
 
     out.print(f"campaign report: {window_text(found, zone)}")
     if not found.posts:
@@ -136,5 +147,11 @@ def report(
     )
     out.print(f"report: {escape(str(page.resolve()))}", soft_wrap=True)
     if pdf:
-        printed = write_pdf(page, folder / PDF_NAMES[chosen])
+        printed = report_pdf(
+            cfg, found, page, folder / PDF_NAMES[chosen], now=now, lang=chosen, progress=progress
+        )
         out.print(f"PDF: {escape(str(printed.resolve()))}", soft_wrap=True)
+
+
+def _progress(line: str) -> None:
+    err.print(f"[dim]{escape(line)}[/]", soft_wrap=True)

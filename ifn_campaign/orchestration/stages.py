@@ -62,6 +62,7 @@ __all__ = [
     "publish_stage",
     "reconcile_markdown",
     "reconcile_stage",
+    "report_pdf",
     "report_stage",
     "sync_stage",
     "window_report",
@@ -640,13 +641,18 @@ def report_stage(
     out_dir: Path,
     now: datetime | None = None,
     lang: str = "id",
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[CampaignReport, Path]:
     """The campaign report of [since, until) as a page in both languages, `out_dir/index.html`
-    and `out_dir/index.en.html`; the report and the path of `lang`'s page."""
+    and `out_dir/index.en.html`; the report and the path of `lang`'s page. `progress` hears
+    one line per step."""
     from ifn_campaign.reports.page import write_html
 
+    say = progress or (lambda _line: None)
     now = now or utcnow()
+    say("reading the period's posts, reach and ledger from the database")
     made = window_report(res, since=since, until=until, now=now)
+    say(f"writing the pages of {len(made.posts)} posts to {out_dir}")
     page = write_html(
         made,
         out_dir,
@@ -656,6 +662,40 @@ def report_stage(
         lang=lang,
     )
     return made, page
+
+
+def report_pdf(
+    settings: Settings,
+    report: CampaignReport,
+    page: Path,
+    target: Path,
+    *,
+    now: datetime,
+    lang: str = "id",
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """`report_stage`'s `page` (made at `now`) printed to `target`, its gallery capped at
+    `report.pdf_cards` (`ifn_campaign.reports.page.print_html`); `progress` hears one line
+    per step."""
+    from ifn_campaign.reports.page import print_html
+    from ifn_campaign.reports.pdf import write_pdf
+
+    say = progress or (lambda _line: None)
+    html, printed = print_html(
+        report,
+        page.parent,
+        display_timezone=settings.planner.display_timezone,
+        made_at=now,
+        templates_dir=settings.templates.dir,
+        lang=lang,
+        cards=settings.report.pdf_cards,
+    )
+    if printed is not None:
+        say(
+            f"the PDF's gallery shows {printed.shown} of {printed.total} posts, the "
+            f"best-reaching per channel (report.pdf_cards); the page has them all"
+        )
+    return write_pdf(page, target, html=html, progress=say)
 
 
 def _rows(title: str, rows: Sequence[tuple[int, object]], head: str = "reason") -> list[str]:

@@ -33,12 +33,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ifn_campaign import bundled
-from ifn_campaign.config import PlannerSettings
+from ifn_campaign.config import PlannerSettings, ReportSettings
 from ifn_campaign.errors import FileAccessError, InvalidValueError
 from ifn_campaign.files import write_atomically
 from ifn_campaign.models import Feature, Member, Post, PostState
 from ifn_campaign.posts import ledger
 from ifn_campaign.posts.ledger import Dimension, Tally, Waiting
+from ifn_campaign.reports.gallery import PrintGallery, print_gallery
 from ifn_campaign.reports.markdown import escape_markdown
 from ifn_campaign.reports.reach import ReachSummary, collect_reach
 from ifn_campaign.reports.words import LANGS, PAGE_NAMES, Lang, Words, check_lang
@@ -52,6 +53,7 @@ __all__ = [
     "card_links",
     "collect",
     "posts_table",
+    "print_html",
     "summary_markdown",
     "web_link",
     "when",
@@ -62,6 +64,7 @@ __all__ = [
 
 REPORT_TEMPLATES = bundled.templates("report")
 DISPLAY_TIMEZONE: str = PlannerSettings.model_fields["display_timezone"].default
+PDF_CARDS: int = ReportSettings.model_fields["pdf_cards"].default
 # Where each state stands in the pipeline, in its order, and what (if anything) comes next.
 STATE_MEANING: dict[str, str] = {
     PostState.PLANNED: "picked; card and caption not made yet (ifn-campaign compose)",
@@ -558,6 +561,41 @@ def write_html(
     return out_dir / PAGE_NAMES[chosen]
 
 
+def print_html(
+    report: CampaignReport,
+    out_dir: Path,
+    *,
+    display_timezone: str,
+    made_at: datetime,
+    data_clock: str | None = None,
+    templates_dir: Path | None = None,
+    lang: str = "id",
+    cards: int = PDF_CARDS,
+) -> tuple[str, PrintGallery | None]:
+    """The `lang` page as the PDF prints it (links resolved from `out_dir`, where `write_html`
+    put the pages), and its gallery's selection: the page itself when the period has at most
+    `cards` posts (selection None), else a gallery of the `cards` posts that reached furthest,
+    shared among the channels (`ifn_campaign.reports.gallery`), with a note saying how many
+    are left to the HTML page. Same arguments as `write_html`, for the same page."""
+    words = Words(check_lang(lang), ZoneInfo(display_timezone))
+    if made_at.tzinfo is None:
+        raise InvalidValueError(
+            f"report made_at {made_at} has no time zone: give an aware datetime"
+        )
+    reach = {p.post_id: p.reach for p in report.reach.posts}
+    printed = print_gallery(report.posts, reach, list(report.by_channel), cards)
+    html = _page(
+        report,
+        out_dir,
+        words,
+        made_at=made_at,
+        data_clock=data_clock,
+        templates_dir=templates_dir,
+        printed=printed,
+    )
+    return html, printed
+
+
 def _period(report: CampaignReport, words: Words) -> str:
     """The window in the page's words: "Bulan November 2026" for a calendar month."""
     t, zone = words.t, words.zone
@@ -584,15 +622,18 @@ def _page(
     made_at: datetime,
     data_clock: str | None,
     templates_dir: Path | None,
+    printed: PrintGallery | None = None,
 ) -> str:
-    """The page in one language."""
+    """The page in one language; with `printed`, the page for the PDF, whose gallery shows
+    that selection and says how many posts it leaves to the HTML page."""
     from ifn_campaign.cards.brand import BrandKit
     from ifn_campaign.cards.preview import render_page
     from ifn_campaign.reports.charts import report_charts
 
     zone, t, palette = words.zone, words.t, BrandKit.load().palette
-    items: list[dict[str, Any]] = [
-        {
+
+    def item(p: PostLine) -> dict[str, Any]:
+        return {
             "post": p,
             "when": words.when(p.slot_at),
             "published": words.when(p.published_at) if p.published_at else None,
@@ -600,8 +641,26 @@ def _page(
             "thumbnail": _card_image(p.thumbnail_path, out_dir),
             "link": web_link(p.permalink),
         }
-        for p in report.posts
-    ]
+
+    items = [item(p) for p in report.posts]
+    gallery: list[tuple[str | None, list[dict[str, Any]]]] = [(None, items)]
+    gallery_note = None
+    if printed is not None:
+        gallery = [
+            (
+                t["gallery_channel"].format(
+                    channel=channel, shown=words.number(len(posts)), total=words.number(total)
+                ),
+                [item(p) for p in posts],
+            )
+            for channel, total, posts in printed.by_channel
+        ]
+        gallery_note = t["gallery_print_note"].format(
+            shown=words.number(printed.shown),
+            total=words.number(printed.total),
+            left=words.number(printed.left_out),
+            page=PAGE_NAMES[words.lang],
+        )
     other_clock = abs(report.as_of - made_at) >= CLOCK_SLACK
     recorded = report.recorded_until
     ahead = recorded is not None and recorded - made_at >= CLOCK_SLACK and not other_clock
@@ -629,7 +688,9 @@ def _page(
         zone=zone.key,
         zone_abbr=zone_abbr(zone, made_at),
         items=items,
-        failures=[item for item in items if item["post"].needs_staff],
+        gallery=gallery,
+        gallery_note=gallery_note,
+        failures=[i for i in items if i["post"].needs_staff],
         states=[(s, n, t.get(f"state_{s}", "")) for s, n in report.by_state.items()],
         ledger=led,
         tallies=[

@@ -10,6 +10,8 @@ temporary file renamed into place), as the pages are.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +26,23 @@ if TYPE_CHECKING:
     from weasyprint import HTML
 
 PDF_NAMES = {"id": "laporan-ifn.pdf", "en": "ifn-report.pdf"}
+# Images go in at most at this resolution of their printed size: a 1080x1350 card printed
+# 34 mm tall needs 400 px of its 1350 (as drawn, a card weighs about 110 KB in the PDF).
+PRINT_DPI = 300
 
 
-def write_pdf(page: Path, target: Path) -> Path:
+def write_pdf(
+    page: Path,
+    target: Path,
+    *,
+    html: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
     """Print the HTML file `page` to `target` (cards and links resolved beside the page) and
-    return `target`."""
+    return `target`. `html`, when given, is printed instead of the file's text, as if it were
+    the file (`ifn_campaign.reports.page.print_html`: the page with the PDF's gallery).
+    `progress` hears one line per step: a big month takes minutes to lay out."""
+    say = progress or (lambda _line: None)
     try:
         html_class = _weasyprint_html()
     except (ImportError, OSError) as exc:  # OSError: WeasyPrint found, Pango (its C side) not
@@ -39,7 +53,18 @@ def write_pdf(page: Path, target: Path) -> Path:
             f"libpango-1.0-0 libpangoft2-1.0-0`; the HTML page is at {page}"
         ) from None
     try:
-        document = html_class(filename=str(page), base_url=str(page.parent)).render()
+        source = (
+            html_class(string=html, base_url=str(page))
+            if html is not None
+            else html_class(filename=str(page), base_url=str(page.parent))
+        )
+        say(f"laying out the PDF of {page.name} (WeasyPrint)")
+        started = time.monotonic()
+        document = source.render(dpi=PRINT_DPI)  # images keep it, and are cut to it when drawn
+        say(
+            f"{len(document.pages)} A4 pages laid out in {time.monotonic() - started:.0f} s; "
+            f"writing {target.name}"
+        )
         # whole or not at all: a full disk (or a crash) keeps last run's PDF, never half of one
         write_atomically(target, document.write_pdf())
     except OSError as exc:
