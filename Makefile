@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo console test docs chromium lint format messages bench bench-cards bench-plan bench-publish bench-campaign bench-shorts bench-console bench-notices bench-insights goldens clean
+.PHONY: demo console test docs chromium lint format messages bench bench-cards bench-plan bench-publish bench-campaign bench-shorts bench-console bench-notices bench-insights bench-report goldens clean
 
 # The browser tests (tests/reports/test_pages_browser.py) drive Debian's chromium through Playwright,
 # and the report's PDF test (tests/reports/test_report_pdf.py) counts and renders its pages with
@@ -99,6 +99,11 @@ bench-notices: $(STAMP)
 # (ceil(posts / 50) per account), and a naive reader's one post a call.
 bench-insights: $(STAMP)
 	$(BIN)/python bench/insights_bench.py
+
+# The monthly report's PDF for a month of 2,000 posts: wall time, peak memory, pages and size
+# with the gallery capped at report.pdf_cards, against every card at full size (about 15 min).
+bench-report: $(STAMP)
+	$(BIN)/python bench/report_bench.py
 
 # Rewrite the golden cards and captions on purpose (after a template or brand change); look at
 # tests/golden/ (git diff) before committing.
