@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlalchemy import Engine
 
-from ifn_campaign.console.pages.exports import HideFeedToken, csv_cell
+from ifn_campaign.console.pages.exports import HideFeedToken, csv_bytes, csv_cell
 from ifn_campaign.console.users import disable_user
 from ifn_campaign.models import StaffUser
 from tests.support.console import USERS, ConsoleWorld, console_world
@@ -133,6 +135,56 @@ def test_ledger_csv(cal: tuple[ConsoleWorld, Week]) -> None:
     assert client.get("/exports/ledger.csv?from=1.12.2026").status_code == 400
     assert client.get("/exports/ledger.csv?from=2026-12-02&to=2026-12-01").status_code == 400
     assert client.get("/exports/ledger.csv?channel=myspace").status_code == 400
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    """`text` cut at each `separator` that stands outside double quotes, as a spreadsheet
+    reading a CSV with that list separator cuts it ("" inside quotes is a quote)."""
+    pieces, current, quoted = [], [], False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return [*pieces, "".join(current)]
+
+
+def _records(text: str) -> list[str]:
+    return [r for r in _split_outside_quotes(text.replace("\r\n", "\n"), "\n") if r]
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.text(alphabet=st.sampled_from("ab ;,=+-@\"'\t\r\n1("), max_size=12),
+                st.integers(),
+                st.none(),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+@example([["Toko;=1+1", None], ["a;b", "CV Maju;@SUM(A1)"]])
+def test_no_list_separator_turns_a_cell_into_a_formula(table: list[list[object]]) -> None:
+    """Excel in an Indonesian (or any European) locale splits CSV on ';': a member named
+    `Toko;=1+1` must not become a cell `=1+1` there; and the file still reads back exactly in
+    a comma locale."""
+    text = csv_bytes(["a", "b", "c", "d"], table).decode("utf-8-sig")
+    for line in _records(text):
+        for piece in _split_outside_quotes(line, ";")[1:]:  # what a ';' locale makes a cell of
+            assert not piece.lstrip('"').startswith(_FORMULA), piece
+    back = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    assert back == [[csv_cell(v) for v in row] for row in table]
 
 
 def test_ledger_csv_neutralises_a_hostile_name(cal: tuple[ConsoleWorld, Week]) -> None:

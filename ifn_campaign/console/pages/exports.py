@@ -5,7 +5,8 @@ CSV files are UTF-8 with a byte order mark, so Excel (which staff open them in) 
 names as UTF-8 rather than in the Windows code page; LibreOffice and Google Sheets skip the
 mark, and Python reads them with `encoding="utf-8-sig"`. A cell that starts with = + - @, a tab
 or a carriage return is prefixed with ' so no spreadsheet runs it as a formula (member names and
-captions come from the registry and are not to be trusted).
+captions come from the registry and are not to be trusted). Every cell is quoted: Excel in an
+Indonesian locale splits CSV on ';', and an unquoted `Toko;=1+1` would become a formula there.
 
 The feed's URL holds a random token: it is the credential (a calendar app cannot sign in), so
 only its SHA-256 is stored, it is shown once, making a new one or revoking it ends the old one,
@@ -78,10 +79,10 @@ def csv_cell(value: Any) -> str:
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A CSV file: UTF-8 with BOM, CRLF line ends (RFC 4180), every cell guarded (the CLI's
-    exports write the same bytes)."""
+    """A CSV file: UTF-8 with BOM, CRLF line ends (RFC 4180), every cell guarded and quoted (the
+    CLI's exports write the same bytes)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
