@@ -70,6 +70,18 @@ class RegistrySettings(BaseModel):
     page_size: int = Field(200, ge=1, le=500, description="Members per page (1..500)")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
     read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a response")
+    deadline: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one page may take in all (headers and body): a registry sending "
+        "a byte at a time is cut off, and the page tried again",
+    )
+    max_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest page read, in bytes (decoded); a bigger one is refused while it "
+        "streams, and tried again",
+    )
     retries: int = Field(5, ge=0, le=20, description="Retries on 429, 5xx and broken connections")
     backoff_factor: float = Field(0.5, ge=0, description="Exponential backoff base in seconds")
     backoff_max: float = Field(30.0, ge=0, description="Longest backoff between retries")

@@ -41,13 +41,24 @@ SecretLookup = Callable[[str], str]
 
 @dataclass(frozen=True)
 class Tuning:
-    """Timeouts and retries of the clients. The defaults are the publisher's (patient: a post
-    is worth waiting for); `QUICK` is doctor's (a check should answer within seconds)."""
+    """Timeouts, deadlines, the answer cap and retries of the clients. The defaults are the
+    publisher's (patient: a post is worth waiting for); `QUICK` is doctor's (a check should
+    answer within seconds).
+
+    A read timeout bounds each wait for bytes; a deadline the whole answer of one call
+    (headers and body), so a server dripping a byte at a time cannot hold a run. An upload
+    chunk or thumbnail gets one more second per `youtube_upload_min_rate` bytes it sends.
+    `json_max_bytes` caps every answer's body, read as it streams."""
 
     connect_timeout: float = 5.0
     graph_read_timeout: float = 30.0
     youtube_read_timeout: float = 60.0
     token_read_timeout: float = 30.0
+    graph_deadline: float = 60.0
+    youtube_deadline: float = 90.0
+    token_deadline: float = 60.0
+    youtube_upload_min_rate: float = 32 * 1024  # bytes a second: 2 MiB chunks get 64 s more
+    json_max_bytes: int = 8 * 1024 * 1024
     graph_retries: int = 4
     graph_backoff_factor: float = 0.5
     graph_backoff_max: float = 30.0
@@ -59,6 +70,9 @@ QUICK = Tuning(
     graph_read_timeout=15.0,
     youtube_read_timeout=15.0,
     token_read_timeout=15.0,
+    graph_deadline=20.0,
+    youtube_deadline=20.0,
+    token_deadline=20.0,
     graph_retries=1,
     graph_backoff_factor=0.2,
     graph_backoff_max=2.0,
@@ -183,6 +197,8 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
                 self.secrets(account.token_secret),
                 connect_timeout=t.connect_timeout,
                 read_timeout=t.graph_read_timeout,
+                deadline=t.graph_deadline,
+                max_bytes=t.json_max_bytes,
                 retries=t.graph_retries,
                 backoff_factor=t.graph_backoff_factor,
                 backoff_max=t.graph_backoff_max,
@@ -216,6 +232,8 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
                 self.settings.youtube.token_url,
                 credentials,
                 timeout=(self.tuning.connect_timeout, self.tuning.token_read_timeout),
+                deadline=self.tuning.token_deadline,
+                max_bytes=self.tuning.json_max_bytes,
             )
         return self._tokens[name]
 
@@ -229,6 +247,9 @@ class ChannelClients(Mapping[tuple[Channel, str], ChannelAdapter]):
                 self.token_source(name),
                 connect_timeout=self.tuning.connect_timeout,
                 read_timeout=self.tuning.youtube_read_timeout,
+                deadline=self.tuning.youtube_deadline,
+                upload_min_rate=self.tuning.youtube_upload_min_rate,
+                max_bytes=self.tuning.json_max_bytes,
             )
         return self._youtube[name]
 

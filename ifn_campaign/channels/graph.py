@@ -9,8 +9,14 @@ fails:
 | connection refused, connect timeout (never sent) | retried with backoff | retried with backoff  |
 | read timeout, dropped or cut answer              | retried with backoff | `GraphOutcomeUnknown` |
 | codes 1, 2, HTTP 5xx (Meta may have acted)       | retried with backoff | `GraphOutcomeUnknown` |
+| no whole answer within `deadline` seconds        | retried with backoff | `GraphOutcomeUnknown` |
+| an answer over `max_bytes` (refused unread)      | retried with backoff | `GraphOutcomeUnknown` |
 | rate limit 4, 17, 32, 613, 80001, 80002          | `GraphRateLimited`   | `GraphRateLimited`    |
 | anything else                                    | its `GraphError` class, at once              |
+
+The read timeout bounds each wait for bytes; `deadline` bounds the whole answer (headers and
+body: a server dripping a byte at a time is cut off) and `max_bytes` its body, read as it
+streams (`ifn_campaign.deadline`).
 
 `GraphOutcomeUnknown` means: the post may exist. The caller reconciles with the platform
 (`instagram.find_published`, `facebook.find_scheduled`, ...) before trying again.
@@ -49,6 +55,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util import Retry
 
+from ifn_campaign.deadline import AnswerLimits, DeadlinePassed, LimitPassed, send, watched_session
 from ifn_campaign.errors import (
     GraphContainerExpired,
     GraphError,
@@ -165,7 +172,9 @@ class GraphClient:
 
     `retries` more attempts after the first, for calls that may be repeated; the wait before
     retry n is `backoff_factor * 2**(n-1)` capped at `backoff_max`, plus up to `jitter` seconds
-    (or a server's Retry-After, if not above `backoff_max`). `rate_limit_wait`: how long to stop
+    (or a server's Retry-After, if not above `backoff_max`). `deadline`: seconds a whole answer
+    may take; `max_bytes`: the largest body read (the names in `*_setting` are what messages
+    tell staff to change). `rate_limit_wait`: how long to stop
     after a rate limit that does not say. At `usage_threshold` percent of any usage header the
     next call waits `backoff_max * (percent - threshold + 1) / (100 - threshold + 1)` seconds.
     `sleep` and `clock` (monotonic seconds) are swappable for tests.
@@ -181,6 +190,10 @@ class GraphClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        deadline: float = 60.0,
+        max_bytes: int = 8 << 20,
+        deadline_setting: str = "Tuning.graph_deadline",
+        max_bytes_setting: str = "Tuning.json_max_bytes",
         retries: int = 4,
         backoff_factor: float = 0.5,
         backoff_max: float = 30.0,
@@ -198,6 +211,7 @@ class GraphClient:
         self.__token = token
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.limits = AnswerLimits(deadline, max_bytes, deadline_setting, max_bytes_setting)
         self.retries = retries
         self.backoff_factor = backoff_factor
         self.backoff_max = backoff_max
@@ -208,7 +222,7 @@ class GraphClient:
         self._sleep = sleep
         self._clock = clock
         self._owns_session = session is None
-        self.session = session or requests.Session()
+        self.session = watched_session(session)
         self._random = random.Random()  # noqa: S311 (jitter, not cryptography)
         self.last_usage: Usage | None = None
         """The usage headers of the most recent answer (None before the first)."""
@@ -399,9 +413,11 @@ class GraphClient:
     ) -> dict[str, Any]:
         where = {"method": method, "path": path}
         try:
-            response = self.session.request(
+            response = send(
+                self.session,
                 method,
                 self.base_url + path,
+                limits=self.limits,
                 params=params or None,
                 data=data,
                 files=files,
@@ -409,6 +425,19 @@ class GraphClient:
                 timeout=(self.connect_timeout, self.read_timeout),
                 allow_redirects=False,
             )
+        except LimitPassed as exc:
+            cut = exc.error if isinstance(exc, DeadlinePassed) else None
+            if isinstance(cut, requests.RequestException) and _never_sent(cut):
+                raise _Retry(
+                    GraphTransient(f"{method} {path}: could not connect ({exc})", **where)
+                ) from None
+            if idempotent:
+                raise _Retry(GraphTransient(f"{method} {path}: {exc}", **where)) from None
+            raise GraphOutcomeUnknown(
+                f"{method} {path}: {exc}, after the request was sent, so it may or may not "
+                "have taken effect; reconcile with the platform before trying again",
+                **where,
+            ) from None
         except requests.RequestException as exc:
             reason = _network_reason(exc)
             if _never_sent(exc):

@@ -78,6 +78,7 @@ from urllib3.util import Retry
 from ifn_campaign.captions.rules import Limits, check_youtube
 from ifn_campaign.channels.adapter import Again, Outgoing, RemoteCopy, Sent, Sought, Steps
 from ifn_campaign.channels.channel import Channel
+from ifn_campaign.deadline import AnswerLimits, LimitPassed, send, watched_session
 from ifn_campaign.errors import (
     ChannelError,
     UploadSessionGone,
@@ -175,8 +176,9 @@ class TokenInfo:
 
 class TokenSource:
     """Access tokens from Google's token endpoint (refresh_token grant), cached until `margin`
-    before they expire. Thread-safe. It does not retry: a network failure or a 5xx raises
-    `YouTubeUnreachable` / `YouTubeRateLimited` and `YouTubeClient`'s retry loop tries again."""
+    before they expire. Thread-safe. It does not retry: a network failure, no whole answer
+    within `deadline` seconds, an answer over `max_bytes` or a 5xx raises `YouTubeUnreachable`
+    / `YouTubeRateLimited` and `YouTubeClient`'s retry loop tries again."""
 
     def __init__(
         self,
@@ -186,14 +188,19 @@ class TokenSource:
         clock: Clock | None = None,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
+        deadline: float = 60.0,
+        max_bytes: int = 8 << 20,
         margin: timedelta = timedelta(seconds=60),
     ) -> None:
         self.token_url = token_url
         self._credentials = credentials
         self.clock: Clock = clock or _utc_now
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = watched_session(session)
         self._timeout = timeout
+        self._limits = AnswerLimits(
+            deadline, max_bytes, "Tuning.token_deadline", "Tuning.json_max_bytes"
+        )
         self._margin = margin
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -249,9 +256,16 @@ class TokenSource:
         guard_http_logs()  # the token is in the URL urllib3 logs at DEBUG
         token = self.token()
         try:
-            response = self._session.get(
-                tokeninfo_url, params={"access_token": token}, timeout=self._timeout
+            response = send(
+                self._session,
+                "GET",
+                tokeninfo_url,
+                limits=self._limits,
+                params={"access_token": token},
+                timeout=self._timeout,
             )
+        except LimitPassed as exc:
+            raise YouTubeUnreachable(f"Google's tokeninfo endpoint: {exc}") from None
         except requests.Timeout:
             raise YouTubeUnreachable("Google's tokeninfo endpoint timed out") from None
         except requests.RequestException as exc:
@@ -293,7 +307,16 @@ class TokenSource:
             "refresh_token": c.refresh_token,
         }
         try:
-            response = self._session.post(self.token_url, data=form, timeout=self._timeout)
+            response = send(
+                self._session,
+                "POST",
+                self.token_url,
+                limits=self._limits,
+                data=form,
+                timeout=self._timeout,
+            )
+        except LimitPassed as exc:
+            raise YouTubeUnreachable(f"Google's token endpoint: {exc}") from None
         except requests.Timeout:
             raise YouTubeUnreachable("Google's token endpoint timed out") from None
         except requests.RequestException as exc:
@@ -509,6 +532,12 @@ class YouTubeClient:
     `{sandbox.url}/upload/youtube/v3`). Rate limits, 429, 5xx and lost connections are retried
     `retries` times with exponential backoff plus jitter (or the server's Retry-After, up to
     `retry_after_max`); quotaExceeded never. A 401 refreshes the access token once.
+
+    The read timeout bounds each wait for bytes; `deadline` the whole answer of a call (a
+    server dripping bytes is cut off), and a call sending a body (an upload chunk, a
+    thumbnail) gets one more second per `upload_min_rate` bytes it sends. `max_bytes` caps
+    the answer's body, read as it streams. Either counts as a lost connection: retried, and
+    an upload is resumed from what the session holds.
     """
 
     def __init__(
@@ -519,6 +548,9 @@ class YouTubeClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 60.0,
+        deadline: float = 90.0,
+        upload_min_rate: float = 32 * 1024,
+        max_bytes: int = 8 << 20,
         retries: int = 4,
         backoff_factor: float = 1.0,
         backoff_max: float = 64.0,
@@ -539,6 +571,10 @@ class YouTubeClient:
         self.upload_url = upload_url.rstrip("/")
         self.tokens = tokens
         self.timeout = (connect_timeout, read_timeout)
+        self.answer_limits = AnswerLimits(
+            deadline, max_bytes, "Tuning.youtube_deadline", "Tuning.json_max_bytes"
+        )
+        self.upload_min_rate = upload_min_rate
         self.retries = retries
         self.backoff_factor = backoff_factor
         self.backoff_max = backoff_max
@@ -547,7 +583,7 @@ class YouTubeClient:
         self.chunk_size = chunk_size
         self.limits = limits or Limits()
         self.clock: Clock = clock or tokens.clock
-        self.session = session or requests.Session()
+        self.session = watched_session(session)
         self.on_retry = on_retry or (lambda _message: None)
         self._sleep = sleep
         self._random = random.Random()  # noqa: S311 (jitter, not cryptography)
@@ -881,14 +917,18 @@ class YouTubeClient:
             except (YouTubeUnreachable, YouTubeRateLimited) as exc:
                 raise _Transient(exc.message, kind=type(exc), status=exc.status) from None
             try:
-                response = self.session.request(
+                response = send(
+                    self.session,
                     method,
                     url,
+                    limits=self._limits_for(data),
                     params=params,
                     data=data,
                     headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                     timeout=self.timeout,
                 )
+            except LimitPassed as exc:  # as a lost connection: retried, an upload resumed
+                raise _Transient(str(exc), kind=YouTubeUnreachable) from None
             except requests.Timeout:
                 raise _Transient("timed out", kind=YouTubeUnreachable) from None
             except requests.RequestException as exc:
@@ -903,6 +943,18 @@ class YouTubeClient:
                 continue
             self._raise_for(response, what)
         raise AssertionError("unreachable")
+
+    def _limits_for(self, data: bytes | None) -> AnswerLimits:
+        """The call's limits: a call sending bytes gets time to send them at the slowest
+        rate we accept (`upload_min_rate`), on top of the deadline for the answer."""
+        if not data or self.upload_min_rate <= 0:
+            return self.answer_limits
+        extra = len(data) / self.upload_min_rate
+        return replace(
+            self.answer_limits,
+            deadline=self.answer_limits.deadline + extra,
+            deadline_setting="Tuning.youtube_deadline + bytes / Tuning.youtube_upload_min_rate",
+        )
 
     def _raise_for(self, response: requests.Response, what: str) -> NoReturn:
         status = response.status_code

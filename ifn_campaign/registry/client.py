@@ -1,6 +1,9 @@
 """HTTP client for the registry contract (docs/reference/registry-contract.md): cursor pages,
 retries, one error per failure.
 
+Each page has a whole-call deadline (`registry.deadline`) and a size cap (`registry.max_bytes`),
+read as it streams (`ifn_campaign.deadline`): either is retried like a timeout.
+
 The retry loop is ours rather than urllib3's `Retry` because a page can also fail while its body
 is being read (a dropped or truncated response), which urllib3 cannot retry, and because staff
 should see each wait ("HTTP 429, retrying in 4.2 s") instead of a silent stall.
@@ -21,6 +24,7 @@ import requests
 from urllib3.util import Retry
 
 from ifn_campaign.config import RegistrySettings
+from ifn_campaign.deadline import AnswerLimits, LimitPassed, send, watched_session
 from ifn_campaign.errors import RegistryResponseError, RegistryUnreachable
 from ifn_campaign.registry.source import Page
 
@@ -55,7 +59,10 @@ class RegistryClient:
     ) -> None:
         self.settings = settings
         self.name = source_name(settings)
-        self.session = requests.Session()
+        self.session = watched_session()
+        self.limits = AnswerLimits(
+            settings.deadline, settings.max_bytes, "registry.deadline", "registry.max_bytes"
+        )
         self.session.headers.update(
             {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
         )
@@ -150,9 +157,16 @@ class RegistryClient:
     def _attempt(self, url: str, params: dict[str, Any]) -> Any:
         s = self.settings
         try:
-            response = self.session.get(
-                url, params=params, timeout=(s.connect_timeout, s.read_timeout)
+            response = send(
+                self.session,
+                "GET",
+                url,
+                limits=self.limits,
+                params=params,
+                timeout=(s.connect_timeout, s.read_timeout),
             )
+        except LimitPassed as exc:  # as a timeout: the page is asked again
+            raise _Transient(str(exc)) from None
         except requests.Timeout:
             raise _Transient("timed out") from None
         except requests.RequestException as exc:

@@ -13,12 +13,9 @@ SHA-256) only once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import heapq
 import io
 import ipaddress
-import itertools
 import socket
 import threading
 import time
@@ -27,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import InvalidURL
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import urljoin, urlsplit
 
 from PIL import Image, UnidentifiedImageError
@@ -45,6 +42,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.response import BaseHTTPResponse
 
 from ifn_campaign.config import MediaSettings
+from ifn_campaign.deadline import Deadlines, Watchdog, Watched
 from ifn_campaign.errors import MediaRefused
 from ifn_campaign.files import write_atomically
 
@@ -77,7 +75,6 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
 USER_AGENT = "ifn-campaign media fetcher (+https://ifn.kemenperin.go.id)"
 _PROLOGUE = ((b"<?", b"?>"), (b"<!--", b"-->"), (b"<!doctype", b">"))
-_WATCH = threading.local()  # the running fetch's _Watchdog, per worker thread
 _VERIFIED_MAX = 4096  # SHA-256s of accepted bytes a fetcher remembers (about 1 MiB)
 
 
@@ -198,112 +195,8 @@ class _Guard:
             sock.close()
             raise _AddressRefused(reason, f"{self.host} connected to {address}")
 
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        # new or reused from the pool, the socket answering this fetch is under its deadline
-        watchdog = getattr(_WATCH, "current", None)
-        if watchdog is not None and self.sock is not None:  # type: ignore[attr-defined]
-            watchdog.watch(self.sock)  # type: ignore[attr-defined]
-        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
-
-class _Watchdog:
-    """Shuts down the sockets of one fetch once its deadline passes.
-
-    Socket timeouts bound the wait for each read, not the whole download: a server sending one
-    byte just inside every read timeout would otherwise hold a worker for hours.
-    """
-
-    def __init__(self, at: float, deadlines: _Deadlines) -> None:
-        self.at = at  # time.monotonic() at which the fetch is cut
-        self._deadlines = deadlines
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self.done = False
-        self.fired = False
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            if self.fired:
-                _shutdown(sock)
-            elif not self.done:
-                self._socks.append(sock)
-
-    def fire(self) -> None:
-        with self._lock:
-            if self.done:
-                return
-            self.fired = True
-            for sock in self._socks:
-                _shutdown(sock)
-
-    def __enter__(self) -> _Watchdog:
-        _WATCH.current = self
-        self._deadlines.add(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _WATCH.current = None
-        with self._lock:
-            self.done = True
-            self._socks.clear()
-
-
-class _Deadlines:
-    """One thread per fetcher fires the watchdogs whose deadline has passed.
-
-    A `threading.Timer` per fetch started a thread per fetch: about 0.4 ms of CPU each, a third
-    of a fetch's. The thread ends after `close` once no running fetch is left to cut, so fetches
-    still running when the fetcher closes keep their deadline.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Watchdog]] = []
-        self._order = itertools.count()  # ties never compare watchdogs
-        self._thread: threading.Thread | None = None
-        self._closing = False
-
-    def add(self, watchdog: _Watchdog) -> None:
-        with self._cond:
-            self._closing = False
-            heapq.heappush(self._heap, (watchdog.at, next(self._order), watchdog))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="media-deadlines")
-                self._thread.daemon = True
-                self._thread.start()
-            elif self._heap[0][2] is watchdog:  # earlier than the one the thread waits for
-                self._cond.notify()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)  # ended in time
-                if not self._heap:
-                    if self._closing:
-                        self._thread = None
-                        return
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0][0] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                watchdog = heapq.heappop(self._heap)[2]
-            watchdog.fire()
-
-
-def _shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already closed
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _GuardedHTTPConnection(_Guard, HTTPConnection):
+class _GuardedHTTPConnection(_Guard, Watched, HTTPConnection):
     def _new_conn(self) -> socket.socket:
         self._check_resolved()
         sock = super()._new_conn()
@@ -311,7 +204,7 @@ class _GuardedHTTPConnection(_Guard, HTTPConnection):
         return sock
 
 
-class _GuardedHTTPSConnection(_Guard, HTTPSConnection):
+class _GuardedHTTPSConnection(_Guard, Watched, HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         self._check_resolved()
         sock = super()._new_conn()
@@ -382,7 +275,7 @@ class MediaFetcher:
         # again (one logo on many members) skip the decode, about 1 ms of CPU a fetch
         self._verified: dict[str, tuple[str, int, int]] = {}
         self._verified_lock = threading.Lock()
-        self._deadlines = _Deadlines()
+        self._deadlines = Deadlines(name="media-deadlines")
 
     def close(self) -> None:
         self.pools.clear()
@@ -397,14 +290,14 @@ class MediaFetcher:
     def fetch(self, url: str, *, etag: str | None = None) -> FetchedMedia | NotModified:
         """Fetch `url` (conditionally when `etag` is known) and store it, or raise MediaRefused."""
         deadline = time.monotonic() + self.settings.fetch_deadline
-        with _Watchdog(deadline, self._deadlines) as watchdog:
+        with Watchdog(deadline, self._deadlines) as watchdog:
             data, new_etag = self._download(url, etag, deadline, watchdog)
         if data is None:
             return NotModified(new_etag)
         return self._accept(data, new_etag, url)
 
     def _download(
-        self, url: str, etag: str | None, deadline: float, watchdog: _Watchdog
+        self, url: str, etag: str | None, deadline: float, watchdog: Watchdog
     ) -> tuple[bytes | None, str | None]:
         """The body and ETag of `url` after redirects; (None, etag) when not modified."""
         current = url
@@ -440,7 +333,7 @@ class MediaFetcher:
             raise MediaRefused(reason, detail, url=original)
 
     def _get(
-        self, current: str, etag: str | None, *, original: str, watchdog: _Watchdog
+        self, current: str, etag: str | None, *, original: str, watchdog: Watchdog
     ) -> BaseHTTPResponse:
         headers = {"If-None-Match": etag} if etag else {}
         # the watchdog cuts sockets waiting for an answer, not a connect: a hop begun near the
@@ -481,7 +374,7 @@ class MediaFetcher:
             ) from None
 
     def _read_capped(
-        self, response: BaseHTTPResponse, url: str, deadline: float, watchdog: _Watchdog
+        self, response: BaseHTTPResponse, url: str, deadline: float, watchdog: Watchdog
     ) -> bytes:
         cap = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")

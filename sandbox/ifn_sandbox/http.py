@@ -2,8 +2,9 @@
 
 A sandbox is a `Sandbox` subclass that answers `Request`s with `Response`s in `_route`; this
 module owns the socket, so faults can delay an answer, replace it with an error, drop the
-connection (optionally after reading only part of the request body, as an upload cut mid-way)
-or cut the answer's body short. The registry, Graph API and YouTube sandboxes all use it.
+connection (optionally after reading only part of the request body, as an upload cut mid-way),
+cut the answer's body short, send the answer a byte at a time, or send a body of any size.
+The registry, Graph API and YouTube sandboxes all use it.
 
 ```python
 with SomeSandbox() as sandbox:                        # binds 127.0.0.1 on a free port
@@ -46,8 +47,8 @@ __all__ = [
     "json_response",
 ]
 
-FaultKind = Literal["slow", "status", "drop", "truncate"]
-_FAULT_KINDS = ("slow", "status", "drop", "truncate")
+FaultKind = Literal["slow", "status", "drop", "truncate", "drip", "huge"]
+_FAULT_KINDS = ("slow", "status", "drop", "truncate", "drip", "huge")
 Clock = Callable[[], datetime]
 """What a sandbox asks for the time: an aware datetime (naive ones are taken as UTC)."""
 
@@ -66,7 +67,10 @@ class Fault:
     server's answer); `drop` closes the connection without an answer
     (with `body_bytes`, after reading only that many bytes of the request body, which the
     sandbox keeps, like a server whose client died mid-upload); `truncate` answers with half
-    the body, then closes.
+    the body, then closes; `drip` sends the whole answer (status line, headers, body) one byte
+    every `delay` seconds, as a broken or hostile server that never quite stops; `huge`
+    answers 200 with a JSON body of `size` bytes, made as it is sent (with a Content-Length
+    unless `declare` is false: then the body ends when the connection closes).
 
     `method` (e.g. "PUT") narrows it to requests with that method. `after` matching requests
     pass untouched first, then the fault fires `times` times (0 or None: forever). `seen` and
@@ -86,6 +90,8 @@ class Fault:
     method: str | None = None
     text: str | None = None
     content_type: str | None = None
+    size: int = 64 * 1024 * 1024
+    declare: bool = True
     seen: int = field(default=0, init=False, compare=False)
     fired: int = field(default=0, init=False, compare=False)
 
@@ -127,6 +133,10 @@ class Fault:
             not isinstance(self.content_type, str) or _has_newline(self.content_type)
         ):
             raise ValueError("fault content_type must be a one-line string")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 16:
+            raise ValueError(f"fault size must be a number of bytes >= 16, not {self.size!r}")
+        if not isinstance(self.declare, bool):
+            raise ValueError(f"fault declare must be true or false, not {self.declare!r}")
         if self.body_bytes is not None:
             if self.kind != "drop":
                 raise ValueError("fault body_bytes only goes with kind 'drop'")
@@ -581,6 +591,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
+        if fault is not None and fault.kind == "huge":
+            request.status = 200
+            self._send_huge(fault.size, declare=fault.declare)
+            return
         if fault is not None and fault.kind == "status":
             response = self._safely(lambda: sandbox._fault_response(fault, request), request)
         else:
@@ -588,6 +602,9 @@ class _Handler(BaseHTTPRequestHandler):
         response = self._safely(lambda: sandbox._finish(request, response), request)
         request.status = response.status
         request.done_at = time.time()
+        if fault is not None and fault.kind == "drip":
+            self._drip(response, fault.delay)
+            return
         self._send(response, truncate=fault is not None and fault.kind == "truncate")
 
     def _safely(self, route: Callable[[], Response], request: Request | None) -> Response:
@@ -639,6 +656,51 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _drip(self, response: Response, every: float) -> None:
+        """The answer one byte every `every` seconds, until it is all sent, the client goes
+        or the sandbox stops; then the connection is closed."""
+        self.close_connection = True
+        lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+        headers = list(response.headers)
+        if response.is_json:
+            headers.append(("Content-Type", "application/json; charset=utf-8"))
+        headers += [("Content-Length", str(len(response.body))), ("Connection", "close")]
+        lines += [f"{name}: {value}" for name, value in headers]
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
+        try:
+            for i in range(len(raw)):
+                if self.server.sandbox._server is None:
+                    break
+                self.wfile.write(raw[i : i + 1])
+                self.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            pass
+        self._drop()
+
+    def _send_huge(self, size: int, *, declare: bool) -> None:
+        """200 with a JSON object of `size` bytes, made while it is sent (never held whole)."""
+        self.close_connection = True
+        head, tail = b'{"data": [], "padding": "', b'"}'
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            if declare:
+                self.send_header("Content-Length", str(size))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(head)
+            left = size - len(head) - len(tail)
+            block = b"x" * (1 << 16)
+            while left > 0 and self.server.sandbox._server is not None:
+                piece = block[: min(left, len(block))]
+                self.wfile.write(piece)
+                left -= len(piece)
+            self.wfile.write(tail)
+        except OSError:
+            pass
+        self._drop()
 
     def _send(self, response: Response, *, truncate: bool = False) -> None:
         body = response.body

@@ -205,7 +205,7 @@ def test_a_huge_answer_stores_only_what_was_asked(world: Sandboxed) -> None:
     node["insights"]["data"] += [
         {"name": f"m{i}", "period": "lifetime", "values": [{"value": i}]} for i in range(60_000)
     ]
-    node["padding"] = "x" * 4_000_000
+    node["padding"] = "x" * 3_500_000  # about 7.9 MB in all: under Tuning.json_max_bytes
     answer_graph(world, {remote: node, **{str(i): {"id": str(i)} for i in range(5_000)}})
     assert [o.state for o in world.read().outcomes] == ["read"]
     assert set(only_reading(world)[1]) == set(INSTAGRAM_METRICS)
