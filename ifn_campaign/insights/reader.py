@@ -22,9 +22,13 @@ the figures, a batch at a time.
 - No data yet (Meta's empty data set, code 10) and failures that pass are tried again with a
   doubling wait (`retry_base_seconds` .. `retry_max_seconds`) until `max_attempts`, then
   `failed`. A post the platform no longer has is `gone` (`Post.remote_gone_at`) and never asked
-  again. What an answer had that could not be used (`platforms`: a value that is no whole
-  count, a period not lifetime) and a reach below an earlier reading's are said on the reading
-  (`last_error`); every figure 0 after a reading with a reach is asked again, not stored.
+  again. A batch of more than one post coming back gone as a whole proves nothing: Graph's 803
+  and 100/33 also mean "cannot be loaded due to missing permissions", so a token swapped for
+  another Page's would mark every post gone; none is, the readings are asked again later and
+  the run report says why (`ALL_GONE`). What an answer had that could not be used
+  (`platforms`: a value that is no whole count, a period not lifetime) and a reach below an
+  earlier reading's are said on the reading (`last_error`); every figure 0 after a reading
+  with a reach is asked again, not stored.
 """
 
 from __future__ import annotations
@@ -90,6 +94,13 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+ALL_GONE = (
+    "every post of the batch came back as not existing, which more likely means the token "
+    "cannot see them (a token of another Page or account, or a permission lost: Graph codes "
+    "803 and 100/33 say both) than that all were deleted; none is taken for gone. Check the "
+    "account's token (`ifn-campaign doctor`)"
+)
 
 
 @dataclass(frozen=True)
@@ -380,6 +391,12 @@ class _Run:
                 f"{channel} {account}: not called again in this run after a failure that "
                 f"passes ({error}); its other readings wait for the next run"
             )
+        if answer.result is not None and _all_gone(answer.result):
+            self.stopped.add(key)  # the account's other batches would say the same
+            self.report.waiting.append(
+                f"{channel} {account}: {ALL_GONE}; its other readings wait for the next run"
+            )
+            _log.warning("insights: %s %s: a whole batch came back gone", channel, account)
         calls = 1 if answer.result is None else answer.result.calls
         if channel == Channel.YOUTUBE:
             self.unstored_units = {quota_key(self.settings, account): calls}
@@ -406,6 +423,9 @@ class _Run:
             why = NO_DATA if _no_data_yet(error) else str(error)  # type: ignore[arg-type]
             for due in batch:
                 self._write(due, lambda row: self._again(row, why))
+        elif _all_gone(result):
+            for due in batch:
+                self._write(due, lambda row: self._again(row, ALL_GONE))
         else:
             for due in batch:
                 remote = due.post.remote_id
@@ -685,6 +705,11 @@ class _Answer:
             return cls(asked.result(), None)
         except Exception as error:  # judged by the run (`_limits`), which re-raises the unknown
             return cls(None, error)
+
+
+def _all_gone(result: BatchResult) -> bool:
+    """More than one id asked and every one came back gone: no proof (see `ALL_GONE`)."""
+    return len(result.gone) > 1 and not result.figures and not result.again
 
 
 def _no_data_yet(error: ChannelError) -> bool:

@@ -20,8 +20,11 @@ from sqlalchemy.orm import Session
 from ifn_campaign.channels.clients import Tuning
 from ifn_campaign.insights import platforms
 from ifn_campaign.insights.platforms import INSTAGRAM_METRICS, MAX_FIGURE
+from ifn_campaign.insights.reader import insights_markdown
 from ifn_campaign.models import AccountState, PlatformBlock
+from ifn_campaign.secrets import env_name
 from ifn_sandbox.http import Fault
+from ifn_sandbox.platforms import GRAPH_SECRET
 from tests.support.insight_sandboxes import FAST, IG, Sandboxed, dump, sandboxed
 
 GRAPH = "/v25.0/"
@@ -357,8 +360,8 @@ def test_100_33_naming_no_post_of_a_batch_proves_nothing(world: Sandboxed) -> No
     assert all(world.post(p).remote_gone_at is None for p in posts)
 
 
-def test_803_for_some_ids_then_for_the_rest_ends(world: Sandboxed) -> None:
-    posts = world.publish("instagram", 3)
+def test_803_for_some_ids_then_for_more_ends(world: Sandboxed) -> None:
+    posts = world.publish("instagram", 4)
     remotes = [remote_of(world, p) for p in posts]
     world.advance(timedelta(hours=1, minutes=5))
     graph = world.platforms.graph
@@ -373,8 +376,33 @@ def test_803_for_some_ids_then_for_the_rest_ends(world: Sandboxed) -> None:
         )
     report = world.read()
     states = {o.post_id: o.state for o in report.outcomes}
-    assert states == {posts[0]: "gone", posts[1]: "gone", posts[2]: "gone"}, dump(report)
-    assert len(world.reads()) == 2  # the second 803 names the last one: nothing left to ask
+    expected = {posts[0]: "gone", posts[1]: "gone", posts[2]: "gone", posts[3]: "read"}
+    assert states == expected, dump(report)
+    assert len(world.reads()) == 3  # each 803 names some: at most one call per id
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook"])
+def test_a_token_of_another_page_marks_no_post_of_a_batch_gone(
+    world: Sandboxed, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account's token swapped for another Page's: the Graph sandbox answers 803 for
+    every post (not the token's), as Meta does for objects a token cannot load. Before: every
+    post of the batch was marked gone for good, and never read again."""
+    posts = world.publish(channel, 3)
+    world.advance(timedelta(hours=1, minutes=5))
+    other = "another-page-token"
+    world.platforms.graph.add_token(other, ["100000000000777", "17841400000000777"])
+    monkeypatch.setenv(env_name(GRAPH_SECRET), other)
+    report = world.read()
+    assert {o.post_id: o.state for o in report.outcomes} == dict.fromkeys(posts, "retry")
+    assert all("the token cannot see them" in o.detail for o in report.outcomes), dump(report)
+    assert all(world.post(p).remote_gone_at is None for p in posts)
+    assert any(w.startswith(f"{channel} bpipi: every post") for w in report.waiting)
+    assert "none is taken for gone" in insights_markdown(report)
+    monkeypatch.undo()  # the right token again: every post is read
+    world.advance(timedelta(hours=1))
+    later = world.read()
+    assert {o.post_id: o.state for o in later.outcomes} == dict.fromkeys(posts, "read")
 
 
 # --- readings over time --------------------------------------------------------------------
