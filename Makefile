@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo console test docs chromium lint format messages bench bench-cards bench-plan bench-publish bench-campaign bench-shorts bench-console bench-notices bench-insights bench-report goldens clean
+.PHONY: demo console test test-slow test-all docs chromium lint format messages bench bench-cards bench-plan bench-publish bench-campaign bench-shorts bench-console bench-notices bench-insights bench-report goldens clean
 
 # The browser tests (tests/reports/test_pages_browser.py) drive Debian's chromium through Playwright,
 # and the report's PDF test (tests/reports/test_report_pdf.py) counts and renders its pages with
@@ -34,10 +34,19 @@ demo: $(STAMP)
 console: $(STAMP)
 	$(BIN)/ifn-campaign console --demo
 
+# `make test`: ruff, then every test but the slow ones (under 10 minutes on two cores). The slow
+# ones (marked `slow`: a real Prefect server or worker, subprocesses killed at every step, a
+# browser, video, a PDF, the benches' smallest runs) run with `make test-slow`, on more workers
+# because they mostly wait; CI (.ci/run) runs both.
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+test-slow: $(STAMP) chromium
+	$(BIN)/pytest -m slow -n 4
+
+test-all: test test-slow
 
 # The documentation site (mkdocs.yml, docs/) built strictly into site/: a broken link or anchor, a
 # page left out of the navigation or an unknown generated part fails. `.venv/bin/mkdocs serve`

@@ -244,6 +244,7 @@ def test_a_sync_stores_fetched_media_relative_to_the_data_folder(
         assert again.path(path).is_file()
 
 
+@pytest.mark.slow
 def test_serve_logs_the_prefect_server_it_starts_under_the_data_folder(tmp_path: Path) -> None:
     """`serve` with no Prefect server to use starts one; its log goes under the data folder
     (var/prefect-server.log), not into whatever folder serve was started from."""

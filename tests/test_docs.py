@@ -109,6 +109,7 @@ def test_the_cli_has_commands_to_check() -> None:
     assert {"sync", "db upgrade", "ledger gap", "captions show", "demo"} <= set(COMMANDS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_command_is_in_the_reference(site: Path, command: str) -> None:
     """Every command and group has help, and its section in the command reference gives that help
@@ -373,6 +374,7 @@ def _text_files() -> list[Path]:
     )
 
 
+@pytest.mark.slow
 def test_every_document_named_is_in_the_repository() -> None:
     """Code and docs that send a reader to a document ("the contract in DESIGN.md") name one the
     user has: a path from the repository's root or the file's folder, or a file name found in it.

@@ -242,6 +242,7 @@ def _literal_text(node: ast.expr) -> str:
     return ""
 
 
+@pytest.mark.slow
 def test_a_refused_value_is_raised_as_its_usage_leaf() -> None:
     classes = set(_error_classes())
     wrong = []

@@ -74,6 +74,7 @@ def _modes_under(umask: int, tmp_path: Path) -> dict[str, int]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("umask", "expected"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_cards_media_and_shorts_follow_the_umask(umask: int, expected: int, tmp_path: Path) -> None:
     modes = _modes_under(umask, tmp_path)

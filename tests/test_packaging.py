@@ -46,6 +46,7 @@ def _tracked(*paths: str) -> set[str]:
     return set(listed.stdout.split())
 
 
+@pytest.mark.slow
 def test_no_product_module_needs_the_sandboxes(tmp_path: Path) -> None:
     """Every module of ifn_campaign and flows imports with ifn_sandbox unimportable: a production
     install (no ifn-campaign-sandbox) can load all of them."""
@@ -68,6 +69,7 @@ def test_no_product_module_needs_the_sandboxes(tmp_path: Path) -> None:
     assert int(result.stdout) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [["demo"], ["sandbox", "registry"], ["captions", "lint"]],

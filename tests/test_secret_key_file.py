@@ -28,6 +28,7 @@ def _race(path: str, barrier: Barrier, out: multiprocessing.Queue[str]) -> None:
         out.put(f"error: {error!r}")
 
 
+@pytest.mark.slow
 def test_processes_racing_on_a_fresh_folder_share_one_whole_key(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     for round_ in range(ROUNDS):

@@ -186,6 +186,7 @@ def test_a_broken_shorts_style_names_the_users_file(tmp_path: Path) -> None:
     assert info.value.file == str(own)
 
 
+@pytest.mark.slow
 def test_the_cli_renders_with_the_settings_templates(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

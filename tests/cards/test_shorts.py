@@ -118,6 +118,7 @@ def _boxes(path: Path) -> list[str]:
 # the member's Short as YouTube sees it
 
 
+@pytest.mark.slow
 def test_a_silent_vertical_h264_short_of_6_to_15_seconds(short: ShortVideo) -> None:
     with av.open(str(short.path)) as container:
         assert not container.streams.audio  # silent: no audio stream at all
@@ -243,6 +244,7 @@ def test_a_mistake_in_the_style_names_the_file_and_key(
     assert shorts.load_style(shorts.STYLE_FILE) == shorts.style()  # the shipped file is fine
 
 
+@pytest.mark.slow
 def test_same_member_gives_the_same_bytes(
     short: ShortVideo, member: ShortMember, brand: BrandKit, tmp_path: Path
 ) -> None:
@@ -301,6 +303,7 @@ def test_text_and_logo_layers_never_leave_the_safe_zone(index: int, brand: Brand
     assert ("logo_card" in names) == (not member.photos)
 
 
+@pytest.mark.slow
 def test_decoded_frames_outside_the_safe_zone_are_the_photos_alone(
     short: ShortVideo, bare: Path
 ) -> None:
@@ -607,6 +610,7 @@ def test_a_profile_link_that_cannot_be_shown_whole_is_refused(
         shorts.overlay_layers(member, shorts.member_timeline(3), brand)
 
 
+@pytest.mark.slow
 def test_a_member_with_one_photo_or_none_still_gets_a_full_short(
     brand: BrandKit, tmp_path: Path
 ) -> None:
@@ -683,6 +687,7 @@ def _store_member(
     session.commit()
 
 
+@pytest.mark.slow
 def test_a_stored_member_in_the_short(sqlite_engine: Engine, tmp_path: Path) -> None:
     files = [MEDIA / f"ifn-0002-{k}.jpg" for k in (1, 2, 3)]
     broken = tmp_path / "broken.jpg"

@@ -71,6 +71,7 @@ def test_render_errors_are_one_line(
     assert message in " ".join(err.split()) and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_render_out_with_a_tilde_is_under_the_home_folder(
     synced: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

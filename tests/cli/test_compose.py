@@ -17,6 +17,7 @@ from tests.support.orchestration import write_campaign
 from tests.support.publishing import _session
 
 
+@pytest.mark.slow
 def test_compose_makes_the_short_of_a_youtube_post(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -121,6 +121,7 @@ def test_a_bad_channel_is_one_error_line(cli: Path, capsys: pytest.CaptureFixtur
     )
 
 
+@pytest.mark.slow
 def test_plan_says_which_slot_it_replaced_and_leaves_the_file_alone(
     cli: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

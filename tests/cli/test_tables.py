@@ -236,6 +236,7 @@ def _header(text: str, *names: str) -> None:
         assert name in words, f"column {name!r} missing from {words!r}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", WIDTHS)
 def test_members(run: Callable[[list[str], int], str], world: World, width: int) -> None:
     text = run(["members", "--limit", "200"], width)

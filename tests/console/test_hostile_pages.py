@@ -58,6 +58,7 @@ def _urls(world: ConsoleWorld, data: HostileData) -> list[str]:
     return urls
 
 
+@pytest.mark.slow
 def test_every_page_keeps_hostile_member_text_as_data(
     hostile: tuple[ConsoleWorld, HostileData],
 ) -> None:

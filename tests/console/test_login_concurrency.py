@@ -120,6 +120,7 @@ def test_pages_answer_while_a_password_is_checked(
         assert signing_in.get("/me").status_code == 200
 
 
+@pytest.mark.slow
 def test_sign_ins_sent_at_once_still_meet_the_limit(
     engine: Engine, db_url: str, tmp_path: Path, gated: GatedHasher
 ) -> None:

@@ -260,6 +260,7 @@ def test_expired_and_revoked_links_say_the_same_as_a_forged_one(page: Page) -> N
     assert page.count(MemberWithdrawal) == 0
 
 
+@pytest.mark.slow
 @given(token=st.text(max_size=200))
 @hypothesis_settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -277,6 +278,7 @@ def test_random_tokens_never_fail(page: Page, token: str) -> None:
     assert answer.status_code in (400, 404, 429), (token, answer.status_code)
 
 
+@pytest.mark.slow
 @given(comment=st.text(max_size=2100), post=st.text(max_size=30), kind=st.text(max_size=12))
 @hypothesis_settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -86,6 +86,7 @@ def _counts(world: ConsoleWorld) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow
 def test_list_pages_ask_as_many_statements_for_50_members_as_for_5(world: ConsoleWorld) -> None:
     with world.session() as session:
         _add(session, 1, 6)

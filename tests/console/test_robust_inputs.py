@@ -207,6 +207,7 @@ def test_run_now_on_a_server_answering_garbage_is_a_message(
             assert "compose/ifn-campaign was not started" in page
 
 
+@pytest.mark.slow
 def test_a_slow_server_costs_today_at_most_its_deadline(
     sqlite_engine: Engine, sqlite_url: str, tmp_path: Path
 ) -> None:

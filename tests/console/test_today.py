@@ -161,6 +161,7 @@ def test_run_now_without_a_server_is_a_message(today: tuple[ConsoleWorld, Seeded
     assert "no Prefect server configured (PREFECT_API_URL)" in flash
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("status", "healthy", "said"),
     [

@@ -81,6 +81,7 @@ def _user(db_url: str, name: str) -> StaffUser:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_add_from_a_file_and_from_stdin_keeps_only_an_argon2id_hash(
     cli: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def test_the_password_from_a_file_signs_in(
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "stdin", "says"),
     [

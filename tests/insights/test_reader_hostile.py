@@ -200,6 +200,7 @@ def test_a_cut_answer_is_retried_and_stores_nothing(world: Sandboxed) -> None:
     assert world.post(post).remote_gone_at is None
 
 
+@pytest.mark.slow
 def test_a_huge_answer_stores_only_what_was_asked(world: Sandboxed) -> None:
     [post] = world.publish("instagram")
     remote = remote_of(world, post)
@@ -584,6 +585,7 @@ def test_any_json_value_is_a_sane_count_or_left_out_with_a_reason(value: Any) ->
         assert note.startswith("likes left out: ") and len(note) < 120
 
 
+@pytest.mark.slow
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -158,6 +159,7 @@ def test_a_grant_at_the_moment_of_the_withdrawal_does_not_lift_it(
         assert _state(engine, a)[0] == at
 
 
+@pytest.mark.slow
 def test_a_withdrawal_committed_while_a_sync_writes_the_member_is_kept(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:

@@ -324,6 +324,7 @@ def test_an_apprise_url_without_the_number_is_refused(outbox: Outbox, hook: _Hoo
     assert hook.arrived == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("template", [None, "json://127.0.0.1:{port}/wa/fixed", "nonsense"])
 def test_apprise_settings_refused_hold_only_apprise_notices(
     outbox: Outbox, hook: _Hook, template: str | None

@@ -88,6 +88,7 @@ def test_composed_posts_are_told_once_approved_with_their_real_card(
     assert _queue(settings, session, 15) == notices  # nothing new
 
 
+@pytest.mark.slow
 def test_staff_edits_moves_and_cancellations_reach_the_member(
     composed: tuple[Settings, Session, ReviewPosts],
 ) -> None:

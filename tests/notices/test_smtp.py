@@ -235,6 +235,7 @@ def test_a_server_away_is_a_temporary_failure_for_each(outbox: Outbox) -> None:
     assert {outbox.get(i).attempts for i in ids} == {0}  # never tried: no try counted
 
 
+@pytest.mark.slow
 def test_an_outage_longer_than_every_try_loses_no_notice(outbox: Outbox) -> None:
     """A server away for a day (every 15-minute run finding nothing to connect to) used up
     `max_attempts` in about four hours and failed the notices; now they wait and go after."""

@@ -504,6 +504,7 @@ def test_serve_starts_a_local_server_and_runs_the_deployments(
     assert not server_answers(url)  # the server it started is stopped with it
 
 
+@pytest.mark.slow
 def test_a_run_reads_the_heartbeat_and_wait_deploy_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

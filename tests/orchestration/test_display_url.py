@@ -39,6 +39,8 @@ def test_known_addresses(url: str, shown: str) -> None:
     path=st.sampled_from(["", "/api", "/prefect/api"]),
     query=st.sampled_from(["", "?token=abcd1234secret", "#frag-secret"]),
 )
-def test_no_password_or_query_is_ever_shown(user: str, password: str, path: str, query: str) -> None:
+def test_no_password_or_query_is_ever_shown(
+    user: str, password: str, path: str, query: str
+) -> None:
     url = f"https://{user}:{password}@prefect.bpipi.id:4200{path}{query}"
     assert display_url(url) == f"https://prefect.bpipi.id:4200{path}"

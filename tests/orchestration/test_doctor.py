@@ -330,6 +330,7 @@ def test_campaigns_need_configured_accounts() -> None:
     )
 
 
+@pytest.mark.slow
 def test_missing_secret_with_prefect_down(cli: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     """Prefect holds the Secret blocks: with it down, a secret missing from the environment
     fails at once, naming both places it could be."""

@@ -286,6 +286,7 @@ def test_an_error_that_stops_the_stage_comes_back_from_a_worker_whole() -> None:
     assert str(stopped) == "sorotan.toml, layer 'x', key 'type': unknown layer type 'blob'"
 
 
+@pytest.mark.slow
 def test_compose_chunks_draws_in_two_processes_and_in_this_one(
     cfg: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -48,6 +49,7 @@ def live(session: Session) -> dict[tuple[str, datetime], tuple[int | None, str]]
     return {(p.channel, p.slot_at): (p.id, p.member_id) for p in posts}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

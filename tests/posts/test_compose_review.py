@@ -166,6 +166,7 @@ def test_illegal_moves_are_refused_with_the_way_forward(workdir: Path) -> None:
             move(session, post, PostState.APPROVED, actor="staff:x", now=NOW)
 
 
+@pytest.mark.slow
 def test_review_approve_edit_move_reject_status(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -116,6 +116,7 @@ def test_record_feature_once_per_post(engine: Engine) -> None:
         assert [(f.featured_at, f.permalink) for f in rows] == [(_day(4), "https://facebook.com/1")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["scheduled", "publishing", "failed", "cancelled"])
 def test_record_feature_needs_a_published_post(engine: Engine, state: str) -> None:
     with Session(engine) as s:

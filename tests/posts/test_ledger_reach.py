@@ -190,6 +190,7 @@ _FEATURES = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

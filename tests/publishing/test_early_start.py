@@ -119,6 +119,7 @@ def test_a_run_more_than_the_lead_early_leaves_the_post_to_the_next_run(
     assert report.published == [post_id]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("early", [0.35, 59.0])
 def test_a_youtube_short_taken_early_is_public_from_its_slot(world: World, early: float) -> None:
     """YouTube keeps the time itself (`publishAt`): the Short is uploaded at once, private, and

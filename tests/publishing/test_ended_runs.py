@@ -82,6 +82,7 @@ def test_a_prefect_server_that_does_not_answer_changes_nothing(world: World) -> 
     assert post.state == PostState.PUBLISHING and world.platforms.graph.media() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("maintenance", [False, True])
 def test_a_failing_prefect_server_holds_a_claim_seconds_not_minutes(
     world: World, maintenance: bool, monkeypatch: pytest.MonkeyPatch

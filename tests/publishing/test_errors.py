@@ -325,6 +325,7 @@ def test_youtube_revoked_refresh_token_needs_reauth(world: World) -> None:
 # --- secrets ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_token_in_errors_events_or_logs(world: World, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     now = datetime.now(UTC)
@@ -377,6 +378,7 @@ def pg_world(pg_url: str, tmp_path: Path) -> Iterator[World]:
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_two_publishers_at_once_send_each_post_once(pg_world: World) -> None:
     world = pg_world

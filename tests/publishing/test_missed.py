@@ -63,6 +63,7 @@ def test_within_the_cut_off_it_publishes_past_it_nothing_is_sent(world: World) -
     assert _calls(world) == calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channel", ["facebook", "youtube"])
 def test_every_channel_the_publisher_sends_itself_is_held(world: World, channel: str) -> None:
     now = datetime.now(UTC)

@@ -8,6 +8,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from ifn_campaign.publishing.publisher import Publisher, reconcile, take_down
 from tests.support.publishing import World, approved_posts
 
 
+@pytest.mark.slow
 def test_publish_all_three_then_nothing_twice(world: World) -> None:
     now = datetime.now(UTC)
     ids = approved_posts(

@@ -104,6 +104,7 @@ def test_a_change_after_the_old_copy_went_live_is_recorded_not_doubled(cli: Worl
         assert "too late" in (post.last_error or "")
 
 
+@pytest.mark.slow
 def test_cancelled_after_a_move_the_old_copy_is_taken_down(cli: World) -> None:
     world = cli
     now = datetime.now(UTC).replace(second=0, microsecond=0)

@@ -218,6 +218,7 @@ def test_publisher_refuses_at_the_last_moment_when_consent_now_starts_later(
         assert "consent starts on 2099-01-01 07:00 WIB" in (post.cancel_reason or "")
 
 
+@pytest.mark.slow
 def test_publisher_uses_its_clock_for_consent(world: World) -> None:
     """Consent from an hour ahead of the wall clock: a publisher whose clock says two hours on
     publishes (the wall-clock case is the test above)."""

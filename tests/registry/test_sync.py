@@ -343,6 +343,7 @@ def _kill_after_pages(env: dict[str, str], engine: Engine, pages: int) -> None:
     proc.wait()
 
 
+@pytest.mark.slow
 def test_killed_sync_whose_cursor_then_expires_starts_over_by_itself(
     tmp_path: Path, db_url: str
 ) -> None:

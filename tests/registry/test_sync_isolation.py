@@ -64,6 +64,7 @@ def _sync(sb: RegistrySandbox, engine: Engine) -> SyncResult:
         return sync_members(engine, client, None, full=True)
 
 
+@pytest.mark.slow
 def test_any_value_in_any_field_never_stops_the_page(engine: Engine) -> None:
     good = generate_members(4, seed=9)
     with RegistrySandbox(members=copy.deepcopy(good)) as sb:

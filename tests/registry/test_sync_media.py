@@ -122,6 +122,7 @@ def test_a_trickling_media_host_waits_for_no_page(
         assert second.run.media_refused == 1 and second.run.media_fetched == 0
 
 
+@pytest.mark.slow
 def test_killed_between_a_page_and_its_media_the_next_run_fetches_them(
     tmp_path: Path, db_url: str
 ) -> None:

@@ -242,6 +242,7 @@ def test_the_report_language_is_id_or_en(engine: Engine, tmp_path: Path) -> None
         write_html(_report(engine), tmp_path, display_timezone=ZONE, made_at=AS_OF, lang="fr")
 
 
+@pytest.mark.slow
 def test_cli_month_writes_both_pages_and_the_pdf(
     engine: Engine,
     month: Month,

@@ -183,6 +183,7 @@ def _page(report: CampaignReport, out_dir: Path, zone: str = "Asia/Jakarta") -> 
     return page.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_every_post_is_in_the_report_with_its_reason_state_and_link(
     scenario: Scenario, report: CampaignReport, tmp_path: Path
 ) -> None:

@@ -131,6 +131,7 @@ def _text(pdf: Path) -> str:
     ).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_a_big_months_pdf_shows_each_channels_best_reaching_cards_and_says_what_it_left_out(
     sqlite_engine: Engine,

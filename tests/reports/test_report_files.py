@@ -47,6 +47,7 @@ def _report(engine: Engine) -> CampaignReport:
         )
 
 
+@pytest.mark.slow
 def test_a_full_disk_keeps_last_runs_pages_and_pdf_whole(engine: Engine, tmp_path: Path) -> None:
     report = _report(engine)
     tmp_path = tmp_path / "report"

@@ -99,6 +99,7 @@ def _ink(png: Path) -> float:
     return sum(histogram[:235]) / (grey.width * grey.height)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_the_pdf_is_a4_numbered_vector_and_every_page_has_ink(pages: Path, lang: str) -> None:
     pdf = write_pdf(pages / PAGE_NAMES[lang], pages / PDF_NAMES[lang])  # type: ignore[index]
@@ -150,6 +151,7 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("lang", "width"), [("id", 1280), ("en", 1280), ("en", 390)])
 def test_the_page_in_chromium(browser: Browser, pages: Path, lang: str, width: int) -> None:
     context = browser.new_context(viewport={"width": width, "height": 900})
