@@ -93,7 +93,8 @@ CANCELLED_WINDOW = timedelta(days=7)
 # how the reason of a notice dropped because its moment passed begins (staff count them)
 TOO_LATE = "too late"
 CHUNK = 500  # ids per IN (...) query
-_SAID = re.compile(r"\.(?:before|update)\.\d+\.(\d{8}T\d{6}Z)\.([0-9a-f]{12})@")
+# what a before or update notice said, and what a cancellation calls off (the time told)
+_SAID = re.compile(r"\.(?:before|update|cancelled)\.\d+\.(\d{8}T\d{6}Z)\.([0-9a-f]{12})@")
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def caption_hash(caption: str | None) -> str:
 
 
 def said_of(notice: Notice) -> Said | None:
-    """What a stored before or update notice said, read back from its Message-ID."""
+    """What a stored before or update notice said (a cancellation: what it calls off), read
+    back from its Message-ID."""
     match = _SAID.search(notice.message_id)
     if match is None:
         return None
@@ -225,15 +227,19 @@ def no_longer_applies(
             return "the post is no longer published: no receipt"
     if post is None:
         return None
-    return _too_late(contacts.settings, kind, post, now)
+    return _too_late(contacts.settings, kind, post, now, said_of(notice))
 
 
-def _too_late(settings: Settings, kind: NoticeKind, post: Post, now: datetime) -> str | None:
+def _too_late(
+    settings: Settings, kind: NoticeKind, post: Post, now: datetime, said: Said | None
+) -> str | None:
     """Why a notice's moment has passed (a mail server down for days), or None. A before or
     update notice must arrive before the post's time (after it the after notice tells the
     member); an after notice and a receipt go within the windows they are queued in
     (`AFTER_WINDOW` after the post went out; `RECEIPT_WINDOW` after the receipt was due), a
-    cancellation within `CANCELLED_WINDOW` of the time the member was told. A late notice is
+    cancellation within `CANCELLED_WINDOW` of the time the member was told (`said`, from its
+    Message-ID: the post may have moved since, by an update that never reached them; a
+    cancellation queued without it there falls back to the post's slot). A late notice is
     dropped, never sent, with a reason starting with `TOO_LATE`."""
     out_at = post.published_at or post.slot_at
     if kind in TOLD_KINDS:
@@ -251,7 +257,10 @@ def _too_late(settings: Settings, kind: NoticeKind, post: Post, now: datetime) -
         )
     elif kind is NoticeKind.RECEIPT and now > receipt_due_at(out_at, settings) + RECEIPT_WINDOW:
         return f"{TOO_LATE}: the receipt was due more than {RECEIPT_WINDOW.days} days ago"
-    elif kind is NoticeKind.CANCELLED and now > post.slot_at + CANCELLED_WINDOW:
+    elif (
+        kind is NoticeKind.CANCELLED
+        and now > (said.slot_at if said is not None else post.slot_at) + CANCELLED_WINDOW
+    ):
         return (
             f"{TOO_LATE}: the time the member was told passed more than "
             f"{CANCELLED_WINDOW.days} days ago"
@@ -480,6 +489,8 @@ class _Run:
         idstring = f"{due.kind.value}.{post.id}"
         if due.kind in TOLD_KINDS:
             idstring += f".{said.text}"
+        elif due.kind is NoticeKind.CANCELLED and due.previous is not None:
+            idstring += f".{due.previous.text}"  # what it calls off: its window runs from there
         message_id = make_msgid(idstring=idstring, domain=self.domain)
         slot_at = post.slot_at
         if due.kind is NoticeKind.CANCELLED and due.previous is not None:

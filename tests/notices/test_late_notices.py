@@ -138,3 +138,43 @@ def test_a_cancellation_goes_up_to_a_week_after_the_time_told(
     assert len(mail.messages()) == (2 if sent else 1)
     if not sent:
         assert reason == f"{TOO_LATE}: the time the member was told passed more than 7 days ago"
+
+
+@pytest.mark.parametrize(
+    ("moved", "back", "sent"),
+    [
+        # told SLOT, moved two days earlier: a week after the new slot, the time told is 6 days
+        # past, and the member still waits for it
+        (NOW + timedelta(hours=2), SLOT + timedelta(days=6), True),
+        # told SLOT, moved three weeks later: a week past the time told, though the new slot is
+        # still ahead, a cancellation would only puzzle the member
+        (SLOT + timedelta(days=21), SLOT + timedelta(days=8), False),
+    ],
+    ids=["moved earlier", "moved later"],
+)
+def test_a_cancellation_window_runs_from_the_time_told_not_the_posts_slot(
+    world: tuple[NoticeWorld, MailSandbox], moved: datetime, back: datetime, sent: bool
+) -> None:
+    """The post moved while the server was away (the member never got the update), then
+    cancelled: its cancellation goes up to a week after the time the member was told, which is
+    what it says, whatever the post's own slot became."""
+    world_, mail = world
+    away = _away(world_.settings)
+    member = world_.member("ifn-late-4")
+    post_id = world_.post(member, slot_at=SLOT)
+    _run(world_, world_.settings, NOW)  # the before notice goes: the member is told SLOT
+    world_.change(post_id, slot_at=moved)
+    _run(world_, away, NOW + timedelta(hours=1))  # the update queued, the server away
+    world_.change(post_id, state=PostState.CANCELLED)
+    _run(world_, away, NOW + timedelta(hours=1, minutes=30))  # the cancellation queued
+    assert _states(world_, post_id)[NoticeKind.CANCELLED][0] == NoticeState.PENDING
+    _run(world_, world_.settings, back)
+    state, reason = _states(world_, post_id)[NoticeKind.CANCELLED]
+    assert (state, len(mail.messages())) == (
+        (NoticeState.SENT, 2) if sent else (NoticeState.DROPPED, 1)
+    )
+    if sent:
+        body = mail.messages()[-1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "8 Desember" in body or "8 December" in body  # the time told, not the moved one
+    else:
+        assert reason == f"{TOO_LATE}: the time the member was told passed more than 7 days ago"
