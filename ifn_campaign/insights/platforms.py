@@ -26,7 +26,7 @@ from typing import Any
 from ifn_campaign.channels.channel import Channel
 from ifn_campaign.channels.graph import GraphClient
 from ifn_campaign.channels.youtube import YouTubeClient
-from ifn_campaign.errors import GraphError, GraphNotFound
+from ifn_campaign.errors import GraphError, GraphNotFound, GraphPermissionMissing
 
 __all__ = [
     "FACEBOOK_METRICS",
@@ -55,6 +55,11 @@ _MISSING_OBJECT = re.compile(r"Object with ID '([0-9_]{1,81})' does not exist")
 
 NO_DATA = "no data yet (the platform has no figures for it so far)"
 LEFT_OUT = "the platform's answer left this post out"
+UNSEEN = (
+    "the platform says it does not exist, but this token cannot see the account itself either "
+    "(a token of another Page or account, or a permission lost): not taken for gone. Check the "
+    "account's token (`ifn-campaign doctor`)"
+)
 
 
 @dataclass
@@ -92,11 +97,37 @@ def read_graph(
     client: GraphClient,
     channel: Channel,
     remote_ids: Sequence[str],
+    account_id: str | None = None,
 ) -> BatchResult:
     """One batch (at most 50 ids of one account) through field expansion. Code 803 (or 100/33
     naming one of them) says which ids do not exist: they are gone and the others are asked
     again in the same run, so the loop ends within one call per id. Any other error is raised
-    for the caller (rate limits, token, 5xx after the client's retries)."""
+    for the caller (rate limits, token, 5xx after the client's retries).
+
+    Those codes also mean "cannot be loaded due to missing permissions": a batch of one post
+    coming back gone is taken for gone only once the token can see the account (`account_id`,
+    the IG user or the Page) itself; else it is asked again (`UNSEEN`). A bigger batch gone as
+    a whole is the reader's to judge (`reader.ALL_GONE`)."""
+    result = _read_graph(client, channel, remote_ids)
+    lone = set(remote_ids)
+    if account_id is None or len(lone) != 1 or result.gone != lone:
+        return result
+    result.calls += 1
+    try:
+        client.get(f"/{account_id}", fields="id")
+    except (GraphNotFound, GraphPermissionMissing):
+        pass  # the token cannot see the account: no proof the post is gone
+    except GraphError as error:
+        if error.code != 803:
+            raise
+    else:
+        return result
+    result.gone.clear()
+    result.again.update(dict.fromkeys(lone, UNSEEN))
+    return result
+
+
+def _read_graph(client: GraphClient, channel: Channel, remote_ids: Sequence[str]) -> BatchResult:
     result = BatchResult()
     asking = list(dict.fromkeys(remote_ids))
     fields = graph_fields(channel)

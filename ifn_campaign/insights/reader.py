@@ -459,7 +459,9 @@ class _Run:
             started.set()
         if channel == Channel.YOUTUBE:
             return read_youtube(self.clients.youtube(account), ids)
-        return read_graph(self.clients.graph(channel, account), channel, ids)
+        settings = self.clients.account(channel, account)
+        node = settings.ig_user_id if channel == Channel.INSTAGRAM else settings.page_id
+        return read_graph(self.clients.graph(channel, account), channel, ids, node)
 
     def _needs_reauth(self, channel: Channel, account: str, error: ChannelReauthNeeded) -> None:
         """Keep the dead token as the publisher keeps it (`AccountState`): neither the reader

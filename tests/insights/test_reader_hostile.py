@@ -608,3 +608,35 @@ def test_any_json_value_in_a_metric_slot_over_http(world: Sandboxed, value: Any)
         assert json.loads(json.dumps(value)) in (metrics["likes"], str(metrics["likes"]))
     else:
         assert "likes left out" in (reading.last_error or "")
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook"])
+def test_a_token_of_another_page_marks_a_lone_post_not_gone(
+    world: Sandboxed, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above with one post due (the usual run: readings of a few posts a week fall due one
+    by one): its batch is that post alone, and another Page's token is no more proof it is
+    gone than for three."""
+    [post] = world.publish(channel)
+    world.advance(timedelta(hours=1, minutes=5))
+    other = "another-page-token"
+    world.platforms.graph.add_token(other, ["100000000000777", "17841400000000777"])
+    monkeypatch.setenv(env_name(GRAPH_SECRET), other)
+    report = world.read()
+    assert [o.state for o in report.outcomes] == ["retry"], dump(report)
+    assert world.post(post).remote_gone_at is None
+    monkeypatch.undo()  # the right token again: the post is read
+    world.advance(timedelta(hours=1))
+    assert [o.state for o in world.read().outcomes] == ["read"]
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook"])
+def test_a_lone_post_deleted_in_the_app_is_still_gone(world: Sandboxed, channel: str) -> None:
+    """The account's own token sees the account: a lone post the platform says it has not is
+    gone, as before, and never asked again."""
+    [post] = world.publish(channel)
+    world.platforms.graph.delete_in_app(world.post(post).remote_id or "")
+    world.advance(timedelta(hours=1, minutes=5))
+    report = world.read()
+    assert [o.state for o in report.outcomes] == ["gone"], dump(report)
+    assert world.post(post).remote_gone_at is not None
