@@ -8,6 +8,7 @@ the only ones that read the process's environment; everything else is handed a `
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -37,6 +38,32 @@ _READ: set[str] = set()
 
 def read_so_far() -> frozenset[str]:
     return frozenset(_READ)
+
+
+BLANK = "[redacted]"
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+_MIN_SECRET = 4  # shorter values would blank ordinary words
+
+
+def blank_read_secrets(text: str) -> str:
+    """`text` from a server (an SMTP reply, say) with every secret this process has read
+    blanked, as typed or inside a base64 word: a server that quotes a refused AUTH PLAIN or
+    LOGIN argument back hands us our password encoded, and its text is stored and shown."""
+    values = sorted((v for v in _READ if len(v) >= _MIN_SECRET), key=len, reverse=True)
+    if not values:
+        return text
+    for value in values:
+        text = text.replace(value, BLANK)
+
+    def encoded(word: re.Match[str]) -> str:
+        raw = word.group(0)
+        try:
+            decoded = base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8", "replace")
+        except ValueError:
+            return raw
+        return BLANK if any(v in decoded for v in values) else raw
+
+    return _BASE64_WORD.sub(encoded, text)
 
 
 def secret(name: str, environ: Mapping[str, str] | None = None) -> str:

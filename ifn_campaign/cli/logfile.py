@@ -17,13 +17,11 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ifn_campaign.config import LogSettings, Settings
-from ifn_campaign.secrets import _TOKEN_IN_QUERY, read_so_far
+from ifn_campaign.secrets import _MIN_SECRET, _TOKEN_IN_QUERY, BLANK, read_so_far
 
 LOGGER = "ifn_campaign.cli.app"
-BLANK = "[redacted]"
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
 _BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
-_MIN_SECRET = 4  # shorter values would blank ordinary words
 
 
 def secret_values(settings: Settings | None, environment: Iterable[str] = ()) -> set[str]:

@@ -38,6 +38,7 @@ from ifn_campaign.config import NoticesSettings, Settings, loopback
 from ifn_campaign.errors import SettingsError
 from ifn_campaign.models import Notice
 from ifn_campaign.notices.contacts import ContactRefused, email_address
+from ifn_campaign.secrets import blank_read_secrets
 
 __all__ = [
     "SmtpAddressRefused",
@@ -99,7 +100,7 @@ def bare_address(header: str) -> str:
 def _reply(code: int, text: bytes | str) -> str:
     """A server reply for `last_error`: code and text, control characters dropped, short."""
     raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    clean = re.sub(r"[\x00-\x1f\x7f]+", " ", raw).strip()
+    clean = blank_read_secrets(re.sub(r"[\x00-\x1f\x7f]+", " ", raw).strip())
     return f"{code} {clean[:_REPLY_TEXT]}".strip()
 
 

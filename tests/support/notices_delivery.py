@@ -4,11 +4,12 @@ and IMAP on loopback) and the settings and secrets pointing at it."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,6 +208,70 @@ class SilentSmtp:
                 conn.sendall(b"250-mail.test\r\n250 8BITMIME\r\n")
         for conn in held:
             conn.close()
+        self.listener.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+class EchoingSmtp:
+    """A raw SMTP server on loopback that offers AUTH PLAIN and LOGIN and refuses every login
+    with a reply quoting what it was sent, encoded and decoded: the hostile or careless server
+    whose refusal text must not carry our password into a stored reason."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _decoded(word: str) -> str:
+        try:
+            return base64.b64decode(word).decode("utf-8", "replace").replace("\0", " ")
+        except ValueError:
+            return word
+
+    def _session(self, conn: socket.socket) -> None:
+        lines = conn.makefile("rb")
+        conn.sendall(b"220 mail.test ESMTP\r\n")
+        login = False
+        for raw in lines:
+            line = raw.decode("ascii", "replace").strip()
+            verb, _, rest = line.partition(" ")
+            if login:  # the password of AUTH LOGIN
+                login = False
+                reply = f"535 5.7.8 {line} ({self._decoded(line)}) rejected"
+            elif verb.upper() == "EHLO":
+                reply = "250-mail.test\r\n250 AUTH PLAIN LOGIN"
+            elif verb.upper() == "AUTH" and rest.upper().startswith("LOGIN"):
+                login = True
+                reply = "334 UGFzc3dvcmQ6"
+            elif verb.upper() == "AUTH":
+                word = rest.partition(" ")[2]
+                reply = f"535 5.7.8 {word} ({self._decoded(word)}) rejected"
+            elif verb.upper() == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                reply = "250 ok"
+            conn.sendall(reply.encode() + b"\r\n")
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                with suppress(OSError):  # the client hung up: the next one may come
+                    self._session(conn)
         self.listener.close()
 
     def close(self) -> None:
