@@ -57,7 +57,7 @@ CLOSED = [
         ["sandbox", "registry", "--fault", '{"path": "/", "kind": "boom"}'],
         "fault kind",
         "boom",
-        "slow, status, drop, truncate",
+        "slow, status, drop, truncate, drip, huge",
     ),
     (["users", "add", "ana", "--role", "boss"], "role", "boss", "viewer, editor, approver, admin"),
     (
