@@ -122,8 +122,23 @@ def _descendants(pid: int) -> list[int]:
 
 def _kill_tree(process: subprocess.Popen[bytes]) -> list[int]:
     """SIGKILL `process`, its process group and every descendant (a flow process started in a
-    session of its own included); the pids killed."""
-    family = _descendants(process.pid)
+    session of its own included); the pids killed.
+
+    The tree is stopped (SIGSTOP) wave by wave until a scan finds no new descendant, and only
+    then killed: a process forked between one scan and the kill would otherwise be reparented
+    to init when its parent died, out of reach, and a flow run it carried would go on sending
+    heartbeats (a killed run that never became Crashed, once, in CI)."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGSTOP)
+    family: list[int] = []
+    while True:
+        new = [pid for pid in _descendants(process.pid) if pid not in family]
+        if not new:
+            break
+        for pid in new:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        family += new
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     for pid in family:
